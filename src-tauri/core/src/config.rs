@@ -1,0 +1,533 @@
+//! The config file (TOML). Read strictly: unknown keys and malformed values are errors that name
+//! the key, so a typo never silently falls back to a default.
+
+use crate::i18n::{Lang, Localized};
+use crate::money::Fen;
+use crate::paycode::{default_rules, CodeRule};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Language of the window and the command line: `zh` (default) or `en`.
+    #[serde(default)]
+    pub language: Lang,
+    pub terminal: Terminal,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub timing: Timing,
+    #[serde(default)]
+    pub ledger: LedgerConfig,
+    #[serde(default)]
+    pub business_day: BusinessDay,
+    #[serde(default = "default_rules")]
+    pub payment_codes: Vec<CodeRule>,
+    /// Channels by id. Only `abc` exists so far.
+    pub channels: Channels,
+    /// Present only in the demo profile: the app starts the bundled sandbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demo: Option<Demo>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Terminal {
+    /// 1–8 letters or digits; every order number starts with it, so it must be unique per store.
+    pub code: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Largest amount of one payment, yuan text (`"50000.00"`).
+    pub ceiling: String,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { ceiling: crate::money::DEFAULT_CEILING.yuan_text() }
+    }
+}
+
+/// Every wait of the engine, in milliseconds, so tests can run them fast.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timing {
+    /// First query after a barcode payment answered "user paying" or unknown.
+    pub barcode_first_poll_ms: u64,
+    pub barcode_poll_interval_ms: u64,
+    /// How long the clerk waits for a barcode payment before it is cancelled (or, where the
+    /// channel cannot cancel, reported as not confirmed).
+    pub barcode_deadline_ms: u64,
+    pub qr_poll_interval_ms: u64,
+    /// How long a QR code is shown. Never longer than the channel's own expiry.
+    pub qr_timeout_ms: u64,
+    /// After the clerk stops waiting on a channel that cannot cancel, how long the engine keeps
+    /// querying at the poll interval before leaving the payment to the recovery sweep; also how
+    /// long "order not found" is treated as "not there yet".
+    pub late_horizon_ms: u64,
+    pub recovery_interval_ms: u64,
+    /// Pause between cancel/close attempts while the channel says "retry".
+    pub cancel_retry_ms: u64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            barcode_first_poll_ms: 3_000,
+            barcode_poll_interval_ms: 3_000,
+            barcode_deadline_ms: 60_000,
+            qr_poll_interval_ms: 2_000,
+            qr_timeout_ms: 300_000,
+            late_horizon_ms: 180_000,
+            recovery_interval_ms: 60_000,
+            cancel_retry_ms: 2_000,
+        }
+    }
+}
+
+impl Timing {
+    pub fn ms(v: u64) -> Duration {
+        Duration::from_millis(v)
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerConfig {
+    /// The SQLite file; default `ledger.db` beside the config file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessDay {
+    /// Hour (0–23, local time) at which one business day ends and the next begins.
+    pub cutoff_hour: u32,
+}
+
+impl Default for BusinessDay {
+    fn default() -> Self {
+        BusinessDay { cutoff_hour: 4 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Channels {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abc: Option<AbcConfig>,
+}
+
+/// Settings shared by every HTTP channel (each channel's section holds these keys).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSettings {
+    pub base_url: String,
+    pub connect_timeout_ms: u64,
+    pub request_timeout_ms: u64,
+    pub allow_insecure_http: bool,
+}
+
+fn default_connect_timeout() -> u64 {
+    5_000
+}
+fn default_request_timeout() -> u64 {
+    15_000
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AbcConfig {
+    pub base_url: String,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_ms: u64,
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_ms: u64,
+    /// Allow `http://` to a host that is not loopback. Off: money goes over TLS.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    pub merchant_id: String,
+    /// `goodsName` sent when the clerk gives no subject (the service requires one: AP7346).
+    #[serde(default = "default_goods_name")]
+    pub goods_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_url: Option<String>,
+    /// Required by the service for the WAP and PC calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quit_url: Option<String>,
+    /// Overrides `timing.barcode_deadline_ms` for this channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub barcode_deadline_ms: Option<u64>,
+}
+
+impl AbcConfig {
+    pub fn http(&self) -> HttpSettings {
+        HttpSettings {
+            base_url: self.base_url.clone(),
+            connect_timeout_ms: self.connect_timeout_ms,
+            request_timeout_ms: self.request_timeout_ms,
+            allow_insecure_http: self.allow_insecure_http,
+        }
+    }
+}
+
+fn default_goods_name() -> String {
+    "商品".into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Demo {
+    /// The loopback port of the sandbox the app starts; the channels' `base_url` point at it.
+    pub sandbox_port: u16,
+    /// The sandbox pays shown QR codes by itself after this long (0: only by its customer page).
+    #[serde(default)]
+    pub auto_pay_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {why}")]
+    Read { path: String, why: String },
+    #[error("the config file {path} is not valid: {why}")]
+    Parse { path: String, why: String },
+    #[error("config key `{key}` is not valid: {why}")]
+    Invalid { key: String, why: String },
+    #[error("cannot write the config file {path}: {why}")]
+    Write { path: String, why: String },
+}
+
+impl Localized for ConfigError {
+    fn message(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (ConfigError::Read { path, why }, Lang::Zh) => format!("无法读取配置文件 {path}：{why}"),
+            (ConfigError::Read { path, why }, Lang::En) => format!("Cannot read the config file {path}: {why}"),
+            (ConfigError::Parse { path, why }, Lang::Zh) => format!("配置文件 {path} 格式有误：{why}"),
+            (ConfigError::Parse { path, why }, Lang::En) => format!("The config file {path} is not valid: {why}"),
+            (ConfigError::Invalid { key, why }, Lang::Zh) => format!("配置项 {key} 有误：{why}"),
+            (ConfigError::Invalid { key, why }, Lang::En) => format!("Config key {key} is not valid: {why}"),
+            (ConfigError::Write { path, why }, Lang::Zh) => format!("无法写入配置文件 {path}：{why}"),
+            (ConfigError::Write { path, why }, Lang::En) => format!("Cannot write the config file {path}: {why}"),
+        }
+    }
+}
+
+fn invalid(key: &str, why: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.into(), why: why.into() }
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: path.display().to_string(), why: e.to_string() })?;
+        Config::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            why: e.message().to_string() + &location(text, e.span()),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn to_toml(&self) -> Result<String, ConfigError> {
+        toml::to_string_pretty(self).map_err(|e| invalid("(whole file)", e.to_string()))
+    }
+
+    /// Writes atomically (temp file, then rename) so a crash never leaves half a config.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let text = self.to_toml()?;
+        let write_err = |e: std::io::Error| ConfigError::Write { path: path.display().to_string(), why: e.to_string() };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(write_err)?;
+        }
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, text).map_err(write_err)?;
+        std::fs::rename(&tmp, path).map_err(write_err)
+    }
+
+    pub fn ceiling(&self) -> Fen {
+        // Validated in `validate`; the fallback is never reached for a loaded config.
+        Fen::parse_yuan_wire(&self.limits.ceiling).unwrap_or(crate::money::DEFAULT_CEILING)
+    }
+
+    /// The ledger file: the configured one, or `ledger.db` beside the config file.
+    pub fn ledger_path(&self, config_path: &Path) -> PathBuf {
+        match &self.ledger.path {
+            Some(p) if p.is_absolute() => p.clone(),
+            Some(p) => config_path.parent().unwrap_or(Path::new(".")).join(p),
+            None => config_path.parent().unwrap_or(Path::new(".")).join("ledger.db"),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let code = &self.terminal.code;
+        if code.is_empty() || code.len() > 8 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(invalid("terminal.code", "1–8 letters or digits / 1 到 8 个字母或数字"));
+        }
+        match Fen::parse_yuan_wire(&self.limits.ceiling) {
+            Ok(f) if f.0 > 0 => {}
+            _ => return Err(invalid("limits.ceiling", "an amount like \"50000.00\" / 金额，例如 \"50000.00\"")),
+        }
+        let t = &self.timing;
+        for (key, v) in [
+            ("timing.barcode_poll_interval_ms", t.barcode_poll_interval_ms),
+            ("timing.qr_poll_interval_ms", t.qr_poll_interval_ms),
+            ("timing.recovery_interval_ms", t.recovery_interval_ms),
+            ("timing.barcode_deadline_ms", t.barcode_deadline_ms),
+            ("timing.qr_timeout_ms", t.qr_timeout_ms),
+            ("timing.cancel_retry_ms", t.cancel_retry_ms),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "must be more than 0 / 必须大于 0"));
+            }
+        }
+        if self.business_day.cutoff_hour > 23 {
+            return Err(invalid("business_day.cutoff_hour", "0–23"));
+        }
+        for (i, r) in self.payment_codes.iter().enumerate() {
+            if r.wallet.is_empty()
+                || r.min_len == 0
+                || r.min_len > r.max_len
+                || r.prefixes.is_empty()
+                || r.prefixes.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+            {
+                return Err(invalid(&format!("payment_codes[{i}]"), "wallet, min_len ≤ max_len, digit prefixes"));
+            }
+        }
+        if let Some(abc) = &self.channels.abc {
+            validate_http("channels.abc", &abc.http())?;
+            if abc.merchant_id.trim().is_empty() {
+                return Err(invalid("channels.abc.merchant_id", "required / 必填"));
+            }
+            if abc.goods_name.trim().is_empty() {
+                return Err(invalid("channels.abc.goods_name", "required / 必填"));
+            }
+            if abc.barcode_deadline_ms == Some(0) {
+                return Err(invalid("channels.abc.barcode_deadline_ms", "must be more than 0 / 必须大于 0"));
+            }
+        }
+        if self.channel_ids().is_empty() {
+            return Err(invalid("channels", "configure at least one channel / 至少配置一个收款渠道"));
+        }
+        Ok(())
+    }
+
+    pub fn channel_ids(&self) -> Vec<&'static str> {
+        let mut ids = Vec::new();
+        if self.channels.abc.is_some() {
+            ids.push("abc");
+        }
+        ids
+    }
+
+    pub fn barcode_deadline(&self, channel: &str) -> Duration {
+        let own = match channel {
+            "abc" => self.channels.abc.as_ref().and_then(|c| c.barcode_deadline_ms),
+            _ => None,
+        };
+        Timing::ms(own.unwrap_or(self.timing.barcode_deadline_ms))
+    }
+
+    /// The demo profile: one `abc` channel pointing at a sandbox on loopback `port`.
+    pub fn demo(port: u16) -> Config {
+        let base = format!("http://127.0.0.1:{port}");
+        Config {
+            language: Lang::Zh,
+            terminal: Terminal { code: "DEMO01".into(), name: "演示收银台 Demo".into() },
+            limits: Limits::default(),
+            timing: Timing::default(),
+            ledger: LedgerConfig::default(),
+            business_day: BusinessDay::default(),
+            payment_codes: default_rules(),
+            channels: Channels {
+                abc: Some(AbcConfig {
+                    base_url: base.clone(),
+                    connect_timeout_ms: default_connect_timeout(),
+                    request_timeout_ms: 5_000,
+                    allow_insecure_http: false,
+                    merchant_id: "103881636900016".into(),
+                    goods_name: default_goods_name(),
+                    notify_url: None,
+                    return_url: Some(format!("{base}/return")),
+                    quit_url: Some(format!("{base}/return")),
+                    barcode_deadline_ms: None,
+                }),
+            },
+            demo: Some(Demo { sandbox_port: port, auto_pay_ms: 8_000 }),
+        }
+    }
+
+    /// Points every channel of a demo config at a sandbox that had to move to another port.
+    pub fn repoint_demo(&mut self, port: u16) {
+        let base = format!("http://127.0.0.1:{port}");
+        if let Some(abc) = self.channels.abc.as_mut() {
+            abc.base_url = base.clone();
+            abc.return_url = Some(format!("{base}/return"));
+            abc.quit_url = Some(format!("{base}/return"));
+        }
+        if let Some(demo) = self.demo.as_mut() {
+            demo.sandbox_port = port;
+        }
+    }
+}
+
+/// `https://`, or `http://` to loopback, or `http://` with `allow_insecure_http`.
+fn validate_http(section: &str, http: &HttpSettings) -> Result<(), ConfigError> {
+    let key = format!("{section}.base_url");
+    let url = reqwest::Url::parse(&http.base_url)
+        .map_err(|e| invalid(&key, format!("not a URL / 不是有效网址: {e}")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if http.allow_insecure_http || is_loopback_host(&url) => {}
+        "http" => {
+            return Err(invalid(
+                &key,
+                "http:// is allowed only to loopback; use https:// or set allow_insecure_http / 非本机地址必须使用 https://",
+            ))
+        }
+        other => return Err(invalid(&key, format!("scheme {other} is not http(s)"))),
+    }
+    if http.connect_timeout_ms == 0 || http.request_timeout_ms == 0 {
+        return Err(invalid(&format!("{section}.request_timeout_ms"), "must be more than 0 / 必须大于 0"));
+    }
+    Ok(())
+}
+
+pub fn is_loopback_host(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+fn location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    match span {
+        Some(s) => {
+            let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+            format!(" (line {line} / 第 {line} 行)")
+        }
+        None => String::new(),
+    }
+}
+
+/// Where the app and the CLI keep their files: `$PAYDESK_HOME`, else `$XDG_DATA_HOME/paydesk`,
+/// else `~/.local/share/paydesk`.
+pub fn home_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("PAYDESK_HOME") {
+        return PathBuf::from(p);
+    }
+    if let Some(p) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(p).join("paydesk");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/share/paydesk")
+}
+
+pub fn default_config_path() -> PathBuf {
+    home_dir().join("config.toml")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[terminal]
+code = "T01"
+name = "一号收银台"
+
+[channels.abc]
+base_url = "https://pay.example.com"
+merchant_id = "103881636900016"
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("config.toml"))
+    }
+
+    #[test]
+    fn a_minimal_config_gets_the_defaults() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.ceiling(), Fen(5_000_000));
+        assert_eq!(c.timing, Timing::default());
+        assert_eq!(c.language, Lang::Zh);
+        assert_eq!(c.channels.abc.as_ref().unwrap().request_timeout_ms, 15_000);
+        assert_eq!(c.barcode_deadline("abc"), Duration::from_secs(60));
+        assert_eq!(c.ledger_path(Path::new("/x/config.toml")), PathBuf::from("/x/ledger.db"));
+    }
+
+    #[test]
+    fn a_missing_field_is_named() {
+        let text = GOOD.replace("merchant_id = \"103881636900016\"\n", "");
+        let err = parse(&text).unwrap_err();
+        assert!(matches!(&err, ConfigError::Parse { why, .. } if why.contains("merchant_id")), "{err:?}");
+        assert!(err.message(Lang::Zh).contains("配置文件"));
+    }
+
+    #[test]
+    fn malformed_values_are_refused() {
+        let cases = [
+            (GOOD.replace("code = \"T01\"", "code = \"T-01\""), "terminal.code"),
+            (GOOD.replace("code = \"T01\"", "code = \"TOOLONGCODE\""), "terminal.code"),
+            (format!("{GOOD}\n[limits]\nceiling = \"12.345\"\n"), "limits.ceiling"),
+            (GOOD.replace("https://pay.example.com", "http://pay.example.com"), "channels.abc.base_url"),
+            (GOOD.replace("https://pay.example.com", "not a url"), "channels.abc.base_url"),
+            (GOOD.replace("103881636900016", " "), "channels.abc.merchant_id"),
+            (format!("{GOOD}\n[timing]\nqr_poll_interval_ms = 0\n"), "timing.qr_poll_interval_ms"),
+        ];
+        for (text, key) in cases {
+            match parse(&text) {
+                Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key),
+                other => panic!("{key}: expected invalid, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn typos_and_wrong_types_are_parse_errors() {
+        for text in [
+            format!("{GOOD}\nlanguag = \"en\"\n"),
+            GOOD.replace("[channels.abc]", "[channels.abc]\nrequest_timeout_ms = \"fast\""),
+            format!("{GOOD}\n[timing]\nbarcode_deadline = 5\n"),
+            "[terminal\ncode=1".to_string(),
+        ] {
+            assert!(matches!(parse(&text), Err(ConfigError::Parse { .. })), "{text}");
+        }
+    }
+
+    #[test]
+    fn http_to_loopback_is_allowed_and_insecure_needs_a_switch() {
+        assert!(parse(&GOOD.replace("https://pay.example.com", "http://127.0.0.1:8080")).is_ok());
+        assert!(parse(&GOOD.replace("https://pay.example.com", "http://localhost:8080")).is_ok());
+        let insecure = GOOD.replace("https://pay.example.com", "http://10.0.0.5")
+            + "allow_insecure_http = true\n";
+        assert!(parse(&insecure).is_ok());
+    }
+
+    #[test]
+    fn the_demo_profile_round_trips() {
+        let demo = Config::demo(41234);
+        demo.validate().unwrap();
+        let text = demo.to_toml().unwrap();
+        let back = parse(&text).unwrap();
+        assert_eq!(back.channels.abc, demo.channels.abc);
+        assert_eq!(back.demo, demo.demo);
+        let mut moved = back;
+        moved.repoint_demo(5000);
+        assert_eq!(moved.channels.abc.unwrap().base_url, "http://127.0.0.1:5000");
+    }
+}

@@ -1,0 +1,341 @@
+//! The local ledger: one SQLite file, WAL, `synchronous=FULL`. A payment row is committed before
+//! anything is sent; every state change is a guarded UPDATE plus one append-only event row in the
+//! same transaction.
+
+mod payments;
+mod refunds;
+mod reports;
+mod schema;
+
+pub use payments::{Change, Event, NewPayment, Payment};
+pub use refunds::{NewRefund, Refund, RefundChange, RefundState};
+pub use reports::{DayRange, Totals};
+
+use crate::i18n::{Lang, Localized};
+use crate::money::Fen;
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The ledger's vocabulary of payment states (ARCHITECTURE.md section 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Created,
+    Pending,
+    Unknown,
+    Paid,
+    Failed,
+    Closed,
+    Reversed,
+}
+
+impl State {
+    pub const NON_FINAL: &'static [State] = &[State::Created, State::Pending, State::Unknown];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Created => "created",
+            State::Pending => "pending",
+            State::Unknown => "unknown",
+            State::Paid => "paid",
+            State::Failed => "failed",
+            State::Closed => "closed",
+            State::Reversed => "reversed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        Some(match s {
+            "created" => State::Created,
+            "pending" => State::Pending,
+            "unknown" => State::Unknown,
+            "paid" => State::Paid,
+            "failed" => State::Failed,
+            "closed" => State::Closed,
+            "reversed" => State::Reversed,
+            _ => return None,
+        })
+    }
+
+    pub fn is_final(self) -> bool {
+        !State::NON_FINAL.contains(&self)
+    }
+
+    /// The states a payment may move to `self` from. Final states never change.
+    pub fn allowed_from(self) -> &'static [State] {
+        match self {
+            State::Created => &[],
+            State::Pending => &[State::Created, State::Unknown],
+            State::Unknown => &[State::Created, State::Pending],
+            State::Paid | State::Failed | State::Closed | State::Reversed => State::NON_FINAL,
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            State::Created => lang.pick("待发送", "Not sent"),
+            State::Pending => lang.pick("等待付款", "Waiting"),
+            State::Unknown => lang.pick("状态未知", "Unknown"),
+            State::Paid => lang.pick("已支付", "Paid"),
+            State::Failed => lang.pick("失败", "Failed"),
+            State::Closed => lang.pick("已关闭", "Closed"),
+            State::Reversed => lang.pick("已撤销", "Reversed"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flow {
+    Barcode,
+    Qr,
+}
+
+impl Flow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flow::Barcode => "barcode",
+            Flow::Qr => "qr",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Flow> {
+        match s {
+            "barcode" => Some(Flow::Barcode),
+            "qr" => Some(Flow::Qr),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error("the disk is full")]
+    DiskFull,
+    #[error("the ledger file is read-only")]
+    ReadOnly,
+    #[error("the ledger file is damaged: {0}")]
+    Corrupt(String),
+    #[error("the ledger was written by a newer paydesk (schema {found}, this build knows {known})")]
+    NewerSchema { found: i64, known: i64 },
+    #[error("a payment with this number already exists")]
+    Duplicate,
+    #[error("no payment or refund {0}")]
+    NotFound(String),
+    #[error("only paid payments can be refunded (this one is {0})")]
+    NotRefundable(&'static str),
+    #[error("the refund is more than the {refundable} that can still be refunded")]
+    RefundExceeds { refundable: Fen },
+    #[error("database error: {0}")]
+    Sqlite(String),
+}
+
+impl Localized for LedgerError {
+    fn message(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (LedgerError::DiskFull, Lang::Zh) => "磁盘已满，无法记账。请先清理磁盘空间，再收款。".into(),
+            (LedgerError::DiskFull, Lang::En) => {
+                "The disk is full, so nothing can be recorded. Free disk space before taking payments.".into()
+            }
+            (LedgerError::ReadOnly, Lang::Zh) => "账本文件只读，无法记账。请检查文件权限。".into(),
+            (LedgerError::ReadOnly, Lang::En) => "The ledger file is read-only. Check its permissions.".into(),
+            (LedgerError::Corrupt(why), Lang::Zh) => format!("账本文件已损坏（{why}），请联系技术支持，切勿删除该文件。"),
+            (LedgerError::Corrupt(why), Lang::En) => {
+                format!("The ledger file is damaged ({why}). Contact support; do not delete the file.")
+            }
+            (LedgerError::NewerSchema { .. }, Lang::Zh) => "账本由更新版本的 paydesk 写入，请升级本程序。".into(),
+            (LedgerError::NewerSchema { .. }, Lang::En) => {
+                "The ledger was written by a newer paydesk; upgrade this program.".into()
+            }
+            (LedgerError::Duplicate, Lang::Zh) => "订单号重复".into(),
+            (LedgerError::Duplicate, Lang::En) => "That order number exists already".into(),
+            (LedgerError::NotFound(id), Lang::Zh) => format!("找不到记录 {id}"),
+            (LedgerError::NotFound(id), Lang::En) => format!("No record {id}"),
+            (LedgerError::NotRefundable(state), Lang::Zh) => {
+                format!("只有已支付的订单可以退款（此订单状态：{}）", State::parse(state).map_or(*state, |s| s.label(Lang::Zh)))
+            }
+            (LedgerError::NotRefundable(state), Lang::En) => {
+                format!("Only paid payments can be refunded (this one is {state})")
+            }
+            (LedgerError::RefundExceeds { refundable }, Lang::Zh) => {
+                format!("退款金额超过可退金额 ¥{refundable}")
+            }
+            (LedgerError::RefundExceeds { refundable }, Lang::En) => {
+                format!("The refund is more than the ¥{refundable} that can still be refunded")
+            }
+            (LedgerError::Sqlite(why), Lang::Zh) => format!("账本错误：{why}"),
+            (LedgerError::Sqlite(why), Lang::En) => format!("Ledger error: {why}"),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for LedgerError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => LedgerError::DiskFull,
+            Some(ErrorCode::ReadOnly) => LedgerError::ReadOnly,
+            Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => LedgerError::Corrupt(e.to_string()),
+            Some(ErrorCode::ConstraintViolation) if e.to_string().contains("UNIQUE") => LedgerError::Duplicate,
+            _ => LedgerError::Sqlite(e.to_string()),
+        }
+    }
+}
+
+pub struct Ledger {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl Ledger {
+    /// Opens (creating if needed) and migrates the ledger file.
+    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| LedgerError::Sqlite(e.to_string()))?;
+            }
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(LedgerError::Sqlite(format!("journal_mode is {mode}, not wal")));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&mut conn)?;
+        Ok(Ledger { conn: Mutex::new(conn), path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `PRAGMA quick_check`: a damaged file is reported, never silently recreated.
+    pub fn check_integrity(&self) -> Result<(), LedgerError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("PRAGMA quick_check")?;
+        let rows: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        if rows.len() == 1 && rows[0] == "ok" {
+            Ok(())
+        } else {
+            Err(LedgerError::Corrupt(rows.join("; ")))
+        }
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock rolled its transaction back; the connection is fine.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), LedgerError> {
+    let known = schema::MIGRATIONS.len() as i64;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > known {
+        return Err(LedgerError::NewerSchema { found, known });
+    }
+    for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Milliseconds since the epoch, UTC: the ledger's clock.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    pub fn temp_ledger() -> (tempfile::TempDir, Ledger) {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+        (dir, ledger)
+    }
+
+    pub fn new_payment(id: &str) -> NewPayment {
+        NewPayment {
+            id: id.into(),
+            terminal: "T01".into(),
+            channel: "abc".into(),
+            flow: Flow::Barcode,
+            amount: Fen(1234),
+            subject: "商品".into(),
+            wallet: Some("alipay".into()),
+            code_masked: Some("2801**********2345".into()),
+            created_at: now_ms(),
+            deadline_at: now_ms() + 60_000,
+            horizon_at: now_ms() + 180_000,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::temp_ledger;
+    use super::*;
+
+    #[test]
+    fn opens_in_wal_with_full_sync_and_current_schema() {
+        let (_dir, ledger) = temp_ledger();
+        let conn = ledger.conn();
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(sync, 2, "FULL");
+        assert_eq!(fk, 1);
+        assert_eq!(version, schema::MIGRATIONS.len() as i64);
+        drop(conn);
+        ledger.check_integrity().unwrap();
+    }
+
+    #[test]
+    fn reopening_does_not_migrate_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        drop(Ledger::open(&path).unwrap());
+        Ledger::open(&path).unwrap();
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        drop(Ledger::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        assert!(matches!(Ledger::open(&path), Err(LedgerError::NewerSchema { found: 99, .. })));
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+        let err = Ledger::open(&path).err().unwrap();
+        assert!(matches!(err, LedgerError::Corrupt(_)), "{err:?}");
+        // The damaged file is left as it was.
+        assert_eq!(std::fs::read(&path).unwrap(), vec![0x5a; 8192]);
+    }
+
+    #[test]
+    fn final_states_never_change() {
+        for s in [State::Paid, State::Failed, State::Closed, State::Reversed] {
+            for t in [State::Created, State::Pending, State::Unknown, State::Paid, State::Failed, State::Closed, State::Reversed] {
+                assert!(!t.allowed_from().contains(&s), "{s:?} -> {t:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! Payment rows and their guarded transitions.
+
+use super::{now_ms, Flow, Ledger, LedgerError, State};
+use crate::money::Fen;
+use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Payment {
+    pub id: String,
+    pub terminal: String,
+    pub channel: String,
+    pub flow: Flow,
+    pub amount: Fen,
+    pub subject: String,
+    pub wallet: Option<String>,
+    pub code_masked: Option<String>,
+    pub state: State,
+    pub late: bool,
+    pub abandoned_at: Option<i64>,
+    pub channel_trade_no: Option<String>,
+    pub qr_payload: Option<String>,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub paid_at: Option<i64>,
+    pub deadline_at: i64,
+    pub horizon_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    pub id: String,
+    pub terminal: String,
+    pub channel: String,
+    pub flow: Flow,
+    pub amount: Fen,
+    pub subject: String,
+    pub wallet: Option<String>,
+    pub code_masked: Option<String>,
+    pub created_at: i64,
+    pub deadline_at: i64,
+    pub horizon_at: i64,
+}
+
+/// One guarded state change: applied only if the row is still in one of `to.allowed_from()`.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    pub trade_no: Option<String>,
+    pub paid_at: Option<i64>,
+    pub failure: Option<(String, String)>,
+    pub qr_payload: Option<String>,
+    /// What led to the change (a reply summary, masked): kept in the event row.
+    pub detail: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub seq: i64,
+    pub payment_id: String,
+    pub at: i64,
+    pub kind: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub detail: Value,
+}
+
+const COLUMNS: &str = "id, terminal, channel, flow, amount_fen, subject, wallet, code_masked, state, late, \
+     abandoned_at, channel_trade_no, qr_payload, failure_code, failure_message, created_at, updated_at, \
+     paid_at, deadline_at, horizon_at";
+
+fn bad_column(i: usize, what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.to_string().into())
+}
+
+pub(super) fn payment_from_row(r: &Row<'_>) -> rusqlite::Result<Payment> {
+    let flow: String = r.get(3)?;
+    let state: String = r.get(8)?;
+    Ok(Payment {
+        id: r.get(0)?,
+        terminal: r.get(1)?,
+        channel: r.get(2)?,
+        flow: Flow::parse(&flow).ok_or_else(|| bad_column(3, "flow"))?,
+        amount: Fen(r.get(4)?),
+        subject: r.get(5)?,
+        wallet: r.get(6)?,
+        code_masked: r.get(7)?,
+        state: State::parse(&state).ok_or_else(|| bad_column(8, "state"))?,
+        late: r.get::<_, i64>(9)? != 0,
+        abandoned_at: r.get(10)?,
+        channel_trade_no: r.get(11)?,
+        qr_payload: r.get(12)?,
+        failure_code: r.get(13)?,
+        failure_message: r.get(14)?,
+        created_at: r.get(15)?,
+        updated_at: r.get(16)?,
+        paid_at: r.get(17)?,
+        deadline_at: r.get(18)?,
+        horizon_at: r.get(19)?,
+    })
+}
+
+pub(super) fn append_event(
+    conn: &rusqlite::Connection,
+    payment_id: &str,
+    at: i64,
+    kind: &str,
+    from: Option<State>,
+    to: Option<State>,
+    detail: &Value,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO payment_events (payment_id, at, kind, from_state, to_state, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![payment_id, at, kind, from.map(State::as_str), to.map(State::as_str), detail.to_string()],
+    )?;
+    Ok(())
+}
+
+impl Ledger {
+    /// Commits a `created` row and its first event. Nothing may be sent before this returns Ok.
+    pub fn insert_payment(&self, p: &NewPayment) -> Result<Payment, LedgerError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO payments (id, terminal, channel, flow, amount_fen, subject, wallet, code_masked, state, \
+             created_at, updated_at, deadline_at, horizon_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created', ?9, ?9, ?10, ?11)",
+            params![
+                p.id,
+                p.terminal,
+                p.channel,
+                p.flow.as_str(),
+                p.amount.0,
+                p.subject,
+                p.wallet,
+                p.code_masked,
+                p.created_at,
+                p.deadline_at,
+                p.horizon_at
+            ],
+        )?;
+        let detail = serde_json::json!({
+            "amount_fen": p.amount.0, "channel": p.channel, "flow": p.flow.as_str(), "code": p.code_masked,
+        });
+        append_event(&tx, &p.id, p.created_at, "created", None, Some(State::Created), &detail)?;
+        let row = tx.query_row(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"), [&p.id], payment_from_row)?;
+        tx.commit()?;
+        Ok(row)
+    }
+
+    /// Moves a payment to `to` if it is still in a state `to` may come from; otherwise changes
+    /// nothing and returns `None` (another path — a poll, a notify, a second process — won).
+    /// A payment that turns `paid` after the clerk stopped waiting is flagged `late`.
+    pub fn transition(&self, id: &str, to: State, change: &Change) -> Result<Option<Payment>, LedgerError> {
+        let from_states = to.allowed_from();
+        if from_states.is_empty() {
+            return Ok(None);
+        }
+        let now = now_ms();
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let before: Option<String> =
+            tx.query_row("SELECT state FROM payments WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+        let Some(before) = before.as_deref().and_then(State::parse) else {
+            return Err(LedgerError::NotFound(id.into()));
+        };
+        if !from_states.contains(&before) {
+            return Ok(None);
+        }
+        let (failure_code, failure_message) = match &change.failure {
+            Some((c, m)) => (Some(c.as_str()), Some(m.as_str())),
+            None => (None, None),
+        };
+        let paid_at = if to == State::Paid { Some(change.paid_at.unwrap_or(now)) } else { None };
+        let updated = tx.execute(
+            "UPDATE payments SET state = ?2, updated_at = ?3, \
+                 channel_trade_no = COALESCE(?4, channel_trade_no), \
+                 paid_at = COALESCE(?5, paid_at), \
+                 failure_code = COALESCE(?6, failure_code), \
+                 failure_message = COALESCE(?7, failure_message), \
+                 qr_payload = COALESCE(?8, qr_payload), \
+                 late = CASE WHEN ?2 = 'paid' AND abandoned_at IS NOT NULL THEN 1 ELSE late END \
+             WHERE id = ?1 AND state = ?9",
+            params![
+                id,
+                to.as_str(),
+                now,
+                change.trade_no,
+                paid_at,
+                failure_code,
+                failure_message,
+                change.qr_payload,
+                before.as_str()
+            ],
+        )?;
+        if updated != 1 {
+            return Ok(None);
+        }
+        append_event(&tx, id, now, "transition", Some(before), Some(to), &change.detail)?;
+        let row = tx.query_row(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"), [id], payment_from_row)?;
+        tx.commit()?;
+        Ok(Some(row))
+    }
+
+    /// Records that the clerk-facing wait ended without a final answer. Returns whether it was
+    /// newly marked. A later `paid` is then flagged late.
+    pub fn mark_abandoned(&self, id: &str, why: &str) -> Result<bool, LedgerError> {
+        let now = now_ms();
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "UPDATE payments SET abandoned_at = ?2, updated_at = ?2 \
+             WHERE id = ?1 AND abandoned_at IS NULL AND state IN ('created', 'pending', 'unknown')",
+            params![id, now],
+        )?;
+        if n == 1 {
+            append_event(&tx, id, now, "note", None, None, &serde_json::json!({ "abandoned": why }))?;
+        }
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// An event without a state change (a reply worth keeping for audit).
+    pub fn note(&self, id: &str, detail: &Value) -> Result<(), LedgerError> {
+        let conn = self.conn();
+        append_event(&conn, id, now_ms(), "note", None, None, detail)?;
+        Ok(())
+    }
+
+    pub fn payment(&self, id: &str) -> Result<Payment, LedgerError> {
+        let conn = self.conn();
+        conn.query_row(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"), [id], payment_from_row)
+            .optional()?
+            .ok_or_else(|| LedgerError::NotFound(id.into()))
+    }
+
+    /// Every payment not yet final, oldest first: what recovery must resolve.
+    pub fn open_payments(&self) -> Result<Vec<Payment>, LedgerError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM payments WHERE state IN ('created', 'pending', 'unknown') ORDER BY created_at"
+        ))?;
+        let rows = stmt.query_map([], payment_from_row)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Payments created in `[from, to)` (ms), newest first.
+    pub fn payments_created_between(&self, from: i64, to: i64, limit: usize) -> Result<Vec<Payment>, LedgerError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM payments WHERE created_at >= ?1 AND created_at < ?2 ORDER BY created_at DESC LIMIT ?3"
+        ))?;
+        let rows = stmt
+            .query_map(params![from, to, limit as i64], payment_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    pub fn events(&self, id: &str) -> Result<Vec<Event>, LedgerError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT seq, payment_id, at, kind, from_state, to_state, detail FROM payment_events \
+             WHERE payment_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt
+            .query_map([id], |r| {
+                let detail: String = r.get(6)?;
+                Ok(Event {
+                    seq: r.get(0)?,
+                    payment_id: r.get(1)?,
+                    at: r.get(2)?,
+                    kind: r.get(3)?,
+                    from_state: r.get(4)?,
+                    to_state: r.get(5)?,
+                    detail: serde_json::from_str(&detail).unwrap_or(Value::String(detail)),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{new_payment, temp_ledger};
+    use super::*;
+
+    #[test]
+    fn insert_then_read_back() {
+        let (_d, l) = temp_ledger();
+        let p = l.insert_payment(&new_payment("T010001")).unwrap();
+        assert_eq!(p.state, State::Created);
+        assert_eq!(l.payment("T010001").unwrap(), p);
+        assert_eq!(l.insert_payment(&new_payment("T010001")), Err(LedgerError::Duplicate));
+        let ev = l.events("T010001").unwrap();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].kind, "created");
+    }
+
+    #[test]
+    fn transitions_are_guarded_and_logged_once() {
+        let (_d, l) = temp_ledger();
+        l.insert_payment(&new_payment("A1")).unwrap();
+        let paid = Change { trade_no: Some("2026X".into()), ..Change::default() };
+        let p = l.transition("A1", State::Pending, &Change::default()).unwrap().unwrap();
+        assert_eq!(p.state, State::Pending);
+        let p = l.transition("A1", State::Paid, &paid).unwrap().unwrap();
+        assert_eq!(p.state, State::Paid);
+        assert_eq!(p.channel_trade_no.as_deref(), Some("2026X"));
+        assert!(p.paid_at.is_some());
+        // A second winner is a no-op: no change, no event.
+        assert_eq!(l.transition("A1", State::Failed, &Change::default()).unwrap(), None);
+        assert_eq!(l.transition("A1", State::Paid, &paid).unwrap(), None);
+        let kinds: Vec<_> = l.events("A1").unwrap().into_iter().map(|e| (e.kind, e.to_state)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("created".into(), Some("created".into())),
+                ("transition".into(), Some("pending".into())),
+                ("transition".into(), Some("paid".into())),
+            ]
+        );
+        assert_eq!(l.payment("A1").unwrap().state, State::Paid);
+    }
+
+    #[test]
+    fn unknown_payments_cannot_go_back_to_created() {
+        let (_d, l) = temp_ledger();
+        l.insert_payment(&new_payment("A2")).unwrap();
+        l.transition("A2", State::Unknown, &Change::default()).unwrap().unwrap();
+        assert_eq!(l.transition("A2", State::Created, &Change::default()).unwrap(), None);
+        assert!(l.transition("A2", State::Pending, &Change::default()).unwrap().is_some());
+    }
+
+    #[test]
+    fn paid_after_abandon_is_late() {
+        let (_d, l) = temp_ledger();
+        l.insert_payment(&new_payment("A3")).unwrap();
+        assert!(l.mark_abandoned("A3", "deadline").unwrap());
+        assert!(!l.mark_abandoned("A3", "deadline").unwrap());
+        let p = l.transition("A3", State::Paid, &Change::default()).unwrap().unwrap();
+        assert!(p.late);
+        // Not flagged when paid in time.
+        l.insert_payment(&new_payment("A4")).unwrap();
+        assert!(!l.transition("A4", State::Paid, &Change::default()).unwrap().unwrap().late);
+    }
+
+    #[test]
+    fn events_are_append_only_and_payments_never_deleted() {
+        let (_d, l) = temp_ledger();
+        l.insert_payment(&new_payment("A5")).unwrap();
+        let conn = l.conn();
+        assert!(conn.execute("UPDATE payment_events SET kind = 'x'", []).is_err());
+        assert!(conn.execute("DELETE FROM payment_events", []).is_err());
+        assert!(conn.execute("DELETE FROM payments", []).is_err());
+    }
+
+    #[test]
+    fn open_payments_lists_only_non_final() {
+        let (_d, l) = temp_ledger();
+        for id in ["B1", "B2", "B3"] {
+            l.insert_payment(&new_payment(id)).unwrap();
+        }
+        l.transition("B2", State::Failed, &Change::default()).unwrap();
+        l.transition("B3", State::Unknown, &Change::default()).unwrap();
+        let ids: Vec<_> = l.open_payments().unwrap().into_iter().map(|p| p.id).collect();
+        assert_eq!(ids, vec!["B1", "B3"]);
+    }
+}

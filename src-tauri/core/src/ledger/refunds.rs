@@ -1,0 +1,289 @@
+//! Refunds hang off paid payments. The refundable amount is checked in the same transaction that
+//! records the refund, so two refunds racing can never exceed what was paid.
+
+use super::payments::append_event;
+use super::{now_ms, Ledger, LedgerError, State};
+use crate::money::Fen;
+use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RefundState {
+    Created,
+    Pending,
+    Unknown,
+    Succeeded,
+    Failed,
+}
+
+impl RefundState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundState::Created => "created",
+            RefundState::Pending => "pending",
+            RefundState::Unknown => "unknown",
+            RefundState::Succeeded => "succeeded",
+            RefundState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RefundState> {
+        Some(match s {
+            "created" => RefundState::Created,
+            "pending" => RefundState::Pending,
+            "unknown" => RefundState::Unknown,
+            "succeeded" => RefundState::Succeeded,
+            "failed" => RefundState::Failed,
+            _ => return None,
+        })
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, RefundState::Succeeded | RefundState::Failed)
+    }
+
+    fn allowed_from(self) -> &'static [RefundState] {
+        use RefundState::*;
+        match self {
+            Created => &[],
+            Pending => &[Created, Unknown],
+            Unknown => &[Created, Pending],
+            Succeeded | Failed => &[Created, Pending, Unknown],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Refund {
+    pub id: String,
+    pub payment_id: String,
+    pub amount: Fen,
+    pub reason: String,
+    pub state: RefundState,
+    pub channel_refund_no: Option<String>,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRefund {
+    pub id: String,
+    pub payment_id: String,
+    pub amount: Fen,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RefundChange {
+    pub channel_refund_no: Option<String>,
+    pub failure: Option<(String, String)>,
+    pub detail: Value,
+}
+
+const COLUMNS: &str = "id, payment_id, amount_fen, reason, state, channel_refund_no, failure_code, \
+     failure_message, created_at, updated_at";
+
+fn refund_from_row(r: &Row<'_>) -> rusqlite::Result<Refund> {
+    let state: String = r.get(4)?;
+    Ok(Refund {
+        id: r.get(0)?,
+        payment_id: r.get(1)?,
+        amount: Fen(r.get(2)?),
+        reason: r.get(3)?,
+        state: RefundState::parse(&state).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, "refund state".into())
+        })?,
+        channel_refund_no: r.get(5)?,
+        failure_code: r.get(6)?,
+        failure_message: r.get(7)?,
+        created_at: r.get(8)?,
+        updated_at: r.get(9)?,
+    })
+}
+
+/// Paid amount minus every refund that is not failed (an unknown refund still holds its amount).
+fn refundable_in(conn: &rusqlite::Connection, payment_id: &str) -> Result<(State, Fen), LedgerError> {
+    let row: Option<(String, i64)> = conn
+        .query_row("SELECT state, amount_fen FROM payments WHERE id = ?1", [payment_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let Some((state, amount)) = row else {
+        return Err(LedgerError::NotFound(payment_id.into()));
+    };
+    let state = State::parse(&state).ok_or_else(|| LedgerError::Sqlite(format!("bad state {state}")))?;
+    let held: i64 = conn.query_row(
+        "SELECT COALESCE(SUM(amount_fen), 0) FROM refunds WHERE payment_id = ?1 AND state != 'failed'",
+        [payment_id],
+        |r| r.get(0),
+    )?;
+    Ok((state, Fen(amount - held)))
+}
+
+impl Ledger {
+    /// Records a refund in `created` if the payment is paid and the amount fits; nothing may be
+    /// sent to the channel before this returns Ok.
+    pub fn reserve_refund(&self, r: &NewRefund) -> Result<Refund, LedgerError> {
+        let now = now_ms();
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (state, refundable) = refundable_in(&tx, &r.payment_id)?;
+        if state != State::Paid {
+            return Err(LedgerError::NotRefundable(state.as_str()));
+        }
+        if r.amount.0 <= 0 || r.amount > refundable {
+            return Err(LedgerError::RefundExceeds { refundable });
+        }
+        tx.execute(
+            "INSERT INTO refunds (id, payment_id, amount_fen, reason, state, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, 'created', ?5, ?5)",
+            params![r.id, r.payment_id, r.amount.0, r.reason, now],
+        )?;
+        let detail = json!({ "refund": r.id, "amount_fen": r.amount.0, "reason": r.reason, "state": "created" });
+        append_event(&tx, &r.payment_id, now, "refund", None, None, &detail)?;
+        let row = tx.query_row(&format!("SELECT {COLUMNS} FROM refunds WHERE id = ?1"), [&r.id], refund_from_row)?;
+        tx.commit()?;
+        Ok(row)
+    }
+
+    /// Guarded like payment transitions; logs one event on the payment.
+    pub fn refund_transition(
+        &self,
+        id: &str,
+        to: RefundState,
+        change: &RefundChange,
+    ) -> Result<Option<Refund>, LedgerError> {
+        let now = now_ms();
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current = tx
+            .query_row(&format!("SELECT {COLUMNS} FROM refunds WHERE id = ?1"), [id], refund_from_row)
+            .optional()?
+            .ok_or_else(|| LedgerError::NotFound(id.into()))?;
+        if !to.allowed_from().contains(&current.state) {
+            return Ok(None);
+        }
+        let (code, message) = match &change.failure {
+            Some((c, m)) => (Some(c.as_str()), Some(m.as_str())),
+            None => (None, None),
+        };
+        tx.execute(
+            "UPDATE refunds SET state = ?2, updated_at = ?3, channel_refund_no = COALESCE(?4, channel_refund_no), \
+             failure_code = COALESCE(?5, failure_code), failure_message = COALESCE(?6, failure_message) \
+             WHERE id = ?1 AND state = ?7",
+            params![id, to.as_str(), now, change.channel_refund_no, code, message, current.state.as_str()],
+        )?;
+        let detail = json!({ "refund": id, "from": current.state.as_str(), "to": to.as_str(), "reply": change.detail });
+        append_event(&tx, &current.payment_id, now, "refund", None, None, &detail)?;
+        let row = tx.query_row(&format!("SELECT {COLUMNS} FROM refunds WHERE id = ?1"), [id], refund_from_row)?;
+        tx.commit()?;
+        Ok(Some(row))
+    }
+
+    pub fn refundable(&self, payment_id: &str) -> Result<Fen, LedgerError> {
+        let conn = self.conn();
+        let (state, refundable) = refundable_in(&conn, payment_id)?;
+        Ok(if state == State::Paid { refundable } else { Fen::ZERO })
+    }
+
+    pub fn refunds_of(&self, payment_id: &str) -> Result<Vec<Refund>, LedgerError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare(&format!("SELECT {COLUMNS} FROM refunds WHERE payment_id = ?1 ORDER BY created_at, id"))?;
+        let rows = stmt.query_map([payment_id], refund_from_row)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    pub fn refund(&self, id: &str) -> Result<Refund, LedgerError> {
+        let conn = self.conn();
+        conn.query_row(&format!("SELECT {COLUMNS} FROM refunds WHERE id = ?1"), [id], refund_from_row)
+            .optional()?
+            .ok_or_else(|| LedgerError::NotFound(id.into()))
+    }
+
+    /// Refunds whose outcome is not known yet.
+    pub fn open_refunds(&self) -> Result<Vec<Refund>, LedgerError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM refunds WHERE state IN ('created', 'pending', 'unknown') ORDER BY created_at"
+        ))?;
+        let rows = stmt.query_map([], refund_from_row)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{new_payment, temp_ledger};
+    use super::super::Change;
+    use super::*;
+    use std::sync::Arc;
+
+    fn paid(l: &Ledger, id: &str) {
+        l.insert_payment(&new_payment(id)).unwrap();
+        l.transition(id, State::Paid, &Change::default()).unwrap().unwrap();
+    }
+
+    fn refund(id: &str, payment: &str, fen: i64) -> NewRefund {
+        NewRefund { id: id.into(), payment_id: payment.into(), amount: Fen(fen), reason: "test".into() }
+    }
+
+    #[test]
+    fn partial_refunds_never_exceed_the_paid_amount() {
+        let (_d, l) = temp_ledger();
+        paid(&l, "P1"); // 12.34
+        l.reserve_refund(&refund("R1", "P1", 1000)).unwrap();
+        assert_eq!(l.refundable("P1").unwrap(), Fen(234));
+        assert_eq!(
+            l.reserve_refund(&refund("R2", "P1", 235)),
+            Err(LedgerError::RefundExceeds { refundable: Fen(234) })
+        );
+        // A failed refund gives its amount back.
+        l.refund_transition("R1", RefundState::Failed, &RefundChange::default()).unwrap().unwrap();
+        assert_eq!(l.refundable("P1").unwrap(), Fen(1234));
+        l.reserve_refund(&refund("R3", "P1", 1234)).unwrap();
+        assert_eq!(l.refundable("P1").unwrap(), Fen(0));
+    }
+
+    #[test]
+    fn only_paid_payments_refund() {
+        let (_d, l) = temp_ledger();
+        l.insert_payment(&new_payment("P2")).unwrap();
+        assert_eq!(l.reserve_refund(&refund("R1", "P2", 1)), Err(LedgerError::NotRefundable("created")));
+        assert_eq!(l.reserve_refund(&refund("R1", "NOPE", 1)), Err(LedgerError::NotFound("NOPE".into())));
+    }
+
+    #[test]
+    fn concurrent_reservations_from_two_threads_sum_exactly() {
+        let (_d, l) = temp_ledger();
+        paid(&l, "P3"); // 1234 fen
+        let l = Arc::new(l);
+        let handles: Vec<_> = (0..2)
+            .map(|t| {
+                let l = l.clone();
+                std::thread::spawn(move || {
+                    (0..20).filter(|i| l.reserve_refund(&refund(&format!("R{t}-{i}"), "P3", 50)).is_ok()).count()
+                })
+            })
+            .collect();
+        let ok: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(ok, 24, "1234 fen holds exactly 24 refunds of 50");
+        assert_eq!(l.refundable("P3").unwrap(), Fen(34));
+    }
+
+    #[test]
+    fn refund_transitions_are_guarded() {
+        let (_d, l) = temp_ledger();
+        paid(&l, "P4");
+        l.reserve_refund(&refund("R1", "P4", 100)).unwrap();
+        let ch = RefundChange { channel_refund_no: Some("RF1".into()), ..Default::default() };
+        let r = l.refund_transition("R1", RefundState::Succeeded, &ch).unwrap().unwrap();
+        assert_eq!(r.channel_refund_no.as_deref(), Some("RF1"));
+        assert_eq!(l.refund_transition("R1", RefundState::Failed, &ch).unwrap(), None);
+        assert!(l.open_refunds().unwrap().is_empty());
+    }
+}
