@@ -1,7 +1,11 @@
 //! paydesk core: money, ledger, channels and the payment engine. Builds without any webview.
 
+pub mod channel;
 pub mod config;
+pub mod engine;
 pub mod i18n;
 pub mod ledger;
 pub mod money;
+pub mod orderno;
 pub mod paycode;
+pub mod qr;

@@ -1,1 +1,290 @@
-fn main() {}
+//! `paydesk-cli`: the cashier core without a window, on the same config and ledger as the app.
+//! For scripting, support and tests.
+//!
+//! Exit status: 0 paid (or done), 1 failed, closed or reversed, 2 bad input or config,
+//! 3 unknown (not final yet).
+
+use clap::{Parser, Subcommand};
+use paydesk_core::config::{self, Config};
+use paydesk_core::engine::{BarcodeRequest, Cashier, Update};
+use paydesk_core::i18n::{Lang, Localized};
+use paydesk_core::ledger::{DayRange, Payment, RefundState, State};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "paydesk-cli", version, about = "paydesk cashier from the command line")]
+struct Cli {
+    /// Config file (default: $PAYDESK_HOME/config.toml, or ~/.local/share/paydesk/config.toml).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Ledger file (default: the config's, or ledger.db beside the config).
+    #[arg(long, global = true)]
+    ledger: Option<PathBuf>,
+    /// Print the result as JSON on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Language of messages: zh or en (default: the config's).
+    #[arg(long, global = true)]
+    lang: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Take a payment: with the customer's payment code, or by showing a QR code.
+    Charge {
+        #[arg(long)]
+        channel: String,
+        /// Yuan, like 12.34.
+        #[arg(long)]
+        amount: String,
+        /// The customer's payment code (付款码).
+        #[arg(long, conflicts_with = "qr", required_unless_present = "qr")]
+        code: Option<String>,
+        /// Show a QR code in the terminal and wait for it to be paid.
+        #[arg(long)]
+        qr: bool,
+        #[arg(long)]
+        subject: Option<String>,
+    },
+    /// Ask the channel about a payment now and record the answer.
+    Query { id: String },
+    /// Refund part or all of a paid payment.
+    Refund {
+        id: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Payments of a business day (default: today).
+    List {
+        /// YYYY-MM-DD
+        #[arg(long)]
+        day: Option<String>,
+    },
+    /// Resolve every unfinished payment now.
+    Recover,
+}
+
+const PAID: u8 = 0;
+const NOT_PAID: u8 = 1;
+const BAD_INPUT: u8 = 2;
+const UNKNOWN: u8 = 3;
+
+fn exit_for(state: State) -> u8 {
+    match state {
+        State::Paid => PAID,
+        State::Failed | State::Closed | State::Reversed => NOT_PAID,
+        State::Created | State::Pending | State::Unknown => UNKNOWN,
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PAYDESK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    ExitCode::from(runtime.block_on(run(cli)))
+}
+
+async fn run(cli: Cli) -> u8 {
+    let config_path = cli.config.clone().unwrap_or_else(config::default_config_path);
+    let config = match Config::load(&config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            let lang = cli.lang.as_deref().and_then(Lang::parse).unwrap_or_default();
+            eprintln!("{}", e.message(lang));
+            return BAD_INPUT;
+        }
+    };
+    let lang = match cli.lang.as_deref() {
+        None => config.language,
+        Some(l) => match Lang::parse(l) {
+            Some(l) => l,
+            None => {
+                eprintln!("--lang must be zh or en");
+                return BAD_INPUT;
+            }
+        },
+    };
+    let cashier = match Cashier::open(config, &config_path, cli.ledger.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}", e.message(lang));
+            return BAD_INPUT;
+        }
+    };
+    cashier.set_lang(lang);
+    let out = Output { json: cli.json, lang };
+    match cli.command {
+        Command::Charge { channel, amount, code, qr, subject } => {
+            charge(&cashier, &out, &channel, &amount, code.as_deref(), qr, subject.as_deref()).await
+        }
+        Command::Query { id } => match cashier.query_now(&id).await {
+            Ok(p) => out.payment(&cashier, &p),
+            Err(e) => out.error(e.code(), &e.message(lang)),
+        },
+        Command::Refund { id, amount, reason } => match cashier.refund(&id, &amount, &reason).await {
+            Ok(r) => {
+                if out.json {
+                    println!("{}", serde_json::to_string(&r).unwrap_or_default());
+                } else {
+                    let state = match (r.state, lang) {
+                        (RefundState::Succeeded, Lang::Zh) => "退款成功".to_string(),
+                        (RefundState::Succeeded, Lang::En) => "refunded".to_string(),
+                        (s, _) => s.as_str().to_string(),
+                    };
+                    println!("{} ¥{} {} {}", r.id, r.amount, state, r.failure_message.unwrap_or_default());
+                }
+                match r.state {
+                    RefundState::Succeeded => PAID,
+                    RefundState::Failed => NOT_PAID,
+                    _ => UNKNOWN,
+                }
+            }
+            Err(e) => out.error(e.code(), &e.message(lang)),
+        },
+        Command::List { day } => list(&cashier, &out, day.as_deref()),
+        Command::Recover => {
+            let s = cashier.recover().await;
+            if out.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"examined": s.examined, "resolved": s.resolved, "still_open": s.still_open})
+                );
+            } else {
+                println!("examined {} resolved {} still open {}", s.examined, s.resolved, s.still_open);
+            }
+            if s.still_open == 0 {
+                PAID
+            } else {
+                UNKNOWN
+            }
+        }
+    }
+}
+
+struct Output {
+    json: bool,
+    lang: Lang,
+}
+
+impl Output {
+    fn payment(&self, cashier: &Cashier, p: &Payment) -> u8 {
+        let view = cashier.view(p);
+        if self.json {
+            let mut value = serde_json::to_value(p).unwrap_or_default();
+            value["message"] = serde_json::Value::String(view.message.clone());
+            println!("{value}");
+        } else {
+            println!("{} ¥{} {} — {}", p.id, p.amount, p.state.label(self.lang), view.message);
+        }
+        exit_for(p.state)
+    }
+
+    fn error(&self, code: &str, message: &str) -> u8 {
+        if self.json {
+            println!("{}", serde_json::json!({ "error": code, "message": message }));
+        }
+        eprintln!("{message}");
+        BAD_INPUT
+    }
+}
+
+async fn charge(
+    cashier: &Cashier,
+    out: &Output,
+    channel: &str,
+    amount: &str,
+    code: Option<&str>,
+    qr: bool,
+    subject: Option<&str>,
+) -> u8 {
+    let mut updates = cashier.subscribe();
+    let started = match (code, qr) {
+        (Some(code), _) => cashier.start_barcode(&BarcodeRequest {
+            channel,
+            amount_text: amount,
+            code,
+            source: "cli",
+            subject,
+        }),
+        (None, _) => cashier.start_qr(channel, amount, subject).await,
+    };
+    let payment = match started {
+        Ok(p) => p,
+        Err(e) => return out.error(e.code(), &e.message(out.lang)),
+    };
+    if qr {
+        if let Some(payload) = &payment.qr_payload {
+            if let Some(art) = paydesk_core::qr::terminal(payload) {
+                eprintln!("{art}");
+            }
+            eprintln!("{payload}");
+        }
+    }
+    // Progress on stderr while the engine works; the result on stdout.
+    let id = payment.id.clone();
+    let progress = tokio::spawn({
+        let cashier = cashier.clone();
+        async move {
+            while let Ok(update) = updates.recv().await {
+                if let Update::Payment { payment, .. } = update {
+                    if payment.id == id {
+                        eprintln!("{} {}", payment.state.as_str(), cashier.view(&payment).message);
+                    }
+                }
+            }
+        }
+    });
+    let settled = cashier.wait_settled(&payment.id).await;
+    progress.abort();
+    match settled {
+        Ok(s) => out.payment(cashier, &s.payment),
+        Err(e) => out.error("ledger", &e.message(out.lang)),
+    }
+}
+
+fn list(cashier: &Cashier, out: &Output, day: Option<&str>) -> u8 {
+    let cutoff = cashier.config().business_day.cutoff_hour;
+    let range = match day {
+        None => DayRange::containing(paydesk_core::ledger::now_ms(), cutoff),
+        Some(d) => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(day) => DayRange::of(day, cutoff),
+            Err(_) => return out.error("day", "--day must be YYYY-MM-DD"),
+        },
+    };
+    match cashier.day(range) {
+        Ok((payments, totals)) => {
+            if out.json {
+                println!("{}", serde_json::json!({ "day": range.day.to_string(), "payments": payments, "totals": totals }));
+            } else {
+                for p in &payments {
+                    let v = cashier.view(p);
+                    let late = if p.late { " LATE" } else { "" };
+                    println!("{} {} ¥{:>10} {:<8} {}{}", v.time_text, p.id, p.amount.yuan_text(), p.state.as_str(), p.code_masked.as_deref().unwrap_or("-"), late);
+                }
+                println!(
+                    "{}: {} payments, {} paid ¥{}, refunded ¥{}, net ¥{}",
+                    range.day, totals.count, totals.paid_count, totals.paid, totals.refunded, totals.net
+                );
+            }
+            PAID
+        }
+        Err(e) => out.error("ledger", &e.message(out.lang)),
+    }
+}

@@ -12,6 +12,7 @@ pub struct Payment {
     pub terminal: String,
     pub channel: String,
     pub flow: Flow,
+    #[serde(rename = "amount_fen")]
     pub amount: Fen,
     pub subject: String,
     pub wallet: Option<String>,

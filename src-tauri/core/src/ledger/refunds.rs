@@ -59,6 +59,7 @@ impl RefundState {
 pub struct Refund {
     pub id: String,
     pub payment_id: String,
+    #[serde(rename = "amount_fen")]
     pub amount: Fen,
     pub reason: String,
     pub state: RefundState,

@@ -42,6 +42,7 @@ impl DayRange {
 pub struct ChannelTotals {
     pub channel: String,
     pub paid_count: i64,
+    #[serde(rename = "paid_fen")]
     pub paid: Fen,
 }
 
@@ -50,8 +51,11 @@ pub struct Totals {
     /// Payments started in the range, in any state.
     pub count: i64,
     pub paid_count: i64,
+    #[serde(rename = "paid_fen")]
     pub paid: Fen,
+    #[serde(rename = "refunded_fen")]
     pub refunded: Fen,
+    #[serde(rename = "net_fen")]
     pub net: Fen,
     pub by_channel: Vec<ChannelTotals>,
 }

@@ -1,0 +1,100 @@
+//! Start-up: find or write the config, start the demo sandbox when the profile asks for one,
+//! open the ledger (checking it is not damaged) and build the cashier.
+
+use paydesk_core::config::{self, Config, ConfigError};
+use paydesk_core::engine::Cashier;
+use paydesk_core::i18n::{Lang, Localized};
+use paydesk_core::ledger::Ledger;
+use paydesk_sandbox::{Sandbox, SandboxOptions};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Booted {
+    pub cashier: Cashier,
+    pub config_path: PathBuf,
+    /// The demo's sandbox, kept alive as long as the app runs.
+    pub sandbox: Option<Sandbox>,
+}
+
+/// A start-up failure, shown in the window in both languages (the config that names the
+/// language may be the thing that failed).
+#[derive(Debug, Clone)]
+pub struct BootError {
+    pub zh: String,
+    pub en: String,
+}
+
+impl BootError {
+    fn from(e: &impl Localized) -> BootError {
+        BootError { zh: e.message(Lang::Zh), en: e.message(Lang::En) }
+    }
+}
+
+pub fn config_path() -> PathBuf {
+    std::env::var_os("PAYDESK_CONFIG").map(PathBuf::from).unwrap_or_else(config::default_config_path)
+}
+
+fn free_loopback_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+}
+
+/// With no config file yet, write the demo profile: one `abc` channel on a sandbox at a free
+/// loopback port, so a new user sees the whole flow at once.
+fn first_run(path: &Path) -> Result<(), BootError> {
+    if path.exists() {
+        return Ok(());
+    }
+    let port = free_loopback_port().map_err(|e| BootError {
+        zh: format!("找不到可用的本机端口：{e}"),
+        en: format!("No free loopback port: {e}"),
+    })?;
+    Config::demo(port).save(path).map_err(|e| BootError::from(&e))?;
+    tracing::info!(path = %path.display(), port, "wrote the demo profile");
+    Ok(())
+}
+
+async fn start_sandbox(config: &mut Config, config_path: &Path) -> Result<Option<Sandbox>, BootError> {
+    let Some(demo) = config.demo.clone() else { return Ok(None) };
+    let options = |port: u16| SandboxOptions {
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        auto_pay_after: (demo.auto_pay_ms > 0).then(|| Duration::from_millis(demo.auto_pay_ms)),
+        state_file: Some(config_path.with_file_name("sandbox-state.json")),
+        ..SandboxOptions::default()
+    };
+    let sandbox = match Sandbox::start(options(demo.sandbox_port)).await {
+        Ok(s) => s,
+        Err(e) => {
+            // The port was taken since the profile was written: move, and remember the move.
+            tracing::warn!(port = demo.sandbox_port, error = %e, "demo sandbox port busy; moving");
+            let s = Sandbox::start(options(0)).await.map_err(|e| BootError {
+                zh: format!("演示沙箱无法启动：{e}"),
+                en: format!("The demo sandbox cannot start: {e}"),
+            })?;
+            config.repoint_demo(s.addr().port());
+            if let Err(e) = config.save(config_path) {
+                tracing::warn!(error = %e, "cannot save the moved demo port");
+            }
+            s
+        }
+    };
+    tracing::info!(url = %sandbox.base_url(), "demo sandbox running");
+    Ok(Some(sandbox))
+}
+
+pub async fn boot() -> Result<Booted, BootError> {
+    let config_path = config_path();
+    first_run(&config_path)?;
+    let mut config = Config::load(&config_path).map_err(|e: ConfigError| BootError::from(&e))?;
+    let sandbox = start_sandbox(&mut config, &config_path).await?;
+    let ledger_path = config.ledger_path(&config_path);
+    let ledger = Ledger::open(&ledger_path).map_err(|e| BootError::from(&e))?;
+    ledger.check_integrity().map_err(|e| BootError::from(&e))?;
+    let channels = paydesk_core::channel::from_config(&config).map_err(|e| BootError {
+        zh: format!("收款渠道初始化失败：{e}"),
+        en: format!("Cannot set up the payment channels: {e}"),
+    })?;
+    let cashier = Cashier::new(config, Arc::new(ledger), channels);
+    Ok(Booted { cashier, config_path, sandbox })
+}

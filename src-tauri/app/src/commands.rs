@@ -1,0 +1,227 @@
+//! The commands the web UI calls (docs/ui-contract.md). Each one is a thin call into the core;
+//! errors come back as `{code, message}` with the message already in the UI's language.
+
+use crate::boot::BootError;
+use paydesk_core::engine::{BarcodeRequest, Cashier, PaymentView};
+use paydesk_core::i18n::{Lang, Localized};
+use serde::Serialize;
+use tauri::State;
+
+/// What the window is running on: a cashier, or the reason it could not start.
+pub enum AppState {
+    Ready(Cashier, Option<Demo>),
+    Failed(BootError),
+}
+
+#[derive(Clone, Serialize)]
+pub struct Demo {
+    #[serde(rename = "sandboxUrl")]
+    pub sandbox_url: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UiError {
+    code: String,
+    message: String,
+}
+
+impl UiError {
+    fn new(code: &str, err: &impl Localized, lang: Lang) -> UiError {
+        UiError { code: code.into(), message: err.message(lang) }
+    }
+}
+
+type UiResult<T> = Result<T, UiError>;
+
+fn cashier(state: &AppState) -> UiResult<&Cashier> {
+    match state {
+        AppState::Ready(c, _) => Ok(c),
+        AppState::Failed(e) => Err(UiError { code: "startup".into(), message: format!("{}\n{}", e.zh, e.en) }),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelInfo {
+    id: String,
+    name: String,
+    barcode: bool,
+    qr: bool,
+    can_cancel: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SampleCode {
+    code: String,
+    label: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoInfo {
+    sample_codes: Vec<SampleCode>,
+    sandbox_url: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Terminal {
+    code: String,
+    name: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bootstrap {
+    lang: Lang,
+    terminal: Terminal,
+    channels: Vec<ChannelInfo>,
+    default_channel: String,
+    ceiling_text: String,
+    demo: Option<DemoInfo>,
+    active: Option<PaymentView>,
+}
+
+/// The sandbox's scenarios (CHANNELS.md), by the last two digits of an Alipay payment code.
+fn sample_codes(lang: Lang) -> Vec<SampleCode> {
+    [
+        ("280000000000000010", "立即成功", "paid at once"),
+        ("280000000000000082", "顾客确认后成功", "customer confirms, then paid"),
+        ("280000000000000090", "顾客一直未确认", "customer never confirms"),
+        ("280000000000000091", "余额不足", "insufficient funds"),
+        ("280000000000000092", "付款码无效", "invalid payment code"),
+        ("280000000000000093", "扣款后断线", "charged, connection dropped"),
+        ("280000000000000095", "扣款后渠道出错", "charged, channel error 500"),
+        ("280000000000000096", "回复乱码", "garbled reply, charged"),
+        ("280000000000000097", "顾客取消", "customer cancels in the wallet"),
+    ]
+    .into_iter()
+    .map(|(code, zh, en)| SampleCode { code: code.into(), label: lang.pick(zh, en).into() })
+    .collect()
+}
+
+fn bootstrap_of(c: &Cashier, demo: &Option<Demo>) -> Bootstrap {
+    let lang = c.lang();
+    let channels: Vec<ChannelInfo> = c
+        .channels()
+        .values()
+        .map(|ch| {
+            let caps = ch.capabilities();
+            ChannelInfo {
+                id: ch.id().into(),
+                name: ch.name(lang).into(),
+                barcode: caps.barcode,
+                qr: caps.qr,
+                can_cancel: caps.cancel || caps.close,
+            }
+        })
+        .collect();
+    Bootstrap {
+        lang,
+        terminal: Terminal { code: c.config().terminal.code.clone(), name: c.config().terminal.name.clone() },
+        default_channel: channels.first().map(|ch| ch.id.clone()).unwrap_or_default(),
+        channels,
+        ceiling_text: c.config().ceiling().yuan_text(),
+        demo: demo.as_ref().map(|d| DemoInfo { sample_codes: sample_codes(lang), sandbox_url: d.sandbox_url.clone() }),
+        active: c.on_counter().map(|p| c.view(&p)),
+    }
+}
+
+#[tauri::command]
+pub fn bootstrap(state: State<'_, AppState>) -> UiResult<Bootstrap> {
+    let c = cashier(&state)?;
+    let demo = match &*state {
+        AppState::Ready(_, d) => d.clone(),
+        AppState::Failed(_) => None,
+    };
+    Ok(bootstrap_of(c, &demo))
+}
+
+#[tauri::command]
+pub fn set_language(state: State<'_, AppState>, lang: String) -> UiResult<Bootstrap> {
+    let c = cashier(&state)?;
+    let Some(lang) = Lang::parse(&lang) else {
+        return Err(UiError { code: "lang".into(), message: format!("unknown language {lang}") });
+    };
+    c.set_lang(lang);
+    bootstrap(state)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckedAmount {
+    amount_fen: i64,
+    amount_text: String,
+}
+
+#[tauri::command]
+pub fn check_amount(state: State<'_, AppState>, amount_text: String) -> UiResult<CheckedAmount> {
+    let c = cashier(&state)?;
+    let fen = c.check_amount(&amount_text).map_err(|e| UiError::new(e.code(), &e, c.lang()))?;
+    Ok(CheckedAmount { amount_fen: fen.0, amount_text: fen.yuan_text() })
+}
+
+#[tauri::command]
+pub fn charge_barcode(
+    state: State<'_, AppState>,
+    channel: String,
+    amount_text: String,
+    code: String,
+    source: String,
+) -> UiResult<PaymentView> {
+    let c = cashier(&state)?;
+    let source = match source.as_str() {
+        "wedge" | "manual" | "serial" | "camera" => source.as_str(),
+        _ => "unknown",
+    };
+    let request = BarcodeRequest { channel: &channel, amount_text: &amount_text, code: &code, source, subject: None };
+    let p = c.start_barcode(&request).map_err(|e| UiError::new(e.code(), &e, c.lang()))?;
+    Ok(c.view(&p))
+}
+
+#[tauri::command]
+pub async fn start_qr(state: State<'_, AppState>, channel: String, amount_text: String) -> UiResult<PaymentView> {
+    let c = cashier(&state)?;
+    let p = c.start_qr(&channel, &amount_text, None).await.map_err(|e| UiError::new(e.code(), &e, c.lang()))?;
+    Ok(c.view(&p))
+}
+
+#[tauri::command]
+pub fn cancel_payment(state: State<'_, AppState>, id: String) -> UiResult<PaymentView> {
+    let c = cashier(&state)?;
+    let p = c.cancel(&id).map_err(|e| UiError::new(e.code(), &e, c.lang()))?;
+    Ok(c.view(&p))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TodayTotals {
+    count: i64,
+    paid_count: i64,
+    paid_text: String,
+    refunded_text: String,
+    net_text: String,
+}
+
+#[derive(Serialize)]
+pub struct Today {
+    payments: Vec<PaymentView>,
+    totals: TodayTotals,
+}
+
+#[tauri::command]
+pub fn today(state: State<'_, AppState>) -> UiResult<Today> {
+    let c = cashier(&state)?;
+    let (payments, totals) = c.today().map_err(|e| UiError::new("ledger", &e, c.lang()))?;
+    Ok(Today {
+        payments: payments.iter().map(|p| c.view(p)).collect(),
+        totals: TodayTotals {
+            count: totals.count,
+            paid_count: totals.paid_count,
+            paid_text: totals.paid.yuan_text(),
+            refunded_text: totals.refunded.yuan_text(),
+            net_text: totals.net.yuan_text(),
+        },
+    })
+}

@@ -1,0 +1,92 @@
+//! paydesk: the clerk window. A thin Tauri v2 shell: start-up, commands that call the core, and
+//! the core's updates forwarded to the UI as events. Everything else lives in paydesk-core.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod boot;
+mod commands;
+
+use commands::{AppState, Demo};
+use paydesk_core::engine::{Cashier, PaymentView, Update};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager};
+
+#[derive(Clone, Serialize)]
+struct Alert {
+    id: String,
+    message: String,
+}
+
+/// Forwards the engine's updates to the window: `payment-update` and `payment-alert`.
+fn forward_updates(app: AppHandle, cashier: Cashier) {
+    let mut updates = cashier.subscribe();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match updates.recv().await {
+                Ok(Update::Payment { payment, phase }) => {
+                    let view = PaymentView::of(&payment, phase, cashier.lang());
+                    if let Err(e) = app.emit("payment-update", view) {
+                        tracing::warn!(error = %e, "cannot send an update to the window");
+                    }
+                }
+                Ok(Update::LateAlert { payment }) => {
+                    let message = cashier.view(&payment).message;
+                    let _ = app.emit("payment-alert", Alert { id: payment.id, message });
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "the window missed updates; it refreshes from the ledger");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PAYDESK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+
+    let result = tauri::Builder::default()
+        .setup(|app| {
+            let state = match tauri::async_runtime::block_on(boot::boot()) {
+                Ok(booted) => {
+                    tracing::info!(config = %booted.config_path.display(), "cashier ready");
+                    let cashier = booted.cashier;
+                    forward_updates(app.handle().clone(), cashier.clone());
+                    let _recovery = cashier.spawn_recovery();
+                    let demo = booted.sandbox.map(|s| {
+                        let url = s.base_url();
+                        // The sandbox runs for the life of the app.
+                        app.manage(s);
+                        Demo { sandbox_url: url }
+                    });
+                    AppState::Ready(cashier, demo)
+                }
+                Err(e) => {
+                    tracing::error!(zh = %e.zh, en = %e.en, "cannot start the cashier");
+                    AppState::Failed(e)
+                }
+            };
+            app.manage(state);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::bootstrap,
+            commands::set_language,
+            commands::check_amount,
+            commands::charge_barcode,
+            commands::start_qr,
+            commands::cancel_payment,
+            commands::today,
+        ])
+        .run(tauri::generate_context!("../../tauri.conf.json"));
+    if let Err(e) = result {
+        eprintln!("paydesk could not run: {e}");
+        std::process::exit(1);
+    }
+}

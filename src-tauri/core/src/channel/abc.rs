@@ -1,0 +1,538 @@
+//! `abc`: the ABC (农行) integrated-cashier service for Alipay (seed 004).
+//!
+//! Wire format: JSON, camelCase, amounts in yuan as JSON numbers with two decimals. The service
+//! has no cancel, close or signature [seed]: a barcode payment the customer never confirms cannot
+//! be reversed from here, so the engine keeps querying until the service reads `CLOSED`
+//! (see CHANNELS.md, "no-cancel behaviour").
+//!
+//! Assumptions, each written in the README's channel section too:
+//! - `isSuccess:false` on a *query* means the query itself failed: only `ORDER_NOT_FOUND` is read
+//!   as "no such order"; any other code is unknown, never a failed payment.
+//! - On a *pay* call, `FAILED` is definitive only with one of [`DEFINITIVE_FAILURES`] or with no
+//!   code at all; any other code (a system error) is unknown and resolved by query.
+//! - A create reply's `status` says nothing about payment (the seed's WAP/PC replies say `SUCCESS`
+//!   for an unpaid order): a create is only ever "created".
+
+use super::http::{audit, HttpClient, Transport};
+use super::{
+    CancelOutcome, Capabilities, Channel, ChannelSetupError, CreateOutcome, Failure, Order, PayOutcome, RefundOutcome,
+    Reply,
+};
+use crate::config::AbcConfig;
+use crate::i18n::Lang;
+use crate::money::{yuan_json, Fen};
+use crate::paycode;
+use async_trait::async_trait;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// What one exchange gave: the parsed reply, its audit record, the time on the wire.
+struct Exchanged {
+    read: Read,
+    audit: Value,
+    elapsed: Duration,
+}
+
+impl Exchanged {
+    fn into_reply<T>(self, outcome: impl FnOnce(Read) -> T) -> Reply<T> {
+        Reply { audit: self.audit, elapsed: self.elapsed, outcome: outcome(self.read) }
+    }
+}
+
+/// Error codes after which nothing was charged and a retry with the same data cannot succeed.
+pub const DEFINITIVE_FAILURES: &[&str] = &[
+    "AUTHCODE_INVALID",
+    "2308",
+    "AP7346",
+    "PARAM_ERROR",
+    // Not in the seed's table; what the sandbox (and, we expect, the service) sends for a wallet's
+    // own refusal. Unlisted codes still end right: unknown, then the query reads FAILED.
+    "BALANCE_NOT_ENOUGH",
+    "USER_CANCELLED",
+];
+
+const USER_PAYING: &str = "1002";
+const ORDER_NOT_FOUND: &str = "ORDER_NOT_FOUND";
+
+pub struct AbcChannel {
+    http: HttpClient,
+    config: AbcConfig,
+    caps: Capabilities,
+}
+
+/// The page-flow variants of the create call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageKind {
+    Wap,
+    Pc,
+}
+
+/// One request body for every create call; each call fills exactly the fields the seed lists
+/// for it and the rest are left out (strict writer).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateBody<'a> {
+    order_no: &'a str,
+    #[serde(with = "yuan_json")]
+    amount: Fen,
+    merchant_id: &'a str,
+    goods_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notify_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    return_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quit_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expired_date: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RefundBody<'a> {
+    order_no: &'a str,
+    #[serde(with = "yuan_json")]
+    refund_amount: Fen,
+    refund_reason: &'a str,
+    merchant_id: &'a str,
+}
+
+/// Every field any reply may carry; unknown fields are ignored (tolerant reader), but a field
+/// that is present must be well-formed or the whole reply is unreadable (→ unknown).
+#[derive(Deserialize, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+struct AbcReply {
+    is_success: Option<bool>,
+    order_no: Option<String>,
+    transaction_id: Option<String>,
+    third_order_no: Option<String>,
+    qr_code_url: Option<String>,
+    payment_url: Option<String>,
+    order_string: Option<String>,
+    #[serde(default, deserialize_with = "yuan_json::option::deserialize")]
+    amount: Option<Fen>,
+    status: Option<String>,
+    message: Option<String>,
+    #[serde(default, deserialize_with = "code_text")]
+    error_code: Option<String>,
+    refund_no: Option<String>,
+    #[serde(default, deserialize_with = "yuan_json::option::deserialize")]
+    refund_amount: Option<Fen>,
+}
+
+/// `errorCode` as text whether it came as `"1002"` or `1002`.
+fn code_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(other) => return Err(serde::de::Error::custom(format!("errorCode is {other}"))),
+    })
+}
+
+/// A reply that was answered and parsed, or why it could not be used.
+enum Read {
+    Reply { status: u16, reply: AbcReply },
+    NotSent(String),
+    Unknown(String),
+}
+
+impl AbcReply {
+    fn failure(&self) -> Failure {
+        Failure {
+            code: self.error_code.clone().or_else(|| self.status.clone()).unwrap_or_else(|| "FAILED".into()),
+            message: self.message.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Rule 6: a reply about another order or another amount changes nothing.
+    fn mismatch(&self, order: &Order<'_>) -> Option<String> {
+        if let Some(no) = &self.order_no {
+            if no != order.id {
+                return Some(format!("reply is for order {no}, not {}", order.id));
+            }
+        }
+        if let Some(amount) = self.amount {
+            if amount != order.amount {
+                return Some(format!("reply amount {amount} is not {}", order.amount));
+            }
+        }
+        None
+    }
+
+    fn trade_no(&self) -> Option<String> {
+        self.third_order_no.clone().or_else(|| self.transaction_id.clone())
+    }
+}
+
+fn is_definitive(code: Option<&str>) -> bool {
+    code.is_none_or(|c| DEFINITIVE_FAILURES.contains(&c))
+}
+
+impl AbcChannel {
+    pub fn new(config: &AbcConfig) -> Result<AbcChannel, ChannelSetupError> {
+        let http = HttpClient::new(&config.http())
+            .map_err(|why| ChannelSetupError { channel: "abc".into(), why })?;
+        let caps = Capabilities {
+            barcode: true,
+            qr: true,
+            cancel: false,
+            close: false,
+            refund: true,
+            refund_query: false,
+            barcode_wallets: vec!["alipay".into()],
+        };
+        Ok(AbcChannel { http, config: config.clone(), caps })
+    }
+
+    fn body<'a>(&'a self, order: &Order<'a>) -> CreateBody<'a> {
+        CreateBody {
+            order_no: order.id,
+            amount: order.amount,
+            merchant_id: &self.config.merchant_id,
+            goods_name: if order.subject.trim().is_empty() { &self.config.goods_name } else { order.subject },
+            auth_code: None,
+            notify_url: self.config.notify_url.as_deref(),
+            return_url: None,
+            quit_url: None,
+            expired_date: None,
+        }
+    }
+
+    /// Sends, parses, and keeps the audit record. `secret` is masked wherever it appears.
+    async fn exchange(&self, call: &str, request: reqwest::RequestBuilder, body: Option<&str>, secret: Option<&str>) -> Exchanged {
+        let (transport, elapsed) = self.http.send(request).await;
+        let scrub = |text: &str| match secret {
+            Some(code) if !code.is_empty() => text.replace(code, &paycode::mask(code)),
+            _ => text.to_string(),
+        };
+        let audit = audit(call, body, &transport, elapsed, &scrub);
+        let read = match transport {
+            Transport::NotSent(why) => Read::NotSent(why),
+            Transport::Lost(why) => Read::Unknown(why),
+            Transport::Answered { status, body } if status >= 500 => {
+                Read::Unknown(format!("HTTP {status}: {}", String::from_utf8_lossy(&body).chars().take(200).collect::<String>()))
+            }
+            Transport::Answered { status, body } => match serde_json::from_slice::<AbcReply>(&body) {
+                Ok(reply) => Read::Reply { status, reply },
+                Err(e) => Read::Unknown(format!("HTTP {status}, unreadable reply: {e}")),
+            },
+        };
+        Exchanged { read, audit, elapsed }
+    }
+
+    async fn post_create(&self, call: &str, path: &str, body: &CreateBody<'_>, secret: Option<&str>) -> Exchanged {
+        self.post_json(call, path, body, secret).await
+    }
+
+    /// Posts a body serialized straight to text, so amounts stay the exact raw numbers.
+    async fn post_json(&self, call: &str, path: &str, body: &impl Serialize, secret: Option<&str>) -> Exchanged {
+        let text = match serde_json::to_string(body) {
+            Ok(t) => t,
+            Err(e) => {
+                let why = format!("cannot encode request: {e}");
+                return Exchanged { audit: json!({ "call": call, "not_sent": why }), read: Read::NotSent(why), elapsed: Duration::ZERO };
+            }
+        };
+        let request = self.http.post(path).header("Content-Type", "application/json").body(text.clone());
+        self.exchange(call, request, Some(&text), secret).await
+    }
+
+    /// The WAP or PC page flow: `paymentUrl`, shown as a QR or opened in a customer window.
+    pub async fn create_page(&self, order: &Order<'_>, kind: PageKind) -> Reply<CreateOutcome> {
+        let Some(return_url) = self.config.return_url.as_deref() else {
+            let why = "channels.abc.return_url is required for page payments".to_string();
+            return unsupported(CreateOutcome::NotSent(why.clone()), &why);
+        };
+        let mut body = self.body(order);
+        body.return_url = Some(return_url);
+        let (call, path) = match kind {
+            PageKind::Wap => {
+                body.quit_url = self.config.quit_url.as_deref();
+                ("wap", "/api/payment/alipay/wap")
+            }
+            PageKind::Pc => ("pc", "/api/payment/alipay/pc"),
+        };
+        let ex = self.post_create(call, path, &body, None).await;
+        ex.into_reply(|read| created(read, order, |r| r.payment_url.clone()))
+    }
+
+    /// The APP call: an `orderString` for a mobile SDK. A desk cashier does not use it.
+    pub async fn create_app(&self, order: &Order<'_>) -> Reply<CreateOutcome> {
+        let body = self.body(order);
+        let ex = self.post_create("app", "/api/payment/alipay/app", &body, None).await;
+        ex.into_reply(|read| created(read, order, |r| r.order_string.clone()))
+    }
+}
+
+/// Maps a create reply: a payload means created, whatever `status` says.
+fn created(read: Read, order: &Order<'_>, payload: impl Fn(&AbcReply) -> Option<String>) -> CreateOutcome {
+    match read {
+        Read::NotSent(why) => CreateOutcome::NotSent(why),
+        Read::Unknown(why) => CreateOutcome::Unknown(why),
+        Read::Reply { reply, .. } => {
+            if let Some(why) = reply.mismatch(order) {
+                return CreateOutcome::Unknown(why);
+            }
+            match (reply.is_success, payload(&reply).filter(|p| !p.trim().is_empty())) {
+                (Some(false), _) if is_definitive(reply.error_code.as_deref()) => CreateOutcome::Failed(reply.failure()),
+                (Some(false), _) => CreateOutcome::Unknown(format!("create refused with {}", reply.failure().code)),
+                (_, Some(payload)) => CreateOutcome::Created { payload },
+                (_, None) => CreateOutcome::Unknown("reply has no payment link".into()),
+            }
+        }
+    }
+}
+
+/// Maps a barcode-pay reply.
+fn pay_outcome(read: Read, order: &Order<'_>) -> PayOutcome {
+    let (status_code, reply) = match read {
+        Read::NotSent(why) => return PayOutcome::NotSent(why),
+        Read::Unknown(why) => return PayOutcome::Unknown(why),
+        Read::Reply { status, reply } => (status, reply),
+    };
+    if let Some(why) = reply.mismatch(order) {
+        return PayOutcome::Unknown(why);
+    }
+    let code = reply.error_code.as_deref();
+    match reply.status.as_deref() {
+        Some("SUCCESS") if reply.is_success != Some(false) => PayOutcome::Paid { trade_no: reply.trade_no() },
+        Some("USERPAYING") | Some("PENDING") => PayOutcome::Waiting,
+        _ if code == Some(USER_PAYING) => PayOutcome::Waiting,
+        Some("FAILED") if is_definitive(code) => PayOutcome::Failed(reply.failure()),
+        Some("CLOSED") => PayOutcome::Closed,
+        None if reply.is_success == Some(false) && code.is_some() && is_definitive(code) => {
+            PayOutcome::Failed(reply.failure())
+        }
+        other => PayOutcome::Unknown(format!(
+            "HTTP {status_code}, status {}, code {}",
+            other.unwrap_or("-"),
+            code.unwrap_or("-")
+        )),
+    }
+}
+
+/// Maps a query reply. `isSuccess:false` is about the query, not the payment.
+fn query_outcome(read: Read, order: &Order<'_>) -> PayOutcome {
+    let (status_code, reply) = match read {
+        Read::NotSent(why) => return PayOutcome::NotSent(why),
+        Read::Unknown(why) => return PayOutcome::Unknown(why),
+        Read::Reply { status, reply } => (status, reply),
+    };
+    if reply.error_code.as_deref() == Some(ORDER_NOT_FOUND) {
+        return PayOutcome::NotFound;
+    }
+    if reply.is_success == Some(false) {
+        return PayOutcome::Unknown(format!("query refused: {}", reply.failure().code));
+    }
+    if let Some(why) = reply.mismatch(order) {
+        return PayOutcome::Unknown(why);
+    }
+    match reply.status.as_deref() {
+        Some("SUCCESS") => PayOutcome::Paid { trade_no: reply.trade_no() },
+        Some("PENDING") | Some("USERPAYING") => PayOutcome::Waiting,
+        Some("FAILED") => PayOutcome::Failed(reply.failure()),
+        Some("CLOSED") => PayOutcome::Closed,
+        other => PayOutcome::Unknown(format!("HTTP {status_code}, status {}", other.unwrap_or("-"))),
+    }
+}
+
+fn refund_outcome(read: Read, order: &Order<'_>, amount: Fen) -> RefundOutcome {
+    let reply = match read {
+        Read::NotSent(why) => return RefundOutcome::NotSent(why),
+        Read::Unknown(why) => return RefundOutcome::Unknown(why),
+        Read::Reply { reply, .. } => reply,
+    };
+    if reply.order_no.as_deref().is_some_and(|no| no != order.id) {
+        return RefundOutcome::Unknown("refund reply is for another order".into());
+    }
+    if reply.refund_amount.is_some_and(|a| a != amount) {
+        return RefundOutcome::Unknown(format!("refund reply amount is not {amount}"));
+    }
+    match reply.status.as_deref() {
+        Some("SUCCESS") if reply.is_success != Some(false) => RefundOutcome::Succeeded { refund_no: reply.refund_no },
+        Some("PROCESSING") => RefundOutcome::Processing { refund_no: reply.refund_no },
+        Some("FAILED") if is_definitive(reply.error_code.as_deref()) => RefundOutcome::Failed(reply.failure()),
+        other => RefundOutcome::Unknown(format!(
+            "refund status {}, code {}",
+            other.unwrap_or("-"),
+            reply.error_code.as_deref().unwrap_or("-")
+        )),
+    }
+}
+
+/// A call that is not sent at all; `why` goes to the audit.
+fn unsupported<T>(outcome: T, why: &str) -> Reply<T> {
+    Reply { outcome, audit: json!({ "not_sent": why }), elapsed: Duration::ZERO }
+}
+
+#[async_trait]
+impl Channel for AbcChannel {
+    fn id(&self) -> &'static str {
+        "abc"
+    }
+
+    fn name(&self, lang: Lang) -> &'static str {
+        lang.pick("农行收银台·支付宝", "ABC cashier · Alipay")
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    async fn barcode_pay(&self, order: &Order<'_>, code: &str) -> Reply<PayOutcome> {
+        let mut body = self.body(order);
+        body.auth_code = Some(code);
+        let ex = self.post_create("barcode", "/api/payment/alipay/barcode", &body, Some(code)).await;
+        ex.into_reply(|read| pay_outcome(read, order))
+    }
+
+    async fn create_qr(&self, order: &Order<'_>, expires_in: Duration) -> Reply<CreateOutcome> {
+        let mut body = self.body(order);
+        // `expiredDate` is whole minutes [seed]; round up so the service never closes first.
+        let minutes = expires_in.as_millis().div_ceil(60_000).max(1);
+        body.expired_date = Some(minutes.to_string());
+        let ex = self.post_create("qrcode", "/api/payment/alipay/qrcode", &body, None).await;
+        ex.into_reply(|read| created(read, order, |r| r.qr_code_url.clone()))
+    }
+
+    async fn query(&self, order: &Order<'_>) -> Reply<PayOutcome> {
+        let path = format!("/api/payment/alipay/query/{}", order.id);
+        let request = self.http.get(&path).header("X-Merchant-Id", &self.config.merchant_id);
+        let ex = self.exchange("query", request, None, None).await;
+        ex.into_reply(|read| query_outcome(read, order))
+    }
+
+    async fn cancel(&self, _order: &Order<'_>) -> Reply<CancelOutcome> {
+        unsupported(CancelOutcome::NotSent("no cancel call".into()), "the abc service has no cancel call")
+    }
+
+    async fn close(&self, _order: &Order<'_>) -> Reply<PayOutcome> {
+        unsupported(PayOutcome::NotSent("no close call".into()), "the abc service has no close call")
+    }
+
+    async fn refund(&self, order: &Order<'_>, _refund_id: &str, amount: Fen, reason: &str) -> Reply<RefundOutcome> {
+        // The service takes no refund request number of ours [seed]; the ledger's refund id
+        // stays local, and an unknown result is left for a person rather than re-sent.
+        let body = RefundBody {
+            order_no: order.id,
+            refund_amount: amount,
+            refund_reason: reason,
+            merchant_id: &self.config.merchant_id,
+        };
+        let ex = self.post_json("refund", "/api/payment/alipay/refund", &body, None).await;
+        ex.into_reply(|read| refund_outcome(read, order, amount))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The reply mapping as pure logic; the wire itself is tested against the sandbox.
+    use super::*;
+
+    const ORDER: Order<'static> = Order { id: "T0126112210300001", amount: Fen(6800), subject: "x" };
+
+    fn read(status: u16, body: &str) -> Read {
+        match serde_json::from_str::<AbcReply>(body) {
+            Ok(reply) => Read::Reply { status, reply },
+            Err(e) => Read::Unknown(e.to_string()),
+        }
+    }
+
+    #[test]
+    fn pay_replies_from_the_seed() {
+        let success = r#"{"isSuccess":true,"orderNo":"T0126112210300001","transactionId":"ABC1","thirdOrderNo":"2026X","amount":68.00,"status":"SUCCESS","message":"支付成功","payTime":"2026-01-15T16:00:00"}"#;
+        assert_eq!(pay_outcome(read(200, success), &ORDER), PayOutcome::Paid { trade_no: Some("2026X".into()) });
+        let paying = r#"{"isSuccess":false,"orderNo":"T0126112210300001","status":"USERPAYING","message":"用户支付中，请轮询查询","errorCode":"1002"}"#;
+        assert_eq!(pay_outcome(read(200, paying), &ORDER), PayOutcome::Waiting);
+        let paying_numeric = r#"{"isSuccess":false,"errorCode":1002}"#;
+        assert_eq!(pay_outcome(read(200, paying_numeric), &ORDER), PayOutcome::Waiting);
+        let invalid = r#"{"isSuccess":false,"status":"FAILED","errorCode":"AUTHCODE_INVALID","message":"付款码无效"}"#;
+        assert_eq!(
+            pay_outcome(read(200, invalid), &ORDER),
+            PayOutcome::Failed(Failure { code: "AUTHCODE_INVALID".into(), message: "付款码无效".into() })
+        );
+    }
+
+    #[test]
+    fn doubtful_pay_replies_are_unknown_never_failed() {
+        for body in [
+            r#"{"isSuccess":false,"status":"FAILED","errorCode":"SYSTEM_ERROR"}"#,
+            r#"{"isSuccess":true,"status":"UNKNOWN"}"#,
+            r#"{"isSuccess":false,"status":"SUCCESS"}"#,
+            r#"{"isSuccess":true}"#,
+            r#"{"isSuccess":true,"orderNo":"OTHER","status":"SUCCESS"}"#,
+            r#"{"isSuccess":true,"orderNo":"T0126112210300001","amount":0.01,"status":"SUCCESS"}"#,
+            r#"{"isSuccess":true,"amount":68.001,"status":"SUCCESS"}"#,
+            r#"{"isSuccess":tr"#,
+            "",
+        ] {
+            assert!(matches!(pay_outcome(read(200, body), &ORDER), PayOutcome::Unknown(_)), "{body}");
+        }
+    }
+
+    #[test]
+    fn query_replies() {
+        let q = |body| query_outcome(read(200, body), &ORDER);
+        assert_eq!(q(r#"{"isSuccess":true,"status":"PENDING"}"#), PayOutcome::Waiting);
+        assert_eq!(q(r#"{"isSuccess":true,"status":"CLOSED"}"#), PayOutcome::Closed);
+        assert!(matches!(q(r#"{"isSuccess":true,"status":"FAILED","errorCode":"USER_CANCELLED"}"#), PayOutcome::Failed(_)));
+        assert_eq!(q(r#"{"isSuccess":false,"errorCode":"ORDER_NOT_FOUND"}"#), PayOutcome::NotFound);
+        // A refused query is not a failed payment.
+        assert!(matches!(q(r#"{"isSuccess":false,"status":"FAILED","errorCode":"PARAM_ERROR"}"#), PayOutcome::Unknown(_)));
+        assert!(matches!(q(r#"{"isSuccess":true,"status":"UNKNOWN"}"#), PayOutcome::Unknown(_)));
+        assert!(matches!(q(r#"{"isSuccess":true,"status":"WHATEVER"}"#), PayOutcome::Unknown(_)));
+    }
+
+    #[test]
+    fn create_status_never_means_paid() {
+        let wap = r#"{"isSuccess":true,"orderNo":"T0126112210300001","paymentUrl":"https://openapi.alipay.com/gateway.do?x","amount":68.00,"status":"SUCCESS"}"#;
+        assert_eq!(
+            created(read(200, wap), &ORDER, |r| r.payment_url.clone()),
+            CreateOutcome::Created { payload: "https://openapi.alipay.com/gateway.do?x".into() }
+        );
+        let missing = r#"{"isSuccess":false,"errorCode":"AP7346","message":"缺少订单详情"}"#;
+        assert!(matches!(created(read(200, missing), &ORDER, |r| r.qr_code_url.clone()), CreateOutcome::Failed(_)));
+        let empty = r#"{"isSuccess":true,"qrCodeUrl":""}"#;
+        assert!(matches!(created(read(200, empty), &ORDER, |r| r.qr_code_url.clone()), CreateOutcome::Unknown(_)));
+    }
+
+    #[test]
+    fn refund_replies_are_checked_against_the_request() {
+        let ok = r#"{"isSuccess":true,"orderNo":"T0126112210300001","refundNo":"RF1","refundAmount":50.00,"status":"SUCCESS"}"#;
+        assert_eq!(
+            refund_outcome(read(200, ok), &ORDER, Fen(5000)),
+            RefundOutcome::Succeeded { refund_no: Some("RF1".into()) }
+        );
+        assert!(matches!(refund_outcome(read(200, ok), &ORDER, Fen(4999)), RefundOutcome::Unknown(_)));
+        let processing = r#"{"isSuccess":true,"status":"PROCESSING"}"#;
+        assert_eq!(refund_outcome(read(200, processing), &ORDER, Fen(1)), RefundOutcome::Processing { refund_no: None });
+    }
+
+    #[test]
+    fn requests_are_written_exactly() {
+        let body = CreateBody {
+            order_no: "T1",
+            amount: Fen(10_000),
+            merchant_id: "103881636900016",
+            goods_name: "测试商品",
+            auth_code: Some("280123456789012345"),
+            notify_url: None,
+            return_url: None,
+            quit_url: None,
+            expired_date: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"orderNo":"T1","amount":100.00,"merchantId":"103881636900016","goodsName":"测试商品","authCode":"280123456789012345"}"#
+        );
+        let refund = RefundBody { order_no: "T1", refund_amount: Fen(5000), refund_reason: "用户申请退款", merchant_id: "M" };
+        assert_eq!(
+            serde_json::to_string(&refund).unwrap(),
+            r#"{"orderNo":"T1","refundAmount":50.00,"refundReason":"用户申请退款","merchantId":"M"}"#
+        );
+    }
+}

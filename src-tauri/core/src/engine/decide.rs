@@ -1,0 +1,214 @@
+//! The engine's decisions as pure functions of a channel outcome and the clock: what state a
+//! reply moves a payment to, and what to do when the clerk's wait ends. The async flows in
+//! `driver.rs` only carry these out.
+
+use crate::channel::{CancelOutcome, Capabilities, CreateOutcome, Failure, PayOutcome};
+use crate::ledger::{Flow, State};
+
+/// Failure codes the engine itself assigns (the channel's own codes pass through unchanged).
+pub const NOT_SENT: &str = "NOT_SENT";
+pub const NOT_FOUND_AT_CHANNEL: &str = "ORDER_NOT_FOUND";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Move to this state (a guarded transition; a no-op if another path got there first).
+    To(State, Detail),
+    /// No new knowledge: keep waiting / polling.
+    Stay,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Detail {
+    pub trade_no: Option<String>,
+    pub failure: Option<Failure>,
+    pub qr_payload: Option<String>,
+    pub note: Option<String>,
+}
+
+impl Detail {
+    fn failure(code: &str, message: &str) -> Detail {
+        Detail { failure: Some(Failure { code: code.into(), message: message.into() }), ..Detail::default() }
+    }
+
+    fn note(why: &str) -> Detail {
+        Detail { note: Some(why.into()), ..Detail::default() }
+    }
+}
+
+/// The reply to the barcode pay call itself.
+pub fn after_pay(outcome: &PayOutcome) -> Step {
+    match outcome {
+        PayOutcome::Paid { trade_no } => Step::To(State::Paid, Detail { trade_no: trade_no.clone(), ..Detail::default() }),
+        PayOutcome::Failed(f) => Step::To(State::Failed, Detail { failure: Some(f.clone()), ..Detail::default() }),
+        // No connection was made, so the request never reached the channel: nothing charged.
+        PayOutcome::NotSent(why) => Step::To(State::Failed, Detail::failure(NOT_SENT, why)),
+        PayOutcome::Waiting => Step::To(State::Pending, Detail::default()),
+        PayOutcome::Closed => Step::To(State::Closed, Detail::default()),
+        // "Not found" in reply to a pay call makes no sense: treat as unknown and query.
+        PayOutcome::NotFound => Step::To(State::Unknown, Detail::note("pay reply said order not found")),
+        PayOutcome::Unknown(why) => Step::To(State::Unknown, Detail::note(why)),
+    }
+}
+
+/// The reply to the create-QR call.
+pub fn after_create(outcome: &CreateOutcome) -> Step {
+    match outcome {
+        CreateOutcome::Created { payload } => {
+            Step::To(State::Pending, Detail { qr_payload: Some(payload.clone()), ..Detail::default() })
+        }
+        CreateOutcome::Failed(f) => Step::To(State::Failed, Detail { failure: Some(f.clone()), ..Detail::default() }),
+        CreateOutcome::NotSent(why) => Step::To(State::Failed, Detail::failure(NOT_SENT, why)),
+        CreateOutcome::Unknown(why) => Step::To(State::Unknown, Detail::note(why)),
+    }
+}
+
+/// A query reply at time `now`. "Not found" is final only after the horizon: before it, the
+/// order may not have reached the channel's books yet.
+pub fn after_query(outcome: &PayOutcome, now: i64, horizon_at: i64) -> Step {
+    match outcome {
+        PayOutcome::Paid { trade_no } => Step::To(State::Paid, Detail { trade_no: trade_no.clone(), ..Detail::default() }),
+        PayOutcome::Failed(f) => Step::To(State::Failed, Detail { failure: Some(f.clone()), ..Detail::default() }),
+        PayOutcome::Closed => Step::To(State::Closed, Detail::default()),
+        PayOutcome::Waiting => Step::To(State::Pending, Detail::default()),
+        PayOutcome::NotFound if now >= horizon_at => Step::To(
+            State::Failed,
+            Detail::failure(NOT_FOUND_AT_CHANNEL, "the channel has no such order: nothing was charged"),
+        ),
+        PayOutcome::NotFound | PayOutcome::NotSent(_) | PayOutcome::Unknown(_) => Step::Stay,
+    }
+}
+
+/// The reply to a close call on an unpaid QR order.
+pub fn after_close(outcome: &PayOutcome, now: i64, horizon_at: i64) -> CloseStep {
+    match outcome {
+        PayOutcome::Closed => CloseStep::Done(Step::To(State::Closed, Detail::default())),
+        PayOutcome::Paid { .. } => CloseStep::Done(after_query(outcome, now, horizon_at)),
+        PayOutcome::Waiting => CloseStep::Retry,
+        // A refused close may mean "already paid": only a query can tell.
+        PayOutcome::Failed(_) => CloseStep::QueryAgain,
+        PayOutcome::NotFound => CloseStep::Done(after_query(outcome, now, horizon_at)),
+        PayOutcome::NotSent(_) | PayOutcome::Unknown(_) => CloseStep::Retry,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseStep {
+    Done(Step),
+    Retry,
+    QueryAgain,
+}
+
+/// The reply to a cancel (撤销/冲正) of a barcode payment.
+pub fn after_cancel(outcome: &CancelOutcome) -> CloseStep {
+    match outcome {
+        CancelOutcome::Reversed { was_paid } => CloseStep::Done(Step::To(
+            State::Reversed,
+            Detail::note(if *was_paid { "paid, then refunded by the cancel" } else { "cancelled before payment" }),
+        )),
+        CancelOutcome::Retry | CancelOutcome::NotSent(_) | CancelOutcome::Unknown(_) => CloseStep::Retry,
+        CancelOutcome::Failed(_) => CloseStep::QueryAgain,
+    }
+}
+
+/// What ends the clerk's wait when the deadline passes or Cancel is pressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitEnd {
+    /// Reverse the barcode payment at the channel.
+    Cancel,
+    /// Close the QR order at the channel.
+    Close,
+    /// The channel can do neither: tell the clerk it is not confirmed and keep querying in the
+    /// background; a later payment is kept and flagged late, never dropped.
+    KeepQuerying,
+}
+
+pub fn when_wait_ends(flow: Flow, caps: &Capabilities) -> WaitEnd {
+    match flow {
+        Flow::Barcode if caps.cancel => WaitEnd::Cancel,
+        Flow::Qr if caps.close => WaitEnd::Close,
+        _ => WaitEnd::KeepQuerying,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure() -> Failure {
+        Failure { code: "AUTHCODE_INVALID".into(), message: "付款码无效".into() }
+    }
+
+    fn state(step: &Step) -> Option<State> {
+        match step {
+            Step::To(s, _) => Some(*s),
+            Step::Stay => None,
+        }
+    }
+
+    #[test]
+    fn unknown_is_never_failed() {
+        assert_eq!(state(&after_pay(&PayOutcome::Unknown("timeout".into()))), Some(State::Unknown));
+        assert_eq!(state(&after_pay(&PayOutcome::NotFound)), Some(State::Unknown));
+        assert_eq!(state(&after_create(&CreateOutcome::Unknown("500".into()))), Some(State::Unknown));
+        assert_eq!(after_query(&PayOutcome::Unknown("garbled".into()), 0, 100), Step::Stay);
+        assert_eq!(after_query(&PayOutcome::NotSent("refused".into()), 200, 100), Step::Stay);
+    }
+
+    #[test]
+    fn definitive_answers_are_final() {
+        assert_eq!(state(&after_pay(&PayOutcome::Paid { trade_no: None })), Some(State::Paid));
+        assert_eq!(state(&after_pay(&PayOutcome::Failed(failure()))), Some(State::Failed));
+        assert_eq!(state(&after_pay(&PayOutcome::Waiting)), Some(State::Pending));
+        assert_eq!(state(&after_query(&PayOutcome::Closed, 0, 0)), Some(State::Closed));
+        assert_eq!(state(&after_query(&PayOutcome::Failed(failure()), 0, 0)), Some(State::Failed));
+    }
+
+    #[test]
+    fn a_request_that_never_left_failed_with_nothing_charged() {
+        match after_pay(&PayOutcome::NotSent("connection refused".into())) {
+            Step::To(State::Failed, d) => assert_eq!(d.failure.unwrap().code, NOT_SENT),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(state(&after_create(&CreateOutcome::NotSent("x".into()))), Some(State::Failed));
+    }
+
+    #[test]
+    fn not_found_is_final_only_after_the_horizon() {
+        assert_eq!(after_query(&PayOutcome::NotFound, 99, 100), Step::Stay);
+        match after_query(&PayOutcome::NotFound, 100, 100) {
+            Step::To(State::Failed, d) => assert_eq!(d.failure.unwrap().code, NOT_FOUND_AT_CHANNEL),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn close_and_cancel_never_assume() {
+        assert_eq!(after_close(&PayOutcome::Closed, 0, 0), CloseStep::Done(Step::To(State::Closed, Detail::default())));
+        // Paid in the meantime: paid, not closed (rule 4).
+        assert!(matches!(after_close(&PayOutcome::Paid { trade_no: None }, 0, 0), CloseStep::Done(Step::To(State::Paid, _))));
+        assert_eq!(after_close(&PayOutcome::Failed(failure()), 0, 0), CloseStep::QueryAgain);
+        assert_eq!(after_close(&PayOutcome::Unknown("x".into()), 0, 0), CloseStep::Retry);
+        assert!(matches!(after_cancel(&CancelOutcome::Reversed { was_paid: true }), CloseStep::Done(Step::To(State::Reversed, _))));
+        assert_eq!(after_cancel(&CancelOutcome::Retry), CloseStep::Retry);
+        assert_eq!(after_cancel(&CancelOutcome::Failed(failure())), CloseStep::QueryAgain);
+    }
+
+    #[test]
+    fn the_wait_ends_by_what_the_channel_can_do() {
+        let mut caps = Capabilities {
+            barcode: true,
+            qr: true,
+            cancel: false,
+            close: false,
+            refund: true,
+            refund_query: false,
+            barcode_wallets: vec![],
+        };
+        assert_eq!(when_wait_ends(Flow::Barcode, &caps), WaitEnd::KeepQuerying);
+        assert_eq!(when_wait_ends(Flow::Qr, &caps), WaitEnd::KeepQuerying);
+        caps.cancel = true;
+        caps.close = true;
+        assert_eq!(when_wait_ends(Flow::Barcode, &caps), WaitEnd::Cancel);
+        assert_eq!(when_wait_ends(Flow::Qr, &caps), WaitEnd::Close);
+    }
+}

@@ -1,0 +1,351 @@
+//! The async flows. Each carries out the decisions of `decide.rs` and writes every outcome
+//! through a guarded ledger transition before telling anyone.
+
+use super::decide::{self, CloseStep, Step, WaitEnd};
+use super::failpoint::failpoint;
+use super::view::Phase;
+use super::{Inner, RecoverySummary, Update};
+use crate::channel::{Channel, Order, Reply};
+use crate::config::Timing;
+use crate::ledger::{now_ms, Change, Flow, Payment, State};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Sleeps `d`, or less if the clerk cancels. Returns whether cancel was requested.
+async fn pause(d: Duration, cancel: &mut watch::Receiver<bool>) -> bool {
+    if *cancel.borrow() {
+        return true;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(d) => false,
+        changed = cancel.changed() => match changed {
+            Ok(()) => *cancel.borrow(),
+            // The sender is gone (shutdown): just finish the pause.
+            Err(_) => { tokio::time::sleep(d).await; false }
+        },
+    }
+}
+
+fn until(ms_epoch: i64) -> Duration {
+    Duration::from_millis((ms_epoch - now_ms()).max(0) as u64)
+}
+
+fn order_of(p: &Payment) -> Order<'_> {
+    Order { id: &p.id, amount: p.amount, subject: &p.subject }
+}
+
+impl Inner {
+    pub(super) fn phase(&self, p: &Payment) -> Phase {
+        let cancelling = {
+            let live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+            live.get(&p.id).is_some_and(|l| l.cancelling)
+        };
+        Phase::of(p, cancelling)
+    }
+
+    pub(super) fn emit(&self, p: &Payment) {
+        let phase = self.phase(p);
+        if matches!(phase, Phase::Done | Phase::NotConfirmed) {
+            let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(l) = live.get_mut(&p.id) {
+                l.on_counter = false;
+            }
+        }
+        let _ = self.updates.send(Update::Payment { payment: p.clone(), phase });
+        if p.state == State::Paid && p.late {
+            tracing::warn!(payment = %p.id, "late payment: paid after the clerk stopped waiting");
+            let _ = self.updates.send(Update::LateAlert { payment: p.clone() });
+        }
+    }
+
+    pub(super) fn finish(&self, id: &str, ended: watch::Sender<bool>) {
+        let _ = ended.send(true);
+        self.live.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+
+    fn current(&self, id: &str) -> Option<Payment> {
+        match self.ledger.payment(id) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::error!(payment = id, error = %e, "cannot read the payment");
+                None
+            }
+        }
+    }
+
+    /// Applies a step: a guarded transition plus its event, then tells the screen. A step the
+    /// guard refuses, or a ledger error, changes nothing (recovery will look again).
+    fn apply(&self, id: &str, step: &Step, audit: Value) -> Option<Payment> {
+        let Step::To(to, detail) = step else {
+            return None;
+        };
+        let change = Change {
+            trade_no: detail.trade_no.clone(),
+            paid_at: None,
+            failure: detail.failure.as_ref().map(|f| (f.code.clone(), f.message.clone())),
+            qr_payload: detail.qr_payload.clone(),
+            detail: json!({ "reply": audit, "note": detail.note }),
+        };
+        match self.ledger.transition(id, *to, &change) {
+            Ok(Some(p)) => {
+                self.emit(&p);
+                Some(p)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(payment = id, error = %e, "cannot record the outcome; recovery will query again");
+                None
+            }
+        }
+    }
+
+    /// Keeps a reply that changed nothing but says something (unknown, mismatch) for audit.
+    fn keep_note(&self, id: &str, step: &Step, audit: Value) {
+        if *step == Step::Stay {
+            let _ = self.ledger.note(id, &json!({ "reply": audit }));
+        }
+    }
+
+    fn channel_of(&self, p: &Payment) -> Option<Arc<dyn Channel>> {
+        let ch = self.channels.get(p.channel.as_str()).cloned();
+        if ch.is_none() {
+            tracing::error!(payment = %p.id, channel = %p.channel, "the payment's channel is not configured");
+        }
+        ch
+    }
+
+    fn count<T>(http: &AtomicU64, reply: &Reply<T>) {
+        http.fetch_add(reply.elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// One query; applies what it says. Returns the payment as it stands after.
+    async fn query_once(&self, ch: &Arc<dyn Channel>, p: &Payment, http: &AtomicU64) -> Payment {
+        let reply = ch.query(&order_of(p)).await;
+        Self::count(http, &reply);
+        let step = decide::after_query(&reply.outcome, now_ms(), p.horizon_at);
+        if matches!(step, Step::Stay) && !matches!(reply.outcome, crate::channel::PayOutcome::Waiting) {
+            self.keep_note(&p.id, &step, reply.audit.clone());
+        }
+        self.apply(&p.id, &step, reply.audit);
+        self.current(&p.id).unwrap_or_else(|| p.clone())
+    }
+
+    pub(super) async fn create_qr(&self, ch: &Arc<dyn Channel>, p: &Payment, http: &AtomicU64) -> Option<Payment> {
+        failpoint("before_send");
+        let expires = Timing::ms(self.config.timing.qr_timeout_ms);
+        let reply = ch.create_qr(&order_of(p), expires).await;
+        Self::count(http, &reply);
+        failpoint("after_send");
+        let step = decide::after_create(&reply.outcome);
+        self.apply(&p.id, &step, reply.audit);
+        let p = self.current(&p.id)?;
+        if p.state == State::Unknown {
+            // No QR to show: the clerk must start over; this order is followed in the background.
+            let _ = self.ledger.mark_abandoned(&p.id, "no QR payload");
+            let p = self.current(&p.id)?;
+            self.emit(&p);
+            return Some(p);
+        }
+        Some(p)
+    }
+
+    pub(super) async fn run_barcode(&self, id: &str, code: String, mut cancel: watch::Receiver<bool>, http: &AtomicU64) {
+        let Some(p) = self.current(id) else { return };
+        let Some(ch) = self.channel_of(&p) else { return };
+        failpoint("before_send");
+        let reply = ch.barcode_pay(&order_of(&p), &code).await;
+        drop(code);
+        Self::count(http, &reply);
+        failpoint("after_send");
+        self.apply(id, &decide::after_pay(&reply.outcome), reply.audit);
+        let Some(mut p) = self.current(id) else { return };
+        let timing = &self.config.timing;
+        let mut wait = Timing::ms(timing.barcode_first_poll_ms);
+        while !p.state.is_final() {
+            let left = until(p.deadline_at);
+            if left.is_zero() || pause(wait.min(left), &mut cancel).await {
+                break;
+            }
+            if now_ms() >= p.deadline_at {
+                break;
+            }
+            failpoint("while_polling");
+            p = self.query_once(&ch, &p, http).await;
+            wait = Timing::ms(timing.barcode_poll_interval_ms);
+        }
+        if !p.state.is_final() {
+            self.end_wait(&ch, p, http).await;
+        }
+    }
+
+    pub(super) async fn run_qr(&self, id: &str, mut cancel: watch::Receiver<bool>, http: &AtomicU64) {
+        let Some(mut p) = self.current(id) else { return };
+        let Some(ch) = self.channel_of(&p) else { return };
+        if p.state.is_final() {
+            return;
+        }
+        if p.abandoned_at.is_some() {
+            // No QR was obtained: follow the order in the background only.
+            self.keep_querying(&ch, p, http).await;
+            return;
+        }
+        let interval = Timing::ms(self.config.timing.qr_poll_interval_ms);
+        while !p.state.is_final() {
+            let left = until(p.deadline_at);
+            if left.is_zero() || pause(interval.min(left), &mut cancel).await {
+                break;
+            }
+            p = self.query_once(&ch, &p, http).await;
+        }
+        if !p.state.is_final() {
+            self.end_wait(&ch, p, http).await;
+        }
+    }
+
+    /// The clerk's wait is over (deadline or Cancel): one last query, then cancel, close, or
+    /// — where the channel can do neither — hand over to background querying.
+    async fn end_wait(&self, ch: &Arc<dyn Channel>, p: Payment, http: &AtomicU64) {
+        let p = self.query_once(ch, &p, http).await;
+        if p.state.is_final() {
+            return;
+        }
+        match decide::when_wait_ends(p.flow, ch.capabilities()) {
+            WaitEnd::Cancel | WaitEnd::Close => {
+                self.set_cancelling(&p);
+                if !self.settle_at_channel(ch, &p, http, true).await {
+                    // Not confirmed: unknown, and recovery keeps trying.
+                    let step = Step::To(State::Unknown, decide::Detail::default());
+                    self.apply(&p.id, &step, json!({ "note": "cancel/close not confirmed" }));
+                    let _ = self.ledger.mark_abandoned(&p.id, "cancel not confirmed");
+                    if let Some(p) = self.current(&p.id) {
+                        self.emit(&p);
+                    }
+                }
+            }
+            WaitEnd::KeepQuerying => {
+                let why = if p.flow == Flow::Qr { "QR no longer shown" } else { "barcode deadline or cancel" };
+                let _ = self.ledger.mark_abandoned(&p.id, why);
+                let Some(p) = self.current(&p.id) else { return };
+                self.emit(&p);
+                self.keep_querying(ch, p, http).await;
+            }
+        }
+    }
+
+    fn set_cancelling(&self, p: &Payment) {
+        {
+            let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(l) = live.get_mut(&p.id) {
+                l.cancelling = true;
+            }
+        }
+        self.emit(p);
+    }
+
+    /// Cancel (barcode) or close (QR) at the channel, retrying while it says retry, until the
+    /// payment's horizon (or once, when `retry` is false). Returns whether it reached a final state.
+    async fn settle_at_channel(&self, ch: &Arc<dyn Channel>, p: &Payment, http: &AtomicU64, retry: bool) -> bool {
+        let pause_between = Timing::ms(self.config.timing.cancel_retry_ms);
+        loop {
+            let step = if p.flow == Flow::Barcode {
+                let reply = ch.cancel(&order_of(p)).await;
+                Self::count(http, &reply);
+                let step = decide::after_cancel(&reply.outcome);
+                if let CloseStep::Done(s) = &step {
+                    self.apply(&p.id, s, reply.audit);
+                } else {
+                    let _ = self.ledger.note(&p.id, &json!({ "reply": reply.audit }));
+                }
+                step
+            } else {
+                let reply = ch.close(&order_of(p)).await;
+                Self::count(http, &reply);
+                let step = decide::after_close(&reply.outcome, now_ms(), p.horizon_at);
+                if let CloseStep::Done(s) = &step {
+                    self.apply(&p.id, s, reply.audit);
+                } else {
+                    let _ = self.ledger.note(&p.id, &json!({ "reply": reply.audit }));
+                }
+                step
+            };
+            if step == CloseStep::QueryAgain && self.query_once(ch, p, http).await.state.is_final() {
+                return true;
+            }
+            if self.current(&p.id).is_some_and(|now| now.state.is_final()) {
+                return true;
+            }
+            if !retry || now_ms() >= p.horizon_at {
+                return false;
+            }
+            tokio::time::sleep(pause_between).await;
+        }
+    }
+
+    /// After the clerk gave up on a channel that cannot cancel or close: query at the poll
+    /// interval until final or the horizon; recovery takes over after that.
+    async fn keep_querying(&self, ch: &Arc<dyn Channel>, mut p: Payment, http: &AtomicU64) {
+        let interval = Timing::ms(match p.flow {
+            Flow::Barcode => self.config.timing.barcode_poll_interval_ms,
+            Flow::Qr => self.config.timing.qr_poll_interval_ms,
+        });
+        while !p.state.is_final() && now_ms() < p.horizon_at {
+            tokio::time::sleep(interval.min(until(p.horizon_at)).max(Duration::from_millis(1))).await;
+            p = self.query_once(ch, &p, http).await;
+        }
+    }
+
+    pub(super) async fn query_payment(&self, p: &Payment) -> Option<Payment> {
+        let ch = self.channel_of(p)?;
+        Some(self.query_once(&ch, p, &AtomicU64::new(0)).await)
+    }
+
+    pub(super) async fn recover(&self) -> RecoverySummary {
+        let open = match self.ledger.open_payments() {
+            Ok(open) => open,
+            Err(e) => {
+                tracing::error!(error = %e, "recovery cannot read the ledger");
+                return RecoverySummary::default();
+            }
+        };
+        let mut summary = RecoverySummary::default();
+        for p in open {
+            let driven_here = self.live.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&p.id);
+            if driven_here {
+                continue;
+            }
+            summary.examined += 1;
+            if self.recover_one(p).await.is_some_and(|p| p.state.is_final()) {
+                summary.resolved += 1;
+            } else {
+                summary.still_open += 1;
+            }
+        }
+        summary
+    }
+
+    /// No clerk waits on a payment found here: mark it given up (so a later `paid` is flagged
+    /// late), query it, and close or reverse it once its wait is over.
+    async fn recover_one(&self, p: Payment) -> Option<Payment> {
+        let ch = self.channel_of(&p)?;
+        if self.ledger.mark_abandoned(&p.id, "found unfinished by recovery").unwrap_or(false) {
+            if let Some(p) = self.current(&p.id) {
+                self.emit(&p);
+            }
+        }
+        let http = AtomicU64::new(0);
+        let p = self.query_once(&ch, &p, &http).await;
+        if p.state.is_final() || now_ms() < p.deadline_at {
+            return Some(p);
+        }
+        match decide::when_wait_ends(p.flow, ch.capabilities()) {
+            WaitEnd::Cancel | WaitEnd::Close => {
+                self.settle_at_channel(&ch, &p, &http, false).await;
+            }
+            WaitEnd::KeepQuerying => {}
+        }
+        self.current(&p.id)
+    }
+}

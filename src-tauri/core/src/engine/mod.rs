@@ -1,0 +1,394 @@
+//! The payment engine: starts barcode and QR payments, drives each to a final state, resolves
+//! every unfinished payment at start-up and every minute, and refunds.
+//!
+//! Rules it keeps (ARCHITECTURE.md section 3): the `created` row is committed before any
+//! request; every state change is a guarded transition; unknown is never failed; nothing is
+//! closed locally; a payment that turns out paid after the clerk gave up is kept, flagged late
+//! and alerted.
+
+pub mod decide;
+mod driver;
+mod errors;
+mod failpoint;
+pub mod view;
+
+pub use errors::{CheckoutError, RefundError};
+pub use view::{Phase, PaymentView};
+
+use crate::channel::{self, Channel, Channels, Order, RefundOutcome};
+use crate::config::{Config, Timing};
+use crate::i18n::Lang;
+use crate::ledger::{
+    now_ms, DayRange, Flow, Ledger, LedgerError, NewPayment, NewRefund, Payment, Refund, RefundChange, RefundState,
+    Totals,
+};
+use crate::money::Fen;
+use crate::orderno::OrderNumbers;
+use crate::paycode;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::{broadcast, watch};
+
+/// What the engine tells the screen.
+#[derive(Debug, Clone)]
+pub enum Update {
+    Payment { payment: Payment, phase: Phase },
+    /// A payment the clerk had given up on turned out paid.
+    LateAlert { payment: Payment },
+}
+
+/// A payment this process is driving right now.
+struct Live {
+    cancel: watch::Sender<bool>,
+    ended: watch::Receiver<bool>,
+    /// The clerk is still waiting on it (not final, not given up).
+    on_counter: bool,
+    cancelling: bool,
+    http_micros: Arc<AtomicU64>,
+}
+
+/// A payment whose driver has finished, and how long its HTTP exchanges took in all.
+#[derive(Debug, Clone)]
+pub struct Settled {
+    pub payment: Payment,
+    pub http_time: Duration,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoverySummary {
+    pub examined: usize,
+    pub resolved: usize,
+    pub still_open: usize,
+}
+
+pub struct BarcodeRequest<'a> {
+    pub channel: &'a str,
+    pub amount_text: &'a str,
+    pub code: &'a str,
+    /// Where the code came from (`wedge`, `serial`, `camera`, `manual`, `cli`), for the audit.
+    pub source: &'a str,
+    pub subject: Option<&'a str>,
+}
+
+#[derive(Clone)]
+pub struct Cashier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ledger: Arc<Ledger>,
+    channels: Channels,
+    config: Config,
+    lang: RwLock<Lang>,
+    updates: broadcast::Sender<Update>,
+    live: Mutex<HashMap<String, Live>>,
+    numbers: OrderNumbers,
+}
+
+impl Cashier {
+    pub fn new(config: Config, ledger: Arc<Ledger>, channels: Channels) -> Cashier {
+        let (updates, _) = broadcast::channel(256);
+        let numbers = OrderNumbers::new(&config.terminal.code);
+        let lang = RwLock::new(config.language);
+        Cashier {
+            inner: Arc::new(Inner { ledger, channels, config, lang, updates, live: Mutex::new(HashMap::new()), numbers }),
+        }
+    }
+
+    /// Opens the ledger the config names (relative to `config_path`) and builds its channels.
+    pub fn open(config: Config, config_path: &std::path::Path, ledger_override: Option<&std::path::Path>) -> Result<Cashier, CheckoutError> {
+        let path = ledger_override.map(|p| p.to_path_buf()).unwrap_or_else(|| config.ledger_path(config_path));
+        let ledger = Arc::new(Ledger::open(&path).map_err(CheckoutError::Ledger)?);
+        let channels = channel::from_config(&config).map_err(|e| CheckoutError::ChannelSetup(e.to_string()))?;
+        Ok(Cashier::new(config, ledger, channels))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.inner.ledger
+    }
+
+    pub fn lang(&self) -> Lang {
+        *self.inner.lang.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set_lang(&self, lang: Lang) {
+        *self.inner.lang.write().unwrap_or_else(|p| p.into_inner()) = lang;
+    }
+
+    pub fn channel(&self, id: &str) -> Option<&Arc<dyn Channel>> {
+        self.inner.channels.get(id)
+    }
+
+    pub fn channels(&self) -> &Channels {
+        &self.inner.channels
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Update> {
+        self.inner.updates.subscribe()
+    }
+
+    pub fn check_amount(&self, text: &str) -> Result<Fen, CheckoutError> {
+        Fen::parse_input(text, self.inner.config.ceiling()).map_err(CheckoutError::Amount)
+    }
+
+    fn offering(&self, channel: &str, what: &'static str, offered: impl Fn(&channel::Capabilities) -> bool) -> Result<Arc<dyn Channel>, CheckoutError> {
+        let ch = self.inner.channels.get(channel).ok_or_else(|| CheckoutError::UnknownChannel(channel.into()))?;
+        if !offered(ch.capabilities()) {
+            return Err(CheckoutError::NotOffered { channel: channel.into(), what });
+        }
+        Ok(ch.clone())
+    }
+
+    /// Validates everything, commits the `created` row and starts the barcode flow in the
+    /// background. Progress arrives as [`Update`]s.
+    pub fn start_barcode(&self, req: &BarcodeRequest<'_>) -> Result<Payment, CheckoutError> {
+        let amount = self.check_amount(req.amount_text)?;
+        let ch = self.offering(req.channel, "barcode", |c| c.barcode)?;
+        let (code, wallet) =
+            paycode::payment_code(req.code, &self.inner.config.payment_codes, &ch.capabilities().barcode_wallets)
+                .map_err(CheckoutError::Code)?;
+        let timing = &self.inner.config.timing;
+        let now = now_ms();
+        let deadline = now + self.inner.config.barcode_deadline(req.channel).as_millis() as i64;
+        let new = NewPayment {
+            id: String::new(),
+            terminal: self.inner.config.terminal.code.clone(),
+            channel: req.channel.into(),
+            flow: Flow::Barcode,
+            amount,
+            subject: req.subject.unwrap_or("").into(),
+            wallet: Some(wallet),
+            code_masked: Some(paycode::mask(&code)),
+            created_at: now,
+            deadline_at: deadline,
+            horizon_at: deadline.max(now + timing.late_horizon_ms as i64),
+        };
+        let (payment, cancel_rx, ended_tx, http) = self.admit(new, req.source)?;
+        let inner = self.inner.clone();
+        let id = payment.id.clone();
+        tokio::spawn(async move {
+            inner.run_barcode(&id, code, cancel_rx, &http).await;
+            inner.finish(&id, ended_tx);
+        });
+        Ok(payment)
+    }
+
+    /// Commits the `created` row, asks the channel for a QR payload and returns the payment
+    /// (pending with its payload, or final/unknown if the channel did not give one). Polling
+    /// continues in the background.
+    pub async fn start_qr(&self, channel: &str, amount_text: &str, subject: Option<&str>) -> Result<Payment, CheckoutError> {
+        let amount = self.check_amount(amount_text)?;
+        let ch = self.offering(channel, "qr", |c| c.qr)?;
+        let timing = &self.inner.config.timing;
+        let now = now_ms();
+        let shown = timing.qr_timeout_ms as i64;
+        // The channel's own expiry is the shown time rounded up to whole minutes (see abc).
+        let channel_expiry = (shown + 59_999) / 60_000 * 60_000;
+        let new = NewPayment {
+            id: String::new(),
+            terminal: self.inner.config.terminal.code.clone(),
+            channel: channel.into(),
+            flow: Flow::Qr,
+            amount,
+            subject: subject.unwrap_or("").into(),
+            wallet: None,
+            code_masked: None,
+            created_at: now,
+            deadline_at: now + shown,
+            horizon_at: now + channel_expiry + timing.late_horizon_ms as i64,
+        };
+        let (payment, cancel_rx, ended_tx, http) = self.admit(new, "qr")?;
+        let created = self.inner.create_qr(&ch, &payment, &http).await;
+        let inner = self.inner.clone();
+        let id = payment.id.clone();
+        tokio::spawn(async move {
+            inner.run_qr(&id, cancel_rx, &http).await;
+            inner.finish(&id, ended_tx);
+        });
+        Ok(created.unwrap_or(payment))
+    }
+
+    /// Refuses a second payment while the clerk still waits on one (by design: one counter, one
+    /// customer; a queued payment would charge a customer who may have walked away). Then
+    /// records the new payment and registers it as live.
+    #[allow(clippy::type_complexity)]
+    fn admit(
+        &self,
+        mut new: NewPayment,
+        source: &str,
+    ) -> Result<(Payment, watch::Receiver<bool>, watch::Sender<bool>, Arc<AtomicU64>), CheckoutError> {
+        let mut live = self.inner.live.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((id, _)) = live.iter().find(|(_, l)| l.on_counter) {
+            return Err(CheckoutError::CounterBusy(id.clone()));
+        }
+        let mut attempt = 0;
+        let payment = loop {
+            new.id = self.inner.numbers.next("");
+            match self.inner.ledger.insert_payment(&new) {
+                Err(LedgerError::Duplicate) if attempt < 20 => attempt += 1,
+                other => break other.map_err(CheckoutError::Ledger)?,
+            }
+        };
+        let _ = self.inner.ledger.note(&payment.id, &serde_json::json!({ "source": source }));
+        let (cancel_tx, cancel_rx) = watch::channel(false);
+        let (ended_tx, ended_rx) = watch::channel(false);
+        let http = Arc::new(AtomicU64::new(0));
+        live.insert(
+            payment.id.clone(),
+            Live { cancel: cancel_tx, ended: ended_rx, on_counter: true, cancelling: false, http_micros: http.clone() },
+        );
+        drop(live);
+        self.inner.emit(&payment);
+        Ok((payment, cancel_rx, ended_tx, http))
+    }
+
+    /// The clerk pressed Cancel: the flow ends its wait now and closes, reverses or (where the
+    /// channel can do neither) keeps querying in the background.
+    pub fn cancel(&self, id: &str) -> Result<Payment, CheckoutError> {
+        let payment = self.inner.ledger.payment(id).map_err(CheckoutError::Ledger)?;
+        {
+            let mut live = self.inner.live.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(l) = live.get_mut(id) {
+                if !payment.state.is_final() {
+                    l.cancelling = true;
+                    let _ = l.cancel.send(true);
+                }
+            }
+        }
+        self.inner.emit(&payment);
+        Ok(payment)
+    }
+
+    /// Waits until this process's driver of `id` has finished (final, or handed to recovery).
+    pub async fn wait_settled(&self, id: &str) -> Result<Settled, LedgerError> {
+        let found = {
+            let live = self.inner.live.lock().unwrap_or_else(|p| p.into_inner());
+            live.get(id).map(|l| (l.ended.clone(), l.http_micros.clone()))
+        };
+        let mut http = Duration::ZERO;
+        if let Some((mut ended, micros)) = found {
+            while !*ended.borrow_and_update() {
+                if ended.changed().await.is_err() {
+                    break;
+                }
+            }
+            http = Duration::from_micros(micros.load(Ordering::Relaxed));
+        }
+        Ok(Settled { payment: self.inner.ledger.payment(id)?, http_time: http })
+    }
+
+    /// The payment as the screen shows it now.
+    pub fn view(&self, payment: &Payment) -> PaymentView {
+        PaymentView::of(payment, self.inner.phase(payment), self.lang())
+    }
+
+    /// The payment the clerk is waiting on, if any.
+    pub fn on_counter(&self) -> Option<Payment> {
+        let id = {
+            let live = self.inner.live.lock().unwrap_or_else(|p| p.into_inner());
+            live.iter().find(|(_, l)| l.on_counter).map(|(id, _)| id.clone())
+        }?;
+        self.inner.ledger.payment(&id).ok()
+    }
+
+    /// Asks the channel about an unfinished payment now and records the answer (a final payment
+    /// is returned as the ledger has it).
+    pub async fn query_now(&self, id: &str) -> Result<Payment, CheckoutError> {
+        let p = self.inner.ledger.payment(id).map_err(CheckoutError::Ledger)?;
+        if p.state.is_final() {
+            return Ok(p);
+        }
+        Ok(self.inner.query_payment(&p).await.unwrap_or(p))
+    }
+
+    /// Resolves every unfinished payment this process is not driving: query, then close or
+    /// reverse where the flow requires and the channel can.
+    pub async fn recover(&self) -> RecoverySummary {
+        self.inner.recover().await
+    }
+
+    /// Recovery now and then every `timing.recovery_interval_ms`, until the runtime stops.
+    pub fn spawn_recovery(&self) -> tokio::task::JoinHandle<()> {
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            let every = Timing::ms(inner.config.timing.recovery_interval_ms);
+            loop {
+                let summary = inner.recover().await;
+                if summary.examined > 0 {
+                    tracing::info!(?summary, "recovery sweep");
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    }
+
+    /// Refunds `amount_text` of a paid payment. The refundable amount is checked in the same
+    /// transaction that records the refund, before any request is sent.
+    pub async fn refund(&self, payment_id: &str, amount_text: &str, reason: &str) -> Result<Refund, RefundError> {
+        let amount = Fen::parse_input(amount_text, self.inner.config.ceiling()).map_err(RefundError::Amount)?;
+        let payment = self.inner.ledger.payment(payment_id).map_err(RefundError::Ledger)?;
+        let ch = self
+            .inner
+            .channels
+            .get(payment.channel.as_str())
+            .ok_or_else(|| RefundError::UnknownChannel(payment.channel.clone()))?
+            .clone();
+        if !ch.capabilities().refund {
+            return Err(RefundError::NotOffered(payment.channel.clone()));
+        }
+        let reason = if reason.trim().is_empty() { "退款" } else { reason.trim() };
+        let mut attempt = 0;
+        let refund = loop {
+            let new = NewRefund {
+                id: self.inner.numbers.next("R"),
+                payment_id: payment_id.into(),
+                amount,
+                reason: reason.into(),
+            };
+            match self.inner.ledger.reserve_refund(&new) {
+                Err(LedgerError::Duplicate) if attempt < 20 => attempt += 1,
+                other => break other.map_err(RefundError::Ledger)?,
+            }
+        };
+        let order = Order { id: &payment.id, amount: payment.amount, subject: &payment.subject };
+        let reply = ch.refund(&order, &refund.id, amount, reason).await;
+        let (to, change) = match reply.outcome {
+            RefundOutcome::Succeeded { refund_no } => {
+                (RefundState::Succeeded, RefundChange { channel_refund_no: refund_no, ..Default::default() })
+            }
+            RefundOutcome::Processing { refund_no } => {
+                (RefundState::Pending, RefundChange { channel_refund_no: refund_no, ..Default::default() })
+            }
+            RefundOutcome::Failed(f) => {
+                (RefundState::Failed, RefundChange { failure: Some((f.code, f.message)), ..Default::default() })
+            }
+            RefundOutcome::NotSent(why) => (
+                RefundState::Failed,
+                RefundChange { failure: Some((decide::NOT_SENT.into(), why)), ..Default::default() },
+            ),
+            RefundOutcome::Unknown(why) => {
+                (RefundState::Unknown, RefundChange { failure: Some(("UNKNOWN".into(), why)), ..Default::default() })
+            }
+        };
+        let change = RefundChange { detail: reply.audit, ..change };
+        self.inner.ledger.refund_transition(&refund.id, to, &change).map_err(RefundError::Ledger)?;
+        self.inner.ledger.refund(&refund.id).map_err(RefundError::Ledger)
+    }
+
+    /// This business day's payments (newest first) and totals.
+    pub fn today(&self) -> Result<(Vec<Payment>, Totals), LedgerError> {
+        self.day(DayRange::containing(now_ms(), self.inner.config.business_day.cutoff_hour))
+    }
+
+    pub fn day(&self, range: DayRange) -> Result<(Vec<Payment>, Totals), LedgerError> {
+        let payments = self.inner.ledger.payments_created_between(range.from_ms, range.to_ms, 1000)?;
+        let totals = self.inner.ledger.totals(&range)?;
+        Ok((payments, totals))
+    }
+}

@@ -1,0 +1,174 @@
+//! What a person sees of a payment: its phase and one line of text in their language. The window
+//! and the command line show the same words.
+
+use super::decide::{NOT_FOUND_AT_CHANNEL, NOT_SENT};
+use crate::i18n::Lang;
+use crate::ledger::{Flow, Payment, State};
+use chrono::{Local, TimeZone};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Sending,
+    Waiting,
+    Checking,
+    Cancelling,
+    NotConfirmed,
+    Done,
+}
+
+impl Phase {
+    pub fn of(p: &Payment, cancelling: bool) -> Phase {
+        if p.state.is_final() {
+            Phase::Done
+        } else if p.abandoned_at.is_some() {
+            Phase::NotConfirmed
+        } else if cancelling {
+            Phase::Cancelling
+        } else {
+            match p.state {
+                State::Created => Phase::Sending,
+                State::Pending => Phase::Waiting,
+                _ => Phase::Checking,
+            }
+        }
+    }
+}
+
+/// The payment as the UI contract (docs/ui-contract.md) describes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentView {
+    pub id: String,
+    pub channel: String,
+    pub flow: Flow,
+    pub amount_fen: i64,
+    pub amount_text: String,
+    pub state: State,
+    pub phase: Phase,
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    pub late: bool,
+    pub wallet: Option<String>,
+    pub code_masked: Option<String>,
+    pub qr_svg: Option<String>,
+    pub qr_payload: Option<String>,
+    pub deadline_at_ms: Option<i64>,
+    pub message: String,
+    pub failure_code: Option<String>,
+    pub created_at_ms: i64,
+    pub time_text: String,
+}
+
+impl PaymentView {
+    pub fn of(p: &Payment, phase: Phase, lang: Lang) -> PaymentView {
+        let showing_qr = p.flow == Flow::Qr && matches!(phase, Phase::Waiting | Phase::Checking);
+        let qr_svg = if showing_qr { p.qr_payload.as_deref().and_then(crate::qr::svg) } else { None };
+        let counting = matches!(phase, Phase::Sending | Phase::Waiting | Phase::Checking);
+        PaymentView {
+            id: p.id.clone(),
+            channel: p.channel.clone(),
+            flow: p.flow,
+            amount_fen: p.amount.0,
+            amount_text: p.amount.yuan_text(),
+            state: p.state,
+            phase,
+            is_final: p.state.is_final(),
+            late: p.late,
+            wallet: p.wallet.clone(),
+            code_masked: p.code_masked.clone(),
+            qr_svg,
+            qr_payload: if showing_qr { p.qr_payload.clone() } else { None },
+            deadline_at_ms: counting.then_some(p.deadline_at),
+            message: message(p, phase, lang),
+            failure_code: p.failure_code.clone(),
+            created_at_ms: p.created_at,
+            time_text: Local
+                .timestamp_millis_opt(p.created_at)
+                .earliest()
+                .map(|t| t.format("%H:%M:%S").to_string())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// One line for the clerk: what happened and what to do next.
+pub fn message(p: &Payment, phase: Phase, lang: Lang) -> String {
+    let qr = p.flow == Flow::Qr;
+    match phase {
+        Phase::Sending => lang.pick("正在发送到收款渠道…", "Sending to the payment channel…").into(),
+        Phase::Waiting if qr => lang
+            .pick("请顾客用支付宝扫描二维码付款", "Ask the customer to scan the QR code with Alipay")
+            .into(),
+        Phase::Waiting => lang
+            .pick("请顾客在手机上确认付款（输入密码）", "Ask the customer to confirm on their phone")
+            .into(),
+        Phase::Checking if qr && p.qr_payload.is_none() => lang
+            .pick(
+                "未能取得收款码，渠道未答复。系统会继续查询此单，请重新收款。",
+                "No QR code: the channel did not answer. paydesk keeps checking this order; start a new payment.",
+            )
+            .into(),
+        Phase::Checking => lang
+            .pick("渠道未及时答复，正在查询结果，请稍候…", "The channel did not answer clearly; checking the result…")
+            .into(),
+        Phase::Cancelling => lang.pick("正在撤销…", "Cancelling…").into(),
+        Phase::NotConfirmed if qr => lang
+            .pick(
+                "二维码已停止显示。渠道关闭订单前顾客仍可能付款，系统会继续查询，到账会提醒。",
+                "The QR code is no longer shown. The customer could still pay until the channel closes the order; paydesk keeps checking and will alert you.",
+            )
+            .into(),
+        Phase::NotConfirmed => lang
+            .pick(
+                "未确认到账：请勿重复收款。系统会继续查询，如果到账会提醒您。",
+                "Not confirmed: do not charge again. paydesk keeps checking and will alert you if the money arrives.",
+            )
+            .into(),
+        Phase::Done => final_message(p, lang),
+    }
+}
+
+fn final_message(p: &Payment, lang: Lang) -> String {
+    match p.state {
+        State::Paid if p.late => lang
+            .pick(
+                "迟到付款：顾客已付款，但当时已放弃等待。请经理核实，必要时退款。",
+                "Late payment: the customer paid after the wait was given up. A manager should check it and refund if needed.",
+            )
+            .into(),
+        State::Paid => lang.pick("支付成功", "Paid").into(),
+        State::Failed => {
+            let code = p.failure_code.as_deref().unwrap_or("");
+            let channel_said = p.failure_message.as_deref().unwrap_or("").trim();
+            match code {
+                NOT_SENT => lang
+                    .pick(
+                        "无法连接收款渠道，未扣款。请检查网络后重新收款。",
+                        "Cannot reach the payment channel; nothing was charged. Check the network and try again.",
+                    )
+                    .into(),
+                NOT_FOUND_AT_CHANNEL => lang
+                    .pick("渠道没有此订单，未扣款。", "The channel has no such order; nothing was charged.")
+                    .into(),
+                "AUTHCODE_INVALID" => lang
+                    .pick(
+                        "付款码无效或已过期，未扣款。请顾客刷新付款码后重新扫描。",
+                        "The payment code is invalid or expired; nothing was charged. Ask the customer to refresh it and scan again.",
+                    )
+                    .into(),
+                _ => match lang {
+                    Lang::Zh if channel_said.is_empty() => format!("支付失败（{code}），未扣款。"),
+                    Lang::Zh => format!("支付失败：{channel_said}（{code}），未扣款。"),
+                    Lang::En if channel_said.is_empty() => format!("Payment failed ({code}); nothing was charged."),
+                    Lang::En => format!("Payment failed: {channel_said} ({code}); nothing was charged."),
+                },
+            }
+        }
+        State::Closed => lang.pick("订单已关闭，未扣款。", "The order is closed; nothing was charged.").into(),
+        State::Reversed => lang.pick("已撤销，未扣款或已原路退回。", "Reversed: not charged, or refunded in full.").into(),
+        // Not reached: non-final states have other phases.
+        State::Created | State::Pending | State::Unknown => p.state.label(lang).into(),
+    }
+}

@@ -1,0 +1,95 @@
+//! Admin endpoints on loopback only: the truth (every charge and refund) and the
+//! fault switches.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::faults::Faults;
+use crate::{json_response, App};
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/admin/truth", get(truth))
+        .route("/admin/faults", get(get_faults).post(set_faults))
+        .layer(middleware::from_fn(loopback_only))
+}
+
+/// Whether a peer may use the admin endpoints: loopback only (an IPv4-mapped IPv6
+/// loopback address counts).
+pub fn is_loopback(peer: &SocketAddr) -> bool {
+    peer.ip().to_canonical().is_loopback()
+}
+
+async fn loopback_only(req: Request, next: Next) -> Response {
+    let allowed = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|ConnectInfo(peer)| is_loopback(peer));
+    if allowed {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::FORBIDDEN,
+            "admin endpoints answer only on loopback\n",
+        )
+            .into_response()
+    }
+}
+
+async fn truth(State(app): State<Arc<App>>) -> Response {
+    json_response(StatusCode::OK, &app.truth())
+}
+
+async fn get_faults(State(app): State<Arc<App>>) -> Response {
+    json_response(StatusCode::OK, &app.faults.get())
+}
+
+async fn set_faults(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let faults: Faults = match serde_json::from_slice(&body) {
+        Ok(f) => f,
+        Err(e) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &serde_json::json!({ "error": format!("bad faults: {e}") }),
+            )
+        }
+    };
+    if let Err(e) = faults.validate() {
+        return json_response(StatusCode::BAD_REQUEST, &serde_json::json!({ "error": e }));
+    }
+    app.faults.set(faults);
+    tracing::info!(?faults, "faults set");
+    json_response(StatusCode::OK, &faults)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_peers_are_admins() {
+        let ok = |s: &str| {
+            is_loopback(
+                &s.parse::<SocketAddr>()
+                    .unwrap_or_else(|e| panic!("{s}: {e}")),
+            )
+        };
+        assert!(ok("127.0.0.1:5000"));
+        assert!(ok("127.8.9.10:5000"));
+        assert!(ok("[::1]:5000"));
+        assert!(ok("[::ffff:127.0.0.1]:5000"));
+        assert!(!ok("192.168.1.20:5000"));
+        assert!(!ok("10.0.0.1:5000"));
+        assert!(!ok("0.0.0.0:5000"));
+        assert!(!ok("[::ffff:192.168.1.20]:5000"));
+        assert!(!ok("[fe80::1]:5000"));
+    }
+}

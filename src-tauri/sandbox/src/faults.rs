@@ -1,0 +1,198 @@
+//! Injected faults, applied to every channel call (not to the admin endpoints or
+//! the customer page).
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::server::ConnCtl;
+use crate::App;
+
+/// The faults switched on (`GET`/`POST /admin/faults`). Percentages are 0–100.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Faults {
+    /// Added before every channel reply.
+    pub latency_ms: u64,
+    /// HTTP 503 without processing the call.
+    pub fail_before_percent: u8,
+    /// The call is processed (charges happen), then HTTP 500.
+    pub fail_after_percent: u8,
+    /// The call is processed, then the connection drops.
+    pub drop_after_percent: u8,
+    /// The call is processed, then the body is garbled (truncated).
+    pub garble_percent: u8,
+}
+
+impl Faults {
+    /// A percentage above 100 is refused by the admin endpoint.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("failBeforePercent", self.fail_before_percent),
+            ("failAfterPercent", self.fail_after_percent),
+            ("dropAfterPercent", self.drop_after_percent),
+            ("garblePercent", self.garble_percent),
+        ] {
+            if v > 100 {
+                return Err(format!("{name} must be 0..=100, not {v}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The faults in force and the seeded generator that decides each roll.
+#[derive(Debug)]
+pub struct FaultSwitch {
+    inner: Mutex<(Faults, fastrand::Rng)>,
+}
+
+impl FaultSwitch {
+    pub fn new(seed: u64) -> FaultSwitch {
+        FaultSwitch {
+            inner: Mutex::new((Faults::default(), fastrand::Rng::with_seed(seed))),
+        }
+    }
+
+    pub fn get(&self) -> Faults {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).0
+    }
+
+    pub fn set(&self, faults: Faults) {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).0 = faults;
+    }
+
+    /// True with probability `percent` %. Draws nothing for 0 % or ≥ 100 %, so a run
+    /// without faults leaves the sequence untouched.
+    fn roll(&self, percent: u8) -> bool {
+        match percent {
+            0 => false,
+            100.. => true,
+            p => {
+                let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+                inner.1.u8(0..100) < p
+            }
+        }
+    }
+}
+
+/// The first half of a body, cut on a character boundary: truncated JSON.
+pub fn garble(body: &[u8]) -> Vec<u8> {
+    let mut cut = body.len() / 2;
+    if let Ok(text) = std::str::from_utf8(body) {
+        while cut > 0 && !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+    }
+    let mut out = body.get(..cut).unwrap_or_default().to_vec();
+    if out.is_empty() {
+        out.extend_from_slice(b"{\"");
+    }
+    out
+}
+
+/// A reply whose JSON body is cut in half (same status and headers).
+pub async fn garbled(resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(garble(&bytes)))
+}
+
+pub fn server_error() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"message":"Internal Server Error"}"#,
+    )
+        .into_response()
+}
+
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"message":"Service Unavailable"}"#,
+    )
+        .into_response()
+}
+
+/// Middleware over the channel routes.
+pub async fn apply(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let faults = app.faults.get();
+    let ctl = req.extensions().get::<ConnCtl>().cloned();
+    let latency = Duration::from_millis(faults.latency_ms);
+    if app.faults.roll(faults.fail_before_percent) {
+        tokio::time::sleep(latency).await;
+        tracing::info!("fault: failBefore → 503");
+        return unavailable();
+    }
+    let resp = next.run(req).await;
+    if ctl.as_ref().is_some_and(ConnCtl::is_dropped) {
+        return resp;
+    }
+    tokio::time::sleep(latency).await;
+    if app.faults.roll(faults.fail_after_percent) {
+        tracing::info!("fault: failAfter → 500");
+        return server_error();
+    }
+    if app.faults.roll(faults.drop_after_percent) {
+        if let Some(ctl) = &ctl {
+            tracing::info!("fault: dropAfter → connection dropped");
+            ctl.drop_connection();
+            return resp;
+        }
+    }
+    if app.faults.roll(faults.garble_percent) {
+        tracing::info!("fault: garble");
+        return garbled(resp).await;
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garble_cuts_on_char_boundary() {
+        let body = r#"{"message":"支付成功","status":"SUCCESS"}"#.as_bytes();
+        let g = garble(body);
+        assert!(g.len() < body.len());
+        assert!(std::str::from_utf8(&g).is_ok());
+        assert!(serde_json::from_slice::<serde_json::Value>(&g).is_err());
+        assert_eq!(garble(b""), b"{\"".to_vec());
+    }
+
+    #[test]
+    fn rolls_are_reproducible() {
+        let a = FaultSwitch::new(7);
+        let b = FaultSwitch::new(7);
+        let ra: Vec<bool> = (0..50).map(|_| a.roll(50)).collect();
+        let rb: Vec<bool> = (0..50).map(|_| b.roll(50)).collect();
+        assert_eq!(ra, rb);
+        assert!(ra.iter().any(|x| *x) && ra.iter().any(|x| !*x));
+        assert!(!a.roll(0));
+        assert!(a.roll(100));
+    }
+
+    #[test]
+    fn faults_parse_with_defaults() {
+        let f: Faults = serde_json::from_str(r#"{"failAfterPercent":100}"#).unwrap_or_default();
+        assert_eq!(f.fail_after_percent, 100);
+        assert_eq!(f.latency_ms, 0);
+        let bad = Faults {
+            garble_percent: 101,
+            ..Faults::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+}

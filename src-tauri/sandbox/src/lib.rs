@@ -1,0 +1,297 @@
+//! paydesk-sandbox: a loopback HTTP simulator of the payment services paydesk talks
+//! to, for tests and the app's demo mode.
+//!
+//! It speaks each channel's wire format exactly (today: `abc`, the ABC bank's
+//! integrated-cashier service for Alipay, seed 004) and behaves like the channel:
+//! orders, states, expiry, refunds. Barcode payments follow the scenario table of
+//! CHANNELS.md, steered by the last two digits of the payment code:
+//!
+//! | ending | behaviour |
+//! |---|---|
+//! | `00`–`79` | paid at once (`98` and `99` too) |
+//! | `8N` | "user paying", the next N+1 queries answer pending, then paid |
+//! | `90` | "user paying" until `barcode_close_after`, then closed, nothing charged |
+//! | `91` | failed: insufficient funds |
+//! | `92` | failed: invalid or expired payment code |
+//! | `93` | charged, then the connection drops before the reply |
+//! | `94` | the call hangs for `hang`, nothing charged, no order; then the connection drops |
+//! | `95` | charged, reply is HTTP 500 |
+//! | `96` | charged, reply body is truncated JSON |
+//! | `97` | "user paying", one pending query, then cancelled by the customer |
+//!
+//! QR and page orders are paid on the customer page `/pay/{orderNo}` (or by
+//! [`Sandbox::customer_pay`], or automatically in demo mode); an amount whose fen
+//! part is 99 is never paid. Unpaid page orders close after `expiredDate` minutes
+//! (a minute lasts [`SandboxOptions::minute`]).
+//!
+//! Loopback-only admin endpoints: `GET /admin/truth` (every charge and refund) and
+//! `GET`/`POST /admin/faults` (latency, 503 before, 500 after, dropped connection
+//! after, garbled body). `GET /healthz` answers `ok`.
+
+mod abc;
+mod admin;
+mod customer;
+mod faults;
+mod money;
+mod server;
+mod state;
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use faults::Faults;
+pub use money::{format_yuan, parse_yuan};
+pub use state::{Charge, RefundRecord, Truth};
+
+/// How the sandbox runs.
+#[derive(Clone, Debug)]
+pub struct SandboxOptions {
+    /// Where to listen; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// How long a "minute" of `expiredDate` lasts (tests make it short).
+    pub minute: Duration,
+    /// When a "user paying forever" barcode trade (ending `90`) is closed.
+    pub barcode_close_after: Duration,
+    /// How long a hanging pay call (ending `94`) hangs before its connection drops.
+    pub hang: Duration,
+    /// Demo mode: QR/page orders are paid this long after creation.
+    pub auto_pay_after: Option<Duration>,
+    /// Keep the state (orders, charges, refunds) in this JSON file across restarts.
+    pub state_file: Option<PathBuf>,
+    /// Seed of the fault generator, so runs are reproducible.
+    pub seed: u64,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            minute: Duration::from_secs(60),
+            barcode_close_after: Duration::from_secs(180),
+            hang: Duration::from_secs(20),
+            auto_pay_after: None,
+            state_file: None,
+            seed: 0,
+        }
+    }
+}
+
+/// What the handlers share.
+#[derive(Debug)]
+pub(crate) struct App {
+    pub store: state::Store,
+    pub faults: faults::FaultSwitch,
+    pub base_url: String,
+    pub hang: Duration,
+}
+
+impl App {
+    /// The customer page of an order.
+    pub fn page_url(&self, order_no: &str) -> String {
+        format!("{}/pay/{order_no}", self.base_url)
+    }
+
+    pub fn truth(&self) -> Truth {
+        self.store.with(|st, _| st.truth())
+    }
+
+    pub fn customer_pay(&self, order_no: &str) -> Result<state::Order, state::PayRefusal> {
+        let result = self.store.with(|st, now| st.pay_page(order_no, now));
+        match &result {
+            Ok(order) => tracing::info!(
+                order_no,
+                amount = %format_yuan(order.amount_fen),
+                "customer paid"
+            ),
+            Err(r) => tracing::info!(order_no, "customer could not pay: {r}"),
+        }
+        result
+    }
+}
+
+/// A JSON reply written by serde_json itself (so `RawValue` amounts stay exact).
+pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let mut resp = (status, bytes).into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
+            resp
+        }
+        Err(e) => {
+            tracing::error!("cannot serialize a reply: {e}");
+            (StatusCode::INTERNAL_SERVER_ERROR, "serialization error").into_response()
+        }
+    }
+}
+
+fn router(app: Arc<App>) -> Router {
+    let channels = Router::new()
+        .merge(abc::router())
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            faults::apply,
+        ));
+    Router::new()
+        .merge(channels)
+        .merge(customer::router())
+        .merge(admin::router())
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(axum::middleware::from_fn(access_log))
+        .with_state(app)
+}
+
+async fn access_log(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let resp = next.run(req).await;
+    tracing::debug!("{method} {path} → {}", resp.status().as_u16());
+    resp
+}
+
+/// `http://IP:PORT`; an unspecified listen address is reached through loopback.
+fn base_url_for(addr: SocketAddr) -> String {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => format!("http://127.0.0.1:{}", addr.port()),
+        IpAddr::V4(ip) => format!("http://{ip}:{}", addr.port()),
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            format!("http://[{}]:{}", Ipv6Addr::LOCALHOST, addr.port())
+        }
+        IpAddr::V6(ip) => format!("http://[{ip}]:{}", addr.port()),
+    }
+}
+
+/// A running sandbox. Dropping it stops the server too (at the runtime's next
+/// turn); [`Sandbox::shutdown`] waits until it has stopped.
+pub struct Sandbox {
+    addr: SocketAddr,
+    app: Arc<App>,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<()>,
+    ticker: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox").field("addr", &self.addr).finish()
+    }
+}
+
+impl Sandbox {
+    /// Binds, loads the state file if any, spawns the server on the current tokio
+    /// runtime, and returns once it is listening.
+    pub async fn start(opts: SandboxOptions) -> io::Result<Sandbox> {
+        let rules = state::Rules {
+            minute: opts.minute,
+            barcode_close_after: opts.barcode_close_after,
+            auto_pay_after: opts.auto_pay_after,
+        };
+        let store = state::Store::open(rules, opts.state_file.clone())?;
+        let listener = TcpListener::bind(opts.listen).await?;
+        let addr = listener.local_addr()?;
+        let app = Arc::new(App {
+            store,
+            faults: faults::FaultSwitch::new(opts.seed),
+            base_url: base_url_for(addr),
+            hang: opts.hang,
+        });
+        let (stop, stop_rx) = watch::channel(false);
+        let server = tokio::spawn(server::serve(
+            listener,
+            router(app.clone()),
+            stop_rx.clone(),
+        ));
+        let ticker = tokio::spawn(tick(app.clone(), stop_rx));
+        tracing::info!("sandbox listening on {}", app.base_url);
+        Ok(Sandbox {
+            addr,
+            app,
+            stop,
+            server,
+            ticker,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        self.app.base_url.clone()
+    }
+
+    /// Every charge and refund so far (what `GET /admin/truth` returns).
+    pub fn truth(&self) -> Truth {
+        self.app.truth()
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.app.faults.get()
+    }
+
+    /// Percentages above 100 act as 100.
+    pub fn set_faults(&self, f: Faults) {
+        self.app.faults.set(f);
+    }
+
+    /// What the customer page's Pay button does; the error says why it could not pay.
+    pub fn customer_pay(&self, order_no: &str) -> Result<(), String> {
+        self.app
+            .customer_pay(order_no)
+            .map(|_| ())
+            .map_err(|r| r.to_string())
+    }
+
+    /// Stops accepting, drops open connections (hung calls included), stops the
+    /// background tick and saves the state file.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+        let _ = self.ticker.await;
+        if let Err(e) = self.app.store.save_now() {
+            tracing::error!("cannot save sandbox state: {e}");
+        }
+        tracing::info!("sandbox stopped");
+    }
+}
+
+/// Applies expiry and auto-pay every 200 ms, so the truth moves even when nobody asks.
+async fn tick(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(Duration::from_millis(200));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = every.tick() => app.store.with(|_, _| ()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls() {
+        let url = |s: &str| base_url_for(s.parse().unwrap_or_else(|e| panic!("{s}: {e}")));
+        assert_eq!(url("127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(url("0.0.0.0:8080"), "http://127.0.0.1:8080");
+        assert_eq!(url("[::]:8080"), "http://[::1]:8080");
+        assert_eq!(url("[::1]:8080"), "http://[::1]:8080");
+    }
+}

@@ -1,0 +1,733 @@
+//! The simulated world, common to every channel: orders, charges, refunds, the
+//! scenario rules, time, and persistence.
+//!
+//! Channel modules (`abc`, later others) turn their wire requests into [`Order`]s
+//! and read them back into their own wire replies; everything that decides what
+//! happens to money lives here.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+// ---------------------------------------------------------------- time
+
+/// Milliseconds since the Unix epoch that never go backwards: the wall clock read
+/// once at start, advanced by a monotonic (tokio) clock.
+#[derive(Debug)]
+pub struct Clock {
+    wall0_ms: i64,
+    start: tokio::time::Instant,
+}
+
+impl Clock {
+    pub fn new() -> Clock {
+        let wall0_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(0))
+            .unwrap_or(0);
+        Clock {
+            wall0_ms,
+            start: tokio::time::Instant::now(),
+        }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.wall0_ms.saturating_add(ms(self.start.elapsed()))
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
+/// A duration in whole milliseconds, saturating.
+pub fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Formats epoch milliseconds in local time with a chrono format string.
+pub fn local_stamp(at_ms: i64, fmt: &str) -> String {
+    use chrono::TimeZone;
+    chrono::Local
+        .timestamp_millis_opt(at_ms)
+        .earliest()
+        .map(|t| t.format(fmt).to_string())
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------- records
+
+/// One charge the sandbox made to a customer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Charge {
+    pub channel: String,
+    pub order_no: String,
+    pub amount_fen: i64,
+    pub trade_no: String,
+    pub at_ms: i64,
+}
+
+/// One refund the sandbox paid back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundRecord {
+    pub channel: String,
+    pub order_no: String,
+    pub refund_no: String,
+    pub amount_fen: i64,
+    pub at_ms: i64,
+}
+
+/// Everything the sandbox charged and refunded, in order (`GET /admin/truth`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Truth {
+    pub charges: Vec<Charge>,
+    pub refunds: Vec<RefundRecord>,
+}
+
+// ---------------------------------------------------------------- orders
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Pending,
+    Paid,
+    Failed,
+    Closed,
+}
+
+/// Why an order failed, channel-neutral; each channel maps it to its own codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailReason {
+    InsufficientFunds,
+    InvalidCode,
+    UserCancelled,
+}
+
+/// What a barcode (payment-code) payment does, chosen by the last two digits of
+/// the payment code (the table in CHANNELS.md, "Sandbox scenarios").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Scenario {
+    /// `00`–`79` (and `98`, `99`, which the table leaves open): paid at once.
+    PayNow,
+    /// `8N`: "user paying"; the next `N + 1` queries answer pending, the one after is paid.
+    PayingThenPaid { pending_queries: u32 },
+    /// `90`: "user paying" until the wallet closes the trade.
+    PayingForever,
+    /// `91`: insufficient funds.
+    InsufficientFunds,
+    /// `92`: invalid or expired payment code.
+    InvalidCode,
+    /// `93`: charged, then the connection drops before the reply.
+    DropAfterCharge,
+    /// `94`: the call hangs; nothing is charged and no order exists.
+    Hang,
+    /// `95`: charged, but the reply is an HTTP 500.
+    ServerErrorAfterCharge,
+    /// `96`: charged, but the reply body is garbled.
+    GarbleAfterCharge,
+    /// `97`: "user paying", one pending query, then the customer cancels.
+    PayingThenCancelled,
+}
+
+impl Scenario {
+    /// The scenario of a payment code (by its last two digits).
+    pub fn from_code(code: &str) -> Scenario {
+        let digits: Vec<u8> = code.bytes().rev().take(2).collect();
+        let [units, tens] = digits[..] else {
+            return Scenario::PayNow;
+        };
+        if !units.is_ascii_digit() || !tens.is_ascii_digit() {
+            return Scenario::PayNow;
+        }
+        let ending = (tens - b'0') * 10 + (units - b'0');
+        match ending {
+            80..=89 => Scenario::PayingThenPaid {
+                pending_queries: u32::from(ending - 80) + 1,
+            },
+            90 => Scenario::PayingForever,
+            91 => Scenario::InsufficientFunds,
+            92 => Scenario::InvalidCode,
+            93 => Scenario::DropAfterCharge,
+            94 => Scenario::Hang,
+            95 => Scenario::ServerErrorAfterCharge,
+            96 => Scenario::GarbleAfterCharge,
+            97 => Scenario::PayingThenCancelled,
+            _ => Scenario::PayNow,
+        }
+    }
+
+    /// How the reply to the pay call is delivered.
+    pub fn delivery(self) -> Delivery {
+        match self {
+            Scenario::DropAfterCharge => Delivery::DropConnection,
+            Scenario::ServerErrorAfterCharge => Delivery::ServerError,
+            Scenario::GarbleAfterCharge => Delivery::Garbled,
+            _ => Delivery::Normal,
+        }
+    }
+}
+
+/// How a reply reaches (or fails to reach) the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Normal,
+    DropConnection,
+    ServerError,
+    Garbled,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum OrderKind {
+    /// The merchant scanned the customer's payment code.
+    Barcode { scenario: Scenario },
+    /// The customer pays on a page (QR code, WAP, PC, APP): `page` names the call.
+    Page { page: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub channel: String,
+    pub order_no: String,
+    pub merchant_id: String,
+    pub goods_name: String,
+    pub amount_fen: i64,
+    pub kind: OrderKind,
+    pub status: OrderStatus,
+    /// The service's own number for the order.
+    pub transaction_id: String,
+    /// The wallet's trade number, assigned at creation, shown once paid.
+    pub trade_no: String,
+    pub created_ms: i64,
+    /// Page orders: when an unpaid order closes.
+    pub expires_ms: Option<i64>,
+    pub paid_ms: Option<i64>,
+    pub closed_ms: Option<i64>,
+    pub fail: Option<FailReason>,
+    /// Queries answered so far (drives the barcode scenarios).
+    pub queries: u32,
+    pub refunded_fen: i64,
+    pub return_url: Option<String>,
+}
+
+impl Order {
+    /// A new pending order; the channel fills in what it knows.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        channel: &str,
+        order_no: &str,
+        merchant_id: &str,
+        goods_name: &str,
+        amount_fen: i64,
+        kind: OrderKind,
+        transaction_id: String,
+        trade_no: String,
+        now_ms: i64,
+    ) -> Order {
+        Order {
+            channel: channel.to_owned(),
+            order_no: order_no.to_owned(),
+            merchant_id: merchant_id.to_owned(),
+            goods_name: goods_name.to_owned(),
+            amount_fen,
+            kind,
+            status: OrderStatus::Pending,
+            transaction_id,
+            trade_no,
+            created_ms: now_ms,
+            expires_ms: None,
+            paid_ms: None,
+            closed_ms: None,
+            fail: None,
+            queries: 0,
+            refunded_fen: 0,
+            return_url: None,
+        }
+    }
+
+    pub fn is_page(&self) -> bool {
+        matches!(self.kind, OrderKind::Page { .. })
+    }
+
+    /// Whether the customer page (or auto-pay) may pay this order now.
+    pub fn payable(&self) -> Result<(), PayRefusal> {
+        if !self.is_page() {
+            return Err(PayRefusal::NotAPageOrder);
+        }
+        match self.status {
+            OrderStatus::Paid => Err(PayRefusal::AlreadyPaid),
+            OrderStatus::Closed => Err(PayRefusal::Closed),
+            OrderStatus::Failed => Err(PayRefusal::Failed),
+            OrderStatus::Pending if never_paid_amount(self.amount_fen) => {
+                Err(PayRefusal::NeverPays)
+            }
+            OrderStatus::Pending => Ok(()),
+        }
+    }
+}
+
+/// The sandbox rule for page orders: an amount whose fen part is 99 is never paid.
+pub fn never_paid_amount(amount_fen: i64) -> bool {
+    amount_fen % 100 == 99
+}
+
+/// Why the customer page could not pay an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayRefusal {
+    NotFound,
+    NotAPageOrder,
+    AlreadyPaid,
+    Closed,
+    Failed,
+    NeverPays,
+}
+
+impl PayRefusal {
+    pub fn zh(self) -> &'static str {
+        match self {
+            PayRefusal::NotFound => "订单不存在",
+            PayRefusal::NotAPageOrder => "付款码订单，无需在此付款",
+            PayRefusal::AlreadyPaid => "订单已支付",
+            PayRefusal::Closed => "订单已关闭",
+            PayRefusal::Failed => "订单支付失败",
+            PayRefusal::NeverPays => "此订单不可支付（沙箱规则：金额分位为 99）",
+        }
+    }
+
+    pub fn en(self) -> &'static str {
+        match self {
+            PayRefusal::NotFound => "Order not found",
+            PayRefusal::NotAPageOrder => "A payment-code order; nothing to pay here",
+            PayRefusal::AlreadyPaid => "Already paid",
+            PayRefusal::Closed => "Order closed",
+            PayRefusal::Failed => "Payment failed",
+            PayRefusal::NeverPays => "This amount is never paid (sandbox rule: fen part 99)",
+        }
+    }
+}
+
+impl std::fmt::Display for PayRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.zh(), self.en())
+    }
+}
+
+/// Why a refund was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefundRefusal {
+    NotFound,
+    NotPaid,
+    Exceeds { refundable_fen: i64 },
+}
+
+/// What the pay call of a barcode payment did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BarcodeOutcome {
+    /// The call hangs; no order was created.
+    Hang,
+    /// The order as it stands after the call, and how the reply is delivered.
+    Done {
+        order: Box<Order>,
+        delivery: Delivery,
+    },
+}
+
+/// The knobs that decide when things happen.
+#[derive(Clone, Copy, Debug)]
+pub struct Rules {
+    pub minute: Duration,
+    pub barcode_close_after: Duration,
+    pub auto_pay_after: Option<Duration>,
+}
+
+// ---------------------------------------------------------------- state
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct State {
+    #[serde(default)]
+    orders: BTreeMap<String, Order>,
+    #[serde(default)]
+    charges: Vec<Charge>,
+    #[serde(default)]
+    refunds: Vec<RefundRecord>,
+    #[serde(default)]
+    seq: u64,
+    #[serde(skip)]
+    dirty: bool,
+}
+
+fn key(channel: &str, order_no: &str) -> String {
+    format!("{channel}/{order_no}")
+}
+
+fn pay(order: &mut Order, charges: &mut Vec<Charge>, now: i64) {
+    order.status = OrderStatus::Paid;
+    order.paid_ms = Some(now);
+    charges.push(Charge {
+        channel: order.channel.clone(),
+        order_no: order.order_no.clone(),
+        amount_fen: order.amount_fen,
+        trade_no: order.trade_no.clone(),
+        at_ms: now,
+    });
+}
+
+fn close(order: &mut Order, now: i64) {
+    order.status = OrderStatus::Closed;
+    order.closed_ms = Some(now);
+}
+
+impl State {
+    /// A number unique within this sandbox's lifetime (and across restarts with a state file).
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.dirty = true;
+        self.seq
+    }
+
+    pub fn order(&self, channel: &str, order_no: &str) -> Option<&Order> {
+        self.orders.get(&key(channel, order_no))
+    }
+
+    pub fn exists(&self, channel: &str, order_no: &str) -> bool {
+        self.orders.contains_key(&key(channel, order_no))
+    }
+
+    /// The most recent order with this number, on any channel (the customer page).
+    pub fn find_by_no(&self, order_no: &str) -> Option<&Order> {
+        self.orders
+            .values()
+            .filter(|o| o.order_no == order_no)
+            .max_by_key(|o| o.created_ms)
+    }
+
+    /// Records a new page order (pending).
+    pub fn insert_page_order(&mut self, order: Order) {
+        self.dirty = true;
+        self.orders
+            .insert(key(&order.channel, &order.order_no), order);
+    }
+
+    /// Runs the pay call of a barcode payment according to the order's scenario.
+    pub fn start_barcode(&mut self, mut order: Order, now: i64) -> BarcodeOutcome {
+        let OrderKind::Barcode { scenario } = order.kind else {
+            self.insert_page_order(order.clone());
+            return BarcodeOutcome::Done {
+                order: Box::new(order),
+                delivery: Delivery::Normal,
+            };
+        };
+        match scenario {
+            Scenario::Hang => return BarcodeOutcome::Hang,
+            Scenario::PayNow
+            | Scenario::DropAfterCharge
+            | Scenario::ServerErrorAfterCharge
+            | Scenario::GarbleAfterCharge => pay(&mut order, &mut self.charges, now),
+            Scenario::PayingThenPaid { .. }
+            | Scenario::PayingForever
+            | Scenario::PayingThenCancelled => {}
+            Scenario::InsufficientFunds => {
+                order.status = OrderStatus::Failed;
+                order.fail = Some(FailReason::InsufficientFunds);
+            }
+            Scenario::InvalidCode => {
+                order.status = OrderStatus::Failed;
+                order.fail = Some(FailReason::InvalidCode);
+            }
+        }
+        self.dirty = true;
+        self.orders
+            .insert(key(&order.channel, &order.order_no), order.clone());
+        BarcodeOutcome::Done {
+            order: Box::new(order),
+            delivery: scenario.delivery(),
+        }
+    }
+
+    /// Answers a status query: counts it and applies the query-driven scenario steps.
+    pub fn query(&mut self, channel: &str, order_no: &str, now: i64) -> Option<Order> {
+        let order = self.orders.get_mut(&key(channel, order_no))?;
+        if order.status == OrderStatus::Pending {
+            if let OrderKind::Barcode { scenario } = order.kind {
+                order.queries = order.queries.saturating_add(1);
+                self.dirty = true;
+                match scenario {
+                    Scenario::PayingThenPaid { pending_queries }
+                        if order.queries > pending_queries =>
+                    {
+                        pay(order, &mut self.charges, now);
+                    }
+                    Scenario::PayingThenCancelled if order.queries > 1 => {
+                        order.status = OrderStatus::Failed;
+                        order.fail = Some(FailReason::UserCancelled);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Some(order.clone())
+    }
+
+    /// What the customer page's Pay button does.
+    pub fn pay_page(&mut self, order_no: &str, now: i64) -> Result<Order, PayRefusal> {
+        let k = self
+            .find_by_no(order_no)
+            .map(|o| key(&o.channel, &o.order_no))
+            .ok_or(PayRefusal::NotFound)?;
+        let order = self.orders.get_mut(&k).ok_or(PayRefusal::NotFound)?;
+        order.payable()?;
+        pay(order, &mut self.charges, now);
+        self.dirty = true;
+        Ok(order.clone())
+    }
+
+    /// Refunds part or all of a paid order. `make_no` builds the channel's refund
+    /// number from the time and a fresh sequence number.
+    pub fn refund(
+        &mut self,
+        channel: &str,
+        order_no: &str,
+        amount_fen: i64,
+        now: i64,
+        make_no: impl FnOnce(i64, u64) -> String,
+    ) -> Result<RefundRecord, RefundRefusal> {
+        let k = key(channel, order_no);
+        let order = self.orders.get(&k).ok_or(RefundRefusal::NotFound)?;
+        if order.status != OrderStatus::Paid {
+            return Err(RefundRefusal::NotPaid);
+        }
+        let refundable_fen = order.amount_fen - order.refunded_fen;
+        if amount_fen <= 0 || amount_fen > refundable_fen {
+            return Err(RefundRefusal::Exceeds { refundable_fen });
+        }
+        let refund_no = make_no(now, self.next_seq());
+        let order = self.orders.get_mut(&k).ok_or(RefundRefusal::NotFound)?;
+        order.refunded_fen += amount_fen;
+        let record = RefundRecord {
+            channel: channel.to_owned(),
+            order_no: order_no.to_owned(),
+            refund_no,
+            amount_fen,
+            at_ms: now,
+        };
+        self.refunds.push(record.clone());
+        self.dirty = true;
+        Ok(record)
+    }
+
+    /// Applies whatever time has made happen: page orders auto-paid (demo mode) or
+    /// expired, "paying forever" barcode orders closed by the wallet.
+    pub fn advance(&mut self, now: i64, rules: &Rules) {
+        let close_after = ms(rules.barcode_close_after);
+        let auto_pay = rules.auto_pay_after.map(ms);
+        for order in self.orders.values_mut() {
+            if order.status != OrderStatus::Pending {
+                continue;
+            }
+            match order.kind {
+                OrderKind::Page { .. } => {
+                    let expires = order.expires_ms.unwrap_or(i64::MAX);
+                    let auto_at = auto_pay
+                        .filter(|_| !never_paid_amount(order.amount_fen))
+                        .map(|d| order.created_ms.saturating_add(d));
+                    match auto_at {
+                        Some(at) if at <= now && at < expires => {
+                            pay(order, &mut self.charges, now);
+                            self.dirty = true;
+                        }
+                        _ if now >= expires => {
+                            close(order, now);
+                            self.dirty = true;
+                        }
+                        _ => {}
+                    }
+                }
+                OrderKind::Barcode {
+                    scenario: Scenario::PayingForever,
+                } => {
+                    if now >= order.created_ms.saturating_add(close_after) {
+                        close(order, now);
+                        self.dirty = true;
+                    }
+                }
+                OrderKind::Barcode { .. } => {}
+            }
+        }
+    }
+
+    pub fn truth(&self) -> Truth {
+        Truth {
+            charges: self.charges.clone(),
+            refunds: self.refunds.clone(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- store
+
+/// The state behind its lock, with the rules, the clock and the state file.
+#[derive(Debug)]
+pub struct Store {
+    state: Mutex<State>,
+    pub rules: Rules,
+    pub clock: Clock,
+    file: Option<PathBuf>,
+}
+
+impl Store {
+    /// Loads the state file if there is one (a missing file is an empty state).
+    pub fn open(rules: Rules, file: Option<PathBuf>) -> io::Result<Store> {
+        let state = match &file {
+            Some(path) => load(path)?,
+            None => State::default(),
+        };
+        Ok(Store {
+            state: Mutex::new(state),
+            rules,
+            clock: Clock::new(),
+            file,
+        })
+    }
+
+    /// Runs `f` on the state brought up to date with the clock; saves afterwards
+    /// if anything changed.
+    pub fn with<R>(&self, f: impl FnOnce(&mut State, i64) -> R) -> R {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = self.clock.now_ms();
+        state.advance(now, &self.rules);
+        let result = f(&mut state, now);
+        if state.dirty {
+            state.dirty = false;
+            if let Some(path) = &self.file {
+                if let Err(e) = save(path, &state) {
+                    tracing::error!("cannot save sandbox state to {}: {e}", path.display());
+                }
+            }
+        }
+        result
+    }
+
+    /// Saves unconditionally (on shutdown).
+    pub fn save_now(&self) -> io::Result<()> {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        match &self.file {
+            Some(path) => save(path, &state),
+            None => Ok(()),
+        }
+    }
+}
+
+fn load(path: &Path) -> io::Result<State> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("sandbox state file {}: {e}", path.display()),
+            )
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                fs::create_dir_all(parent)?;
+            }
+            Ok(State::default())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes a temporary file beside the target, then renames it over the target.
+fn save(path: &Path, state: &State) -> io::Result<()> {
+    let bytes = serde_json::to_vec_pretty(state)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+    }
+    fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenarios_follow_the_table() {
+        let code = |ending: &str| format!("2801234567890123{ending}");
+        assert_eq!(Scenario::from_code(&code("00")), Scenario::PayNow);
+        assert_eq!(Scenario::from_code(&code("79")), Scenario::PayNow);
+        assert_eq!(
+            Scenario::from_code(&code("80")),
+            Scenario::PayingThenPaid { pending_queries: 1 }
+        );
+        assert_eq!(
+            Scenario::from_code(&code("89")),
+            Scenario::PayingThenPaid {
+                pending_queries: 10
+            }
+        );
+        assert_eq!(Scenario::from_code(&code("90")), Scenario::PayingForever);
+        assert_eq!(
+            Scenario::from_code(&code("91")),
+            Scenario::InsufficientFunds
+        );
+        assert_eq!(Scenario::from_code(&code("92")), Scenario::InvalidCode);
+        assert_eq!(Scenario::from_code(&code("93")), Scenario::DropAfterCharge);
+        assert_eq!(Scenario::from_code(&code("94")), Scenario::Hang);
+        assert_eq!(
+            Scenario::from_code(&code("95")),
+            Scenario::ServerErrorAfterCharge
+        );
+        assert_eq!(
+            Scenario::from_code(&code("96")),
+            Scenario::GarbleAfterCharge
+        );
+        assert_eq!(
+            Scenario::from_code(&code("97")),
+            Scenario::PayingThenCancelled
+        );
+        assert_eq!(Scenario::from_code(&code("98")), Scenario::PayNow);
+        assert_eq!(Scenario::from_code("9"), Scenario::PayNow);
+        assert_eq!(Scenario::from_code(""), Scenario::PayNow);
+    }
+
+    #[test]
+    fn state_round_trips_through_json() {
+        let mut st = State::default();
+        let seq = st.next_seq();
+        let order = Order::new(
+            "abc",
+            "A1",
+            "M",
+            "G",
+            1234,
+            OrderKind::Barcode {
+                scenario: Scenario::PayingThenPaid { pending_queries: 2 },
+            },
+            format!("T{seq}"),
+            format!("N{seq}"),
+            1000,
+        );
+        st.start_barcode(order, 1000);
+        let text = serde_json::to_string(&st).unwrap_or_default();
+        let back: State = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(back.seq, 1);
+        assert_eq!(back.order("abc", "A1").map(|o| o.amount_fen), Some(1234));
+    }
+}

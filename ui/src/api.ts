@@ -1,0 +1,134 @@
+// Types and calls of the contract between the Rust core and the UI (docs/ui-contract.md).
+// Money arrives as integer fen plus the core's `amountText`; the UI shows `amountText` only.
+
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+
+export type Lang = 'zh' | 'en';
+
+export type PaymentState = 'created' | 'pending' | 'unknown' | 'paid' | 'failed' | 'closed' | 'reversed';
+
+export type Phase = 'sending' | 'waiting' | 'checking' | 'cancelling' | 'not_confirmed' | 'done';
+
+export type ScanSource = 'wedge' | 'manual' | 'serial' | 'camera';
+
+export interface Channel {
+  id: string;
+  name: string;
+  barcode: boolean;
+  qr: boolean;
+  canCancel: boolean;
+}
+
+export interface PaymentView {
+  id: string;
+  channel: string;
+  flow: 'barcode' | 'qr';
+  amountFen: number;
+  amountText: string;
+  state: PaymentState;
+  phase: Phase;
+  final: boolean;
+  late: boolean;
+  wallet: string | null;
+  codeMasked: string | null;
+  qrSvg: string | null;
+  qrPayload: string | null;
+  deadlineAtMs: number | null;
+  message: string;
+  failureCode: string | null;
+  createdAtMs: number;
+  timeText: string;
+}
+
+export interface Bootstrap {
+  lang: Lang;
+  terminal: { code: string; name: string };
+  channels: Channel[];
+  defaultChannel: string;
+  ceilingText: string;
+  demo: null | { sampleCodes: { code: string; label: string }[]; sandboxUrl: string };
+  active: PaymentView | null;
+}
+
+export interface CheckedAmount {
+  amountFen: number;
+  amountText: string;
+}
+
+export interface Today {
+  payments: PaymentView[];
+  totals: { count: number; paidCount: number; paidText: string; refundedText: string; netText: string };
+}
+
+export interface PaymentAlert {
+  id: string;
+  message: string;
+}
+
+/** A rejected command as the core sends it: `message` is already localized. */
+export interface CoreError {
+  code: string;
+  message: string;
+}
+
+/** Thrown when there is no core to talk to (no Tauri IPC, or a non-contract failure). */
+export class CoreUnreachable extends Error {
+  constructor(readonly reason: unknown) {
+    super('cashier core unreachable');
+  }
+}
+
+export function isCoreError(e: unknown): e is CoreError {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as CoreError).message === 'string' &&
+    typeof (e as CoreError).code === 'string'
+  );
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    if (isCoreError(e)) throw e;
+    throw new CoreUnreachable(e);
+  }
+}
+
+export const api = {
+  bootstrap: () => call<Bootstrap>('bootstrap'),
+  setLanguage: (lang: Lang) => call<Bootstrap>('set_language', { lang }),
+  checkAmount: (amountText: string) => call<CheckedAmount>('check_amount', { amountText }),
+  chargeBarcode: (channel: string, amountText: string, code: string, source: ScanSource) =>
+    call<PaymentView>('charge_barcode', { channel, amountText, code, source }),
+  startQr: (channel: string, amountText: string) => call<PaymentView>('start_qr', { channel, amountText }),
+  cancelPayment: (id: string) => call<PaymentView>('cancel_payment', { id }),
+  today: () => call<Today>('today'),
+};
+
+export interface CoreEvents {
+  onUpdate(view: PaymentView): void;
+  onAlert(alert: PaymentAlert): void;
+}
+
+/** Subscribes to the core's events; throws CoreUnreachable when there is no Tauri IPC. */
+export async function subscribe(h: CoreEvents): Promise<UnlistenFn> {
+  try {
+    const un1 = await listen<PaymentView>('payment-update', (e) => h.onUpdate(e.payload));
+    let un2: UnlistenFn;
+    try {
+      un2 = await listen<PaymentAlert>('payment-alert', (e) => h.onAlert(e.payload));
+    } catch (e) {
+      un1();
+      throw e;
+    }
+    return () => {
+      un1();
+      un2();
+    };
+  } catch (e) {
+    throw new CoreUnreachable(e);
+  }
+}

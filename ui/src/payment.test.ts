@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import type { PaymentView } from './api';
+import { fractionLeft, mergeView, needsAttention, resultKind, secondsLeft, showsCountdown } from './payment';
+
+function view(p: Partial<PaymentView>): PaymentView {
+  return {
+    id: 'T0012511221403250001',
+    channel: 'demo',
+    flow: 'barcode',
+    amountFen: 1234,
+    amountText: '12.34',
+    state: 'pending',
+    phase: 'waiting',
+    final: false,
+    late: false,
+    wallet: 'alipay',
+    codeMasked: '2801**********2345',
+    qrSvg: null,
+    qrPayload: null,
+    deadlineAtMs: 61_000,
+    message: '请顾客在手机上确认付款',
+    failureCode: null,
+    createdAtMs: 1_000,
+    timeText: '14:03:25',
+    ...p,
+  };
+}
+
+describe('payment helpers', () => {
+  it('picks the result screen from final/state/phase', () => {
+    expect(resultKind(view({}))).toBeNull();
+    expect(resultKind(view({ final: true, state: 'paid', phase: 'done' }))).toBe('success');
+    for (const state of ['failed', 'closed', 'reversed'] as const) {
+      expect(resultKind(view({ final: true, state, phase: 'done' }))).toBe('failure');
+    }
+    expect(resultKind(view({ state: 'unknown', phase: 'not_confirmed' }))).toBe('not_confirmed');
+  });
+
+  it('never replaces a final view with a late non-final one', () => {
+    const paid = view({ final: true, state: 'paid', phase: 'done' });
+    const waiting = view({});
+    expect(mergeView(paid, waiting)).toBe(paid);
+    expect(mergeView(waiting, paid)).toBe(paid);
+    expect(mergeView(undefined, waiting)).toBe(waiting);
+    const late = view({ final: true, state: 'paid', phase: 'done', late: true });
+    expect(mergeView(paid, late)).toBe(late);
+  });
+
+  it('counts seconds left and the bar fraction', () => {
+    expect(secondsLeft(61_000, 1_000)).toBe(60);
+    expect(secondsLeft(61_000, 1_001)).toBe(60);
+    expect(secondsLeft(61_000, 60_500)).toBe(1);
+    expect(secondsLeft(61_000, 70_000)).toBe(0);
+    expect(fractionLeft(61_000, 1_000, 31_000)).toBe(0.5);
+    expect(fractionLeft(61_000, 1_000, 99_000)).toBe(0);
+    expect(fractionLeft(61_000, 61_000, 0)).toBe(0);
+  });
+
+  it('shows the countdown only while waiting or checking', () => {
+    expect(showsCountdown(view({ phase: 'waiting' }))).toBe(true);
+    expect(showsCountdown(view({ phase: 'checking' }))).toBe(true);
+    expect(showsCountdown(view({ phase: 'sending' }))).toBe(false);
+    expect(showsCountdown(view({ phase: 'cancelling' }))).toBe(false);
+    expect(showsCountdown(view({ phase: 'waiting', deadlineAtMs: null }))).toBe(false);
+  });
+
+  it('flags late and unknown rows', () => {
+    expect(needsAttention(view({ state: 'unknown' }))).toBe(true);
+    expect(needsAttention(view({ state: 'paid', final: true, late: true }))).toBe(true);
+    expect(needsAttention(view({ state: 'paid', final: true }))).toBe(false);
+  });
+});
