@@ -162,8 +162,9 @@ pub fn check_amount(state: State<'_, AppState>, amount_text: String) -> UiResult
     Ok(CheckedAmount { amount_fen: fen.0, amount_text: fen.yuan_text() })
 }
 
+/// Async so it runs on the runtime that drives the payment it starts.
 #[tauri::command]
-pub fn charge_barcode(
+pub async fn charge_barcode(
     state: State<'_, AppState>,
     channel: String,
     amount_text: String,

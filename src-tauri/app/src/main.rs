@@ -53,12 +53,17 @@ fn main() {
 
     let result = tauri::Builder::default()
         .setup(|app| {
-            let state = match tauri::async_runtime::block_on(boot::boot()) {
+            // Boot inside the async runtime: the engine spawns its tasks onto it.
+            let booted = tauri::async_runtime::block_on(async {
+                let booted = boot::boot().await?;
+                let _recovery = booted.cashier.spawn_recovery();
+                Ok::<_, boot::BootError>(booted)
+            });
+            let state = match booted {
                 Ok(booted) => {
                     tracing::info!(config = %booted.config_path.display(), "cashier ready");
                     let cashier = booted.cashier;
                     forward_updates(app.handle().clone(), cashier.clone());
-                    let _recovery = cashier.spawn_recovery();
                     let demo = booted.sandbox.map(|s| {
                         let url = s.base_url();
                         // The sandbox runs for the life of the app.

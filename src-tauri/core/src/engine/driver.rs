@@ -291,9 +291,14 @@ impl Inner {
             Flow::Barcode => self.config.timing.barcode_poll_interval_ms,
             Flow::Qr => self.config.timing.qr_poll_interval_ms,
         });
-        while !p.state.is_final() && now_ms() < p.horizon_at {
-            tokio::time::sleep(interval.min(until(p.horizon_at)).max(Duration::from_millis(1))).await;
+        // The last query falls at or after the horizon, so "not found" can be concluded there.
+        while !p.state.is_final() {
+            tokio::time::sleep(interval.min(until(p.horizon_at))).await;
+            let past_horizon = now_ms() >= p.horizon_at;
             p = self.query_once(ch, &p, http).await;
+            if past_horizon {
+                break;
+            }
         }
     }
 

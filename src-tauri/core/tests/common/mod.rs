@@ -1,0 +1,125 @@
+//! A cashier on a real SQLite file talking to a real sandbox over loopback HTTP, with timings
+//! shortened so every flow finishes in a few seconds.
+
+#![allow(dead_code)]
+
+use paydesk_core::config::{Config, Timing};
+use paydesk_core::engine::{BarcodeRequest, Cashier, Settled};
+use paydesk_core::ledger::{Ledger, State};
+use paydesk_sandbox::{Sandbox, SandboxOptions, Truth};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Rig {
+    pub sandbox: Sandbox,
+    pub cashier: Cashier,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn fast_timing() -> Timing {
+    Timing {
+        barcode_first_poll_ms: 100,
+        barcode_poll_interval_ms: 100,
+        barcode_deadline_ms: 1_500,
+        qr_poll_interval_ms: 100,
+        qr_timeout_ms: 1_500,
+        late_horizon_ms: 3_000,
+        recovery_interval_ms: 500,
+        cancel_retry_ms: 100,
+    }
+}
+
+pub fn fast_sandbox() -> SandboxOptions {
+    SandboxOptions {
+        minute: Duration::from_millis(2_000),
+        barcode_close_after: Duration::from_millis(2_200),
+        hang: Duration::from_millis(2_500),
+        ..SandboxOptions::default()
+    }
+}
+
+/// A test config for a sandbox at `base_url`: the demo profile without the demo, fast timings,
+/// a 1 s request timeout.
+pub fn config_for(base_url: &str) -> Config {
+    let port = base_url.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let mut c = Config::demo(port);
+    c.demo = None;
+    c.terminal.code = "T01".into();
+    c.timing = fast_timing();
+    let abc = c.channels.abc.as_mut().expect("demo has abc");
+    abc.base_url = base_url.into();
+    abc.request_timeout_ms = 1_000;
+    abc.connect_timeout_ms = 500;
+    c
+}
+
+pub async fn rig() -> Rig {
+    rig_with(fast_sandbox(), |_| {}).await
+}
+
+pub async fn rig_with(opts: SandboxOptions, tweak: impl FnOnce(&mut Config)) -> Rig {
+    let sandbox = Sandbox::start(opts).await.expect("sandbox starts");
+    let mut config = config_for(&sandbox.base_url());
+    tweak(&mut config);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ledger = Arc::new(Ledger::open(&dir.path().join("ledger.db")).expect("ledger"));
+    let channels = paydesk_core::channel::from_config(&config).expect("channels");
+    let cashier = Cashier::new(config, ledger, channels);
+    Rig { sandbox, cashier, dir }
+}
+
+/// An 18-digit Alipay payment code whose last two digits pick the sandbox scenario.
+pub fn alipay_code(ending: &str) -> String {
+    format!("2800000000000000{ending}")
+}
+
+impl Rig {
+    pub async fn barcode(&self, amount: &str, ending: &str) -> Settled {
+        let code = alipay_code(ending);
+        let p = self
+            .cashier
+            .start_barcode(&BarcodeRequest { channel: "abc", amount_text: amount, code: &code, source: "test", subject: None })
+            .expect("payment starts");
+        self.cashier.wait_settled(&p.id).await.expect("settles")
+    }
+
+    /// Every `paid` payment was charged exactly once at its amount, and every charge is a
+    /// `paid` payment; refunds match too.
+    pub fn assert_matches_truth(&self) {
+        assert_ledger_matches(self.cashier.ledger(), &self.sandbox.truth());
+    }
+}
+
+pub fn assert_ledger_matches(ledger: &Ledger, truth: &Truth) {
+    let mut charged: BTreeMap<&str, i64> = BTreeMap::new();
+    for c in &truth.charges {
+        assert!(charged.insert(c.order_no.as_str(), c.amount_fen).is_none(), "charged twice: {}", c.order_no);
+    }
+    for (order, amount) in &charged {
+        let p = ledger.payment(order).unwrap_or_else(|e| panic!("charge {order} missing from the ledger: {e}"));
+        assert_eq!(p.state, State::Paid, "charged order {order} is {:?} in the ledger", p.state);
+        assert_eq!(p.amount.0, *amount, "amount of {order}");
+    }
+    let open = ledger.open_payments().expect("open");
+    assert!(open.is_empty(), "payments left unfinished: {:?}", open.iter().map(|p| (&p.id, p.state)).collect::<Vec<_>>());
+    for p in ledger.payments_created_between(0, i64::MAX, 100_000).expect("all payments") {
+        if p.state == State::Paid {
+            assert_eq!(charged.get(p.id.as_str()), Some(&p.amount.0), "paid {} without a charge", p.id);
+        }
+    }
+    let mut refunded: BTreeMap<&str, i64> = BTreeMap::new();
+    for r in &truth.refunds {
+        *refunded.entry(r.order_no.as_str()).or_default() += r.amount_fen;
+    }
+    for (order, amount) in &refunded {
+        let sum: i64 = ledger
+            .refunds_of(order)
+            .expect("refunds")
+            .iter()
+            .filter(|r| r.state == paydesk_core::ledger::RefundState::Succeeded)
+            .map(|r| r.amount.0)
+            .sum();
+        assert_eq!(sum, *amount, "refunds of {order}");
+    }
+}
