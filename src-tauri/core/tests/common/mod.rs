@@ -123,3 +123,23 @@ pub fn assert_ledger_matches(ledger: &Ledger, truth: &Truth) {
         assert_eq!(sum, *amount, "refunds of {order}");
     }
 }
+
+/// Writes `config` as the TOML file the CLI reads, with the ledger beside it.
+pub fn write_config(dir: &std::path::Path, config: &Config) -> std::path::PathBuf {
+    let path = dir.join("config.toml");
+    config.save(&path).expect("config saved");
+    path
+}
+
+pub const CLI: &str = env!("CARGO_BIN_EXE_paydesk-cli");
+
+/// Runs `paydesk-cli --config CONFIG ARGS…` to the end.
+pub async fn cli(config: &std::path::Path, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(CLI)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .await
+        .expect("paydesk-cli runs")
+}

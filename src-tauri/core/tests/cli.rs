@@ -1,0 +1,117 @@
+//! `paydesk-cli` as scripts use it: exit status, JSON output, messages, the same config and
+//! ledger as the app.
+
+mod common;
+
+use common::{alipay_code, cli, config_for, fast_sandbox, write_config};
+use paydesk_sandbox::Sandbox;
+use std::path::Path;
+
+fn stdout_json(out: &std::process::Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+async fn setup() -> (Sandbox, tempfile::TempDir, std::path::PathBuf) {
+    let sandbox = Sandbox::start(fast_sandbox()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &config_for(&sandbox.base_url()));
+    (sandbox, dir, config)
+}
+
+#[tokio::test]
+async fn charge_exit_status_follows_the_outcome() {
+    let (sandbox, dir, config) = setup().await;
+    let paid = cli(&config, &["--json", "charge", "--channel", "abc", "--amount", "12.34", "--code", &alipay_code("10")]).await;
+    assert_eq!(paid.status.code(), Some(0), "{}", String::from_utf8_lossy(&paid.stderr));
+    let json = stdout_json(&paid);
+    assert_eq!(json["state"], "paid");
+    assert_eq!(json["amount_fen"], 1234);
+    assert_eq!(json["code_masked"], "2800**********0010");
+    let id = json["id"].as_str().unwrap().to_string();
+
+    let failed = cli(&config, &["charge", "--channel", "abc", "--amount", "1", "--code", &alipay_code("91")]).await;
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failed.stdout).contains("余额不足"));
+
+    let bad_amount = cli(&config, &["charge", "--channel", "abc", "--amount", "12.345", "--code", &alipay_code("10")]).await;
+    assert_eq!(bad_amount.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_amount.stderr).contains("金额最多两位小数"));
+    let english = cli(&config, &["--lang", "en", "charge", "--channel", "abc", "--amount", "1", "--code", "6901234567892"]).await;
+    assert_eq!(english.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&english.stderr).contains("product barcode"));
+
+    // query, refund and list on the same ledger.
+    let query = cli(&config, &["--json", "query", &id]).await;
+    assert_eq!(query.status.code(), Some(0));
+    assert_eq!(stdout_json(&query)["state"], "paid");
+    let refund = cli(&config, &["--json", "refund", &id, "--amount", "2.34", "--reason", "退货"]).await;
+    assert_eq!(refund.status.code(), Some(0), "{}", String::from_utf8_lossy(&refund.stderr));
+    assert_eq!(stdout_json(&refund)["state"], "succeeded");
+    let over = cli(&config, &["refund", &id, "--amount", "10.01"]).await;
+    assert_eq!(over.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&over.stderr).contains("可退金额 ¥10.00"));
+    let list = cli(&config, &["--json", "list"]).await;
+    let list = stdout_json(&list);
+    assert_eq!(list["totals"]["paid_count"], 1);
+    assert_eq!(list["totals"]["paid_fen"], 1234);
+    assert_eq!(list["totals"]["refunded_fen"], 234);
+    assert_eq!(list["payments"].as_array().unwrap().len(), 2);
+    assert!(dir.path().join("ledger.db").exists());
+    assert_eq!(sandbox.truth().charges.len(), 1);
+}
+
+#[tokio::test]
+async fn charge_qr_prints_the_code_and_waits_for_payment() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    let (sandbox, _dir, config) = setup().await;
+    let mut child = tokio::process::Command::new(common::CLI)
+        .arg("--config")
+        .arg(&config)
+        .args(["--json", "charge", "--channel", "abc", "--amount", "6.60", "--qr"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // The customer scans what the terminal shows: read the link from stderr and pay it.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    let link = loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(10), stderr.next_line())
+            .await
+            .expect("the CLI prints the QR in time")
+            .unwrap()
+            .expect("stderr open");
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("/pay/") {
+            break line.trim().to_string();
+        }
+    };
+    assert!(seen.contains('█') || seen.contains('▀') || seen.contains('▄'), "a QR drawn in the terminal: {seen}");
+    let order_no = link.rsplit('/').next().unwrap();
+    sandbox.customer_pay(order_no).unwrap();
+    let status = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
+    let mut stdout = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).await.unwrap();
+    assert_eq!(status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(json["state"], "paid");
+    assert_eq!(json["id"], order_no);
+}
+
+#[tokio::test]
+async fn a_broken_config_is_reported_by_key_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "[terminal]\ncode = \"T01\"\n\n[channels.abc]\nbase_url = \"https://x.example\"\n").unwrap();
+    let out = cli(&path, &["list"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("merchant_id") && err.contains("配置文件"), "{err}");
+    assert!(!dir.path().join("ledger.db").exists(), "no ledger created from a broken config");
+    let missing = cli(Path::new("/nonexistent/paydesk.toml"), &["list"]).await;
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("无法读取配置文件"));
+}

@@ -1,0 +1,102 @@
+//! A cashier process killed with SIGKILL in the middle of a payment: before the request left,
+//! after the channel charged but before the reply was recorded, and while polling. A restarted
+//! process's recovery must leave every payment final and equal to the sandbox's truth.
+
+mod common;
+
+use common::{alipay_code, assert_ledger_matches, cli, config_for, fast_sandbox, write_config, CLI};
+use paydesk_core::ledger::{Ledger, State};
+use paydesk_sandbox::Sandbox;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// Starts `paydesk-cli charge …` with a failpoint armed, waits until it stops there, kills it.
+async fn kill_at(config: &Path, failpoint: &str, args: &[&str]) {
+    let mut child = tokio::process::Command::new(CLI)
+        .env("PAYDESK_FAILPOINT", failpoint)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("cli starts");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let reached = format!("failpoint {failpoint} reached");
+    tokio::time::timeout(Duration::from_secs(15), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains(&reached) {
+                return;
+            }
+        }
+        panic!("the cli ended before {failpoint}");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{failpoint} not reached in time"));
+    child.start_kill().expect("SIGKILL"); // tokio's kill is SIGKILL on unix
+    let status = child.wait().await.expect("reaped");
+    assert!(!status.success());
+}
+
+/// Runs `paydesk-cli recover` (a fresh process each time, as after a restart) until nothing
+/// is left open, or fails after `limit`.
+async fn recover_until_settled(config: &Path, limit: Duration) {
+    let started = Instant::now();
+    loop {
+        let out = cli(config, &["recover"]).await;
+        if out.status.code() == Some(0) {
+            return;
+        }
+        assert_eq!(out.status.code(), Some(3), "recover: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(started.elapsed() < limit, "still open after {limit:?}: {}", String::from_utf8_lossy(&out.stdout));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn every_payment_killed_mid_flight_is_resolved_by_the_restart() {
+    let sandbox = Sandbox::start(fast_sandbox()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &config_for(&sandbox.base_url()));
+
+    // Nothing sent yet: the order never reached the channel.
+    kill_at(&config, "before_send", &["charge", "--channel", "abc", "--amount", "10.00", "--code", &alipay_code("10")]).await;
+    // The channel charged; the process died before recording the reply.
+    kill_at(&config, "after_send", &["charge", "--channel", "abc", "--amount", "20.00", "--code", &alipay_code("11")]).await;
+    // The customer is still confirming ("user paying" for 4 queries, then paid).
+    kill_at(&config, "while_polling", &["charge", "--channel", "abc", "--amount", "30.00", "--code", &alipay_code("83")]).await;
+    // A QR order created at the channel; the process died before recording its payload.
+    kill_at(&config, "after_send", &["charge", "--channel", "abc", "--amount", "40.00", "--qr"]).await;
+
+    let ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+    let open = ledger.open_payments().unwrap();
+    assert_eq!(open.len(), 4, "all four were cut off mid-flight");
+    assert!(open.iter().all(|p| p.state == State::Created || p.state == State::Pending), "{open:?}");
+    drop(ledger);
+
+    recover_until_settled(&config, Duration::from_secs(20)).await;
+
+    let ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+    let truth = sandbox.truth();
+    assert_ledger_matches(&ledger, &truth);
+    let mut by_amount: Vec<(i64, State, bool)> = ledger
+        .payments_created_between(0, i64::MAX, 100)
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.amount.0, p.state, p.late))
+        .collect();
+    by_amount.sort_by_key(|p| p.0);
+    assert_eq!(
+        by_amount,
+        vec![
+            (1000, State::Failed, false), // never sent: "not found" after the horizon
+            (2000, State::Paid, true),    // charged before the crash: found, flagged for a look
+            (3000, State::Paid, true),    // confirmed while the cashier was down
+            (4000, State::Closed, false), // QR never paid: closed by the channel
+        ]
+    );
+    assert_eq!(truth.charges.len(), 2);
+}
