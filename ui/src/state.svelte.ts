@@ -174,6 +174,8 @@ class AppState {
   }
 
   private remember(v: PaymentView): void {
+    // a fresh view restarts its countdown from the real time, not the last 250 ms tick
+    this.now = Date.now();
     this.views.delete(v.id);
     this.views.set(v.id, v);
     if (this.views.size > CACHE_LIMIT) {

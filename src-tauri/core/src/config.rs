@@ -386,8 +386,8 @@ impl Config {
 /// `https://`, or `http://` to loopback, or `http://` with `allow_insecure_http`.
 fn validate_http(section: &str, http: &HttpSettings) -> Result<(), ConfigError> {
     let key = format!("{section}.base_url");
-    let url = reqwest::Url::parse(&http.base_url)
-        .map_err(|e| invalid(&key, format!("not a URL / 不是有效网址: {e}")))?;
+    let url =
+        reqwest::Url::parse(&http.base_url).map_err(|e| invalid(&key, format!("not a URL / 不是有效网址: {e}")))?;
     match url.scheme() {
         "https" => {}
         "http" if http.allow_insecure_http || is_loopback_host(&url) => {}
@@ -513,8 +513,7 @@ merchant_id = "103881636900016"
     fn http_to_loopback_is_allowed_and_insecure_needs_a_switch() {
         assert!(parse(&GOOD.replace("https://pay.example.com", "http://127.0.0.1:8080")).is_ok());
         assert!(parse(&GOOD.replace("https://pay.example.com", "http://localhost:8080")).is_ok());
-        let insecure = GOOD.replace("https://pay.example.com", "http://10.0.0.5")
-            + "allow_insecure_http = true\n";
+        let insecure = GOOD.replace("https://pay.example.com", "http://10.0.0.5") + "allow_insecure_http = true\n";
         assert!(parse(&insecure).is_ok());
     }
 

@@ -48,21 +48,12 @@ impl Localized for AmountError {
             Empty => lang.pick("请输入金额", "Enter an amount").into(),
             Whitespace => lang.pick("金额前后不能有空格", "The amount must not have spaces").into(),
             Negative => lang.pick("金额不能为负数", "The amount cannot be negative").into(),
-            Exponent => lang
-                .pick("金额不能用科学计数法", "Write the amount as digits, like 12.34")
-                .into(),
-            NotAsciiDigits => lang
-                .pick(
-                    "金额只能包含半角数字和一个小数点",
-                    "Use only the digits 0-9 and one decimal point",
-                )
-                .into(),
-            TooManyDecimals => lang
-                .pick("金额最多两位小数（分）", "At most two decimals (fen)")
-                .into(),
-            Malformed => lang
-                .pick("金额格式不对，例如 12.34", "Not an amount; write it like 12.34")
-                .into(),
+            Exponent => lang.pick("金额不能用科学计数法", "Write the amount as digits, like 12.34").into(),
+            NotAsciiDigits => {
+                lang.pick("金额只能包含半角数字和一个小数点", "Use only the digits 0-9 and one decimal point").into()
+            }
+            TooManyDecimals => lang.pick("金额最多两位小数（分）", "At most two decimals (fen)").into(),
+            Malformed => lang.pick("金额格式不对，例如 12.34", "Not an amount; write it like 12.34").into(),
             Zero => lang.pick("金额必须大于零", "The amount must be more than zero").into(),
             AboveCeiling { amount, ceiling } => match lang {
                 Lang::Zh => format!("金额 ¥{amount} 超过单笔上限 ¥{ceiling}"),
@@ -206,10 +197,7 @@ pub mod yuan_json {
     /// The text of a raw JSON number or string, parsed exactly.
     pub fn from_raw(raw: &RawValue) -> Result<Fen, super::AmountError> {
         let text = raw.get();
-        let inner = text
-            .strip_prefix('"')
-            .and_then(|t| t.strip_suffix('"'))
-            .unwrap_or(text);
+        let inner = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
         Fen::parse_yuan_wire(inner)
     }
 
@@ -275,10 +263,7 @@ mod tests {
     #[test]
     fn ceiling_is_configurable() {
         assert_eq!(Fen::parse_input("100", Fen(10_000)), Ok(Fen(10_000)));
-        assert!(matches!(
-            Fen::parse_input("100.01", Fen(10_000)),
-            Err(AmountError::AboveCeiling { .. })
-        ));
+        assert!(matches!(Fen::parse_input("100.01", Fen(10_000)), Err(AmountError::AboveCeiling { .. })));
     }
 
     #[test]
@@ -301,8 +286,7 @@ mod tests {
             assert!(zh.chars().any(|c| !c.is_ascii()), "Chinese text for {e:?}");
         }
         assert_eq!(
-            AmountError::AboveCeiling { amount: Fen(5_000_001), ceiling: DEFAULT_CEILING }
-                .message(Lang::En),
+            AmountError::AboveCeiling { amount: Fen(5_000_001), ceiling: DEFAULT_CEILING }.message(Lang::En),
             "¥50000.01 is above the limit of ¥50000.00 per payment"
         );
     }

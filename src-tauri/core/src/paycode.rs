@@ -18,12 +18,7 @@ pub struct CodeRule {
 
 impl CodeRule {
     fn new(wallet: &str, min_len: usize, max_len: usize, prefixes: &[&str]) -> CodeRule {
-        CodeRule {
-            wallet: wallet.into(),
-            min_len,
-            max_len,
-            prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
-        }
+        CodeRule { wallet: wallet.into(), min_len, max_len, prefixes: prefixes.iter().map(|p| p.to_string()).collect() }
     }
 
     fn matches(&self, digits: &str) -> bool {
@@ -154,12 +149,8 @@ pub fn payment_code(code: &str, rules: &[CodeRule], accepted: &[String]) -> Resu
 fn gtin_check_digit_ok(digits: &str) -> bool {
     let bytes = digits.as_bytes();
     let Some((&check, body)) = bytes.split_last() else { return false };
-    let sum: u32 = body
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
+    let sum: u32 =
+        body.iter().rev().enumerate().map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 }).sum();
     (10 - sum % 10) % 10 == u32::from(check - b'0')
 }
 

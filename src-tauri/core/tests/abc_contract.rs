@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{alipay_code, rig, rig_with, fast_sandbox, Rig};
+use common::{alipay_code, fast_sandbox, rig, rig_with, Rig};
 use paydesk_core::channel::abc::{AbcChannel, PageKind};
 use paydesk_core::channel::{Channel, CreateOutcome, Order, PayOutcome};
 use paydesk_core::engine::{RefundError, Update};
@@ -129,7 +129,11 @@ async fn payment_codes_are_stored_masked_everywhere() {
     let mut stmt = conn.prepare("SELECT detail FROM payment_events").unwrap();
     let details: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
     let row: String = conn
-        .query_row("SELECT COALESCE(code_masked, '') || subject || COALESCE(failure_message, '') FROM payments WHERE id = ?1", [&p.id], |r| r.get(0))
+        .query_row(
+            "SELECT COALESCE(code_masked, '') || subject || COALESCE(failure_message, '') FROM payments WHERE id = ?1",
+            [&p.id],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(!row.contains(&code));
     assert!(details.iter().all(|d| !d.contains(&code)), "a payment code reached the events");
@@ -254,7 +258,11 @@ async fn page_and_app_calls_create_orders_that_only_query_can_mark_paid() {
     }
     let order = Order { id: "APP1", amount: Fen(19_999), subject: "APP商品购买" };
     let created = abc.create_app(&order).await;
-    assert!(matches!(created.outcome, CreateOutcome::Created { ref payload } if payload.contains("app_id=")), "{:?}", created.outcome);
+    assert!(
+        matches!(created.outcome, CreateOutcome::Created { ref payload } if payload.contains("app_id=")),
+        "{:?}",
+        created.outcome
+    );
     // A query for an order the service never saw.
     let ghost = Order { id: "NOSUCH1", amount: Fen(1), subject: "" };
     assert_eq!(abc.query(&ghost).await.outcome, PayOutcome::NotFound);

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{alipay_code, config_for, rig, rig_with, fast_sandbox};
+use common::{alipay_code, config_for, fast_sandbox, rig, rig_with};
 use paydesk_core::engine::{BarcodeRequest, Cashier, CheckoutError};
 use paydesk_core::i18n::{Lang, Localized};
 use paydesk_core::ledger::{Ledger, State};
@@ -58,7 +58,10 @@ async fn codes_that_are_not_payment_codes_never_reach_the_channel() {
 #[tokio::test]
 async fn an_unknown_channel_is_refused() {
     let rig = rig().await;
-    let err = rig.cashier.start_barcode(&BarcodeRequest { channel: "nope", ..barcode("1.00", &alipay_code("10")) }).unwrap_err();
+    let err = rig
+        .cashier
+        .start_barcode(&BarcodeRequest { channel: "nope", ..barcode("1.00", &alipay_code("10")) })
+        .unwrap_err();
     assert_eq!(err.code(), "unknown_channel");
     assert!(no_payments(&rig.cashier));
 }
@@ -90,7 +93,9 @@ async fn garbled_and_truncated_replies_stay_unknown_until_a_clear_answer() {
     rig.sandbox.set_faults(Faults { garble_percent: 100, ..Faults::default() });
     let p = rig.barcode("33.00", "10").await.payment;
     assert_eq!(p.state, State::Unknown, "a garbled reply is never a failure");
-    assert!(rig.cashier.view(&p).message.contains("不要重复收款") || rig.cashier.view(&p).message.contains("请勿重复收款"));
+    assert!(
+        rig.cashier.view(&p).message.contains("不要重复收款") || rig.cashier.view(&p).message.contains("请勿重复收款")
+    );
     let events = rig.cashier.ledger().events(&p.id).unwrap();
     assert!(events.iter().any(|e| e.detail.to_string().contains("unreadable reply")));
     // Recovery with the channel still garbling changes nothing.

@@ -22,7 +22,9 @@ async fn setup() -> (Sandbox, tempfile::TempDir, std::path::PathBuf) {
 #[tokio::test]
 async fn charge_exit_status_follows_the_outcome() {
     let (sandbox, dir, config) = setup().await;
-    let paid = cli(&config, &["--json", "charge", "--channel", "abc", "--amount", "12.34", "--code", &alipay_code("10")]).await;
+    let paid =
+        cli(&config, &["--json", "charge", "--channel", "abc", "--amount", "12.34", "--code", &alipay_code("10")])
+            .await;
     assert_eq!(paid.status.code(), Some(0), "{}", String::from_utf8_lossy(&paid.stderr));
     let json = stdout_json(&paid);
     assert_eq!(json["state"], "paid");
@@ -34,10 +36,12 @@ async fn charge_exit_status_follows_the_outcome() {
     assert_eq!(failed.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&failed.stdout).contains("余额不足"));
 
-    let bad_amount = cli(&config, &["charge", "--channel", "abc", "--amount", "12.345", "--code", &alipay_code("10")]).await;
+    let bad_amount =
+        cli(&config, &["charge", "--channel", "abc", "--amount", "12.345", "--code", &alipay_code("10")]).await;
     assert_eq!(bad_amount.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_amount.stderr).contains("金额最多两位小数"));
-    let english = cli(&config, &["--lang", "en", "charge", "--channel", "abc", "--amount", "1", "--code", "6901234567892"]).await;
+    let english =
+        cli(&config, &["--lang", "en", "charge", "--channel", "abc", "--amount", "1", "--code", "6901234567892"]).await;
     assert_eq!(english.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&english.stderr).contains("product barcode"));
 

@@ -63,11 +63,18 @@ async fn every_payment_killed_mid_flight_is_resolved_by_the_restart() {
     let config = write_config(dir.path(), &config_for(&sandbox.base_url()));
 
     // Nothing sent yet: the order never reached the channel.
-    kill_at(&config, "before_send", &["charge", "--channel", "abc", "--amount", "10.00", "--code", &alipay_code("10")]).await;
+    kill_at(&config, "before_send", &["charge", "--channel", "abc", "--amount", "10.00", "--code", &alipay_code("10")])
+        .await;
     // The channel charged; the process died before recording the reply.
-    kill_at(&config, "after_send", &["charge", "--channel", "abc", "--amount", "20.00", "--code", &alipay_code("11")]).await;
+    kill_at(&config, "after_send", &["charge", "--channel", "abc", "--amount", "20.00", "--code", &alipay_code("11")])
+        .await;
     // The customer is still confirming ("user paying" for 4 queries, then paid).
-    kill_at(&config, "while_polling", &["charge", "--channel", "abc", "--amount", "30.00", "--code", &alipay_code("83")]).await;
+    kill_at(
+        &config,
+        "while_polling",
+        &["charge", "--channel", "abc", "--amount", "30.00", "--code", &alipay_code("83")],
+    )
+    .await;
     // A QR order created at the channel; the process died before recording its payload.
     kill_at(&config, "after_send", &["charge", "--channel", "abc", "--amount", "40.00", "--qr"]).await;
 

@@ -18,8 +18,7 @@ use crate::faults;
 use crate::money::{format_yuan, parse_yuan, Yuan};
 use crate::server::ConnCtl;
 use crate::state::{
-    local_stamp, ms, BarcodeOutcome, Delivery, FailReason, Order, OrderKind, OrderStatus,
-    RefundRefusal, Scenario,
+    local_stamp, ms, BarcodeOutcome, Delivery, FailReason, Order, OrderKind, OrderStatus, RefundRefusal, Scenario,
 };
 use crate::{json_response, App};
 
@@ -121,12 +120,7 @@ struct Refused {
 
 impl Refused {
     fn new(http: StatusCode, order_no: Option<&str>, code: &'static str, message: &str) -> Self {
-        Refused {
-            http,
-            order_no: order_no.map(str::to_owned),
-            code,
-            message: message.to_owned(),
-        }
+        Refused { http, order_no: order_no.map(str::to_owned), code, message: message.to_owned() }
     }
 }
 
@@ -208,10 +202,7 @@ fn valid_order_no(s: &str) -> bool {
 pub fn is_alipay_code(code: &str) -> bool {
     (16..=24).contains(&code.len())
         && code.bytes().all(|b| b.is_ascii_digit())
-        && code
-            .get(..2)
-            .and_then(|p| p.parse::<u8>().ok())
-            .is_some_and(|p| (25..=30).contains(&p))
+        && code.get(..2).and_then(|p| p.parse::<u8>().ok()).is_some_and(|p| (25..=30).contains(&p))
 }
 
 fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, Refused> {
@@ -239,8 +230,7 @@ fn parse_pay(body: &[u8], call: Call) -> Result<PayInput, Refused> {
         None => return Err(param_refused(None, "缺少订单号")),
     };
     let echo = Some(order_no.as_str());
-    let merchant_id =
-        non_empty(req.merchant_id).ok_or_else(|| param_refused(echo, "缺少商户号"))?;
+    let merchant_id = non_empty(req.merchant_id).ok_or_else(|| param_refused(echo, "缺少商户号"))?;
     let amount_fen = req
         .amount
         .as_deref()
@@ -266,15 +256,7 @@ fn parse_pay(body: &[u8], call: Call) -> Result<PayInput, Refused> {
     } else {
         None
     };
-    Ok(PayInput {
-        order_no,
-        merchant_id,
-        goods_name,
-        amount_fen,
-        expire_minutes,
-        return_url,
-        auth_code,
-    })
+    Ok(PayInput { order_no, merchant_id, goods_name, amount_fen, expire_minutes, return_url, auth_code })
 }
 
 // ---------------------------------------------------------------- numbers
@@ -365,9 +347,7 @@ fn create_page(app: &App, body: &[u8], call: Call) -> Response {
             return None;
         }
         let seq = st.next_seq();
-        let kind = OrderKind::Page {
-            page: call.name().to_owned(),
-        };
+        let kind = OrderKind::Page { page: call.name().to_owned() };
         let mut order = new_order(&input, kind, now, seq);
         order.expires_ms = Some(now.saturating_add(input.expire_minutes.saturating_mul(minute_ms)));
         order.return_url.clone_from(&input.return_url);
@@ -448,11 +428,7 @@ fn barcode_reply(order: &Order) -> Reply {
     }
 }
 
-async fn barcode(
-    State(app): State<Arc<App>>,
-    Extension(ctl): Extension<ConnCtl>,
-    body: Bytes,
-) -> Response {
+async fn barcode(State(app): State<Arc<App>>, Extension(ctl): Extension<ConnCtl>, body: Bytes) -> Response {
     let input = match parse_pay(&body, Call::Barcode) {
         Ok(input) => input,
         Err(refused) => return refused.into_response(),
@@ -460,11 +436,7 @@ async fn barcode(
     let auth_code = input.auth_code.clone().unwrap_or_default();
     // A code that is not an Alipay payment code fails like scenario 92: a failed
     // order, nothing charged.
-    let scenario = if is_alipay_code(&auth_code) {
-        Scenario::from_code(&auth_code)
-    } else {
-        Scenario::InvalidCode
-    };
+    let scenario = if is_alipay_code(&auth_code) { Scenario::from_code(&auth_code) } else { Scenario::InvalidCode };
     let outcome = app.store.with(|st, now| {
         if st.exists(CHANNEL, &input.order_no) {
             return None;
@@ -504,30 +476,14 @@ async fn barcode(
 
 // ---------------------------------------------------------------- query
 
-async fn query(
-    State(app): State<Arc<App>>,
-    Path(order_no): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let merchant = headers
-        .get("x-merchant-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .trim()
-        .to_owned();
-    let found = app
-        .store
-        .with(|st, now| match st.order(CHANNEL, &order_no) {
-            Some(o) if o.merchant_id == merchant => st.query(CHANNEL, &order_no, now),
-            _ => None,
-        });
+async fn query(State(app): State<Arc<App>>, Path(order_no): Path<String>, headers: HeaderMap) -> Response {
+    let merchant = headers.get("x-merchant-id").and_then(|v| v.to_str().ok()).unwrap_or("").trim().to_owned();
+    let found = app.store.with(|st, now| match st.order(CHANNEL, &order_no) {
+        Some(o) if o.merchant_id == merchant => st.query(CHANNEL, &order_no, now),
+        _ => None,
+    });
     let Some(order) = found else {
-        return error(
-            StatusCode::NOT_FOUND,
-            Some(&order_no),
-            ORDER_NOT_FOUND,
-            "订单不存在",
-        );
+        return error(StatusCode::NOT_FOUND, Some(&order_no), ORDER_NOT_FOUND, "订单不存在");
     };
     let paid = order.status == OrderStatus::Paid;
     let fail = order.fail.map(fail_code);
@@ -565,21 +521,13 @@ async fn refund(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let Some(merchant_id) = non_empty(req.merchant_id) else {
         return param_error(echo, "缺少商户号");
     };
-    let Some(amount_fen) = req
-        .refund_amount
-        .as_deref()
-        .and_then(|raw| parse_yuan(raw.get()))
-    else {
+    let Some(amount_fen) = req.refund_amount.as_deref().and_then(|raw| parse_yuan(raw.get())) else {
         return param_error(echo, "金额格式错误");
     };
-    let result = app
-        .store
-        .with(|st, now| match st.order(CHANNEL, &order_no) {
-            Some(o) if o.merchant_id == merchant_id => {
-                st.refund(CHANNEL, &order_no, amount_fen, now, refund_no)
-            }
-            _ => Err(RefundRefusal::NotFound),
-        });
+    let result = app.store.with(|st, now| match st.order(CHANNEL, &order_no) {
+        Some(o) if o.merchant_id == merchant_id => st.refund(CHANNEL, &order_no, amount_fen, now, refund_no),
+        _ => Err(RefundRefusal::NotFound),
+    });
     match result {
         Ok(record) => {
             tracing::info!(
@@ -602,17 +550,11 @@ async fn refund(State(app): State<Arc<App>>, body: Bytes) -> Response {
                 },
             )
         }
-        Err(RefundRefusal::NotFound) => {
-            error(StatusCode::NOT_FOUND, echo, ORDER_NOT_FOUND, "订单不存在")
-        }
+        Err(RefundRefusal::NotFound) => error(StatusCode::NOT_FOUND, echo, ORDER_NOT_FOUND, "订单不存在"),
         Err(RefundRefusal::NotPaid) => param_error(echo, "订单未支付，不能退款"),
-        Err(RefundRefusal::Exceeds { refundable_fen }) => param_error(
-            echo,
-            &format!(
-                "退款金额超过可退金额（可退 {}）",
-                format_yuan(refundable_fen)
-            ),
-        ),
+        Err(RefundRefusal::Exceeds { refundable_fen }) => {
+            param_error(echo, &format!("退款金额超过可退金额（可退 {}）", format_yuan(refundable_fen)))
+        }
     }
 }
 

@@ -29,18 +29,11 @@ pub fn is_loopback(peer: &SocketAddr) -> bool {
 }
 
 async fn loopback_only(req: Request, next: Next) -> Response {
-    let allowed = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|ConnectInfo(peer)| is_loopback(peer));
+    let allowed = req.extensions().get::<ConnectInfo<SocketAddr>>().is_some_and(|ConnectInfo(peer)| is_loopback(peer));
     if allowed {
         next.run(req).await
     } else {
-        (
-            StatusCode::FORBIDDEN,
-            "admin endpoints answer only on loopback\n",
-        )
-            .into_response()
+        (StatusCode::FORBIDDEN, "admin endpoints answer only on loopback\n").into_response()
     }
 }
 
@@ -56,10 +49,7 @@ async fn set_faults(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let faults: Faults = match serde_json::from_slice(&body) {
         Ok(f) => f,
         Err(e) => {
-            return json_response(
-                StatusCode::BAD_REQUEST,
-                &serde_json::json!({ "error": format!("bad faults: {e}") }),
-            )
+            return json_response(StatusCode::BAD_REQUEST, &serde_json::json!({ "error": format!("bad faults: {e}") }))
         }
     };
     if let Err(e) = faults.validate() {
@@ -76,12 +66,7 @@ mod tests {
 
     #[test]
     fn only_loopback_peers_are_admins() {
-        let ok = |s: &str| {
-            is_loopback(
-                &s.parse::<SocketAddr>()
-                    .unwrap_or_else(|e| panic!("{s}: {e}")),
-            )
-        };
+        let ok = |s: &str| is_loopback(&s.parse::<SocketAddr>().unwrap_or_else(|e| panic!("{s}: {e}")));
         assert!(ok("127.0.0.1:5000"));
         assert!(ok("127.8.9.10:5000"));
         assert!(ok("[::1]:5000"));

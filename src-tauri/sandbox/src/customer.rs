@@ -14,9 +14,7 @@ use crate::state::{local_stamp, Order, PayRefusal};
 use crate::App;
 
 pub fn router() -> Router<Arc<App>> {
-    Router::new()
-        .route("/pay/{order_no}", get(show).post(pay))
-        .route("/return", get(returned))
+    Router::new().route("/pay/{order_no}", get(show).post(pay)).route("/return", get(returned))
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -68,12 +66,7 @@ fn page(title: &str, body: &str) -> String {
 }
 
 fn html(status: StatusCode, text: String) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        text,
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], text).into_response()
 }
 
 fn details(order: &Order) -> String {
@@ -88,10 +81,7 @@ fn details(order: &Order) -> String {
         esc(&order.order_no),
     );
     if let Some(expires) = order.expires_ms {
-        out.push_str(&format!(
-            "<dt>有效期至 Valid until</dt><dd>{}</dd>",
-            local_stamp(expires, "%Y-%m-%d %H:%M:%S")
-        ));
+        out.push_str(&format!("<dt>有效期至 Valid until</dt><dd>{}</dd>", local_stamp(expires, "%Y-%m-%d %H:%M:%S")));
     }
     out.push_str("</dl>");
     out
@@ -100,10 +90,9 @@ fn details(order: &Order) -> String {
 /// A link back to the merchant's `returnUrl`, only for http(s) addresses.
 fn return_link(order: &Order) -> String {
     match order.return_url.as_deref() {
-        Some(url) if url.starts_with("https://") || url.starts_with("http://") => format!(
-            "<p><a href=\"{}\">返回商户</a><br><span class=\"en\">Return to merchant</span></p>",
-            esc(url)
-        ),
+        Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+            format!("<p><a href=\"{}\">返回商户</a><br><span class=\"en\">Return to merchant</span></p>", esc(url))
+        }
         _ => String::new(),
     }
 }
@@ -119,11 +108,7 @@ async fn show(State(app): State<Arc<App>>, Path(order_no): Path<String>) -> Resp
     let order = app.store.with(|st, _| st.find_by_no(&order_no).cloned());
     let Some(order) = order else {
         let r = PayRefusal::NotFound;
-        let body = format!(
-            "<p class=\"state bad\" id=\"state\">{}</p><p class=\"en\">{}</p>",
-            r.zh(),
-            r.en()
-        );
+        let body = format!("<p class=\"state bad\" id=\"state\">{}</p><p class=\"en\">{}</p>", r.zh(), r.en());
         return html(refusal_status(r), page(r.zh(), &body));
     };
     let body = match order.payable() {
@@ -134,21 +119,13 @@ async fn show(State(app): State<Arc<App>>, Path(order_no): Path<String>) -> Resp
             esc(&order.order_no)
         ),
         Err(r) => {
-            let class = if r == PayRefusal::AlreadyPaid {
-                "ok"
-            } else {
-                "bad"
-            };
+            let class = if r == PayRefusal::AlreadyPaid { "ok" } else { "bad" };
             format!(
                 "{}<p class=\"state {class}\" id=\"state\">{}</p><p class=\"en\">{}</p>{}",
                 details(&order),
                 r.zh(),
                 r.en(),
-                if r == PayRefusal::AlreadyPaid {
-                    return_link(&order)
-                } else {
-                    String::new()
-                }
+                if r == PayRefusal::AlreadyPaid { return_link(&order) } else { String::new() }
             )
         }
     };
@@ -166,11 +143,7 @@ async fn pay(State(app): State<Arc<App>>, Path(order_no): Path<String>) -> Respo
             html(StatusCode::OK, page("支付成功", &body))
         }
         Err(r) => {
-            let body = format!(
-                "<p class=\"state bad\" id=\"result\">{}</p><p class=\"en\">{}</p>",
-                r.zh(),
-                r.en()
-            );
+            let body = format!("<p class=\"state bad\" id=\"result\">{}</p><p class=\"en\">{}</p>", r.zh(), r.en());
             html(refusal_status(r), page(r.zh(), &body))
         }
     }
@@ -194,9 +167,6 @@ mod tests {
 
     #[test]
     fn escapes_html() {
-        assert_eq!(
-            esc(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
+        assert_eq!(esc(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
     }
 }

@@ -55,9 +55,7 @@ pub struct FaultSwitch {
 
 impl FaultSwitch {
     pub fn new(seed: u64) -> FaultSwitch {
-        FaultSwitch {
-            inner: Mutex::new((Faults::default(), fastrand::Rng::with_seed(seed))),
-        }
+        FaultSwitch { inner: Mutex::new((Faults::default(), fastrand::Rng::with_seed(seed))) }
     }
 
     pub fn get(&self) -> Faults {
@@ -100,9 +98,7 @@ pub fn garble(body: &[u8]) -> Vec<u8> {
 /// A reply whose JSON body is cut in half (same status and headers).
 pub async fn garbled(resp: Response) -> Response {
     let (mut parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(garble(&bytes)))
 }
@@ -189,10 +185,7 @@ mod tests {
         let f: Faults = serde_json::from_str(r#"{"failAfterPercent":100}"#).unwrap_or_default();
         assert_eq!(f.fail_after_percent, 100);
         assert_eq!(f.latency_ms, 0);
-        let bad = Faults {
-            garble_percent: 101,
-            ..Faults::default()
-        };
+        let bad = Faults { garble_percent: 101, ..Faults::default() };
         assert!(bad.validate().is_err());
     }
 }

@@ -126,10 +126,8 @@ pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Respo
     match serde_json::to_vec(body) {
         Ok(bytes) => {
             let mut resp = (status, bytes).into_response();
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json; charset=utf-8"),
-            );
+            resp.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
             resp
         }
         Err(e) => {
@@ -140,12 +138,8 @@ pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Respo
 }
 
 fn router(app: Arc<App>) -> Router {
-    let channels = Router::new()
-        .merge(abc::router())
-        .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            faults::apply,
-        ));
+    let channels =
+        Router::new().merge(abc::router()).layer(axum::middleware::from_fn_with_state(app.clone(), faults::apply));
     Router::new()
         .merge(channels)
         .merge(customer::router())
@@ -210,20 +204,10 @@ impl Sandbox {
             hang: opts.hang,
         });
         let (stop, stop_rx) = watch::channel(false);
-        let server = tokio::spawn(server::serve(
-            listener,
-            router(app.clone()),
-            stop_rx.clone(),
-        ));
+        let server = tokio::spawn(server::serve(listener, router(app.clone()), stop_rx.clone()));
         let ticker = tokio::spawn(tick(app.clone(), stop_rx));
         tracing::info!("sandbox listening on {}", app.base_url);
-        Ok(Sandbox {
-            addr,
-            app,
-            stop,
-            server,
-            ticker,
-        })
+        Ok(Sandbox { addr, app, stop, server, ticker })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -251,10 +235,7 @@ impl Sandbox {
 
     /// What the customer page's Pay button does; the error says why it could not pay.
     pub fn customer_pay(&self, order_no: &str) -> Result<(), String> {
-        self.app
-            .customer_pay(order_no)
-            .map(|_| ())
-            .map_err(|r| r.to_string())
+        self.app.customer_pay(order_no).map(|_| ()).map_err(|r| r.to_string())
     }
 
     /// Stops accepting, drops open connections (hung calls included), stops the

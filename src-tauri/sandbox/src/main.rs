@@ -11,11 +11,7 @@ use clap::Parser;
 use paydesk_sandbox::{Sandbox, SandboxOptions};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "paydesk-sandbox",
-    version,
-    about = "A loopback simulator of the payment services paydesk talks to"
-)]
+#[command(name = "paydesk-sandbox", version, about = "A loopback simulator of the payment services paydesk talks to")]
 struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
@@ -46,9 +42,7 @@ impl Args {
         SandboxOptions {
             listen: self.listen,
             minute: self.minute_ms.map_or(d.minute, Duration::from_millis),
-            barcode_close_after: self
-                .barcode_close_ms
-                .map_or(d.barcode_close_after, Duration::from_millis),
+            barcode_close_after: self.barcode_close_ms.map_or(d.barcode_close_after, Duration::from_millis),
             hang: self.hang_ms.map_or(d.hang, Duration::from_millis),
             auto_pay_after: self.auto_pay_ms.map(Duration::from_millis),
             state_file: self.state.clone(),

@@ -45,10 +45,7 @@ struct DroppableIo {
 }
 
 fn dropped_error() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::ConnectionAborted,
-        "sandbox dropped the connection",
-    )
+    io::Error::new(io::ErrorKind::ConnectionAborted, "sandbox dropped the connection")
 }
 
 impl DroppableIo {
@@ -58,21 +55,13 @@ impl DroppableIo {
 }
 
 impl AsyncRead for DroppableIo {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for DroppableIo {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         if this.is_dropped() {
             return Poll::Ready(Err(dropped_error()));
@@ -133,22 +122,14 @@ pub async fn serve(listener: TcpListener, router: Router, mut stop: watch::Recei
 
 async fn serve_connection(tcp: TcpStream, peer: SocketAddr, router: Router) {
     let _ = tcp.set_nodelay(true);
-    let ctl = ConnCtl {
-        dropped: Arc::new(AtomicBool::new(false)),
-    };
-    let io = TokioIo::new(DroppableIo {
-        inner: tcp,
-        dropped: ctl.dropped.clone(),
-    });
+    let ctl = ConnCtl { dropped: Arc::new(AtomicBool::new(false)) };
+    let io = TokioIo::new(DroppableIo { inner: tcp, dropped: ctl.dropped.clone() });
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
         req.extensions_mut().insert(ctl.clone());
         router.clone().oneshot(req.map(axum::body::Body::new))
     });
-    if let Err(e) = hyper::server::conn::http1::Builder::new()
-        .serve_connection(io, service)
-        .await
-    {
+    if let Err(e) = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await {
         tracing::debug!("connection from {peer}: {e}");
     }
 }

@@ -30,10 +30,7 @@ impl Clock {
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(0))
             .unwrap_or(0);
-        Clock {
-            wall0_ms,
-            start: tokio::time::Instant::now(),
-        }
+        Clock { wall0_ms, start: tokio::time::Instant::now() }
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -55,11 +52,7 @@ pub fn ms(d: Duration) -> i64 {
 /// Formats epoch milliseconds in local time with a chrono format string.
 pub fn local_stamp(at_ms: i64, fmt: &str) -> String {
     use chrono::TimeZone;
-    chrono::Local
-        .timestamp_millis_opt(at_ms)
-        .earliest()
-        .map(|t| t.format(fmt).to_string())
-        .unwrap_or_default()
+    chrono::Local.timestamp_millis_opt(at_ms).earliest().map(|t| t.format(fmt).to_string()).unwrap_or_default()
 }
 
 // ---------------------------------------------------------------- records
@@ -153,9 +146,7 @@ impl Scenario {
         }
         let ending = (tens - b'0') * 10 + (units - b'0');
         match ending {
-            80..=89 => Scenario::PayingThenPaid {
-                pending_queries: u32::from(ending - 80) + 1,
-            },
+            80..=89 => Scenario::PayingThenPaid { pending_queries: u32::from(ending - 80) + 1 },
             90 => Scenario::PayingForever,
             91 => Scenario::InsufficientFunds,
             92 => Scenario::InvalidCode,
@@ -271,9 +262,7 @@ impl Order {
             OrderStatus::Paid => Err(PayRefusal::AlreadyPaid),
             OrderStatus::Closed => Err(PayRefusal::Closed),
             OrderStatus::Failed => Err(PayRefusal::Failed),
-            OrderStatus::Pending if never_paid_amount(self.amount_fen) => {
-                Err(PayRefusal::NeverPays)
-            }
+            OrderStatus::Pending if never_paid_amount(self.amount_fen) => Err(PayRefusal::NeverPays),
             OrderStatus::Pending => Ok(()),
         }
     }
@@ -339,10 +328,7 @@ pub enum BarcodeOutcome {
     /// The call hangs; no order was created.
     Hang,
     /// The order as it stands after the call, and how the reply is delivered.
-    Done {
-        order: Box<Order>,
-        delivery: Delivery,
-    },
+    Done { order: Box<Order>, delivery: Delivery },
 }
 
 /// The knobs that decide when things happen.
@@ -409,27 +395,20 @@ impl State {
 
     /// The most recent order with this number, on any channel (the customer page).
     pub fn find_by_no(&self, order_no: &str) -> Option<&Order> {
-        self.orders
-            .values()
-            .filter(|o| o.order_no == order_no)
-            .max_by_key(|o| o.created_ms)
+        self.orders.values().filter(|o| o.order_no == order_no).max_by_key(|o| o.created_ms)
     }
 
     /// Records a new page order (pending).
     pub fn insert_page_order(&mut self, order: Order) {
         self.dirty = true;
-        self.orders
-            .insert(key(&order.channel, &order.order_no), order);
+        self.orders.insert(key(&order.channel, &order.order_no), order);
     }
 
     /// Runs the pay call of a barcode payment according to the order's scenario.
     pub fn start_barcode(&mut self, mut order: Order, now: i64) -> BarcodeOutcome {
         let OrderKind::Barcode { scenario } = order.kind else {
             self.insert_page_order(order.clone());
-            return BarcodeOutcome::Done {
-                order: Box::new(order),
-                delivery: Delivery::Normal,
-            };
+            return BarcodeOutcome::Done { order: Box::new(order), delivery: Delivery::Normal };
         };
         match scenario {
             Scenario::Hang => return BarcodeOutcome::Hang,
@@ -437,9 +416,7 @@ impl State {
             | Scenario::DropAfterCharge
             | Scenario::ServerErrorAfterCharge
             | Scenario::GarbleAfterCharge => pay(&mut order, &mut self.charges, now),
-            Scenario::PayingThenPaid { .. }
-            | Scenario::PayingForever
-            | Scenario::PayingThenCancelled => {}
+            Scenario::PayingThenPaid { .. } | Scenario::PayingForever | Scenario::PayingThenCancelled => {}
             Scenario::InsufficientFunds => {
                 order.status = OrderStatus::Failed;
                 order.fail = Some(FailReason::InsufficientFunds);
@@ -450,12 +427,8 @@ impl State {
             }
         }
         self.dirty = true;
-        self.orders
-            .insert(key(&order.channel, &order.order_no), order.clone());
-        BarcodeOutcome::Done {
-            order: Box::new(order),
-            delivery: scenario.delivery(),
-        }
+        self.orders.insert(key(&order.channel, &order.order_no), order.clone());
+        BarcodeOutcome::Done { order: Box::new(order), delivery: scenario.delivery() }
     }
 
     /// Answers a status query: counts it and applies the query-driven scenario steps.
@@ -466,9 +439,7 @@ impl State {
                 order.queries = order.queries.saturating_add(1);
                 self.dirty = true;
                 match scenario {
-                    Scenario::PayingThenPaid { pending_queries }
-                        if order.queries > pending_queries =>
-                    {
+                    Scenario::PayingThenPaid { pending_queries } if order.queries > pending_queries => {
                         pay(order, &mut self.charges, now);
                     }
                     Scenario::PayingThenCancelled if order.queries > 1 => {
@@ -484,10 +455,7 @@ impl State {
 
     /// What the customer page's Pay button does.
     pub fn pay_page(&mut self, order_no: &str, now: i64) -> Result<Order, PayRefusal> {
-        let k = self
-            .find_by_no(order_no)
-            .map(|o| key(&o.channel, &o.order_no))
-            .ok_or(PayRefusal::NotFound)?;
+        let k = self.find_by_no(order_no).map(|o| key(&o.channel, &o.order_no)).ok_or(PayRefusal::NotFound)?;
         let order = self.orders.get_mut(&k).ok_or(PayRefusal::NotFound)?;
         order.payable()?;
         pay(order, &mut self.charges, now);
@@ -556,9 +524,7 @@ impl State {
                         _ => {}
                     }
                 }
-                OrderKind::Barcode {
-                    scenario: Scenario::PayingForever,
-                } => {
+                OrderKind::Barcode { scenario: Scenario::PayingForever } => {
                     if now >= order.created_ms.saturating_add(close_after) {
                         close(order, now);
                         self.dirty = true;
@@ -570,10 +536,7 @@ impl State {
     }
 
     pub fn truth(&self) -> Truth {
-        Truth {
-            charges: self.charges.clone(),
-            refunds: self.refunds.clone(),
-        }
+        Truth { charges: self.charges.clone(), refunds: self.refunds.clone() }
     }
 }
 
@@ -595,12 +558,7 @@ impl Store {
             Some(path) => load(path)?,
             None => State::default(),
         };
-        Ok(Store {
-            state: Mutex::new(state),
-            rules,
-            clock: Clock::new(),
-            file,
-        })
+        Ok(Store { state: Mutex::new(state), rules, clock: Clock::new(), file })
     }
 
     /// Runs `f` on the state brought up to date with the clock; saves afterwards
@@ -634,10 +592,7 @@ impl Store {
 fn load(path: &Path) -> io::Result<State> {
     match fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("sandbox state file {}: {e}", path.display()),
-            )
+            io::Error::new(io::ErrorKind::InvalidData, format!("sandbox state file {}: {e}", path.display()))
         }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -672,36 +627,16 @@ mod tests {
         let code = |ending: &str| format!("2801234567890123{ending}");
         assert_eq!(Scenario::from_code(&code("00")), Scenario::PayNow);
         assert_eq!(Scenario::from_code(&code("79")), Scenario::PayNow);
-        assert_eq!(
-            Scenario::from_code(&code("80")),
-            Scenario::PayingThenPaid { pending_queries: 1 }
-        );
-        assert_eq!(
-            Scenario::from_code(&code("89")),
-            Scenario::PayingThenPaid {
-                pending_queries: 10
-            }
-        );
+        assert_eq!(Scenario::from_code(&code("80")), Scenario::PayingThenPaid { pending_queries: 1 });
+        assert_eq!(Scenario::from_code(&code("89")), Scenario::PayingThenPaid { pending_queries: 10 });
         assert_eq!(Scenario::from_code(&code("90")), Scenario::PayingForever);
-        assert_eq!(
-            Scenario::from_code(&code("91")),
-            Scenario::InsufficientFunds
-        );
+        assert_eq!(Scenario::from_code(&code("91")), Scenario::InsufficientFunds);
         assert_eq!(Scenario::from_code(&code("92")), Scenario::InvalidCode);
         assert_eq!(Scenario::from_code(&code("93")), Scenario::DropAfterCharge);
         assert_eq!(Scenario::from_code(&code("94")), Scenario::Hang);
-        assert_eq!(
-            Scenario::from_code(&code("95")),
-            Scenario::ServerErrorAfterCharge
-        );
-        assert_eq!(
-            Scenario::from_code(&code("96")),
-            Scenario::GarbleAfterCharge
-        );
-        assert_eq!(
-            Scenario::from_code(&code("97")),
-            Scenario::PayingThenCancelled
-        );
+        assert_eq!(Scenario::from_code(&code("95")), Scenario::ServerErrorAfterCharge);
+        assert_eq!(Scenario::from_code(&code("96")), Scenario::GarbleAfterCharge);
+        assert_eq!(Scenario::from_code(&code("97")), Scenario::PayingThenCancelled);
         assert_eq!(Scenario::from_code(&code("98")), Scenario::PayNow);
         assert_eq!(Scenario::from_code("9"), Scenario::PayNow);
         assert_eq!(Scenario::from_code(""), Scenario::PayNow);
@@ -717,9 +652,7 @@ mod tests {
             "M",
             "G",
             1234,
-            OrderKind::Barcode {
-                scenario: Scenario::PayingThenPaid { pending_queries: 2 },
-            },
+            OrderKind::Barcode { scenario: Scenario::PayingThenPaid { pending_queries: 2 } },
             format!("T{seq}"),
             format!("N{seq}"),
             1000,

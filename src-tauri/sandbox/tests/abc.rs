@@ -21,27 +21,17 @@ async fn qrcode_create_echoes_exact_amounts() {
     assert_eq!(r.str("status"), "PENDING");
     assert_eq!(r.str("message"), "支付订单创建成功");
     assert!(r.str("transactionId").starts_with("ABC"));
-    assert_eq!(
-        r.str("qrCodeUrl"),
-        format!("{}/pay/ORD20260115001", sb.base_url())
-    );
+    assert_eq!(r.str("qrCodeUrl"), format!("{}/pay/ORD20260115001", sb.base_url()));
     let expire = r.str("expireTime");
     assert_eq!(expire.len(), 19, "{expire}");
     assert_eq!(&expire[10..11], "T");
 
-    for (no, sent, echoed) in [
-        ("A2", "88.88", "88.88"),
-        ("A3", "88.8", "88.80"),
-        ("A4", "5", "5.00"),
-        ("A5", "0.01", "0.01"),
-    ] {
+    for (no, sent, echoed) in
+        [("A2", "88.88", "88.88"), ("A3", "88.8", "88.80"), ("A4", "5", "5.00"), ("A5", "0.01", "0.01")]
+    {
         let r = qrcode(&sb, no, sent, "").await;
         assert_eq!(r.status, 200, "{}", r.text);
-        assert!(
-            r.text.contains(&format!(r#""amount":{echoed},"#)),
-            "{sent}: {}",
-            r.text
-        );
+        assert!(r.text.contains(&format!(r#""amount":{echoed},"#)), "{sent}: {}", r.text);
     }
     assert!(sb.truth().charges.is_empty());
     sb.shutdown().await;
@@ -50,19 +40,7 @@ async fn qrcode_create_echoes_exact_amounts() {
 #[tokio::test]
 async fn amounts_are_strict() {
     let sb = start_default().await;
-    for (i, bad) in [
-        r#""100.00""#,
-        "1.005",
-        "1e2",
-        "1.00E2",
-        "-1.00",
-        "0",
-        "0.00",
-        "null",
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (i, bad) in [r#""100.00""#, "1.005", "1e2", "1.00E2", "-1.00", "0", "0.00", "null"].iter().enumerate() {
         let no = format!("BAD{i}");
         let r = qrcode(&sb, &no, bad, "").await;
         assert_eq!(r.status, 400, "{bad}: {}", r.text);
@@ -100,21 +78,12 @@ async fn create_validation() {
     let qr = "/api/payment/alipay/qrcode";
 
     // goodsName missing or empty
-    let r = post_raw(
-        &sb,
-        qr,
-        &format!(r#"{{"orderNo":"G1","amount":1.00,"merchantId":"{MERCHANT}"}}"#),
-    )
-    .await;
+    let r = post_raw(&sb, qr, &format!(r#"{{"orderNo":"G1","amount":1.00,"merchantId":"{MERCHANT}"}}"#)).await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.str("errorCode"), "AP7346");
     assert_eq!(r.str("message"), "缺少订单详情");
-    let r = post_raw(
-        &sb,
-        qr,
-        &format!(r#"{{"orderNo":"G2","amount":1.00,"merchantId":"{MERCHANT}","goodsName":""}}"#),
-    )
-    .await;
+    let r = post_raw(&sb, qr, &format!(r#"{{"orderNo":"G2","amount":1.00,"merchantId":"{MERCHANT}","goodsName":""}}"#))
+        .await;
     assert_eq!(r.str("errorCode"), "AP7346");
 
     // a repeated orderNo
@@ -148,13 +117,7 @@ async fn create_validation() {
     }
 
     // unknown extra fields are ignored
-    let r = qrcode(
-        &sb,
-        "EXTRA1",
-        "1.00",
-        r#","somethingNew":{"a":[1,2]},"n":1.5e3"#,
-    )
-    .await;
+    let r = qrcode(&sb, "EXTRA1", "1.00", r#","somethingNew":{"a":[1,2]},"n":1.5e3"#).await;
     assert_eq!(r.status, 200, "{}", r.text);
 
     // returnUrl is required for wap and pc
@@ -172,11 +135,7 @@ async fn wap_pc_app_shapes() {
     let r = post_raw(
         &sb,
         "/api/payment/alipay/wap",
-        &pay_body(
-            "WAP1",
-            "88.88",
-            r#","returnUrl":"https://example.com/r","quitUrl":"https://example.com""#,
-        ),
+        &pay_body("WAP1", "88.88", r#","returnUrl":"https://example.com/r","quitUrl":"https://example.com""#),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -184,22 +143,14 @@ async fn wap_pc_app_shapes() {
     assert_eq!(r.str("paymentUrl"), format!("{}/pay/WAP1", sb.base_url()));
     assert!(r.text.contains(r#""amount":88.88"#));
 
-    let r = post_raw(
-        &sb,
-        "/api/payment/alipay/pc",
-        &pay_body("PC1", "288.00", r#","returnUrl":"https://example.com/r""#),
-    )
-    .await;
+    let r =
+        post_raw(&sb, "/api/payment/alipay/pc", &pay_body("PC1", "288.00", r#","returnUrl":"https://example.com/r""#))
+            .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.str("status"), "SUCCESS");
     assert_eq!(r.str("paymentUrl"), format!("{}/pay/PC1", sb.base_url()));
 
-    let r = post_raw(
-        &sb,
-        "/api/payment/alipay/app",
-        &pay_body("APP1", "199.98", ""),
-    )
-    .await;
+    let r = post_raw(&sb, "/api/payment/alipay/app", &pay_body("APP1", "199.98", "")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.str("status"), "PENDING");
     assert!(r.str("orderString").starts_with("app_id="), "{}", r.text);
@@ -280,11 +231,8 @@ async fn barcode_user_paying_then_paid() {
 
 #[tokio::test]
 async fn barcode_user_paying_forever_is_closed() {
-    let sb = start(SandboxOptions {
-        barcode_close_after: Duration::from_millis(300),
-        ..SandboxOptions::default()
-    })
-    .await;
+    let sb =
+        start(SandboxOptions { barcode_close_after: Duration::from_millis(300), ..SandboxOptions::default() }).await;
     let r = barcode(&sb, "P90", "10.00", &code("90")).await;
     assert_eq!(r.str("status"), "USERPAYING");
     assert_eq!(query_status(&sb, "P90").await, "PENDING");
@@ -330,12 +278,7 @@ async fn barcode_definitive_failures() {
         assert_eq!(r.str("message"), "付款码无效");
     }
     // a missing code is a parameter error
-    let r = post_raw(
-        &sb,
-        "/api/payment/alipay/barcode",
-        &pay_body("C5", "1.00", ""),
-    )
-    .await;
+    let r = post_raw(&sb, "/api/payment/alipay/barcode", &pay_body("C5", "1.00", "")).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.str("errorCode"), "PARAM_ERROR");
 
@@ -361,10 +304,7 @@ async fn barcode_connection_drops_after_charge() {
         .err()
         .expect("the client sees a transport error");
     assert!(!err.is_timeout(), "{err:?}");
-    assert!(
-        err.is_request() || err.is_body() || err.is_connect(),
-        "{err:?}"
-    );
+    assert!(err.is_request() || err.is_body() || err.is_connect(), "{err:?}");
     assert_eq!(query_status(&sb, "X93").await, "SUCCESS");
     assert_eq!(charged(&sb, "X93"), vec![2000]);
     // the server is fine afterwards
@@ -374,16 +314,9 @@ async fn barcode_connection_drops_after_charge() {
 
 #[tokio::test]
 async fn barcode_hangs_past_the_client_timeout() {
-    let sb = start(SandboxOptions {
-        hang: Duration::from_millis(400),
-        ..SandboxOptions::default()
-    })
-    .await;
+    let sb = start(SandboxOptions { hang: Duration::from_millis(400), ..SandboxOptions::default() }).await;
     let quick = client_with_timeout(Duration::from_millis(100));
-    let err = barcode_with(&quick, &sb, "H94", "20.00", &code("94"))
-        .await
-        .err()
-        .expect("times out");
+    let err = barcode_with(&quick, &sb, "H94", "20.00", &code("94")).await.err().expect("times out");
     assert!(err.is_timeout(), "{err:?}");
     let q = query(&sb, "H94").await;
     assert_eq!(q.status, 404);
@@ -391,10 +324,7 @@ async fn barcode_hangs_past_the_client_timeout() {
 
     // a patient client gets no answer at all once the hang is over
     let started = Instant::now();
-    let err = barcode_with(&client(), &sb, "H94B", "20.00", &code("94"))
-        .await
-        .err()
-        .expect("no useful answer");
+    let err = barcode_with(&client(), &sb, "H94B", "20.00", &code("94")).await.err().expect("no useful answer");
     assert!(started.elapsed() >= Duration::from_millis(350), "{err:?}");
     assert!(!err.is_timeout(), "{err:?}");
     assert_eq!(query(&sb, "H94B").await.status, 404);
@@ -419,11 +349,7 @@ async fn barcode_garbled_reply_after_charge() {
     let r = barcode(&sb, "G96", "30.00", &code("96")).await;
     assert_eq!(r.status, 200);
     assert!(r.text.starts_with('{'), "{}", r.text);
-    assert!(
-        serde_json::from_str::<serde_json::Value>(&r.text).is_err(),
-        "{}",
-        r.text
-    );
+    assert!(serde_json::from_str::<serde_json::Value>(&r.text).is_err(), "{}", r.text);
     assert_eq!(query_status(&sb, "G96").await, "SUCCESS");
     assert_eq!(charged(&sb, "G96"), vec![3000]);
     sb.shutdown().await;
@@ -503,11 +429,7 @@ async fn qr_paid_on_the_customer_page() {
     assert!(html.contains("订单已支付"));
     let again = client().post(&url).send().await.expect("pay");
     assert_eq!(again.status().as_u16(), 409);
-    assert!(again
-        .text()
-        .await
-        .expect("html")
-        .contains(r#"id="result">订单已支付<"#));
+    assert!(again.text().await.expect("html").contains(r#"id="result">订单已支付<"#));
     assert_eq!(charged(&sb, "QR2"), vec![10000]);
 
     // unknown order
@@ -541,11 +463,7 @@ async fn customer_page_escapes_what_it_shows() {
 
 #[tokio::test]
 async fn qr_expires_after_its_minutes() {
-    let sb = start(SandboxOptions {
-        minute: Duration::from_millis(100),
-        ..SandboxOptions::default()
-    })
-    .await;
+    let sb = start(SandboxOptions { minute: Duration::from_millis(100), ..SandboxOptions::default() }).await;
     qrcode(&sb, "EXP1", "5.00", r#","expiredDate":"2""#).await;
     qrcode(&sb, "EXP2", "5.00", r#","expiredDate":"2""#).await;
     assert_eq!(query_status(&sb, "EXP1").await, "PENDING");
@@ -555,11 +473,7 @@ async fn qr_expires_after_its_minutes() {
     assert!(html.contains("订单已关闭"), "{html}");
     assert_eq!(query_status(&sb, "EXP1").await, "CLOSED");
     assert!(sb.customer_pay("EXP1").is_err());
-    let r = client()
-        .post(format!("{}/pay/EXP2", sb.base_url()))
-        .send()
-        .await
-        .expect("pay");
+    let r = client().post(format!("{}/pay/EXP2", sb.base_url())).send().await.expect("pay");
     assert_eq!(r.status().as_u16(), 409);
     assert!(r.text().await.expect("html").contains("订单已关闭"));
     assert!(sb.truth().charges.is_empty());
@@ -568,11 +482,8 @@ async fn qr_expires_after_its_minutes() {
 
 #[tokio::test]
 async fn amount_ending_99_is_never_paid() {
-    let sb = start(SandboxOptions {
-        auto_pay_after: Some(Duration::from_millis(50)),
-        ..SandboxOptions::default()
-    })
-    .await;
+    let sb =
+        start(SandboxOptions { auto_pay_after: Some(Duration::from_millis(50)), ..SandboxOptions::default() }).await;
     qrcode(&sb, "N99", "12.99", "").await;
     let html = get(&sb, "/pay/N99").await.text;
     assert!(!html.contains(r#"id="pay""#), "{html}");
@@ -586,11 +497,8 @@ async fn amount_ending_99_is_never_paid() {
 
 #[tokio::test]
 async fn auto_pay_in_demo_mode() {
-    let sb = start(SandboxOptions {
-        auto_pay_after: Some(Duration::from_millis(100)),
-        ..SandboxOptions::default()
-    })
-    .await;
+    let sb =
+        start(SandboxOptions { auto_pay_after: Some(Duration::from_millis(100)), ..SandboxOptions::default() }).await;
     qrcode(&sb, "AUTO1", "3.00", "").await;
     assert_eq!(query_status(&sb, "AUTO1").await, "PENDING");
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -655,17 +563,11 @@ async fn refunds_full_partial_and_refused() {
     assert_eq!(refund(&sb, "R3", "8.88").await.status, 200);
 
     let truth = sb.truth();
-    let r1: Vec<i64> = truth
-        .refunds
-        .iter()
-        .filter(|r| r.order_no == "R1")
-        .map(|r| r.amount_fen)
-        .collect();
+    let r1: Vec<i64> = truth.refunds.iter().filter(|r| r.order_no == "R1").map(|r| r.amount_fen).collect();
     assert_eq!(r1, vec![3000, 7000]);
     assert_eq!(truth.refunds.len(), 3);
     assert!(truth.refunds.iter().all(|r| r.channel == "abc"));
-    let nos: std::collections::HashSet<&str> =
-        truth.refunds.iter().map(|r| r.refund_no.as_str()).collect();
+    let nos: std::collections::HashSet<&str> = truth.refunds.iter().map(|r| r.refund_no.as_str()).collect();
     assert_eq!(nos.len(), 3);
     // the order is still a paid order for the query
     assert_eq!(query_status(&sb, "R1").await, "SUCCESS");
@@ -705,10 +607,7 @@ async fn truth_over_http_matches_the_library() {
 async fn state_survives_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("sub").join("sandbox.json");
-    let opts = SandboxOptions {
-        state_file: Some(file.clone()),
-        ..SandboxOptions::default()
-    };
+    let opts = SandboxOptions { state_file: Some(file.clone()), ..SandboxOptions::default() };
     let sb = start(opts.clone()).await;
     barcode(&sb, "S1", "9.00", &code("00")).await;
     qrcode(&sb, "S2", "4.00", "").await;
@@ -738,11 +637,8 @@ async fn state_survives_a_restart() {
 
     // a corrupt state file is an error, not a silent fresh start
     std::fs::write(&file, b"{ not json").expect("write");
-    let err = paydesk_sandbox::Sandbox::start(SandboxOptions {
-        state_file: Some(file),
-        ..SandboxOptions::default()
-    })
-    .await
-    .expect_err("refuses a corrupt file");
+    let err = paydesk_sandbox::Sandbox::start(SandboxOptions { state_file: Some(file), ..SandboxOptions::default() })
+        .await
+        .expect_err("refuses a corrupt file");
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
 }

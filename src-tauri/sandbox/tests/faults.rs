@@ -47,14 +47,8 @@ async fn fail_after_is_500_and_charged() {
 #[tokio::test]
 async fn drop_after_is_a_transport_error_and_charged() {
     let sb = start_default().await;
-    sb.set_faults(Faults {
-        drop_after_percent: 100,
-        ..Faults::default()
-    });
-    let err = barcode_with(&client(), &sb, "FD1", "10.00", &code("00"))
-        .await
-        .err()
-        .expect("connection dropped");
+    sb.set_faults(Faults { drop_after_percent: 100, ..Faults::default() });
+    let err = barcode_with(&client(), &sb, "FD1", "10.00", &code("00")).await.err().expect("connection dropped");
     assert!(!err.is_timeout(), "{err:?}");
     assert_eq!(charged(&sb, "FD1"), vec![1000]);
     sb.set_faults(Faults::default());
@@ -68,11 +62,7 @@ async fn garble_truncates_the_body_and_charges() {
     set_faults(&sb, r#"{"garblePercent":100}"#).await;
     let r = barcode(&sb, "FG1", "10.00", &code("00")).await;
     assert_eq!(r.status, 200);
-    assert!(
-        serde_json::from_str::<serde_json::Value>(&r.text).is_err(),
-        "{}",
-        r.text
-    );
+    assert!(serde_json::from_str::<serde_json::Value>(&r.text).is_err(), "{}", r.text);
     assert_eq!(charged(&sb, "FG1"), vec![1000]);
     sb.shutdown().await;
 }
@@ -103,14 +93,7 @@ async fn faults_endpoint_reads_and_validates() {
                            "dropAfterPercent":0,"garblePercent":0})
     );
     set_faults(&sb, r#"{"latencyMs":5,"garblePercent":10}"#).await;
-    assert_eq!(
-        sb.faults(),
-        Faults {
-            latency_ms: 5,
-            garble_percent: 10,
-            ..Faults::default()
-        }
-    );
+    assert_eq!(sb.faults(), Faults { latency_ms: 5, garble_percent: 10, ..Faults::default() });
     assert_eq!(get(&sb, "/admin/faults").await.field("garblePercent"), 10);
     for bad in [r#"{"garblePercent":101}"#, r#"{"latencyMs":"x"}"#, "nope"] {
         assert_eq!(set_faults(&sb, bad).await.status, 400, "{bad}");
@@ -123,11 +106,7 @@ async fn faults_endpoint_reads_and_validates() {
 #[tokio::test]
 async fn partial_faults_are_reproducible_with_a_seed() {
     async fn run(seed: u64) -> Vec<u16> {
-        let sb = start(paydesk_sandbox::SandboxOptions {
-            seed,
-            ..paydesk_sandbox::SandboxOptions::default()
-        })
-        .await;
+        let sb = start(paydesk_sandbox::SandboxOptions { seed, ..paydesk_sandbox::SandboxOptions::default() }).await;
         set_faults(&sb, r#"{"failBeforePercent":50}"#).await;
         let mut statuses = Vec::new();
         for i in 0..16 {

@@ -216,13 +216,9 @@ async fn charge(
 ) -> u8 {
     let mut updates = cashier.subscribe();
     let started = match (code, qr) {
-        (Some(code), _) => cashier.start_barcode(&BarcodeRequest {
-            channel,
-            amount_text: amount,
-            code,
-            source: "cli",
-            subject,
-        }),
+        (Some(code), _) => {
+            cashier.start_barcode(&BarcodeRequest { channel, amount_text: amount, code, source: "cli", subject })
+        }
         (None, _) => cashier.start_qr(channel, amount, subject).await,
     };
     let payment = match started {
@@ -271,12 +267,23 @@ fn list(cashier: &Cashier, out: &Output, day: Option<&str>) -> u8 {
     match cashier.day(range) {
         Ok((payments, totals)) => {
             if out.json {
-                println!("{}", serde_json::json!({ "day": range.day.to_string(), "payments": payments, "totals": totals }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "day": range.day.to_string(), "payments": payments, "totals": totals })
+                );
             } else {
                 for p in &payments {
                     let v = cashier.view(p);
                     let late = if p.late { " LATE" } else { "" };
-                    println!("{} {} ¥{:>10} {:<8} {}{}", v.time_text, p.id, p.amount.yuan_text(), p.state.as_str(), p.code_masked.as_deref().unwrap_or("-"), late);
+                    println!(
+                        "{} {} ¥{:>10} {:<8} {}{}",
+                        v.time_text,
+                        p.id,
+                        p.amount.yuan_text(),
+                        p.state.as_str(),
+                        p.code_masked.as_deref().unwrap_or("-"),
+                        late
+                    );
                 }
                 println!(
                     "{}: {} payments, {} paid ¥{}, refunded ¥{}, net ¥{}",

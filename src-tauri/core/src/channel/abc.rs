@@ -174,8 +174,7 @@ fn is_definitive(code: Option<&str>) -> bool {
 
 impl AbcChannel {
     pub fn new(config: &AbcConfig) -> Result<AbcChannel, ChannelSetupError> {
-        let http = HttpClient::new(&config.http())
-            .map_err(|why| ChannelSetupError { channel: "abc".into(), why })?;
+        let http = HttpClient::new(&config.http()).map_err(|why| ChannelSetupError { channel: "abc".into(), why })?;
         let caps = Capabilities {
             barcode: true,
             qr: true,
@@ -203,7 +202,13 @@ impl AbcChannel {
     }
 
     /// Sends, parses, and keeps the audit record. `secret` is masked wherever it appears.
-    async fn exchange(&self, call: &str, request: reqwest::RequestBuilder, body: Option<&str>, secret: Option<&str>) -> Exchanged {
+    async fn exchange(
+        &self,
+        call: &str,
+        request: reqwest::RequestBuilder,
+        body: Option<&str>,
+        secret: Option<&str>,
+    ) -> Exchanged {
         let (transport, elapsed) = self.http.send(request).await;
         let scrub = |text: &str| match secret {
             Some(code) if !code.is_empty() => text.replace(code, &paycode::mask(code)),
@@ -213,9 +218,10 @@ impl AbcChannel {
         let read = match transport {
             Transport::NotSent(why) => Read::NotSent(why),
             Transport::Lost(why) => Read::Unknown(why),
-            Transport::Answered { status, body } if status >= 500 => {
-                Read::Unknown(format!("HTTP {status}: {}", String::from_utf8_lossy(&body).chars().take(200).collect::<String>()))
-            }
+            Transport::Answered { status, body } if status >= 500 => Read::Unknown(format!(
+                "HTTP {status}: {}",
+                String::from_utf8_lossy(&body).chars().take(200).collect::<String>()
+            )),
             Transport::Answered { status, body } => match serde_json::from_slice::<AbcReply>(&body) {
                 Ok(reply) => Read::Reply { status, reply },
                 Err(e) => Read::Unknown(format!("HTTP {status}, unreadable reply: {e}")),
@@ -234,7 +240,11 @@ impl AbcChannel {
             Ok(t) => t,
             Err(e) => {
                 let why = format!("cannot encode request: {e}");
-                return Exchanged { audit: json!({ "call": call, "not_sent": why }), read: Read::NotSent(why), elapsed: Duration::ZERO };
+                return Exchanged {
+                    audit: json!({ "call": call, "not_sent": why }),
+                    read: Read::NotSent(why),
+                    elapsed: Duration::ZERO,
+                };
             }
         };
         let request = self.http.post(path).header("Content-Type", "application/json").body(text.clone());
@@ -278,7 +288,9 @@ fn created(read: Read, order: &Order<'_>, payload: impl Fn(&AbcReply) -> Option<
                 return CreateOutcome::Unknown(why);
             }
             match (reply.is_success, payload(&reply).filter(|p| !p.trim().is_empty())) {
-                (Some(false), _) if is_definitive(reply.error_code.as_deref()) => CreateOutcome::Failed(reply.failure()),
+                (Some(false), _) if is_definitive(reply.error_code.as_deref()) => {
+                    CreateOutcome::Failed(reply.failure())
+                }
                 (Some(false), _) => CreateOutcome::Unknown(format!("create refused with {}", reply.failure().code)),
                 (_, Some(payload)) => CreateOutcome::Created { payload },
                 (_, None) => CreateOutcome::Unknown("reply has no payment link".into()),
@@ -479,10 +491,16 @@ mod tests {
         let q = |body| query_outcome(read(200, body), &ORDER);
         assert_eq!(q(r#"{"isSuccess":true,"status":"PENDING"}"#), PayOutcome::Waiting);
         assert_eq!(q(r#"{"isSuccess":true,"status":"CLOSED"}"#), PayOutcome::Closed);
-        assert!(matches!(q(r#"{"isSuccess":true,"status":"FAILED","errorCode":"USER_CANCELLED"}"#), PayOutcome::Failed(_)));
+        assert!(matches!(
+            q(r#"{"isSuccess":true,"status":"FAILED","errorCode":"USER_CANCELLED"}"#),
+            PayOutcome::Failed(_)
+        ));
         assert_eq!(q(r#"{"isSuccess":false,"errorCode":"ORDER_NOT_FOUND"}"#), PayOutcome::NotFound);
         // A refused query is not a failed payment.
-        assert!(matches!(q(r#"{"isSuccess":false,"status":"FAILED","errorCode":"PARAM_ERROR"}"#), PayOutcome::Unknown(_)));
+        assert!(matches!(
+            q(r#"{"isSuccess":false,"status":"FAILED","errorCode":"PARAM_ERROR"}"#),
+            PayOutcome::Unknown(_)
+        ));
         assert!(matches!(q(r#"{"isSuccess":true,"status":"UNKNOWN"}"#), PayOutcome::Unknown(_)));
         assert!(matches!(q(r#"{"isSuccess":true,"status":"WHATEVER"}"#), PayOutcome::Unknown(_)));
     }
@@ -509,7 +527,10 @@ mod tests {
         );
         assert!(matches!(refund_outcome(read(200, ok), &ORDER, Fen(4999)), RefundOutcome::Unknown(_)));
         let processing = r#"{"isSuccess":true,"status":"PROCESSING"}"#;
-        assert_eq!(refund_outcome(read(200, processing), &ORDER, Fen(1)), RefundOutcome::Processing { refund_no: None });
+        assert_eq!(
+            refund_outcome(read(200, processing), &ORDER, Fen(1)),
+            RefundOutcome::Processing { refund_no: None }
+        );
     }
 
     #[test]
@@ -529,7 +550,10 @@ mod tests {
             serde_json::to_string(&body).unwrap(),
             r#"{"orderNo":"T1","amount":100.00,"merchantId":"103881636900016","goodsName":"测试商品","authCode":"280123456789012345"}"#
         );
-        let refund = RefundBody { order_no: "T1", refund_amount: Fen(5000), refund_reason: "用户申请退款", merchant_id: "M" };
+        let refund =
+            RefundBody {
+                order_no: "T1", refund_amount: Fen(5000), refund_reason: "用户申请退款", merchant_id: "M"
+            };
         assert_eq!(
             serde_json::to_string(&refund).unwrap(),
             r#"{"orderNo":"T1","refundAmount":50.00,"refundReason":"用户申请退款","merchantId":"M"}"#

@@ -45,7 +45,9 @@ pub struct Failure {
 /// The answer to a pay or query call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PayOutcome {
-    Paid { trade_no: Option<String> },
+    Paid {
+        trade_no: Option<String>,
+    },
     /// The customer has not confirmed yet ("user paying", QR not scanned).
     Waiting,
     /// A definitive no from the channel: nothing was charged.
@@ -63,7 +65,9 @@ pub enum PayOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreateOutcome {
     /// `payload` is what the customer's phone must open: a QR text or a page URL.
-    Created { payload: String },
+    Created {
+        payload: String,
+    },
     Failed(Failure),
     NotSent(String),
     Unknown(String),
@@ -73,7 +77,9 @@ pub enum CreateOutcome {
 pub enum CancelOutcome {
     /// Reversed at the channel; `was_paid` when the channel says it had been paid and the cancel
     /// refunded it.
-    Reversed { was_paid: bool },
+    Reversed {
+        was_paid: bool,
+    },
     /// The channel asks to try again.
     Retry,
     Failed(Failure),

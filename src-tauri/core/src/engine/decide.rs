@@ -38,7 +38,9 @@ impl Detail {
 /// The reply to the barcode pay call itself.
 pub fn after_pay(outcome: &PayOutcome) -> Step {
     match outcome {
-        PayOutcome::Paid { trade_no } => Step::To(State::Paid, Detail { trade_no: trade_no.clone(), ..Detail::default() }),
+        PayOutcome::Paid { trade_no } => {
+            Step::To(State::Paid, Detail { trade_no: trade_no.clone(), ..Detail::default() })
+        }
         PayOutcome::Failed(f) => Step::To(State::Failed, Detail { failure: Some(f.clone()), ..Detail::default() }),
         // No connection was made, so the request never reached the channel: nothing charged.
         PayOutcome::NotSent(why) => Step::To(State::Failed, Detail::failure(NOT_SENT, why)),
@@ -66,7 +68,9 @@ pub fn after_create(outcome: &CreateOutcome) -> Step {
 /// order may not have reached the channel's books yet.
 pub fn after_query(outcome: &PayOutcome, now: i64, horizon_at: i64) -> Step {
     match outcome {
-        PayOutcome::Paid { trade_no } => Step::To(State::Paid, Detail { trade_no: trade_no.clone(), ..Detail::default() }),
+        PayOutcome::Paid { trade_no } => {
+            Step::To(State::Paid, Detail { trade_no: trade_no.clone(), ..Detail::default() })
+        }
         PayOutcome::Failed(f) => Step::To(State::Failed, Detail { failure: Some(f.clone()), ..Detail::default() }),
         PayOutcome::Closed => Step::To(State::Closed, Detail::default()),
         PayOutcome::Waiting => Step::To(State::Pending, Detail::default()),
@@ -185,10 +189,16 @@ mod tests {
     fn close_and_cancel_never_assume() {
         assert_eq!(after_close(&PayOutcome::Closed, 0, 0), CloseStep::Done(Step::To(State::Closed, Detail::default())));
         // Paid in the meantime: paid, not closed (rule 4).
-        assert!(matches!(after_close(&PayOutcome::Paid { trade_no: None }, 0, 0), CloseStep::Done(Step::To(State::Paid, _))));
+        assert!(matches!(
+            after_close(&PayOutcome::Paid { trade_no: None }, 0, 0),
+            CloseStep::Done(Step::To(State::Paid, _))
+        ));
         assert_eq!(after_close(&PayOutcome::Failed(failure()), 0, 0), CloseStep::QueryAgain);
         assert_eq!(after_close(&PayOutcome::Unknown("x".into()), 0, 0), CloseStep::Retry);
-        assert!(matches!(after_cancel(&CancelOutcome::Reversed { was_paid: true }), CloseStep::Done(Step::To(State::Reversed, _))));
+        assert!(matches!(
+            after_cancel(&CancelOutcome::Reversed { was_paid: true }),
+            CloseStep::Done(Step::To(State::Reversed, _))
+        ));
         assert_eq!(after_cancel(&CancelOutcome::Retry), CloseStep::Retry);
         assert_eq!(after_cancel(&CancelOutcome::Failed(failure())), CloseStep::QueryAgain);
     }

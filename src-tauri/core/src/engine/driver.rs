@@ -152,7 +152,13 @@ impl Inner {
         Some(p)
     }
 
-    pub(super) async fn run_barcode(&self, id: &str, code: String, mut cancel: watch::Receiver<bool>, http: &AtomicU64) {
+    pub(super) async fn run_barcode(
+        &self,
+        id: &str,
+        code: String,
+        mut cancel: watch::Receiver<bool>,
+        http: &AtomicU64,
+    ) {
         let Some(p) = self.current(id) else { return };
         let Some(ch) = self.channel_of(&p) else { return };
         failpoint("before_send");

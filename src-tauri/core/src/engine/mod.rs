@@ -13,7 +13,7 @@ mod failpoint;
 pub mod view;
 
 pub use errors::{CheckoutError, RefundError};
-pub use view::{Phase, PaymentView};
+pub use view::{PaymentView, Phase};
 
 use crate::channel::{self, Channel, Channels, Order, RefundOutcome};
 use crate::config::{Config, Timing};
@@ -34,9 +34,14 @@ use tokio::sync::{broadcast, watch};
 /// What the engine tells the screen.
 #[derive(Debug, Clone)]
 pub enum Update {
-    Payment { payment: Payment, phase: Phase },
+    Payment {
+        payment: Payment,
+        phase: Phase,
+    },
     /// A payment the clerk had given up on turned out paid.
-    LateAlert { payment: Payment },
+    LateAlert {
+        payment: Payment,
+    },
 }
 
 /// A payment this process is driving right now.
@@ -93,12 +98,24 @@ impl Cashier {
         let numbers = OrderNumbers::new(&config.terminal.code);
         let lang = RwLock::new(config.language);
         Cashier {
-            inner: Arc::new(Inner { ledger, channels, config, lang, updates, live: Mutex::new(HashMap::new()), numbers }),
+            inner: Arc::new(Inner {
+                ledger,
+                channels,
+                config,
+                lang,
+                updates,
+                live: Mutex::new(HashMap::new()),
+                numbers,
+            }),
         }
     }
 
     /// Opens the ledger the config names (relative to `config_path`) and builds its channels.
-    pub fn open(config: Config, config_path: &std::path::Path, ledger_override: Option<&std::path::Path>) -> Result<Cashier, CheckoutError> {
+    pub fn open(
+        config: Config,
+        config_path: &std::path::Path,
+        ledger_override: Option<&std::path::Path>,
+    ) -> Result<Cashier, CheckoutError> {
         let path = ledger_override.map(|p| p.to_path_buf()).unwrap_or_else(|| config.ledger_path(config_path));
         let ledger = Arc::new(Ledger::open(&path).map_err(CheckoutError::Ledger)?);
         let channels = channel::from_config(&config).map_err(|e| CheckoutError::ChannelSetup(e.to_string()))?;
@@ -137,7 +154,12 @@ impl Cashier {
         Fen::parse_input(text, self.inner.config.ceiling()).map_err(CheckoutError::Amount)
     }
 
-    fn offering(&self, channel: &str, what: &'static str, offered: impl Fn(&channel::Capabilities) -> bool) -> Result<Arc<dyn Channel>, CheckoutError> {
+    fn offering(
+        &self,
+        channel: &str,
+        what: &'static str,
+        offered: impl Fn(&channel::Capabilities) -> bool,
+    ) -> Result<Arc<dyn Channel>, CheckoutError> {
         let ch = self.inner.channels.get(channel).ok_or_else(|| CheckoutError::UnknownChannel(channel.into()))?;
         if !offered(ch.capabilities()) {
             return Err(CheckoutError::NotOffered { channel: channel.into(), what });
@@ -182,7 +204,12 @@ impl Cashier {
     /// Commits the `created` row, asks the channel for a QR payload and returns the payment
     /// (pending with its payload, or final/unknown if the channel did not give one). Polling
     /// continues in the background.
-    pub async fn start_qr(&self, channel: &str, amount_text: &str, subject: Option<&str>) -> Result<Payment, CheckoutError> {
+    pub async fn start_qr(
+        &self,
+        channel: &str,
+        amount_text: &str,
+        subject: Option<&str>,
+    ) -> Result<Payment, CheckoutError> {
         let amount = self.check_amount(amount_text)?;
         let ch = self.offering(channel, "qr", |c| c.qr)?;
         let timing = &self.inner.config.timing;

@@ -142,7 +142,9 @@ impl Localized for LedgerError {
             }
             (LedgerError::ReadOnly, Lang::Zh) => "账本文件只读，无法记账。请检查文件权限。".into(),
             (LedgerError::ReadOnly, Lang::En) => "The ledger file is read-only. Check its permissions.".into(),
-            (LedgerError::Corrupt(why), Lang::Zh) => format!("账本文件已损坏（{why}），请联系技术支持，切勿删除该文件。"),
+            (LedgerError::Corrupt(why), Lang::Zh) => {
+                format!("账本文件已损坏（{why}），请联系技术支持，切勿删除该文件。")
+            }
             (LedgerError::Corrupt(why), Lang::En) => {
                 format!("The ledger file is damaged ({why}). Contact support; do not delete the file.")
             }
@@ -155,7 +157,10 @@ impl Localized for LedgerError {
             (LedgerError::NotFound(id), Lang::Zh) => format!("找不到记录 {id}"),
             (LedgerError::NotFound(id), Lang::En) => format!("No record {id}"),
             (LedgerError::NotRefundable(state), Lang::Zh) => {
-                format!("只有已支付的订单可以退款（此订单状态：{}）", State::parse(state).map_or(*state, |s| s.label(Lang::Zh)))
+                format!(
+                    "只有已支付的订单可以退款（此订单状态：{}）",
+                    State::parse(state).map_or(*state, |s| s.label(Lang::Zh))
+                )
             }
             (LedgerError::NotRefundable(state), Lang::En) => {
                 format!("Only paid payments can be refunded (this one is {state})")
@@ -333,7 +338,15 @@ mod tests {
     #[test]
     fn final_states_never_change() {
         for s in [State::Paid, State::Failed, State::Closed, State::Reversed] {
-            for t in [State::Created, State::Pending, State::Unknown, State::Paid, State::Failed, State::Closed, State::Reversed] {
+            for t in [
+                State::Created,
+                State::Pending,
+                State::Unknown,
+                State::Paid,
+                State::Failed,
+                State::Closed,
+                State::Reversed,
+            ] {
                 assert!(!t.allowed_from().contains(&s), "{s:?} -> {t:?}");
             }
         }

@@ -253,9 +253,7 @@ impl Ledger {
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM payments WHERE created_at >= ?1 AND created_at < ?2 ORDER BY created_at DESC LIMIT ?3"
         ))?;
-        let rows = stmt
-            .query_map(params![from, to, limit as i64], payment_from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = stmt.query_map(params![from, to, limit as i64], payment_from_row)?.collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 

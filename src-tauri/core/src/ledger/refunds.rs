@@ -109,9 +109,7 @@ fn refund_from_row(r: &Row<'_>) -> rusqlite::Result<Refund> {
 /// Paid amount minus every refund that is not failed (an unknown refund still holds its amount).
 fn refundable_in(conn: &rusqlite::Connection, payment_id: &str) -> Result<(State, Fen), LedgerError> {
     let row: Option<(String, i64)> = conn
-        .query_row("SELECT state, amount_fen FROM payments WHERE id = ?1", [payment_id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row("SELECT state, amount_fen FROM payments WHERE id = ?1", [payment_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((state, amount)) = row else {
         return Err(LedgerError::NotFound(payment_id.into()));

@@ -85,14 +85,7 @@ impl Ledger {
         )?;
         let paid = Fen(by_channel.iter().map(|c| c.paid.0).sum());
         let paid_count = by_channel.iter().map(|c| c.paid_count).sum();
-        Ok(Totals {
-            count,
-            paid_count,
-            paid,
-            refunded: Fen(refunded),
-            net: Fen(paid.0 - refunded),
-            by_channel,
-        })
+        Ok(Totals { count, paid_count, paid, refunded: Fen(refunded), net: Fen(paid.0 - refunded), by_channel })
     }
 }
 
@@ -116,7 +109,9 @@ mod tests {
     #[test]
     fn only_paid_counts_and_refunds_subtract() {
         let (_d, l) = temp_ledger();
-        for (id, to) in [("P1", Some(State::Paid)), ("P2", Some(State::Paid)), ("P3", Some(State::Failed)), ("P4", None)] {
+        for (id, to) in
+            [("P1", Some(State::Paid)), ("P2", Some(State::Paid)), ("P3", Some(State::Failed)), ("P4", None)]
+        {
             l.insert_payment(&new_payment(id)).unwrap();
             if let Some(s) = to {
                 l.transition(id, s, &Change::default()).unwrap().unwrap();

@@ -79,7 +79,13 @@ impl Rig {
         let code = alipay_code(ending);
         let p = self
             .cashier
-            .start_barcode(&BarcodeRequest { channel: "abc", amount_text: amount, code: &code, source: "test", subject: None })
+            .start_barcode(&BarcodeRequest {
+                channel: "abc",
+                amount_text: amount,
+                code: &code,
+                source: "test",
+                subject: None,
+            })
             .expect("payment starts");
         self.cashier.wait_settled(&p.id).await.expect("settles")
     }
@@ -102,7 +108,11 @@ pub fn assert_ledger_matches(ledger: &Ledger, truth: &Truth) {
         assert_eq!(p.amount.0, *amount, "amount of {order}");
     }
     let open = ledger.open_payments().expect("open");
-    assert!(open.is_empty(), "payments left unfinished: {:?}", open.iter().map(|p| (&p.id, p.state)).collect::<Vec<_>>());
+    assert!(
+        open.is_empty(),
+        "payments left unfinished: {:?}",
+        open.iter().map(|p| (&p.id, p.state)).collect::<Vec<_>>()
+    );
     for p in ledger.payments_created_between(0, i64::MAX, 100_000).expect("all payments") {
         if p.state == State::Paid {
             assert_eq!(charged.get(p.id.as_str()), Some(&p.amount.0), "paid {} without a charge", p.id);
@@ -135,11 +145,5 @@ pub const CLI: &str = env!("CARGO_BIN_EXE_paydesk-cli");
 
 /// Runs `paydesk-cli --config CONFIG ARGS…` to the end.
 pub async fn cli(config: &std::path::Path, args: &[&str]) -> std::process::Output {
-    tokio::process::Command::new(CLI)
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .await
-        .expect("paydesk-cli runs")
+    tokio::process::Command::new(CLI).arg("--config").arg(config).args(args).output().await.expect("paydesk-cli runs")
 }

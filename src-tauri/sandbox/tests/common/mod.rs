@@ -18,18 +18,11 @@ pub async fn start_default() -> Sandbox {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client")
+    reqwest::Client::builder().no_proxy().build().expect("client")
 }
 
 pub fn client_with_timeout(t: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(t)
-        .build()
-        .expect("client")
+    reqwest::Client::builder().no_proxy().timeout(t).build().expect("client")
 }
 
 /// An Alipay payment code (18 digits, starting 28) with the given last two digits.
@@ -44,8 +37,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("reply is not JSON ({e}): {}", self.text))
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("reply is not JSON ({e}): {}", self.text))
     }
 
     pub fn field(&self, name: &str) -> Value {
@@ -58,9 +50,7 @@ impl Reply {
 }
 
 pub async fn post_raw(sb: &Sandbox, path: &str, body: &str) -> Reply {
-    post_with(&client(), sb, path, body)
-        .await
-        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    post_with(&client(), sb, path, body).await.unwrap_or_else(|e| panic!("POST {path}: {e}"))
 }
 
 pub async fn post_with(
@@ -81,11 +71,8 @@ pub async fn post_with(
 }
 
 pub async fn get(sb: &Sandbox, path: &str) -> Reply {
-    let resp = client()
-        .get(format!("{}{path}", sb.base_url()))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let resp =
+        client().get(format!("{}{path}", sb.base_url())).send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
     let status = resp.status().as_u16();
     let text = resp.text().await.expect("body");
     Reply { status, text }
@@ -93,27 +80,16 @@ pub async fn get(sb: &Sandbox, path: &str) -> Reply {
 
 /// A create body with the amount written verbatim (raw JSON number text).
 pub fn pay_body(order_no: &str, amount: &str, extra: &str) -> String {
-    format!(
-        r#"{{"orderNo":"{order_no}","amount":{amount},"merchantId":"{MERCHANT}","goodsName":"测试商品"{extra}}}"#
-    )
+    format!(r#"{{"orderNo":"{order_no}","amount":{amount},"merchantId":"{MERCHANT}","goodsName":"测试商品"{extra}}}"#)
 }
 
 pub async fn qrcode(sb: &Sandbox, order_no: &str, amount: &str, extra: &str) -> Reply {
-    post_raw(
-        sb,
-        "/api/payment/alipay/qrcode",
-        &pay_body(order_no, amount, extra),
-    )
-    .await
+    post_raw(sb, "/api/payment/alipay/qrcode", &pay_body(order_no, amount, extra)).await
 }
 
 pub async fn barcode(sb: &Sandbox, order_no: &str, amount: &str, auth_code: &str) -> Reply {
-    post_raw(
-        sb,
-        "/api/payment/alipay/barcode",
-        &pay_body(order_no, amount, &format!(r#","authCode":"{auth_code}""#)),
-    )
-    .await
+    post_raw(sb, "/api/payment/alipay/barcode", &pay_body(order_no, amount, &format!(r#","authCode":"{auth_code}""#)))
+        .await
 }
 
 pub async fn barcode_with(
@@ -133,10 +109,7 @@ pub async fn barcode_with(
 }
 
 pub async fn query_as(sb: &Sandbox, order_no: &str, merchant: Option<&str>) -> Reply {
-    let mut req = client().get(format!(
-        "{}/api/payment/alipay/query/{order_no}",
-        sb.base_url()
-    ));
+    let mut req = client().get(format!("{}/api/payment/alipay/query/{order_no}", sb.base_url()));
     if let Some(m) = merchant {
         req = req.header("X-Merchant-Id", m);
     }
@@ -173,10 +146,5 @@ pub async fn set_faults(sb: &Sandbox, json: &str) -> Reply {
 
 /// The charges of one order, in fen.
 pub fn charged(sb: &Sandbox, order_no: &str) -> Vec<i64> {
-    sb.truth()
-        .charges
-        .iter()
-        .filter(|c| c.order_no == order_no)
-        .map(|c| c.amount_fen)
-        .collect()
+    sb.truth().charges.iter().filter(|c| c.order_no == order_no).map(|c| c.amount_fen).collect()
 }

@@ -1,0 +1,151 @@
+//! Drives the real paydesk window: starts `tauri-driver` (which starts WebKitWebDriver, which
+//! starts the app binary) with its own `PAYDESK_HOME`, and connects a WebDriver client.
+//!
+//! Needs a display (run under `xvfb-run`), `tauri-driver` on PATH, `WebKitWebDriver`, and the
+//! app built (`target/debug/paydesk`, or `PAYDESK_APP`). Each missing piece fails loudly.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use paydesk_core::config::{Config, Timing};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn app_binary() -> PathBuf {
+    let path =
+        std::env::var_os("PAYDESK_APP").map(PathBuf::from).unwrap_or_else(|| workspace().join("target/debug/paydesk"));
+    assert!(path.exists(), "no app binary at {} — build it first: cargo build -p paydesk-app", path.display());
+    path
+}
+
+/// Where screenshots and driver logs go (CI keeps `target/e2e` as artefacts).
+pub fn artefacts() -> PathBuf {
+    let dir = workspace().join("target/e2e");
+    std::fs::create_dir_all(&dir).expect("target/e2e");
+    dir
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+pub struct Session {
+    pub client: Client,
+    driver: Child,
+    pub home: PathBuf,
+}
+
+impl Session {
+    /// Starts the app with `home` as its data folder and waits until the clerk window answers.
+    pub async fn start(home: &Path, name: &str) -> Result<Session, Error> {
+        assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: run the window tests under xvfb-run");
+        let app = app_binary();
+        let port = free_port();
+        let native = free_port();
+        let log = std::fs::File::create(artefacts().join(format!("{name}-driver.log")))?;
+        let driver = Command::new("tauri-driver")
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .env("PAYDESK_HOME", home)
+            .env("PAYDESK_LOG", "info")
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                format!(
+                    "cannot start tauri-driver ({e}); install it: cargo install tauri-driver --locked --version 2.1.0"
+                )
+            })?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            if Instant::now() > deadline {
+                return Err("tauri-driver did not start listening".into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let caps = serde_json::json!({
+            "browserName": "wry",
+            "tauri:options": { "application": app },
+        });
+        let serde_json::Value::Object(caps) = caps else { unreachable!() };
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = ClientBuilder::rustls()?.capabilities(caps).connect(&format!("http://127.0.0.1:{port}")).await?;
+        let session = Session { client, driver, home: home.to_path_buf() };
+        // The window is interactive once the core answered bootstrap and the keypad is drawn.
+        session.wait_for("[data-testid=action-scan]", Duration::from_secs(30)).await?;
+        Ok(session)
+    }
+
+    pub async fn wait_for(&self, css: &str, within: Duration) -> Result<fantoccini::elements::Element, Error> {
+        Ok(self.client.wait().at_most(within).every(Duration::from_millis(100)).for_element(Locator::Css(css)).await?)
+    }
+
+    pub async fn click(&self, css: &str) -> Result<(), Error> {
+        self.wait_for(css, Duration::from_secs(10)).await?.click().await?;
+        Ok(())
+    }
+
+    /// Types an amount on the on-screen keypad.
+    pub async fn keypad(&self, amount: &str) -> Result<(), Error> {
+        self.click("[data-testid=key-clear]").await?;
+        for c in amount.chars() {
+            let id = if c == '.' { "key-dot".to_string() } else { format!("key-{c}") };
+            self.click(&format!("[data-testid={id}]")).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends text as raw key presses to whatever has focus, back to back with no pause, the way
+    /// a USB keyboard-wedge scanner types.
+    pub async fn wedge(&self, text: &str) -> Result<(), Error> {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let mut keys = KeyActions::new("scanner".into());
+        for c in text.chars() {
+            keys = keys.then(KeyAction::Down { value: c }).then(KeyAction::Up { value: c });
+        }
+        self.client.perform_actions(keys).await?;
+        Ok(())
+    }
+
+    pub async fn screenshot(&self, file: &str) -> Result<PathBuf, Error> {
+        let png = self.client.screenshot().await?;
+        let path = artefacts().join(file);
+        std::fs::write(&path, png)?;
+        Ok(path)
+    }
+
+    pub async fn attr(&self, css: &str, name: &str) -> Result<Option<String>, Error> {
+        Ok(self.wait_for(css, Duration::from_secs(10)).await?.attr(name).await?)
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.start_kill();
+        let _ = self.driver.wait().await;
+    }
+}
+
+/// A config for a sandbox at `base_url`, with waits long enough for a person-paced test.
+pub fn config_for(base_url: &str) -> Config {
+    let port = base_url.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let mut c = Config::demo(port);
+    c.demo = None;
+    c.terminal.code = "E2E01".into();
+    c.terminal.name = "E2E 收银台".into();
+    c.timing = Timing {
+        barcode_first_poll_ms: 300,
+        barcode_poll_interval_ms: 300,
+        barcode_deadline_ms: 20_000,
+        qr_poll_interval_ms: 300,
+        qr_timeout_ms: 60_000,
+        ..Timing::default()
+    };
+    c
+}
