@@ -130,6 +130,9 @@ fn bootstrap_of(c: &Cashier, demo: &Option<Demo>) -> Bootstrap {
 
 #[tauri::command]
 pub fn bootstrap(state: State<'_, AppState>) -> UiResult<Bootstrap> {
+    static FIRST: std::sync::Once = std::sync::Once::new();
+    // The UI calls this once it is drawn: the start-up benchmark times the app by this line.
+    FIRST.call_once(|| tracing::info!("clerk window ready"));
     let c = cashier(&state)?;
     let demo = match &*state {
         AppState::Ready(_, d) => d.clone(),

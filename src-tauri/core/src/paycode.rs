@@ -135,7 +135,7 @@ pub fn classify(code: &str, rules: &[CodeRule]) -> Result<ScannedCode, CodeError
 pub fn payment_code(code: &str, rules: &[CodeRule], accepted: &[String]) -> Result<(String, String), CodeError> {
     match classify(code, rules)? {
         ScannedCode::Payment { code, wallet } => {
-            if accepted.iter().any(|w| *w == wallet) {
+            if accepted.contains(&wallet) {
                 Ok((code, wallet))
             } else {
                 Err(CodeError::WalletNotAccepted { wallet })

@@ -135,7 +135,7 @@ fn code_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error
 
 /// A reply that was answered and parsed, or why it could not be used.
 enum Read {
-    Reply { status: u16, reply: AbcReply },
+    Reply { status: u16, reply: Box<AbcReply> },
     NotSent(String),
     Unknown(String),
 }
@@ -223,7 +223,7 @@ impl AbcChannel {
                 String::from_utf8_lossy(&body).chars().take(200).collect::<String>()
             )),
             Transport::Answered { status, body } => match serde_json::from_slice::<AbcReply>(&body) {
-                Ok(reply) => Read::Reply { status, reply },
+                Ok(reply) => Read::Reply { status, reply: Box::new(reply) },
                 Err(e) => Read::Unknown(format!("HTTP {status}, unreadable reply: {e}")),
             },
         };
@@ -356,7 +356,7 @@ fn refund_outcome(read: Read, order: &Order<'_>, amount: Fen) -> RefundOutcome {
     let reply = match read {
         Read::NotSent(why) => return RefundOutcome::NotSent(why),
         Read::Unknown(why) => return RefundOutcome::Unknown(why),
-        Read::Reply { reply, .. } => reply,
+        Read::Reply { reply, .. } => *reply,
     };
     if reply.order_no.as_deref().is_some_and(|no| no != order.id) {
         return RefundOutcome::Unknown("refund reply is for another order".into());
@@ -449,7 +449,7 @@ mod tests {
 
     fn read(status: u16, body: &str) -> Read {
         match serde_json::from_str::<AbcReply>(body) {
-            Ok(reply) => Read::Reply { status, reply },
+            Ok(reply) => Read::Reply { status, reply: Box::new(reply) },
             Err(e) => Read::Unknown(e.to_string()),
         }
     }

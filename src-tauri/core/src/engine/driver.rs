@@ -321,6 +321,9 @@ impl Inner {
                 return RecoverySummary::default();
             }
         };
+        if let Err(e) = self.ledger.checkpoint() {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
         let mut summary = RecoverySummary::default();
         for p in open {
             let driven_here = self.live.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&p.id);

@@ -190,8 +190,9 @@ impl Cashier {
             created_at: now,
             deadline_at: deadline,
             horizon_at: deadline.max(now + timing.late_horizon_ms as i64),
+            source: req.source.into(),
         };
-        let (payment, cancel_rx, ended_tx, http) = self.admit(new, req.source)?;
+        let (payment, cancel_rx, ended_tx, http) = self.admit(new)?;
         let inner = self.inner.clone();
         let id = payment.id.clone();
         tokio::spawn(async move {
@@ -229,8 +230,9 @@ impl Cashier {
             created_at: now,
             deadline_at: now + shown,
             horizon_at: now + channel_expiry + timing.late_horizon_ms as i64,
+            source: "qr".into(),
         };
-        let (payment, cancel_rx, ended_tx, http) = self.admit(new, "qr")?;
+        let (payment, cancel_rx, ended_tx, http) = self.admit(new)?;
         let created = self.inner.create_qr(&ch, &payment, &http).await;
         let inner = self.inner.clone();
         let id = payment.id.clone();
@@ -248,7 +250,6 @@ impl Cashier {
     fn admit(
         &self,
         mut new: NewPayment,
-        source: &str,
     ) -> Result<(Payment, watch::Receiver<bool>, watch::Sender<bool>, Arc<AtomicU64>), CheckoutError> {
         let mut live = self.inner.live.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((id, _)) = live.iter().find(|(_, l)| l.on_counter) {
@@ -262,7 +263,6 @@ impl Cashier {
                 other => break other.map_err(CheckoutError::Ledger)?,
             }
         };
-        let _ = self.inner.ledger.note(&payment.id, &serde_json::json!({ "source": source }));
         let (cancel_tx, cancel_rx) = watch::channel(false);
         let (ended_tx, ended_rx) = watch::channel(false);
         let http = Arc::new(AtomicU64::new(0));

@@ -44,6 +44,8 @@ pub struct NewPayment {
     pub created_at: i64,
     pub deadline_at: i64,
     pub horizon_at: i64,
+    /// Where the request came from (`wedge`, `camera`, `cli`, `qr`…), kept in the first event.
+    pub source: String,
 }
 
 /// One guarded state change: applied only if the row is still in one of `to.allowed_from()`.
@@ -144,6 +146,7 @@ impl Ledger {
         )?;
         let detail = serde_json::json!({
             "amount_fen": p.amount.0, "channel": p.channel, "flow": p.flow.as_str(), "code": p.code_masked,
+            "source": p.source,
         });
         append_event(&tx, &p.id, p.created_at, "created", None, Some(State::Created), &detail)?;
         let row = tx.query_row(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"), [&p.id], payment_from_row)?;
