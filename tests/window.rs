@@ -76,6 +76,32 @@ async fn first_run_writes_the_demo_profile_and_takes_a_payment() -> Result<(), E
     let s = Session::start(home.path(), "demo").await?;
     let config = std::fs::read_to_string(home.path().join("config.toml"))?;
     assert!(config.contains("[demo]") && config.contains("[channels.abc]"), "{config}");
+
+    // No amount yet: the window says so in Chinese, then in English after the switch, and
+    // nothing is recorded.
+    s.click("[data-testid=action-scan]").await?;
+    let zh = s.wait_for("[data-testid=error-message]", Duration::from_secs(10)).await?.text().await?;
+    assert!(zh.contains("请输入金额"), "{zh}");
+    s.click("[data-testid=lang-toggle]").await?;
+    s.wait_text("[data-testid=action-scan]", "Scan customer code", Duration::from_secs(10)).await?;
+    assert!(
+        s.client.find(fantoccini::Locator::Css("[data-testid=error-message]")).await.is_err(),
+        "the Chinese message does not stay on an English screen"
+    );
+    s.click("[data-testid=action-scan]").await?;
+    let en = s.wait_text("[data-testid=error-message]", "Enter an amount", Duration::from_secs(10)).await?;
+    s.screenshot("demo-no-amount-en.png").await?;
+    let shown = s.wait_for("[data-testid=error-message]", Duration::from_secs(1)).await?.text().await?;
+    assert_eq!(shown, en, "the message stays in English");
+    assert!(
+        !home.path().join("ledger.db").exists() || {
+            let ledger = Ledger::open(&home.path().join("ledger.db"))?;
+            ledger.payments_created_between(0, i64::MAX, 10)?.is_empty()
+        }
+    );
+    s.click("[data-testid=lang-toggle]").await?;
+    s.wait_text("[data-testid=action-scan]", "扫顾客付款码", Duration::from_secs(10)).await?;
+
     s.keypad("10").await?;
     s.click("[data-testid=action-scan]").await?;
     // The demo offers the sandbox's scenarios as sample codes; the first pays at once.

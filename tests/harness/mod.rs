@@ -114,6 +114,21 @@ impl Session {
         Ok(())
     }
 
+    /// Waits until the element's text contains `needle` (the screen re-rendered).
+    pub async fn wait_text(&self, css: &str, needle: &str, within: Duration) -> Result<String, Error> {
+        let deadline = Instant::now() + within;
+        loop {
+            let text = self.wait_for(css, within).await?.text().await.unwrap_or_default();
+            if text.contains(needle) {
+                return Ok(text);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{css} never showed {needle:?} (last: {text:?})").into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn screenshot(&self, file: &str) -> Result<PathBuf, Error> {
         let png = self.client.screenshot().await?;
         let path = artefacts().join(file);

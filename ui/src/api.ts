@@ -49,6 +49,8 @@ export interface Bootstrap {
   ceilingText: string;
   demo: null | { sampleCodes: { code: string; label: string }[]; sandboxUrl: string };
   active: PaymentView | null;
+  /** Late payments nobody has acknowledged yet; they come back after a restart until dismissed. */
+  alerts: PaymentAlert[];
 }
 
 export interface CheckedAmount {
@@ -58,6 +60,8 @@ export interface CheckedAmount {
 
 export interface Today {
   payments: PaymentView[];
+  /** Unfinished payments of any day, still being resolved by the core. */
+  attention: PaymentView[];
   totals: { count: number; paidCount: number; paidText: string; refundedText: string; netText: string };
 }
 
@@ -106,6 +110,7 @@ export const api = {
   startQr: (channel: string, amountText: string) => call<PaymentView>('start_qr', { channel, amountText }),
   cancelPayment: (id: string) => call<PaymentView>('cancel_payment', { id }),
   today: () => call<Today>('today'),
+  ackAlert: (id: string) => call<null>('ack_alert', { id }),
 };
 
 export interface CoreEvents {

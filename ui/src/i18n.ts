@@ -95,7 +95,7 @@ const zh = {
   coreUnreachableBody: '收银程序的核心没有响应，现在不能收款。请点“重试”；如果仍然不行，请重启 paydesk，或联系技术支持。',
   coreLost: '与收银核心的连接中断，这一步没有完成。请再试一次；如果仍然失败，请重启 paydesk。',
   retry: '重试',
-  sandboxPage: '沙箱顾客页面',
+  sandboxPage: '演示：在浏览器打开此链接付款',
 };
 
 export type MessageKey = keyof typeof zh;
@@ -193,7 +193,7 @@ const en: Record<MessageKey, string> = {
     "The cashier's core is not answering, so no payment can be taken now. Press Retry; if that does not help, restart paydesk or call support.",
   coreLost: 'Lost contact with the cashier core; this step did not happen. Try again; if it keeps failing, restart paydesk.',
   retry: 'Retry',
-  sandboxPage: 'Sandbox customer page',
+  sandboxPage: 'Demo: open this link in a browser to pay',
 };
 
 export const dictionaries: Record<Lang, Record<MessageKey, string>> = { zh, en };

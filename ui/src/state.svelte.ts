@@ -43,7 +43,7 @@ class AppState {
   channelId = $state('');
   amount = $state('');
   amountError = $state<string | null>(null);
-  busy = $state<null | 'check' | 'qr'>(null);
+  busy = $state<null | 'check' | 'qr' | 'lang'>(null);
   scan = $state<ScanSession | null>(null);
   active = $state<PaymentView | null>(null);
   activeError = $state<string | null>(null);
@@ -139,6 +139,9 @@ class AppState {
 
   private applyBoot(b: Bootstrap): void {
     this.boot = b;
+    for (const alert of b.alerts ?? []) {
+      if (!this.alerts.some((x) => x.id === alert.id)) this.alerts = [...this.alerts, alert];
+    }
     this.lang = b.lang;
     document.documentElement.lang = b.lang === 'zh' ? 'zh-CN' : 'en';
     if (!b.channels.some((c) => c.id === this.channelId)) {
@@ -150,16 +153,25 @@ class AppState {
 
   async toggleLanguage(): Promise<void> {
     const next: Lang = this.lang === 'zh' ? 'en' : 'zh';
-    this.lang = next; // the static texts switch at once
-    document.documentElement.lang = next === 'zh' ? 'zh-CN' : 'en';
-    if (this.status !== 'ready') return;
+    if (this.status !== 'ready') {
+      this.lang = next;
+      document.documentElement.lang = next === 'zh' ? 'zh-CN' : 'en';
+      return;
+    }
+    if (this.busy) return;
+    // Switch only once the core has: its messages must come in the same language as the
+    // screen, so nothing may start while it changes.
+    this.busy = 'lang';
     try {
       const b = await api.setLanguage(next);
+      this.amountError = null; // written in the old language
       this.applyBoot(b);
       if (b.active) this.applyUpdate(b.active);
       void this.refreshToday();
     } catch (e) {
       this.showNotice(this.errorText(e));
+    } finally {
+      this.busy = null;
     }
   }
 
@@ -227,8 +239,13 @@ class AppState {
     void this.refreshToday();
   }
 
+  /** Dismissing is acknowledging: the core records it and stops showing the alert. */
   dismissAlert(index: number): void {
+    const alert = this.alerts[index];
     this.alerts = this.alerts.filter((_, i) => i !== index);
+    if (alert) {
+      api.ackAlert(alert.id).catch((e) => this.showNotice(this.errorText(e)));
+    }
   }
 
   showNotice(text: string): void {

@@ -40,21 +40,6 @@ fn free_loopback_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
 }
 
-/// With no config file yet, write the demo profile: one `abc` channel on a sandbox at a free
-/// loopback port, so a new user sees the whole flow at once.
-fn first_run(path: &Path) -> Result<(), BootError> {
-    if path.exists() {
-        return Ok(());
-    }
-    let port = free_loopback_port().map_err(|e| BootError {
-        zh: format!("找不到可用的本机端口：{e}"),
-        en: format!("No free loopback port: {e}"),
-    })?;
-    Config::demo(port).save(path).map_err(|e| BootError::from(&e))?;
-    tracing::info!(path = %path.display(), port, "wrote the demo profile");
-    Ok(())
-}
-
 async fn start_sandbox(config: &mut Config, config_path: &Path) -> Result<Option<Sandbox>, BootError> {
     let Some(demo) = config.demo.clone() else { return Ok(None) };
     let options = |port: u16| SandboxOptions {
@@ -85,7 +70,9 @@ async fn start_sandbox(config: &mut Config, config_path: &Path) -> Result<Option
 
 pub async fn boot() -> Result<Booted, BootError> {
     let config_path = config_path();
-    first_run(&config_path)?;
+    if config::write_demo_on_first_run(&config_path, free_loopback_port).map_err(|e| BootError::from(&e))? {
+        tracing::info!(path = %config_path.display(), "wrote the demo profile");
+    }
     let mut config = Config::load(&config_path).map_err(|e: ConfigError| BootError::from(&e))?;
     let sandbox = start_sandbox(&mut config, &config_path).await?;
     let ledger_path = config.ledger_path(&config_path);

@@ -81,6 +81,15 @@ pub struct Bootstrap {
     ceiling_text: String,
     demo: Option<DemoInfo>,
     active: Option<PaymentView>,
+    /// Late payments nobody has acknowledged yet (they survive restarts).
+    alerts: Vec<Alert>,
+}
+
+/// A payment a person must see now: `message` says what happened and what to do.
+#[derive(Clone, Serialize)]
+pub struct Alert {
+    pub id: String,
+    pub message: String,
 }
 
 /// The sandbox's scenarios (CHANNELS.md), by the last two digits of an Alipay payment code.
@@ -125,11 +134,23 @@ fn bootstrap_of(c: &Cashier, demo: &Option<Demo>) -> Bootstrap {
         ceiling_text: c.config().ceiling().yuan_text(),
         demo: demo.as_ref().map(|d| DemoInfo { sample_codes: sample_codes(lang), sandbox_url: d.sandbox_url.clone() }),
         active: c.on_counter().map(|p| c.view(&p)),
+        alerts: c
+            .alerts()
+            .unwrap_or_default()
+            .iter()
+            .map(|p| Alert { id: p.id.clone(), message: alert_message(c, p) })
+            .collect(),
     }
 }
 
+/// The late-payment alert line: amount, time, and what to do.
+pub fn alert_message(c: &Cashier, p: &paydesk_core::ledger::Payment) -> String {
+    let v = c.view(p);
+    format!("¥{} {} {} — {}", v.amount_text, v.time_text, p.id, v.message)
+}
+
 #[tauri::command]
-pub fn bootstrap(state: State<'_, AppState>) -> UiResult<Bootstrap> {
+pub async fn bootstrap(state: State<'_, AppState>) -> UiResult<Bootstrap> {
     static FIRST: std::sync::Once = std::sync::Once::new();
     // The UI calls this once it is drawn: the start-up benchmark times the app by this line.
     FIRST.call_once(|| tracing::info!("clerk window ready"));
@@ -142,13 +163,13 @@ pub fn bootstrap(state: State<'_, AppState>) -> UiResult<Bootstrap> {
 }
 
 #[tauri::command]
-pub fn set_language(state: State<'_, AppState>, lang: String) -> UiResult<Bootstrap> {
+pub async fn set_language(state: State<'_, AppState>, lang: String) -> UiResult<Bootstrap> {
     let c = cashier(&state)?;
     let Some(lang) = Lang::parse(&lang) else {
-        return Err(UiError { code: "lang".into(), message: format!("unknown language {lang}") });
+        return Err(UiError { code: "lang".into(), message: format!("不支持的语言 / unknown language: {lang}") });
     };
     c.set_lang(lang);
-    bootstrap(state)
+    bootstrap(state).await
 }
 
 #[derive(Serialize)]
@@ -159,7 +180,7 @@ pub struct CheckedAmount {
 }
 
 #[tauri::command]
-pub fn check_amount(state: State<'_, AppState>, amount_text: String) -> UiResult<CheckedAmount> {
+pub async fn check_amount(state: State<'_, AppState>, amount_text: String) -> UiResult<CheckedAmount> {
     let c = cashier(&state)?;
     let fen = c.check_amount(&amount_text).map_err(|e| UiError::new(e.code(), &e, c.lang()))?;
     Ok(CheckedAmount { amount_fen: fen.0, amount_text: fen.yuan_text() })
@@ -192,7 +213,7 @@ pub async fn start_qr(state: State<'_, AppState>, channel: String, amount_text: 
 }
 
 #[tauri::command]
-pub fn cancel_payment(state: State<'_, AppState>, id: String) -> UiResult<PaymentView> {
+pub async fn cancel_payment(state: State<'_, AppState>, id: String) -> UiResult<PaymentView> {
     let c = cashier(&state)?;
     let p = c.cancel(&id).map_err(|e| UiError::new(e.code(), &e, c.lang()))?;
     Ok(c.view(&p))
@@ -212,13 +233,17 @@ pub struct TodayTotals {
 pub struct Today {
     payments: Vec<PaymentView>,
     totals: TodayTotals,
+    /// Unfinished payments of any day (not only today's): what recovery is still resolving.
+    attention: Vec<PaymentView>,
 }
 
 #[tauri::command]
-pub fn today(state: State<'_, AppState>) -> UiResult<Today> {
+pub async fn today(state: State<'_, AppState>) -> UiResult<Today> {
     let c = cashier(&state)?;
     let (payments, totals) = c.today().map_err(|e| UiError::new("ledger", &e, c.lang()))?;
+    let attention = c.open_payments().map_err(|e| UiError::new("ledger", &e, c.lang()))?;
     Ok(Today {
+        attention: attention.iter().map(|p| c.view(p)).collect(),
         payments: payments.iter().map(|p| c.view(p)).collect(),
         totals: TodayTotals {
             count: totals.count,
@@ -228,4 +253,12 @@ pub fn today(state: State<'_, AppState>) -> UiResult<Today> {
             net_text: totals.net.yuan_text(),
         },
     })
+}
+
+/// A person has seen a late-payment alert: it is not shown again (logged in the ledger).
+#[tauri::command]
+pub async fn ack_alert(state: State<'_, AppState>, id: String) -> UiResult<()> {
+    let c = cashier(&state)?;
+    c.acknowledge_alert(&id).map_err(|e| UiError::new("ledger", &e, c.lang()))?;
+    Ok(())
 }

@@ -8,14 +8,7 @@ mod commands;
 
 use commands::{AppState, Demo};
 use paydesk_core::engine::{Cashier, PaymentView, Update};
-use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
-
-#[derive(Clone, Serialize)]
-struct Alert {
-    id: String,
-    message: String,
-}
 
 /// Forwards the engine's updates to the window: `payment-update` and `payment-alert`.
 fn forward_updates(app: AppHandle, cashier: Cashier) {
@@ -30,8 +23,8 @@ fn forward_updates(app: AppHandle, cashier: Cashier) {
                     }
                 }
                 Ok(Update::LateAlert { payment }) => {
-                    let message = cashier.view(&payment).message;
-                    let _ = app.emit("payment-alert", Alert { id: payment.id, message });
+                    let message = commands::alert_message(&cashier, &payment);
+                    let _ = app.emit("payment-alert", commands::Alert { id: payment.id, message });
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "the window missed updates; it refreshes from the ledger");
@@ -53,17 +46,16 @@ fn main() {
 
     let result = tauri::Builder::default()
         .setup(|app| {
-            // Boot inside the async runtime: the engine spawns its tasks onto it.
-            let booted = tauri::async_runtime::block_on(async {
-                let booted = boot::boot().await?;
-                let _recovery = booted.cashier.spawn_recovery();
-                Ok::<_, boot::BootError>(booted)
-            });
-            let state = match booted {
+            let state = match tauri::async_runtime::block_on(boot::boot()) {
                 Ok(booted) => {
                     tracing::info!(config = %booted.config_path.display(), "cashier ready");
                     let cashier = booted.cashier;
+                    // Listen first, so the first recovery sweep's updates reach the window.
                     forward_updates(app.handle().clone(), cashier.clone());
+                    // Inside the async runtime: the engine spawns its tasks onto it.
+                    tauri::async_runtime::block_on(async {
+                        let _recovery = cashier.spawn_recovery();
+                    });
                     let demo = booted.sandbox.map(|s| {
                         let url = s.base_url();
                         // The sandbox runs for the life of the app.
@@ -88,6 +80,7 @@ fn main() {
             commands::start_qr,
             commands::cancel_payment,
             commands::today,
+            commands::ack_alert,
         ])
         .run(tauri::generate_context!("../../tauri.conf.json"));
     if let Err(e) = result {

@@ -204,6 +204,8 @@ pub enum ConfigError {
     Invalid { key: String, why: String },
     #[error("cannot write the config file {path}: {why}")]
     Write { path: String, why: String },
+    #[error("the config file {config} is missing but the ledger {ledger} exists")]
+    LedgerWithoutConfig { config: String, ledger: String },
 }
 
 impl Localized for ConfigError {
@@ -217,9 +219,18 @@ impl Localized for ConfigError {
             (ConfigError::Invalid { key, why }, Lang::En) => format!("Config key {key} is not valid: {why}"),
             (ConfigError::Write { path, why }, Lang::Zh) => format!("无法写入配置文件 {path}：{why}"),
             (ConfigError::Write { path, why }, Lang::En) => format!("Cannot write the config file {path}: {why}"),
+            (ConfigError::LedgerWithoutConfig { config, ledger }, Lang::Zh) => {
+                format!("找不到配置文件 {config}，但账本 {ledger} 已存在。请恢复配置文件后再启动（不会改用演示配置）。")
+            }
+            (ConfigError::LedgerWithoutConfig { config, ledger }, Lang::En) => format!(
+                "The config file {config} is missing but the ledger {ledger} exists. Restore the config and start again (the demo profile is not used)."
+            ),
         }
     }
 }
+
+/// No wait in the config may exceed a day (keeps every deadline far from overflow).
+const MAX_WAIT_MS: u64 = 86_400_000;
 
 fn invalid(key: &str, why: impl Into<String>) -> ConfigError {
     ConfigError::Invalid { key: key.into(), why: why.into() }
@@ -282,15 +293,17 @@ impl Config {
         }
         let t = &self.timing;
         for (key, v) in [
+            ("timing.barcode_first_poll_ms", t.barcode_first_poll_ms),
             ("timing.barcode_poll_interval_ms", t.barcode_poll_interval_ms),
             ("timing.qr_poll_interval_ms", t.qr_poll_interval_ms),
             ("timing.recovery_interval_ms", t.recovery_interval_ms),
             ("timing.barcode_deadline_ms", t.barcode_deadline_ms),
             ("timing.qr_timeout_ms", t.qr_timeout_ms),
             ("timing.cancel_retry_ms", t.cancel_retry_ms),
+            ("timing.late_horizon_ms", t.late_horizon_ms),
         ] {
-            if v == 0 {
-                return Err(invalid(key, "must be more than 0 / 必须大于 0"));
+            if v == 0 || v > MAX_WAIT_MS {
+                return Err(invalid(key, "between 1 and 86400000 (one day) / 1 到 86400000 毫秒"));
             }
         }
         if self.business_day.cutoff_hour > 23 {
@@ -314,14 +327,30 @@ impl Config {
             if abc.goods_name.trim().is_empty() {
                 return Err(invalid("channels.abc.goods_name", "required / 必填"));
             }
-            if abc.barcode_deadline_ms == Some(0) {
-                return Err(invalid("channels.abc.barcode_deadline_ms", "must be more than 0 / 必须大于 0"));
+            if abc.barcode_deadline_ms.is_some_and(|v| v == 0 || v > MAX_WAIT_MS) {
+                return Err(invalid("channels.abc.barcode_deadline_ms", "between 1 and 86400000 / 1 到 86400000 毫秒"));
+            }
+            if abc.connect_timeout_ms > MAX_WAIT_MS || abc.request_timeout_ms > MAX_WAIT_MS {
+                return Err(invalid("channels.abc.request_timeout_ms", "at most 86400000 / 最多 86400000 毫秒"));
             }
         }
         if self.channel_ids().is_empty() {
             return Err(invalid("channels", "configure at least one channel / 至少配置一个收款渠道"));
         }
+        // "Not found" becomes final at the horizon: a request that hung must be long over by then.
+        if t.late_horizon_ms < 2 * self.longest_request_ms() {
+            return Err(invalid(
+                "timing.late_horizon_ms",
+                "at least twice the longest channel request (connect + request timeout) / 至少为渠道最长请求时间的两倍",
+            ));
+        }
         Ok(())
+    }
+
+    /// The longest a single channel request may take (connect plus reply), over all channels.
+    pub fn longest_request_ms(&self) -> u64 {
+        let abc = self.channels.abc.as_ref().map_or(0, |c| c.connect_timeout_ms + c.request_timeout_ms);
+        abc.max(1)
     }
 
     pub fn channel_ids(&self) -> Vec<&'static str> {
@@ -381,6 +410,26 @@ impl Config {
             demo.sandbox_port = port;
         }
     }
+}
+
+/// On the very first run (no config file, no ledger beside it) writes the demo profile with its
+/// sandbox on `port()` and returns true. A ledger without its config is a real store whose config
+/// went missing: pointing its open payments at a demo sandbox would misread them, so that is an
+/// error, never a quiet fallback to the demo.
+pub fn write_demo_on_first_run(path: &Path, port: impl FnOnce() -> std::io::Result<u16>) -> Result<bool, ConfigError> {
+    if path.exists() {
+        return Ok(false);
+    }
+    let ledger = path.with_file_name("ledger.db");
+    if ledger.exists() {
+        return Err(ConfigError::LedgerWithoutConfig {
+            config: path.display().to_string(),
+            ledger: ledger.display().to_string(),
+        });
+    }
+    let port = port().map_err(|e| ConfigError::Write { path: path.display().to_string(), why: e.to_string() })?;
+    Config::demo(port).save(path)?;
+    Ok(true)
 }
 
 /// `https://`, or `http://` to loopback, or `http://` with `allow_insecure_http`.
@@ -488,6 +537,9 @@ merchant_id = "103881636900016"
             (GOOD.replace("https://pay.example.com", "not a url"), "channels.abc.base_url"),
             (GOOD.replace("103881636900016", " "), "channels.abc.merchant_id"),
             (format!("{GOOD}\n[timing]\nqr_poll_interval_ms = 0\n"), "timing.qr_poll_interval_ms"),
+            (format!("{GOOD}\n[timing]\nlate_horizon_ms = 0\n"), "timing.late_horizon_ms"),
+            (format!("{GOOD}\n[timing]\nlate_horizon_ms = 30000\n"), "timing.late_horizon_ms"),
+            (format!("{GOOD}\n[timing]\nqr_timeout_ms = 9999999999999\n"), "timing.qr_timeout_ms"),
         ];
         for (text, key) in cases {
             match parse(&text) {
@@ -515,6 +567,23 @@ merchant_id = "103881636900016"
         assert!(parse(&GOOD.replace("https://pay.example.com", "http://localhost:8080")).is_ok());
         let insecure = GOOD.replace("https://pay.example.com", "http://10.0.0.5") + "allow_insecure_http = true\n";
         assert!(parse(&insecure).is_ok());
+    }
+
+    #[test]
+    fn the_demo_is_written_only_on_a_truly_first_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        assert!(write_demo_on_first_run(&path, || Ok(4242)).unwrap());
+        assert!(Config::load(&path).unwrap().demo.is_some());
+        // Second start: the config is there, nothing is written.
+        assert!(!write_demo_on_first_run(&path, || panic!("no port needed")).unwrap());
+        // The config vanished but the ledger stayed: refuse, name both files, write nothing.
+        std::fs::write(dir.path().join("ledger.db"), b"").unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let err = write_demo_on_first_run(&path, || Ok(4242)).unwrap_err();
+        assert!(matches!(err, ConfigError::LedgerWithoutConfig { .. }));
+        assert!(err.message(Lang::Zh).contains("请恢复配置文件"));
+        assert!(!path.exists());
     }
 
     #[test]

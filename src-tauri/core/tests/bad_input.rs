@@ -142,3 +142,23 @@ async fn a_second_payment_while_one_waits_is_refused() {
     assert_eq!(rig.cashier.wait_settled(&next.id).await.unwrap().payment.state, State::Paid);
     rig.assert_matches_truth();
 }
+
+#[tokio::test]
+async fn an_order_the_channel_acknowledged_then_forgot_is_unknown_never_failed() {
+    let rig = rig_with(fast_sandbox(), |c| c.timing.late_horizon_ms = 500).await;
+    let p = rig.cashier.start_qr("abc", "7.00", None).await.unwrap();
+    assert_eq!(p.state, State::Pending, "the channel gave a QR link: it knows the order");
+    rig.cashier.cancel(&p.id).unwrap();
+    // The channel loses its books (a restart without its state): the order is "not found".
+    let addr = rig.sandbox.addr();
+    rig.sandbox.shutdown().await;
+    let amnesiac = paydesk_sandbox::Sandbox::start(paydesk_sandbox::SandboxOptions { listen: addr, ..fast_sandbox() })
+        .await
+        .unwrap();
+    let now = rig.cashier.query_now(&p.id).await.unwrap();
+    assert_eq!(now.state, State::Unknown, "a contradiction for a person, not a quiet failure");
+    let events = rig.cashier.ledger().events(&p.id).unwrap();
+    assert!(events.iter().any(|e| e.detail.to_string().contains("acknowledged this order")));
+    assert!(rig.cashier.open_payments().unwrap().iter().any(|o| o.id == p.id), "listed for a person");
+    drop(amnesiac);
+}

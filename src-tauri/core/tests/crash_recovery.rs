@@ -107,3 +107,43 @@ async fn every_payment_killed_mid_flight_is_resolved_by_the_restart() {
     );
     assert_eq!(truth.charges.len(), 2);
 }
+
+#[tokio::test]
+async fn recovery_in_another_process_leaves_a_payment_being_driven_alone() {
+    let sandbox = Sandbox::start(fast_sandbox()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &config_for(&sandbox.base_url()));
+    // A clerk's payment in one process: "user paying" for 10 queries (about a second).
+    let charge = tokio::process::Command::new(CLI)
+        .arg("--config")
+        .arg(&config)
+        .args(["--json", "charge", "--channel", "abc", "--amount", "9.00", "--code", &alipay_code("89")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Meanwhile another process sweeps the same ledger, over and over.
+    let ledger_path = dir.path().join("ledger.db");
+    let mut swept_busy = 0;
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if !ledger_path.exists() {
+            continue;
+        }
+        let out = cli(&config, &["--json", "recover"]).await;
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(summary["resolved"], 0, "recovery must not resolve a payment another process drives");
+        if summary["still_open"] == 1 {
+            assert_eq!(summary["examined"], 0);
+            swept_busy += 1;
+        }
+    }
+    assert!(swept_busy > 0, "the sweeps overlapped the payment");
+    let out = charge.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let paid: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(paid["state"], "paid");
+    assert_eq!(paid["late"], false, "not marked given-up by the other process");
+    assert!(paid["abandoned_at"].is_null());
+}

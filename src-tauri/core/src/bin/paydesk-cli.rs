@@ -40,7 +40,8 @@ enum Command {
         /// Yuan, like 12.34.
         #[arg(long)]
         amount: String,
-        /// The customer's payment code (付款码).
+        /// The customer's payment code (付款码); `-` reads it from standard input, which keeps it
+        /// out of the process list and the shell history.
         #[arg(long, conflicts_with = "qr", required_unless_present = "qr")]
         code: Option<String>,
         /// Show a QR code in the terminal and wait for it to be paid.
@@ -132,6 +133,16 @@ async fn run(cli: Cli) -> u8 {
     let out = Output { json: cli.json, lang };
     match cli.command {
         Command::Charge { channel, amount, code, qr, subject } => {
+            let code = match code.as_deref() {
+                Some("-") => {
+                    let mut line = String::new();
+                    if std::io::stdin().read_line(&mut line).is_err() {
+                        return out.error("payment_code", "cannot read the payment code from standard input");
+                    }
+                    Some(line.trim_end_matches(['\r', '\n']).to_string())
+                }
+                other => other.map(str::to_string),
+            };
             charge(&cashier, &out, &channel, &amount, code.as_deref(), qr, subject.as_deref()).await
         }
         Command::Query { id } => match cashier.query_now(&id).await {

@@ -6,10 +6,13 @@
 //! (see CHANNELS.md, "no-cancel behaviour").
 //!
 //! Assumptions, each written in the README's channel section too:
-//! - `isSuccess:false` on a *query* means the query itself failed: only `ORDER_NOT_FOUND` is read
-//!   as "no such order"; any other code is unknown, never a failed payment.
-//! - On a *pay* call, `FAILED` is definitive only with one of [`DEFINITIVE_FAILURES`] or with no
-//!   code at all; any other code (a system error) is unknown and resolved by query.
+//! - Definitive answers come only from a 2xx reply, or a 4xx refusal (`isSuccess:false`) with one
+//!   of [`DEFINITIVE_FAILURES`]; 3xx, 5xx and other 4xx replies are unknown.
+//! - `paid` needs `isSuccess:true` and the reply's `orderNo` and `amount` equal to ours.
+//! - `isSuccess:false` on a *query* means the query itself failed: only `ORDER_NOT_FOUND` (on a
+//!   404 or 2xx) is read as "no such order"; any other code is unknown, never a failed payment.
+//! - On a *pay* call, `FAILED` is definitive only with one of [`DEFINITIVE_FAILURES`]; any other
+//!   code, or none, is unknown and resolved by query.
 //! - A create reply's `status` says nothing about payment (the seed's WAP/PC replies say `SUCCESS`
 //!   for an unpaid order): a create is only ever "created".
 
@@ -118,6 +121,7 @@ struct AbcReply {
     message: Option<String>,
     #[serde(default, deserialize_with = "code_text")]
     error_code: Option<String>,
+    pay_time: Option<String>,
     refund_no: Option<String>,
     #[serde(default, deserialize_with = "yuan_json::option::deserialize")]
     refund_amount: Option<Fen>,
@@ -166,10 +170,39 @@ impl AbcReply {
     fn trade_no(&self) -> Option<String> {
         self.third_order_no.clone().or_else(|| self.transaction_id.clone())
     }
+
+    /// A payment is confirmed only by a reply that names our order and our amount.
+    fn confirms(&self, order: &Order<'_>) -> bool {
+        self.is_success == Some(true) && self.order_no.as_deref() == Some(order.id) && self.amount == Some(order.amount)
+    }
+
+    fn names(&self, order: &Order<'_>) -> bool {
+        self.order_no.as_deref() == Some(order.id)
+    }
+
+    fn paid(&self) -> PayOutcome {
+        PayOutcome::Paid { trade_no: self.trade_no(), paid_at: self.pay_time.as_deref().and_then(local_time_ms) }
+    }
+
+    /// A refusal the service gives with a code after which nothing can have been charged.
+    fn definitive_refusal(&self) -> bool {
+        self.is_success == Some(false) && is_definitive(self.error_code.as_deref())
+    }
 }
 
 fn is_definitive(code: Option<&str>) -> bool {
-    code.is_none_or(|c| DEFINITIVE_FAILURES.contains(&c))
+    code.is_some_and(|c| DEFINITIVE_FAILURES.contains(&c))
+}
+
+/// `yyyy-MM-ddTHH:mm:ss` in the service's (= the store's) local time, to ms since the epoch.
+fn local_time_ms(text: &str) -> Option<i64> {
+    use chrono::TimeZone;
+    let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").ok()?;
+    chrono::Local.from_local_datetime(&naive).earliest().map(|t| t.timestamp_millis())
+}
+
+fn is_2xx(status: u16) -> bool {
+    (200..300).contains(&status)
 }
 
 impl AbcChannel {
@@ -191,7 +224,7 @@ impl AbcChannel {
         CreateBody {
             order_no: order.id,
             amount: order.amount,
-            merchant_id: &self.config.merchant_id,
+            merchant_id: order.merchant,
             goods_name: if order.subject.trim().is_empty() { &self.config.goods_name } else { order.subject },
             auth_code: None,
             notify_url: self.config.notify_url.as_deref(),
@@ -280,28 +313,29 @@ impl AbcChannel {
 
 /// Maps a create reply: a payload means created, whatever `status` says.
 fn created(read: Read, order: &Order<'_>, payload: impl Fn(&AbcReply) -> Option<String>) -> CreateOutcome {
-    match read {
-        Read::NotSent(why) => CreateOutcome::NotSent(why),
-        Read::Unknown(why) => CreateOutcome::Unknown(why),
-        Read::Reply { reply, .. } => {
-            if let Some(why) = reply.mismatch(order) {
-                return CreateOutcome::Unknown(why);
-            }
-            match (reply.is_success, payload(&reply).filter(|p| !p.trim().is_empty())) {
-                (Some(false), _) if is_definitive(reply.error_code.as_deref()) => {
-                    CreateOutcome::Failed(reply.failure())
-                }
-                (Some(false), _) => CreateOutcome::Unknown(format!("create refused with {}", reply.failure().code)),
-                (_, Some(payload)) => CreateOutcome::Created { payload },
-                (_, None) => CreateOutcome::Unknown("reply has no payment link".into()),
-            }
-        }
+    let (status, reply) = match read {
+        Read::NotSent(why) => return CreateOutcome::NotSent(why),
+        Read::Unknown(why) => return CreateOutcome::Unknown(why),
+        Read::Reply { status, reply } => (status, reply),
+    };
+    if reply.definitive_refusal() {
+        return CreateOutcome::Failed(reply.failure());
+    }
+    if !is_2xx(status) || reply.is_success == Some(false) {
+        return CreateOutcome::Unknown(format!("HTTP {status}, create refused with {}", reply.failure().code));
+    }
+    if let Some(why) = reply.mismatch(order) {
+        return CreateOutcome::Unknown(why);
+    }
+    match payload(&reply).filter(|p| !p.trim().is_empty()) {
+        Some(payload) => CreateOutcome::Created { payload },
+        None => CreateOutcome::Unknown("reply has no payment link".into()),
     }
 }
 
 /// Maps a barcode-pay reply.
 fn pay_outcome(read: Read, order: &Order<'_>) -> PayOutcome {
-    let (status_code, reply) = match read {
+    let (status, reply) = match read {
         Read::NotSent(why) => return PayOutcome::NotSent(why),
         Read::Unknown(why) => return PayOutcome::Unknown(why),
         Read::Reply { status, reply } => (status, reply),
@@ -310,53 +344,59 @@ fn pay_outcome(read: Read, order: &Order<'_>) -> PayOutcome {
         return PayOutcome::Unknown(why);
     }
     let code = reply.error_code.as_deref();
+    let unknown = || {
+        PayOutcome::Unknown(format!(
+            "HTTP {status}, status {}, code {}",
+            reply.status.as_deref().unwrap_or("-"),
+            code.unwrap_or("-")
+        ))
+    };
+    if !is_2xx(status) {
+        return if reply.definitive_refusal() { PayOutcome::Failed(reply.failure()) } else { unknown() };
+    }
     match reply.status.as_deref() {
-        Some("SUCCESS") if reply.is_success != Some(false) => PayOutcome::Paid { trade_no: reply.trade_no() },
+        Some("SUCCESS") if reply.confirms(order) => reply.paid(),
         Some("USERPAYING") | Some("PENDING") => PayOutcome::Waiting,
         _ if code == Some(USER_PAYING) => PayOutcome::Waiting,
-        Some("FAILED") if is_definitive(code) => PayOutcome::Failed(reply.failure()),
-        Some("CLOSED") => PayOutcome::Closed,
-        None if reply.is_success == Some(false) && code.is_some() && is_definitive(code) => {
-            PayOutcome::Failed(reply.failure())
-        }
-        other => PayOutcome::Unknown(format!(
-            "HTTP {status_code}, status {}, code {}",
-            other.unwrap_or("-"),
-            code.unwrap_or("-")
-        )),
+        Some("FAILED") | None if reply.definitive_refusal() => PayOutcome::Failed(reply.failure()),
+        Some("CLOSED") if reply.names(order) => PayOutcome::Closed,
+        _ => unknown(),
     }
 }
 
 /// Maps a query reply. `isSuccess:false` is about the query, not the payment.
 fn query_outcome(read: Read, order: &Order<'_>) -> PayOutcome {
-    let (status_code, reply) = match read {
+    let (status, reply) = match read {
         Read::NotSent(why) => return PayOutcome::NotSent(why),
         Read::Unknown(why) => return PayOutcome::Unknown(why),
         Read::Reply { status, reply } => (status, reply),
     };
-    if reply.error_code.as_deref() == Some(ORDER_NOT_FOUND) {
+    if reply.error_code.as_deref() == Some(ORDER_NOT_FOUND) && (status == 404 || is_2xx(status)) {
         return PayOutcome::NotFound;
     }
-    if reply.is_success == Some(false) {
-        return PayOutcome::Unknown(format!("query refused: {}", reply.failure().code));
+    if !is_2xx(status) || reply.is_success != Some(true) {
+        return PayOutcome::Unknown(format!("HTTP {status}, query refused: {}", reply.failure().code));
     }
     if let Some(why) = reply.mismatch(order) {
         return PayOutcome::Unknown(why);
     }
     match reply.status.as_deref() {
-        Some("SUCCESS") => PayOutcome::Paid { trade_no: reply.trade_no() },
+        Some("SUCCESS") if reply.confirms(order) => reply.paid(),
         Some("PENDING") | Some("USERPAYING") => PayOutcome::Waiting,
-        Some("FAILED") => PayOutcome::Failed(reply.failure()),
-        Some("CLOSED") => PayOutcome::Closed,
-        other => PayOutcome::Unknown(format!("HTTP {status_code}, status {}", other.unwrap_or("-"))),
+        Some("FAILED") if reply.names(order) => PayOutcome::Failed(reply.failure()),
+        Some("CLOSED") if reply.names(order) => PayOutcome::Closed,
+        other => PayOutcome::Unknown(format!(
+            "HTTP {status}, status {} without our order number and amount",
+            other.unwrap_or("-")
+        )),
     }
 }
 
 fn refund_outcome(read: Read, order: &Order<'_>, amount: Fen) -> RefundOutcome {
-    let reply = match read {
+    let (status, reply) = match read {
         Read::NotSent(why) => return RefundOutcome::NotSent(why),
         Read::Unknown(why) => return RefundOutcome::Unknown(why),
-        Read::Reply { reply, .. } => *reply,
+        Read::Reply { status, reply } => (status, reply),
     };
     if reply.order_no.as_deref().is_some_and(|no| no != order.id) {
         return RefundOutcome::Unknown("refund reply is for another order".into());
@@ -364,10 +404,16 @@ fn refund_outcome(read: Read, order: &Order<'_>, amount: Fen) -> RefundOutcome {
     if reply.refund_amount.is_some_and(|a| a != amount) {
         return RefundOutcome::Unknown(format!("refund reply amount is not {amount}"));
     }
+    if reply.definitive_refusal() {
+        return RefundOutcome::Failed(reply.failure());
+    }
+    if !is_2xx(status) {
+        return RefundOutcome::Unknown(format!("HTTP {status}, code {}", reply.failure().code));
+    }
+    let refund_no = reply.refund_no.clone();
     match reply.status.as_deref() {
-        Some("SUCCESS") if reply.is_success != Some(false) => RefundOutcome::Succeeded { refund_no: reply.refund_no },
-        Some("PROCESSING") => RefundOutcome::Processing { refund_no: reply.refund_no },
-        Some("FAILED") if is_definitive(reply.error_code.as_deref()) => RefundOutcome::Failed(reply.failure()),
+        Some("SUCCESS") if reply.is_success == Some(true) => RefundOutcome::Succeeded { refund_no },
+        Some("PROCESSING") => RefundOutcome::Processing { refund_no },
         other => RefundOutcome::Unknown(format!(
             "refund status {}, code {}",
             other.unwrap_or("-"),
@@ -395,6 +441,10 @@ impl Channel for AbcChannel {
         &self.caps
     }
 
+    fn account(&self) -> &str {
+        &self.config.merchant_id
+    }
+
     async fn barcode_pay(&self, order: &Order<'_>, code: &str) -> Reply<PayOutcome> {
         let mut body = self.body(order);
         body.auth_code = Some(code);
@@ -413,7 +463,7 @@ impl Channel for AbcChannel {
 
     async fn query(&self, order: &Order<'_>) -> Reply<PayOutcome> {
         let path = format!("/api/payment/alipay/query/{}", order.id);
-        let request = self.http.get(&path).header("X-Merchant-Id", &self.config.merchant_id);
+        let request = self.http.get(&path).header("X-Merchant-Id", order.merchant);
         let ex = self.exchange("query", request, None, None).await;
         ex.into_reply(|read| query_outcome(read, order))
     }
@@ -433,7 +483,7 @@ impl Channel for AbcChannel {
             order_no: order.id,
             refund_amount: amount,
             refund_reason: reason,
-            merchant_id: &self.config.merchant_id,
+            merchant_id: order.merchant,
         };
         let ex = self.post_json("refund", "/api/payment/alipay/refund", &body, None).await;
         ex.into_reply(|read| refund_outcome(read, order, amount))
@@ -445,7 +495,7 @@ mod tests {
     //! The reply mapping as pure logic; the wire itself is tested against the sandbox.
     use super::*;
 
-    const ORDER: Order<'static> = Order { id: "T0126112210300001", amount: Fen(6800), subject: "x" };
+    const ORDER: Order<'static> = Order { id: "T0126112210300001", amount: Fen(6800), subject: "x", merchant: "M1" };
 
     fn read(status: u16, body: &str) -> Read {
         match serde_json::from_str::<AbcReply>(body) {
@@ -454,10 +504,16 @@ mod tests {
         }
     }
 
+    const SUCCESS: &str = r#"{"isSuccess":true,"orderNo":"T0126112210300001","transactionId":"ABC1","thirdOrderNo":"2026X","amount":68.00,"status":"SUCCESS","message":"支付成功","payTime":"2026-01-15T16:00:00"}"#;
+
     #[test]
     fn pay_replies_from_the_seed() {
-        let success = r#"{"isSuccess":true,"orderNo":"T0126112210300001","transactionId":"ABC1","thirdOrderNo":"2026X","amount":68.00,"status":"SUCCESS","message":"支付成功","payTime":"2026-01-15T16:00:00"}"#;
-        assert_eq!(pay_outcome(read(200, success), &ORDER), PayOutcome::Paid { trade_no: Some("2026X".into()) });
+        let paid_at = local_time_ms("2026-01-15T16:00:00");
+        assert!(paid_at.is_some());
+        assert_eq!(
+            pay_outcome(read(200, SUCCESS), &ORDER),
+            PayOutcome::Paid { trade_no: Some("2026X".into()), paid_at }
+        );
         let paying = r#"{"isSuccess":false,"orderNo":"T0126112210300001","status":"USERPAYING","message":"用户支付中，请轮询查询","errorCode":"1002"}"#;
         assert_eq!(pay_outcome(read(200, paying), &ORDER), PayOutcome::Waiting);
         let paying_numeric = r#"{"isSuccess":false,"errorCode":1002}"#;
@@ -467,42 +523,62 @@ mod tests {
             pay_outcome(read(200, invalid), &ORDER),
             PayOutcome::Failed(Failure { code: "AUTHCODE_INVALID".into(), message: "付款码无效".into() })
         );
+        // A 400 refusal with a listed code is definitive too (the sandbox's PARAM_ERROR, AP7346).
+        let refused = r#"{"isSuccess":false,"status":"FAILED","errorCode":"AP7346","message":"缺少订单详情"}"#;
+        assert!(matches!(pay_outcome(read(400, refused), &ORDER), PayOutcome::Failed(_)));
     }
 
     #[test]
     fn doubtful_pay_replies_are_unknown_never_failed() {
-        for body in [
-            r#"{"isSuccess":false,"status":"FAILED","errorCode":"SYSTEM_ERROR"}"#,
-            r#"{"isSuccess":true,"status":"UNKNOWN"}"#,
-            r#"{"isSuccess":false,"status":"SUCCESS"}"#,
-            r#"{"isSuccess":true}"#,
-            r#"{"isSuccess":true,"orderNo":"OTHER","status":"SUCCESS"}"#,
-            r#"{"isSuccess":true,"orderNo":"T0126112210300001","amount":0.01,"status":"SUCCESS"}"#,
-            r#"{"isSuccess":true,"amount":68.001,"status":"SUCCESS"}"#,
-            r#"{"isSuccess":tr"#,
-            "",
+        for (status, body) in [
+            (200, r#"{"isSuccess":false,"status":"FAILED","errorCode":"SYSTEM_ERROR"}"#),
+            (200, r#"{"isSuccess":false,"status":"FAILED"}"#),
+            (200, r#"{"status":"FAILED","message":"系统繁忙"}"#),
+            (200, r#"{"isSuccess":true,"status":"UNKNOWN"}"#),
+            (200, r#"{"isSuccess":false,"status":"SUCCESS"}"#),
+            (200, r#"{"isSuccess":true}"#),
+            (200, r#"{"status":"SUCCESS"}"#),
+            (200, r#"{"isSuccess":true,"status":"SUCCESS","amount":68.00}"#),
+            (200, r#"{"isSuccess":true,"orderNo":"T0126112210300001","status":"SUCCESS"}"#),
+            (200, r#"{"isSuccess":true,"orderNo":"OTHER","amount":68.00,"status":"SUCCESS"}"#),
+            (200, r#"{"isSuccess":true,"orderNo":"T0126112210300001","amount":0.01,"status":"SUCCESS"}"#),
+            (200, r#"{"isSuccess":true,"amount":68.001,"status":"SUCCESS"}"#),
+            (200, r#"{"isSuccess":tr"#),
+            (200, ""),
+            (403, r#"{"status":"FAILED","message":"forbidden"}"#),
+            (429, r#"{"isSuccess":false,"status":"FAILED","errorCode":"TOO_MANY"}"#),
+            (302, SUCCESS),
         ] {
-            assert!(matches!(pay_outcome(read(200, body), &ORDER), PayOutcome::Unknown(_)), "{body}");
+            assert!(matches!(pay_outcome(read(status, body), &ORDER), PayOutcome::Unknown(_)), "{status} {body}");
         }
     }
 
     #[test]
     fn query_replies() {
-        let q = |body| query_outcome(read(200, body), &ORDER);
-        assert_eq!(q(r#"{"isSuccess":true,"status":"PENDING"}"#), PayOutcome::Waiting);
-        assert_eq!(q(r#"{"isSuccess":true,"status":"CLOSED"}"#), PayOutcome::Closed);
-        assert!(matches!(
-            q(r#"{"isSuccess":true,"status":"FAILED","errorCode":"USER_CANCELLED"}"#),
-            PayOutcome::Failed(_)
-        ));
-        assert_eq!(q(r#"{"isSuccess":false,"errorCode":"ORDER_NOT_FOUND"}"#), PayOutcome::NotFound);
-        // A refused query is not a failed payment.
-        assert!(matches!(
-            q(r#"{"isSuccess":false,"status":"FAILED","errorCode":"PARAM_ERROR"}"#),
-            PayOutcome::Unknown(_)
-        ));
-        assert!(matches!(q(r#"{"isSuccess":true,"status":"UNKNOWN"}"#), PayOutcome::Unknown(_)));
-        assert!(matches!(q(r#"{"isSuccess":true,"status":"WHATEVER"}"#), PayOutcome::Unknown(_)));
+        let q = |status: u16, body: &str| query_outcome(read(status, body), &ORDER);
+        let named = |rest: &str| format!(r#"{{"isSuccess":true,"orderNo":"T0126112210300001",{rest}}}"#);
+        assert_eq!(q(200, &named(r#""status":"PENDING""#)), PayOutcome::Waiting);
+        assert_eq!(q(200, &named(r#""status":"CLOSED""#)), PayOutcome::Closed);
+        assert!(matches!(q(200, &named(r#""status":"FAILED","errorCode":"USER_CANCELLED""#)), PayOutcome::Failed(_)));
+        assert!(matches!(q(200, &named(r#""status":"SUCCESS","amount":68.00"#)), PayOutcome::Paid { .. }));
+        assert_eq!(q(404, r#"{"isSuccess":false,"errorCode":"ORDER_NOT_FOUND"}"#), PayOutcome::NotFound);
+        assert_eq!(q(200, r#"{"isSuccess":false,"errorCode":"ORDER_NOT_FOUND"}"#), PayOutcome::NotFound);
+        for (status, body) in [
+            // A refused query is not a failed payment.
+            (200, r#"{"isSuccess":false,"status":"FAILED","errorCode":"PARAM_ERROR"}"#.to_string()),
+            (401, named(r#""status":"FAILED""#)),
+            (403, r#"{"isSuccess":false,"errorCode":"ORDER_NOT_FOUND"}"#.to_string()),
+            (404, "<html>not here</html>".to_string()),
+            // Without our order number or amount nothing is definitive.
+            (200, r#"{"isSuccess":true,"status":"FAILED"}"#.to_string()),
+            (200, r#"{"isSuccess":true,"status":"CLOSED"}"#.to_string()),
+            (200, named(r#""status":"SUCCESS""#)),
+            (200, r#"{"status":"SUCCESS","orderNo":"T0126112210300001","amount":68.00}"#.to_string()),
+            (200, named(r#""status":"UNKNOWN""#)),
+            (200, named(r#""status":"WHATEVER""#)),
+        ] {
+            assert!(matches!(q(status, &body), PayOutcome::Unknown(_)), "{status} {body}");
+        }
     }
 
     #[test]
@@ -513,9 +589,11 @@ mod tests {
             CreateOutcome::Created { payload: "https://openapi.alipay.com/gateway.do?x".into() }
         );
         let missing = r#"{"isSuccess":false,"errorCode":"AP7346","message":"缺少订单详情"}"#;
-        assert!(matches!(created(read(200, missing), &ORDER, |r| r.qr_code_url.clone()), CreateOutcome::Failed(_)));
+        assert!(matches!(created(read(400, missing), &ORDER, |r| r.qr_code_url.clone()), CreateOutcome::Failed(_)));
         let empty = r#"{"isSuccess":true,"qrCodeUrl":""}"#;
         assert!(matches!(created(read(200, empty), &ORDER, |r| r.qr_code_url.clone()), CreateOutcome::Unknown(_)));
+        let gateway = r#"{"message":"bad gateway"}"#;
+        assert!(matches!(created(read(401, gateway), &ORDER, |r| r.qr_code_url.clone()), CreateOutcome::Unknown(_)));
     }
 
     #[test]
@@ -531,6 +609,11 @@ mod tests {
             refund_outcome(read(200, processing), &ORDER, Fen(1)),
             RefundOutcome::Processing { refund_no: None }
         );
+        let over =
+            r#"{"isSuccess":false,"status":"FAILED","errorCode":"PARAM_ERROR","message":"退款金额超过可退金额"}"#;
+        assert!(matches!(refund_outcome(read(400, over), &ORDER, Fen(1)), RefundOutcome::Failed(_)));
+        let bare = r#"{"status":"FAILED"}"#;
+        assert!(matches!(refund_outcome(read(200, bare), &ORDER, Fen(1)), RefundOutcome::Unknown(_)));
     }
 
     #[test]

@@ -28,6 +28,9 @@ impl HttpClient {
             // The base URL is the whole truth about where money requests go: no proxy from the
             // environment silently in between.
             .no_proxy()
+            // A redirect would carry the request (payment code included) to a host the config
+            // never named; a 3xx is read as "unknown" instead.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("paydesk/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| e.to_string())?;

@@ -34,6 +34,9 @@ pub struct Order<'a> {
     pub id: &'a str,
     pub amount: Fen,
     pub subject: &'a str,
+    /// The channel account (merchant number) the order was placed under: later calls about the
+    /// order use it, even if the config has changed since.
+    pub merchant: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,9 +48,8 @@ pub struct Failure {
 /// The answer to a pay or query call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PayOutcome {
-    Paid {
-        trade_no: Option<String>,
-    },
+    /// `paid_at`: the channel's time of payment (ms since the epoch), when it says.
+    Paid { trade_no: Option<String>, paid_at: Option<i64> },
     /// The customer has not confirmed yet ("user paying", QR not scanned).
     Waiting,
     /// A definitive no from the channel: nothing was charged.
@@ -110,6 +112,8 @@ pub trait Channel: Send + Sync {
     fn id(&self) -> &'static str;
     fn name(&self, lang: Lang) -> &'static str;
     fn capabilities(&self) -> &Capabilities;
+    /// The merchant account new orders are placed under (recorded with each payment).
+    fn account(&self) -> &str;
     async fn barcode_pay(&self, order: &Order<'_>, code: &str) -> Reply<PayOutcome>;
     /// `expires_in` is how long the QR may be paid; the channel passes it on in its own unit.
     async fn create_qr(&self, order: &Order<'_>, expires_in: Duration) -> Reply<CreateOutcome>;

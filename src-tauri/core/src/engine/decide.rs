@@ -20,6 +20,7 @@ pub enum Step {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Detail {
     pub trade_no: Option<String>,
+    pub paid_at: Option<i64>,
     pub failure: Option<Failure>,
     pub qr_payload: Option<String>,
     pub note: Option<String>,
@@ -38,9 +39,7 @@ impl Detail {
 /// The reply to the barcode pay call itself.
 pub fn after_pay(outcome: &PayOutcome) -> Step {
     match outcome {
-        PayOutcome::Paid { trade_no } => {
-            Step::To(State::Paid, Detail { trade_no: trade_no.clone(), ..Detail::default() })
-        }
+        PayOutcome::Paid { trade_no, paid_at } => paid(trade_no, paid_at),
         PayOutcome::Failed(f) => Step::To(State::Failed, Detail { failure: Some(f.clone()), ..Detail::default() }),
         // No connection was made, so the request never reached the channel: nothing charged.
         PayOutcome::NotSent(why) => Step::To(State::Failed, Detail::failure(NOT_SENT, why)),
@@ -64,16 +63,23 @@ pub fn after_create(outcome: &CreateOutcome) -> Step {
     }
 }
 
-/// A query reply at time `now`. "Not found" is final only after the horizon: before it, the
-/// order may not have reached the channel's books yet.
-pub fn after_query(outcome: &PayOutcome, now: i64, horizon_at: i64) -> Step {
+fn paid(trade_no: &Option<String>, paid_at: &Option<i64>) -> Step {
+    Step::To(State::Paid, Detail { trade_no: trade_no.clone(), paid_at: *paid_at, ..Detail::default() })
+}
+
+/// A query reply at time `now`. "Not found" means "never there" only for an order the channel
+/// never acknowledged, and only after the horizon (before it, the order may not have reached the
+/// channel's books yet). For an order the channel did acknowledge it is a contradiction that a
+/// person must look at: the payment becomes `unknown`, never `failed`.
+pub fn after_query(outcome: &PayOutcome, now: i64, horizon_at: i64, acknowledged: bool) -> Step {
     match outcome {
-        PayOutcome::Paid { trade_no } => {
-            Step::To(State::Paid, Detail { trade_no: trade_no.clone(), ..Detail::default() })
-        }
+        PayOutcome::Paid { trade_no, paid_at } => paid(trade_no, paid_at),
         PayOutcome::Failed(f) => Step::To(State::Failed, Detail { failure: Some(f.clone()), ..Detail::default() }),
         PayOutcome::Closed => Step::To(State::Closed, Detail::default()),
         PayOutcome::Waiting => Step::To(State::Pending, Detail::default()),
+        PayOutcome::NotFound if acknowledged => {
+            Step::To(State::Unknown, Detail::note("the channel acknowledged this order but now says it has none"))
+        }
         PayOutcome::NotFound if now >= horizon_at => Step::To(
             State::Failed,
             Detail::failure(NOT_FOUND_AT_CHANNEL, "the channel has no such order: nothing was charged"),
@@ -83,14 +89,14 @@ pub fn after_query(outcome: &PayOutcome, now: i64, horizon_at: i64) -> Step {
 }
 
 /// The reply to a close call on an unpaid QR order.
-pub fn after_close(outcome: &PayOutcome, now: i64, horizon_at: i64) -> CloseStep {
+pub fn after_close(outcome: &PayOutcome, now: i64, horizon_at: i64, acknowledged: bool) -> CloseStep {
     match outcome {
         PayOutcome::Closed => CloseStep::Done(Step::To(State::Closed, Detail::default())),
-        PayOutcome::Paid { .. } => CloseStep::Done(after_query(outcome, now, horizon_at)),
+        PayOutcome::Paid { .. } => CloseStep::Done(after_query(outcome, now, horizon_at, acknowledged)),
         PayOutcome::Waiting => CloseStep::Retry,
         // A refused close may mean "already paid": only a query can tell.
         PayOutcome::Failed(_) => CloseStep::QueryAgain,
-        PayOutcome::NotFound => CloseStep::Done(after_query(outcome, now, horizon_at)),
+        PayOutcome::NotFound => CloseStep::Done(after_query(outcome, now, horizon_at, acknowledged)),
         PayOutcome::NotSent(_) | PayOutcome::Unknown(_) => CloseStep::Retry,
     }
 }
@@ -154,17 +160,17 @@ mod tests {
         assert_eq!(state(&after_pay(&PayOutcome::Unknown("timeout".into()))), Some(State::Unknown));
         assert_eq!(state(&after_pay(&PayOutcome::NotFound)), Some(State::Unknown));
         assert_eq!(state(&after_create(&CreateOutcome::Unknown("500".into()))), Some(State::Unknown));
-        assert_eq!(after_query(&PayOutcome::Unknown("garbled".into()), 0, 100), Step::Stay);
-        assert_eq!(after_query(&PayOutcome::NotSent("refused".into()), 200, 100), Step::Stay);
+        assert_eq!(after_query(&PayOutcome::Unknown("garbled".into()), 0, 100, false), Step::Stay);
+        assert_eq!(after_query(&PayOutcome::NotSent("refused".into()), 200, 100, false), Step::Stay);
     }
 
     #[test]
     fn definitive_answers_are_final() {
-        assert_eq!(state(&after_pay(&PayOutcome::Paid { trade_no: None })), Some(State::Paid));
+        assert_eq!(state(&after_pay(&PayOutcome::Paid { trade_no: None, paid_at: None })), Some(State::Paid));
         assert_eq!(state(&after_pay(&PayOutcome::Failed(failure()))), Some(State::Failed));
         assert_eq!(state(&after_pay(&PayOutcome::Waiting)), Some(State::Pending));
-        assert_eq!(state(&after_query(&PayOutcome::Closed, 0, 0)), Some(State::Closed));
-        assert_eq!(state(&after_query(&PayOutcome::Failed(failure()), 0, 0)), Some(State::Failed));
+        assert_eq!(state(&after_query(&PayOutcome::Closed, 0, 0, true)), Some(State::Closed));
+        assert_eq!(state(&after_query(&PayOutcome::Failed(failure()), 0, 0, true)), Some(State::Failed));
     }
 
     #[test]
@@ -178,23 +184,37 @@ mod tests {
 
     #[test]
     fn not_found_is_final_only_after_the_horizon() {
-        assert_eq!(after_query(&PayOutcome::NotFound, 99, 100), Step::Stay);
-        match after_query(&PayOutcome::NotFound, 100, 100) {
+        assert_eq!(after_query(&PayOutcome::NotFound, 99, 100, false), Step::Stay);
+        match after_query(&PayOutcome::NotFound, 100, 100, false) {
             Step::To(State::Failed, d) => assert_eq!(d.failure.unwrap().code, NOT_FOUND_AT_CHANNEL),
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
+    fn not_found_for_an_acknowledged_order_is_for_a_person_never_failed() {
+        for now in [0, 100, 1_000_000] {
+            assert_eq!(state(&after_query(&PayOutcome::NotFound, now, 100, true)), Some(State::Unknown), "{now}");
+        }
+        assert!(matches!(
+            after_close(&PayOutcome::NotFound, 500, 100, true),
+            CloseStep::Done(Step::To(State::Unknown, _))
+        ));
+    }
+
+    #[test]
     fn close_and_cancel_never_assume() {
-        assert_eq!(after_close(&PayOutcome::Closed, 0, 0), CloseStep::Done(Step::To(State::Closed, Detail::default())));
+        assert_eq!(
+            after_close(&PayOutcome::Closed, 0, 0, true),
+            CloseStep::Done(Step::To(State::Closed, Detail::default()))
+        );
         // Paid in the meantime: paid, not closed (rule 4).
         assert!(matches!(
-            after_close(&PayOutcome::Paid { trade_no: None }, 0, 0),
+            after_close(&PayOutcome::Paid { trade_no: None, paid_at: None }, 0, 0, true),
             CloseStep::Done(Step::To(State::Paid, _))
         ));
-        assert_eq!(after_close(&PayOutcome::Failed(failure()), 0, 0), CloseStep::QueryAgain);
-        assert_eq!(after_close(&PayOutcome::Unknown("x".into()), 0, 0), CloseStep::Retry);
+        assert_eq!(after_close(&PayOutcome::Failed(failure()), 0, 0, true), CloseStep::QueryAgain);
+        assert_eq!(after_close(&PayOutcome::Unknown("x".into()), 0, 0, true), CloseStep::Retry);
         assert!(matches!(
             after_cancel(&CancelOutcome::Reversed { was_paid: true }),
             CloseStep::Done(Step::To(State::Reversed, _))

@@ -34,8 +34,11 @@ fn until(ms_epoch: i64) -> Duration {
 }
 
 fn order_of(p: &Payment) -> Order<'_> {
-    Order { id: &p.id, amount: p.amount, subject: &p.subject }
+    Order { id: &p.id, amount: p.amount, subject: &p.subject, merchant: &p.merchant }
 }
+
+/// How often a failed ledger write is tried again before the step is left to recovery.
+const LEDGER_RETRIES: [u64; 3] = [50, 250, 1_000];
 
 impl Inner {
     pub(super) fn phase(&self, p: &Payment) -> Phase {
@@ -62,6 +65,9 @@ impl Inner {
     }
 
     pub(super) fn finish(&self, id: &str, ended: watch::Sender<bool>) {
+        if let Err(e) = self.ledger.release_lease(id) {
+            tracing::warn!(payment = id, error = %e, "cannot release the lease; recovery waits for it to lapse");
+        }
         let _ = ended.send(true);
         self.live.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
     }
@@ -77,28 +83,46 @@ impl Inner {
     }
 
     /// Applies a step: a guarded transition plus its event, then tells the screen. A step the
-    /// guard refuses, or a ledger error, changes nothing (recovery will look again).
-    fn apply(&self, id: &str, step: &Step, audit: Value) -> Option<Payment> {
+    /// guard refuses changes nothing; a ledger error is retried, then left to recovery (which
+    /// will query again).
+    async fn apply(&self, id: &str, step: &Step, audit: Value) -> Option<Payment> {
         let Step::To(to, detail) = step else {
             return None;
         };
         let change = Change {
             trade_no: detail.trade_no.clone(),
-            paid_at: None,
+            paid_at: detail.paid_at,
             failure: detail.failure.as_ref().map(|f| (f.code.clone(), f.message.clone())),
             qr_payload: detail.qr_payload.clone(),
             detail: json!({ "reply": audit, "note": detail.note }),
         };
-        match self.ledger.transition(id, *to, &change) {
-            Ok(Some(p)) => {
-                self.emit(&p);
-                Some(p)
+        let mut retries = LEDGER_RETRIES.iter();
+        loop {
+            match self.ledger.transition(id, *to, &change) {
+                Ok(Some(p)) => {
+                    self.emit(&p);
+                    return Some(p);
+                }
+                Ok(None) => return None,
+                Err(e) => match retries.next() {
+                    Some(ms) => {
+                        tracing::warn!(payment = id, error = %e, "cannot record the outcome; trying again");
+                        tokio::time::sleep(Duration::from_millis(*ms)).await;
+                    }
+                    None => {
+                        tracing::error!(payment = id, error = %e, "cannot record the outcome; recovery will query again");
+                        return None;
+                    }
+                },
             }
-            Ok(None) => None,
-            Err(e) => {
-                tracing::error!(payment = id, error = %e, "cannot record the outcome; recovery will query again");
-                None
-            }
+        }
+    }
+
+    /// Keeps other processes' recovery away from a payment this process is about to wait on.
+    fn lease(&self, p: &Payment, pause: Duration) {
+        let until = now_ms() + pause.as_millis() as i64 + self.lease_margin_ms;
+        if let Err(e) = self.ledger.renew_lease(&p.id, until) {
+            tracing::warn!(payment = %p.id, error = %e, "cannot renew the lease");
         }
     }
 
@@ -125,11 +149,11 @@ impl Inner {
     async fn query_once(&self, ch: &Arc<dyn Channel>, p: &Payment, http: &AtomicU64) -> Payment {
         let reply = ch.query(&order_of(p)).await;
         Self::count(http, &reply);
-        let step = decide::after_query(&reply.outcome, now_ms(), p.horizon_at);
+        let step = decide::after_query(&reply.outcome, now_ms(), p.horizon_at, p.acknowledged);
         if matches!(step, Step::Stay) && !matches!(reply.outcome, crate::channel::PayOutcome::Waiting) {
             self.keep_note(&p.id, &step, reply.audit.clone());
         }
-        self.apply(&p.id, &step, reply.audit);
+        self.apply(&p.id, &step, reply.audit).await;
         self.current(&p.id).unwrap_or_else(|| p.clone())
     }
 
@@ -140,7 +164,7 @@ impl Inner {
         Self::count(http, &reply);
         failpoint("after_send");
         let step = decide::after_create(&reply.outcome);
-        self.apply(&p.id, &step, reply.audit);
+        self.apply(&p.id, &step, reply.audit).await;
         let p = self.current(&p.id)?;
         if p.state == State::Unknown {
             // No QR to show: the clerk must start over; this order is followed in the background.
@@ -166,12 +190,13 @@ impl Inner {
         drop(code);
         Self::count(http, &reply);
         failpoint("after_send");
-        self.apply(id, &decide::after_pay(&reply.outcome), reply.audit);
+        self.apply(id, &decide::after_pay(&reply.outcome), reply.audit).await;
         let Some(mut p) = self.current(id) else { return };
         let timing = &self.config.timing;
         let mut wait = Timing::ms(timing.barcode_first_poll_ms);
         while !p.state.is_final() {
             let left = until(p.deadline_at);
+            self.lease(&p, wait.min(left));
             if left.is_zero() || pause(wait.min(left), &mut cancel).await {
                 break;
             }
@@ -201,6 +226,7 @@ impl Inner {
         let interval = Timing::ms(self.config.timing.qr_poll_interval_ms);
         while !p.state.is_final() {
             let left = until(p.deadline_at);
+            self.lease(&p, interval.min(left));
             if left.is_zero() || pause(interval.min(left), &mut cancel).await {
                 break;
             }
@@ -224,7 +250,7 @@ impl Inner {
                 if !self.settle_at_channel(ch, &p, http, true).await {
                     // Not confirmed: unknown, and recovery keeps trying.
                     let step = Step::To(State::Unknown, decide::Detail::default());
-                    self.apply(&p.id, &step, json!({ "note": "cancel/close not confirmed" }));
+                    self.apply(&p.id, &step, json!({ "note": "cancel/close not confirmed" })).await;
                     let _ = self.ledger.mark_abandoned(&p.id, "cancel not confirmed");
                     if let Some(p) = self.current(&p.id) {
                         self.emit(&p);
@@ -261,7 +287,7 @@ impl Inner {
                 Self::count(http, &reply);
                 let step = decide::after_cancel(&reply.outcome);
                 if let CloseStep::Done(s) = &step {
-                    self.apply(&p.id, s, reply.audit);
+                    self.apply(&p.id, s, reply.audit).await;
                 } else {
                     let _ = self.ledger.note(&p.id, &json!({ "reply": reply.audit }));
                 }
@@ -269,9 +295,9 @@ impl Inner {
             } else {
                 let reply = ch.close(&order_of(p)).await;
                 Self::count(http, &reply);
-                let step = decide::after_close(&reply.outcome, now_ms(), p.horizon_at);
+                let step = decide::after_close(&reply.outcome, now_ms(), p.horizon_at, p.acknowledged);
                 if let CloseStep::Done(s) = &step {
-                    self.apply(&p.id, s, reply.audit);
+                    self.apply(&p.id, s, reply.audit).await;
                 } else {
                     let _ = self.ledger.note(&p.id, &json!({ "reply": reply.audit }));
                 }
@@ -286,6 +312,7 @@ impl Inner {
             if !retry || now_ms() >= p.horizon_at {
                 return false;
             }
+            self.lease(p, pause_between);
             tokio::time::sleep(pause_between).await;
         }
     }
@@ -299,7 +326,9 @@ impl Inner {
         });
         // The last query falls at or after the horizon, so "not found" can be concluded there.
         while !p.state.is_final() {
-            tokio::time::sleep(interval.min(until(p.horizon_at))).await;
+            let wait = interval.min(until(p.horizon_at));
+            self.lease(&p, wait);
+            tokio::time::sleep(wait).await;
             let past_horizon = now_ms() >= p.horizon_at;
             p = self.query_once(ch, &p, http).await;
             if past_horizon {
@@ -325,9 +354,15 @@ impl Inner {
             tracing::warn!(error = %e, "WAL checkpoint failed");
         }
         let mut summary = RecoverySummary::default();
+        let now = now_ms();
         for p in open {
             let driven_here = self.live.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&p.id);
+            // Leased: another process (the app, a `paydesk-cli charge`) is driving it right now.
             if driven_here {
+                continue;
+            }
+            if p.lease_until > now {
+                summary.still_open += 1;
                 continue;
             }
             summary.examined += 1;

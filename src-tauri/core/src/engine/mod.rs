@@ -90,6 +90,9 @@ struct Inner {
     updates: broadcast::Sender<Update>,
     live: Mutex<HashMap<String, Live>>,
     numbers: OrderNumbers,
+    /// How long past its next step a driven payment stays leased to this process: the longest
+    /// request plus the longest pause. Recovery elsewhere waits that long after a crash.
+    lease_margin_ms: i64,
 }
 
 impl Cashier {
@@ -97,6 +100,10 @@ impl Cashier {
         let (updates, _) = broadcast::channel(256);
         let numbers = OrderNumbers::new(&config.terminal.code);
         let lang = RwLock::new(config.language);
+        let t = &config.timing;
+        let longest_pause =
+            t.barcode_first_poll_ms.max(t.barcode_poll_interval_ms).max(t.qr_poll_interval_ms).max(t.cancel_retry_ms);
+        let lease_margin_ms = (config.longest_request_ms() + longest_pause) as i64;
         Cashier {
             inner: Arc::new(Inner {
                 ledger,
@@ -106,6 +113,7 @@ impl Cashier {
                 updates,
                 live: Mutex::new(HashMap::new()),
                 numbers,
+                lease_margin_ms,
             }),
         }
     }
@@ -185,11 +193,13 @@ impl Cashier {
             flow: Flow::Barcode,
             amount,
             subject: req.subject.unwrap_or("").into(),
+            merchant: ch.account().into(),
             wallet: Some(wallet),
             code_masked: Some(paycode::mask(&code)),
             created_at: now,
             deadline_at: deadline,
             horizon_at: deadline.max(now + timing.late_horizon_ms as i64),
+            lease_until: now + self.inner.lease_margin_ms,
             source: req.source.into(),
         };
         let (payment, cancel_rx, ended_tx, http) = self.admit(new)?;
@@ -225,11 +235,13 @@ impl Cashier {
             flow: Flow::Qr,
             amount,
             subject: subject.unwrap_or("").into(),
+            merchant: ch.account().into(),
             wallet: None,
             code_masked: None,
             created_at: now,
             deadline_at: now + shown,
             horizon_at: now + channel_expiry + timing.late_horizon_ms as i64,
+            lease_until: now + self.inner.lease_margin_ms,
             source: "qr".into(),
         };
         let (payment, cancel_rx, ended_tx, http) = self.admit(new)?;
@@ -288,6 +300,8 @@ impl Cashier {
                 }
             }
         }
+        // Read again: the driver may have moved on while the flag was being set.
+        let payment = self.inner.ledger.payment(id).map_err(CheckoutError::Ledger)?;
         self.inner.emit(&payment);
         Ok(payment)
     }
@@ -358,7 +372,9 @@ impl Cashier {
     /// Refunds `amount_text` of a paid payment. The refundable amount is checked in the same
     /// transaction that records the refund, before any request is sent.
     pub async fn refund(&self, payment_id: &str, amount_text: &str, reason: &str) -> Result<Refund, RefundError> {
-        let amount = Fen::parse_input(amount_text, self.inner.config.ceiling()).map_err(RefundError::Amount)?;
+        // Bounded by what is left to refund (checked by the ledger), not by today's ceiling: a
+        // payment taken under a higher ceiling must still refund in full.
+        let amount = Fen::parse_input(amount_text, Fen(i64::MAX)).map_err(RefundError::Amount)?;
         let payment = self.inner.ledger.payment(payment_id).map_err(RefundError::Ledger)?;
         let ch = self
             .inner
@@ -383,7 +399,8 @@ impl Cashier {
                 other => break other.map_err(RefundError::Ledger)?,
             }
         };
-        let order = Order { id: &payment.id, amount: payment.amount, subject: &payment.subject };
+        let order =
+            Order { id: &payment.id, amount: payment.amount, subject: &payment.subject, merchant: &payment.merchant };
         let reply = ch.refund(&order, &refund.id, amount, reason).await;
         let (to, change) = match reply.outcome {
             RefundOutcome::Succeeded { refund_no } => {
@@ -406,6 +423,20 @@ impl Cashier {
         let change = RefundChange { detail: reply.audit, ..change };
         self.inner.ledger.refund_transition(&refund.id, to, &change).map_err(RefundError::Ledger)?;
         self.inner.ledger.refund(&refund.id).map_err(RefundError::Ledger)
+    }
+
+    /// Late payments nobody has acknowledged: shown until a person does.
+    pub fn alerts(&self) -> Result<Vec<Payment>, LedgerError> {
+        self.inner.ledger.unacknowledged_alerts()
+    }
+
+    pub fn acknowledge_alert(&self, id: &str) -> Result<bool, LedgerError> {
+        self.inner.ledger.acknowledge_alert(id)
+    }
+
+    /// Every payment not final yet, whatever its day: the list a person must be able to see.
+    pub fn open_payments(&self) -> Result<Vec<Payment>, LedgerError> {
+        self.inner.ledger.open_payments()
     }
 
     /// This business day's payments (newest first) and totals.

@@ -285,11 +285,13 @@ pub(crate) mod test_support {
             flow: Flow::Barcode,
             amount: Fen(1234),
             subject: "商品".into(),
+            merchant: "103881636900016".into(),
             wallet: Some("alipay".into()),
             code_masked: Some("2801**********2345".into()),
             created_at: now_ms(),
             deadline_at: now_ms() + 60_000,
             horizon_at: now_ms() + 180_000,
+            lease_until: 0,
             source: "test".into(),
         }
     }

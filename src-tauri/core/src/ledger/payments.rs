@@ -15,11 +15,17 @@ pub struct Payment {
     #[serde(rename = "amount_fen")]
     pub amount: Fen,
     pub subject: String,
+    pub merchant: String,
     pub wallet: Option<String>,
     pub code_masked: Option<String>,
     pub state: State,
     pub late: bool,
+    pub alert_ack_at: Option<i64>,
     pub abandoned_at: Option<i64>,
+    /// The channel has shown it knows this order (user paying, a QR link, paid): from then on
+    /// "order not found" is a contradiction for a person, never a quiet failure.
+    pub acknowledged: bool,
+    pub lease_until: i64,
     pub channel_trade_no: Option<String>,
     pub qr_payload: Option<String>,
     pub failure_code: Option<String>,
@@ -39,11 +45,14 @@ pub struct NewPayment {
     pub flow: Flow,
     pub amount: Fen,
     pub subject: String,
+    pub merchant: String,
     pub wallet: Option<String>,
     pub code_masked: Option<String>,
     pub created_at: i64,
     pub deadline_at: i64,
     pub horizon_at: i64,
+    /// Until when the creating process drives it (recovery elsewhere leaves it alone).
+    pub lease_until: i64,
     /// Where the request came from (`wedge`, `camera`, `cli`, `qr`…), kept in the first event.
     pub source: String,
 }
@@ -52,6 +61,7 @@ pub struct NewPayment {
 #[derive(Debug, Clone, Default)]
 pub struct Change {
     pub trade_no: Option<String>,
+    /// The channel's own time of payment; the ledger's clock when absent.
     pub paid_at: Option<i64>,
     pub failure: Option<(String, String)>,
     pub qr_payload: Option<String>,
@@ -72,7 +82,7 @@ pub struct Event {
 
 const COLUMNS: &str = "id, terminal, channel, flow, amount_fen, subject, wallet, code_masked, state, late, \
      abandoned_at, channel_trade_no, qr_payload, failure_code, failure_message, created_at, updated_at, \
-     paid_at, deadline_at, horizon_at";
+     paid_at, deadline_at, horizon_at, merchant, alert_ack_at, acknowledged, lease_until";
 
 fn bad_column(i: usize, what: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.to_string().into())
@@ -102,6 +112,10 @@ pub(super) fn payment_from_row(r: &Row<'_>) -> rusqlite::Result<Payment> {
         paid_at: r.get(17)?,
         deadline_at: r.get(18)?,
         horizon_at: r.get(19)?,
+        merchant: r.get(20)?,
+        alert_ack_at: r.get(21)?,
+        acknowledged: r.get::<_, i64>(22)? != 0,
+        lease_until: r.get(23)?,
     })
 }
 
@@ -128,8 +142,8 @@ impl Ledger {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO payments (id, terminal, channel, flow, amount_fen, subject, wallet, code_masked, state, \
-             created_at, updated_at, deadline_at, horizon_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created', ?9, ?9, ?10, ?11)",
+             created_at, updated_at, deadline_at, horizon_at, merchant, lease_until) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created', ?9, ?9, ?10, ?11, ?12, ?13)",
             params![
                 p.id,
                 p.terminal,
@@ -141,7 +155,9 @@ impl Ledger {
                 p.code_masked,
                 p.created_at,
                 p.deadline_at,
-                p.horizon_at
+                p.horizon_at,
+                p.merchant,
+                p.lease_until
             ],
         )?;
         let detail = serde_json::json!({
@@ -185,7 +201,9 @@ impl Ledger {
                  failure_code = COALESCE(?6, failure_code), \
                  failure_message = COALESCE(?7, failure_message), \
                  qr_payload = COALESCE(?8, qr_payload), \
-                 late = CASE WHEN ?2 = 'paid' AND abandoned_at IS NOT NULL THEN 1 ELSE late END \
+                 late = CASE WHEN ?2 = 'paid' AND abandoned_at IS NOT NULL THEN 1 ELSE late END, \
+                 acknowledged = CASE WHEN ?2 IN ('pending', 'paid') OR ?8 IS NOT NULL OR ?4 IS NOT NULL \
+                                THEN 1 ELSE acknowledged END \
              WHERE id = ?1 AND state = ?9",
             params![
                 id,
@@ -221,6 +239,54 @@ impl Ledger {
         )?;
         if n == 1 {
             append_event(&tx, id, now, "note", None, None, &serde_json::json!({ "abandoned": why }))?;
+        }
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// Extends the lease of a payment this process drives.
+    pub fn renew_lease(&self, id: &str, until: i64) -> Result<(), LedgerError> {
+        let conn = self.conn();
+        conn.execute(
+            "UPDATE payments SET lease_until = ?2 WHERE id = ?1 AND lease_until < ?2 \
+             AND state IN ('created', 'pending', 'unknown')",
+            params![id, until],
+        )?;
+        Ok(())
+    }
+
+    /// This process stops driving an unfinished payment: recovery may take it at once.
+    pub fn release_lease(&self, id: &str) -> Result<(), LedgerError> {
+        let conn = self.conn();
+        conn.execute(
+            "UPDATE payments SET lease_until = 0 WHERE id = ?1 AND lease_until > 0 \
+             AND state IN ('created', 'pending', 'unknown')",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    /// Late payments (paid after the clerk gave up) nobody has acknowledged yet, oldest first.
+    pub fn unacknowledged_alerts(&self) -> Result<Vec<Payment>, LedgerError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM payments WHERE late = 1 AND alert_ack_at IS NULL ORDER BY created_at"
+        ))?;
+        let rows = stmt.query_map([], payment_from_row)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// A person saw the late-payment alert. Logged; returns whether it was newly acknowledged.
+    pub fn acknowledge_alert(&self, id: &str) -> Result<bool, LedgerError> {
+        let now = now_ms();
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "UPDATE payments SET alert_ack_at = ?2 WHERE id = ?1 AND late = 1 AND alert_ack_at IS NULL",
+            params![id, now],
+        )?;
+        if n == 1 {
+            append_event(&tx, id, now, "note", None, None, &serde_json::json!({ "alert": "acknowledged" }))?;
         }
         tx.commit()?;
         Ok(n == 1)
@@ -347,6 +413,42 @@ mod tests {
         // Not flagged when paid in time.
         l.insert_payment(&new_payment("A4")).unwrap();
         assert!(!l.transition("A4", State::Paid, &Change::default()).unwrap().unwrap().late);
+    }
+
+    #[test]
+    fn late_alerts_stay_until_acknowledged_once() {
+        let (_d, l) = temp_ledger();
+        l.insert_payment(&new_payment("L1")).unwrap();
+        l.mark_abandoned("L1", "deadline").unwrap();
+        l.transition("L1", State::Paid, &Change::default()).unwrap().unwrap();
+        assert_eq!(l.unacknowledged_alerts().unwrap().len(), 1);
+        assert!(l.acknowledge_alert("L1").unwrap());
+        assert!(!l.acknowledge_alert("L1").unwrap());
+        assert!(l.unacknowledged_alerts().unwrap().is_empty());
+        assert!(l.events("L1").unwrap().iter().any(|e| e.detail["alert"] == "acknowledged"));
+    }
+
+    #[test]
+    fn the_channel_acknowledges_an_order_by_waiting_or_a_link() {
+        let (_d, l) = temp_ledger();
+        for id in ["K1", "K2", "K3"] {
+            l.insert_payment(&new_payment(id)).unwrap();
+        }
+        assert!(!l.transition("K1", State::Unknown, &Change::default()).unwrap().unwrap().acknowledged);
+        assert!(l.transition("K2", State::Pending, &Change::default()).unwrap().unwrap().acknowledged);
+        let link = Change { qr_payload: Some("http://x/pay/K3".into()), ..Change::default() };
+        assert!(l.transition("K3", State::Unknown, &link).unwrap().unwrap().acknowledged);
+    }
+
+    #[test]
+    fn leases_only_grow_and_release_only_open_payments() {
+        let (_d, l) = temp_ledger();
+        l.insert_payment(&new_payment("E1")).unwrap();
+        l.renew_lease("E1", 5_000).unwrap();
+        l.renew_lease("E1", 1_000).unwrap();
+        assert_eq!(l.payment("E1").unwrap().lease_until, 5_000);
+        l.release_lease("E1").unwrap();
+        assert_eq!(l.payment("E1").unwrap().lease_until, 0);
     }
 
     #[test]

@@ -26,7 +26,7 @@ fn local_ms(day: NaiveDate, hour: u32) -> i64 {
 impl DayRange {
     /// The business day `day`, in local time, starting at `cutoff_hour`.
     pub fn of(day: NaiveDate, cutoff_hour: u32) -> DayRange {
-        let next = day + Duration::days(1);
+        let next = day.succ_opt().unwrap_or(day);
         DayRange { day, from_ms: local_ms(day, cutoff_hour), to_ms: local_ms(next, cutoff_hour) }
     }
 

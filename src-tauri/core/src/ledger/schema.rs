@@ -11,12 +11,16 @@ CREATE TABLE payments (
     flow             TEXT NOT NULL CHECK (flow IN ('barcode', 'qr')),
     amount_fen       INTEGER NOT NULL CHECK (amount_fen > 0),
     subject          TEXT NOT NULL,
+    merchant         TEXT NOT NULL,                 -- the channel account the order was placed under
     wallet           TEXT,
     code_masked      TEXT,                          -- payment code, first 4 and last 4 digits only
     state            TEXT NOT NULL CHECK (state IN
                        ('created', 'pending', 'unknown', 'paid', 'failed', 'closed', 'reversed')),
     late             INTEGER NOT NULL DEFAULT 0,    -- paid after the clerk stopped waiting
+    alert_ack_at     INTEGER,                       -- when a person acknowledged the late alert
     abandoned_at     INTEGER,                       -- when the clerk-facing wait ended unresolved
+    acknowledged     INTEGER NOT NULL DEFAULT 0,    -- the channel has shown it knows the order
+    lease_until      INTEGER NOT NULL DEFAULT 0,    -- a process drives it until then: recovery waits
     channel_trade_no TEXT,
     qr_payload       TEXT,
     failure_code     TEXT,
