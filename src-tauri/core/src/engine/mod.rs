@@ -360,9 +360,12 @@ impl Cashier {
         tokio::spawn(async move {
             let every = Timing::ms(inner.config.timing.recovery_interval_ms);
             loop {
-                let summary = inner.recover().await;
-                if summary.examined > 0 {
-                    tracing::info!(?summary, "recovery sweep");
+                // Each sweep in its own task: a panic in one is logged, and the next runs anyway.
+                let sweep = inner.clone();
+                match tokio::spawn(async move { sweep.recover().await }).await {
+                    Ok(summary) if summary.examined > 0 => tracing::info!(?summary, "recovery sweep"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "a recovery sweep failed; the next one runs as planned"),
                 }
                 tokio::time::sleep(every).await;
             }
