@@ -74,15 +74,7 @@ impl Fen {
         if text.trim() != text {
             return Err(AmountError::Whitespace);
         }
-        if text.starts_with('-') {
-            return Err(AmountError::Negative);
-        }
-        if text.contains(['e', 'E']) {
-            return Err(AmountError::Exponent);
-        }
-        if !text.chars().all(|c| c.is_ascii_digit() || c == '.') {
-            return Err(AmountError::NotAsciiDigits);
-        }
+        check_characters(text)?;
         let fen = parse_decimal(text, 2, false)?;
         if fen.0 == 0 {
             return Err(AmountError::Zero);
@@ -100,15 +92,7 @@ impl Fen {
         if text.is_empty() {
             return Err(AmountError::Empty);
         }
-        if text.starts_with('-') {
-            return Err(AmountError::Negative);
-        }
-        if text.contains(['e', 'E']) {
-            return Err(AmountError::Exponent);
-        }
-        if !text.chars().all(|c| c.is_ascii_digit() || c == '.') {
-            return Err(AmountError::NotAsciiDigits);
-        }
+        check_characters(text)?;
         parse_decimal(text, 2, true)
     }
 
@@ -132,6 +116,20 @@ impl fmt::Display for Fen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.yuan_text())
     }
+}
+
+/// The reasons a text is not an amount that can be told from its characters alone.
+fn check_characters(text: &str) -> Result<(), AmountError> {
+    if text.starts_with('-') {
+        return Err(AmountError::Negative);
+    }
+    if text.contains(['e', 'E']) {
+        return Err(AmountError::Exponent);
+    }
+    if !text.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(AmountError::NotAsciiDigits);
+    }
+    Ok(())
 }
 
 /// `digits[.digits]` with at most `decimals` significant decimals. With `zero_tail`, further
