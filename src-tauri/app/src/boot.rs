@@ -4,11 +4,9 @@
 use paydesk_core::config::{self, Config, ConfigError};
 use paydesk_core::engine::Cashier;
 use paydesk_core::i18n::{Lang, Localized};
-use paydesk_core::ledger::Ledger;
 use paydesk_sandbox::{Sandbox, SandboxOptions};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 pub struct Booted {
@@ -75,13 +73,8 @@ pub async fn boot() -> Result<Booted, BootError> {
     }
     let mut config = Config::load(&config_path).map_err(|e: ConfigError| BootError::from(&e))?;
     let sandbox = start_sandbox(&mut config, &config_path).await?;
-    let ledger_path = config.ledger_path(&config_path);
-    let ledger = Ledger::open(&ledger_path).map_err(|e| BootError::from(&e))?;
-    ledger.check_integrity().map_err(|e| BootError::from(&e))?;
-    let channels = paydesk_core::channel::from_config(&config).map_err(|e| BootError {
-        zh: format!("收款渠道初始化失败：{e}"),
-        en: format!("Cannot set up the payment channels: {e}"),
-    })?;
-    let cashier = Cashier::new(config, Arc::new(ledger), channels);
+    let cashier = Cashier::open(config, &config_path, None).map_err(|e| BootError::from(&e))?;
+    // A damaged ledger is reported, never silently recreated.
+    cashier.ledger().check_integrity().map_err(|e| BootError::from(&e))?;
     Ok(Booted { cashier, config_path, sandbox })
 }

@@ -201,6 +201,12 @@ fn local_time_ms(text: &str) -> Option<i64> {
     chrono::Local.from_local_datetime(&naive).earliest().map(|t| t.timestamp_millis())
 }
 
+/// `expiredDate` is whole minutes [seed]; rounded up so the service never closes a code the screen
+/// still shows.
+fn expired_minutes(shown: Duration) -> u64 {
+    (shown.as_millis().div_ceil(60_000) as u64).max(1)
+}
+
 fn is_2xx(status: u16) -> bool {
     (200..300).contains(&status)
 }
@@ -445,6 +451,10 @@ impl Channel for AbcChannel {
         &self.config.merchant_id
     }
 
+    fn qr_expiry(&self, shown: Duration) -> Duration {
+        Duration::from_secs(expired_minutes(shown) * 60)
+    }
+
     async fn barcode_pay(&self, order: &Order<'_>, code: &str) -> Reply<PayOutcome> {
         let mut body = self.body(order);
         body.auth_code = Some(code);
@@ -454,9 +464,7 @@ impl Channel for AbcChannel {
 
     async fn create_qr(&self, order: &Order<'_>, expires_in: Duration) -> Reply<CreateOutcome> {
         let mut body = self.body(order);
-        // `expiredDate` is whole minutes [seed]; round up so the service never closes first.
-        let minutes = expires_in.as_millis().div_ceil(60_000).max(1);
-        body.expired_date = Some(minutes.to_string());
+        body.expired_date = Some(expired_minutes(expires_in).to_string());
         let ex = self.post_create("qrcode", "/api/payment/alipay/qrcode", &body, None).await;
         ex.into_reply(|read| created(read, order, |r| r.qr_code_url.clone()))
     }
@@ -614,6 +622,12 @@ mod tests {
         assert!(matches!(refund_outcome(read(400, over), &ORDER, Fen(1)), RefundOutcome::Failed(_)));
         let bare = r#"{"status":"FAILED"}"#;
         assert!(matches!(refund_outcome(read(200, bare), &ORDER, Fen(1)), RefundOutcome::Unknown(_)));
+    }
+
+    #[test]
+    fn qr_expiry_rounds_up_to_whole_minutes() {
+        let ms = |v| expired_minutes(Duration::from_millis(v));
+        assert_eq!((ms(1), ms(60_000), ms(60_001), ms(300_000)), (1, 1, 2, 5));
     }
 
     #[test]

@@ -115,6 +115,9 @@ pub trait Channel: Send + Sync {
     /// The merchant account new orders are placed under (recorded with each payment).
     fn account(&self) -> &str;
     async fn barcode_pay(&self, order: &Order<'_>, code: &str) -> Reply<PayOutcome>;
+    /// When the channel itself closes a QR shown for `shown`: it passes the time on in its own
+    /// unit, which may round it up. The engine keeps querying at least this long.
+    fn qr_expiry(&self, shown: Duration) -> Duration;
     /// `expires_in` is how long the QR may be paid; the channel passes it on in its own unit.
     async fn create_qr(&self, order: &Order<'_>, expires_in: Duration) -> Reply<CreateOutcome>;
     async fn query(&self, order: &Order<'_>) -> Reply<PayOutcome>;

@@ -126,13 +126,6 @@ impl Inner {
         }
     }
 
-    /// Keeps a reply that changed nothing but says something (unknown, mismatch) for audit.
-    fn keep_note(&self, id: &str, step: &Step, audit: Value) {
-        if *step == Step::Stay {
-            let _ = self.ledger.note(id, &json!({ "reply": audit }));
-        }
-    }
-
     fn channel_of(&self, p: &Payment) -> Option<Arc<dyn Channel>> {
         let ch = self.channels.get(p.channel.as_str()).cloned();
         if ch.is_none() {
@@ -150,8 +143,9 @@ impl Inner {
         let reply = ch.query(&order_of(p)).await;
         Self::count(http, &reply);
         let step = decide::after_query(&reply.outcome, now_ms(), p.horizon_at, p.acknowledged);
-        if matches!(step, Step::Stay) && !matches!(reply.outcome, crate::channel::PayOutcome::Waiting) {
-            self.keep_note(&p.id, &step, reply.audit.clone());
+        // A reply that changed nothing but says something (unknown, mismatch) is kept for audit.
+        if step == Step::Stay && reply.outcome != crate::channel::PayOutcome::Waiting {
+            let _ = self.ledger.note(&p.id, &json!({ "reply": reply.audit.clone() }));
         }
         self.apply(&p.id, &step, reply.audit).await;
         self.current(&p.id).unwrap_or_else(|| p.clone())
@@ -282,27 +276,23 @@ impl Inner {
     async fn settle_at_channel(&self, ch: &Arc<dyn Channel>, p: &Payment, http: &AtomicU64, retry: bool) -> bool {
         let pause_between = Timing::ms(self.config.timing.cancel_retry_ms);
         loop {
-            let step = if p.flow == Flow::Barcode {
+            let (step, audit) = if p.flow == Flow::Barcode {
                 let reply = ch.cancel(&order_of(p)).await;
                 Self::count(http, &reply);
-                let step = decide::after_cancel(&reply.outcome);
-                if let CloseStep::Done(s) = &step {
-                    self.apply(&p.id, s, reply.audit).await;
-                } else {
-                    let _ = self.ledger.note(&p.id, &json!({ "reply": reply.audit }));
-                }
-                step
+                (decide::after_cancel(&reply.outcome), reply.audit)
             } else {
                 let reply = ch.close(&order_of(p)).await;
                 Self::count(http, &reply);
-                let step = decide::after_close(&reply.outcome, now_ms(), p.horizon_at, p.acknowledged);
-                if let CloseStep::Done(s) = &step {
-                    self.apply(&p.id, s, reply.audit).await;
-                } else {
-                    let _ = self.ledger.note(&p.id, &json!({ "reply": reply.audit }));
-                }
-                step
+                (decide::after_close(&reply.outcome, now_ms(), p.horizon_at, p.acknowledged), reply.audit)
             };
+            match &step {
+                CloseStep::Done(s) => {
+                    self.apply(&p.id, s, audit).await;
+                }
+                CloseStep::Retry | CloseStep::QueryAgain => {
+                    let _ = self.ledger.note(&p.id, &json!({ "reply": audit }));
+                }
+            }
             if step == CloseStep::QueryAgain && self.query_once(ch, p, http).await.state.is_final() {
                 return true;
             }

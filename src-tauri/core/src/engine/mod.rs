@@ -226,8 +226,7 @@ impl Cashier {
         let timing = &self.inner.config.timing;
         let now = now_ms();
         let shown = timing.qr_timeout_ms as i64;
-        // The channel's own expiry is the shown time rounded up to whole minutes (see abc).
-        let channel_expiry = (shown + 59_999) / 60_000 * 60_000;
+        let channel_expiry = ch.qr_expiry(Timing::ms(timing.qr_timeout_ms)).as_millis() as i64;
         let new = NewPayment {
             id: String::new(),
             terminal: self.inner.config.terminal.code.clone(),
