@@ -6,6 +6,7 @@ pub mod engine;
 pub mod i18n;
 pub mod ledger;
 pub mod money;
+pub mod notify;
 pub mod orderno;
 pub mod paycode;
 pub mod qr;

@@ -214,12 +214,92 @@ pub mod yuan_json {
     }
 }
 
+/// Serde for integer fen on the wire (Lakala, the cash desk): written as a JSON integer, read
+/// exactly from a JSON integer or a string of digits, never through a float.
+pub mod fen_json {
+    use super::Fen;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use serde_json::value::RawValue;
+
+    pub fn serialize<S: Serializer>(fen: &Fen, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(fen.0)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Fen, D::Error> {
+        let raw: Box<RawValue> = Deserialize::deserialize(d)?;
+        from_raw(&raw).map_err(D::Error::custom)
+    }
+
+    /// `100`, `"100"` (and `100.00`, whose decimals are zeros) are 100 fen; anything else is an error.
+    pub fn from_raw(raw: &RawValue) -> Result<Fen, super::AmountError> {
+        let text = raw.get();
+        let inner = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+        if inner.is_empty() {
+            return Err(super::AmountError::Empty);
+        }
+        super::check_characters(inner)?;
+        let digits = match inner.split_once('.') {
+            Some((int, zeros)) if !zeros.is_empty() && zeros.bytes().all(|b| b == b'0') => int,
+            Some(_) => return Err(super::AmountError::TooManyDecimals),
+            None => inner,
+        };
+        // The same bound as yuan amounts, two digits longer for the fen.
+        let well_formed = !digits.is_empty()
+            && digits.len() <= super::MAX_INTEGER_DIGITS + 2
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !(digits.len() > 1 && digits.starts_with('0'));
+        if !well_formed {
+            return Err(super::AmountError::Malformed);
+        }
+        digits.parse::<i64>().map(Fen).map_err(|_| super::AmountError::Malformed)
+    }
+
+    /// Written as a JSON string of digits (`"100"`), as Lakala's scan calls want it.
+    pub mod string {
+        use super::Fen;
+        use serde::Serializer;
+
+        pub fn serialize<S: Serializer>(fen: &Fen, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&fen.0.to_string())
+        }
+    }
+
+    /// For optional fields in replies: absent or `null` is `None`; a present amount must parse.
+    pub mod option {
+        use super::*;
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Fen>, D::Error> {
+            let raw: Option<Box<RawValue>> = Deserialize::deserialize(d)?;
+            match raw {
+                None => Ok(None),
+                Some(r) if r.get() == "null" => Ok(None),
+                Some(r) => from_raw(&r).map(Some).map_err(D::Error::custom),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn parse(s: &str) -> Result<Fen, AmountError> {
         Fen::parse_input(s, DEFAULT_CEILING)
+    }
+
+    #[test]
+    fn integer_fen_on_the_wire_is_read_exactly() {
+        use serde_json::value::RawValue;
+        let read = |t: &str| fen_json::from_raw(&RawValue::from_string(t.to_string()).unwrap());
+        assert_eq!(read("100"), Ok(Fen(100)));
+        assert_eq!(read("\"100\""), Ok(Fen(100)));
+        assert_eq!(read("100.00"), Ok(Fen(100)));
+        assert!(read("100.5").is_err());
+        assert!(read("-1").is_err());
+        assert!(read("1e2").is_err());
+        assert!(read("\"\"").is_err());
+        assert!(read("99999999999999999999999").is_err());
     }
 
     #[test]

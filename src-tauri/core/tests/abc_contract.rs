@@ -7,7 +7,7 @@ use common::{alipay_code, fast_sandbox, rig, rig_with, Rig};
 use paydesk_core::channel::abc::{AbcChannel, PageKind};
 use paydesk_core::channel::{Channel, CreateOutcome, Order, PayOutcome};
 use paydesk_core::engine::{RefundError, Update};
-use paydesk_core::ledger::{LedgerError, RefundState, State};
+use paydesk_core::ledger::{Flow, LedgerError, RefundState, State};
 use paydesk_core::money::Fen;
 use std::time::Duration;
 
@@ -247,7 +247,7 @@ async fn page_and_app_calls_create_orders_that_only_query_can_mark_paid() {
     let abc = AbcChannel::new(&config).unwrap();
     for (i, kind) in [PageKind::Wap, PageKind::Pc].into_iter().enumerate() {
         let id = format!("PAGE{i}");
-        let order = Order { id: &id, amount: Fen(28_800), subject: "电脑商品", merchant: &config.merchant_id };
+        let order = Order { id: &id, amount: Fen(28_800), subject: "电脑商品", merchant: &config.merchant_id, method: None, flow: Flow::Qr };
         let created = abc.create_page(&order, kind).await;
         let CreateOutcome::Created { payload } = created.outcome else { panic!("{:?}", created.outcome) };
         assert!(payload.contains(&id), "{payload}");
@@ -256,7 +256,7 @@ async fn page_and_app_calls_create_orders_that_only_query_can_mark_paid() {
         rig.sandbox.customer_pay(&id).unwrap();
         assert!(matches!(abc.query(&order).await.outcome, PayOutcome::Paid { .. }));
     }
-    let order = Order { id: "APP1", amount: Fen(19_999), subject: "APP商品购买", merchant: &config.merchant_id };
+    let order = Order { id: "APP1", amount: Fen(19_999), subject: "APP商品购买", merchant: &config.merchant_id, method: None, flow: Flow::Qr };
     let created = abc.create_app(&order).await;
     assert!(
         matches!(created.outcome, CreateOutcome::Created { ref payload } if payload.contains("app_id=")),
@@ -264,7 +264,7 @@ async fn page_and_app_calls_create_orders_that_only_query_can_mark_paid() {
         created.outcome
     );
     // A query for an order the service never saw.
-    let ghost = Order { id: "NOSUCH1", amount: Fen(1), subject: "", merchant: &config.merchant_id };
+    let ghost = Order { id: "NOSUCH1", amount: Fen(1), subject: "", merchant: &config.merchant_id, method: None, flow: Flow::Qr };
     assert_eq!(abc.query(&ghost).await.outcome, PayOutcome::NotFound);
 }
 
@@ -273,8 +273,8 @@ async fn a_reply_for_another_amount_changes_nothing() {
     let rig = rig().await;
     let config = rig.cashier.config().channels.abc.clone().unwrap();
     let abc = AbcChannel::new(&config).unwrap();
-    let real = Order { id: "AMT1", amount: Fen(1_000), subject: "x", merchant: &config.merchant_id };
+    let real = Order { id: "AMT1", amount: Fen(1_000), subject: "x", merchant: &config.merchant_id, method: None, flow: Flow::Qr };
     assert!(matches!(abc.barcode_pay(&real, &alipay_code("10")).await.outcome, PayOutcome::Paid { .. }));
-    let claimed = Order { id: "AMT1", amount: Fen(100), subject: "x", merchant: &config.merchant_id };
+    let claimed = Order { id: "AMT1", amount: Fen(100), subject: "x", merchant: &config.merchant_id, method: None, flow: Flow::Qr };
     assert!(matches!(abc.query(&claimed).await.outcome, PayOutcome::Unknown(ref why) if why.contains("amount")));
 }

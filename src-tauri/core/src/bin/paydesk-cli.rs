@@ -5,6 +5,8 @@
 //! 3 unknown (not final yet).
 
 use clap::{Parser, Subcommand};
+use paydesk_core::channel::paysvc::HostedForm;
+use paydesk_core::channel::Display;
 use paydesk_core::config::{self, Config};
 use paydesk_core::engine::{BarcodeRequest, Cashier, Update};
 use paydesk_core::i18n::{Lang, Localized};
@@ -49,6 +51,9 @@ enum Command {
         qr: bool,
         #[arg(long)]
         subject: Option<String>,
+        /// For --qr: the tender (ALIPAY, WECHAT, …) where the channel offers a choice.
+        #[arg(long, requires = "qr")]
+        method: Option<String>,
     },
     /// Ask the channel about a payment now and record the answer.
     Query { id: String },
@@ -132,7 +137,7 @@ async fn run(cli: Cli) -> u8 {
     cashier.set_lang(lang);
     let out = Output { json: cli.json, lang };
     match cli.command {
-        Command::Charge { channel, amount, code, qr, subject } => {
+        Command::Charge { channel, amount, code, qr: _, subject, method } => {
             let code = match code.as_deref() {
                 Some("-") => {
                     let mut line = String::new();
@@ -143,7 +148,8 @@ async fn run(cli: Cli) -> u8 {
                 }
                 other => other.map(str::to_string),
             };
-            charge(&cashier, &out, &channel, &amount, code.as_deref(), qr, subject.as_deref()).await
+            let tender = Tender { channel: &channel, amount: &amount, subject: subject.as_deref(), method: method.as_deref() };
+            charge(&cashier, &out, &tender, code.as_deref()).await
         }
         Command::Query { id } => match cashier.query_now(&id).await {
             Ok(p) => out.payment(&cashier, &p),
@@ -216,33 +222,28 @@ impl Output {
     }
 }
 
-async fn charge(
-    cashier: &Cashier,
-    out: &Output,
-    channel: &str,
-    amount: &str,
-    code: Option<&str>,
-    qr: bool,
-    subject: Option<&str>,
-) -> u8 {
+/// What the clerk asked for.
+struct Tender<'a> {
+    channel: &'a str,
+    amount: &'a str,
+    subject: Option<&'a str>,
+    method: Option<&'a str>,
+}
+
+/// With `code`, a barcode payment; without, a QR (or customer page) payment.
+async fn charge(cashier: &Cashier, out: &Output, t: &Tender<'_>, code: Option<&str>) -> u8 {
     let mut updates = cashier.subscribe();
-    let started = match (code, qr) {
-        (Some(code), _) => {
-            cashier.start_barcode(&BarcodeRequest { channel, amount_text: amount, code, source: "cli", subject })
-        }
-        (None, _) => cashier.start_qr(channel, amount, subject).await,
+    let (channel, amount_text, subject) = (t.channel, t.amount, t.subject);
+    let started = match code {
+        Some(code) => cashier.start_barcode(&BarcodeRequest { channel, amount_text, code, source: "cli", subject }),
+        None => cashier.start_qr(channel, amount_text, subject, t.method).await,
     };
     let payment = match started {
         Ok(p) => p,
         Err(e) => return out.error(e.code(), &e.message(out.lang)),
     };
-    if qr {
-        if let Some(payload) = &payment.qr_payload {
-            if let Some(art) = paydesk_core::qr::terminal(payload) {
-                eprintln!("{art}");
-            }
-            eprintln!("{payload}");
-        }
+    if let (None, Some(payload)) = (code, &payment.qr_payload) {
+        show_to_customer(cashier, &payment.id, channel, payload);
     }
     // Progress on stderr while the engine works; the result on stdout.
     let id = payment.id.clone();
@@ -264,6 +265,23 @@ async fn charge(
         Ok(s) => out.payment(cashier, &s.payment),
         Err(e) => out.error("ledger", &e.message(out.lang)),
     }
+}
+
+/// A QR in the terminal, or, for a page only a browser can open, our page in a file.
+fn show_to_customer(cashier: &Cashier, id: &str, channel: &str, payload: &str) {
+    if cashier.display_of(channel) == Display::CustomerWindow {
+        let page = serde_json::from_str::<HostedForm>(payload).map(|f| f.to_html(id));
+        let path = config::home_dir().join(format!("customer-page-{id}.html"));
+        match page.map_err(|e| e.to_string()).and_then(|html| std::fs::write(&path, html).map_err(|e| e.to_string())) {
+            Ok(()) => eprintln!("open {} in a browser for the customer", path.display()),
+            Err(e) => eprintln!("cannot write the customer page: {e}"),
+        }
+        return;
+    }
+    if let Some(art) = paydesk_core::qr::terminal(payload) {
+        eprintln!("{art}");
+    }
+    eprintln!("{payload}");
 }
 
 fn list(cashier: &Cashier, out: &Output, day: Option<&str>) -> u8 {

@@ -16,18 +16,17 @@
 //! - A create reply's `status` says nothing about payment (the seed's WAP/PC replies say `SUCCESS`
 //!   for an unpaid order): a create is only ever "created".
 
-use super::http::{audit, HttpClient, Transport};
+use super::http::{excerpt, not_encoded, HttpClient, Transport};
 use super::{
-    CancelOutcome, Capabilities, Channel, ChannelSetupError, CreateOutcome, Failure, Order, PayOutcome, RefundOutcome,
+    local_time_ms, unsupported, CancelOutcome, ISO_LOCAL, Capabilities, Channel, ChannelSetupError, CreateOutcome, Failure, Order, PayOutcome, RefundOutcome,
     Reply,
 };
-use crate::config::AbcConfig;
+use crate::config::{AbcConfig, ChannelSection};
 use crate::i18n::Lang;
 use crate::money::{yuan_json, Fen};
-use crate::paycode;
 use async_trait::async_trait;
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
 
 /// What one exchange gave: the parsed reply, its audit record, the time on the wire.
@@ -181,7 +180,7 @@ impl AbcReply {
     }
 
     fn paid(&self) -> PayOutcome {
-        PayOutcome::Paid { trade_no: self.trade_no(), paid_at: self.pay_time.as_deref().and_then(local_time_ms) }
+        PayOutcome::Paid { trade_no: self.trade_no(), paid_at: self.pay_time.as_deref().and_then(|t| local_time_ms(t, ISO_LOCAL)) }
     }
 
     /// A refusal the service gives with a code after which nothing can have been charged.
@@ -192,13 +191,6 @@ impl AbcReply {
 
 fn is_definitive(code: Option<&str>) -> bool {
     code.is_some_and(|c| DEFINITIVE_FAILURES.contains(&c))
-}
-
-/// `yyyy-MM-ddTHH:mm:ss` in the service's (= the store's) local time, to ms since the epoch.
-fn local_time_ms(text: &str) -> Option<i64> {
-    use chrono::TimeZone;
-    let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").ok()?;
-    chrono::Local.from_local_datetime(&naive).earliest().map(|t| t.timestamp_millis())
 }
 
 /// `expiredDate` is whole minutes [seed]; rounded up so the service never closes a code the screen
@@ -222,6 +214,8 @@ impl AbcChannel {
             refund: true,
             refund_query: false,
             barcode_wallets: vec!["alipay".into()],
+            methods: Vec::new(),
+            display: super::Display::Qr,
         };
         Ok(AbcChannel { http, config: config.clone(), caps })
     }
@@ -248,25 +242,8 @@ impl AbcChannel {
         body: Option<&str>,
         secret: Option<&str>,
     ) -> Exchanged {
-        let (transport, elapsed) = self.http.send(request).await;
-        let scrub = |text: &str| match secret {
-            Some(code) if !code.is_empty() => text.replace(code, &paycode::mask(code)),
-            _ => text.to_string(),
-        };
-        let audit = audit(call, body, &transport, elapsed, &scrub);
-        let read = match transport {
-            Transport::NotSent(why) => Read::NotSent(why),
-            Transport::Lost(why) => Read::Unknown(why),
-            Transport::Answered { status, body } if status >= 500 => Read::Unknown(format!(
-                "HTTP {status}: {}",
-                String::from_utf8_lossy(&body).chars().take(200).collect::<String>()
-            )),
-            Transport::Answered { status, body } => match serde_json::from_slice::<AbcReply>(&body) {
-                Ok(reply) => Read::Reply { status, reply: Box::new(reply) },
-                Err(e) => Read::Unknown(format!("HTTP {status}, unreadable reply: {e}")),
-            },
-        };
-        Exchanged { read, audit, elapsed }
+        let ex = self.http.exchange(call, request, body, secret).await;
+        Exchanged { read: read(ex.transport), audit: ex.audit, elapsed: ex.elapsed }
     }
 
     async fn post_create(&self, call: &str, path: &str, body: &CreateBody<'_>, secret: Option<&str>) -> Exchanged {
@@ -278,12 +255,8 @@ impl AbcChannel {
         let text = match serde_json::to_string(body) {
             Ok(t) => t,
             Err(e) => {
-                let why = format!("cannot encode request: {e}");
-                return Exchanged {
-                    audit: json!({ "call": call, "not_sent": why }),
-                    read: Read::NotSent(why),
-                    elapsed: Duration::ZERO,
-                };
+                let ex = not_encoded(call, e);
+                return Exchanged { read: read(ex.transport), audit: ex.audit, elapsed: ex.elapsed };
             }
         };
         let request = self.http.post(path).header("Content-Type", "application/json").body(text.clone());
@@ -314,6 +287,20 @@ impl AbcChannel {
         let body = self.body(order);
         let ex = self.post_create("app", "/api/payment/alipay/app", &body, None).await;
         ex.into_reply(|read| created(read, order, |r| r.order_string.clone()))
+    }
+}
+
+fn read(transport: Transport) -> Read {
+    match transport {
+        Transport::NotSent(why) => Read::NotSent(why),
+        Transport::Lost(why) => Read::Unknown(why),
+        Transport::Answered { status, body, .. } if status >= 500 => {
+            Read::Unknown(format!("HTTP {status}: {}", excerpt(&body)))
+        }
+        Transport::Answered { status, body, .. } => match serde_json::from_slice::<AbcReply>(&body) {
+            Ok(reply) => Read::Reply { status, reply: Box::new(reply) },
+            Err(e) => Read::Unknown(format!("HTTP {status}, unreadable reply: {e}")),
+        },
     }
 }
 
@@ -429,9 +416,6 @@ fn refund_outcome(read: Read, order: &Order<'_>, amount: Fen) -> RefundOutcome {
 }
 
 /// A call that is not sent at all; `why` goes to the audit.
-fn unsupported<T>(outcome: T, why: &str) -> Reply<T> {
-    Reply { outcome, audit: json!({ "not_sent": why }), elapsed: Duration::ZERO }
-}
 
 #[async_trait]
 impl Channel for AbcChannel {
@@ -503,7 +487,7 @@ mod tests {
     //! The reply mapping as pure logic; the wire itself is tested against the sandbox.
     use super::*;
 
-    const ORDER: Order<'static> = Order { id: "T0126112210300001", amount: Fen(6800), subject: "x", merchant: "M1" };
+    const ORDER: Order<'static> = Order { id: "T0126112210300001", amount: Fen(6800), subject: "x", merchant: "M1", method: None, flow: crate::ledger::Flow::Barcode };
 
     fn read(status: u16, body: &str) -> Read {
         match serde_json::from_str::<AbcReply>(body) {
@@ -516,7 +500,7 @@ mod tests {
 
     #[test]
     fn pay_replies_from_the_seed() {
-        let paid_at = local_time_ms("2026-01-15T16:00:00");
+        let paid_at = local_time_ms("2026-01-15T16:00:00", ISO_LOCAL);
         assert!(paid_at.is_some());
         assert_eq!(
             pay_outcome(read(200, SUCCESS), &ORDER),

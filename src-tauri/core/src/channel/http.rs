@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 pub(crate) enum Transport {
-    Answered { status: u16, body: Vec<u8> },
+    Answered { status: u16, headers: reqwest::header::HeaderMap, body: Vec<u8> },
     NotSent(String),
     Lost(String),
 }
@@ -57,14 +57,52 @@ impl HttpClient {
             Err(e) => Transport::Lost(describe(&e)),
             Ok(resp) => {
                 let status = resp.status().as_u16();
+                let headers = resp.headers().clone();
                 match resp.bytes().await {
-                    Ok(body) => Transport::Answered { status, body: body.to_vec() },
+                    Ok(body) => Transport::Answered { status, headers, body: body.to_vec() },
                     Err(e) => Transport::Lost(format!("HTTP {status}, body lost: {}", describe(&e))),
                 }
             }
         };
         (transport, started.elapsed())
     }
+}
+
+/// One exchange: what came back, its audit record, and the time on the wire.
+pub(crate) struct Exchange {
+    pub transport: Transport,
+    pub audit: Value,
+    pub elapsed: Duration,
+}
+
+impl HttpClient {
+    /// Sends, and keeps the audit record with `secret` (a payment code) masked wherever it appears.
+    pub async fn exchange(
+        &self,
+        call: &str,
+        request: reqwest::RequestBuilder,
+        body: Option<&str>,
+        secret: Option<&str>,
+    ) -> Exchange {
+        let (transport, elapsed) = self.send(request).await;
+        let scrub = |text: &str| match secret {
+            Some(code) if !code.is_empty() => text.replace(code, &crate::paycode::mask(code)),
+            _ => text.to_string(),
+        };
+        let audit = audit(call, body, &transport, elapsed, &scrub);
+        Exchange { transport, audit, elapsed }
+    }
+}
+
+/// The first 200 characters of a body, for a reason text.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    String::from_utf8_lossy(body).chars().take(200).collect()
+}
+
+/// A request that could not even be encoded: nothing left.
+pub(crate) fn not_encoded(call: &str, e: impl std::fmt::Display) -> Exchange {
+    let why = format!("cannot encode request: {e}");
+    Exchange { audit: json!({ "call": call, "not_sent": why }), transport: Transport::NotSent(why), elapsed: Duration::ZERO }
 }
 
 fn describe(e: &reqwest::Error) -> String {
@@ -95,7 +133,7 @@ pub(crate) fn audit(
     let request = request.map(|r| Value::String(scrub(r)));
     let elapsed_ms = elapsed.as_millis();
     match transport {
-        Transport::Answered { status, body } => {
+        Transport::Answered { status, body, .. } => {
             let text = String::from_utf8_lossy(body);
             let mut cut: String = text.chars().take(AUDIT_BODY_LIMIT).collect();
             if cut.len() < text.len() {

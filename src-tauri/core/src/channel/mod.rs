@@ -2,9 +2,13 @@
 //! channel's module; the engine sees only the outcomes below.
 
 pub mod abc;
+pub mod cashdesk;
 mod http;
+pub mod lakala;
+pub mod paysvc;
 
 use crate::config::Config;
+use crate::ledger::Flow;
 use crate::i18n::Lang;
 use crate::money::Fen;
 use async_trait::async_trait;
@@ -26,6 +30,40 @@ pub struct Capabilities {
     pub refund_query: bool,
     /// Wallets whose payment codes the barcode call takes.
     pub barcode_wallets: Vec<String>,
+    /// The tenders a QR payment can be made with; the clerk picks one (empty: the channel's
+    /// page lets the customer choose).
+    pub methods: Vec<Method>,
+    /// How the customer is shown a QR/page payment.
+    pub display: Display,
+}
+
+/// A tender a channel offers for QR payments (`ALIPAY`, `WECHAT`, …).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Method {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+}
+
+impl Method {
+    pub fn from_table(codes: &[String], table: &[(&str, &str, &str)]) -> Vec<Method> {
+        codes
+            .iter()
+            .filter_map(|c| table.iter().find(|(code, _, _)| code == c))
+            .map(|(code, zh, en)| Method { code: (*code).into(), name_zh: (*zh).into(), name_en: (*en).into() })
+            .collect()
+    }
+}
+
+/// What the create call's payload is and where the customer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Display {
+    /// A QR text or a page URL: shown as a QR code for the customer's phone.
+    Qr,
+    /// A page form ([`paysvc::HostedForm`] as JSON) that only a browser can open: it opens in the
+    /// customer-facing window.
+    CustomerWindow,
 }
 
 /// The order a call is about, as the ledger has it.
@@ -37,6 +75,9 @@ pub struct Order<'a> {
     /// The channel account (merchant number) the order was placed under: later calls about the
     /// order use it, even if the config has changed since.
     pub merchant: &'a str,
+    /// The tender the clerk picked for a QR payment (one of [`Capabilities::methods`]).
+    pub method: Option<&'a str>,
+    pub flow: Flow,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +93,10 @@ pub enum PayOutcome {
     Paid { trade_no: Option<String>, paid_at: Option<i64> },
     /// The customer has not confirmed yet ("user paying", QR not scanned).
     Waiting,
+    /// Not paid, on a channel that never closes an order itself and cannot be asked to: the
+    /// order lapses when its page expires. Past the payment's horizon (which includes the page's
+    /// lifetime) it is final as `closed`; before, it is the same as `Waiting`.
+    Unpaid,
     /// A definitive no from the channel: nothing was charged.
     Failed(Failure),
     /// The channel confirms the unpaid order is closed.
@@ -125,6 +170,26 @@ pub trait Channel: Send + Sync {
     /// Closing an unpaid QR order. `Closed` or `Paid` (it was paid meanwhile) are the good ends.
     async fn close(&self, order: &Order<'_>) -> Reply<PayOutcome>;
     async fn refund(&self, order: &Order<'_>, refund_id: &str, amount: Fen, reason: &str) -> Reply<RefundOutcome>;
+    /// A notify posted to the local receiver: its `Authorization` header and exact body.
+    fn read_notify(&self, _authorization: Option<&str>, _body: &[u8]) -> Notice {
+        Notice::Refused("this channel sends no notifies to the cashier".into())
+    }
+    /// The body that tells the channel a notify was taken (HTTP 200).
+    fn notify_ack(&self) -> String {
+        String::new()
+    }
+}
+
+/// What a notify says, once read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// Signed, verified, and saying this order is paid: the receiver cross-checks it against the
+    /// ledger and applies it as a query reply would be.
+    Paid { order_id: String, amount: Fen, merchant: Option<String>, trade_no: Option<String>, paid_at: Option<i64> },
+    /// Unsigned, or saying something other than paid: only a reason to query the order now.
+    QueryNow { order_id: String },
+    /// Unreadable or not trusted: changes nothing.
+    Refused(String),
 }
 
 /// The channels a config names, by id.
@@ -139,8 +204,45 @@ pub struct ChannelSetupError {
 
 pub fn from_config(config: &Config) -> Result<Channels, ChannelSetupError> {
     let mut channels: Channels = BTreeMap::new();
-    if let Some(abc) = &config.channels.abc {
+    let c = &config.channels;
+    if let Some(abc) = &c.abc {
         channels.insert("abc", Arc::new(abc::AbcChannel::new(abc)?));
     }
+    if let Some(lakala) = &c.lakala {
+        channels.insert("lakala", Arc::new(lakala::LakalaChannel::new(lakala, config)?));
+    }
+    if let Some(cashdesk) = &c.cashdesk {
+        channels.insert("cashdesk", Arc::new(cashdesk::CashdeskChannel::new(cashdesk, config)?));
+    }
+    if let Some(paysvc) = &c.paysvc {
+        channels.insert("paysvc", Arc::new(paysvc::PaysvcChannel::new(paysvc)?));
+    }
     Ok(channels)
+}
+
+/// Replies' local times: `yyyy-MM-ddTHH:mm:ss` (abc, paysvc), `yyyy-MM-dd HH:mm:ss` (cash desk),
+/// `yyyyMMddHHmmss` (Lakala).
+pub(crate) const ISO_LOCAL: &str = "%Y-%m-%dT%H:%M:%S";
+pub(crate) const SPACED_LOCAL: &str = "%Y-%m-%d %H:%M:%S";
+pub(crate) const COMPACT_LOCAL: &str = "%Y%m%d%H%M%S";
+
+/// A channel's local time (= the store's) to ms since the epoch.
+pub(crate) fn local_time_ms(text: &str, format: &str) -> Option<i64> {
+    use chrono::TimeZone;
+    let naive = chrono::NaiveDateTime::parse_from_str(text, format).ok()?;
+    chrono::Local.from_local_datetime(&naive).earliest().map(|t| t.timestamp_millis())
+}
+
+/// A call the channel does not have: nothing is sent.
+pub(crate) fn unsupported<T>(outcome: T, why: &str) -> Reply<T> {
+    Reply { outcome, audit: serde_json::json!({ "not_sent": why }), elapsed: Duration::ZERO }
+}
+
+/// Plain words for the clerk for a channel's own failure code, where the channel has them.
+pub fn explain(channel: &str, code: &str, lang: Lang) -> Option<&'static str> {
+    match channel {
+        "lakala" => lakala::explain(code, lang),
+        "paysvc" => paysvc::explain(code, lang),
+        _ => None,
+    }
 }

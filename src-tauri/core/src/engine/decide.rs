@@ -43,7 +43,7 @@ pub fn after_pay(outcome: &PayOutcome) -> Step {
         PayOutcome::Failed(f) => Step::To(State::Failed, Detail { failure: Some(f.clone()), ..Detail::default() }),
         // No connection was made, so the request never reached the channel: nothing charged.
         PayOutcome::NotSent(why) => Step::To(State::Failed, Detail::failure(NOT_SENT, why)),
-        PayOutcome::Waiting => Step::To(State::Pending, Detail::default()),
+        PayOutcome::Waiting | PayOutcome::Unpaid => Step::To(State::Pending, Detail::default()),
         PayOutcome::Closed => Step::To(State::Closed, Detail::default()),
         // "Not found" in reply to a pay call makes no sense: treat as unknown and query.
         PayOutcome::NotFound => Step::To(State::Unknown, Detail::note("pay reply said order not found")),
@@ -77,6 +77,11 @@ pub fn after_query(outcome: &PayOutcome, now: i64, horizon_at: i64, acknowledged
         PayOutcome::Failed(f) => Step::To(State::Failed, Detail { failure: Some(f.clone()), ..Detail::default() }),
         PayOutcome::Closed => Step::To(State::Closed, Detail::default()),
         PayOutcome::Waiting => Step::To(State::Pending, Detail::default()),
+        PayOutcome::Unpaid if now >= horizon_at => Step::To(
+            State::Closed,
+            Detail::note("still unpaid after the payment page's lifetime: the channel cannot close it, the page has lapsed"),
+        ),
+        PayOutcome::Unpaid => Step::To(State::Pending, Detail::default()),
         PayOutcome::NotFound if acknowledged => {
             Step::To(State::Unknown, Detail::note("the channel acknowledged this order but now says it has none"))
         }
@@ -93,7 +98,7 @@ pub fn after_close(outcome: &PayOutcome, now: i64, horizon_at: i64, acknowledged
     match outcome {
         PayOutcome::Closed => CloseStep::Done(Step::To(State::Closed, Detail::default())),
         PayOutcome::Paid { .. } => CloseStep::Done(after_query(outcome, now, horizon_at, acknowledged)),
-        PayOutcome::Waiting => CloseStep::Retry,
+        PayOutcome::Waiting | PayOutcome::Unpaid => CloseStep::Retry,
         // A refused close may mean "already paid": only a query can tell.
         PayOutcome::Failed(_) => CloseStep::QueryAgain,
         PayOutcome::NotFound => CloseStep::Done(after_query(outcome, now, horizon_at, acknowledged)),
@@ -203,6 +208,17 @@ mod tests {
     }
 
     #[test]
+    fn an_unpaid_page_lapses_only_after_the_horizon() {
+        assert_eq!(state(&after_query(&PayOutcome::Unpaid, 99, 100, true)), Some(State::Pending));
+        match after_query(&PayOutcome::Unpaid, 100, 100, true) {
+            Step::To(State::Closed, d) => assert!(d.note.unwrap().contains("lapsed")),
+            other => panic!("{other:?}"),
+        }
+        // A plain "waiting" never lapses by the clock: that channel closes its own orders.
+        assert_eq!(state(&after_query(&PayOutcome::Waiting, 1_000, 100, true)), Some(State::Pending));
+    }
+
+    #[test]
     fn close_and_cancel_never_assume() {
         assert_eq!(
             after_close(&PayOutcome::Closed, 0, 0, true),
@@ -233,6 +249,8 @@ mod tests {
             refund: true,
             refund_query: false,
             barcode_wallets: vec![],
+            methods: vec![],
+            display: crate::channel::Display::Qr,
         };
         assert_eq!(when_wait_ends(Flow::Barcode, &caps), WaitEnd::KeepQuerying);
         assert_eq!(when_wait_ends(Flow::Qr, &caps), WaitEnd::KeepQuerying);

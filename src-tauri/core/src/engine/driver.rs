@@ -33,8 +33,10 @@ fn until(ms_epoch: i64) -> Duration {
     Duration::from_millis((ms_epoch - now_ms()).max(0) as u64)
 }
 
-fn order_of(p: &Payment) -> Order<'_> {
-    Order { id: &p.id, amount: p.amount, subject: &p.subject, merchant: &p.merchant }
+/// The order as channels see it. A QR payment's tender is kept in the `wallet` column.
+pub(super) fn order_of(p: &Payment) -> Order<'_> {
+    let method = if p.flow == Flow::Qr { p.wallet.as_deref() } else { None };
+    Order { id: &p.id, amount: p.amount, subject: &p.subject, merchant: &p.merchant, method, flow: p.flow }
 }
 
 /// How often a failed ledger write is tried again before the step is left to recovery.
@@ -85,7 +87,7 @@ impl Inner {
     /// Applies a step: a guarded transition plus its event, then tells the screen. A step the
     /// guard refuses changes nothing; a ledger error is retried, then left to recovery (which
     /// will query again).
-    async fn apply(&self, id: &str, step: &Step, audit: Value) -> Option<Payment> {
+    pub(super) async fn apply(&self, id: &str, step: &Step, audit: Value) -> Option<Payment> {
         let Step::To(to, detail) = step else {
             return None;
         };
@@ -139,7 +141,7 @@ impl Inner {
     }
 
     /// One query; applies what it says. Returns the payment as it stands after.
-    async fn query_once(&self, ch: &Arc<dyn Channel>, p: &Payment, http: &AtomicU64) -> Payment {
+    pub(super) async fn query_once(&self, ch: &Arc<dyn Channel>, p: &Payment, http: &AtomicU64) -> Payment {
         let reply = ch.query(&order_of(p)).await;
         Self::count(http, &reply);
         let step = decide::after_query(&reply.outcome, now_ms(), p.horizon_at, p.acknowledged);

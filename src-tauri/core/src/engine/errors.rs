@@ -17,6 +17,8 @@ pub enum CheckoutError {
     UnknownChannel(String),
     #[error("channel {channel} does not offer {what} payments")]
     NotOffered { channel: String, what: &'static str },
+    #[error("channel {channel} does not offer the tender {method}")]
+    MethodNotOffered { channel: String, method: String },
     #[error("payment {0} is still waiting for the customer")]
     CounterBusy(String),
     #[error("{0}")]
@@ -33,7 +35,7 @@ impl CheckoutError {
             CheckoutError::Amount(_) => "amount",
             CheckoutError::Code(_) => "payment_code",
             CheckoutError::UnknownChannel(_) => "unknown_channel",
-            CheckoutError::NotOffered { .. } => "not_offered",
+            CheckoutError::NotOffered { .. } | CheckoutError::MethodNotOffered { .. } => "not_offered",
             CheckoutError::CounterBusy(_) => "counter_busy",
             CheckoutError::Ledger(_) => "ledger",
             CheckoutError::Config(_) => "config",
@@ -57,6 +59,10 @@ impl Localized for CheckoutError {
                 (Lang::Zh, "barcode") => format!("渠道 {channel} 不支持扫付款码收款"),
                 (Lang::Zh, _) => format!("渠道 {channel} 不支持二维码收款"),
                 (Lang::En, _) => format!("Channel {channel} does not offer {what} payments"),
+            },
+            CheckoutError::MethodNotOffered { channel, method } => match lang {
+                Lang::Zh => format!("渠道 {channel} 不提供 {method} 付款方式"),
+                Lang::En => format!("Channel {channel} does not offer {method}"),
             },
             CheckoutError::CounterBusy(id) => match lang {
                 Lang::Zh => format!("上一笔收款（{id}）还在等待顾客，请先完成或取消"),

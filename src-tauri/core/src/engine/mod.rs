@@ -10,12 +10,14 @@ pub mod decide;
 mod driver;
 mod errors;
 mod failpoint;
+mod notice;
 pub mod view;
 
 pub use errors::{CheckoutError, RefundError};
+pub use notice::NoticeTaken;
 pub use view::{PaymentView, Phase};
 
-use crate::channel::{self, Channel, Channels, Order, RefundOutcome};
+use crate::channel::{self, Channel, Channels, RefundOutcome};
 use crate::config::{Config, Timing};
 use crate::i18n::Lang;
 use crate::ledger::{
@@ -215,14 +217,22 @@ impl Cashier {
     /// Commits the `created` row, asks the channel for a QR payload and returns the payment
     /// (pending with its payload, or final/unknown if the channel did not give one). Polling
     /// continues in the background.
+    /// `method` is the tender picked (one of the channel's `methods`; default its first).
     pub async fn start_qr(
         &self,
         channel: &str,
         amount_text: &str,
         subject: Option<&str>,
+        method: Option<&str>,
     ) -> Result<Payment, CheckoutError> {
         let amount = self.check_amount(amount_text)?;
         let ch = self.offering(channel, "qr", |c| c.qr)?;
+        let offered = &ch.capabilities().methods;
+        let method = match method {
+            Some(m) if offered.iter().any(|o| o.code == m) => Some(m.to_string()),
+            Some(m) => return Err(CheckoutError::MethodNotOffered { channel: channel.into(), method: m.into() }),
+            None => offered.first().map(|o| o.code.clone()),
+        };
         let timing = &self.inner.config.timing;
         let now = now_ms();
         let shown = timing.qr_timeout_ms as i64;
@@ -235,7 +245,8 @@ impl Cashier {
             amount,
             subject: subject.unwrap_or("").into(),
             merchant: ch.account().into(),
-            wallet: None,
+            // A QR payment's tender; read back by `driver::order_of`.
+            wallet: method,
             code_masked: None,
             created_at: now,
             deadline_at: now + shown,
@@ -325,7 +336,12 @@ impl Cashier {
 
     /// The payment as the screen shows it now.
     pub fn view(&self, payment: &Payment) -> PaymentView {
-        PaymentView::of(payment, self.inner.phase(payment), self.lang())
+        PaymentView::of(payment, self.inner.phase(payment), self.lang(), self.display_of(&payment.channel))
+    }
+
+    /// How a channel's QR payments reach the customer (a QR code when the channel is unknown).
+    pub fn display_of(&self, channel: &str) -> channel::Display {
+        self.inner.channels.get(channel).map_or(channel::Display::Qr, |c| c.capabilities().display)
     }
 
     /// The payment the clerk is waiting on, if any.
@@ -401,9 +417,7 @@ impl Cashier {
                 other => break other.map_err(RefundError::Ledger)?,
             }
         };
-        let order =
-            Order { id: &payment.id, amount: payment.amount, subject: &payment.subject, merchant: &payment.merchant };
-        let reply = ch.refund(&order, &refund.id, amount, reason).await;
+        let reply = ch.refund(&driver::order_of(&payment), &refund.id, amount, reason).await;
         let (to, change) = match reply.outcome {
             RefundOutcome::Succeeded { refund_no } => {
                 (RefundState::Succeeded, RefundChange { channel_refund_no: refund_no, ..Default::default() })
@@ -425,6 +439,11 @@ impl Cashier {
         let change = RefundChange { detail: reply.audit, ..change };
         self.inner.ledger.refund_transition(&refund.id, to, &change).map_err(RefundError::Ledger)?;
         self.inner.ledger.refund(&refund.id).map_err(RefundError::Ledger)
+    }
+
+    /// A notify posted to the local receiver for `channel` (see `notice.rs`).
+    pub async fn take_notify(&self, channel: &str, authorization: Option<&str>, body: &[u8]) -> NoticeTaken {
+        self.inner.take_notify(channel, authorization, body).await
     }
 
     /// Late payments nobody has acknowledged: shown until a person does.

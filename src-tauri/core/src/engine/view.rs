@@ -2,6 +2,7 @@
 //! and the command line show the same words.
 
 use super::decide::{NOT_FOUND_AT_CHANNEL, NOT_SENT};
+use crate::channel::Display;
 use crate::i18n::Lang;
 use crate::ledger::{Flow, Payment, State};
 use chrono::{Local, TimeZone};
@@ -53,7 +54,10 @@ pub struct PaymentView {
     pub wallet: Option<String>,
     pub code_masked: Option<String>,
     pub qr_svg: Option<String>,
+    /// The QR text or page URL; for `customer_window` display, the page form (JSON).
     pub qr_payload: Option<String>,
+    /// Where the customer sees a QR payment: as a QR code, or in the customer window.
+    pub display: Display,
     pub deadline_at_ms: Option<i64>,
     pub message: String,
     pub failure_code: Option<String>,
@@ -62,9 +66,12 @@ pub struct PaymentView {
 }
 
 impl PaymentView {
-    pub fn of(p: &Payment, phase: Phase, lang: Lang) -> PaymentView {
+    pub fn of(p: &Payment, phase: Phase, lang: Lang, display: Display) -> PaymentView {
         let showing_qr = p.flow == Flow::Qr && matches!(phase, Phase::Waiting | Phase::Checking);
-        let qr_svg = if showing_qr { p.qr_payload.as_deref().and_then(crate::qr::svg) } else { None };
+        let qr_svg = match display {
+            Display::Qr if showing_qr => p.qr_payload.as_deref().and_then(crate::qr::svg),
+            _ => None,
+        };
         let counting = matches!(phase, Phase::Sending | Phase::Waiting | Phase::Checking);
         PaymentView {
             id: p.id.clone(),
@@ -80,8 +87,9 @@ impl PaymentView {
             code_masked: p.code_masked.clone(),
             qr_svg,
             qr_payload: if showing_qr { p.qr_payload.clone() } else { None },
+            display,
             deadline_at_ms: counting.then_some(p.deadline_at),
-            message: message(p, phase, lang),
+            message: message(p, phase, lang, display),
             failure_code: p.failure_code.clone(),
             created_at_ms: p.created_at,
             time_text: Local
@@ -94,13 +102,26 @@ impl PaymentView {
 }
 
 /// One line for the clerk: what happened and what to do next.
-pub fn message(p: &Payment, phase: Phase, lang: Lang) -> String {
+pub fn message(p: &Payment, phase: Phase, lang: Lang, display: Display) -> String {
     let qr = p.flow == Flow::Qr;
     match phase {
         Phase::Sending => lang.pick("正在发送到收款渠道…", "Sending to the payment channel…").into(),
-        Phase::Waiting if qr => lang
-            .pick("请顾客用支付宝扫描二维码付款", "Ask the customer to scan the QR code with Alipay")
+        Phase::Waiting if qr && display == Display::CustomerWindow => lang
+            .pick(
+                "支付页面已在顾客屏上打开，请顾客按页面提示付款",
+                "The payment page is open on the customer screen; ask the customer to follow it",
+            )
             .into(),
+        Phase::Waiting if qr => match (p.channel.as_str(), p.wallet.as_deref()) {
+            ("abc", _) | (_, Some("ALIPAY")) => {
+                lang.pick("请顾客用支付宝扫描二维码付款", "Ask the customer to scan the QR code with Alipay")
+            }
+            (_, Some("WECHAT")) => {
+                lang.pick("请顾客用微信扫描二维码付款", "Ask the customer to scan the QR code with WeChat")
+            }
+            _ => lang.pick("请顾客用手机扫描二维码付款", "Ask the customer to scan the QR code with their phone"),
+        }
+        .into(),
         Phase::Waiting => lang
             .pick("请顾客在手机上确认付款（输入密码）", "Ask the customer to confirm on their phone")
             .into(),
@@ -142,6 +163,9 @@ fn final_message(p: &Payment, lang: Lang) -> String {
         State::Failed => {
             let code = p.failure_code.as_deref().unwrap_or("");
             let channel_said = p.failure_message.as_deref().unwrap_or("").trim();
+            if let Some(words) = crate::channel::explain(&p.channel, code, lang) {
+                return words.into();
+            }
             match code {
                 NOT_SENT => lang
                     .pick(

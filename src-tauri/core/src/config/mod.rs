@@ -5,9 +5,11 @@ use crate::i18n::{Lang, Localized};
 use crate::money::Fen;
 use crate::paycode::{default_rules, CodeRule};
 use serde::{Deserialize, Serialize};
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+mod channels;
+pub use channels::*;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,9 +30,33 @@ pub struct Config {
     pub payment_codes: Vec<CodeRule>,
     /// Channels by id. Only `abc` exists so far.
     pub channels: Channels,
+    /// The local listener for channel notifies; off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<NotifyConfig>,
     /// Present only in the demo profile: the app starts the bundled sandbox.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub demo: Option<Demo>,
+    /// The config file's directory: relative paths in the config (keys, ledger) start here.
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+/// Where channels that can reach the store post their payment notifies.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Address and port to listen on, e.g. `0.0.0.0:8089`. Each channel's `notify_url` must reach
+    /// `http(s)://<this host>/notify/<channel id>` (through the store's reverse proxy for https).
+    pub listen: String,
+}
+
+impl NotifyConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen
+            .parse::<std::net::SocketAddr>()
+            .map(|_| ())
+            .map_err(|_| invalid("notify.listen", "an address and port like 0.0.0.0:8089 / 地址和端口"))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -119,71 +145,6 @@ impl Default for BusinessDay {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Channels {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub abc: Option<AbcConfig>,
-}
-
-/// Settings shared by every HTTP channel (each channel's section holds these keys).
-#[derive(Debug, Clone, PartialEq)]
-pub struct HttpSettings {
-    pub base_url: String,
-    pub connect_timeout_ms: u64,
-    pub request_timeout_ms: u64,
-    pub allow_insecure_http: bool,
-}
-
-fn default_connect_timeout() -> u64 {
-    5_000
-}
-fn default_request_timeout() -> u64 {
-    15_000
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct AbcConfig {
-    pub base_url: String,
-    #[serde(default = "default_connect_timeout")]
-    pub connect_timeout_ms: u64,
-    #[serde(default = "default_request_timeout")]
-    pub request_timeout_ms: u64,
-    /// Allow `http://` to a host that is not loopback. Off: money goes over TLS.
-    #[serde(default)]
-    pub allow_insecure_http: bool,
-    pub merchant_id: String,
-    /// `goodsName` sent when the clerk gives no subject (the service requires one: AP7346).
-    #[serde(default = "default_goods_name")]
-    pub goods_name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notify_url: Option<String>,
-    /// Required by the service for the WAP and PC calls.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub return_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quit_url: Option<String>,
-    /// Overrides `timing.barcode_deadline_ms` for this channel.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub barcode_deadline_ms: Option<u64>,
-}
-
-impl AbcConfig {
-    pub fn http(&self) -> HttpSettings {
-        HttpSettings {
-            base_url: self.base_url.clone(),
-            connect_timeout_ms: self.connect_timeout_ms,
-            request_timeout_ms: self.request_timeout_ms,
-            allow_insecure_http: self.allow_insecure_http,
-        }
-    }
-}
-
-fn default_goods_name() -> String {
-    "商品".into()
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Demo {
@@ -248,6 +209,8 @@ impl Config {
             path: path.display().to_string(),
             why: e.message().to_string() + &location(text, e.span()),
         })?;
+        let mut config = config;
+        config.dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         config.validate()?;
         Ok(config)
     }
@@ -319,20 +282,11 @@ impl Config {
                 return Err(invalid(&format!("payment_codes[{i}]"), "wallet, min_len ≤ max_len, digit prefixes"));
             }
         }
-        if let Some(abc) = &self.channels.abc {
-            validate_http("channels.abc", &abc.http())?;
-            if abc.merchant_id.trim().is_empty() {
-                return Err(invalid("channels.abc.merchant_id", "required / 必填"));
-            }
-            if abc.goods_name.trim().is_empty() {
-                return Err(invalid("channels.abc.goods_name", "required / 必填"));
-            }
-            if abc.barcode_deadline_ms.is_some_and(|v| v == 0 || v > MAX_WAIT_MS) {
-                return Err(invalid("channels.abc.barcode_deadline_ms", "between 1 and 86400000 / 1 到 86400000 毫秒"));
-            }
-            if abc.connect_timeout_ms > MAX_WAIT_MS || abc.request_timeout_ms > MAX_WAIT_MS {
-                return Err(invalid("channels.abc.request_timeout_ms", "at most 86400000 / 最多 86400000 毫秒"));
-            }
+        for (id, section) in self.channels.sections() {
+            channels::validate_section(&format!("channels.{id}"), section)?;
+        }
+        if let Some(notify) = &self.notify {
+            notify.validate()?;
         }
         if self.channel_ids().is_empty() {
             return Err(invalid("channels", "configure at least one channel / 至少配置一个收款渠道"));
@@ -349,30 +303,37 @@ impl Config {
 
     /// The longest a single channel request may take (connect plus reply), over all channels.
     pub fn longest_request_ms(&self) -> u64 {
-        let abc = self.channels.abc.as_ref().map_or(0, |c| c.connect_timeout_ms + c.request_timeout_ms);
-        abc.max(1)
+        let sections = self.channels.sections();
+        let longest = sections.iter().map(|(_, s)| {
+            let http = s.http();
+            http.connect_timeout_ms + http.request_timeout_ms
+        });
+        longest.max().unwrap_or(0).max(1)
     }
 
     pub fn channel_ids(&self) -> Vec<&'static str> {
-        let mut ids = Vec::new();
-        if self.channels.abc.is_some() {
-            ids.push("abc");
-        }
-        ids
+        self.channels.sections().into_iter().map(|(id, _)| id).collect()
     }
 
     pub fn barcode_deadline(&self, channel: &str) -> Duration {
-        let own = match channel {
-            "abc" => self.channels.abc.as_ref().and_then(|c| c.barcode_deadline_ms),
-            _ => None,
-        };
+        let own = self.channels.sections().into_iter().find(|(id, _)| *id == channel).and_then(|(_, s)| s.barcode_deadline_ms());
         Timing::ms(own.unwrap_or(self.timing.barcode_deadline_ms))
     }
 
-    /// The demo profile: one `abc` channel pointing at a sandbox on loopback `port`.
+    /// A file the config names, relative to the config file's directory.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.dir.join(path)
+        }
+    }
+
+    /// The demo profile: every channel, pointing at a sandbox on loopback `port`, with the
+    /// sandbox's own (public, test-only) credentials. Lakala runs in direct mode; its key files
+    /// are written beside the config by [`write_demo_on_first_run`].
     pub fn demo(port: u16) -> Config {
-        let base = format!("http://127.0.0.1:{port}");
-        Config {
+        let mut config = Config {
             language: Lang::Zh,
             terminal: Terminal { code: "DEMO01".into(), name: "演示收银台 Demo".into() },
             limits: Limits::default(),
@@ -382,29 +343,92 @@ impl Config {
             payment_codes: default_rules(),
             channels: Channels {
                 abc: Some(AbcConfig {
-                    base_url: base.clone(),
+                    base_url: String::new(),
                     connect_timeout_ms: default_connect_timeout(),
                     request_timeout_ms: 5_000,
                     allow_insecure_http: false,
                     merchant_id: "103881636900016".into(),
                     goods_name: default_goods_name(),
                     notify_url: None,
-                    return_url: Some(format!("{base}/return")),
-                    quit_url: Some(format!("{base}/return")),
+                    return_url: None,
+                    quit_url: None,
                     barcode_deadline_ms: None,
                 }),
+                lakala: Some(LakalaConfig {
+                    mode: LakalaMode::Direct,
+                    base_url: String::new(),
+                    connect_timeout_ms: default_connect_timeout(),
+                    request_timeout_ms: 5_000,
+                    allow_insecure_http: false,
+                    merchant_no: "8222900701106PZ".into(),
+                    term_no: "D9296400".into(),
+                    token: None,
+                    appid: "OP00000003".into(),
+                    serial_no: "A1B2C3D4E5F60718".into(),
+                    private_key: Some(DEMO_MERCHANT_KEY.into()),
+                    lakala_cert: Some(DEMO_LAKALA_CERT.into()),
+                    qr_api: LakalaQr::Preorder,
+                    methods: vec!["ALIPAY".into(), "WECHAT".into(), "UQRCODEPAY".into()],
+                    order_info: default_goods_name(),
+                    notify_url: None,
+                    callback_url: None,
+                    vpos_id: None,
+                    channel_id: None,
+                    request_ip: "127.0.0.1".into(),
+                    not_found_codes: None,
+                    definitive_failures: None,
+                    barcode_deadline_ms: None,
+                }),
+                cashdesk: Some(CashdeskConfig {
+                    base_url: String::new(),
+                    web_url: None,
+                    connect_timeout_ms: default_connect_timeout(),
+                    request_timeout_ms: 5_000,
+                    allow_insecure_http: false,
+                    app_id: "123456".into(),
+                    app_key: Secret::new("000000"),
+                    sign_scheme: SignScheme::Md5,
+                    amount_unit: AmountUnit::Fen,
+                    order_title: default_goods_name(),
+                    third_party_user: None,
+                    preferred_channels: Vec::new(),
+                    page_lifetime_ms: 600_000,
+                }),
+                paysvc: Some(PaysvcConfig {
+                    base_url: String::new(),
+                    connect_timeout_ms: default_connect_timeout(),
+                    request_timeout_ms: 5_000,
+                    allow_insecure_http: false,
+                    subject: default_goods_name(),
+                    gateway_hosts: vec!["127.0.0.1".into()],
+                    page_lifetime_ms: 600_000,
+                }),
             },
+            notify: None,
             demo: Some(Demo { sandbox_port: port, auto_pay_ms: 8_000 }),
-        }
+            dir: PathBuf::new(),
+        };
+        config.repoint_demo(port);
+        config
     }
 
-    /// Points every channel of a demo config at a sandbox that had to move to another port.
+    /// Points every channel of a demo config at a sandbox on `port` (it may have had to move).
     pub fn repoint_demo(&mut self, port: u16) {
         let base = format!("http://127.0.0.1:{port}");
-        if let Some(abc) = self.channels.abc.as_mut() {
+        let c = &mut self.channels;
+        if let Some(abc) = c.abc.as_mut() {
             abc.base_url = base.clone();
             abc.return_url = Some(format!("{base}/return"));
             abc.quit_url = Some(format!("{base}/return"));
+        }
+        if let Some(lakala) = c.lakala.as_mut() {
+            lakala.base_url = base.clone();
+        }
+        if let Some(cashdesk) = c.cashdesk.as_mut() {
+            cashdesk.base_url = base.clone();
+        }
+        if let Some(paysvc) = c.paysvc.as_mut() {
+            paysvc.base_url = base.clone();
         }
         if let Some(demo) = self.demo.as_mut() {
             demo.sandbox_port = port;
@@ -412,11 +436,42 @@ impl Config {
     }
 }
 
+/// Where the demo profile keeps the sandbox's test keys, relative to the config file.
+pub const DEMO_MERCHANT_KEY: &str = "demo-keys/merchant_private.pem";
+pub const DEMO_LAKALA_CERT: &str = "demo-keys/lakala_cert.pem";
+
+/// The sandbox's test key files the demo profile needs (PEM text), handed in by whoever bundles
+/// the sandbox (the core does not depend on it).
+pub struct DemoKeys<'a> {
+    pub merchant_private_pem: &'a str,
+    pub lakala_cert_pem: &'a str,
+}
+
+impl DemoKeys<'_> {
+    /// Writes the key files beside `config_path`, where [`Config::demo`] expects them.
+    pub fn write(&self, config_path: &Path) -> Result<(), ConfigError> {
+        let dir = config_path.parent().unwrap_or(Path::new("."));
+        for (name, text) in [(DEMO_MERCHANT_KEY, self.merchant_private_pem), (DEMO_LAKALA_CERT, self.lakala_cert_pem)] {
+            let path = dir.join(name);
+            let write_err = |e: std::io::Error| ConfigError::Write { path: path.display().to_string(), why: e.to_string() };
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(write_err)?;
+            }
+            std::fs::write(&path, text).map_err(write_err)?;
+        }
+        Ok(())
+    }
+}
+
 /// On the very first run (no config file, no ledger beside it) writes the demo profile with its
 /// sandbox on `port()` and returns true. A ledger without its config is a real store whose config
 /// went missing: pointing its open payments at a demo sandbox would misread them, so that is an
 /// error, never a quiet fallback to the demo.
-pub fn write_demo_on_first_run(path: &Path, port: impl FnOnce() -> std::io::Result<u16>) -> Result<bool, ConfigError> {
+pub fn write_demo_on_first_run(
+    path: &Path,
+    keys: &DemoKeys<'_>,
+    port: impl FnOnce() -> std::io::Result<u16>,
+) -> Result<bool, ConfigError> {
     if path.exists() {
         return Ok(false);
     }
@@ -428,39 +483,9 @@ pub fn write_demo_on_first_run(path: &Path, port: impl FnOnce() -> std::io::Resu
         });
     }
     let port = port().map_err(|e| ConfigError::Write { path: path.display().to_string(), why: e.to_string() })?;
+    keys.write(path)?;
     Config::demo(port).save(path)?;
     Ok(true)
-}
-
-/// `https://`, or `http://` to loopback, or `http://` with `allow_insecure_http`.
-fn validate_http(section: &str, http: &HttpSettings) -> Result<(), ConfigError> {
-    let key = format!("{section}.base_url");
-    let url =
-        reqwest::Url::parse(&http.base_url).map_err(|e| invalid(&key, format!("not a URL / 不是有效网址: {e}")))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if http.allow_insecure_http || is_loopback_host(&url) => {}
-        "http" => {
-            return Err(invalid(
-                &key,
-                "http:// is allowed only to loopback; use https:// or set allow_insecure_http / 非本机地址必须使用 https://",
-            ))
-        }
-        other => return Err(invalid(&key, format!("scheme {other} is not http(s)"))),
-    }
-    if http.connect_timeout_ms == 0 || http.request_timeout_ms == 0 {
-        return Err(invalid(&format!("{section}.request_timeout_ms"), "must be more than 0 / 必须大于 0"));
-    }
-    Ok(())
-}
-
-pub fn is_loopback_host(url: &reqwest::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
 }
 
 fn location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
@@ -569,18 +594,23 @@ merchant_id = "103881636900016"
         assert!(parse(&insecure).is_ok());
     }
 
+    const NO_KEYS: DemoKeys<'static> = DemoKeys { merchant_private_pem: "key", lakala_cert_pem: "cert" };
+
     #[test]
     fn the_demo_is_written_only_on_a_truly_first_run() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
-        assert!(write_demo_on_first_run(&path, || Ok(4242)).unwrap());
-        assert!(Config::load(&path).unwrap().demo.is_some());
+        assert!(write_demo_on_first_run(&path, &NO_KEYS, || Ok(4242)).unwrap());
+        let demo = Config::load(&path).unwrap();
+        assert!(demo.demo.is_some());
+        let key = demo.channels.lakala.as_ref().unwrap().private_key.clone().unwrap();
+        assert_eq!(std::fs::read_to_string(demo.resolve(&key)).unwrap(), "key");
         // Second start: the config is there, nothing is written.
-        assert!(!write_demo_on_first_run(&path, || panic!("no port needed")).unwrap());
+        assert!(!write_demo_on_first_run(&path, &NO_KEYS, || panic!("no port needed")).unwrap());
         // The config vanished but the ledger stayed: refuse, name both files, write nothing.
         std::fs::write(dir.path().join("ledger.db"), b"").unwrap();
         std::fs::remove_file(&path).unwrap();
-        let err = write_demo_on_first_run(&path, || Ok(4242)).unwrap_err();
+        let err = write_demo_on_first_run(&path, &NO_KEYS, || Ok(4242)).unwrap_err();
         assert!(matches!(err, ConfigError::LedgerWithoutConfig { .. }));
         assert!(err.message(Lang::Zh).contains("请恢复配置文件"));
         assert!(!path.exists());

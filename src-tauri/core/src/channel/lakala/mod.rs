@@ -1,0 +1,835 @@
+//! `lakala`: Lakala's aggregated cashier (聚合收银台) and aggregated scan (聚合扫码), seeds 000/001,
+//! in two transports (`docs/wire-formats.md` has every field):
+//!
+//! - **backend**: the merchant backend the seeds document, Bearer token, counter create / query /
+//!   close. Its legacy micropay has no query, so barcode payments are not offered in this mode.
+//! - **direct**: Lakala open platform v3, every request signed with the store's RSA key and every
+//!   reply verified with Lakala's certificate. Barcode (micropay, revoke at the deadline), wallet
+//!   QR (preorder, close) or the hosted counter page, query and refund.
+//!
+//! Reading rules, written in the README's channel section too:
+//! - A reply whose signature does not verify (direct), that is not JSON, or that is a 5xx is
+//!   unknown. So is any code not in the tables below.
+//! - Paid needs the reply's order number and amount equal to ours.
+//! - `not_found_codes` and `definitive_failures` are assumptions (the seeds list no codes) and
+//!   are config keys.
+//! - The counter page's `callback_url` redirect carries a `status` parameter: it is never read;
+//!   state comes from query (or a verified notify).
+
+pub mod sign;
+
+use super::http::{excerpt, not_encoded, Exchange, HttpClient, Transport};
+use super::{
+    local_time_ms, unsupported, CancelOutcome, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display,
+    Failure, Method, Notice, Order, PayOutcome, RefundOutcome, Reply, COMPACT_LOCAL,
+};
+use crate::config::{Config, LakalaConfig, LakalaMode, LAKALA_METHODS, LAKALA_PREORDER_METHODS};
+use crate::i18n::Lang;
+use crate::ledger::Flow;
+use crate::money::{fen_json, Fen};
+use async_trait::async_trait;
+use serde::{Deserialize, Deserializer};
+use serde_json::{json, Value};
+use sign::{PlatformVerifier, RequestSigner};
+use std::time::Duration;
+
+/// Labs calls: success, and "customer still paying, query later".
+const LABS_OK: &str = "BBS00000";
+const LABS_PAYING: &str = "BBS10000";
+/// Counter calls (backend and direct) succeed with this code.
+const COUNTER_OK: &str = "000000";
+
+/// Assumed codes for "no such order" (config `not_found_codes`).
+pub const DEFAULT_NOT_FOUND: &[&str] = &["BBS11001", "ORDER_NOT_EXIST"];
+/// Assumed codes after which nothing was charged (config `definitive_failures`): invalid payment
+/// code, insufficient funds, our own signature refused.
+pub const DEFAULT_DEFINITIVE: &[&str] = &["BBS11105", "BBS11112", "BBS00004"];
+
+const SUBJECT_LIMIT: usize = 64;
+
+/// Plain words for the clerk for the codes of [`DEFAULT_DEFINITIVE`].
+pub fn explain(code: &str, lang: Lang) -> Option<&'static str> {
+    Some(match code {
+        "BBS11105" => lang.pick(
+            "付款码无效或已过期，未扣款。请顾客刷新付款码后重新扫描。",
+            "The payment code is invalid or expired; nothing was charged. Ask the customer to refresh it and scan again.",
+        ),
+        "BBS11112" => lang.pick(
+            "顾客余额不足，未扣款。请顾客换一种付款方式。",
+            "The customer's balance is too low; nothing was charged. Ask for another way to pay.",
+        ),
+        "BBS00004" => lang.pick(
+            "拉卡拉拒绝了本机的签名（密钥或证书序列号配置有误），未扣款。请联系技术支持。",
+            "Lakala refused this till's signature (wrong key or certificate serial in the config); nothing was charged. Call support.",
+        ),
+        _ => return None,
+    })
+}
+
+pub struct LakalaChannel {
+    http: HttpClient,
+    config: LakalaConfig,
+    caps: Capabilities,
+    direct: Option<Direct>,
+    not_found: Vec<String>,
+    definitive: Vec<String>,
+}
+
+struct Direct {
+    signer: RequestSigner,
+    verifier: PlatformVerifier,
+}
+
+/// A reply read far enough to be trusted: verified (direct), JSON, with a code.
+struct Answer {
+    status: u16,
+    code: String,
+    msg: String,
+    /// `resp_data` (or `data`): an object, or `Null` when absent.
+    data: Value,
+}
+
+/// An exchange read, or why it cannot be used.
+enum Got {
+    Answer(Answer),
+    NotSent(String),
+    Unknown(String),
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default, deserialize_with = "code_text")]
+    code: Option<String>,
+    #[serde(default)]
+    msg: Option<String>,
+    #[serde(default)]
+    resp_data: Option<Value>,
+    #[serde(default)]
+    data: Option<Value>,
+}
+
+/// A code as text, whether it came as `"000000"` or a number.
+fn code_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(other) => return Err(serde::de::Error::custom(format!("code is {other}"))),
+    })
+}
+
+/// Every field the trade replies may carry (tolerant reader; a present field must be well-formed).
+#[derive(Deserialize, Default, Debug)]
+struct TradeData {
+    out_trade_no: Option<String>,
+    out_order_no: Option<String>,
+    trade_no: Option<String>,
+    pay_order_no: Option<String>,
+    transaction_id: Option<String>,
+    #[serde(default, deserialize_with = "fen_json::option::deserialize")]
+    total_amount: Option<Fen>,
+    trade_state: Option<String>,
+    #[serde(default, deserialize_with = "code_text")]
+    order_status: Option<String>,
+    trade_time: Option<String>,
+    pay_time: Option<String>,
+    need_query: Option<String>,
+    counter_url: Option<String>,
+    qr_code: Option<String>,
+    acc_resp_fields: Option<AccRespFields>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+struct AccRespFields {
+    code: Option<String>,
+}
+
+impl TradeData {
+    fn order_no(&self) -> Option<&str> {
+        self.out_trade_no.as_deref().or(self.out_order_no.as_deref())
+    }
+
+    /// A reply about another order or amount changes nothing.
+    fn mismatch(&self, order: &Order<'_>) -> Option<String> {
+        if let Some(no) = self.order_no() {
+            if no != order.id {
+                return Some(format!("reply is for order {no}, not {}", order.id));
+            }
+        }
+        match self.total_amount {
+            Some(a) if a != order.amount => Some(format!("reply amount {a} fen is not {} fen", order.amount.0)),
+            _ => None,
+        }
+    }
+
+    /// Paid is believed only from a reply that names our order and our amount.
+    fn paid(&self, order: &Order<'_>) -> PayOutcome {
+        if self.order_no() != Some(order.id) || self.total_amount != Some(order.amount) {
+            return PayOutcome::Unknown("a paid reply must name our order number and amount".into());
+        }
+        let trade_no = self.trade_no.clone().or_else(|| self.pay_order_no.clone()).or_else(|| self.transaction_id.clone());
+        let time = self.trade_time.as_deref().or(self.pay_time.as_deref());
+        PayOutcome::Paid { trade_no, paid_at: time.and_then(|t| local_time_ms(t, COMPACT_LOCAL)) }
+    }
+}
+
+fn read_data<T: for<'de> Deserialize<'de> + Default>(data: &Value) -> Result<T, String> {
+    if data.is_null() {
+        return Ok(T::default());
+    }
+    serde_json::from_value(data.clone()).map_err(|e| format!("unreadable resp_data: {e}"))
+}
+
+fn is_2xx(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+impl LakalaChannel {
+    pub fn new(config: &LakalaConfig, whole: &Config) -> Result<LakalaChannel, ChannelSetupError> {
+        let setup = |why: String| ChannelSetupError { channel: "lakala".into(), why };
+        let http = HttpClient::new(&crate::config::ChannelSection::http(config)).map_err(setup)?;
+        let direct = match config.mode {
+            LakalaMode::Backend => None,
+            LakalaMode::Direct => {
+                let (Some(key), Some(cert)) = (&config.private_key, &config.lakala_cert) else {
+                    return Err(setup("direct mode needs private_key and lakala_cert".into()));
+                };
+                let signer = RequestSigner::from_pem_file(&config.appid, &config.serial_no, &whole.resolve(key))
+                    .map_err(setup)?;
+                let verifier = PlatformVerifier::from_pem_file(&whole.resolve(cert)).map_err(setup)?;
+                Some(Direct { signer, verifier })
+            }
+        };
+        let table = if config.uses_counter() { LAKALA_METHODS } else { LAKALA_PREORDER_METHODS };
+        let direct_mode = direct.is_some();
+        let caps = Capabilities {
+            barcode: direct_mode,
+            qr: true,
+            cancel: direct_mode,
+            close: true,
+            refund: direct_mode,
+            refund_query: false,
+            barcode_wallets: if direct_mode {
+                vec!["alipay".into(), "wechat".into(), "unionpay".into()]
+            } else {
+                Vec::new()
+            },
+            methods: Method::from_table(&config.methods, table),
+            display: Display::Qr,
+        };
+        let codes = |configured: &Option<Vec<String>>, default: &[&str]| {
+            configured.clone().unwrap_or_else(|| default.iter().map(|c| c.to_string()).collect())
+        };
+        Ok(LakalaChannel {
+            http,
+            caps,
+            direct,
+            not_found: codes(&config.not_found_codes, DEFAULT_NOT_FOUND),
+            definitive: codes(&config.definitive_failures, DEFAULT_DEFINITIVE),
+            config: config.clone(),
+        })
+    }
+
+    fn counter_for(&self, order: &Order<'_>) -> bool {
+        order.flow == Flow::Qr && self.config.uses_counter()
+    }
+
+    fn method<'a>(&'a self, order: &Order<'a>) -> &'a str {
+        order.method.or(self.config.methods.first().map(String::as_str)).unwrap_or("ALIPAY")
+    }
+
+    fn subject<'a>(&'a self, order: &Order<'a>) -> String {
+        let s = if order.subject.trim().is_empty() { &self.config.order_info } else { order.subject };
+        s.chars().take(SUBJECT_LIMIT).collect()
+    }
+
+    fn location(&self) -> Value {
+        json!({ "request_ip": self.config.request_ip })
+    }
+
+    /// Posts `body` (the whole JSON body: direct calls have already been wrapped) and reads it.
+    async fn post(&self, call: &str, path: &str, body: &Value, secret: Option<&str>) -> (Got, Exchange) {
+        let text = match serde_json::to_string(body) {
+            Ok(t) => t,
+            Err(e) => {
+                let why = format!("cannot encode request: {e}");
+                return (Got::NotSent(why), not_encoded(call, e));
+            }
+        };
+        let mut request = self.http.post(path).header("Content-Type", "application/json");
+        request = match (&self.direct, &self.config.token) {
+            (Some(d), _) => request.header("Authorization", d.signer.authorization(&text)),
+            (None, Some(token)) => request.bearer_auth(token.reveal()),
+            (None, None) => request,
+        };
+        let ex = self.http.exchange(call, request.body(text.clone()), Some(&text), secret).await;
+        (self.read(&ex.transport), ex)
+    }
+
+    /// A direct call: the v3 envelope around `req_data`.
+    async fn post_direct(&self, call: &str, path: &str, req_data: Value, secret: Option<&str>) -> (Got, Exchange) {
+        let req_time = chrono::Local::now().format(COMPACT_LOCAL).to_string();
+        let body = json!({ "req_time": req_time, "version": "3.0", "req_data": req_data });
+        self.post(call, path, &body, secret).await
+    }
+
+    fn read(&self, transport: &Transport) -> Got {
+        let (status, headers, body) = match transport {
+            Transport::NotSent(why) => return Got::NotSent(why.clone()),
+            Transport::Lost(why) => return Got::Unknown(why.clone()),
+            Transport::Answered { status, headers, body } => (*status, headers, body),
+        };
+        if let Some(direct) = &self.direct {
+            if let Err(why) = direct.verifier.verify_reply(headers, body) {
+                return Got::Unknown(format!("HTTP {status}, reply not trusted: {why}"));
+            }
+        }
+        if status >= 500 {
+            return Got::Unknown(format!("HTTP {status}: {}", excerpt(body)));
+        }
+        let envelope: Envelope = match serde_json::from_slice(body) {
+            Ok(e) => e,
+            Err(e) => return Got::Unknown(format!("HTTP {status}, unreadable reply: {e}")),
+        };
+        let Some(code) = envelope.code else {
+            return Got::Unknown(format!("HTTP {status}, reply has no code"));
+        };
+        // Seed 001's own front-end reads `data`; the documented envelope is `resp_data`.
+        let data = envelope.resp_data.or(envelope.data).unwrap_or(Value::Null);
+        if !(data.is_object() || data.is_null()) {
+            return Got::Unknown(format!("HTTP {status}, resp_data is not an object"));
+        }
+        Got::Answer(Answer { status, code, msg: envelope.msg.unwrap_or_default(), data })
+    }
+
+    fn failure(a: &Answer) -> Failure {
+        Failure { code: a.code.clone(), message: a.msg.chars().take(200).collect() }
+    }
+
+    fn is_definitive(&self, a: &Answer) -> bool {
+        self.definitive.contains(&a.code) && a.status < 500
+    }
+
+    fn is_not_found(&self, a: &Answer) -> bool {
+        self.not_found.contains(&a.code) && (is_2xx(a.status) || a.status == 404)
+    }
+
+    fn unknown(a: &Answer) -> String {
+        format!("HTTP {}, code {}: {}", a.status, a.code, a.msg.chars().take(200).collect::<String>())
+    }
+
+    /// A non-success answer to a pay or query call.
+    fn refusal(&self, a: &Answer) -> PayOutcome {
+        if self.is_not_found(a) {
+            PayOutcome::NotFound
+        } else if self.is_definitive(a) {
+            PayOutcome::Failed(Self::failure(a))
+        } else {
+            PayOutcome::Unknown(Self::unknown(a))
+        }
+    }
+
+    fn pay_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
+        let a = match got {
+            Got::Answer(a) => a,
+            Got::NotSent(why) => return PayOutcome::NotSent(why),
+            Got::Unknown(why) => return PayOutcome::Unknown(why),
+        };
+        if a.code == LABS_PAYING && is_2xx(a.status) {
+            return PayOutcome::Waiting;
+        }
+        if a.code != LABS_OK || !is_2xx(a.status) {
+            // "Not found" makes no sense in reply to a pay call.
+            return if self.is_definitive(&a) { PayOutcome::Failed(Self::failure(&a)) } else { PayOutcome::Unknown(Self::unknown(&a)) };
+        }
+        let d: TradeData = match read_data(&a.data) {
+            Ok(d) => d,
+            Err(why) => return PayOutcome::Unknown(why),
+        };
+        if let Some(why) = d.mismatch(order) {
+            return PayOutcome::Unknown(why);
+        }
+        if d.need_query.as_deref() == Some("1") {
+            return PayOutcome::Waiting;
+        }
+        d.paid(order)
+    }
+
+    fn labs_query_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
+        let a = match got {
+            Got::Answer(a) => a,
+            Got::NotSent(why) => return PayOutcome::NotSent(why),
+            Got::Unknown(why) => return PayOutcome::Unknown(why),
+        };
+        if a.code != LABS_OK || !is_2xx(a.status) {
+            return self.refusal(&a);
+        }
+        let d: TradeData = match read_data(&a.data) {
+            Ok(d) => d,
+            Err(why) => return PayOutcome::Unknown(why),
+        };
+        if let Some(why) = d.mismatch(order) {
+            return PayOutcome::Unknown(why);
+        }
+        match d.trade_state.as_deref() {
+            Some("SUCCESS" | "PART_REFUND" | "REFUND") => d.paid(order),
+            Some("INIT" | "CREATE" | "DEAL") => PayOutcome::Waiting,
+            Some("FAIL") => PayOutcome::Failed(Failure { code: "FAIL".into(), message: a.msg }),
+            Some("CLOSE") => PayOutcome::Closed,
+            other => PayOutcome::Unknown(format!("trade_state {}", other.unwrap_or("missing"))),
+        }
+    }
+
+    /// Counter query: `order_status` as text (backend) or as a number (direct).
+    fn counter_query_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
+        let a = match got {
+            Got::Answer(a) => a,
+            Got::NotSent(why) => return PayOutcome::NotSent(why),
+            Got::Unknown(why) => return PayOutcome::Unknown(why),
+        };
+        if a.code != COUNTER_OK || !is_2xx(a.status) {
+            return self.refusal(&a);
+        }
+        let d: TradeData = match read_data(&a.data) {
+            Ok(d) => d,
+            Err(why) => return PayOutcome::Unknown(why),
+        };
+        if let Some(why) = d.mismatch(order) {
+            return PayOutcome::Unknown(why);
+        }
+        let status = d.order_status.as_deref().unwrap_or("");
+        match (self.direct.is_some(), status) {
+            (false, "SUCCESS") | (true, "2" | "6") => d.paid(order),
+            (false, "FAILED") | (true, "3") => PayOutcome::Failed(Failure { code: status.into(), message: a.msg }),
+            (false, "CLOSED") | (true, "4" | "5" | "7") => PayOutcome::Closed,
+            (true, "0" | "1") => PayOutcome::Waiting,
+            // Seed 001: anything else is still pending.
+            (false, s) if !s.is_empty() => PayOutcome::Waiting,
+            (_, s) => PayOutcome::Unknown(format!("order_status {}", if s.is_empty() { "missing" } else { s })),
+        }
+    }
+
+    fn created(&self, got: Got, order: &Order<'_>, ok: &str) -> CreateOutcome {
+        let a = match got {
+            Got::Answer(a) => a,
+            Got::NotSent(why) => return CreateOutcome::NotSent(why),
+            Got::Unknown(why) => return CreateOutcome::Unknown(why),
+        };
+        if a.code != ok || !is_2xx(a.status) {
+            return if self.is_definitive(&a) {
+                CreateOutcome::Failed(Self::failure(&a))
+            } else {
+                CreateOutcome::Unknown(Self::unknown(&a))
+            };
+        }
+        let d: TradeData = match read_data(&a.data) {
+            Ok(d) => d,
+            Err(why) => return CreateOutcome::Unknown(why),
+        };
+        if let Some(why) = d.mismatch(order) {
+            return CreateOutcome::Unknown(why);
+        }
+        let payload = d.counter_url.or(d.acc_resp_fields.and_then(|f| f.code)).or(d.qr_code);
+        match payload.filter(|p| !p.trim().is_empty() && p.len() <= 2048) {
+            Some(payload) => CreateOutcome::Created { payload },
+            None => CreateOutcome::Unknown("reply has no QR code or counter page".into()),
+        }
+    }
+
+    fn close_outcome(&self, got: Got, ok: &str) -> PayOutcome {
+        match got {
+            Got::Answer(a) if a.code == ok && is_2xx(a.status) => PayOutcome::Closed,
+            Got::Answer(a) if self.is_not_found(&a) => PayOutcome::NotFound,
+            // Refused (e.g. already paid): the engine queries to learn which.
+            Got::Answer(a) if a.status < 500 => PayOutcome::Failed(Self::failure(&a)),
+            Got::Answer(a) => PayOutcome::Unknown(Self::unknown(&a)),
+            Got::NotSent(why) => PayOutcome::NotSent(why),
+            Got::Unknown(why) => PayOutcome::Unknown(why),
+        }
+    }
+
+    fn reply<T>(ex: Exchange, outcome: T) -> Reply<T> {
+        Reply { outcome, audit: ex.audit, elapsed: ex.elapsed }
+    }
+
+    /// Seed 000's legacy barcode call (backend). It has no query, so the engine never uses it;
+    /// kept so a store migrating off it can still be reconciled by hand.
+    pub async fn legacy_micropay(&self, order: &Order<'_>, code: &str) -> Reply<PayOutcome> {
+        let body = json!({ "req_data": {
+            "merchant_no": order.merchant, "term_no": self.config.term_no,
+            "total_fee": order.amount.0.to_string(), "auth_code": code, "out_trade_no": order.id,
+        }});
+        let (got, ex) = self.post("legacy_micropay", "/api/v1/payment/lakala/micropay", &body, Some(code)).await;
+        let outcome = match got {
+            Got::Answer(a) if a.code == COUNTER_OK && is_2xx(a.status) => match read_data::<TradeData>(&a.data) {
+                Ok(d) if d.order_no() == Some(order.id) && d.transaction_id.is_some() => PayOutcome::Paid {
+                    trade_no: d.transaction_id,
+                    paid_at: None,
+                },
+                Ok(_) => PayOutcome::Unknown("reply names no transaction for our order".into()),
+                Err(why) => PayOutcome::Unknown(why),
+            },
+            Got::Answer(a) if self.is_definitive(&a) => PayOutcome::Failed(Self::failure(&a)),
+            Got::Answer(a) => PayOutcome::Unknown(Self::unknown(&a)),
+            Got::NotSent(why) => PayOutcome::NotSent(why),
+            Got::Unknown(why) => PayOutcome::Unknown(why),
+        };
+        Self::reply(ex, outcome)
+    }
+
+    /// Seed 000's legacy QR call (backend): `qr_code`. No query or close exists for it.
+    pub async fn legacy_preorder(&self, order: &Order<'_>) -> Reply<CreateOutcome> {
+        let body = json!({ "req_data": {
+            "merchant_no": order.merchant, "term_no": self.config.term_no,
+            "total_fee": order.amount.0.to_string(), "out_trade_no": order.id,
+        }});
+        let (got, ex) = self.post("legacy_preorder", "/api/v1/payment/lakala/preorder", &body, None).await;
+        let outcome = self.created(got, order, COUNTER_OK);
+        Self::reply(ex, outcome)
+    }
+
+    /// The time the counter page stops taking payment, in Lakala's format.
+    fn efficient_time(expires_in: Duration) -> String {
+        let secs = expires_in.as_millis().div_ceil(1000) as i64;
+        (chrono::Local::now() + chrono::Duration::seconds(secs)).format(COMPACT_LOCAL).to_string()
+    }
+}
+
+#[async_trait]
+impl Channel for LakalaChannel {
+    fn id(&self) -> &'static str {
+        "lakala"
+    }
+
+    fn name(&self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::Zh => "拉卡拉",
+            Lang::En => "Lakala",
+        }
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    fn account(&self) -> &str {
+        &self.config.merchant_no
+    }
+
+    async fn barcode_pay(&self, order: &Order<'_>, code: &str) -> Reply<PayOutcome> {
+        if self.direct.is_none() {
+            return unsupported(PayOutcome::NotSent("no barcode call".into()), "lakala backend mode has no barcode call");
+        }
+        let mut req = json!({
+            "merchant_no": order.merchant, "term_no": self.config.term_no, "out_trade_no": order.id,
+            "auth_code": code, "total_amount": order.amount.0.to_string(),
+            "location_info": self.location(), "subject": self.subject(order),
+        });
+        if let Some(url) = &self.config.notify_url {
+            req["notify_url"] = json!(url);
+        }
+        let (got, ex) = self.post_direct("micropay", "/api/v3/labs/trans/micropay", req, Some(code)).await;
+        let outcome = self.pay_outcome(got, order);
+        Self::reply(ex, outcome)
+    }
+
+    /// The counter page's `order_efficient_time` has whole seconds; preorder QR codes have no
+    /// expiry of their own (the engine closes them).
+    fn qr_expiry(&self, shown: Duration) -> Duration {
+        Duration::from_secs(shown.as_millis().div_ceil(1000) as u64)
+    }
+
+    async fn create_qr(&self, order: &Order<'_>, expires_in: Duration) -> Reply<CreateOutcome> {
+        let subject = self.subject(order);
+        let method = self.method(order);
+        let optional = |req: &mut Value| {
+            for (key, value) in [
+                ("notify_url", &self.config.notify_url),
+                ("callback_url", &self.config.callback_url),
+                ("vpos_id", &self.config.vpos_id),
+                ("channel_id", &self.config.channel_id),
+            ] {
+                if let Some(v) = value {
+                    req[key] = json!(v);
+                }
+            }
+        };
+        let (got, ex, ok) = match (&self.direct, self.config.uses_counter()) {
+            (None, _) => {
+                let mut body = json!({
+                    "out_order_no": order.id, "total_amount": order.amount.0, "order_info": subject,
+                    "payment_method": method, "order_efficient_time": Self::efficient_time(expires_in),
+                    "support_cancel": 0, "support_refund": 1, "support_repeat_pay": 0,
+                });
+                optional(&mut body);
+                let (got, ex) = self.post("counter_create", "/api/v1/payment/lakala/counter/create", &body, None).await;
+                (got, ex, COUNTER_OK)
+            }
+            (Some(_), true) => {
+                let mut req = json!({
+                    "out_order_no": order.id, "merchant_no": order.merchant, "total_amount": order.amount.0,
+                    "order_efficient_time": Self::efficient_time(expires_in), "order_info": subject,
+                    "support_cancel": 0, "support_refund": 1, "support_repeat_pay": 0,
+                    "counter_param": { "pay_mode": method },
+                });
+                optional(&mut req);
+                let path = "/api/v3/ccss/counter/order/special_create";
+                let (got, ex) = self.post_direct("counter_create", path, req, None).await;
+                (got, ex, COUNTER_OK)
+            }
+            (Some(_), false) => {
+                let mut req = json!({
+                    "merchant_no": order.merchant, "term_no": self.config.term_no, "out_trade_no": order.id,
+                    "account_type": method, "trans_type": "41", "total_amount": order.amount.0.to_string(),
+                    "location_info": self.location(), "subject": subject,
+                });
+                if let Some(url) = &self.config.notify_url {
+                    req["notify_url"] = json!(url);
+                }
+                let (got, ex) = self.post_direct("preorder", "/api/v3/labs/trans/preorder", req, None).await;
+                (got, ex, LABS_OK)
+            }
+        };
+        let outcome = self.created(got, order, ok);
+        Self::reply(ex, outcome)
+    }
+
+    async fn query(&self, order: &Order<'_>) -> Reply<PayOutcome> {
+        let counter = self.counter_for(order);
+        let (got, ex) = match (&self.direct, counter) {
+            (None, _) => {
+                let body = json!({ "out_order_no": order.id });
+                self.post("counter_query", "/api/v1/payment/lakala/counter/query", &body, None).await
+            }
+            (Some(_), true) => {
+                let req = json!({ "out_order_no": order.id, "merchant_no": order.merchant });
+                self.post_direct("counter_query", "/api/v3/ccss/counter/order/query", req, None).await
+            }
+            (Some(_), false) => {
+                let req = json!({ "merchant_no": order.merchant, "term_no": self.config.term_no, "out_trade_no": order.id });
+                self.post_direct("tradequery", "/api/v3/labs/query/tradequery", req, None).await
+            }
+        };
+        let outcome =
+            if counter || self.direct.is_none() { self.counter_query_outcome(got, order) } else { self.labs_query_outcome(got, order) };
+        Self::reply(ex, outcome)
+    }
+
+    async fn cancel(&self, order: &Order<'_>) -> Reply<CancelOutcome> {
+        if self.direct.is_none() {
+            return unsupported(CancelOutcome::NotSent("no cancel call".into()), "lakala backend mode has no cancel");
+        }
+        let req = json!({
+            "merchant_no": order.merchant, "term_no": self.config.term_no,
+            "out_trade_no": format!("{}C", order.id), "origin_out_trade_no": order.id,
+            "location_info": self.location(),
+        });
+        let (got, ex) = self.post_direct("revoked", "/api/v3/labs/relation/revoked", req, None).await;
+        let outcome = match got {
+            Got::Answer(a) if a.code == LABS_OK && is_2xx(a.status) => match read_data::<TradeData>(&a.data) {
+                Ok(d) if d.out_trade_no.as_deref().is_some_and(|no| no != format!("{}C", order.id)) => {
+                    CancelOutcome::Unknown("revoke reply names another request".into())
+                }
+                Ok(d) => CancelOutcome::Reversed { was_paid: matches!(d.trade_state.as_deref(), Some("REFUND" | "SUCCESS")) },
+                Err(why) => CancelOutcome::Unknown(why),
+            },
+            Got::Answer(a) if a.code == LABS_PAYING && is_2xx(a.status) => CancelOutcome::Retry,
+            Got::Answer(a) if a.status < 500 => CancelOutcome::Failed(Self::failure(&a)),
+            Got::Answer(a) => CancelOutcome::Unknown(Self::unknown(&a)),
+            Got::NotSent(why) => CancelOutcome::NotSent(why),
+            Got::Unknown(why) => CancelOutcome::Unknown(why),
+        };
+        Self::reply(ex, outcome)
+    }
+
+    async fn close(&self, order: &Order<'_>) -> Reply<PayOutcome> {
+        let (got, ex, ok) = match (&self.direct, self.counter_for(order)) {
+            (None, _) => {
+                let body = json!({ "out_order_no": order.id });
+                let (got, ex) = self.post("counter_close", "/api/v1/payment/lakala/counter/close", &body, None).await;
+                (got, ex, COUNTER_OK)
+            }
+            (Some(_), true) => {
+                let req = json!({ "out_order_no": order.id, "merchant_no": order.merchant });
+                let (got, ex) = self.post_direct("counter_close", "/api/v3/ccss/counter/order/close", req, None).await;
+                (got, ex, COUNTER_OK)
+            }
+            (Some(_), false) => {
+                let req = json!({
+                    "merchant_no": order.merchant, "term_no": self.config.term_no,
+                    "origin_out_trade_no": order.id, "location_info": self.location(),
+                });
+                let (got, ex) = self.post_direct("close", "/api/v3/labs/relation/close", req, None).await;
+                (got, ex, LABS_OK)
+            }
+        };
+        let outcome = self.close_outcome(got, ok);
+        Self::reply(ex, outcome)
+    }
+
+    async fn refund(&self, order: &Order<'_>, refund_id: &str, amount: Fen, reason: &str) -> Reply<RefundOutcome> {
+        if self.direct.is_none() {
+            return unsupported(RefundOutcome::NotSent("no refund call".into()), "lakala backend mode has no refund");
+        }
+        let req = json!({
+            "merchant_no": order.merchant, "term_no": self.config.term_no, "out_trade_no": refund_id,
+            "origin_out_trade_no": order.id, "refund_amount": amount.0.to_string(),
+            "refund_reason": reason, "location_info": self.location(),
+        });
+        let (got, ex) = self.post_direct("refund", "/api/v3/labs/relation/refund", req, None).await;
+        let outcome = match got {
+            Got::Answer(a) if a.code == LABS_OK && is_2xx(a.status) => match read_data::<TradeData>(&a.data) {
+                Ok(d) if d.out_trade_no.as_deref().is_some_and(|no| no != refund_id) => {
+                    RefundOutcome::Unknown("refund reply names another request".into())
+                }
+                Ok(d) => match d.trade_state.as_deref() {
+                    Some("SUCCESS") => RefundOutcome::Succeeded { refund_no: d.trade_no },
+                    Some("DEAL" | "INIT" | "CREATE") => RefundOutcome::Processing { refund_no: d.trade_no },
+                    Some("FAIL") => RefundOutcome::Failed(Failure { code: "FAIL".into(), message: a.msg }),
+                    other => RefundOutcome::Unknown(format!("refund trade_state {}", other.unwrap_or("missing"))),
+                },
+                Err(why) => RefundOutcome::Unknown(why),
+            },
+            Got::Answer(a) if self.is_definitive(&a) => RefundOutcome::Failed(Self::failure(&a)),
+            Got::Answer(a) => RefundOutcome::Unknown(Self::unknown(&a)),
+            Got::NotSent(why) => RefundOutcome::NotSent(why),
+            Got::Unknown(why) => RefundOutcome::Unknown(why),
+        };
+        Self::reply(ex, outcome)
+    }
+
+    /// Direct: signed by Lakala; a verified "paid" carries order, amount and merchant for the
+    /// receiver to cross-check. Backend: unsigned, so only a reason to query.
+    fn read_notify(&self, authorization: Option<&str>, body: &[u8]) -> Notice {
+        if let Some(direct) = &self.direct {
+            let Some(auth) = authorization else {
+                return Notice::Refused("the notify is not signed".into());
+            };
+            if let Err(why) = direct.verifier.verify_notify(auth, body) {
+                return Notice::Refused(why);
+            }
+        }
+        let d: NotifyData = match serde_json::from_slice(body) {
+            Ok(d) => d,
+            Err(e) => return Notice::Refused(format!("unreadable notify: {e}")),
+        };
+        let Some(order_id) = d.out_trade_no.clone().or(d.out_order_no.clone()).filter(|id| !id.is_empty()) else {
+            return Notice::Refused("the notify names no order".into());
+        };
+        let paid = d.trade_status.as_deref() == Some("SUCCESS") || d.order_status.as_deref() == Some("2");
+        match (self.direct.is_some(), paid, d.total_amount) {
+            (true, true, Some(amount)) => Notice::Paid {
+                order_id,
+                amount,
+                merchant: d.merchant_no,
+                trade_no: d.trade_no.or(d.pay_order_no),
+                paid_at: d.trade_time.as_deref().and_then(|t| local_time_ms(t, COMPACT_LOCAL)),
+            },
+            _ => Notice::QueryNow { order_id },
+        }
+    }
+
+    fn notify_ack(&self) -> String {
+        if self.direct.is_some() {
+            json!({ "code": "SUCCESS", "message": "执行成功" }).to_string()
+        } else {
+            let now = chrono::Local::now().format(COMPACT_LOCAL).to_string();
+            json!({ "code": COUNTER_OK, "msg": "Notification received successfully", "resp_time": now }).to_string()
+        }
+    }
+}
+
+/// A notify body, labs or counter (tolerant reader).
+#[derive(Deserialize, Debug)]
+struct NotifyData {
+    out_trade_no: Option<String>,
+    out_order_no: Option<String>,
+    merchant_no: Option<String>,
+    trade_no: Option<String>,
+    pay_order_no: Option<String>,
+    trade_status: Option<String>,
+    #[serde(default, deserialize_with = "code_text")]
+    order_status: Option<String>,
+    #[serde(default, deserialize_with = "fen_json::option::deserialize")]
+    total_amount: Option<Fen>,
+    trade_time: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backend() -> LakalaChannel {
+        let text = "[terminal]\ncode=\"T1\"\n[channels.lakala]\nmode=\"backend\"\nbase_url=\"http://127.0.0.1:9\"\ntoken=\"t\"\n";
+        let config = Config::parse(text, std::path::Path::new("c.toml")).unwrap();
+        LakalaChannel::new(config.channels.lakala.as_ref().unwrap(), &config).unwrap()
+    }
+
+    const ORDER: Order<'static> =
+        Order { id: "T1261122000000001", amount: Fen(100), subject: "", merchant: "M", method: None, flow: Flow::Qr };
+
+    fn answer(code: &str, data: Value) -> Got {
+        Got::Answer(Answer { status: 200, code: code.into(), msg: String::new(), data })
+    }
+
+    #[test]
+    fn the_backend_reads_text_statuses_and_falls_back_to_data() {
+        let ch = backend();
+        let data = json!({ "out_order_no": ORDER.id, "order_status": "SUCCESS", "total_amount": "100" });
+        assert!(matches!(ch.counter_query_outcome(answer("000000", data), &ORDER), PayOutcome::Paid { .. }));
+        let pending = json!({ "out_order_no": ORDER.id, "order_status": "PAYING" });
+        assert_eq!(ch.counter_query_outcome(answer("000000", pending), &ORDER), PayOutcome::Waiting);
+        // Another amount: not believed.
+        let cheaper = json!({ "out_order_no": ORDER.id, "order_status": "SUCCESS", "total_amount": 1 });
+        assert!(matches!(ch.counter_query_outcome(answer("000000", cheaper), &ORDER), PayOutcome::Unknown(_)));
+        // Paid without naming the amount: not believed either.
+        let bare = json!({ "out_order_no": ORDER.id, "order_status": "SUCCESS" });
+        assert!(matches!(ch.counter_query_outcome(answer("000000", bare), &ORDER), PayOutcome::Unknown(_)));
+        // `data` instead of `resp_data`.
+        let body = br#"{"code":"000000","data":{"out_order_no":"T1261122000000001","order_status":"CLOSED"}}"#;
+        let got = ch.read(&Transport::Answered { status: 200, headers: Default::default(), body: body.to_vec() });
+        assert_eq!(ch.counter_query_outcome(got, &ORDER), PayOutcome::Closed);
+        assert_eq!(ch.counter_query_outcome(answer("ORDER_NOT_EXIST", Value::Null), &ORDER), PayOutcome::NotFound);
+        assert!(matches!(ch.counter_query_outcome(answer("999999", Value::Null), &ORDER), PayOutcome::Unknown(_)));
+    }
+
+    #[test]
+    fn malformed_replies_are_unknown() {
+        let ch = backend();
+        for body in [
+            &b"<html>502 Bad Gateway</html>"[..],
+            br#"{"code":"000000","resp_data":"SUCCESS"}"#,
+            br#"{"msg":"no code"}"#,
+            br#"{"code":"000000","resp_data":{"out_order_no":"T1261122000000001","order_status":"SUCCESS","total_amount":"1.5"}}"#,
+            br#"{"code":"000000","resp_data":{"out_order_no":7}}"#,
+            &[0xff, 0xfe, 0x00][..],
+        ] {
+            let got = ch.read(&Transport::Answered { status: 200, headers: Default::default(), body: body.to_vec() });
+            assert!(
+                matches!(ch.counter_query_outcome(got, &ORDER), PayOutcome::Unknown(_)),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn a_create_needs_a_page_for_our_order() {
+        let ch = backend();
+        let ok = json!({ "out_order_no": ORDER.id, "counter_url": "https://pay.lakala.com/x", "total_amount": "100" });
+        assert_eq!(
+            ch.created(answer("000000", ok), &ORDER, COUNTER_OK),
+            CreateOutcome::Created { payload: "https://pay.lakala.com/x".into() }
+        );
+        let other = json!({ "out_order_no": "SOMEONE", "counter_url": "https://x" });
+        assert!(matches!(ch.created(answer("000000", other), &ORDER, COUNTER_OK), CreateOutcome::Unknown(_)));
+        assert!(matches!(ch.created(answer("000000", json!({})), &ORDER, COUNTER_OK), CreateOutcome::Unknown(_)));
+    }
+
+    #[test]
+    fn the_counter_page_expiry_is_whole_seconds_rounded_up() {
+        let ch = backend();
+        assert_eq!(ch.qr_expiry(Duration::from_millis(1_001)), Duration::from_secs(2));
+        assert_eq!(ch.qr_expiry(Duration::from_secs(300)), Duration::from_secs(300));
+    }
+}

@@ -1,0 +1,57 @@
+//! The notify receiver: a local HTTP listener (off by default) for stores whose channels can reach
+//! them. `POST /notify/{channel}`; what a notify may change is decided in `engine/notice.rs`.
+//! Each channel gets the acknowledgement in its own format when the notify was taken, and HTTP 400
+//! when it was refused (the channel retries; a forger only gets more refusals).
+
+use crate::engine::{Cashier, NoticeTaken};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use std::net::SocketAddr;
+
+/// Notify bodies are small JSON objects; anything bigger is not one.
+const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router(cashier: Cashier) -> Router {
+    Router::new()
+        .route("/notify/{channel}", post(receive))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(cashier)
+}
+
+/// Binds `listen` and serves until the runtime stops. Returns the bound address.
+pub async fn serve(cashier: Cashier, listen: &str) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let addr: SocketAddr =
+        listen.parse().map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "notify.listen"))?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    tracing::info!(%bound, "notify receiver listening");
+    let app = router(cashier);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the notify receiver stopped");
+        }
+    });
+    Ok((bound, task))
+}
+
+async fn receive(
+    State(cashier): State<Cashier>,
+    Path(channel): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let taken = cashier.take_notify(&channel, authorization, &body).await;
+    tracing::info!(channel = %channel, outcome = ?taken, "notify");
+    match taken {
+        NoticeTaken::Refused(why) => (StatusCode::BAD_REQUEST, why).into_response(),
+        _ => {
+            let ack = cashier.channel(&channel).map(|c| c.notify_ack()).unwrap_or_default();
+            ([(header::CONTENT_TYPE, "application/json")], ack).into_response()
+        }
+    }
+}
