@@ -551,6 +551,8 @@ async fn refund(State(app): State<Arc<App>>, body: Bytes) -> Response {
             )
         }
         Err(RefundRefusal::NotFound) => error(StatusCode::NOT_FOUND, echo, ORDER_NOT_FOUND, "订单不存在"),
+        // abc refunds carry no refund number of the merchant's.
+        Err(RefundRefusal::NumberReused) => param_error(echo, "退款单号重复"),
         Err(RefundRefusal::NotPaid) => param_error(echo, "订单未支付，不能退款"),
         Err(RefundRefusal::Exceeds { refundable_fen }) => {
             param_error(echo, &format!("退款金额超过可退金额（可退 {}）", format_yuan(refundable_fen)))

@@ -1,24 +1,28 @@
-//! Admin endpoints on loopback only: the truth (every charge and refund) and the
-//! fault switches.
+//! Admin endpoints on loopback only: the truth (every charge and refund), the fault
+//! switches, and the notifies (the record of every attempt; sending one on demand).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::faults::Faults;
+use crate::notify::{self, NotifyRequest};
 use crate::{json_response, App};
 
 pub fn router() -> Router<Arc<App>> {
     Router::new()
         .route("/admin/truth", get(truth))
         .route("/admin/faults", get(get_faults).post(set_faults))
+        .route("/admin/notifies", get(notifies))
+        .route("/admin/notify", post(send_notify))
         .layer(middleware::from_fn(loopback_only))
 }
 
@@ -39,6 +43,30 @@ async fn loopback_only(req: Request, next: Next) -> Response {
 
 async fn truth(State(app): State<Arc<App>>) -> Response {
     json_response(StatusCode::OK, &app.truth())
+}
+
+/// Every notify and its attempts; `?orderNo=` keeps one order's.
+async fn notifies(State(app): State<Arc<App>>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let mut records = app.notifier.records();
+    if let Some(no) = params.get("orderNo") {
+        records.retain(|r| &r.order_no == no);
+    }
+    json_response(StatusCode::OK, &records)
+}
+
+/// Sends a notify now: `{"orderNo", "channel"?, "forge"?: "none"|"badSignature"|"wrongAmount",
+/// "url"?, "retry"?: false}` → the record after the first attempt.
+async fn send_notify(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let req: NotifyRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return json_response(StatusCode::BAD_REQUEST, &serde_json::json!({ "error": format!("bad request: {e}") }))
+        }
+    };
+    match notify::send_now(&app, req).await {
+        Ok(record) => json_response(StatusCode::OK, &record),
+        Err((status, error)) => json_response(status, &serde_json::json!({ "error": error })),
+    }
 }
 
 async fn get_faults(State(app): State<Arc<App>>) -> Response {

@@ -69,6 +69,17 @@ fn html(status: StatusCode, text: String) -> Response {
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], text).into_response()
 }
 
+/// A page that only says what went wrong (Chinese, then English).
+pub fn error_page(status: StatusCode, zh: &str, en: &str) -> Response {
+    let body = format!("<p class=\"state bad\" id=\"state\">{}</p><p class=\"en\">{}</p>", esc(zh), esc(en));
+    html(status, page(zh, &body))
+}
+
+/// HTTP 404 with [`error_page`].
+pub fn not_found_page(zh: &str, en: &str) -> Response {
+    error_page(StatusCode::NOT_FOUND, zh, en)
+}
+
 fn details(order: &Order) -> String {
     let mut out = format!(
         "<div class=\"amount\">¥{}</div>\

@@ -30,11 +30,18 @@
 
 mod abc;
 mod admin;
+mod cashdesk;
 mod customer;
 mod faults;
+mod lakala;
+mod lakala_direct;
 mod money;
+mod notify;
+mod paysvc;
 mod server;
+mod sign;
 mod state;
+mod wire;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -48,19 +55,37 @@ use axum::routing::get;
 use axum::Router;
 use serde::Serialize;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+pub use cashdesk::AmountUnit;
 pub use faults::Faults;
 pub use money::{format_yuan, parse_yuan};
+pub use notify::{Forge, NotifyAttempt, NotifyCause, NotifyFormat, NotifyRecord, NotifyRequest};
+pub use sign::{demo_keys, SignScheme};
 pub use state::{Charge, RefundRecord, Truth};
+
+/// The lakala backend's Bearer token the sandbox expects by default.
+pub const LAKALA_TOKEN: &str = "sandbox-token";
+/// The lakala open-platform app id the sandbox expects by default (direct mode).
+pub const LAKALA_APPID: &str = "OP00000003";
+/// The lakala merchant number (商户号) the sandbox expects by default.
+pub const LAKALA_MERCHANT_NO: &str = "8222900701106PZ";
+/// The lakala terminal number (终端号) the sandbox expects by default.
+pub const LAKALA_TERM_NO: &str = "D9296400";
+/// The cashdesk `appId` the sandbox expects by default (the seed's test value).
+pub const CASHDESK_APP_ID: &str = "123456";
+/// The cashdesk `appKey` the sandbox expects by default (the seed's test value).
+pub const CASHDESK_APP_KEY: &str = "000000";
 
 /// How the sandbox runs.
 #[derive(Clone, Debug)]
 pub struct SandboxOptions {
     /// Where to listen; port 0 picks a free port.
     pub listen: SocketAddr,
-    /// How long a "minute" of `expiredDate` lasts (tests make it short).
+    /// How long a sandbox "minute" lasts (tests make it short): `expiredDate`, page
+    /// lifetimes and the notify retry schedules are scaled by it (`order_efficient_time`,
+    /// a wall-clock time, is not).
     pub minute: Duration,
     /// When a "user paying forever" barcode trade (ending `90`) is closed.
     pub barcode_close_after: Duration,
@@ -72,6 +97,31 @@ pub struct SandboxOptions {
     pub state_file: Option<PathBuf>,
     /// Seed of the fault generator, so runs are reproducible.
     pub seed: u64,
+    /// lakala backend mode: the expected `Authorization: Bearer` token.
+    pub lakala_token: String,
+    /// lakala direct mode: the expected `appid`.
+    pub lakala_appid: String,
+    /// lakala: the merchant number every call must carry (where the call has one).
+    pub lakala_merchant_no: String,
+    /// lakala: the terminal number every labs and legacy call must carry.
+    pub lakala_term_no: String,
+    /// lakala direct mode: the store's certificate (PEM); requests are verified with its
+    /// key and `serial_no` must be its serial.
+    pub lakala_merchant_cert_pem: String,
+    /// lakala direct mode: the platform's private key (PEM) that signs replies and notifies.
+    pub lakala_platform_key_pem: String,
+    /// lakala direct mode: the platform's certificate (PEM), whose serial is sent in `Lklapi-Serial`.
+    pub lakala_platform_cert_pem: String,
+    /// cashdesk: the expected `appId`.
+    pub cashdesk_app_id: String,
+    /// cashdesk: the `appKey` of the canonical string.
+    pub cashdesk_app_key: String,
+    /// cashdesk: MD5 (default) or SM3.
+    pub cashdesk_sign: SignScheme,
+    /// cashdesk: `amount` in fen (default) or yuan.
+    pub cashdesk_amount_unit: AmountUnit,
+    /// cashdesk: where paid orders are notified (the unified order carries no address).
+    pub cashdesk_notify_url: Option<String>,
 }
 
 impl Default for SandboxOptions {
@@ -84,6 +134,18 @@ impl Default for SandboxOptions {
             auto_pay_after: None,
             state_file: None,
             seed: 0,
+            lakala_token: LAKALA_TOKEN.to_owned(),
+            lakala_appid: LAKALA_APPID.to_owned(),
+            lakala_merchant_no: LAKALA_MERCHANT_NO.to_owned(),
+            lakala_term_no: LAKALA_TERM_NO.to_owned(),
+            lakala_merchant_cert_pem: demo_keys::MERCHANT_CERT_PEM.to_owned(),
+            lakala_platform_key_pem: demo_keys::LAKALA_PRIVATE_PEM.to_owned(),
+            lakala_platform_cert_pem: demo_keys::LAKALA_CERT_PEM.to_owned(),
+            cashdesk_app_id: CASHDESK_APP_ID.to_owned(),
+            cashdesk_app_key: CASHDESK_APP_KEY.to_owned(),
+            cashdesk_sign: SignScheme::Md5,
+            cashdesk_amount_unit: AmountUnit::Fen,
+            cashdesk_notify_url: None,
         }
     }
 }
@@ -95,9 +157,27 @@ pub(crate) struct App {
     pub faults: faults::FaultSwitch,
     pub base_url: String,
     pub hang: Duration,
+    pub lakala: lakala_direct::Setup,
+    pub cashdesk: cashdesk::Setup,
+    pub notifier: notify::Notifier,
 }
 
 impl App {
+    pub fn now_ms(&self) -> i64 {
+        self.store.clock.now_ms()
+    }
+
+    /// `minutes` sandbox minutes, in milliseconds.
+    pub fn sandbox_minutes(&self, minutes: i64) -> i64 {
+        minutes.saturating_mul(state::ms(self.store.rules.minute))
+    }
+
+    /// A real-world delay in sandbox time (delay × `minute` / 60 s).
+    pub fn scaled(&self, real: Duration) -> Duration {
+        let nanos = real.as_nanos().saturating_mul(self.store.rules.minute.as_nanos()) / 60_000_000_000;
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    }
+
     /// The customer page of an order.
     pub fn page_url(&self, order_no: &str) -> String {
         format!("{}/pay/{order_no}", self.base_url)
@@ -138,11 +218,18 @@ pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Respo
 }
 
 fn router(app: Arc<App>) -> Router {
-    let channels =
-        Router::new().merge(abc::router()).layer(axum::middleware::from_fn_with_state(app.clone(), faults::apply));
+    let channels = Router::new()
+        .merge(abc::router())
+        .merge(lakala::router())
+        .merge(lakala_direct::router())
+        .merge(cashdesk::router())
+        .merge(paysvc::router())
+        .layer(axum::middleware::from_fn_with_state(app.clone(), faults::apply));
     Router::new()
         .merge(channels)
         .merge(customer::router())
+        .merge(cashdesk::page_router())
+        .merge(paysvc::page_router())
         .merge(admin::router())
         .route("/healthz", get(|| async { "ok" }))
         .layer(axum::middleware::from_fn(access_log))
@@ -177,6 +264,7 @@ pub struct Sandbox {
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
     ticker: JoinHandle<()>,
+    notifies: JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -194,7 +282,12 @@ impl Sandbox {
             barcode_close_after: opts.barcode_close_after,
             auto_pay_after: opts.auto_pay_after,
         };
-        let store = state::Store::open(rules, opts.state_file.clone())?;
+        let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
+        let lakala = lakala_direct::Setup::new(&opts).map_err(invalid)?;
+        let (paid_tx, paid_rx) = mpsc::unbounded_channel();
+        let (retry_tx, retry_rx) = mpsc::unbounded_channel();
+        let notifier = notify::Notifier::new(retry_tx).map_err(io::Error::other)?;
+        let store = state::Store::open(rules, opts.state_file.clone(), Some(paid_tx))?;
         let listener = TcpListener::bind(opts.listen).await?;
         let addr = listener.local_addr()?;
         let app = Arc::new(App {
@@ -202,12 +295,16 @@ impl Sandbox {
             faults: faults::FaultSwitch::new(opts.seed),
             base_url: base_url_for(addr),
             hang: opts.hang,
+            lakala,
+            cashdesk: cashdesk::Setup::new(&opts),
+            notifier,
         });
         let (stop, stop_rx) = watch::channel(false);
         let server = tokio::spawn(server::serve(listener, router(app.clone()), stop_rx.clone()));
+        let notifies = tokio::spawn(notify::run(app.clone(), paid_rx, retry_rx, stop_rx.clone()));
         let ticker = tokio::spawn(tick(app.clone(), stop_rx));
         tracing::info!("sandbox listening on {}", app.base_url);
-        Ok(Sandbox { addr, app, stop, server, ticker })
+        Ok(Sandbox { addr, app, stop, server, ticker, notifies })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -238,12 +335,25 @@ impl Sandbox {
         self.app.customer_pay(order_no).map(|_| ()).map_err(|r| r.to_string())
     }
 
+    /// Every notify sent so far and its attempts (what `GET /admin/notifies` returns).
+    pub fn notifies(&self) -> Vec<NotifyRecord> {
+        self.app.notifier.records()
+    }
+
+    /// Sends a notify for an order now, genuine or forged (what `POST /admin/notify`
+    /// does): answers the record after the first attempt.
+    pub async fn send_notify(&self, req: NotifyRequest) -> Result<NotifyRecord, String> {
+        notify::send_now(&self.app, req).await.map_err(|(_, e)| e)
+    }
+
     /// Stops accepting, drops open connections (hung calls included), stops the
-    /// background tick and saves the state file.
+    /// background tick and the notifies (pending retries are dropped) and saves the
+    /// state file.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.server.await;
         let _ = self.ticker.await;
+        let _ = self.notifies.await;
         if let Err(e) = self.app.store.save_now() {
             tracing::error!("cannot save sandbox state: {e}");
         }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use paydesk_sandbox::{Sandbox, SandboxOptions};
+use paydesk_sandbox::{AmountUnit, Sandbox, SandboxOptions, SignScheme};
 
 #[derive(Parser, Debug)]
 #[command(name = "paydesk-sandbox", version, about = "A loopback simulator of the payment services paydesk talks to")]
@@ -34,12 +34,55 @@ struct Args {
     /// Seed of the fault generator.
     #[arg(long, value_name = "N", default_value_t = 0)]
     seed: u64,
+    /// lakala backend: the expected Bearer token [default: sandbox-token].
+    #[arg(long, value_name = "TOKEN")]
+    lakala_token: Option<String>,
+    /// lakala direct: the expected appid [default: OP00000003].
+    #[arg(long, value_name = "ID")]
+    lakala_appid: Option<String>,
+    /// lakala: the expected merchant number [default: 8222900701106PZ].
+    #[arg(long, value_name = "NO")]
+    lakala_merchant_no: Option<String>,
+    /// lakala: the expected terminal number [default: D9296400].
+    #[arg(long, value_name = "NO")]
+    lakala_term_no: Option<String>,
+    /// lakala direct: the store's certificate (PEM) [default: the built-in test certificate].
+    #[arg(long, value_name = "FILE")]
+    lakala_merchant_cert: Option<PathBuf>,
+    /// lakala direct: the platform's private key (PEM) [default: the built-in test key].
+    #[arg(long, value_name = "FILE")]
+    lakala_platform_key: Option<PathBuf>,
+    /// lakala direct: the platform's certificate (PEM) [default: the built-in test certificate].
+    #[arg(long, value_name = "FILE")]
+    lakala_platform_cert: Option<PathBuf>,
+    /// cashdesk: the expected appId [default: 123456].
+    #[arg(long, value_name = "ID")]
+    cashdesk_app_id: Option<String>,
+    /// cashdesk: the appKey [default: 000000].
+    #[arg(long, value_name = "KEY")]
+    cashdesk_app_key: Option<String>,
+    /// cashdesk: the signature scheme, md5 or sm3 [default: md5].
+    #[arg(long, value_name = "SCHEME")]
+    cashdesk_sign: Option<SignScheme>,
+    /// cashdesk: the unit of `amount`, fen or yuan [default: fen].
+    #[arg(long, value_name = "UNIT")]
+    cashdesk_amount_unit: Option<AmountUnit>,
+    /// cashdesk: where paid orders are notified.
+    #[arg(long, value_name = "URL")]
+    cashdesk_notify_url: Option<String>,
+}
+
+fn read_pem(path: Option<&PathBuf>, default: String) -> Result<String, String> {
+    match path {
+        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display())),
+        None => Ok(default),
+    }
 }
 
 impl Args {
-    fn options(&self) -> SandboxOptions {
+    fn options(&self) -> Result<SandboxOptions, String> {
         let d = SandboxOptions::default();
-        SandboxOptions {
+        Ok(SandboxOptions {
             listen: self.listen,
             minute: self.minute_ms.map_or(d.minute, Duration::from_millis),
             barcode_close_after: self.barcode_close_ms.map_or(d.barcode_close_after, Duration::from_millis),
@@ -47,7 +90,19 @@ impl Args {
             auto_pay_after: self.auto_pay_ms.map(Duration::from_millis),
             state_file: self.state.clone(),
             seed: self.seed,
-        }
+            lakala_token: self.lakala_token.clone().unwrap_or(d.lakala_token),
+            lakala_appid: self.lakala_appid.clone().unwrap_or(d.lakala_appid),
+            lakala_merchant_no: self.lakala_merchant_no.clone().unwrap_or(d.lakala_merchant_no),
+            lakala_term_no: self.lakala_term_no.clone().unwrap_or(d.lakala_term_no),
+            lakala_merchant_cert_pem: read_pem(self.lakala_merchant_cert.as_ref(), d.lakala_merchant_cert_pem)?,
+            lakala_platform_key_pem: read_pem(self.lakala_platform_key.as_ref(), d.lakala_platform_key_pem)?,
+            lakala_platform_cert_pem: read_pem(self.lakala_platform_cert.as_ref(), d.lakala_platform_cert_pem)?,
+            cashdesk_app_id: self.cashdesk_app_id.clone().unwrap_or(d.cashdesk_app_id),
+            cashdesk_app_key: self.cashdesk_app_key.clone().unwrap_or(d.cashdesk_app_key),
+            cashdesk_sign: self.cashdesk_sign.unwrap_or(d.cashdesk_sign),
+            cashdesk_amount_unit: self.cashdesk_amount_unit.unwrap_or(d.cashdesk_amount_unit),
+            cashdesk_notify_url: self.cashdesk_notify_url.clone().or(d.cashdesk_notify_url),
+        })
     }
 }
 
@@ -85,7 +140,14 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let sandbox = match Sandbox::start(args.options()).await {
+    let options = match args.options() {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let sandbox = match Sandbox::start(options).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("cannot start the sandbox: {e}");

@@ -47,6 +47,39 @@ pub fn parse_yuan(raw: &str) -> Option<i64> {
     (fen > 0).then_some(fen)
 }
 
+/// Reads integer fen written as plain digits (`"100"` in a string, `100` as a JSON
+/// number's text): no sign, no leading zero, no decimals, greater than zero.
+pub fn parse_fen(text: &str) -> Option<i64> {
+    if text.is_empty() || text.len() > MAX_YUAN_DIGITS + 2 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if text.starts_with('0') {
+        return None;
+    }
+    text.parse::<i64>().ok().filter(|v| *v > 0)
+}
+
+/// Whether the raw text of a JSON number is zero or negative (`0`, `0.00`, `-1.5`):
+/// a number, but not an amount anyone can pay.
+pub fn not_positive(raw: &str) -> bool {
+    let text = raw.trim();
+    if let Some(rest) = text.strip_prefix('-') {
+        return rest.bytes().next().is_some_and(|b| b.is_ascii_digit());
+    }
+    let mantissa = text.split(['e', 'E']).next().unwrap_or_default();
+    !mantissa.is_empty()
+        && mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && mantissa.bytes().any(|b| b.is_ascii_digit())
+        && mantissa.bytes().all(|b| b == b'0' || b == b'.')
+}
+
+/// A yuan amount written with exactly two decimals (`1.00`), as [`parse_yuan`] reads it.
+pub fn parse_yuan_two_decimals(raw: &str) -> Option<i64> {
+    let text = raw.trim();
+    let (_, frac) = text.split_once('.')?;
+    (frac.len() == 2).then(|| parse_yuan(text)).flatten()
+}
+
 /// `1234` → `"12.34"`, `5` → `"0.05"`.
 pub fn format_yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
@@ -105,6 +138,31 @@ mod tests {
             "1000000000000.00",
         ] {
             assert_eq!(parse_yuan(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn integer_fen() {
+        assert_eq!(parse_fen("100"), Some(100));
+        assert_eq!(parse_fen("1"), Some(1));
+        assert_eq!(parse_fen("99999999999999"), Some(99_999_999_999_999));
+        for bad in ["", "0", "00", "0100", "-1", "1.00", "1e2", " 1", "+1", "100000000000000", "１"] {
+            assert_eq!(parse_fen(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn zero_and_negative_numbers() {
+        for z in ["0", "0.00", "0.0", "-1", "-0.01", "-5.00", "0e3"] {
+            assert!(not_positive(z), "{z}");
+        }
+        for p in ["1", "0.01", "12.5", "\"0\"", "abc", "", "-", "null"] {
+            assert!(!not_positive(p), "{p}");
+        }
+        assert_eq!(parse_yuan_two_decimals("1.00"), Some(100));
+        assert_eq!(parse_yuan_two_decimals("88.88"), Some(8888));
+        for bad in ["1", "1.0", "1.000", "0.00", "\"1.00\""] {
+            assert_eq!(parse_yuan_two_decimals(bad), None, "{bad}");
         }
     }
 

@@ -1,16 +1,19 @@
 //! The simulated world, common to every channel: orders, charges, refunds, the
 //! scenario rules, time, and persistence.
 //!
-//! Channel modules (`abc`, later others) turn their wire requests into [`Order`]s
-//! and read them back into their own wire replies; everything that decides what
-//! happens to money lives here.
+//! Channel modules (`abc`, `lakala`, `cashdesk`, `paysvc`) turn their wire requests
+//! into [`Order`]s and read them back into their own wire replies; everything that
+//! decides what happens to money lives here. Every time an order becomes paid, the
+//! store hands a copy to the notifier (`notify.rs`), whatever made it paid.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc::UnboundedSender;
 
 use serde::{Deserialize, Serialize};
 
@@ -132,6 +135,9 @@ pub enum Scenario {
     GarbleAfterCharge,
     /// `97`: "user paying", one pending query, then the customer cancels.
     PayingThenCancelled,
+    /// Not in the table: the customer cancels before the pay call returns (what `97`
+    /// becomes on a channel that has no query, the lakala backend's legacy micropay).
+    CancelledAtOnce,
 }
 
 impl Scenario {
@@ -168,6 +174,18 @@ impl Scenario {
             _ => Delivery::Normal,
         }
     }
+}
+
+/// Why a pending order was closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    /// Its time ran out (page orders), or the wallet gave up (barcode `90`).
+    Expired,
+    /// The merchant closed it.
+    Closed,
+    /// The merchant revoked (撤销) it before it was paid.
+    Revoked,
 }
 
 /// How a reply reaches (or fails to reach) the client.
@@ -212,6 +230,20 @@ pub struct Order {
     pub queries: u32,
     pub refunded_fen: i64,
     pub return_url: Option<String>,
+    /// Which call family of the channel created it (`labs`, `ccss`, …); empty for `abc`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub api: String,
+    /// Where the channel notifies the merchant once the order is paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_url: Option<String>,
+    /// The wallet or tender (`ALIPAY`, `WECHAT`, `ali-pay`, …) when the channel names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Channel-specific numbers and echoes (tokens, log numbers, times as sent).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_reason: Option<CloseReason>,
 }
 
 impl Order {
@@ -246,7 +278,27 @@ impl Order {
             queries: 0,
             refunded_fen: 0,
             return_url: None,
+            api: String::new(),
+            notify_url: None,
+            method: None,
+            extra: BTreeMap::new(),
+            close_reason: None,
         }
+    }
+
+    /// An extra value, or "".
+    pub fn extra(&self, name: &str) -> &str {
+        self.extra.get(name).map_or("", String::as_str)
+    }
+
+    /// Paid and every fen of it refunded since.
+    pub fn fully_refunded(&self) -> bool {
+        self.status == OrderStatus::Paid && self.refunded_fen >= self.amount_fen
+    }
+
+    /// Paid and part of it refunded since.
+    pub fn partly_refunded(&self) -> bool {
+        self.status == OrderStatus::Paid && self.refunded_fen > 0 && self.refunded_fen < self.amount_fen
     }
 
     pub fn is_page(&self) -> bool {
@@ -319,7 +371,18 @@ impl std::fmt::Display for PayRefusal {
 pub enum RefundRefusal {
     NotFound,
     NotPaid,
-    Exceeds { refundable_fen: i64 },
+    Exceeds {
+        refundable_fen: i64,
+    },
+    /// The refund number was used before for another order or amount.
+    NumberReused,
+}
+
+/// Why a close was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseRefusal {
+    NotFound,
+    AlreadyPaid,
 }
 
 /// What the pay call of a barcode payment did.
@@ -354,13 +417,16 @@ pub struct State {
     seq: u64,
     #[serde(skip)]
     dirty: bool,
+    /// Orders that became paid since the store last handed them to the notifier.
+    #[serde(skip)]
+    newly_paid: Vec<Order>,
 }
 
 fn key(channel: &str, order_no: &str) -> String {
     format!("{channel}/{order_no}")
 }
 
-fn pay(order: &mut Order, charges: &mut Vec<Charge>, now: i64) {
+fn pay(order: &mut Order, charges: &mut Vec<Charge>, newly_paid: &mut Vec<Order>, now: i64) {
     order.status = OrderStatus::Paid;
     order.paid_ms = Some(now);
     charges.push(Charge {
@@ -370,11 +436,13 @@ fn pay(order: &mut Order, charges: &mut Vec<Charge>, now: i64) {
         trade_no: order.trade_no.clone(),
         at_ms: now,
     });
+    newly_paid.push(order.clone());
 }
 
-fn close(order: &mut Order, now: i64) {
+fn close(order: &mut Order, now: i64, reason: CloseReason) {
     order.status = OrderStatus::Closed;
     order.closed_ms = Some(now);
+    order.close_reason = Some(reason);
 }
 
 impl State {
@@ -398,10 +466,97 @@ impl State {
         self.orders.values().filter(|o| o.order_no == order_no).max_by_key(|o| o.created_ms)
     }
 
+    /// The order of a channel whose extra value `name` is `value` (a token, a payment id).
+    pub fn find_by_extra(&self, channel: &str, name: &str, value: &str) -> Option<&Order> {
+        self.orders.values().find(|o| o.channel == channel && o.extra.get(name).is_some_and(|v| v == value))
+    }
+
     /// Records a new page order (pending).
     pub fn insert_page_order(&mut self, order: Order) {
         self.dirty = true;
         self.orders.insert(key(&order.channel, &order.order_no), order);
+    }
+
+    /// Closes a pending order (the merchant's close call). A paid order is refused;
+    /// one already closed or failed is answered as it stands.
+    pub fn close_order(
+        &mut self,
+        channel: &str,
+        order_no: &str,
+        now: i64,
+        reason: CloseReason,
+    ) -> Result<Order, CloseRefusal> {
+        let order = self.orders.get_mut(&key(channel, order_no)).ok_or(CloseRefusal::NotFound)?;
+        match order.status {
+            OrderStatus::Paid => return Err(CloseRefusal::AlreadyPaid),
+            OrderStatus::Pending => {
+                close(order, now, reason);
+                self.dirty = true;
+            }
+            OrderStatus::Failed | OrderStatus::Closed => {}
+        }
+        Ok(order.clone())
+    }
+
+    /// Revokes (撤销) an order: a paid one is refunded in full (what is left of it),
+    /// recorded under `revoke_no`; a pending one is closed. Returns the order as it
+    /// stands and the refund made now, if any.
+    pub fn revoke(
+        &mut self,
+        channel: &str,
+        order_no: &str,
+        revoke_no: &str,
+        now: i64,
+    ) -> Option<(Order, Option<RefundRecord>)> {
+        let k = key(channel, order_no);
+        let order = self.orders.get_mut(&k)?;
+        match order.status {
+            OrderStatus::Pending => {
+                close(order, now, CloseReason::Revoked);
+                self.dirty = true;
+                Some((order.clone(), None))
+            }
+            OrderStatus::Failed | OrderStatus::Closed => Some((order.clone(), None)),
+            OrderStatus::Paid => {
+                let left = order.amount_fen - order.refunded_fen;
+                if left <= 0 {
+                    return Some((order.clone(), None));
+                }
+                order.refunded_fen += left;
+                let record = RefundRecord {
+                    channel: channel.to_owned(),
+                    order_no: order_no.to_owned(),
+                    refund_no: revoke_no.to_owned(),
+                    amount_fen: left,
+                    at_ms: now,
+                };
+                let order = order.clone();
+                self.refunds.push(record.clone());
+                self.dirty = true;
+                Some((order, Some(record)))
+            }
+        }
+    }
+
+    /// Refunds under the merchant's own refund number, idempotently: the same number
+    /// for the same order and amount answers the first refund again (`false`: not new).
+    pub fn refund_numbered(
+        &mut self,
+        channel: &str,
+        order_no: &str,
+        refund_no: &str,
+        amount_fen: i64,
+        now: i64,
+    ) -> Result<(RefundRecord, bool), RefundRefusal> {
+        if let Some(done) = self.refunds.iter().find(|r| r.channel == channel && r.refund_no == refund_no) {
+            return if done.order_no == order_no && done.amount_fen == amount_fen {
+                Ok((done.clone(), false))
+            } else {
+                Err(RefundRefusal::NumberReused)
+            };
+        }
+        let no = refund_no.to_owned();
+        self.refund(channel, order_no, amount_fen, now, |_, _| no).map(|r| (r, true))
     }
 
     /// Runs the pay call of a barcode payment according to the order's scenario.
@@ -415,8 +570,12 @@ impl State {
             Scenario::PayNow
             | Scenario::DropAfterCharge
             | Scenario::ServerErrorAfterCharge
-            | Scenario::GarbleAfterCharge => pay(&mut order, &mut self.charges, now),
+            | Scenario::GarbleAfterCharge => pay(&mut order, &mut self.charges, &mut self.newly_paid, now),
             Scenario::PayingThenPaid { .. } | Scenario::PayingForever | Scenario::PayingThenCancelled => {}
+            Scenario::CancelledAtOnce => {
+                order.status = OrderStatus::Failed;
+                order.fail = Some(FailReason::UserCancelled);
+            }
             Scenario::InsufficientFunds => {
                 order.status = OrderStatus::Failed;
                 order.fail = Some(FailReason::InsufficientFunds);
@@ -440,7 +599,7 @@ impl State {
                 self.dirty = true;
                 match scenario {
                     Scenario::PayingThenPaid { pending_queries } if order.queries > pending_queries => {
-                        pay(order, &mut self.charges, now);
+                        pay(order, &mut self.charges, &mut self.newly_paid, now);
                     }
                     Scenario::PayingThenCancelled if order.queries > 1 => {
                         order.status = OrderStatus::Failed;
@@ -458,7 +617,7 @@ impl State {
         let k = self.find_by_no(order_no).map(|o| key(&o.channel, &o.order_no)).ok_or(PayRefusal::NotFound)?;
         let order = self.orders.get_mut(&k).ok_or(PayRefusal::NotFound)?;
         order.payable()?;
-        pay(order, &mut self.charges, now);
+        pay(order, &mut self.charges, &mut self.newly_paid, now);
         self.dirty = true;
         Ok(order.clone())
     }
@@ -514,11 +673,11 @@ impl State {
                         .map(|d| order.created_ms.saturating_add(d));
                     match auto_at {
                         Some(at) if at <= now && at < expires => {
-                            pay(order, &mut self.charges, now);
+                            pay(order, &mut self.charges, &mut self.newly_paid, now);
                             self.dirty = true;
                         }
                         _ if now >= expires => {
-                            close(order, now);
+                            close(order, now, CloseReason::Expired);
                             self.dirty = true;
                         }
                         _ => {}
@@ -526,7 +685,7 @@ impl State {
                 }
                 OrderKind::Barcode { scenario: Scenario::PayingForever } => {
                     if now >= order.created_ms.saturating_add(close_after) {
-                        close(order, now);
+                        close(order, now, CloseReason::Expired);
                         self.dirty = true;
                     }
                 }
@@ -549,16 +708,19 @@ pub struct Store {
     pub rules: Rules,
     pub clock: Clock,
     file: Option<PathBuf>,
+    /// Where newly paid orders go (the notifier).
+    paid: Option<UnboundedSender<Order>>,
 }
 
 impl Store {
     /// Loads the state file if there is one (a missing file is an empty state).
-    pub fn open(rules: Rules, file: Option<PathBuf>) -> io::Result<Store> {
+    /// Orders that become paid are sent to `paid`.
+    pub fn open(rules: Rules, file: Option<PathBuf>, paid: Option<UnboundedSender<Order>>) -> io::Result<Store> {
         let state = match &file {
             Some(path) => load(path)?,
             None => State::default(),
         };
-        Ok(Store { state: Mutex::new(state), rules, clock: Clock::new(), file })
+        Ok(Store { state: Mutex::new(state), rules, clock: Clock::new(), file, paid })
     }
 
     /// Runs `f` on the state brought up to date with the clock; saves afterwards
@@ -568,6 +730,12 @@ impl Store {
         let now = self.clock.now_ms();
         state.advance(now, &self.rules);
         let result = f(&mut state, now);
+        for order in state.newly_paid.drain(..) {
+            if let Some(tx) = &self.paid {
+                // The notifier is gone only while the sandbox stops.
+                let _ = tx.send(order);
+            }
+        }
         if state.dirty {
             state.dirty = false;
             if let Some(path) = &self.file {
@@ -640,6 +808,52 @@ mod tests {
         assert_eq!(Scenario::from_code(&code("98")), Scenario::PayNow);
         assert_eq!(Scenario::from_code("9"), Scenario::PayNow);
         assert_eq!(Scenario::from_code(""), Scenario::PayNow);
+    }
+
+    fn page(no: &str, amount: i64) -> Order {
+        Order::new("ch", no, "M", "G", amount, OrderKind::Page { page: "qr".into() }, "T".into(), "W".into(), 0)
+    }
+
+    #[test]
+    fn close_revoke_and_numbered_refunds() {
+        let mut st = State::default();
+        st.insert_page_order(page("P1", 1000));
+        st.insert_page_order(page("P2", 500));
+        st.insert_page_order(page("P3", 300));
+        assert!(st.pay_page("P1", 5).is_ok());
+        assert_eq!(st.newly_paid.len(), 1);
+
+        // close: pending closes, paid refuses, unknown refuses, closed answers as it stands
+        assert_eq!(st.close_order("ch", "P1", 6, CloseReason::Closed), Err(CloseRefusal::AlreadyPaid));
+        let closed = st.close_order("ch", "P2", 6, CloseReason::Closed);
+        assert_eq!(closed.map(|o| (o.status, o.close_reason)), Ok((OrderStatus::Closed, Some(CloseReason::Closed))));
+        assert!(st.close_order("ch", "P2", 7, CloseReason::Closed).is_ok());
+        assert_eq!(st.close_order("ch", "NO", 6, CloseReason::Closed), Err(CloseRefusal::NotFound));
+
+        // numbered refunds are idempotent per number
+        let (r1, new) = st.refund_numbered("ch", "P1", "R1", 400, 8).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(new);
+        assert_eq!(r1.refund_no, "R1");
+        let (again, new) = st.refund_numbered("ch", "P1", "R1", 400, 9).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(!new);
+        assert_eq!(again, r1);
+        assert_eq!(st.refund_numbered("ch", "P1", "R1", 300, 9), Err(RefundRefusal::NumberReused));
+        assert_eq!(st.refund_numbered("ch", "P1", "R2", 700, 9), Err(RefundRefusal::Exceeds { refundable_fen: 600 }));
+        assert!(st.order("ch", "P1").is_some_and(Order::partly_refunded));
+
+        // revoke of a paid order refunds what is left, once
+        let (o, r) = st.revoke("ch", "P1", "P1C", 10).unwrap_or_else(|| panic!("found"));
+        assert!(o.fully_refunded());
+        assert_eq!(r.map(|r| (r.refund_no, r.amount_fen)), Some(("P1C".to_owned(), 600)));
+        let (_, r) = st.revoke("ch", "P1", "P1C", 11).unwrap_or_else(|| panic!("found"));
+        assert!(r.is_none());
+        // revoke of a pending one closes it; nothing is refunded
+        let (o, r) = st.revoke("ch", "P3", "P3C", 12).unwrap_or_else(|| panic!("found"));
+        assert_eq!((o.status, o.close_reason, r), (OrderStatus::Closed, Some(CloseReason::Revoked), None));
+        assert!(st.revoke("ch", "NO", "NOC", 12).is_none());
+        let truth = st.truth();
+        assert_eq!(truth.charges.len(), 1);
+        assert_eq!(truth.refunds.iter().map(|r| r.amount_fen).sum::<i64>(), 1000);
     }
 
     #[test]
