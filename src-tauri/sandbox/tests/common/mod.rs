@@ -2,6 +2,8 @@
 //! HTTP client.
 #![allow(dead_code)]
 
+pub mod lakala;
+
 use std::time::Duration;
 
 use paydesk_sandbox::{Sandbox, SandboxOptions};
