@@ -12,12 +12,26 @@ export type Phase = 'sending' | 'waiting' | 'checking' | 'cancelling' | 'not_con
 
 export type ScanSource = 'wedge' | 'manual' | 'serial' | 'camera';
 
+/** How a QR payment reaches the customer: a QR code on this screen, or a page the core opens in
+ * the separate customer-facing window. */
+export type QrDisplay = 'qr' | 'customer_window';
+
+/** A tender the clerk can pick for a QR payment on a channel (e.g. `WECHAT` 微信支付). */
+export interface TenderMethod {
+  code: string;
+  name: string;
+}
+
 export interface Channel {
   id: string;
   name: string;
   barcode: boolean;
   qr: boolean;
   canCancel: boolean;
+  /** Tenders for QR payments, in the core's order (the first is the default); empty when the
+   * channel's own page lets the customer choose. */
+  methods: TenderMethod[];
+  display: QrDisplay;
 }
 
 export interface PaymentView {
@@ -33,7 +47,9 @@ export interface PaymentView {
   wallet: string | null;
   codeMasked: string | null;
   qrSvg: string | null;
+  /** for `customer_window` payments: an internal form (JSON), never shown */
   qrPayload: string | null;
+  display: QrDisplay;
   deadlineAtMs: number | null;
   message: string;
   failureCode: string | null;
@@ -107,7 +123,9 @@ export const api = {
   checkAmount: (amountText: string) => call<CheckedAmount>('check_amount', { amountText }),
   chargeBarcode: (channel: string, amountText: string, code: string, source: ScanSource) =>
     call<PaymentView>('charge_barcode', { channel, amountText, code, source }),
-  startQr: (channel: string, amountText: string) => call<PaymentView>('start_qr', { channel, amountText }),
+  /** `method`: one of the channel's `methods[].code`, or null (the core takes the first). */
+  startQr: (channel: string, amountText: string, method: string | null) =>
+    call<PaymentView>('start_qr', { channel, amountText, method }),
   cancelPayment: (id: string) => call<PaymentView>('cancel_payment', { id }),
   today: () => call<Today>('today'),
   ackAlert: (id: string) => call<null>('ack_alert', { id }),

@@ -30,4 +30,15 @@ describe('i18n dictionaries', () => {
     expect(walletName('en', 'mystery')).toBe('mystery');
     expect(walletName('en', null)).toBeNull();
   });
+
+  it("names a QR payment's tender as its channel's methods do, else as a known wallet", () => {
+    const methods = [
+      { code: 'WECHAT', name: '微信支付' },
+      { code: 'UQRCODEPAY', name: '银联二维码' },
+    ];
+    expect(walletName('zh', 'UQRCODEPAY', methods)).toBe('银联二维码');
+    expect(walletName('zh', 'WECHAT', methods)).toBe('微信支付');
+    expect(walletName('en', 'ALIPAY', methods)).toBe('Alipay');
+    expect(walletName('en', 'UQRCODEPAY')).toBe('UQRCODEPAY');
+  });
 });

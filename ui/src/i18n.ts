@@ -1,7 +1,7 @@
 // Static texts of the UI, Chinese first. Messages from the core arrive already localized and are
 // shown as they are; only the UI's own labels live here. `{name}` marks a value filled in by `t`.
 
-import type { Lang, PaymentState, Phase } from './api';
+import type { Lang, PaymentState, Phase, TenderMethod } from './api';
 
 const zh = {
   appName: '收银台',
@@ -20,10 +20,16 @@ const zh = {
   actionScanKeys: 'Enter / F1',
   actionQr: '显示收款码',
   actionQrKeys: 'F2',
+  actionPage: '打开顾客付款页',
   channelNoBarcode: '此通道不支持扫付款码',
   channelNoQr: '此通道不支持收款码',
   checkingAmount: '正在核对金额…',
   creatingQr: '正在生成收款码…',
+  openingPage: '正在打开顾客付款页…',
+  tenderLabel: '收款方式',
+  channelKeys: 'F3',
+  channelCycleTitle: '按 F3 切换收款通道',
+  method: '付款方式',
   keyboardHint: '数字键输入金额 · Backspace 退格 · Delete 清除',
 
   scanTitle: '请扫描顾客付款码',
@@ -46,6 +52,8 @@ const zh = {
   cancelling: '正在取消…',
   qrTitle: '请顾客用手机扫码付款',
   qrPayloadTitle: '收款码内容',
+  customerWindowTitle: '请顾客在顾客屏上付款',
+  customerWindowAside: '本屏幕不显示收款码',
   paid: '支付成功',
   failureTitle: '收款未成功',
   closedTitle: '订单已关闭，未收款',
@@ -84,6 +92,7 @@ const zh = {
   wallet_ecny: '数字人民币',
   flow_qr: '收款码',
   flow_barcode: '付款码',
+  flow_page: '网页付款',
 
   alertTitle: '请注意',
   dismiss: '知道了',
@@ -117,10 +126,16 @@ const en: Record<MessageKey, string> = {
   actionScanKeys: 'Enter / F1',
   actionQr: 'Show QR',
   actionQrKeys: 'F2',
+  actionPage: 'Open payment page for the customer',
   channelNoBarcode: 'This channel does not take payment codes',
   channelNoQr: 'This channel cannot show a QR code',
   checkingAmount: 'Checking the amount…',
   creatingQr: 'Creating the QR code…',
+  openingPage: 'Opening the payment page…',
+  tenderLabel: 'Tender',
+  channelKeys: 'F3',
+  channelCycleTitle: 'Press F3 to switch the channel',
+  method: 'Pay with',
   keyboardHint: 'Digits type the amount · Backspace deletes · Delete clears',
 
   scanTitle: "Scan the customer's payment code",
@@ -143,6 +158,8 @@ const en: Record<MessageKey, string> = {
   cancelling: 'Cancelling…',
   qrTitle: 'Ask the customer to scan this code with their phone',
   qrPayloadTitle: 'QR content',
+  customerWindowTitle: 'The customer pays on the customer screen',
+  customerWindowAside: 'No QR code is shown on this screen',
   paid: 'Paid',
   failureTitle: 'Payment not completed',
   closedTitle: 'Order closed, nothing collected',
@@ -181,6 +198,7 @@ const en: Record<MessageKey, string> = {
   wallet_ecny: 'e-CNY',
   flow_qr: 'QR',
   flow_barcode: 'Code',
+  flow_page: 'Payment page',
 
   alertTitle: 'Attention',
   dismiss: 'Dismiss',
@@ -224,9 +242,15 @@ export function phaseKey(phase: Phase): MessageKey {
   }
 }
 
-/** The wallet's name in the UI language; an unknown wallet id is shown as it is. */
-export function walletName(lang: Lang, wallet: string | null): string | null {
+/**
+ * The wallet's name in the UI language; an unknown wallet id is shown as it is. A QR payment's
+ * `wallet` is the tender the clerk picked (a method code such as `WECHAT`): it is named as the
+ * channel's `methods` name it (already in the UI language), else as a known wallet.
+ */
+export function walletName(lang: Lang, wallet: string | null, methods?: readonly TenderMethod[]): string | null {
   if (wallet === null) return null;
-  const key = `wallet_${wallet}`;
+  const method = methods?.find((m) => m.code === wallet);
+  if (method) return method.name;
+  const key = `wallet_${wallet.toLowerCase()}`;
   return key in dictionaries[lang] ? dictionaries[lang][key as MessageKey] : wallet;
 }

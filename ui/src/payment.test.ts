@@ -17,6 +17,7 @@ function view(p: Partial<PaymentView>): PaymentView {
     codeMasked: '2801**********2345',
     qrSvg: null,
     qrPayload: null,
+    display: 'qr',
     deadlineAtMs: 61_000,
     message: '请顾客在手机上确认付款',
     failureCode: null,

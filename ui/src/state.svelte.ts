@@ -12,12 +12,23 @@ import {
   type PaymentAlert,
   type PaymentView,
   type ScanSource,
+  type TenderMethod,
   type Today,
 } from './api';
 import { amountKeyFromEvent, editAmount, type AmountKey } from './amountEdit';
 import { translate, type MessageKey } from './i18n';
 import { mergeView, resultKind } from './payment';
 import { playSound } from './sounds';
+import {
+  hasMethodPicker,
+  loadTender,
+  nextChannel,
+  pickChannel,
+  pickMethod,
+  saveTender,
+  sessionStore,
+  showsTenderBar,
+} from './tender';
 import { WedgeCapture } from './wedgeCapture';
 
 export interface ScanSession {
@@ -35,7 +46,7 @@ const TODAY_REFRESH_MS = 30_000;
 const NOTICE_MS = 6_000;
 const CACHE_LIMIT = 100;
 
-class AppState {
+export class AppState {
   lang = $state<Lang>('zh');
   status = $state<'starting' | 'ready' | 'unreachable'>('starting');
   fatalDetail = $state<string | null>(null);
@@ -54,9 +65,20 @@ class AppState {
   notice = $state<string | null>(null);
   now = $state(Date.now());
 
+  /** the method picked per channel (code), for the session */
+  methodCodes = $state<Record<string, string>>({});
+
   channel: Channel | null = $derived(
     this.boot?.channels.find((c) => c.id === this.channelId) ?? this.boot?.channels[0] ?? null,
   );
+  /** the tender a QR payment on the selected channel uses; null when the channel has no choice */
+  method: TenderMethod | null = $derived(pickMethod(this.channel, this.methodCodes[this.channel?.id ?? '']));
+  /** the method picker is shown (the selected channel does QR and offers methods) */
+  methodPicker: boolean = $derived(hasMethodPicker(this.channel));
+  /** the tender bar is shown (more than one channel, or a method to pick) */
+  tenderBar: boolean = $derived(showsTenderBar(this.boot?.channels ?? [], this.channel));
+  /** the clerk cannot change the tender now (a check, a payment or the scan overlay is under way) */
+  tenderLocked: boolean = $derived(this.busy !== null || this.scan !== null || this.active !== null);
 
   /** latest view of each payment seen (events and command replies), to order out-of-order arrivals */
   private views = new Map<string, PaymentView>();
@@ -87,6 +109,12 @@ class AppState {
     },
     onPassiveScan: () => this.showNotice(this.t('passiveScanNotice')),
   });
+
+  constructor() {
+    const saved = loadTender(sessionStore());
+    this.channelId = saved.channel;
+    this.methodCodes = saved.methods;
+  }
 
   t = (key: MessageKey, vars?: Record<string, string | number>): string => translate(this.lang, key, vars);
 
@@ -144,11 +172,8 @@ class AppState {
     }
     this.lang = b.lang;
     document.documentElement.lang = b.lang === 'zh' ? 'zh-CN' : 'en';
-    if (!b.channels.some((c) => c.id === this.channelId)) {
-      this.channelId = b.channels.some((c) => c.id === b.defaultChannel)
-        ? b.defaultChannel
-        : (b.channels[0]?.id ?? '');
-    }
+    // keep the clerk's channel (also across a reload) while the core still offers it
+    this.channelId = pickChannel(b.channels, this.channelId, b.defaultChannel);
   }
 
   async toggleLanguage(): Promise<void> {
@@ -295,8 +320,39 @@ class AppState {
     this.amountError = null;
   }
 
+  // ---------------------------------------------------------------- tender
+
   setChannel(id: string): void {
+    if (this.tenderLocked || id === this.channelId) return;
+    if (!this.boot?.channels.some((c) => c.id === id)) return;
     this.channelId = id;
+    this.amountError = null; // it was about the other channel's attempt
+    this.rememberTender();
+  }
+
+  /** F3: the next channel, wrapping round. */
+  cycleChannel(): void {
+    const channels = this.boot?.channels ?? [];
+    if (channels.length < 2 || !this.channel) return;
+    this.setChannel(nextChannel(channels, this.channel.id));
+  }
+
+  selectMethod(code: string): void {
+    const ch = this.channel;
+    if (this.tenderLocked || !ch || !ch.methods.some((m) => m.code === code)) return;
+    if (this.method?.code === code) return;
+    this.methodCodes = { ...this.methodCodes, [ch.id]: code };
+    this.amountError = null;
+    this.rememberTender();
+  }
+
+  /** The QR tenders of a channel (to name a payment's `wallet`). */
+  methodsOf(channelId: string): TenderMethod[] {
+    return this.boot?.channels.find((c) => c.id === channelId)?.methods ?? [];
+  }
+
+  private rememberTender(): void {
+    saveTender(sessionStore(), { channel: this.channelId, methods: { ...this.methodCodes } });
   }
 
   private get canStart(): boolean {
@@ -304,7 +360,12 @@ class AppState {
   }
 
   async openScan(): Promise<void> {
-    if (!this.canStart || !this.channel?.barcode) return;
+    if (!this.canStart || !this.channel) return;
+    if (!this.channel.barcode) {
+      // Enter / F1 on a channel without payment codes (the button is hidden)
+      this.showNotice(this.t('channelNoBarcode'));
+      return;
+    }
     this.busy = 'check';
     this.amountError = null;
     const typed = this.amount;
@@ -320,15 +381,20 @@ class AppState {
   }
 
   async startQr(): Promise<void> {
-    if (!this.canStart || !this.channel?.qr) return;
+    if (!this.canStart || !this.channel) return;
+    if (!this.channel.qr) {
+      this.showNotice(this.t('channelNoQr'));
+      return;
+    }
     const channel = this.channel.id;
+    const method = this.method?.code ?? null;
     this.busy = 'check';
     this.amountError = null;
     const typed = this.amount;
     try {
       await api.checkAmount(typed);
       this.busy = 'qr';
-      const v = await api.startQr(channel, typed);
+      const v = await api.startQr(channel, typed, method);
       this.showPayment(v);
     } catch (e) {
       this.amountError = this.errorText(e);
@@ -442,6 +508,11 @@ class AppState {
     if (key === 'F1' || key === 'F2') {
       e.preventDefault();
       void (key === 'F1' ? this.openScan() : this.startQr());
+      return;
+    }
+    if (key === 'F3') {
+      e.preventDefault();
+      this.cycleChannel();
       return;
     }
     const target = e.target as Element | null;
