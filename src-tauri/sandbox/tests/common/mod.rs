@@ -32,6 +32,7 @@ pub fn code(ending: &str) -> String {
     format!("2801234567890123{ending}")
 }
 
+#[derive(Debug)]
 pub struct Reply {
     pub status: u16,
     pub text: String,

@@ -1,0 +1,332 @@
+//! The `cashdesk` channel over real HTTP on loopback: unified order signed with MD5 or SM3,
+//! the reply's signature, the channel list, the payment page, the signed query.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{charged, client, get, post_raw, start, start_default, Reply};
+use md5::Digest as _;
+use paydesk_sandbox::{AmountUnit, Faults, Sandbox, SandboxOptions, SignScheme, CASHDESK_APP_ID, CASHDESK_APP_KEY};
+use serde_json::Value;
+
+const ORDERS: &str = "/api/cashier-desk/unified/orders";
+
+fn digest(scheme: SignScheme, text: &str) -> String {
+    match scheme {
+        SignScheme::Md5 => hex::encode(md5::Md5::digest(text.as_bytes())),
+        SignScheme::Sm3 => hex::encode(sm3::Sm3::digest(text.as_bytes())),
+    }
+}
+
+/// Sorted `name=value` pairs (empty values left out) joined by `&`, then `&key=…`.
+fn canonical(pairs: &[(&str, String)], key: &str) -> String {
+    let mut v: Vec<(&str, &str)> = pairs.iter().filter(|(_, x)| !x.is_empty()).map(|(n, x)| (*n, x.as_str())).collect();
+    v.sort();
+    let mut s: String = v.iter().map(|(n, x)| format!("{n}={x}&")).collect();
+    s.push_str("key=");
+    s.push_str(key);
+    s
+}
+
+fn nonce() -> String {
+    format!("{}{:03}", chrono::Local::now().timestamp_millis(), fastrand::u16(..1000))
+}
+
+/// A unified order: `amount` is written verbatim; `extra` fields are added (and signed
+/// when `sign_extra`).
+struct Unified<'a> {
+    no: &'a str,
+    amount: &'a str,
+    scheme: SignScheme,
+    key: &'a str,
+    app_id: &'a str,
+    extra: Vec<(&'a str, &'a str)>,
+    sign_extra: bool,
+}
+
+impl<'a> Unified<'a> {
+    fn new(no: &'a str, amount: &'a str) -> Self {
+        Unified {
+            no,
+            amount,
+            scheme: SignScheme::Md5,
+            key: CASHDESK_APP_KEY,
+            app_id: CASHDESK_APP_ID,
+            extra: vec![],
+            sign_extra: true,
+        }
+    }
+
+    fn body(&self) -> (String, String) {
+        let nonce = nonce();
+        let ts = chrono::Local::now().timestamp_millis().to_string();
+        let mut pairs = vec![
+            // a string's canonical value is its content
+            ("amount", self.amount.trim_matches('"').to_owned()),
+            ("goodsDesc", "两件商品".to_owned()),
+            ("orderTitle", "收银台测试".to_owned()),
+            ("outTradeNo", self.no.to_owned()),
+            ("thirdPartyUser", String::new()),
+            ("appId", self.app_id.to_owned()),
+            ("nonce", nonce.clone()),
+            ("timestamp", ts.clone()),
+        ];
+        if self.sign_extra {
+            pairs.extend(self.extra.iter().map(|(n, v)| (*n, v.to_string())));
+        }
+        let signature = digest(self.scheme, &canonical(&pairs, self.key));
+        let extra: String = self.extra.iter().map(|(n, v)| format!(r#","{n}":"{v}""#)).collect();
+        let body = format!(
+            r#"{{"amount":{},"goodsDesc":"两件商品","orderTitle":"收银台测试","outTradeNo":"{}","thirdPartyUser":"",
+               "appId":"{}","nonce":"{nonce}","timestamp":{ts},"signature":"{signature}"{extra}}}"#,
+            self.amount, self.no, self.app_id
+        );
+        (body, signature)
+    }
+
+    async fn send(&self, sb: &Sandbox) -> Reply {
+        post_raw(sb, ORDERS, &self.body().0).await
+    }
+}
+
+async fn query_with(sb: &Sandbox, no: &str, scheme: SignScheme, key: &str, tweak: impl FnOnce(&mut String)) -> Reply {
+    let nonce = nonce();
+    let ts = chrono::Local::now().timestamp_millis().to_string();
+    let pairs = [
+        ("appId", CASHDESK_APP_ID.to_owned()),
+        ("nonce", nonce.clone()),
+        ("outTradeNo", no.to_owned()),
+        ("timestamp", ts.clone()),
+    ];
+    let signature = digest(scheme, &canonical(&pairs, key));
+    let mut query = format!("appId={CASHDESK_APP_ID}&nonce={nonce}&timestamp={ts}&signature={signature}");
+    tweak(&mut query);
+    get(sb, &format!("/api/cashier-desk/out-trade-no/query-pay-result/{no}?{query}")).await
+}
+
+async fn query(sb: &Sandbox, no: &str) -> Value {
+    let r = query_with(sb, no, SignScheme::Md5, CASHDESK_APP_KEY, |_| {}).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.field("code"), 1000, "{}", r.text);
+    r.field("data")
+}
+
+/// The reply's `data.signature` verifies over appId, nonce, outTradeNo, timestamp.
+fn reply_signature_verifies(r: &Reply, scheme: SignScheme) -> bool {
+    let s = &r.json()["data"]["signature"];
+    let text = |v: &Value| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+    let pairs = [
+        ("appId", text(&s["appId"])),
+        ("nonce", text(&s["nonce"])),
+        ("outTradeNo", text(&s["outTradeNo"])),
+        ("timestamp", text(&s["timestamp"])),
+    ];
+    s["signature"].as_str() == Some(digest(scheme, &canonical(&pairs, CASHDESK_APP_KEY)).as_str())
+}
+
+#[tokio::test]
+async fn unified_order_md5_then_paid() {
+    let sb = start_default().await;
+    let r = Unified::new("CD1", "1234").send(&sb).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.field("code"), 1000, "{}", r.text);
+    assert_eq!(r.str("msg"), "操作成功");
+    assert!(r.field("responseTime").is_i64());
+    let data = r.field("data");
+    let token = data["token"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(token.len(), 32);
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(data["signature"]["appId"], CASHDESK_APP_ID);
+    assert_eq!(data["signature"]["outTradeNo"], "CD1");
+    assert!(data["signature"]["timestamp"].is_i64());
+    assert!(data["signature"]["nonce"].as_str().is_some_and(|n| n.len() >= 13));
+    assert_eq!(data["signature"]["signature"].as_str().map(str::len), Some(32));
+    assert!(reply_signature_verifies(&r, SignScheme::Md5), "{}", r.text);
+    assert!(data["order"]["orderId"].is_i64());
+    assert_eq!(data["order"]["outTradeNo"], "CD1");
+    assert!(r.text.contains(r#""amount":1234"#), "{}", r.text);
+
+    // the channel list: one type twice, with a sort that disagrees with the list order
+    let channels = data["channels"].as_array().cloned().unwrap_or_default();
+    let ali: Vec<&Value> = channels.iter().filter(|c| c["channelType"] == "ali-pay").collect();
+    let wx: Vec<&Value> = channels.iter().filter(|c| c["channelType"] == "wx-pay").collect();
+    assert_eq!((ali.len(), wx.len()), (2, 1));
+    assert_ne!(ali[0]["sort"], ali[1]["sort"]);
+    for c in &channels {
+        for field in ["id", "channelId", "channelType", "channelName", "sceneCode", "mchId", "sort"] {
+            assert!(!c[field].is_null(), "{field}: {c}");
+        }
+    }
+
+    // the payment page leads to the customer page
+    let no_redirects =
+        reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = no_redirects
+        .get(format!("{}/cashier-desk-web/payment?token={token}", sb.base_url()))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status().as_u16(), 302);
+    let location = page.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(location, format!("{}/pay/CD1", sb.base_url()));
+    let followed = client().get(format!("{}/cashier-desk-web/payment?token={token}", sb.base_url())).send().await;
+    let html = followed.expect("page").text().await.expect("html");
+    assert!(html.contains("¥12.34"), "{html}");
+    assert_eq!(get(&sb, "/cashier-desk-web/payment?token=NOPE").await.status, 404);
+    assert_eq!(get(&sb, "/cashier-desk-web/payment").await.status, 404);
+
+    // query: nothing yet, then paid
+    let d = query(&sb, "CD1").await;
+    assert_eq!(d["resultCode"], "NULL");
+    assert!(d["payTime"].is_null());
+    sb.customer_pay("CD1").expect("pays");
+    let d = query(&sb, "CD1").await;
+    assert_eq!(d["resultCode"], "SUCCESS", "{d}");
+    assert_eq!(d["channelType"], "ali-pay");
+    assert!(d["channelId"].is_i64());
+    assert!(d["mchId"].is_string());
+    let pay_time = d["payTime"].as_str().unwrap_or_default();
+    assert!(chrono::NaiveDateTime::parse_from_str(pay_time, "%Y-%m-%d %H:%M:%S").is_ok(), "{pay_time}");
+    assert_eq!(charged(&sb, "CD1"), vec![1234]);
+    assert_eq!(sb.truth().charges[0].channel, "cashdesk");
+
+    // unknown order: nothing to report
+    let d = query(&sb, "NOSUCH").await;
+    assert_eq!(d["resultCode"], "NULL");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn sm3_when_configured() {
+    let sb = start(SandboxOptions { cashdesk_sign: SignScheme::Sm3, ..SandboxOptions::default() }).await;
+    // an MD5 signature is refused
+    let r = Unified::new("SM1", "100").send(&sb).await;
+    assert_eq!(r.field("code"), 4001, "{}", r.text);
+    assert_eq!(r.str("msg"), "签名错误");
+    let r = Unified { scheme: SignScheme::Sm3, ..Unified::new("SM2", "100") }.send(&sb).await;
+    assert_eq!(r.field("code"), 1000, "{}", r.text);
+    assert_eq!(r.json()["data"]["signature"]["signature"].as_str().map(str::len), Some(64));
+    assert!(reply_signature_verifies(&r, SignScheme::Sm3));
+    assert!(!reply_signature_verifies(&r, SignScheme::Md5));
+    let q = query_with(&sb, "SM2", SignScheme::Sm3, CASHDESK_APP_KEY, |_| {}).await;
+    assert_eq!(q.field("code"), 1000, "{}", q.text);
+    let q = query_with(&sb, "SM2", SignScheme::Md5, CASHDESK_APP_KEY, |_| {}).await;
+    assert_eq!(q.field("code"), 4001);
+    // nothing was made of the refused order
+    let q = query_with(&sb, "SM1", SignScheme::Sm3, CASHDESK_APP_KEY, |_| {}).await;
+    assert_eq!(q.field("data")["resultCode"], "NULL");
+    assert!(sb.customer_pay("SM1").is_err());
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn signatures_and_fields_are_checked() {
+    let sb = start_default().await;
+    let refused = |r: &Reply, code: i64, why: &str| {
+        assert_eq!(r.status, 200, "{why}");
+        assert_eq!(r.field("code"), code, "{why}: {}", r.text);
+        assert!(r.field("data").is_null(), "{why}");
+    };
+    // tampered after signing
+    let (body, _) = Unified::new("X1", "1000").body();
+    refused(&post_raw(&sb, ORDERS, &body.replace(r#""amount":1000"#, r#""amount":1"#)).await, 4001, "amount");
+    // another key, an unknown app, uppercase hex
+    refused(&Unified { key: "999999", ..Unified::new("X2", "100") }.send(&sb).await, 4001, "key");
+    refused(&Unified { app_id: "654321", ..Unified::new("X3", "100") }.send(&sb).await, 4001, "appId");
+    let (body, sig) = Unified::new("X4", "100").body();
+    refused(&post_raw(&sb, ORDERS, &body.replace(&sig, &sig.to_uppercase())).await, 4001, "uppercase");
+    // an extra field that was not signed; one that was; a nested one (never signed)
+    let unsigned = Unified { extra: vec![("foo", "bar")], sign_extra: false, ..Unified::new("X5", "100") };
+    refused(&unsigned.send(&sb).await, 4001, "unsigned extra");
+    let signed = Unified { extra: vec![("foo", "bar")], ..Unified::new("X6", "100") };
+    assert_eq!(signed.send(&sb).await.field("code"), 1000);
+    let (body, _) = Unified::new("X7", "100").body();
+    let nested = body.replacen('{', r#"{"ext":{"a":1},"list":[1,2],"#, 1);
+    assert_eq!(post_raw(&sb, ORDERS, &nested).await.field("code"), 1000, "{nested}");
+    // missing or malformed fields
+    let (body, _) = Unified::new("X8", "100").body();
+    let no_nonce = body.replacen(r#""nonce":""#, r#""nonceX":""#, 1);
+    refused(&post_raw(&sb, ORDERS, &no_nonce).await, 4000, "no nonce");
+    let no_sig = body.replacen(r#""signature":""#, r#""sig":""#, 1);
+    refused(&post_raw(&sb, ORDERS, &no_sig).await, 4000, "no signature");
+    let no_amount = body.replacen(r#""amount":100,"#, "", 1);
+    refused(&post_raw(&sb, ORDERS, &no_amount).await, 4000, "no amount");
+    for bad in ["{", "[]", "", "null"] {
+        refused(&post_raw(&sb, ORDERS, bad).await, 4000, bad);
+    }
+    // amounts in fen: integers only (checked after the signature, which is right here)
+    for (no, amount) in [("X9", "12.34"), ("X10", "0"), ("X11", "-5"), ("X12", r#""100""#)] {
+        refused(&Unified::new(no, amount).send(&sb).await, 4000, amount);
+    }
+    // a repeat
+    refused(&Unified::new("X6", "100").send(&sb).await, 4002, "repeat");
+
+    // the query's signature
+    let q = query_with(&sb, "X6", SignScheme::Md5, "999999", |_| {}).await;
+    assert_eq!(q.field("code"), 4001);
+    let q =
+        query_with(&sb, "X6", SignScheme::Md5, CASHDESK_APP_KEY, |q| *q = q.replace("appId=123456", "appId=1")).await;
+    assert_eq!(q.field("code"), 4001);
+    let q = query_with(&sb, "X6", SignScheme::Md5, CASHDESK_APP_KEY, |q| {
+        *q = q.split("&signature").next().unwrap_or("").to_owned()
+    })
+    .await;
+    assert_eq!(q.field("code"), 4000);
+    // a signature made for one order does not query another
+    let q = get(&sb, &{
+        let r = query_with(&sb, "X6", SignScheme::Md5, CASHDESK_APP_KEY, |_| {}).await;
+        assert_eq!(r.field("code"), 1000);
+        let nonce = nonce();
+        let ts = chrono::Local::now().timestamp_millis().to_string();
+        let pairs = [("appId", CASHDESK_APP_ID.to_owned()), ("nonce", nonce.clone()), ("outTradeNo", "X6".to_owned()), ("timestamp", ts.clone())];
+        let sig = digest(SignScheme::Md5, &canonical(&pairs, CASHDESK_APP_KEY));
+        format!("/api/cashier-desk/out-trade-no/query-pay-result/X5?appId={CASHDESK_APP_ID}&nonce={nonce}&timestamp={ts}&signature={sig}")
+    })
+    .await;
+    assert_eq!(q.field("code"), 4001);
+    assert!(sb.truth().charges.is_empty());
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn yuan_amounts_when_configured() {
+    let sb = start(SandboxOptions { cashdesk_amount_unit: AmountUnit::Yuan, ..SandboxOptions::default() }).await;
+    let r = Unified::new("Y1", "12.34").send(&sb).await;
+    assert_eq!(r.field("code"), 1000, "{}", r.text);
+    assert!(r.text.contains(r#""amount":12.34"#), "{}", r.text);
+    for (no, amount) in [("Y2", "12.3"), ("Y3", "1234"), ("Y4", "0.00"), ("Y5", "1.005")] {
+        assert_eq!(Unified::new(no, amount).send(&sb).await.field("code"), 4000, "{amount}");
+    }
+    sb.customer_pay("Y1").expect("pays");
+    assert_eq!(charged(&sb, "Y1"), vec![1234]);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unpaid_order_closes_and_reads_fail() {
+    // 120 sandbox minutes of 5 ms: 600 ms
+    let sb = start(SandboxOptions { minute: Duration::from_millis(5), ..SandboxOptions::default() }).await;
+    assert_eq!(Unified::new("E1", "100").send(&sb).await.field("code"), 1000);
+    assert_eq!(query(&sb, "E1").await["resultCode"], "NULL");
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(query(&sb, "E1").await["resultCode"], "FAIL");
+    assert!(sb.customer_pay("E1").is_err());
+    // an amount ending in .99 is never paid
+    assert_eq!(Unified::new("E2", "199").send(&sb).await.field("code"), 1000);
+    assert!(sb.customer_pay("E2").is_err());
+    assert!(sb.truth().charges.is_empty());
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn faults_apply_to_desk_calls_not_to_its_page() {
+    let sb = start_default().await;
+    let r = Unified::new("FD1", "100").send(&sb).await;
+    let token = r.json()["data"]["token"].as_str().unwrap_or_default().to_owned();
+    sb.set_faults(Faults { fail_before_percent: 100, ..Faults::default() });
+    assert_eq!(Unified::new("FD2", "100").send(&sb).await.status, 503);
+    assert_eq!(query_with(&sb, "FD1", SignScheme::Md5, CASHDESK_APP_KEY, |_| {}).await.status, 503);
+    assert_eq!(get(&sb, &format!("/cashier-desk-web/payment?token={token}")).await.status, 200);
+    sb.shutdown().await;
+}
