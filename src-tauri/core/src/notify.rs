@@ -16,10 +16,7 @@ use std::net::SocketAddr;
 const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(cashier: Cashier) -> Router {
-    Router::new()
-        .route("/notify/{channel}", post(receive))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(cashier)
+    Router::new().route("/notify/{channel}", post(receive)).layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(cashier)
 }
 
 /// Binds `listen` and serves until the runtime stops. Returns the bound address.

@@ -165,7 +165,7 @@ async fn a_late_payment_after_the_clerk_gave_up_is_kept_and_alerted() {
 #[tokio::test]
 async fn qr_paid_on_the_customer_page() {
     let rig = rig().await;
-    let p = rig.cashier.start_qr("abc", "88.88", Some("测试商品")).await.unwrap();
+    let p = rig.cashier.start_qr("abc", "88.88", Some("测试商品"), None).await.unwrap();
     assert_eq!(p.state, State::Pending);
     let url = p.qr_payload.clone().expect("a QR payload");
     assert!(url.starts_with(&rig.sandbox.base_url()), "{url}");
@@ -182,7 +182,7 @@ async fn qr_paid_on_the_customer_page() {
 #[tokio::test]
 async fn qr_expired_is_closed_by_the_channel_never_locally() {
     let rig = rig().await;
-    let p = rig.cashier.start_qr("abc", "12.99", None).await.unwrap();
+    let p = rig.cashier.start_qr("abc", "12.99", None, None).await.unwrap();
     assert_eq!(p.state, State::Pending);
     assert!(rig.sandbox.customer_pay(&p.id).is_err(), "x.99 is never paid");
     let settled = rig.cashier.wait_settled(&p.id).await.unwrap();
@@ -197,7 +197,7 @@ async fn qr_expired_is_closed_by_the_channel_never_locally() {
 #[tokio::test]
 async fn qr_paid_after_the_clerk_cancelled_is_late_not_lost() {
     let rig = rig().await;
-    let p = rig.cashier.start_qr("abc", "5.00", None).await.unwrap();
+    let p = rig.cashier.start_qr("abc", "5.00", None, None).await.unwrap();
     rig.cashier.cancel(&p.id).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     rig.sandbox.customer_pay(&p.id).unwrap();
@@ -247,7 +247,14 @@ async fn page_and_app_calls_create_orders_that_only_query_can_mark_paid() {
     let abc = AbcChannel::new(&config).unwrap();
     for (i, kind) in [PageKind::Wap, PageKind::Pc].into_iter().enumerate() {
         let id = format!("PAGE{i}");
-        let order = Order { id: &id, amount: Fen(28_800), subject: "电脑商品", merchant: &config.merchant_id, method: None, flow: Flow::Qr };
+        let order = Order {
+            id: &id,
+            amount: Fen(28_800),
+            subject: "电脑商品",
+            merchant: &config.merchant_id,
+            method: None,
+            flow: Flow::Qr,
+        };
         let created = abc.create_page(&order, kind).await;
         let CreateOutcome::Created { payload } = created.outcome else { panic!("{:?}", created.outcome) };
         assert!(payload.contains(&id), "{payload}");
@@ -256,7 +263,14 @@ async fn page_and_app_calls_create_orders_that_only_query_can_mark_paid() {
         rig.sandbox.customer_pay(&id).unwrap();
         assert!(matches!(abc.query(&order).await.outcome, PayOutcome::Paid { .. }));
     }
-    let order = Order { id: "APP1", amount: Fen(19_999), subject: "APP商品购买", merchant: &config.merchant_id, method: None, flow: Flow::Qr };
+    let order = Order {
+        id: "APP1",
+        amount: Fen(19_999),
+        subject: "APP商品购买",
+        merchant: &config.merchant_id,
+        method: None,
+        flow: Flow::Qr,
+    };
     let created = abc.create_app(&order).await;
     assert!(
         matches!(created.outcome, CreateOutcome::Created { ref payload } if payload.contains("app_id=")),
@@ -264,7 +278,14 @@ async fn page_and_app_calls_create_orders_that_only_query_can_mark_paid() {
         created.outcome
     );
     // A query for an order the service never saw.
-    let ghost = Order { id: "NOSUCH1", amount: Fen(1), subject: "", merchant: &config.merchant_id, method: None, flow: Flow::Qr };
+    let ghost = Order {
+        id: "NOSUCH1",
+        amount: Fen(1),
+        subject: "",
+        merchant: &config.merchant_id,
+        method: None,
+        flow: Flow::Qr,
+    };
     assert_eq!(abc.query(&ghost).await.outcome, PayOutcome::NotFound);
 }
 
@@ -273,8 +294,22 @@ async fn a_reply_for_another_amount_changes_nothing() {
     let rig = rig().await;
     let config = rig.cashier.config().channels.abc.clone().unwrap();
     let abc = AbcChannel::new(&config).unwrap();
-    let real = Order { id: "AMT1", amount: Fen(1_000), subject: "x", merchant: &config.merchant_id, method: None, flow: Flow::Qr };
+    let real = Order {
+        id: "AMT1",
+        amount: Fen(1_000),
+        subject: "x",
+        merchant: &config.merchant_id,
+        method: None,
+        flow: Flow::Qr,
+    };
     assert!(matches!(abc.barcode_pay(&real, &alipay_code("10")).await.outcome, PayOutcome::Paid { .. }));
-    let claimed = Order { id: "AMT1", amount: Fen(100), subject: "x", merchant: &config.merchant_id, method: None, flow: Flow::Qr };
+    let claimed = Order {
+        id: "AMT1",
+        amount: Fen(100),
+        subject: "x",
+        merchant: &config.merchant_id,
+        method: None,
+        flow: Flow::Qr,
+    };
     assert!(matches!(abc.query(&claimed).await.outcome, PayOutcome::Unknown(ref why) if why.contains("amount")));
 }

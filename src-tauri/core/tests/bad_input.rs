@@ -29,7 +29,7 @@ async fn malformed_amounts_are_refused_with_a_message_and_record_nothing() {
         assert_eq!(err.code(), "amount");
         let zh = err.message(Lang::Zh);
         assert!(!zh.is_ascii(), "{amount:?}: {zh}");
-        let qr = rig.cashier.start_qr("abc", amount, None).await.unwrap_err();
+        let qr = rig.cashier.start_qr("abc", amount, None, None).await.unwrap_err();
         assert!(matches!(qr, CheckoutError::Amount(_)));
     }
     assert!(no_payments(&rig.cashier));
@@ -81,7 +81,7 @@ async fn an_unreachable_channel_fails_with_nothing_charged_and_says_so() {
     assert!(cashier.view(&p).message.contains("无法连接收款渠道，未扣款"));
     cashier.set_lang(Lang::En);
     assert!(cashier.view(&p).message.contains("Cannot reach the payment channel"));
-    let q = cashier.start_qr("abc", "9.99", None).await.unwrap();
+    let q = cashier.start_qr("abc", "9.99", None, None).await.unwrap();
     assert_eq!(q.state, State::Failed);
     assert!(cashier.ledger().open_payments().unwrap().is_empty(), "nothing left hanging");
 }
@@ -146,7 +146,7 @@ async fn a_second_payment_while_one_waits_is_refused() {
 #[tokio::test]
 async fn an_order_the_channel_acknowledged_then_forgot_is_unknown_never_failed() {
     let rig = rig_with(fast_sandbox(), |c| c.timing.late_horizon_ms = 500).await;
-    let p = rig.cashier.start_qr("abc", "7.00", None).await.unwrap();
+    let p = rig.cashier.start_qr("abc", "7.00", None, None).await.unwrap();
     assert_eq!(p.state, State::Pending, "the channel gave a QR link: it knows the order");
     rig.cashier.cancel(&p.id).unwrap();
     // The channel loses its books (a restart without its state): the order is "not found".

@@ -148,7 +148,8 @@ async fn run(cli: Cli) -> u8 {
                 }
                 other => other.map(str::to_string),
             };
-            let tender = Tender { channel: &channel, amount: &amount, subject: subject.as_deref(), method: method.as_deref() };
+            let tender =
+                Tender { channel: &channel, amount: &amount, subject: subject.as_deref(), method: method.as_deref() };
             charge(&cashier, &out, &tender, code.as_deref()).await
         }
         Command::Query { id } => match cashier.query_now(&id).await {

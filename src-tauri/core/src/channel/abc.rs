@@ -18,8 +18,8 @@
 
 use super::http::{excerpt, not_encoded, HttpClient, Transport};
 use super::{
-    local_time_ms, unsupported, CancelOutcome, ISO_LOCAL, Capabilities, Channel, ChannelSetupError, CreateOutcome, Failure, Order, PayOutcome, RefundOutcome,
-    Reply,
+    local_time_ms, unsupported, CancelOutcome, Capabilities, Channel, ChannelSetupError, CreateOutcome, Failure, Order,
+    PayOutcome, RefundOutcome, Reply, ISO_LOCAL,
 };
 use crate::config::{AbcConfig, ChannelSection};
 use crate::i18n::Lang;
@@ -180,7 +180,10 @@ impl AbcReply {
     }
 
     fn paid(&self) -> PayOutcome {
-        PayOutcome::Paid { trade_no: self.trade_no(), paid_at: self.pay_time.as_deref().and_then(|t| local_time_ms(t, ISO_LOCAL)) }
+        PayOutcome::Paid {
+            trade_no: self.trade_no(),
+            paid_at: self.pay_time.as_deref().and_then(|t| local_time_ms(t, ISO_LOCAL)),
+        }
     }
 
     /// A refusal the service gives with a code after which nothing can have been charged.
@@ -487,7 +490,14 @@ mod tests {
     //! The reply mapping as pure logic; the wire itself is tested against the sandbox.
     use super::*;
 
-    const ORDER: Order<'static> = Order { id: "T0126112210300001", amount: Fen(6800), subject: "x", merchant: "M1", method: None, flow: crate::ledger::Flow::Barcode };
+    const ORDER: Order<'static> = Order {
+        id: "T0126112210300001",
+        amount: Fen(6800),
+        subject: "x",
+        merchant: "M1",
+        method: None,
+        flow: crate::ledger::Flow::Barcode,
+    };
 
     fn read(status: u16, body: &str) -> Read {
         match serde_json::from_str::<AbcReply>(body) {

@@ -22,6 +22,28 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 const OK: i64 = 1000;
+/// Refusals of a unified order after which nothing exists at the desk [ours]: missing fields,
+/// bad signature. The clerk's config must be fixed; no customer can have paid.
+const CREATE_REFUSALS: &[&str] = &["4000", "4001"];
+
+/// Plain words for the clerk for [`CREATE_REFUSALS`] and the desk's own "no channel".
+pub fn explain(code: &str, lang: Lang) -> Option<&'static str> {
+    Some(match code {
+        "4001" => lang.pick(
+            "收银台拒绝了签名（应用密钥或签名方式配置有误），未扣款。请联系技术支持。",
+            "The cashier desk refused the signature (wrong app key or signing scheme in the config); nothing was charged. Call support.",
+        ),
+        "4000" => lang.pick(
+            "收银台拒绝了订单（数据不完整），未扣款。请联系技术支持。",
+            "The cashier desk refused the order (incomplete data); nothing was charged. Call support.",
+        ),
+        "NO_CHANNEL" => lang.pick(
+            "收银台没有可用的支付方式，未扣款。请换一个收款渠道。",
+            "The cashier desk offers no way to pay; nothing was charged. Use another channel.",
+        ),
+        _ => return None,
+    })
+}
 
 /// Signs and verifies the desk's canonical string: every field with a non-empty scalar value
 /// except `signature`, sorted by name, as `name=value` joined by `&`, then `&key=<appKey>`;
@@ -194,7 +216,8 @@ fn read(transport: Transport) -> Read {
 
 impl CashdeskChannel {
     pub fn new(config: &CashdeskConfig, whole: &Config) -> Result<CashdeskChannel, ChannelSetupError> {
-        let http = HttpClient::new(&config.http()).map_err(|why| ChannelSetupError { channel: "cashdesk".into(), why })?;
+        let http =
+            HttpClient::new(&config.http()).map_err(|why| ChannelSetupError { channel: "cashdesk".into(), why })?;
         let caps = Capabilities {
             barcode: false,
             qr: true,
@@ -232,6 +255,9 @@ impl CashdeskChannel {
     fn created(&self, read: Read, order: &Order<'_>) -> (CreateOutcome, Option<Value>) {
         let data = match read {
             Read::Data(d) => d,
+            Read::Refused { code, msg } if CREATE_REFUSALS.contains(&code.as_str()) => {
+                return (CreateOutcome::Failed(Failure { code, message: msg }), None)
+            }
             Read::Refused { code, msg } => return (CreateOutcome::Unknown(format!("code {code}: {msg}")), None),
             Read::NotSent(why) => return (CreateOutcome::NotSent(why), None),
             Read::Unknown(why) => return (CreateOutcome::Unknown(why), None),
@@ -418,7 +444,12 @@ mod tests {
     #[test]
     fn md5_and_sm3_sign_the_same_string_and_verify_round_trip() {
         let key = Secret::new("000000");
-        let f = fields(&[("appId", "123456"), ("nonce", "1617095820812"), ("outTradeNo", "110"), ("timestamp", "1617096420811")]);
+        let f = fields(&[
+            ("appId", "123456"),
+            ("nonce", "1617095820812"),
+            ("outTradeNo", "110"),
+            ("timestamp", "1617096420811"),
+        ]);
         let md5 = DeskSigner::new("123456", &key, SignScheme::Md5);
         let sm3 = DeskSigner::new("123456", &key, SignScheme::Sm3);
         let text = "appId=123456&nonce=1617095820812&outTradeNo=110&timestamp=1617096420811&key=000000";
@@ -454,7 +485,8 @@ mod tests {
             scene_code: None,
             sort: Some(sort),
         };
-        let list = vec![c(1, "ali-pay", "A", 2), c(2, "ali-pay", "B", 1), c(3, "wx-pay", "W", 1), c(4, "ali-pay", "C", 1)];
+        let list =
+            vec![c(1, "ali-pay", "A", 2), c(2, "ali-pay", "B", 1), c(3, "wx-pay", "W", 1), c(4, "ali-pay", "C", 1)];
         let kept = keep_one_per_type(&list, &[]);
         assert_eq!(kept.iter().map(|c| c.id.unwrap()).collect::<Vec<_>>(), vec![2, 3]);
         let kept = keep_one_per_type(&list, &["C".into()]);
@@ -466,14 +498,17 @@ mod tests {
     fn query_results_map_and_the_flat_form_is_read() {
         let config = Config::demo(9);
         let ch = CashdeskChannel::new(config.channels.cashdesk.as_ref().unwrap(), &config).unwrap();
-        let body = |b: &str| Transport::Answered { status: 200, headers: Default::default(), body: b.as_bytes().to_vec() };
+        let body =
+            |b: &str| Transport::Answered { status: 200, headers: Default::default(), body: b.as_bytes().to_vec() };
         let flat = r#"{"channelId":1,"channelType":"ali-pay","payTime":"2026-11-22 10:00:00","resultCode":"SUCCESS"}"#;
         assert!(matches!(ch.query_outcome(read(body(flat))), PayOutcome::Paid { paid_at: Some(_), .. }));
         let wrapped = r#"{"code":1000,"data":{"resultCode":"NULL"}}"#;
         assert_eq!(ch.query_outcome(read(body(wrapped))), PayOutcome::Unpaid);
         let failed = r#"{"code":1000,"data":{"resultCode":"FAIL","resultErrorCode":"E1","resultErrorMsg":"no"}}"#;
         assert!(matches!(ch.query_outcome(read(body(failed))), PayOutcome::Failed(f) if f.code == "E1"));
-        for bad in [r#"{"code":4001,"msg":"签名错误"}"#, r#"{"code":1000,"data":{"resultCode":"MAYBE"}}"#, "<html>", "[]"] {
+        for bad in
+            [r#"{"code":4001,"msg":"签名错误"}"#, r#"{"code":1000,"data":{"resultCode":"MAYBE"}}"#, "<html>", "[]"]
+        {
             assert!(matches!(ch.query_outcome(read(body(bad))), PayOutcome::Unknown(_)), "{bad}");
         }
     }

@@ -102,7 +102,11 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
 /// A request that could not even be encoded: nothing left.
 pub(crate) fn not_encoded(call: &str, e: impl std::fmt::Display) -> Exchange {
     let why = format!("cannot encode request: {e}");
-    Exchange { audit: json!({ "call": call, "not_sent": why }), transport: Transport::NotSent(why), elapsed: Duration::ZERO }
+    Exchange {
+        audit: json!({ "call": call, "not_sent": why }),
+        transport: Transport::NotSent(why),
+        elapsed: Duration::ZERO,
+    }
 }
 
 fn describe(e: &reqwest::Error) -> String {

@@ -8,8 +8,8 @@ pub mod lakala;
 pub mod paysvc;
 
 use crate::config::Config;
-use crate::ledger::Flow;
 use crate::i18n::Lang;
+use crate::ledger::Flow;
 use crate::money::Fen;
 use async_trait::async_trait;
 use serde_json::Value;
@@ -242,6 +242,7 @@ pub(crate) fn unsupported<T>(outcome: T, why: &str) -> Reply<T> {
 pub fn explain(channel: &str, code: &str, lang: Lang) -> Option<&'static str> {
     match channel {
         "lakala" => lakala::explain(code, lang),
+        "cashdesk" => cashdesk::explain(code, lang),
         "paysvc" => paysvc::explain(code, lang),
         _ => None,
     }

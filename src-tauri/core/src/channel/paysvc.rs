@@ -187,7 +187,8 @@ pub fn numeric_order_id(order_no: &str) -> Option<i64> {
 
 impl PaysvcChannel {
     pub fn new(config: &PaysvcConfig) -> Result<PaysvcChannel, ChannelSetupError> {
-        let http = HttpClient::new(&config.http()).map_err(|why| ChannelSetupError { channel: "paysvc".into(), why })?;
+        let http =
+            HttpClient::new(&config.http()).map_err(|why| ChannelSetupError { channel: "paysvc".into(), why })?;
         let caps = Capabilities {
             barcode: false,
             qr: true,
@@ -301,7 +302,8 @@ impl Channel for PaysvcChannel {
     }
 
     async fn query(&self, order: &Order<'_>) -> Reply<PayOutcome> {
-        let ex = self.http.exchange("status", self.http.get(&format!("/api/pay/status/{}", order.id)), None, None).await;
+        let ex =
+            self.http.exchange("status", self.http.get(&format!("/api/pay/status/{}", order.id)), None, None).await;
         Reply { outcome: self.status_outcome(read(ex.transport), order), audit: ex.audit, elapsed: ex.elapsed }
     }
 
@@ -336,7 +338,9 @@ mod tests {
     fn the_alipay_form_is_read_with_its_entities_decoded() {
         let form = read_form(ALIPAY_FORM, &hosts()).unwrap();
         assert_eq!(form.method, "post");
-        assert!(form.action.starts_with("https://openapi.alipay.com/gateway.do?charset=UTF-8&method=alipay.trade.page.pay"));
+        assert!(form
+            .action
+            .starts_with("https://openapi.alipay.com/gateway.do?charset=UTF-8&method=alipay.trade.page.pay"));
         assert_eq!(form.fields[0], ("biz_content".into(), r#"{"out_trade_no":"T1","total_amount":"99.99"}"#.into()));
         // The unnamed submit input is not a field.
         assert_eq!(form.fields.len(), 1);
@@ -391,7 +395,11 @@ mod tests {
             method: None,
             flow: crate::ledger::Flow::Qr,
         };
-        let at = |status: u16, b: &str| Transport::Answered { status, headers: Default::default(), body: b.as_bytes().to_vec() };
+        let at = |status: u16, b: &str| Transport::Answered {
+            status,
+            headers: Default::default(),
+            body: b.as_bytes().to_vec(),
+        };
         let paid = r#"{"code":200,"data":{"orderNo":"DEMO012611221030000001","status":"PAID","paidAt":"2026-11-22T10:30:05","tradeNo":"2026"}}"#;
         assert!(matches!(ch.status_outcome(read(at(200, paid)), &order), PayOutcome::Paid { paid_at: Some(_), .. }));
         let pending = r#"{"code":200,"data":{"orderNo":"DEMO012611221030000001","status":"PENDING"}}"#;

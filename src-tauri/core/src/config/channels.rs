@@ -268,8 +268,11 @@ pub const LAKALA_METHODS: &[(&str, &str, &str)] = &[
 ];
 
 /// The `account_type` values the preorder (wallet QR) call takes.
-pub const LAKALA_PREORDER_METHODS: &[(&str, &str, &str)] =
-    &[("ALIPAY", "支付宝", "Alipay"), ("WECHAT", "微信支付", "WeChat Pay"), ("UQRCODEPAY", "银联二维码", "UnionPay QR")];
+pub const LAKALA_PREORDER_METHODS: &[(&str, &str, &str)] = &[
+    ("ALIPAY", "支付宝", "Alipay"),
+    ("WECHAT", "微信支付", "WeChat Pay"),
+    ("UQRCODEPAY", "银联二维码", "UnionPay QR"),
+];
 
 impl LakalaConfig {
     /// Whether QR payments go through the hosted counter page (backend mode always does).

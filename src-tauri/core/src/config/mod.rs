@@ -316,7 +316,12 @@ impl Config {
     }
 
     pub fn barcode_deadline(&self, channel: &str) -> Duration {
-        let own = self.channels.sections().into_iter().find(|(id, _)| *id == channel).and_then(|(_, s)| s.barcode_deadline_ms());
+        let own = self
+            .channels
+            .sections()
+            .into_iter()
+            .find(|(id, _)| *id == channel)
+            .and_then(|(_, s)| s.barcode_deadline_ms());
         Timing::ms(own.unwrap_or(self.timing.barcode_deadline_ms))
     }
 
@@ -453,7 +458,8 @@ impl DemoKeys<'_> {
         let dir = config_path.parent().unwrap_or(Path::new("."));
         for (name, text) in [(DEMO_MERCHANT_KEY, self.merchant_private_pem), (DEMO_LAKALA_CERT, self.lakala_cert_pem)] {
             let path = dir.join(name);
-            let write_err = |e: std::io::Error| ConfigError::Write { path: path.display().to_string(), why: e.to_string() };
+            let write_err =
+                |e: std::io::Error| ConfigError::Write { path: path.display().to_string(), why: e.to_string() };
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(write_err)?;
             }

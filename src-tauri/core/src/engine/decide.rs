@@ -79,7 +79,9 @@ pub fn after_query(outcome: &PayOutcome, now: i64, horizon_at: i64, acknowledged
         PayOutcome::Waiting => Step::To(State::Pending, Detail::default()),
         PayOutcome::Unpaid if now >= horizon_at => Step::To(
             State::Closed,
-            Detail::note("still unpaid after the payment page's lifetime: the channel cannot close it, the page has lapsed"),
+            Detail::note(
+                "still unpaid after the payment page's lifetime: the channel cannot close it, the page has lapsed",
+            ),
         ),
         PayOutcome::Unpaid => Step::To(State::Pending, Detail::default()),
         PayOutcome::NotFound if acknowledged => {

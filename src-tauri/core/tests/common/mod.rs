@@ -47,11 +47,40 @@ pub fn config_for(base_url: &str) -> Config {
     c.demo = None;
     c.terminal.code = "T01".into();
     c.timing = fast_timing();
-    let abc = c.channels.abc.as_mut().expect("demo has abc");
-    abc.base_url = base_url.into();
-    abc.request_timeout_ms = 1_000;
-    abc.connect_timeout_ms = 500;
+    let (key, cert) = key_files();
+    let ch = &mut c.channels;
+    let abc = ch.abc.as_mut().expect("demo has abc");
+    (abc.base_url, abc.request_timeout_ms, abc.connect_timeout_ms) = (base_url.into(), 1_000, 500);
+    let lakala = ch.lakala.as_mut().expect("demo has lakala");
+    (lakala.base_url, lakala.request_timeout_ms, lakala.connect_timeout_ms) = (base_url.into(), 1_000, 500);
+    (lakala.private_key, lakala.lakala_cert) = (Some(key), Some(cert));
+    let desk = ch.cashdesk.as_mut().expect("demo has cashdesk");
+    (desk.base_url, desk.request_timeout_ms, desk.connect_timeout_ms) = (base_url.into(), 1_000, 500);
+    desk.page_lifetime_ms = 2_000;
+    let paysvc = ch.paysvc.as_mut().expect("demo has paysvc");
+    (paysvc.base_url, paysvc.request_timeout_ms, paysvc.connect_timeout_ms) = (base_url.into(), 1_000, 500);
+    paysvc.page_lifetime_ms = 2_000;
     c
+}
+
+/// The sandbox's test key files (the store's private key, Lakala's certificate), written once
+/// under the target directory; absolute paths, so a config naming them works from anywhere.
+pub fn key_files() -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-keys");
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+            std::fs::create_dir_all(&dir).expect("key dir");
+            let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
+            std::fs::write(&tmp, text).expect("key written");
+            std::fs::rename(&tmp, &path).expect("key in place");
+        }
+        path
+    };
+    (
+        write("merchant_private.pem", paydesk_sandbox::demo_keys::MERCHANT_PRIVATE_PEM),
+        write("lakala_cert.pem", paydesk_sandbox::demo_keys::LAKALA_CERT_PEM),
+    )
 }
 
 pub async fn rig() -> Rig {
@@ -76,16 +105,14 @@ pub fn alipay_code(ending: &str) -> String {
 
 impl Rig {
     pub async fn barcode(&self, amount: &str, ending: &str) -> Settled {
+        self.barcode_on("abc", amount, ending).await
+    }
+
+    pub async fn barcode_on(&self, channel: &str, amount: &str, ending: &str) -> Settled {
         let code = alipay_code(ending);
         let p = self
             .cashier
-            .start_barcode(&BarcodeRequest {
-                channel: "abc",
-                amount_text: amount,
-                code: &code,
-                source: "test",
-                subject: None,
-            })
+            .start_barcode(&BarcodeRequest { channel, amount_text: amount, code: &code, source: "test", subject: None })
             .expect("payment starts");
         self.cashier.wait_settled(&p.id).await.expect("settles")
     }

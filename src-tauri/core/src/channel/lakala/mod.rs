@@ -42,8 +42,9 @@ const COUNTER_OK: &str = "000000";
 /// Assumed codes for "no such order" (config `not_found_codes`).
 pub const DEFAULT_NOT_FOUND: &[&str] = &["BBS11001", "ORDER_NOT_EXIST"];
 /// Assumed codes after which nothing was charged (config `definitive_failures`): invalid payment
-/// code, insufficient funds, our own signature refused.
-pub const DEFAULT_DEFINITIVE: &[&str] = &["BBS11105", "BBS11112", "BBS00004"];
+/// code, insufficient funds, our own signature (direct) or token (backend) refused. They end a
+/// pay or create call; on a query they mean only that the query failed.
+pub const DEFAULT_DEFINITIVE: &[&str] = &["BBS11105", "BBS11112", "BBS00004", "UNAUTHORIZED"];
 
 const SUBJECT_LIMIT: usize = 64;
 
@@ -58,9 +59,9 @@ pub fn explain(code: &str, lang: Lang) -> Option<&'static str> {
             "顾客余额不足，未扣款。请顾客换一种付款方式。",
             "The customer's balance is too low; nothing was charged. Ask for another way to pay.",
         ),
-        "BBS00004" => lang.pick(
-            "拉卡拉拒绝了本机的签名（密钥或证书序列号配置有误），未扣款。请联系技术支持。",
-            "Lakala refused this till's signature (wrong key or certificate serial in the config); nothing was charged. Call support.",
+        "BBS00004" | "UNAUTHORIZED" => lang.pick(
+            "拉卡拉拒绝了本机的身份（密钥、证书序列号或令牌配置有误），未扣款。请联系技术支持。",
+            "Lakala refused this till's credentials (wrong key, certificate serial or token in the config); nothing was charged. Call support.",
         ),
         _ => return None,
     })
@@ -167,7 +168,8 @@ impl TradeData {
         if self.order_no() != Some(order.id) || self.total_amount != Some(order.amount) {
             return PayOutcome::Unknown("a paid reply must name our order number and amount".into());
         }
-        let trade_no = self.trade_no.clone().or_else(|| self.pay_order_no.clone()).or_else(|| self.transaction_id.clone());
+        let trade_no =
+            self.trade_no.clone().or_else(|| self.pay_order_no.clone()).or_else(|| self.transaction_id.clone());
         let time = self.trade_time.as_deref().or(self.pay_time.as_deref());
         PayOutcome::Paid { trade_no, paid_at: time.and_then(|t| local_time_ms(t, COMPACT_LOCAL)) }
     }
@@ -318,12 +320,11 @@ impl LakalaChannel {
         format!("HTTP {}, code {}: {}", a.status, a.code, a.msg.chars().take(200).collect::<String>())
     }
 
-    /// A non-success answer to a pay or query call.
+    /// A non-success answer to a query: "no such order", or unknown. A refused query (even our
+    /// signature refused) says nothing about the payment.
     fn refusal(&self, a: &Answer) -> PayOutcome {
         if self.is_not_found(a) {
             PayOutcome::NotFound
-        } else if self.is_definitive(a) {
-            PayOutcome::Failed(Self::failure(a))
         } else {
             PayOutcome::Unknown(Self::unknown(a))
         }
@@ -340,7 +341,11 @@ impl LakalaChannel {
         }
         if a.code != LABS_OK || !is_2xx(a.status) {
             // "Not found" makes no sense in reply to a pay call.
-            return if self.is_definitive(&a) { PayOutcome::Failed(Self::failure(&a)) } else { PayOutcome::Unknown(Self::unknown(&a)) };
+            return if self.is_definitive(&a) {
+                PayOutcome::Failed(Self::failure(&a))
+            } else {
+                PayOutcome::Unknown(Self::unknown(&a))
+            };
         }
         let d: TradeData = match read_data(&a.data) {
             Ok(d) => d,
@@ -462,10 +467,9 @@ impl LakalaChannel {
         let (got, ex) = self.post("legacy_micropay", "/api/v1/payment/lakala/micropay", &body, Some(code)).await;
         let outcome = match got {
             Got::Answer(a) if a.code == COUNTER_OK && is_2xx(a.status) => match read_data::<TradeData>(&a.data) {
-                Ok(d) if d.order_no() == Some(order.id) && d.transaction_id.is_some() => PayOutcome::Paid {
-                    trade_no: d.transaction_id,
-                    paid_at: None,
-                },
+                Ok(d) if d.order_no() == Some(order.id) && d.transaction_id.is_some() => {
+                    PayOutcome::Paid { trade_no: d.transaction_id, paid_at: None }
+                }
                 Ok(_) => PayOutcome::Unknown("reply names no transaction for our order".into()),
                 Err(why) => PayOutcome::Unknown(why),
             },
@@ -518,7 +522,10 @@ impl Channel for LakalaChannel {
 
     async fn barcode_pay(&self, order: &Order<'_>, code: &str) -> Reply<PayOutcome> {
         if self.direct.is_none() {
-            return unsupported(PayOutcome::NotSent("no barcode call".into()), "lakala backend mode has no barcode call");
+            return unsupported(
+                PayOutcome::NotSent("no barcode call".into()),
+                "lakala backend mode has no barcode call",
+            );
         }
         let mut req = json!({
             "merchant_no": order.merchant, "term_no": self.config.term_no, "out_trade_no": order.id,
@@ -606,12 +613,16 @@ impl Channel for LakalaChannel {
                 self.post_direct("counter_query", "/api/v3/ccss/counter/order/query", req, None).await
             }
             (Some(_), false) => {
-                let req = json!({ "merchant_no": order.merchant, "term_no": self.config.term_no, "out_trade_no": order.id });
+                let req =
+                    json!({ "merchant_no": order.merchant, "term_no": self.config.term_no, "out_trade_no": order.id });
                 self.post_direct("tradequery", "/api/v3/labs/query/tradequery", req, None).await
             }
         };
-        let outcome =
-            if counter || self.direct.is_none() { self.counter_query_outcome(got, order) } else { self.labs_query_outcome(got, order) };
+        let outcome = if counter || self.direct.is_none() {
+            self.counter_query_outcome(got, order)
+        } else {
+            self.labs_query_outcome(got, order)
+        };
         Self::reply(ex, outcome)
     }
 
@@ -630,7 +641,9 @@ impl Channel for LakalaChannel {
                 Ok(d) if d.out_trade_no.as_deref().is_some_and(|no| no != format!("{}C", order.id)) => {
                     CancelOutcome::Unknown("revoke reply names another request".into())
                 }
-                Ok(d) => CancelOutcome::Reversed { was_paid: matches!(d.trade_state.as_deref(), Some("REFUND" | "SUCCESS")) },
+                Ok(d) => {
+                    CancelOutcome::Reversed { was_paid: matches!(d.trade_state.as_deref(), Some("REFUND" | "SUCCESS")) }
+                }
                 Err(why) => CancelOutcome::Unknown(why),
             },
             Got::Answer(a) if a.code == LABS_PAYING && is_2xx(a.status) => CancelOutcome::Retry,

@@ -210,6 +210,8 @@ mod tests {
             headers.insert(k, val.parse().unwrap());
         }
         assert!(v.verify_reply(&headers, b"{}").is_err());
-        assert!(v.verify_notify("LKLAPI-SHA256withRSA timestamp=\"1\",nonce_str=\"n\",signature=\"AAAA\"", b"{}").is_err());
+        assert!(v
+            .verify_notify("LKLAPI-SHA256withRSA timestamp=\"1\",nonce_str=\"n\",signature=\"AAAA\"", b"{}")
+            .is_err());
     }
 }

@@ -1,0 +1,122 @@
+//! `cashdesk` and `paysvc` through the engine against the sandbox over real HTTP on loopback:
+//! the page paid by the customer, the page never paid (lapsing, since neither channel can close),
+//! both signing schemes, refused signatures, and the payment form read into our own page.
+
+mod common;
+
+use common::{fast_sandbox, rig, rig_with, Rig};
+use paydesk_core::channel::paysvc::HostedForm;
+use paydesk_core::channel::Display;
+use paydesk_core::config::SignScheme;
+use paydesk_core::ledger::State;
+use paydesk_sandbox::SandboxOptions;
+
+fn events_text(rig: &Rig, id: &str) -> String {
+    rig.cashier.ledger().events(id).unwrap().iter().map(|e| e.detail.to_string()).collect::<Vec<_>>().join("\n")
+}
+
+/// Follows the page link the way a phone would, to the sandbox's customer page.
+async fn open_page(url: &str) -> reqwest::Response {
+    reqwest::Client::builder().no_proxy().build().unwrap().get(url).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn cashdesk_page_paid_by_the_customer() {
+    let rig = rig().await;
+    assert_eq!(rig.cashier.display_of("cashdesk"), Display::Qr);
+    let caps = rig.cashier.channel("cashdesk").unwrap().capabilities().clone();
+    assert!(!caps.barcode && !caps.close && !caps.refund && !caps.cancel);
+    let p = rig.cashier.start_qr("cashdesk", "45.60", Some("会员充值"), None).await.unwrap();
+    assert_eq!(p.state, State::Pending);
+    let page = p.qr_payload.clone().unwrap();
+    assert!(page.contains("/cashier-desk-web/payment?token="), "{page}");
+    let landed = open_page(&page).await;
+    assert!(landed.url().path().ends_with(&format!("/pay/{}", p.id)), "{}", landed.url());
+    // One channel per type was kept of the desk's list, and recorded.
+    let audit = events_text(&rig, &p.id);
+    assert!(audit.contains("channels_kept"), "{audit}");
+    rig.sandbox.customer_pay(&p.id).unwrap();
+    let p = rig.cashier.wait_settled(&p.id).await.unwrap().payment;
+    assert_eq!(p.state, State::Paid);
+    assert!(p.paid_at.is_some());
+    rig.assert_matches_truth();
+    assert!(rig.cashier.refund(&p.id, "1.00", "").await.is_err(), "no refund call exists");
+}
+
+#[tokio::test]
+async fn cashdesk_page_never_paid_lapses_to_closed_without_a_close_call() {
+    let rig = rig().await;
+    let p = rig.cashier.start_qr("cashdesk", "45.99", None, None).await.unwrap();
+    let p = rig.cashier.wait_settled(&p.id).await.unwrap().payment;
+    assert_eq!(p.state, State::Closed, "page lifetime + horizon passed with NULL");
+    assert!(events_text(&rig, &p.id).contains("lapsed"));
+    assert!(!events_text(&rig, &p.id).contains("\"close\""), "no close call was made");
+    rig.assert_matches_truth();
+}
+
+#[tokio::test]
+async fn cashdesk_sm3_on_both_sides_works_and_a_scheme_mismatch_is_refused() {
+    let sm3 = SandboxOptions { cashdesk_sign: paydesk_sandbox::SignScheme::Sm3, ..fast_sandbox() };
+    let rig = rig_with(sm3.clone(), |c| c.channels.cashdesk.as_mut().unwrap().sign_scheme = SignScheme::Sm3).await;
+    let p = rig.cashier.start_qr("cashdesk", "9.00", None, None).await.unwrap();
+    assert_eq!(p.state, State::Pending);
+    rig.sandbox.customer_pay(&p.id).unwrap();
+    assert_eq!(rig.cashier.wait_settled(&p.id).await.unwrap().payment.state, State::Paid);
+
+    let rig = rig_with(sm3, |_| {}).await; // the cashier signs MD5, the desk expects SM3
+    let p = rig.cashier.start_qr("cashdesk", "9.00", None, None).await.unwrap();
+    assert_eq!((p.state, p.failure_code.as_deref()), (State::Failed, Some("4001")));
+    assert!(rig.cashier.view(&p).message.contains("签名"));
+    assert!(rig.sandbox.truth().charges.is_empty());
+}
+
+#[tokio::test]
+async fn cashdesk_wrong_app_key_is_refused_and_never_logged() {
+    let rig = rig_with(fast_sandbox(), |c| {
+        c.channels.cashdesk.as_mut().unwrap().app_key = paydesk_core::config::Secret::new("s3cr3t-key")
+    })
+    .await;
+    let p = rig.cashier.start_qr("cashdesk", "9.00", None, None).await.unwrap();
+    assert_eq!(p.state, State::Failed);
+    assert!(!events_text(&rig, &p.id).contains("s3cr3t-key"));
+    assert!(!format!("{:?}", rig.cashier.config()).contains("s3cr3t-key"), "Debug output redacts the key");
+}
+
+#[tokio::test]
+async fn paysvc_form_opens_our_page_that_reaches_the_customer_page() {
+    let rig = rig().await;
+    assert_eq!(rig.cashier.display_of("paysvc"), Display::CustomerWindow);
+    let p = rig.cashier.start_qr("paysvc", "66.60", Some("测试商品"), None).await.unwrap();
+    assert_eq!(p.state, State::Pending);
+    let view = rig.cashier.view(&p);
+    assert!(view.qr_svg.is_none(), "no QR for a page only a browser can open");
+    assert!(view.message.contains("顾客屏"), "{}", view.message);
+    let form: HostedForm = serde_json::from_str(p.qr_payload.as_deref().unwrap()).unwrap();
+    assert!(form.action.ends_with("/alipay/gateway.do"), "{}", form.action);
+    // Submit the form as the customer window would: it lands on the customer page.
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let landed = http.post(&form.action).form(&form.fields).send().await.unwrap();
+    assert!(landed.url().path().ends_with(&format!("/pay/{}", p.id)), "{}", landed.url());
+    rig.sandbox.customer_pay(&p.id).unwrap();
+    let p = rig.cashier.wait_settled(&p.id).await.unwrap().payment;
+    assert_eq!(p.state, State::Paid);
+    assert!(p.channel_trade_no.is_some());
+    rig.assert_matches_truth();
+}
+
+#[tokio::test]
+async fn paysvc_page_never_paid_lapses_and_a_gateway_outside_the_list_is_refused() {
+    let rig = rig().await;
+    let p = rig.cashier.start_qr("paysvc", "6.99", None, None).await.unwrap();
+    let p = rig.cashier.wait_settled(&p.id).await.unwrap().payment;
+    assert_eq!(p.state, State::Closed);
+    assert!(events_text(&rig, &p.id).contains("lapsed"));
+
+    let rig = rig_with(fast_sandbox(), |c| {
+        c.channels.paysvc.as_mut().unwrap().gateway_hosts = vec!["openapi.alipay.com".into()]
+    })
+    .await;
+    let p = rig.cashier.start_qr("paysvc", "6.00", None, None).await.unwrap();
+    assert_eq!(p.state, State::Unknown, "a form to an unlisted host is not shown");
+    assert!(events_text(&rig, &p.id).contains("not an allowed gateway"));
+}

@@ -1,0 +1,214 @@
+//! The `lakala` channel through the engine against the sandbox, over real HTTP on loopback, with a
+//! real SQLite ledger. Direct mode (signed v3): every barcode scenario row of CHANNELS.md, wallet
+//! QR paid and expired, refunds, and what a reply that does not verify does. Backend mode: the
+//! counter page paid and expired, and a refused token.
+
+mod common;
+
+use common::{fast_sandbox, key_files, rig, rig_with, Rig};
+use paydesk_core::config::{LakalaMode, LakalaQr, Secret};
+use paydesk_core::ledger::{Payment, RefundState, State};
+
+async fn scenario(ending: &str) -> (Rig, Payment) {
+    let rig = rig().await;
+    let settled = rig.barcode_on("lakala", "68.00", ending).await;
+    (rig, settled.payment)
+}
+
+fn charges(rig: &Rig) -> usize {
+    rig.sandbox.truth().charges.len()
+}
+
+/// The audit trail of a payment, as text (masked replies included).
+fn events_text(rig: &Rig, id: &str) -> String {
+    rig.cashier.ledger().events(id).unwrap().iter().map(|e| e.detail.to_string()).collect::<Vec<_>>().join("\n")
+}
+
+#[tokio::test]
+async fn direct_barcode_paid_at_once_with_verified_replies() {
+    for ending in ["00", "55", "79"] {
+        let (rig, p) = scenario(ending).await;
+        assert_eq!(p.state, State::Paid, "{ending}");
+        assert!(p.channel_trade_no.is_some());
+        assert_eq!(p.merchant, "8222900701106PZ");
+        assert_eq!(charges(&rig), 1);
+        let audit = events_text(&rig, &p.id);
+        assert!(audit.contains("micropay"), "{audit}");
+        assert!(!audit.contains(&common::alipay_code(ending)), "the payment code is stored masked only");
+        rig.assert_matches_truth();
+    }
+}
+
+#[tokio::test]
+async fn direct_barcode_8n_user_paying_then_paid() {
+    let (rig, p) = scenario("82").await;
+    assert_eq!(p.state, State::Paid);
+    assert!(!p.late);
+    let states: Vec<_> = rig.cashier.ledger().events(&p.id).unwrap().into_iter().filter_map(|e| e.to_state).collect();
+    assert_eq!(states, ["created", "pending", "paid"]);
+    rig.assert_matches_truth();
+}
+
+#[tokio::test]
+async fn direct_barcode_90_never_confirmed_is_revoked_at_the_deadline() {
+    let (rig, p) = scenario("90").await;
+    assert_eq!(p.state, State::Reversed, "revoked (撤销) at the channel");
+    assert_eq!(charges(&rig), 0);
+    assert!(events_text(&rig, &p.id).contains("revoked"));
+    rig.assert_matches_truth();
+}
+
+#[tokio::test]
+async fn direct_barcode_91_and_92_fail_with_plain_words() {
+    let (rig, p) = scenario("91").await;
+    assert_eq!((p.state, p.failure_code.as_deref()), (State::Failed, Some("BBS11112")));
+    assert!(rig.cashier.view(&p).message.contains("余额不足"), "{}", rig.cashier.view(&p).message);
+    let (rig, p) = scenario("92").await;
+    assert_eq!((p.state, p.failure_code.as_deref()), (State::Failed, Some("BBS11105")));
+    assert!(rig.cashier.view(&p).message.contains("付款码无效"));
+    assert_eq!(charges(&rig), 0);
+}
+
+#[tokio::test]
+async fn direct_barcode_93_95_96_charged_without_a_usable_reply_are_found_by_query() {
+    for ending in ["93", "95", "96"] {
+        let (rig, p) = scenario(ending).await;
+        assert_eq!(p.state, State::Paid, "{ending}");
+        let states: Vec<_> =
+            rig.cashier.ledger().events(&p.id).unwrap().into_iter().filter_map(|e| e.to_state).collect();
+        assert_eq!(states[1], State::Unknown.as_str(), "{ending}: the pay reply was not believed");
+        rig.assert_matches_truth();
+    }
+    let (rig, p) = scenario("96").await;
+    assert!(events_text(&rig, &p.id).contains("not trusted"), "the bad signature is on record");
+}
+
+#[tokio::test]
+async fn direct_barcode_94_hang_charges_nothing_and_ends_final() {
+    let (rig, p) = scenario("94").await;
+    assert!(matches!(p.state, State::Failed | State::Reversed), "{:?}", p.state);
+    assert_eq!(charges(&rig), 0);
+    rig.assert_matches_truth();
+}
+
+#[tokio::test]
+async fn direct_barcode_97_customer_cancels() {
+    let (rig, p) = scenario("97").await;
+    assert_eq!(p.state, State::Failed);
+    assert_eq!(charges(&rig), 0);
+}
+
+#[tokio::test]
+async fn direct_qr_preorder_paid_on_the_customer_page_with_the_chosen_wallet() {
+    let rig = rig().await;
+    let p = rig.cashier.start_qr("lakala", "23.45", None, Some("WECHAT")).await.unwrap();
+    assert_eq!(p.state, State::Pending);
+    assert_eq!(p.wallet.as_deref(), Some("WECHAT"));
+    assert!(rig.cashier.view(&p).message.contains("微信"));
+    let payload = p.qr_payload.clone().expect("a QR to show");
+    assert!(payload.contains(&p.id), "{payload}");
+    rig.sandbox.customer_pay(&p.id).expect("customer pays");
+    let p = rig.cashier.wait_settled(&p.id).await.unwrap().payment;
+    assert_eq!(p.state, State::Paid);
+    rig.assert_matches_truth();
+    // A tender the channel does not offer is refused before anything is recorded.
+    let err = rig.cashier.start_qr("lakala", "1.00", None, Some("JDBT")).await.unwrap_err();
+    assert_eq!(err.code(), "not_offered");
+}
+
+#[tokio::test]
+async fn direct_qr_never_paid_is_closed_at_the_channel() {
+    let rig = rig().await;
+    let p = rig.cashier.start_qr("lakala", "8.99", None, None).await.unwrap();
+    let p = rig.cashier.wait_settled(&p.id).await.unwrap().payment;
+    assert_eq!(p.state, State::Closed);
+    assert!(events_text(&rig, &p.id).contains("\"close\""));
+    assert_eq!(charges(&rig), 0);
+}
+
+#[tokio::test]
+async fn direct_counter_page_paid_reads_numeric_statuses() {
+    let rig = rig_with(fast_sandbox(), |c| {
+        let l = c.channels.lakala.as_mut().unwrap();
+        (l.qr_api, l.methods) = (LakalaQr::Counter, vec!["ALIPAY".into(), "UNION".into()]);
+        c.validate().expect("a valid counter config");
+    })
+    .await;
+    let p = rig.cashier.start_qr("lakala", "30.00", None, Some("UNION")).await.unwrap();
+    assert_eq!(p.state, State::Pending);
+    rig.sandbox.customer_pay(&p.id).expect("customer pays");
+    let p = rig.cashier.wait_settled(&p.id).await.unwrap().payment;
+    assert_eq!(p.state, State::Paid);
+    assert!(events_text(&rig, &p.id).contains("counter_query"));
+    rig.assert_matches_truth();
+}
+
+#[tokio::test]
+async fn direct_refunds_full_and_partial_match_the_sandbox() {
+    let rig = rig().await;
+    let p = rig.barcode_on("lakala", "100.00", "10").await.payment;
+    let r1 = rig.cashier.refund(&p.id, "30.00", "退一件").await.unwrap();
+    assert_eq!(r1.state, RefundState::Succeeded);
+    let r2 = rig.cashier.refund(&p.id, "70.00", "").await.unwrap();
+    assert_eq!(r2.state, RefundState::Succeeded);
+    assert!(rig.cashier.refund(&p.id, "0.01", "").await.is_err(), "nothing left to refund");
+    rig.assert_matches_truth();
+}
+
+#[tokio::test]
+async fn a_wrong_certificate_serial_is_refused_and_nothing_is_charged() {
+    let rig = rig_with(fast_sandbox(), |c| c.channels.lakala.as_mut().unwrap().serial_no = "DEADBEEF".into()).await;
+    let p = rig.barcode_on("lakala", "12.00", "10").await.payment;
+    assert_eq!((p.state, p.failure_code.as_deref()), (State::Failed, Some("BBS00004")));
+    assert!(rig.cashier.view(&p).message.contains("密钥"));
+    assert_eq!(charges(&rig), 0);
+}
+
+#[tokio::test]
+async fn replies_that_do_not_verify_are_never_paid_or_failed() {
+    // Lakala's replies checked against the wrong certificate: nothing the channel says is trusted.
+    let (wrong_cert, _) = key_files();
+    let merchant_cert = wrong_cert.with_file_name("merchant_cert_as_platform.pem");
+    std::fs::write(&merchant_cert, paydesk_sandbox::demo_keys::MERCHANT_CERT_PEM).unwrap();
+    let rig = rig_with(fast_sandbox(), |c| c.channels.lakala.as_mut().unwrap().lakala_cert = Some(merchant_cert)).await;
+    let p = rig.barcode_on("lakala", "12.00", "10").await.payment;
+    assert_eq!(p.state, State::Unknown, "charged at the sandbox, but no reply could be trusted");
+    assert!(p.abandoned_at.is_some(), "the clerk was told it is not confirmed");
+    assert!(events_text(&rig, &p.id).contains("not trusted"));
+    assert_eq!(charges(&rig), 1, "the sandbox did charge: a person must reconcile it");
+}
+
+fn backend(c: &mut paydesk_core::config::Config) {
+    let l = c.channels.lakala.as_mut().unwrap();
+    l.mode = LakalaMode::Backend;
+    l.token = Some(Secret::new(paydesk_sandbox::LAKALA_TOKEN));
+}
+
+#[tokio::test]
+async fn backend_counter_page_paid_and_expired() {
+    let rig = rig_with(fast_sandbox(), backend).await;
+    let caps = rig.cashier.channel("lakala").unwrap().capabilities().clone();
+    assert!(!caps.barcode && !caps.cancel && !caps.refund && caps.close, "backend mode has counter calls only");
+    let p = rig.cashier.start_qr("lakala", "15.00", None, Some("ALIPAY")).await.unwrap();
+    let page = p.qr_payload.clone().expect("counter_url");
+    assert!(page.starts_with("http://127.0.0.1"), "{page}");
+    rig.sandbox.customer_pay(&p.id).expect("customer pays");
+    let p = rig.cashier.wait_settled(&p.id).await.unwrap().payment;
+    assert_eq!(p.state, State::Paid);
+    let q = rig.cashier.start_qr("lakala", "15.99", None, None).await.unwrap();
+    let q = rig.cashier.wait_settled(&q.id).await.unwrap().payment;
+    assert_eq!(q.state, State::Closed);
+    rig.assert_matches_truth();
+}
+
+#[tokio::test]
+async fn backend_with_a_wrong_token_fails_the_create_and_charges_nothing() {
+    let rig = rig_with(fast_sandbox(), |c| {
+        backend(c);
+        c.channels.lakala.as_mut().unwrap().token = Some(Secret::new("wrong"));
+    })
+    .await;
+    let p = rig.cashier.start_qr("lakala", "15.00", None, None).await.unwrap();
+    assert_eq!((p.state, p.failure_code.as_deref()), (State::Failed, Some("UNAUTHORIZED")));
+    assert!(!events_text(&rig, &p.id).contains("wrong"), "the token is never stored");
+}

@@ -1,0 +1,166 @@
+//! Notifies: the local receiver over real HTTP, fed by the sandbox's own deliveries, and notifies
+//! signed here with the sandbox's platform key (so forged variants can be made precisely).
+
+mod common;
+
+use common::{fast_sandbox, rig, rig_with, Rig};
+use paydesk_core::engine::NoticeTaken;
+use paydesk_core::ledger::State;
+use rsa::pkcs1v15::SigningKey;
+use rsa::pkcs8::DecodePrivateKey;
+use rsa::signature::{SignatureEncoding, Signer};
+use sha2::Sha256;
+
+const LAKALA_KEY: &str = include_str!("../../sandbox/keys/lakala_private.pem");
+const MERCHANT_KEY: &str = include_str!("../../sandbox/keys/merchant_private.pem");
+
+/// `Authorization` for a notify body, signed with `key_pem` as Lakala signs notifies.
+fn signed(key_pem: &str, body: &str) -> String {
+    use base64::Engine;
+    let key = SigningKey::<Sha256>::new(rsa::RsaPrivateKey::from_pkcs8_pem(key_pem).unwrap());
+    let (ts, nonce) = (chrono::Utc::now().timestamp(), "n0nce1234567");
+    let sig = key.sign(format!("{ts}\n{nonce}\n{body}\n").as_bytes()).to_bytes();
+    let sig = base64::engine::general_purpose::STANDARD.encode(sig);
+    format!("LKLAPI-SHA256withRSA timestamp=\"{ts}\",nonce_str=\"{nonce}\",signature=\"{sig}\"")
+}
+
+fn labs_notify(order: &str, fen: i64, merchant: &str) -> String {
+    serde_json::json!({
+        "merchant_no": merchant, "out_trade_no": order, "trade_no": "2026112200001",
+        "trade_status": "SUCCESS", "total_amount": fen.to_string(), "trade_time": "20261122103005",
+        "account_type": "WECHAT",
+    })
+    .to_string()
+}
+
+/// A lakala QR payment shown and waiting, with polling slowed so only a notify moves it.
+async fn waiting_qr(rig: &Rig, amount: &str) -> paydesk_core::ledger::Payment {
+    let p = rig.cashier.start_qr("lakala", amount, None, None).await.unwrap();
+    assert_eq!(p.state, State::Pending);
+    p
+}
+
+fn slow_polls(c: &mut paydesk_core::config::Config) {
+    c.timing.qr_poll_interval_ms = 60_000;
+    c.timing.qr_timeout_ms = 60_000;
+    c.timing.late_horizon_ms = 120_000;
+}
+
+fn transitions(rig: &Rig, id: &str) -> Vec<String> {
+    rig.cashier.ledger().events(id).unwrap().into_iter().filter_map(|e| e.to_state).collect()
+}
+
+#[tokio::test]
+async fn a_verified_paid_notify_is_applied_once_and_repeats_change_nothing() {
+    let rig = rig_with(fast_sandbox(), slow_polls).await;
+    let p = waiting_qr(&rig, "12.00").await;
+    let body = labs_notify(&p.id, 1200, &p.merchant);
+    let auth = signed(LAKALA_KEY, &body);
+    assert_eq!(rig.cashier.take_notify("lakala", Some(&auth), body.as_bytes()).await, NoticeTaken::Applied);
+    assert_eq!(rig.cashier.ledger().payment(&p.id).unwrap().state, State::Paid);
+    for _ in 0..3 {
+        assert_eq!(rig.cashier.take_notify("lakala", Some(&auth), body.as_bytes()).await, NoticeTaken::Unchanged);
+    }
+    assert_eq!(transitions(&rig, &p.id), ["created", "pending", "paid"]);
+}
+
+#[tokio::test]
+async fn forged_notifies_change_nothing() {
+    let rig = rig_with(fast_sandbox(), slow_polls).await;
+    let p = waiting_qr(&rig, "12.00").await;
+    let good = labs_notify(&p.id, 1200, &p.merchant);
+    let cases = [
+        // Signed with the store's key, not Lakala's.
+        (good.clone(), signed(MERCHANT_KEY, &good)),
+        // Lakala's signature over another body.
+        (good.replace("1200", "1"), signed(LAKALA_KEY, &good)),
+        // Properly signed, but the amount is not the order's.
+        (labs_notify(&p.id, 1, &p.merchant), signed(LAKALA_KEY, &labs_notify(&p.id, 1, &p.merchant))),
+        // Properly signed, another merchant.
+        (labs_notify(&p.id, 1200, "OTHER"), signed(LAKALA_KEY, &labs_notify(&p.id, 1200, "OTHER"))),
+        // Properly signed, an order the ledger does not have.
+        (
+            labs_notify("NOSUCHORDER", 1200, &p.merchant),
+            signed(LAKALA_KEY, &labs_notify("NOSUCHORDER", 1200, &p.merchant)),
+        ),
+        // Not JSON, and unsigned.
+        ("<xml/>".to_string(), signed(LAKALA_KEY, "<xml/>")),
+    ];
+    for (body, auth) in &cases {
+        let taken = rig.cashier.take_notify("lakala", Some(auth), body.as_bytes()).await;
+        assert!(matches!(taken, NoticeTaken::Refused(_)), "{body}: {taken:?}");
+    }
+    let taken = rig.cashier.take_notify("lakala", None, good.as_bytes()).await;
+    assert!(matches!(taken, NoticeTaken::Refused(_)), "an unsigned direct notify");
+    let taken = rig.cashier.take_notify("nosuch", None, good.as_bytes()).await;
+    assert!(matches!(taken, NoticeTaken::Refused(_)));
+    assert_eq!(rig.cashier.ledger().payment(&p.id).unwrap().state, State::Pending);
+    assert_eq!(transitions(&rig, &p.id), ["created", "pending"]);
+}
+
+#[tokio::test]
+async fn a_notify_racing_a_poll_makes_exactly_one_transition() {
+    let rig = rig_with(fast_sandbox(), slow_polls).await;
+    for round in 0..5 {
+        let p = waiting_qr(&rig, &format!("{}.00", 20 + round)).await;
+        rig.sandbox.customer_pay(&p.id).expect("paid at the sandbox");
+        let body = labs_notify(&p.id, p.amount.0, &p.merchant);
+        let auth = signed(LAKALA_KEY, &body);
+        let (notified, polled) =
+            tokio::join!(rig.cashier.take_notify("lakala", Some(&auth), body.as_bytes()), rig.cashier.query_now(&p.id));
+        assert_eq!(polled.unwrap().state, State::Paid);
+        assert!(matches!(notified, NoticeTaken::Applied | NoticeTaken::Unchanged), "{notified:?}");
+        assert_eq!(transitions(&rig, &p.id), ["created", "pending", "paid"], "round {round}");
+        rig.cashier.cancel(&p.id).ok();
+        rig.cashier.wait_settled(&p.id).await.unwrap();
+    }
+    rig.assert_matches_truth();
+}
+
+#[tokio::test]
+async fn the_receiver_answers_each_channel_in_its_own_format() {
+    let rig = rig_with(fast_sandbox(), slow_polls).await;
+    let (addr, _task) = paydesk_core::notify::serve(rig.cashier.clone(), "127.0.0.1:0").await.unwrap();
+    let p = waiting_qr(&rig, "12.00").await;
+    let body = labs_notify(&p.id, 1200, &p.merchant);
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}/notify/lakala");
+    let post = |auth: String, body: String| http.post(&url).header("Authorization", auth).body(body).send();
+    let forged = post(signed(MERCHANT_KEY, &body), body.clone()).await.unwrap();
+    assert_eq!(forged.status(), 400);
+    let ok = post(signed(LAKALA_KEY, &body), body.clone()).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let ack: serde_json::Value = ok.json().await.unwrap();
+    assert_eq!(ack, serde_json::json!({ "code": "SUCCESS", "message": "执行成功" }));
+    assert_eq!(rig.cashier.ledger().payment(&p.id).unwrap().state, State::Paid);
+    // A body far over the limit is refused before it is read.
+    let huge = http.post(&url).body(vec![b'x'; 1 << 20]).send().await.unwrap();
+    assert_eq!(huge.status(), 413);
+}
+
+#[tokio::test]
+async fn an_unsigned_backend_notify_only_triggers_a_query() {
+    let rig = rig_with(fast_sandbox(), |c| {
+        slow_polls(c);
+        let l = c.channels.lakala.as_mut().unwrap();
+        l.mode = paydesk_core::config::LakalaMode::Backend;
+        l.token = Some(paydesk_core::config::Secret::new(paydesk_sandbox::LAKALA_TOKEN));
+    })
+    .await;
+    let p = waiting_qr(&rig, "12.00").await;
+    // Claims paid, but the order is not paid at the sandbox: the query says so, nothing changes.
+    let claim =
+        serde_json::json!({ "out_order_no": p.id, "order_status": "SUCCESS", "total_amount": "1200" }).to_string();
+    assert_eq!(rig.cashier.take_notify("lakala", None, claim.as_bytes()).await, NoticeTaken::Queried);
+    assert_eq!(rig.cashier.ledger().payment(&p.id).unwrap().state, State::Pending);
+    rig.sandbox.customer_pay(&p.id).unwrap();
+    assert_eq!(rig.cashier.take_notify("lakala", None, claim.as_bytes()).await, NoticeTaken::Queried);
+    assert_eq!(rig.cashier.ledger().payment(&p.id).unwrap().state, State::Paid);
+}
+
+#[tokio::test]
+async fn abc_takes_no_notifies() {
+    let rig = rig().await;
+    let taken = rig.cashier.take_notify("abc", None, b"{}").await;
+    assert!(matches!(taken, NoticeTaken::Refused(_)));
+}
