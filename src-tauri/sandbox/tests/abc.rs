@@ -299,10 +299,8 @@ async fn barcode_definitive_failures() {
 #[tokio::test]
 async fn barcode_connection_drops_after_charge() {
     let sb = start_default().await;
-    let err = barcode_with(&client(), &sb, "X93", "20.00", &code("93"))
-        .await
-        .err()
-        .expect("the client sees a transport error");
+    let err =
+        barcode_with(&client(), &sb, "X93", "20.00", &code("93")).await.expect_err("the client sees a transport error");
     assert!(!err.is_timeout(), "{err:?}");
     assert!(err.is_request() || err.is_body() || err.is_connect(), "{err:?}");
     assert_eq!(query_status(&sb, "X93").await, "SUCCESS");
@@ -316,7 +314,7 @@ async fn barcode_connection_drops_after_charge() {
 async fn barcode_hangs_past_the_client_timeout() {
     let sb = start(SandboxOptions { hang: Duration::from_millis(400), ..SandboxOptions::default() }).await;
     let quick = client_with_timeout(Duration::from_millis(100));
-    let err = barcode_with(&quick, &sb, "H94", "20.00", &code("94")).await.err().expect("times out");
+    let err = barcode_with(&quick, &sb, "H94", "20.00", &code("94")).await.expect_err("times out");
     assert!(err.is_timeout(), "{err:?}");
     let q = query(&sb, "H94").await;
     assert_eq!(q.status, 404);
@@ -324,7 +322,7 @@ async fn barcode_hangs_past_the_client_timeout() {
 
     // a patient client gets no answer at all once the hang is over
     let started = Instant::now();
-    let err = barcode_with(&client(), &sb, "H94B", "20.00", &code("94")).await.err().expect("no useful answer");
+    let err = barcode_with(&client(), &sb, "H94B", "20.00", &code("94")).await.expect_err("no useful answer");
     assert!(started.elapsed() >= Duration::from_millis(350), "{err:?}");
     assert!(!err.is_timeout(), "{err:?}");
     assert_eq!(query(&sb, "H94B").await.status, 404);

@@ -48,7 +48,7 @@ async fn fail_after_is_500_and_charged() {
 async fn drop_after_is_a_transport_error_and_charged() {
     let sb = start_default().await;
     sb.set_faults(Faults { drop_after_percent: 100, ..Faults::default() });
-    let err = barcode_with(&client(), &sb, "FD1", "10.00", &code("00")).await.err().expect("connection dropped");
+    let err = barcode_with(&client(), &sb, "FD1", "10.00", &code("00")).await.expect_err("connection dropped");
     assert!(!err.is_timeout(), "{err:?}");
     assert_eq!(charged(&sb, "FD1"), vec![1000]);
     sb.set_faults(Faults::default());

@@ -169,7 +169,7 @@ async fn micropay_server_error_after_charge() {
     let sb = start_default().await;
     let r = micropay(&sb, "E95", 3000, &code("95")).await;
     assert_eq!(r.status, 500, "{}", r.text);
-    assert_ne!(r.text.contains("BBS00000"), true);
+    assert!(!r.text.contains("BBS00000"), "{}", r.text);
     assert_eq!(trade_state(&sb, "E95").await, "SUCCESS");
     assert_eq!(charged(&sb, "E95"), vec![3000]);
     sb.shutdown().await;
@@ -260,7 +260,8 @@ async fn requests_that_do_not_verify_are_refused_and_charge_nothing() {
     let r = micropay_as(&sb, "S8", |_| None).await;
     assert_refused(&sb, r, "S8", "no header").await;
     let good = |b: &str| Auth::fresh().header(&key, b);
-    let malformed: Vec<(&str, Box<dyn Fn(&str) -> String>)> = vec![
+    type MakeHeader<'a> = Box<dyn Fn(&str) -> String + 'a>;
+    let malformed: Vec<(&str, MakeHeader)> = vec![
         ("bearer", Box::new(|_: &str| "Bearer sandbox-token".to_owned())),
         ("other scheme", Box::new(move |b: &str| good(b).replace("LKLAPI-SHA256withRSA", "LKLAPI-SHA1withRSA"))),
         ("no signature pair", Box::new(move |b: &str| good(b).split(",signature=").next().unwrap_or("").to_owned())),
