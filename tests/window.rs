@@ -3,7 +3,7 @@
 //! first-run demo profile. Screenshots land in `target/e2e/`.
 
 use paydesk_core::ledger::{Ledger, State};
-use paydesk_e2e::{config_for, Error, Session};
+use paydesk_e2e::{config_for, write_config, Error, Session};
 use paydesk_sandbox::{Sandbox, SandboxOptions};
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ fn only_payment(home: &std::path::Path) -> paydesk_core::ledger::Payment {
 async fn barcode_by_wedge_scan_and_qr_by_customer_page() -> Result<(), Error> {
     let sandbox = Sandbox::start(SandboxOptions::default()).await?;
     let home = tempfile::tempdir()?;
-    config_for(&sandbox.base_url()).save(&home.path().join("config.toml"))?;
+    write_config(home.path(), &config_for(&sandbox.base_url()))?;
     let s = Session::start(home.path(), "clerk").await?;
 
     // Barcode: amount on the keypad, "scan customer code", then the scanner types the code
@@ -110,6 +110,109 @@ async fn first_run_writes_the_demo_profile_and_takes_a_payment() -> Result<(), E
     s.screenshot("demo-success.png").await?;
     let p = only_payment(home.path());
     assert_eq!((p.state, p.amount.0), (State::Paid, 1000));
+    s.close().await;
+    Ok(())
+}
+
+/// Picks a channel (and a tender) on the tender bar, types the amount and asks for a QR.
+async fn qr_on(s: &Session, channel: &str, method: Option<&str>, amount: &str) -> Result<(), Error> {
+    s.click(&format!("[data-testid=channel-{channel}]")).await?;
+    if let Some(m) = method {
+        s.click(&format!("[data-testid=method-{m}]")).await?;
+    }
+    s.keypad(amount).await?;
+    s.click("[data-testid=action-qr]").await?;
+    Ok(())
+}
+
+/// Pays on the sandbox's customer page the way a phone would: opens the link (following any
+/// redirect) and presses Pay.
+async fn pay_on_phone(link: &str) -> Result<(), Error> {
+    let http = reqwest::Client::new();
+    let page = http.get(link).send().await?;
+    let landed = page.url().clone();
+    assert!(page.text().await?.contains("id=\"pay\""), "the customer page offers a Pay button: {landed}");
+    assert!(http.post(landed).send().await?.status().is_success());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lakala_wallet_qr_paid_on_the_customer_page() -> Result<(), Error> {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+    let home = tempfile::tempdir()?;
+    write_config(home.path(), &config_for(&sandbox.base_url()))?;
+    let s = Session::start(home.path(), "lakala").await?;
+    qr_on(&s, "lakala", Some("WECHAT"), "23.45").await?;
+    let link = s.attr("[data-testid=qr-image]", "data-payload").await?.expect("the QR carries its link");
+    s.wait_text("[data-testid=status-message]", "微信", Duration::from_secs(10)).await?;
+    s.screenshot("lakala-qr.png").await?;
+    pay_on_phone(&link).await?;
+    s.wait_for("[data-testid=result-success]", SETTLE).await?;
+    let p = only_payment(home.path());
+    assert_eq!((p.channel.as_str(), p.state, p.amount.0), ("lakala", State::Paid, 2345));
+    assert_eq!(p.wallet.as_deref(), Some("WECHAT"));
+    s.close().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cashdesk_page_qr_paid_on_the_customer_page() -> Result<(), Error> {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+    let home = tempfile::tempdir()?;
+    write_config(home.path(), &config_for(&sandbox.base_url()))?;
+    let s = Session::start(home.path(), "cashdesk").await?;
+    s.click("[data-testid=channel-cashdesk]").await?;
+    assert!(
+        s.client.find(fantoccini::Locator::Css("[data-testid=action-scan]")).await.is_err(),
+        "the desk takes no payment codes: the scan action is hidden"
+    );
+    qr_on(&s, "cashdesk", None, "45.60").await?;
+    let link = s.attr("[data-testid=qr-image]", "data-payload").await?.expect("the QR carries the desk's page");
+    assert!(link.contains("/cashier-desk-web/payment?token="), "{link}");
+    s.screenshot("cashdesk-qr.png").await?;
+    pay_on_phone(&link).await?;
+    s.wait_for("[data-testid=result-success]", SETTLE).await?;
+    let p = only_payment(home.path());
+    assert_eq!((p.channel.as_str(), p.state, p.amount.0), ("cashdesk", State::Paid, 4560));
+    s.close().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn paysvc_page_opens_in_the_customer_window_and_is_paid_there() -> Result<(), Error> {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+    let home = tempfile::tempdir()?;
+    write_config(home.path(), &config_for(&sandbox.base_url()))?;
+    let s = Session::start(home.path(), "paysvc").await?;
+    let clerk = s.client.window().await?;
+    qr_on(&s, "paysvc", None, "66.60").await?;
+    s.wait_for("[data-testid=customer-window-note]", Duration::from_secs(10)).await?;
+    assert!(s.client.find(fantoccini::Locator::Css("[data-testid=qr-image]")).await.is_err(), "no QR for a page");
+    s.screenshot("paysvc-clerk.png").await?;
+    // The customer window: our form posted itself to the gateway, which shows the order's page.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let customer = loop {
+        let handles = s.client.windows().await?;
+        if let Some(h) = handles.into_iter().find(|h| *h != clerk) {
+            break h;
+        }
+        assert!(std::time::Instant::now() < deadline, "the customer window never opened");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    s.client.switch_to_window(customer).await?;
+    // Our page submits itself to the gateway, which lands on the sandbox's page for the order.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !s.client.current_url().await?.path().starts_with("/pay/") {
+        assert!(std::time::Instant::now() < deadline, "the form never reached the gateway");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    s.wait_for("#pay", Duration::from_secs(10)).await?;
+    s.screenshot("paysvc-customer-window.png").await?;
+    s.click("#pay").await?;
+    s.client.switch_to_window(clerk).await?;
+    s.wait_for("[data-testid=result-success]", SETTLE).await?;
+    let p = only_payment(home.path());
+    assert_eq!((p.channel.as_str(), p.state, p.amount.0), ("paysvc", State::Paid, 6660));
     s.close().await;
     Ok(())
 }

@@ -147,6 +147,18 @@ impl Session {
     }
 }
 
+/// Writes `config` into `home` with the sandbox's test keys beside it (the demo profile names them).
+pub fn write_config(home: &Path, config: &Config) -> Result<(), Error> {
+    let path = home.join("config.toml");
+    paydesk_core::config::DemoKeys {
+        merchant_private_pem: paydesk_sandbox::demo_keys::MERCHANT_PRIVATE_PEM,
+        lakala_cert_pem: paydesk_sandbox::demo_keys::LAKALA_CERT_PEM,
+    }
+    .write(&path)?;
+    config.save(&path)?;
+    Ok(())
+}
+
 /// A config for a sandbox at `base_url`, with waits long enough for a person-paced test.
 pub fn config_for(base_url: &str) -> Config {
     let port = base_url.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);

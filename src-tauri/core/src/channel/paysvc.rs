@@ -105,8 +105,9 @@ impl HostedForm {
         format!(
             r#"<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{h}</title>
 <style>body{{font:20px sans-serif;text-align:center;margin-top:20vh}}button{{font-size:24px;padding:12px 32px}}</style></head>
-<body><h1>{h}</h1><form id="pay" method="{m}" action="{a}">{inputs}<button type="submit">支付 Pay</button></form>
-<script>document.getElementById("pay").submit();</script></body></html>"#,
+<body><h1>{h}</h1><p>正在打开支付页面… Opening the payment page…</p>
+<form id="payment-form" method="{m}" action="{a}">{inputs}<button type="submit">继续 Continue</button></form>
+<script>document.getElementById("payment-form").submit();</script></body></html>"#,
             h = text(heading),
             m = attr(&self.method),
             a = attr(&self.action),
