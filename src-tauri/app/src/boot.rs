@@ -68,7 +68,11 @@ async fn start_sandbox(config: &mut Config, config_path: &Path) -> Result<Option
 
 pub async fn boot() -> Result<Booted, BootError> {
     let config_path = config_path();
-    if config::write_demo_on_first_run(&config_path, free_loopback_port).map_err(|e| BootError::from(&e))? {
+    let keys = config::DemoKeys {
+        merchant_private_pem: paydesk_sandbox::demo_keys::MERCHANT_PRIVATE_PEM,
+        lakala_cert_pem: paydesk_sandbox::demo_keys::LAKALA_CERT_PEM,
+    };
+    if config::write_demo_on_first_run(&config_path, &keys, free_loopback_port).map_err(|e| BootError::from(&e))? {
         tracing::info!(path = %config_path.display(), "wrote the demo profile");
     }
     let mut config = Config::load(&config_path).map_err(|e: ConfigError| BootError::from(&e))?;
@@ -77,4 +81,13 @@ pub async fn boot() -> Result<Booted, BootError> {
     // A damaged ledger is reported, never silently recreated.
     cashier.ledger().check_integrity().map_err(|e| BootError::from(&e))?;
     Ok(Booted { cashier, config_path, sandbox })
+}
+
+/// The notify receiver, when the config asks for one. A port in use is logged, not fatal: polling
+/// alone resolves every payment, notifies only speed it up.
+pub async fn start_notify_receiver(cashier: &Cashier) {
+    let Some(notify) = cashier.config().notify.clone() else { return };
+    if let Err(e) = paydesk_core::notify::serve(cashier.clone(), &notify.listen).await {
+        tracing::error!(listen = %notify.listen, error = %e, "cannot start the notify receiver; payments are still polled");
+    }
 }

@@ -48,6 +48,18 @@ pub struct ChannelInfo {
     barcode: bool,
     qr: bool,
     can_cancel: bool,
+    /// Tenders for QR payments (the clerk picks one); empty when the channel's page lets the
+    /// customer choose.
+    methods: Vec<MethodInfo>,
+    /// `qr` or `customer_window`.
+    display: paydesk_core::channel::Display,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodInfo {
+    code: String,
+    name: String,
 }
 
 #[derive(Serialize)]
@@ -123,6 +135,12 @@ fn bootstrap_of(c: &Cashier, demo: &Option<Demo>) -> Bootstrap {
                 barcode: caps.barcode,
                 qr: caps.qr,
                 can_cancel: caps.cancel || caps.close,
+                methods: caps
+                    .methods
+                    .iter()
+                    .map(|m| MethodInfo { code: m.code.clone(), name: lang.pick(&m.name_zh, &m.name_en).into() })
+                    .collect(),
+                display: caps.display,
             }
         })
         .collect();
@@ -206,9 +224,17 @@ pub async fn charge_barcode(
 }
 
 #[tauri::command]
-pub async fn start_qr(state: State<'_, AppState>, channel: String, amount_text: String) -> UiResult<PaymentView> {
+pub async fn start_qr(
+    state: State<'_, AppState>,
+    channel: String,
+    amount_text: String,
+    method: Option<String>,
+) -> UiResult<PaymentView> {
     let c = cashier(&state)?;
-    let p = c.start_qr(&channel, &amount_text, None).await.map_err(|e| UiError::new(e.code(), &e, c.lang()))?;
+    let p = c
+        .start_qr(&channel, &amount_text, None, method.as_deref())
+        .await
+        .map_err(|e| UiError::new(e.code(), &e, c.lang()))?;
     Ok(c.view(&p))
 }
 

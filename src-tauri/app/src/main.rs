@@ -5,6 +5,7 @@
 
 mod boot;
 mod commands;
+mod customer;
 
 use commands::{AppState, Demo};
 use paydesk_core::engine::{Cashier, PaymentView, Update};
@@ -17,7 +18,9 @@ fn forward_updates(app: AppHandle, cashier: Cashier) {
         loop {
             match updates.recv().await {
                 Ok(Update::Payment { payment, phase }) => {
-                    let view = PaymentView::of(&payment, phase, cashier.lang());
+                    let display = cashier.display_of(&payment.channel);
+                    let view = PaymentView::of(&payment, phase, cashier.lang(), display);
+                    customer::follow(&app, &view);
                     if let Err(e) = app.emit("payment-update", view) {
                         tracing::warn!(error = %e, "cannot send an update to the window");
                     }
@@ -45,6 +48,8 @@ fn main() {
         .init();
 
     let result = tauri::Builder::default()
+        .manage(customer::CustomerPage::default())
+        .register_uri_scheme_protocol(customer::SCHEME, |ctx, _request| customer::serve(ctx.app_handle()))
         .setup(|app| {
             let state = match tauri::async_runtime::block_on(boot::boot()) {
                 Ok(booted) => {
@@ -55,6 +60,7 @@ fn main() {
                     // Inside the async runtime: the engine spawns its tasks onto it.
                     tauri::async_runtime::block_on(async {
                         let _recovery = cashier.spawn_recovery();
+                        boot::start_notify_receiver(&cashier).await;
                     });
                     let demo = booted.sandbox.map(|s| {
                         let url = s.base_url();
