@@ -41,3 +41,83 @@ async fn binary_prints_its_url_and_stops_on_sigterm() {
     let saved = std::fs::read_to_string(&state).expect("state saved");
     assert!(saved.contains("CLI1"));
 }
+
+/// Spawns the binary with `args`; the URL it prints and the child.
+fn spawn(args: &[&str]) -> (String, std::process::Child) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_paydesk-sandbox"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("first line");
+    (line.trim().to_owned(), child)
+}
+
+#[tokio::test]
+async fn channel_flags_are_taken() {
+    use md5::Digest as _;
+    let (url, mut child) = spawn(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--lakala-token",
+        "tok-123",
+        "--cashdesk-sign",
+        "sm3",
+        "--cashdesk-amount-unit",
+        "yuan",
+        "--cashdesk-app-key",
+        "k9",
+        "--cashdesk-notify-url",
+        "http://127.0.0.1:9/notify",
+    ]);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let query = |token: &str| {
+        client
+            .post(format!("{url}/api/v1/payment/lakala/counter/query"))
+            .header("authorization", format!("Bearer {token}"))
+            .body(r#"{"out_order_no":"NOSUCH"}"#)
+            .send()
+    };
+    assert_eq!(query("tok-123").await.expect("query").status().as_u16(), 200);
+    assert_eq!(query("sandbox-token").await.expect("query").status().as_u16(), 401);
+
+    // an SM3-signed desk order in yuan, with the given key
+    let ts = 1_767_225_600_000_i64;
+    let text = format!("amount=1.00&appId=123456&nonce={ts}1&orderTitle=t&outTradeNo=CLI2&timestamp={ts}&key=k9");
+    let sm3_sig = hex::encode(sm3::Sm3::digest(text.as_bytes()));
+    let md5_sig = hex::encode(md5::Md5::digest(text.as_bytes()));
+    for (sig, expected) in [(md5_sig, 4001), (sm3_sig, 1000)] {
+        let body = format!(
+            r#"{{"amount":1.00,"orderTitle":"t","outTradeNo":"CLI2","appId":"123456","nonce":"{ts}1","timestamp":{ts},"signature":"{sig}"}}"#
+        );
+        let r = client.post(format!("{url}/api/cashier-desk/unified/orders")).body(body).send().await.expect("order");
+        let v: serde_json::Value = r.json().await.expect("json");
+        assert_eq!(v["code"], expected, "{v}");
+    }
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    assert!(child.wait().expect("wait").success());
+}
+
+#[test]
+fn bad_channel_flags_stop_the_binary() {
+    for args in [
+        vec!["--cashdesk-sign", "sha1"],
+        vec!["--cashdesk-amount-unit", "jiao"],
+        vec!["--lakala-merchant-cert", "/nonexistent/merchant_cert.pem"],
+    ] {
+        let status = Command::new(env!("CARGO_BIN_EXE_paydesk-sandbox"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run");
+        assert!(!status.success(), "{args:?}");
+    }
+}
