@@ -120,3 +120,43 @@ async fn paysvc_page_never_paid_lapses_and_a_gateway_outside_the_list_is_refused
     assert_eq!(p.state, State::Unknown, "a form to an unlisted host is not shown");
     assert!(events_text(&rig, &p.id).contains("not an allowed gateway"));
 }
+
+/// Garbled bodies and HTML error pages instead of JSON, on every new channel: the payment is
+/// unknown (never failed), the raw reply is kept in its events, and a clear answer later settles it.
+#[tokio::test]
+async fn garbled_and_html_replies_are_unknown_with_the_raw_reply_kept() {
+    use paydesk_sandbox::Faults;
+    let rig = rig_with(fast_sandbox(), |c| c.timing.qr_timeout_ms = 4_000).await;
+    for (channel, faults) in [
+        ("lakala", Faults { garble_percent: 100, ..Faults::default() }),
+        ("cashdesk", Faults { fail_after_percent: 100, ..Faults::default() }),
+        ("paysvc", Faults { garble_percent: 100, ..Faults::default() }),
+    ] {
+        rig.sandbox.set_faults(faults);
+        let p = rig.cashier.start_qr(channel, "5.00", None, None).await.unwrap();
+        assert_eq!(p.state, State::Unknown, "{channel}: no usable reply, no QR, never failed");
+        let audit = events_text(&rig, &p.id);
+        assert!(audit.contains("\"status\":"), "{channel}: the raw reply is on record: {audit}");
+        rig.sandbox.set_faults(Faults::default());
+        let p = rig.cashier.wait_settled(&p.id).await.unwrap().payment;
+        assert_ne!(p.state, State::Failed, "{channel}: an order the channel acknowledged is never failed by silence");
+    }
+    // A barcode payment whose reply is garbled: charged, unknown, then found paid by query.
+    rig.sandbox.set_faults(Faults { garble_percent: 100, ..Faults::default() });
+    let code = common::alipay_code("10");
+    let req = paydesk_core::engine::BarcodeRequest {
+        channel: "lakala",
+        amount_text: "7.00",
+        code: &code,
+        source: "test",
+        subject: None,
+    };
+    let p = rig.cashier.start_barcode(&req).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    rig.sandbox.set_faults(Faults::default());
+    let p = rig.cashier.wait_settled(&p.id).await.unwrap().payment;
+    assert_eq!(p.state, State::Paid);
+    let states: Vec<_> = rig.cashier.ledger().events(&p.id).unwrap().into_iter().filter_map(|e| e.to_state).collect();
+    assert_eq!(states[1], "unknown");
+    assert!(!events_text(&rig, &p.id).contains(&code), "the payment code is masked in the raw replies");
+}

@@ -164,3 +164,25 @@ async fn abc_takes_no_notifies() {
     let taken = rig.cashier.take_notify("abc", None, b"{}").await;
     assert!(matches!(taken, NoticeTaken::Refused(_)));
 }
+
+#[tokio::test]
+async fn the_sandbox_delivers_a_signed_notify_that_settles_the_payment_before_any_poll() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let rig = rig_with(fast_sandbox(), |c| {
+        slow_polls(c);
+        c.channels.lakala.as_mut().unwrap().notify_url = Some(format!("http://127.0.0.1:{port}/notify/lakala"));
+    })
+    .await;
+    let (_addr, _task) = paydesk_core::notify::serve(rig.cashier.clone(), &format!("127.0.0.1:{port}")).await.unwrap();
+    let p = waiting_qr(&rig, "12.00").await;
+    rig.sandbox.customer_pay(&p.id).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while rig.cashier.ledger().payment(&p.id).unwrap().state != State::Paid {
+        assert!(std::time::Instant::now() < deadline, "the notify never settled the payment");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let record = rig.sandbox.notifies().into_iter().find(|n| n.order_no == p.id).expect("a notify was sent");
+    assert!(record.acknowledged, "{record:?}");
+    let events = rig.cashier.ledger().events(&p.id).unwrap();
+    assert!(events.iter().any(|e| e.detail.to_string().contains("\"notify\"")), "the paid transition came from the notify");
+}
