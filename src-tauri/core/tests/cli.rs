@@ -119,3 +119,41 @@ async fn a_broken_config_is_reported_by_key_and_changes_nothing() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("无法读取配置文件"));
 }
+
+#[tokio::test]
+async fn charge_works_on_every_new_channel() {
+    let sandbox = Sandbox::start(paydesk_sandbox::SandboxOptions {
+        auto_pay_after: Some(std::time::Duration::from_millis(300)),
+        ..fast_sandbox()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &config_for(&sandbox.base_url()));
+    let run = |args: Vec<&'static str>| {
+        let config = config.clone();
+        async move { cli(&config, &args).await }
+    };
+    let barcode =
+        cli(&config, &["--json", "charge", "--channel", "lakala", "--amount", "3.00", "--code", &alipay_code("10")])
+            .await;
+    assert_eq!(barcode.status.code(), Some(0), "{}", String::from_utf8_lossy(&barcode.stderr));
+    assert_eq!(stdout_json(&barcode)["channel"], "lakala");
+    for (args, channel) in [
+        (vec!["--json", "charge", "--channel", "lakala", "--amount", "4.00", "--qr", "--method", "WECHAT"], "lakala"),
+        (vec!["--json", "charge", "--channel", "cashdesk", "--amount", "5.00", "--qr"], "cashdesk"),
+        (vec!["--json", "charge", "--channel", "paysvc", "--amount", "6.00", "--qr"], "paysvc"),
+    ] {
+        let out = run(args).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{channel}: {stderr}");
+        let json = stdout_json(&out);
+        assert_eq!((json["channel"].as_str(), json["state"].as_str()), (Some(channel), Some("paid")));
+        if channel == "paysvc" {
+            assert!(stderr.contains("customer-page-"), "the page is written for a browser: {stderr}");
+        }
+    }
+    let refused =
+        cli(&config, &["charge", "--channel", "cashdesk", "--amount", "1", "--code", &alipay_code("10")]).await;
+    assert_eq!(refused.status.code(), Some(2), "the desk takes no payment codes");
+}

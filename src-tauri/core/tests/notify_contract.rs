@@ -184,5 +184,8 @@ async fn the_sandbox_delivers_a_signed_notify_that_settles_the_payment_before_an
     let record = rig.sandbox.notifies().into_iter().find(|n| n.order_no == p.id).expect("a notify was sent");
     assert!(record.acknowledged, "{record:?}");
     let events = rig.cashier.ledger().events(&p.id).unwrap();
-    assert!(events.iter().any(|e| e.detail.to_string().contains("\"notify\"")), "the paid transition came from the notify");
+    assert!(
+        events.iter().any(|e| e.detail.to_string().contains("\"notify\"")),
+        "the paid transition came from the notify"
+    );
 }

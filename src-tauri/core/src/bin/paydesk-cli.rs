@@ -272,7 +272,8 @@ async fn charge(cashier: &Cashier, out: &Output, t: &Tender<'_>, code: Option<&s
 fn show_to_customer(cashier: &Cashier, id: &str, channel: &str, payload: &str) {
     if cashier.display_of(channel) == Display::CustomerWindow {
         let page = serde_json::from_str::<HostedForm>(payload).map(|f| f.to_html(id));
-        let path = config::home_dir().join(format!("customer-page-{id}.html"));
+        // Beside the config: the folder this till already writes to.
+        let path = cashier.config().dir.join(format!("customer-page-{id}.html"));
         match page.map_err(|e| e.to_string()).and_then(|html| std::fs::write(&path, html).map_err(|e| e.to_string())) {
             Ok(()) => eprintln!("open {} in a browser for the customer", path.display()),
             Err(e) => eprintln!("cannot write the customer page: {e}"),
