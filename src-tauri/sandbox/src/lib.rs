@@ -1,32 +1,57 @@
 //! paydesk-sandbox: a loopback HTTP simulator of the payment services paydesk talks
 //! to, for tests and the app's demo mode.
 //!
-//! It speaks each channel's wire format exactly (today: `abc`, the ABC bank's
-//! integrated-cashier service for Alipay, seed 004) and behaves like the channel:
-//! orders, states, expiry, refunds. Barcode payments follow the scenario table of
+//! It speaks each channel's wire format exactly as `docs/wire-formats.md` gives it, and
+//! behaves like the channel (orders, states, expiry, refunds, notifies), all on one
+//! state machine (`state.rs`):
+//!
+//! | channel | calls |
+//! |---|---|
+//! | `abc` (seed 004) | `/api/payment/alipay/{qrcode,wap,pc,app,barcode,refund}`, `…/query/{orderNo}` |
+//! | `lakala` backend (seeds 000, 001) | `Authorization: Bearer`; `/api/v1/payment/lakala/counter/{create,query,close}`, legacy `…/lakala/{micropay,preorder}` |
+//! | `lakala` direct (open platform v3) | signed requests, signed replies; `/api/v3/labs/trans/{micropay,preorder}`, `/api/v3/labs/query/tradequery`, `/api/v3/labs/relation/{revoked,close,refund}`, `/api/v3/ccss/counter/order/{special_create,query,close}` |
+//! | `cashdesk` (seed 002) | MD5 or SM3 signed; `/api/cashier-desk/unified/orders`, `…/out-trade-no/query-pay-result/{outTradeNo}`, page `/cashier-desk-web/payment?token=` |
+//! | `paysvc` (seed 003) | `/api/pay/create` (a form to `/alipay/gateway.do`), `/api/pay/status/{orderNo}` |
+//!
+//! The credentials it expects default to the demo profile's ([`LAKALA_TOKEN`],
+//! [`LAKALA_APPID`], [`LAKALA_MERCHANT_NO`], [`LAKALA_TERM_NO`], [`CASHDESK_APP_ID`],
+//! [`CASHDESK_APP_KEY`], and the test keys of [`demo_keys`]); see [`SandboxOptions`].
+//!
+//! Barcode payments (abc `barcode`, lakala `micropay`) follow the scenario table of
 //! CHANNELS.md, steered by the last two digits of the payment code:
 //!
 //! | ending | behaviour |
 //! |---|---|
 //! | `00`–`79` | paid at once (`98` and `99` too) |
-//! | `8N` | "user paying", the next N+1 queries answer pending, then paid |
-//! | `90` | "user paying" until `barcode_close_after`, then closed, nothing charged |
-//! | `91` | failed: insufficient funds |
-//! | `92` | failed: invalid or expired payment code |
+//! | `8N` | "user paying" (lakala `BBS10000`), the next N+1 queries answer pending, then paid |
+//! | `90` | "user paying" until `barcode_close_after`, then closed, nothing charged (lakala: revoke closes it) |
+//! | `91` | failed: insufficient funds (lakala `BBS11112`) |
+//! | `92` | failed: invalid or expired payment code (lakala `BBS11105`); so is a code of no known wallet |
 //! | `93` | charged, then the connection drops before the reply |
 //! | `94` | the call hangs for `hang`, nothing charged, no order; then the connection drops |
 //! | `95` | charged, reply is HTTP 500 |
-//! | `96` | charged, reply body is truncated JSON |
-//! | `97` | "user paying", one pending query, then cancelled by the customer |
+//! | `96` | charged; unsigned channels: the body is truncated JSON; lakala direct: whole JSON with a `Lklapi-Signature` that does not verify |
+//! | `97` | "user paying", one pending query, then cancelled by the customer (lakala `trade_state` `FAIL`) |
 //!
-//! QR and page orders are paid on the customer page `/pay/{orderNo}` (or by
-//! [`Sandbox::customer_pay`], or automatically in demo mode); an amount whose fen
-//! part is 99 is never paid. Unpaid page orders close after `expiredDate` minutes
-//! (a minute lasts [`SandboxOptions::minute`]).
+//! The lakala backend's legacy micropay has no query, so there `8N` is paid at once and
+//! `97` fails at once (`USER_CANCELLED`); `90` answers `BBS10000` and closes later.
 //!
-//! Loopback-only admin endpoints: `GET /admin/truth` (every charge and refund) and
+//! QR and page orders of every channel are paid on the customer page `/pay/{orderNo}`
+//! (or by [`Sandbox::customer_pay`], or automatically in demo mode); an amount whose fen
+//! part is 99 is never paid. Unpaid page orders close when their time is up: abc's
+//! `expiredDate` minutes, lakala counter's `order_efficient_time` (a wall-clock time),
+//! otherwise 120 minutes (a minute lasts [`SandboxOptions::minute`]).
+//!
+//! Every order with a notify address (lakala `notify_url`; cashdesk
+//! [`SandboxOptions::cashdesk_notify_url`]) is notified once paid, in the channel's
+//! format and signature, and retried on the channel's schedule (scaled by `minute`)
+//! until exactly acknowledged (see `notify.rs`).
+//!
+//! Loopback-only admin endpoints: `GET /admin/truth` (every charge and refund),
 //! `GET`/`POST /admin/faults` (latency, 503 before, 500 after, dropped connection
-//! after, garbled body). `GET /healthz` answers `ok`.
+//! after, garbled body; on every channel call), `GET /admin/notifies[?orderNo=]`
+//! (every notify and its attempts) and `POST /admin/notify` (send one now, genuine
+//! or forged: [`NotifyRequest`]). `GET /healthz` answers `ok`.
 
 mod abc;
 mod admin;
