@@ -160,3 +160,19 @@ async fn garbled_and_html_replies_are_unknown_with_the_raw_reply_kept() {
     assert_eq!(states[1], "unknown");
     assert!(!events_text(&rig, &p.id).contains(&code), "the payment code is masked in the raw replies");
 }
+
+#[tokio::test]
+async fn cashdesk_in_yuan_signs_the_amount_exactly_as_sent() {
+    let yuan = SandboxOptions { cashdesk_amount_unit: paydesk_sandbox::AmountUnit::Yuan, ..fast_sandbox() };
+    let rig =
+        rig_with(yuan, |c| c.channels.cashdesk.as_mut().unwrap().amount_unit = paydesk_core::config::AmountUnit::Yuan)
+            .await;
+    for amount in ["1.00", "12.30", "45.67"] {
+        let p = rig.cashier.start_qr("cashdesk", amount, None, None).await.unwrap();
+        assert_eq!(p.state, State::Pending, "{amount}: {:?}", p.failure_code);
+        assert!(events_text(&rig, &p.id).contains(&format!("\\\"amount\\\":{amount}")), "sent as {amount}");
+        rig.sandbox.customer_pay(&p.id).unwrap();
+        assert_eq!(rig.cashier.wait_settled(&p.id).await.unwrap().payment.state, State::Paid);
+    }
+    rig.assert_matches_truth();
+}

@@ -18,8 +18,8 @@
 
 use super::http::{excerpt, not_encoded, HttpClient, Transport};
 use super::{
-    local_time_ms, unsupported, CancelOutcome, Capabilities, Channel, ChannelSetupError, CreateOutcome, Failure, Order,
-    PayOutcome, RefundOutcome, Reply, ISO_LOCAL,
+    local_time_ms, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Failure, Order, PayOutcome,
+    RefundOutcome, Reply, ISO_LOCAL,
 };
 use crate::config::{AbcConfig, ChannelSection};
 use crate::i18n::Lang;
@@ -461,14 +461,6 @@ impl Channel for AbcChannel {
         let request = self.http.get(&path).header("X-Merchant-Id", order.merchant);
         let ex = self.exchange("query", request, None, None).await;
         ex.into_reply(|read| query_outcome(read, order))
-    }
-
-    async fn cancel(&self, _order: &Order<'_>) -> Reply<CancelOutcome> {
-        unsupported(CancelOutcome::NotSent("no cancel call".into()), "the abc service has no cancel call")
-    }
-
-    async fn close(&self, _order: &Order<'_>) -> Reply<PayOutcome> {
-        unsupported(PayOutcome::NotSent("no close call".into()), "the abc service has no close call")
     }
 
     async fn refund(&self, order: &Order<'_>, _refund_id: &str, amount: Fen, reason: &str) -> Reply<RefundOutcome> {

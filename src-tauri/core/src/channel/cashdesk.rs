@@ -9,14 +9,15 @@
 
 use super::http::{excerpt, HttpClient, Transport};
 use super::{
-    local_time_ms, unsupported, CancelOutcome, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display,
-    Failure, Notice, Order, PayOutcome, RefundOutcome, Reply, SPACED_LOCAL,
+    local_time_ms, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display, Failure, Notice,
+    Order, PayOutcome, Reply, SPACED_LOCAL,
 };
 use crate::config::{AmountUnit, CashdeskConfig, ChannelSection, Config, Secret, SignScheme};
 use crate::i18n::Lang;
 use crate::money::Fen;
 use async_trait::async_trait;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -341,10 +342,6 @@ impl Channel for CashdeskChannel {
         &self.config.app_id
     }
 
-    async fn barcode_pay(&self, _order: &Order<'_>, _code: &str) -> Reply<PayOutcome> {
-        unsupported(PayOutcome::NotSent("no barcode call".into()), "the cash desk has no barcode call")
-    }
-
     /// The desk's page lives until its own expiry (config `page_lifetime_ms`); no close exists.
     fn qr_expiry(&self, shown: Duration) -> Duration {
         shown.max(Duration::from_millis(self.config.page_lifetime_ms))
@@ -364,16 +361,23 @@ impl Channel for CashdeskChannel {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let fields = self.signer.stamp(&business);
-        // `amount` and `timestamp` go as JSON numbers, exactly as signed.
-        let mut body = Map::new();
+        // `amount` and `timestamp` go as JSON numbers written exactly as signed (`1.00` stays
+        // `1.00`: a number parsed into a float would come out `1.0` and break the signature).
+        let mut body: BTreeMap<&str, Box<RawValue>> = BTreeMap::new();
         for (k, v) in &fields {
-            let value = match k.as_str() {
-                "amount" | "timestamp" => serde_json::from_str(v).unwrap_or(Value::String(v.clone())),
-                _ => Value::String(v.clone()),
+            let raw = match k.as_str() {
+                "amount" | "timestamp" => RawValue::from_string(v.clone()),
+                _ => serde_json::value::to_raw_value(v),
             };
-            body.insert(k.clone(), value);
+            match raw {
+                Ok(raw) => body.insert(k, raw),
+                Err(e) => return unsupported(CreateOutcome::NotSent(e.to_string()), "cannot encode request"),
+            };
         }
-        let text = Value::Object(body).to_string();
+        let text = match serde_json::to_string(&body) {
+            Ok(t) => t,
+            Err(e) => return unsupported(CreateOutcome::NotSent(e.to_string()), "cannot encode request"),
+        };
         let request = self.http.post("/api/cashier-desk/unified/orders").header("Content-Type", "application/json");
         let ex = self.http.exchange("unified_order", request.body(text.clone()), Some(&text), None).await;
         let (outcome, kept) = self.created(read(ex.transport), order);
@@ -392,18 +396,6 @@ impl Channel for CashdeskChannel {
         let request = self.http.get(&path).query(&fields);
         let ex = self.http.exchange("query", request, None, None).await;
         Reply { outcome: self.query_outcome(read(ex.transport)), audit: ex.audit, elapsed: ex.elapsed }
-    }
-
-    async fn cancel(&self, _order: &Order<'_>) -> Reply<CancelOutcome> {
-        unsupported(CancelOutcome::NotSent("no cancel call".into()), "the cash desk has no cancel call")
-    }
-
-    async fn close(&self, _order: &Order<'_>) -> Reply<PayOutcome> {
-        unsupported(PayOutcome::NotSent("no close call".into()), "the cash desk has no close call")
-    }
-
-    async fn refund(&self, _order: &Order<'_>, _id: &str, _amount: Fen, _reason: &str) -> Reply<RefundOutcome> {
-        unsupported(RefundOutcome::NotSent("no refund call".into()), "the cash desk has no refund call")
     }
 
     /// Signed with the app key; verified, it is a reason to query now (the query decides).

@@ -159,17 +159,27 @@ pub trait Channel: Send + Sync {
     fn capabilities(&self) -> &Capabilities;
     /// The merchant account new orders are placed under (recorded with each payment).
     fn account(&self) -> &str;
-    async fn barcode_pay(&self, order: &Order<'_>, code: &str) -> Reply<PayOutcome>;
+    /// The calls below default to "not offered" (nothing sent) for channels without them; the
+    /// engine never makes them, because `capabilities()` says so.
+    async fn barcode_pay(&self, _order: &Order<'_>, _code: &str) -> Reply<PayOutcome> {
+        not_offered(self.id(), "barcode", PayOutcome::NotSent)
+    }
     /// When the channel itself closes a QR shown for `shown`: it passes the time on in its own
     /// unit, which may round it up. The engine keeps querying at least this long.
     fn qr_expiry(&self, shown: Duration) -> Duration;
     /// `expires_in` is how long the QR may be paid; the channel passes it on in its own unit.
     async fn create_qr(&self, order: &Order<'_>, expires_in: Duration) -> Reply<CreateOutcome>;
     async fn query(&self, order: &Order<'_>) -> Reply<PayOutcome>;
-    async fn cancel(&self, order: &Order<'_>) -> Reply<CancelOutcome>;
+    async fn cancel(&self, _order: &Order<'_>) -> Reply<CancelOutcome> {
+        not_offered(self.id(), "cancel", CancelOutcome::NotSent)
+    }
     /// Closing an unpaid QR order. `Closed` or `Paid` (it was paid meanwhile) are the good ends.
-    async fn close(&self, order: &Order<'_>) -> Reply<PayOutcome>;
-    async fn refund(&self, order: &Order<'_>, refund_id: &str, amount: Fen, reason: &str) -> Reply<RefundOutcome>;
+    async fn close(&self, _order: &Order<'_>) -> Reply<PayOutcome> {
+        not_offered(self.id(), "close", PayOutcome::NotSent)
+    }
+    async fn refund(&self, _order: &Order<'_>, _refund_id: &str, _amount: Fen, _reason: &str) -> Reply<RefundOutcome> {
+        not_offered(self.id(), "refund", RefundOutcome::NotSent)
+    }
     /// A notify posted to the local receiver: its `Authorization` header and exact body.
     fn read_notify(&self, _authorization: Option<&str>, _body: &[u8]) -> Notice {
         Notice::Refused("this channel sends no notifies to the cashier".into())
@@ -231,6 +241,11 @@ pub(crate) fn local_time_ms(text: &str, format: &str) -> Option<i64> {
     use chrono::TimeZone;
     let naive = chrono::NaiveDateTime::parse_from_str(text, format).ok()?;
     chrono::Local.from_local_datetime(&naive).earliest().map(|t| t.timestamp_millis())
+}
+
+fn not_offered<T>(channel: &str, call: &str, outcome: impl FnOnce(String) -> T) -> Reply<T> {
+    let why = format!("{channel} has no {call} call");
+    unsupported(outcome(why.clone()), &why)
 }
 
 /// A call the channel does not have: nothing is sent.

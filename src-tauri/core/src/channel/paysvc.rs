@@ -9,8 +9,8 @@
 
 use super::http::{excerpt, HttpClient, Transport};
 use super::{
-    local_time_ms, unsupported, CancelOutcome, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display,
-    Failure, Order, PayOutcome, RefundOutcome, Reply, ISO_LOCAL,
+    local_time_ms, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display, Failure, Order,
+    PayOutcome, Reply, ISO_LOCAL,
 };
 use crate::config::{ChannelSection, PaysvcConfig};
 use crate::i18n::Lang;
@@ -278,10 +278,6 @@ impl Channel for PaysvcChannel {
         ""
     }
 
-    async fn barcode_pay(&self, _order: &Order<'_>, _code: &str) -> Reply<PayOutcome> {
-        unsupported(PayOutcome::NotSent("no barcode call".into()), "the payment service has no barcode call")
-    }
-
     fn qr_expiry(&self, shown: Duration) -> Duration {
         shown.max(Duration::from_millis(self.config.page_lifetime_ms))
     }
@@ -306,18 +302,6 @@ impl Channel for PaysvcChannel {
         let ex =
             self.http.exchange("status", self.http.get(&format!("/api/pay/status/{}", order.id)), None, None).await;
         Reply { outcome: self.status_outcome(read(ex.transport), order), audit: ex.audit, elapsed: ex.elapsed }
-    }
-
-    async fn cancel(&self, _order: &Order<'_>) -> Reply<CancelOutcome> {
-        unsupported(CancelOutcome::NotSent("no cancel call".into()), "the payment service has no cancel call")
-    }
-
-    async fn close(&self, _order: &Order<'_>) -> Reply<PayOutcome> {
-        unsupported(PayOutcome::NotSent("no close call".into()), "the payment service has no close call")
-    }
-
-    async fn refund(&self, _order: &Order<'_>, _id: &str, _amount: Fen, _reason: &str) -> Reply<RefundOutcome> {
-        unsupported(RefundOutcome::NotSent("no refund call".into()), "the payment service has no refund call")
     }
 }
 

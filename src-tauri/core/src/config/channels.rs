@@ -80,6 +80,18 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Every section's HTTP keys, read the same way.
+macro_rules! http_settings {
+    ($section:expr) => {
+        HttpSettings {
+            base_url: $section.base_url.clone(),
+            connect_timeout_ms: $section.connect_timeout_ms,
+            request_timeout_ms: $section.request_timeout_ms,
+            allow_insecure_http: $section.allow_insecure_http,
+        }
+    };
+}
+
 pub(super) fn default_connect_timeout() -> u64 {
     5_000
 }
@@ -139,12 +151,7 @@ pub struct AbcConfig {
 
 impl ChannelSection for AbcConfig {
     fn http(&self) -> HttpSettings {
-        HttpSettings {
-            base_url: self.base_url.clone(),
-            connect_timeout_ms: self.connect_timeout_ms,
-            request_timeout_ms: self.request_timeout_ms,
-            allow_insecure_http: self.allow_insecure_http,
-        }
+        http_settings!(self)
     }
     fn barcode_deadline_ms(&self) -> Option<u64> {
         self.barcode_deadline_ms
@@ -283,12 +290,7 @@ impl LakalaConfig {
 
 impl ChannelSection for LakalaConfig {
     fn http(&self) -> HttpSettings {
-        HttpSettings {
-            base_url: self.base_url.clone(),
-            connect_timeout_ms: self.connect_timeout_ms,
-            request_timeout_ms: self.request_timeout_ms,
-            allow_insecure_http: self.allow_insecure_http,
-        }
+        http_settings!(self)
     }
     fn barcode_deadline_ms(&self) -> Option<u64> {
         self.barcode_deadline_ms
@@ -397,12 +399,7 @@ impl CashdeskConfig {
 
 impl ChannelSection for CashdeskConfig {
     fn http(&self) -> HttpSettings {
-        HttpSettings {
-            base_url: self.base_url.clone(),
-            connect_timeout_ms: self.connect_timeout_ms,
-            request_timeout_ms: self.request_timeout_ms,
-            allow_insecure_http: self.allow_insecure_http,
-        }
+        http_settings!(self)
     }
     fn validate_own(&self, key: &str) -> Result<(), ConfigError> {
         required(key, "app_id", &self.app_id)?;
@@ -445,12 +442,7 @@ fn default_gateway_hosts() -> Vec<String> {
 
 impl ChannelSection for PaysvcConfig {
     fn http(&self) -> HttpSettings {
-        HttpSettings {
-            base_url: self.base_url.clone(),
-            connect_timeout_ms: self.connect_timeout_ms,
-            request_timeout_ms: self.request_timeout_ms,
-            allow_insecure_http: self.allow_insecure_http,
-        }
+        http_settings!(self)
     }
     fn validate_own(&self, key: &str) -> Result<(), ConfigError> {
         required(key, "subject", &self.subject)?;

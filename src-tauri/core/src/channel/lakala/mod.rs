@@ -360,26 +360,32 @@ impl LakalaChannel {
         d.paid(order)
     }
 
-    fn labs_query_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
+    /// A query's answer read up to its data about our order, or the outcome to give instead.
+    fn query_answer(&self, got: Got, ok: &str, order: &Order<'_>) -> Result<(TradeData, String), PayOutcome> {
         let a = match got {
             Got::Answer(a) => a,
-            Got::NotSent(why) => return PayOutcome::NotSent(why),
-            Got::Unknown(why) => return PayOutcome::Unknown(why),
+            Got::NotSent(why) => return Err(PayOutcome::NotSent(why)),
+            Got::Unknown(why) => return Err(PayOutcome::Unknown(why)),
         };
-        if a.code != LABS_OK || !is_2xx(a.status) {
-            return self.refusal(&a);
+        if a.code != ok || !is_2xx(a.status) {
+            return Err(self.refusal(&a));
         }
-        let d: TradeData = match read_data(&a.data) {
-            Ok(d) => d,
-            Err(why) => return PayOutcome::Unknown(why),
-        };
+        let d: TradeData = read_data(&a.data).map_err(PayOutcome::Unknown)?;
         if let Some(why) = d.mismatch(order) {
-            return PayOutcome::Unknown(why);
+            return Err(PayOutcome::Unknown(why));
         }
+        Ok((d, a.msg))
+    }
+
+    fn labs_query_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
+        let (d, msg) = match self.query_answer(got, LABS_OK, order) {
+            Ok(answer) => answer,
+            Err(outcome) => return outcome,
+        };
         match d.trade_state.as_deref() {
             Some("SUCCESS" | "PART_REFUND" | "REFUND") => d.paid(order),
             Some("INIT" | "CREATE" | "DEAL") => PayOutcome::Waiting,
-            Some("FAIL") => PayOutcome::Failed(Failure { code: "FAIL".into(), message: a.msg }),
+            Some("FAIL") => PayOutcome::Failed(Failure { code: "FAIL".into(), message: msg }),
             Some("CLOSE") => PayOutcome::Closed,
             other => PayOutcome::Unknown(format!("trade_state {}", other.unwrap_or("missing"))),
         }
@@ -387,25 +393,14 @@ impl LakalaChannel {
 
     /// Counter query: `order_status` as text (backend) or as a number (direct).
     fn counter_query_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
-        let a = match got {
-            Got::Answer(a) => a,
-            Got::NotSent(why) => return PayOutcome::NotSent(why),
-            Got::Unknown(why) => return PayOutcome::Unknown(why),
+        let (d, msg) = match self.query_answer(got, COUNTER_OK, order) {
+            Ok(answer) => answer,
+            Err(outcome) => return outcome,
         };
-        if a.code != COUNTER_OK || !is_2xx(a.status) {
-            return self.refusal(&a);
-        }
-        let d: TradeData = match read_data(&a.data) {
-            Ok(d) => d,
-            Err(why) => return PayOutcome::Unknown(why),
-        };
-        if let Some(why) = d.mismatch(order) {
-            return PayOutcome::Unknown(why);
-        }
         let status = d.order_status.as_deref().unwrap_or("");
         match (self.direct.is_some(), status) {
             (false, "SUCCESS") | (true, "2" | "6") => d.paid(order),
-            (false, "FAILED") | (true, "3") => PayOutcome::Failed(Failure { code: status.into(), message: a.msg }),
+            (false, "FAILED") | (true, "3") => PayOutcome::Failed(Failure { code: status.into(), message: msg }),
             (false, "CLOSED") | (true, "4" | "5" | "7") => PayOutcome::Closed,
             (true, "0" | "1") => PayOutcome::Waiting,
             // Seed 001: anything else is still pending.
