@@ -189,3 +189,34 @@ async fn the_sandbox_delivers_a_signed_notify_that_settles_the_payment_before_an
         "the paid transition came from the notify"
     );
 }
+
+#[tokio::test]
+async fn cash_desk_notifies_are_verified_then_queried_and_forgeries_are_refused() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/notify/cashdesk");
+    let opts = paydesk_sandbox::SandboxOptions { cashdesk_notify_url: Some(url.clone()), ..fast_sandbox() };
+    let rig = rig_with(opts, slow_polls).await;
+    let (_addr, _task) = paydesk_core::notify::serve(rig.cashier.clone(), &format!("127.0.0.1:{port}")).await.unwrap();
+    let p = rig.cashier.start_qr("cashdesk", "8.00", None, None).await.unwrap();
+    let forged = rig
+        .sandbox
+        .send_notify(paydesk_sandbox::NotifyRequest {
+            order_no: p.id.clone(),
+            forge: paydesk_sandbox::Forge::BadSignature,
+            url: Some(url),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(!forged.acknowledged, "a forged desk notify is refused");
+    assert_eq!(rig.cashier.ledger().payment(&p.id).unwrap().state, State::Pending);
+    rig.sandbox.customer_pay(&p.id).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while rig.cashier.ledger().payment(&p.id).unwrap().state != State::Paid {
+        assert!(std::time::Instant::now() < deadline, "the desk's notify never led to the query");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let genuine =
+        rig.sandbox.notifies().into_iter().find(|n| n.order_no == p.id && n.forge == paydesk_sandbox::Forge::None);
+    assert!(genuine.expect("the desk notified").acknowledged);
+}
