@@ -8,7 +8,7 @@ mod commands;
 mod customer;
 
 use commands::{AppState, Demo};
-use paydesk_core::engine::{Cashier, PaymentView, Update};
+use paydesk_core::engine::{Cashier, Update};
 use tauri::{AppHandle, Emitter, Manager};
 
 /// Forwards the engine's updates to the window: `payment-update` and `payment-alert`.
@@ -18,8 +18,7 @@ fn forward_updates(app: AppHandle, cashier: Cashier) {
         loop {
             match updates.recv().await {
                 Ok(Update::Payment { payment, phase }) => {
-                    let display = cashier.display_of(&payment.channel);
-                    let view = PaymentView::of(&payment, phase, cashier.lang(), display);
+                    let view = cashier.view_in(&payment, phase);
                     customer::follow(&app, &view);
                     if let Err(e) = app.emit("payment-update", view) {
                         tracing::warn!(error = %e, "cannot send an update to the window");

@@ -18,7 +18,7 @@ use crate::faults;
 use crate::money::{format_yuan, parse_yuan, Yuan};
 use crate::server::ConnCtl;
 use crate::state::{
-    local_stamp, ms, BarcodeOutcome, Delivery, FailReason, Order, OrderKind, OrderStatus, RefundRefusal, Scenario,
+    local_stamp, ms, BarcodeOutcome, FailReason, Order, OrderKind, OrderStatus, RefundRefusal, Scenario,
 };
 use crate::{json_response, App};
 
@@ -447,12 +447,7 @@ async fn barcode(State(app): State<Arc<App>>, Extension(ctl): Extension<ConnCtl>
     });
     let (order, delivery) = match outcome {
         None => return param_error(Some(&input.order_no), "订单号重复"),
-        Some(BarcodeOutcome::Hang) => {
-            tracing::info!(order_no = %input.order_no, "abc barcode: hanging (scenario 94)");
-            tokio::time::sleep(app.hang).await;
-            ctl.drop_connection();
-            return StatusCode::GATEWAY_TIMEOUT.into_response();
-        }
+        Some(BarcodeOutcome::Hang) => return faults::hang(&app, &ctl, "abc barcode", &input.order_no).await,
         Some(BarcodeOutcome::Done { order, delivery }) => (order, delivery),
     };
     tracing::info!(
@@ -463,15 +458,7 @@ async fn barcode(State(app): State<Arc<App>>, Extension(ctl): Extension<ConnCtl>
         "abc barcode"
     );
     let resp = json_response(StatusCode::OK, &barcode_reply(&order));
-    match delivery {
-        Delivery::Normal => resp,
-        Delivery::DropConnection => {
-            ctl.drop_connection();
-            resp
-        }
-        Delivery::ServerError => faults::server_error(),
-        Delivery::Garbled => faults::garbled(resp).await,
-    }
+    faults::deliver(delivery, &ctl, resp).await
 }
 
 // ---------------------------------------------------------------- query

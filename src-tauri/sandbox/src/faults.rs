@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::server::ConnCtl;
+use crate::state::Delivery;
 use crate::App;
 
 /// The faults switched on (`GET`/`POST /admin/faults`). Percentages are 0–100.
@@ -119,6 +120,27 @@ fn unavailable() -> Response {
         r#"{"message":"Service Unavailable"}"#,
     )
         .into_response()
+}
+
+/// Scenario 94: the pay call hangs past the client's timeout, then its connection drops.
+pub async fn hang(app: &App, ctl: &ConnCtl, call: &str, order_no: &str) -> Response {
+    tracing::info!(order_no, "{call}: hanging (scenario 94)");
+    tokio::time::sleep(app.hang).await;
+    ctl.drop_connection();
+    StatusCode::GATEWAY_TIMEOUT.into_response()
+}
+
+/// How a barcode scenario's unsigned reply reaches the client (normal, dropped, 500, garbled).
+pub async fn deliver(delivery: Delivery, ctl: &ConnCtl, resp: Response) -> Response {
+    match delivery {
+        Delivery::Normal => resp,
+        Delivery::DropConnection => {
+            ctl.drop_connection();
+            resp
+        }
+        Delivery::ServerError => server_error(),
+        Delivery::Garbled => garbled(resp).await,
+    }
 }
 
 /// Middleware over the channel routes.

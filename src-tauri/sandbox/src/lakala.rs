@@ -13,7 +13,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
 use axum::{Extension, Router};
 use serde_json::{json, Map, Value};
@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 use crate::faults;
 use crate::money::format_yuan;
 use crate::server::ConnCtl;
-use crate::state::{local_stamp, BarcodeOutcome, Delivery, FailReason, Order, OrderKind, OrderStatus, Scenario};
+use crate::state::{local_stamp, BarcodeOutcome, FailReason, Order, OrderKind, OrderStatus, Scenario};
 use crate::wire::{parse_object, Bad, Fields};
 use crate::{json_response, App};
 
@@ -460,12 +460,7 @@ async fn legacy_micropay(
     });
     let (order, delivery) = match outcome {
         None => return reply(&app, ORDER_EXISTS, "订单号重复", None),
-        Some(BarcodeOutcome::Hang) => {
-            tracing::info!(%out_trade_no, "lakala legacy micropay: hanging (scenario 94)");
-            tokio::time::sleep(app.hang).await;
-            ctl.drop_connection();
-            return StatusCode::GATEWAY_TIMEOUT.into_response();
-        }
+        Some(BarcodeOutcome::Hang) => return faults::hang(&app, &ctl, "lakala legacy micropay", &out_trade_no).await,
         Some(BarcodeOutcome::Done { order, delivery }) => (order, delivery),
     };
     tracing::info!(order_no = %order.order_no, status = ?order.status, ?delivery, "lakala legacy micropay");
@@ -484,15 +479,7 @@ async fn legacy_micropay(
             reply(&app, code, msg, None)
         }
     };
-    match delivery {
-        Delivery::Normal => resp,
-        Delivery::DropConnection => {
-            ctl.drop_connection();
-            resp
-        }
-        Delivery::ServerError => faults::server_error(),
-        Delivery::Garbled => faults::garbled(resp).await,
-    }
+    faults::deliver(delivery, &ctl, resp).await
 }
 
 async fn legacy_preorder(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {

@@ -362,10 +362,7 @@ async fn micropay(
     let (order, delivery) = match outcome {
         None => return reply(&app, DUPLICATE, "商户订单号重复", None),
         Some(BarcodeOutcome::Hang) => {
-            tracing::info!(out_trade_no = %pay.out_trade_no, "lakala micropay: hanging (scenario 94)");
-            tokio::time::sleep(app.hang).await;
-            ctl.drop_connection();
-            return StatusCode::GATEWAY_TIMEOUT.into_response();
+            return crate::faults::hang(&app, &ctl, "lakala micropay", &pay.out_trade_no).await
         }
         Some(BarcodeOutcome::Done { order, delivery }) => (order, delivery),
     };

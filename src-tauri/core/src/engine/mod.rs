@@ -336,7 +336,12 @@ impl Cashier {
 
     /// The payment as the screen shows it now.
     pub fn view(&self, payment: &Payment) -> PaymentView {
-        PaymentView::of(payment, self.inner.phase(payment), self.lang(), self.display_of(&payment.channel))
+        self.view_in(payment, self.inner.phase(payment))
+    }
+
+    /// The payment as the screen shows it in `phase` (the phase an [`Update`] carried).
+    pub fn view_in(&self, payment: &Payment, phase: Phase) -> PaymentView {
+        PaymentView::of(payment, phase, self.lang(), self.display_of(&payment.channel))
     }
 
     /// How a channel's QR payments reach the customer (a QR code when the channel is unknown).

@@ -35,10 +35,13 @@ impl Inner {
             tracing::warn!(channel, why = %why, "notify refused");
             NoticeTaken::Refused(why)
         };
-        let notice = ch.read_notify(authorization, body);
-        let order_id = match &notice {
-            Notice::Refused(why) => return refused(why.clone()),
-            Notice::Paid { order_id, .. } | Notice::QueryNow { order_id } => order_id.clone(),
+        // The claim of a verified "paid" (amount, merchant, trade number, time); `None` for a hint.
+        let (order_id, claim) = match ch.read_notify(authorization, body) {
+            Notice::Refused(why) => return refused(why),
+            Notice::QueryNow { order_id } => (order_id, None),
+            Notice::Paid { order_id, amount, merchant, trade_no, paid_at } => {
+                (order_id, Some((amount, merchant, trade_no, paid_at)))
+            }
         };
         let p = match self.ledger.payment(&order_id) {
             Ok(p) if p.channel == channel => p,
@@ -48,9 +51,8 @@ impl Inner {
         };
         let text: String = String::from_utf8_lossy(body).chars().take(BODY_KEPT).collect();
         let audit = json!({ "call": "notify", "body": text });
-        match notice {
-            Notice::Refused(why) => refused(why),
-            Notice::QueryNow { .. } if p.state.is_final() => {
+        match claim {
+            None if p.state.is_final() => {
                 // Final here; ask anyway, so a payment the channel took after we closed it is seen.
                 let reply = ch.query(&order_of(&p)).await;
                 if matches!(reply.outcome, PayOutcome::Paid { .. }) && p.state != State::Paid {
@@ -58,12 +60,12 @@ impl Inner {
                 }
                 NoticeTaken::Unchanged
             }
-            Notice::QueryNow { .. } => {
+            None => {
                 let _ = self.ledger.note(&p.id, &json!({ "notify": audit }));
                 self.query_once(&ch, &p, &Default::default()).await;
                 NoticeTaken::Queried
             }
-            Notice::Paid { amount, merchant, trade_no, paid_at, .. } => {
+            Some((amount, merchant, trade_no, paid_at)) => {
                 if amount != p.amount {
                     return refused(format!("notify amount {} fen is not the order's {} fen", amount.0, p.amount.0));
                 }

@@ -308,8 +308,9 @@ impl LakalaChannel {
         Failure { code: a.code.clone(), message: a.msg.chars().take(200).collect() }
     }
 
+    /// Only a clear refusal (2xx or 4xx) is definitive; a redirect or 5xx never is.
     fn is_definitive(&self, a: &Answer) -> bool {
-        self.definitive.contains(&a.code) && a.status < 500
+        self.definitive.contains(&a.code) && (is_2xx(a.status) || (400..500).contains(&a.status))
     }
 
     fn is_not_found(&self, a: &Answer) -> bool {
