@@ -278,6 +278,9 @@ impl Inner {
     async fn settle_at_channel(&self, ch: &Arc<dyn Channel>, p: &Payment, http: &AtomicU64, retry: bool) -> bool {
         let pause_between = Timing::ms(self.config.timing.cancel_retry_ms);
         loop {
+            // Taken before this attempt's calls, so the attempt that gives up has queried at or
+            // after the horizon, where "not found" is concluded rather than left unknown.
+            let past_horizon = now_ms() >= p.horizon_at;
             let (step, audit) = if p.flow == Flow::Barcode {
                 let reply = ch.cancel(&order_of(p)).await;
                 Self::count(http, &reply);
@@ -301,11 +304,12 @@ impl Inner {
             if self.current(&p.id).is_some_and(|now| now.state.is_final()) {
                 return true;
             }
-            if !retry || now_ms() >= p.horizon_at {
+            if !retry || past_horizon {
                 return false;
             }
-            self.lease(p, pause_between);
-            tokio::time::sleep(pause_between).await;
+            let wait = pause_between.min(until(p.horizon_at)).max(Duration::from_millis(1));
+            self.lease(p, wait);
+            tokio::time::sleep(wait).await;
         }
     }
 
