@@ -10,3 +10,4 @@ pub mod notify;
 pub mod orderno;
 pub mod paycode;
 pub mod qr;
+pub mod scan;

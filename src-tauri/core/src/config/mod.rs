@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod channels;
+mod scanners;
 pub use channels::*;
+pub use scanners::*;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,6 +32,9 @@ pub struct Config {
     pub payment_codes: Vec<CodeRule>,
     /// Channels by id. Only `abc` exists so far.
     pub channels: Channels,
+    /// Serial, keyboard-wedge and camera scanners.
+    #[serde(default)]
+    pub scanners: Scanners,
     /// The local listener for channel notifies; off when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<NotifyConfig>,
@@ -190,6 +195,17 @@ impl Localized for ConfigError {
     }
 }
 
+/// Writes through a temp file and a rename, so a crash never leaves half a config.
+fn write_atomically(path: &Path, text: &str) -> Result<(), ConfigError> {
+    let write_err = |e: std::io::Error| ConfigError::Write { path: path.display().to_string(), why: e.to_string() };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(write_err)?;
+    }
+    let tmp = path.with_extension("toml.tmp");
+    std::fs::write(&tmp, text).map_err(write_err)?;
+    std::fs::rename(&tmp, path).map_err(write_err)
+}
+
 /// No wait in the config may exceed a day (keeps every deadline far from overflow).
 const MAX_WAIT_MS: u64 = 86_400_000;
 
@@ -221,14 +237,7 @@ impl Config {
 
     /// Writes atomically (temp file, then rename) so a crash never leaves half a config.
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
-        let text = self.to_toml()?;
-        let write_err = |e: std::io::Error| ConfigError::Write { path: path.display().to_string(), why: e.to_string() };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(write_err)?;
-        }
-        let tmp = path.with_extension("toml.tmp");
-        std::fs::write(&tmp, text).map_err(write_err)?;
-        std::fs::rename(&tmp, path).map_err(write_err)
+        write_atomically(path, &self.to_toml()?)
     }
 
     pub fn ceiling(&self) -> Fen {
@@ -288,6 +297,7 @@ impl Config {
         if let Some(notify) = &self.notify {
             notify.validate()?;
         }
+        self.scanners.validate()?;
         if self.channel_ids().is_empty() {
             return Err(invalid("channels", "configure at least one channel / 至少配置一个收款渠道"));
         }
@@ -409,6 +419,7 @@ impl Config {
                     page_lifetime_ms: 600_000,
                 }),
             },
+            scanners: Scanners::default(),
             notify: None,
             demo: Some(Demo { sandbox_port: port, auto_pay_ms: 8_000 }),
             dir: PathBuf::new(),

@@ -1,0 +1,165 @@
+//! Reading a code from one greyscale frame: rxing first (QR, and the 1D barcode a wallet prints
+//! under its QR), then rqrr as a second pass for QR codes rxing missed. Each decoder runs behind
+//! `catch_unwind`: a frame that makes a decoder panic is a frame without a code, never a dead
+//! scanner (BUILD.md: rqrr panics on some photos).
+
+use rxing::{BarcodeFormat, DecodeHints};
+use std::collections::HashSet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// A greyscale (luma 8) image, row by row.
+#[derive(Clone)]
+pub struct GrayFrame {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u8>,
+}
+
+impl GrayFrame {
+    /// None when the buffer does not hold `width × height` pixels.
+    pub fn new(width: u32, height: u32, pixels: Vec<u8>) -> Option<GrayFrame> {
+        (width > 0 && height > 0 && pixels.len() as u64 == u64::from(width) * u64::from(height)).then_some(GrayFrame {
+            width,
+            height,
+            pixels,
+        })
+    }
+
+    pub fn from_image(img: &image::DynamicImage) -> GrayFrame {
+        let luma = img.to_luma8();
+        GrayFrame { width: luma.width(), height: luma.height(), pixels: luma.into_raw() }
+    }
+}
+
+impl std::fmt::Debug for GrayFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GrayFrame({}×{})", self.width, self.height)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoder {
+    Rxing,
+    Rqrr,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct Decoded {
+    pub text: String,
+    /// `qr`, `code128`, `ean13`…
+    pub format: &'static str,
+    pub decoder: Decoder,
+}
+
+impl std::fmt::Debug for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Decoded({}, {}, {:?})", crate::paycode::mask(&self.text), self.format, self.decoder)
+    }
+}
+
+/// The formats a counter meets: wallet QR and Code 128 payment codes, retail product codes.
+fn wanted_formats() -> HashSet<BarcodeFormat> {
+    HashSet::from([
+        BarcodeFormat::QR_CODE,
+        BarcodeFormat::CODE_128,
+        BarcodeFormat::EAN_13,
+        BarcodeFormat::EAN_8,
+        BarcodeFormat::UPC_A,
+    ])
+}
+
+fn format_name(f: &BarcodeFormat) -> &'static str {
+    match f {
+        BarcodeFormat::QR_CODE => "qr",
+        BarcodeFormat::CODE_128 => "code128",
+        BarcodeFormat::EAN_13 => "ean13",
+        BarcodeFormat::EAN_8 => "ean8",
+        BarcodeFormat::UPC_A => "upca",
+        _ => "other",
+    }
+}
+
+/// The first code found in the frame, if any.
+pub fn decode(frame: &GrayFrame) -> Option<Decoded> {
+    with_rxing(frame).or_else(|| with_rqrr(frame))
+}
+
+pub fn with_rxing(frame: &GrayFrame) -> Option<Decoded> {
+    let found = catch_unwind(AssertUnwindSafe(|| {
+        let mut hints =
+            DecodeHints { PossibleFormats: Some(wanted_formats()), TryHarder: Some(true), ..Default::default() };
+        rxing::helpers::detect_in_luma_slice_with_hints(&frame.pixels, frame.width, frame.height, None, &mut hints)
+            .ok()
+            .map(|r| (r.getText().to_owned(), format_name(r.getBarcodeFormat())))
+    }));
+    match found {
+        Ok(Some((text, format))) if !text.is_empty() => Some(Decoded { text, format, decoder: Decoder::Rxing }),
+        Ok(_) => None,
+        Err(_) => {
+            tracing::warn!(?frame, "rxing panicked on a frame; frame skipped");
+            None
+        }
+    }
+}
+
+pub fn with_rqrr(frame: &GrayFrame) -> Option<Decoded> {
+    let found = catch_unwind(AssertUnwindSafe(|| {
+        let w = frame.width as usize;
+        let mut img =
+            rqrr::PreparedImage::prepare_from_greyscale(w, frame.height as usize, |x, y| frame.pixels[y * w + x]);
+        img.detect_grids().into_iter().find_map(|g| g.decode().ok().map(|(_, text)| text))
+    }));
+    match found {
+        Ok(Some(text)) if !text.is_empty() => Some(Decoded { text, format: "qr", decoder: Decoder::Rqrr }),
+        Ok(_) => None,
+        Err(_) => {
+            tracing::warn!(?frame, "rqrr panicked on a frame; frame skipped");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn qr_frame(text: &str, module_px: u32) -> GrayFrame {
+        let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
+        let n = code.width() as u32;
+        let quiet = 4;
+        let side = (n + 2 * quiet) * module_px;
+        let colors = code.to_colors();
+        let mut pixels = vec![255u8; (side * side) as usize];
+        for y in 0..side {
+            for x in 0..side {
+                let (mx, my) = ((x / module_px) as i64 - quiet as i64, (y / module_px) as i64 - quiet as i64);
+                if (0..n as i64).contains(&mx) && (0..n as i64).contains(&my) {
+                    if colors[(my as u32 * n + mx as u32) as usize] == qrcode::Color::Dark {
+                        pixels[(y * side + x) as usize] = 0;
+                    }
+                }
+            }
+        }
+        GrayFrame::new(side, side, pixels).unwrap()
+    }
+
+    #[test]
+    fn both_decoders_read_a_clean_qr() {
+        let f = qr_frame("280000000000000010", 4);
+        assert_eq!(with_rxing(&f).map(|d| d.text), Some("280000000000000010".into()));
+        assert_eq!(with_rqrr(&f).map(|d| d.text), Some("280000000000000010".into()));
+        assert_eq!(decode(&f).map(|d| (d.format, d.decoder)), Some(("qr", Decoder::Rxing)));
+    }
+
+    #[test]
+    fn a_blank_frame_has_no_code() {
+        let f = GrayFrame::new(64, 48, vec![128; 64 * 48]).unwrap();
+        assert_eq!(decode(&f), None);
+    }
+
+    #[test]
+    fn a_frame_whose_buffer_does_not_match_its_size_is_refused() {
+        assert!(GrayFrame::new(10, 10, vec![0; 99]).is_none());
+        assert!(GrayFrame::new(0, 10, vec![]).is_none());
+    }
+}

@@ -1,0 +1,338 @@
+//! One stream of scans from every source (serial scanner, keyboard wedge, camera, typed by
+//! hand): `{code, source, time}`. The hub counts the same code once within the dedupe window,
+//! uses a scan only while a payment waits for one (the clerk armed it with an amount), and
+//! otherwise shows what was read without using it.
+
+pub mod camera;
+pub mod decode;
+pub mod serial;
+
+use crate::engine::{BarcodeRequest, Cashier, PaymentView};
+use crate::i18n::{Lang, Localized};
+use crate::ledger::now_ms;
+use crate::paycode::{self, ScannedCode};
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{broadcast, watch};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanSource {
+    Wedge,
+    Serial,
+    Camera,
+    Manual,
+}
+
+impl ScanSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanSource::Wedge => "wedge",
+            ScanSource::Serial => "serial",
+            ScanSource::Camera => "camera",
+            ScanSource::Manual => "manual",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ScanSource> {
+        [ScanSource::Wedge, ScanSource::Serial, ScanSource::Camera, ScanSource::Manual]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// One code read by one source. `at_ms` is when the source saw its end (terminator, Enter, frame).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Scan {
+    pub code: String,
+    pub source: ScanSource,
+    pub at_ms: i64,
+}
+
+impl Scan {
+    pub fn now(code: impl Into<String>, source: ScanSource) -> Scan {
+        Scan { code: code.into(), source, at_ms: now_ms() }
+    }
+}
+
+// Never print a payment code in full, even in a debug dump.
+impl std::fmt::Debug for Scan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Scan({}, {:?}, {})", paycode::mask(&self.code), self.source, self.at_ms)
+    }
+}
+
+/// Counts a code once while it keeps being seen: a sighting within `window_ms` of the previous
+/// sighting of the same code is a duplicate (so a QR held in front of the camera is one scan).
+#[derive(Debug, Default)]
+pub struct Deduper {
+    window_ms: i64,
+    recent: Vec<(String, i64)>,
+}
+
+impl Deduper {
+    pub fn new(window_ms: u64) -> Deduper {
+        Deduper { window_ms: window_ms as i64, recent: Vec::new() }
+    }
+
+    /// Whether `code` seen at `at_ms` is new (not a duplicate).
+    pub fn admit(&mut self, code: &str, at_ms: i64) -> bool {
+        let window = self.window_ms;
+        // abs(): a clock set back must not make every code a duplicate forever.
+        self.recent.retain(|(_, seen)| (at_ms - seen).abs() < window);
+        match self.recent.iter_mut().find(|(c, _)| c == code) {
+            Some((_, seen)) => {
+                *seen = at_ms;
+                false
+            }
+            None => {
+                if window > 0 {
+                    self.recent.push((code.to_owned(), at_ms));
+                }
+                true
+            }
+        }
+    }
+}
+
+/// What the clerk armed the hub with: the next payment code pays this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Armed {
+    pub channel: String,
+    pub amount_text: String,
+}
+
+/// What became of a scan.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ScanOutcome {
+    /// It paid the armed payment: this payment has started.
+    Charging { payment: Box<PaymentView> },
+    /// No payment was waiting: shown, not used.
+    NotWaiting,
+    /// The same code again within the dedupe window: ignored.
+    Duplicate,
+    /// A payment was waiting but the code cannot pay it (not a payment code, wrong wallet…);
+    /// the payment still waits. `code` is the error code.
+    Rejected { code: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanEvent {
+    pub source: ScanSource,
+    /// Payment codes masked; product codes in full.
+    pub code_shown: String,
+    pub at_ms: i64,
+    pub outcome: ScanOutcome,
+    /// What to tell the clerk, in their language.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArmError {
+    #[error("no channel `{0}` takes payment codes")]
+    NoBarcodeChannel(String),
+}
+
+impl Localized for ArmError {
+    fn message(&self, lang: Lang) -> String {
+        match self {
+            ArmError::NoBarcodeChannel(id) => match lang {
+                Lang::Zh => format!("收款渠道 {id} 不支持扫付款码"),
+                Lang::En => format!("Channel {id} does not take payment codes"),
+            },
+        }
+    }
+}
+
+struct HubState {
+    dedupe: Deduper,
+    armed: Option<Armed>,
+}
+
+/// The scan stream. Cheap to clone; every clone is the same hub.
+#[derive(Clone)]
+pub struct ScanHub {
+    cashier: Cashier,
+    runtime: tokio::runtime::Handle,
+    state: Arc<Mutex<HubState>>,
+    events: broadcast::Sender<ScanEvent>,
+    armed_tx: Arc<watch::Sender<bool>>,
+}
+
+impl ScanHub {
+    /// Call inside the runtime that drives payments: a scan that pays starts its payment there.
+    pub fn new(cashier: Cashier) -> ScanHub {
+        let window = cashier.config().scanners.dedupe_window_ms;
+        let (events, _) = broadcast::channel(64);
+        ScanHub {
+            cashier,
+            runtime: tokio::runtime::Handle::current(),
+            state: Arc::new(Mutex::new(HubState { dedupe: Deduper::new(window), armed: None })),
+            events,
+            armed_tx: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HubState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every scan's outcome, as it happens.
+    pub fn subscribe(&self) -> broadcast::Receiver<ScanEvent> {
+        self.events.subscribe()
+    }
+
+    /// Whether a payment waits for a code (the camera runs only then).
+    pub fn watch_armed(&self) -> watch::Receiver<bool> {
+        self.armed_tx.subscribe()
+    }
+
+    pub fn set_dedupe_window(&self, window_ms: u64) {
+        self.lock().dedupe = Deduper::new(window_ms);
+    }
+
+    /// The next payment code pays `amount_text` through `channel`. The amount is checked now, so
+    /// the clerk hears about a bad one before the customer scans.
+    pub fn arm(&self, channel: &str, amount_text: &str) -> Result<(), String> {
+        let lang = self.cashier.lang();
+        self.cashier.check_amount(amount_text).map_err(|e| e.message(lang))?;
+        let takes_codes = self.cashier.channels().get(channel).is_some_and(|c| c.capabilities().barcode);
+        if !takes_codes {
+            return Err(ArmError::NoBarcodeChannel(channel.into()).message(lang));
+        }
+        self.lock().armed = Some(Armed { channel: channel.into(), amount_text: amount_text.into() });
+        self.armed_tx.send_replace(true);
+        Ok(())
+    }
+
+    pub fn disarm(&self) {
+        self.lock().armed = None;
+        self.armed_tx.send_replace(false);
+    }
+
+    pub fn armed(&self) -> Option<Armed> {
+        self.lock().armed.clone()
+    }
+
+    /// Takes one scan from any source; returns (and broadcasts, duplicates aside) what became of it.
+    pub fn submit(&self, scan: Scan) -> ScanEvent {
+        let lang = self.cashier.lang();
+        let mut state = self.lock();
+        let outcome = if !state.dedupe.admit(&scan.code, scan.at_ms) {
+            ScanOutcome::Duplicate
+        } else if let Some(armed) = state.armed.clone() {
+            let request = BarcodeRequest {
+                channel: &armed.channel,
+                amount_text: &armed.amount_text,
+                code: &scan.code,
+                source: scan.source.as_str(),
+                subject: None,
+            };
+            let _in_runtime = self.runtime.enter();
+            match self.cashier.start_barcode(&request) {
+                Ok(p) => {
+                    state.armed = None;
+                    self.armed_tx.send_replace(false);
+                    ScanOutcome::Charging { payment: Box::new(self.cashier.view(&p)) }
+                }
+                Err(e) => {
+                    let event = self.event(&scan, ScanOutcome::Rejected { code: e.code().into() }, e.message(lang));
+                    drop(state);
+                    let _ = self.events.send(event.clone());
+                    return event;
+                }
+            }
+        } else {
+            ScanOutcome::NotWaiting
+        };
+        drop(state);
+        let message = describe(&scan, &outcome, &self.cashier, lang);
+        let event = self.event(&scan, outcome, message);
+        if !matches!(event.outcome, ScanOutcome::Duplicate) {
+            tracing::info!(source = scan.source.as_str(), code = %event.code_shown, outcome = ?kind(&event.outcome), "scan");
+            let _ = self.events.send(event.clone());
+        }
+        event
+    }
+
+    fn event(&self, scan: &Scan, outcome: ScanOutcome, message: String) -> ScanEvent {
+        let code_shown = match paycode::classify(&scan.code, &self.cashier.config().payment_codes) {
+            Ok(ScannedCode::Product { code, .. }) => code,
+            _ => paycode::mask(&scan.code),
+        };
+        ScanEvent { source: scan.source, code_shown, at_ms: scan.at_ms, outcome, message }
+    }
+}
+
+fn kind(outcome: &ScanOutcome) -> &'static str {
+    match outcome {
+        ScanOutcome::Charging { .. } => "charging",
+        ScanOutcome::NotWaiting => "not_waiting",
+        ScanOutcome::Duplicate => "duplicate",
+        ScanOutcome::Rejected { .. } => "rejected",
+    }
+}
+
+/// The clerk's line for a scan that was not rejected.
+fn describe(scan: &Scan, outcome: &ScanOutcome, cashier: &Cashier, lang: Lang) -> String {
+    match outcome {
+        ScanOutcome::Charging { payment } => payment.message.clone(),
+        ScanOutcome::Duplicate => lang.pick("重复扫码，已忽略", "Same code again; ignored").into(),
+        ScanOutcome::Rejected { .. } => String::new(),
+        ScanOutcome::NotWaiting => match paycode::classify(&scan.code, &cashier.config().payment_codes) {
+            Ok(ScannedCode::Payment { wallet, .. }) => match lang {
+                Lang::Zh => format!(
+                    "扫到{}付款码，但没有等待收款的订单：请先输入金额，再请顾客出示付款码",
+                    paycode::wallet_name_zh(&wallet)
+                ),
+                Lang::En => format!(
+                    "Read a {wallet} payment code, but no payment is waiting: enter the amount first, then scan"
+                ),
+            },
+            Ok(ScannedCode::Product { code, .. }) => match lang {
+                Lang::Zh => format!("扫到商品条码 {code}（不是付款码）"),
+                Lang::En => format!("Read product barcode {code} (not a payment code)"),
+            },
+            Err(e) => e.message(lang),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_counts_once_while_it_keeps_being_seen() {
+        let mut d = Deduper::new(2_000);
+        assert!(d.admit("A", 0));
+        assert!(!d.admit("A", 1_500));
+        assert!(!d.admit("A", 3_000), "seen again within the window of the last sighting");
+        assert!(d.admit("B", 3_100), "another code is new");
+        assert!(d.admit("A", 5_001), "gone for the whole window: a new scan");
+    }
+
+    #[test]
+    fn a_clock_set_back_does_not_hide_codes_forever() {
+        let mut d = Deduper::new(2_000);
+        assert!(d.admit("A", 100_000));
+        assert!(d.admit("A", 10_000), "an hour back is outside the window");
+    }
+
+    #[test]
+    fn a_zero_window_dedupes_nothing() {
+        let mut d = Deduper::new(0);
+        assert!(d.admit("A", 0));
+        assert!(d.admit("A", 0));
+    }
+
+    #[test]
+    fn source_names_round_trip() {
+        for s in [ScanSource::Wedge, ScanSource::Serial, ScanSource::Camera, ScanSource::Manual] {
+            assert_eq!(ScanSource::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(ScanSource::parse("bluetooth"), None);
+    }
+}
