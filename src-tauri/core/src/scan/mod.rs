@@ -6,6 +6,7 @@
 pub mod camera;
 pub mod decode;
 pub mod serial;
+pub mod service;
 
 use crate::engine::{BarcodeRequest, Cashier, PaymentView};
 use crate::i18n::{Lang, Localized};
@@ -155,7 +156,7 @@ struct HubState {
 #[derive(Clone)]
 pub struct ScanHub {
     cashier: Cashier,
-    runtime: tokio::runtime::Handle,
+    pub(crate) runtime: tokio::runtime::Handle,
     state: Arc<Mutex<HubState>>,
     events: broadcast::Sender<ScanEvent>,
     armed_tx: Arc<watch::Sender<bool>>,
