@@ -2,15 +2,25 @@
 //! errors come back as `{code, message}` with the message already in the UI's language.
 
 use crate::boot::BootError;
-use paydesk_core::engine::{BarcodeRequest, Cashier, PaymentView};
+use paydesk_core::config::Scanners;
+use paydesk_core::engine::{Cashier, PaymentView};
 use paydesk_core::i18n::{Lang, Localized};
+use paydesk_core::scan::service::{ScannerService, ScannerStates};
 use serde::Serialize;
+use std::path::PathBuf;
 use tauri::State;
 
 /// What the window is running on: a cashier, or the reason it could not start.
 pub enum AppState {
-    Ready(Cashier, Option<Demo>),
+    Ready(Box<Ready>),
     Failed(BootError),
+}
+
+pub struct Ready {
+    pub cashier: Cashier,
+    pub demo: Option<Demo>,
+    pub scanners: ScannerService,
+    pub config_path: PathBuf,
 }
 
 #[derive(Clone, Serialize)]
@@ -29,15 +39,24 @@ impl UiError {
     fn new(code: &str, err: &impl Localized, lang: Lang) -> UiError {
         UiError { code: code.into(), message: err.message(lang) }
     }
+
+    /// An error whose message is already in the window's language.
+    pub fn plain(code: &str, message: impl Into<String>) -> UiError {
+        UiError { code: code.into(), message: message.into() }
+    }
 }
 
-type UiResult<T> = Result<T, UiError>;
+pub type UiResult<T> = Result<T, UiError>;
 
-fn cashier(state: &AppState) -> UiResult<&Cashier> {
+pub fn ready(state: &AppState) -> UiResult<&Ready> {
     match state {
-        AppState::Ready(c, _) => Ok(c),
+        AppState::Ready(r) => Ok(r),
         AppState::Failed(e) => Err(UiError { code: "startup".into(), message: format!("{}\n{}", e.zh, e.en) }),
     }
+}
+
+fn cashier(state: &AppState) -> UiResult<&Cashier> {
+    ready(state).map(|r| &r.cashier)
 }
 
 #[derive(Serialize)]
@@ -95,6 +114,9 @@ pub struct Bootstrap {
     active: Option<PaymentView>,
     /// Late payments nobody has acknowledged yet (they survive restarts).
     alerts: Vec<Alert>,
+    /// The `[scanners]` settings (the window runs the keyboard-wedge detector with them).
+    scanners: Scanners,
+    scanner_state: ScannerStates,
 }
 
 /// A payment a person must see now: `message` says what happened and what to do.
@@ -122,7 +144,8 @@ fn sample_codes(lang: Lang) -> Vec<SampleCode> {
     .collect()
 }
 
-fn bootstrap_of(c: &Cashier, demo: &Option<Demo>) -> Bootstrap {
+fn bootstrap_of(r: &Ready) -> Bootstrap {
+    let (c, demo) = (&r.cashier, &r.demo);
     let lang = c.lang();
     let channels: Vec<ChannelInfo> = c
         .channels()
@@ -158,6 +181,8 @@ fn bootstrap_of(c: &Cashier, demo: &Option<Demo>) -> Bootstrap {
             .iter()
             .map(|p| Alert { id: p.id.clone(), message: alert_message(c, p) })
             .collect(),
+        scanners: r.scanners.settings(),
+        scanner_state: r.scanners.states().borrow().clone(),
     }
 }
 
@@ -172,12 +197,7 @@ pub async fn bootstrap(state: State<'_, AppState>) -> UiResult<Bootstrap> {
     static FIRST: std::sync::Once = std::sync::Once::new();
     // The UI calls this once it is drawn: the start-up benchmark times the app by this line.
     FIRST.call_once(|| tracing::info!("clerk window ready"));
-    let c = cashier(&state)?;
-    let demo = match &*state {
-        AppState::Ready(_, d) => d.clone(),
-        AppState::Failed(_) => None,
-    };
-    Ok(bootstrap_of(c, &demo))
+    Ok(bootstrap_of(ready(&state)?))
 }
 
 #[tauri::command]
@@ -202,25 +222,6 @@ pub async fn check_amount(state: State<'_, AppState>, amount_text: String) -> Ui
     let c = cashier(&state)?;
     let fen = c.check_amount(&amount_text).map_err(|e| UiError::new(e.code(), &e, c.lang()))?;
     Ok(CheckedAmount { amount_fen: fen.0, amount_text: fen.yuan_text() })
-}
-
-/// Async so it runs on the runtime that drives the payment it starts.
-#[tauri::command]
-pub async fn charge_barcode(
-    state: State<'_, AppState>,
-    channel: String,
-    amount_text: String,
-    code: String,
-    source: String,
-) -> UiResult<PaymentView> {
-    let c = cashier(&state)?;
-    let source = match source.as_str() {
-        "wedge" | "manual" | "serial" | "camera" => source.as_str(),
-        _ => "unknown",
-    };
-    let request = BarcodeRequest { channel: &channel, amount_text: &amount_text, code: &code, source, subject: None };
-    let p = c.start_barcode(&request).map_err(|e| UiError::new(e.code(), &e, c.lang()))?;
-    Ok(c.view(&p))
 }
 
 #[tauri::command]

@@ -6,9 +6,12 @@
 mod boot;
 mod commands;
 mod customer;
+mod scanners;
 
-use commands::{AppState, Demo};
+use commands::{AppState, Demo, Ready};
 use paydesk_core::engine::{Cashier, Update};
+use paydesk_core::scan::service::ScannerService;
+use paydesk_core::scan::ScanHub;
 use tauri::{AppHandle, Emitter, Manager};
 
 /// Forwards the engine's updates to the window: `payment-update` and `payment-alert`.
@@ -57,17 +60,21 @@ fn main() {
                     // Listen first, so the first recovery sweep's updates reach the window.
                     forward_updates(app.handle().clone(), cashier.clone());
                     // Inside the async runtime: the engine spawns its tasks onto it.
-                    tauri::async_runtime::block_on(async {
+                    let scanners = tauri::async_runtime::block_on(async {
                         let _recovery = cashier.spawn_recovery();
                         boot::start_notify_receiver(&cashier).await;
+                        let hub = ScanHub::new(cashier.clone());
+                        let dir = booted.config_path.parent().map(Into::into).unwrap_or_default();
+                        ScannerService::start(hub, cashier.config().scanners.clone(), dir)
                     });
+                    scanners::forward(app.handle(), &scanners);
                     let demo = booted.sandbox.map(|s| {
                         let url = s.base_url();
                         // The sandbox runs for the life of the app.
                         app.manage(s);
                         Demo { sandbox_url: url }
                     });
-                    AppState::Ready(cashier, demo)
+                    AppState::Ready(Box::new(Ready { cashier, demo, scanners, config_path: booted.config_path }))
                 }
                 Err(e) => {
                     tracing::error!(zh = %e.zh, en = %e.en, "cannot start the cashier");
@@ -81,7 +88,11 @@ fn main() {
             commands::bootstrap,
             commands::set_language,
             commands::check_amount,
-            commands::charge_barcode,
+            scanners::arm_scan,
+            scanners::disarm_scan,
+            scanners::submit_scan,
+            scanners::scanner_settings,
+            scanners::save_scanner_settings,
             commands::start_qr,
             commands::cancel_payment,
             commands::today,
