@@ -7,11 +7,16 @@ import {
   isCoreError,
   subscribe,
   type Bootstrap,
+  type CameraPreview,
   type Channel,
   type Lang,
+  type OwnScanSource,
   type PaymentAlert,
   type PaymentView,
-  type ScanSource,
+  type ScanEvent,
+  type ScannerSettingsView,
+  type ScannerStates,
+  type Scanners,
   type TenderMethod,
   type Today,
 } from './api';
@@ -29,17 +34,41 @@ import {
   sessionStore,
   showsTenderBar,
 } from './tender';
-import { WedgeCapture } from './wedgeCapture';
+import {
+  FIELD_LABELS,
+  formFromScanners,
+  isOwnSource,
+  scannersFromForm,
+  scannerStatus,
+  scanSound,
+  wedgeConfig,
+  type NumberField,
+  type ScannerForm,
+} from './scanners';
+import { maskEcho, WedgeCapture } from './wedgeCapture';
 
 export interface ScanSession {
   /** the amount as the core formatted it (check_amount) */
   amountText: string;
-  /** the amount as the clerk typed it: what is sent to charge_barcode */
+  /** the amount as the clerk typed it: what was sent to arm_scan */
   typed: string;
   manual: string;
   echo: string;
   busy: boolean;
   error: string | null;
+}
+
+/** The scanner settings screen. */
+export interface SettingsSession {
+  /** null until the settings are read */
+  form: ScannerForm | null;
+  ports: ScannerSettingsView['ports'];
+  cameras: ScannerSettingsView['cameras'];
+  busy: null | 'load' | 'refresh' | 'save';
+  /** the core's message (save refused, read failed) or the UI's own (not a whole number) */
+  error: string | null;
+  /** the field that is not a whole number */
+  invalid: NumberField | null;
 }
 
 const TODAY_REFRESH_MS = 30_000;
@@ -64,6 +93,14 @@ export class AppState {
   alerts = $state<PaymentAlert[]>([]);
   notice = $state<string | null>(null);
   now = $state(Date.now());
+  /** `[scanners]` as the core last sent it (bootstrap, settings) */
+  scanners = $state<Scanners | null>(null);
+  /** live state of the serial scanner and the camera (`scanner-state` events) */
+  scannerState = $state<ScannerStates | null>(null);
+  /** the latest camera frame while the scan overlay is open */
+  preview = $state<CameraPreview | null>(null);
+  /** the scanner settings screen, when open */
+  settings = $state<SettingsSession | null>(null);
 
   /** the method picked per channel (code), for the session */
   methodCodes = $state<Record<string, string>>({});
@@ -77,8 +114,14 @@ export class AppState {
   methodPicker: boolean = $derived(hasMethodPicker(this.channel));
   /** the tender bar is shown (more than one channel, or a method to pick) */
   tenderBar: boolean = $derived(showsTenderBar(this.boot?.channels ?? [], this.channel));
-  /** the clerk cannot change the tender now (a check, a payment or the scan overlay is under way) */
-  tenderLocked: boolean = $derived(this.busy !== null || this.scan !== null || this.active !== null);
+  /** the clerk cannot change the tender now (a check, a payment, the scan overlay or the settings are under way) */
+  tenderLocked: boolean = $derived(
+    this.busy !== null || this.scan !== null || this.active !== null || this.settings !== null,
+  );
+  /** the header's scanner pill: null when neither the serial scanner nor the camera is enabled */
+  scannerPill = $derived(
+    scannerStatus((k, v) => this.t(k, v), this.scanners, this.scannerState, this.scan !== null),
+  );
 
   /** latest view of each payment seen (events and command replies), to order out-of-order arrivals */
   private views = new Map<string, PaymentView>();
@@ -99,15 +142,15 @@ export class AppState {
         this.scan.echo = v.echo;
       }
     },
-    onScan: (code) => void this.charge(code, 'wedge'),
-    onManualSubmit: (text) => void this.charge(text, 'manual'),
+    onScan: (code) => void this.submitCode(code, 'wedge'),
+    onManualSubmit: (text) => void this.submitCode(text, 'manual'),
     snapshot: () => {
       const amount = this.amount;
       return () => {
         this.amount = amount;
       };
     },
-    onPassiveScan: () => this.showNotice(this.t('passiveScanNotice')),
+    onPassiveScan: (code) => void this.passiveScan(code),
   });
 
   constructor() {
@@ -152,6 +195,12 @@ export class AppState {
         this.unlisten = await subscribe({
           onUpdate: (v) => this.applyUpdate(v),
           onAlert: (a) => this.addAlert(a),
+          onScan: (ev) => this.onScanEvent(ev),
+          onScannerState: (st) => this.applyScannerState(st),
+          onCameraPreview: (p) => {
+            // frames only matter while the overlay that shows them is open
+            if (this.scan) this.preview = p;
+          },
         });
       }
       const b = await api.bootstrap();
@@ -174,6 +223,23 @@ export class AppState {
     document.documentElement.lang = b.lang === 'zh' ? 'zh-CN' : 'en';
     // keep the clerk's channel (also across a reload) while the core still offers it
     this.channelId = pickChannel(b.channels, this.channelId, b.defaultChannel);
+    if (b.scanners) this.applyScanners(b.scanners);
+    if (b.scannerState) this.applyScannerState(b.scannerState);
+  }
+
+  /** Takes `[scanners]` from the core: the wedge thresholds go to the detector at once. */
+  private applyScanners(s: Scanners): void {
+    this.scanners = s;
+    const want = wedgeConfig(s);
+    const have = this.capture.detector.options;
+    if (want.enabled !== this.capture.enabled || want.minLength !== have.minLength || want.maxGapMs !== have.maxGapMs) {
+      this.capture.configure(want);
+    }
+  }
+
+  private applyScannerState(st: ScannerStates): void {
+    this.scannerState = st;
+    if (st.camera.state !== 'running') this.preview = null;
   }
 
   async toggleLanguage(): Promise<void> {
@@ -356,7 +422,9 @@ export class AppState {
   }
 
   private get canStart(): boolean {
-    return this.status === 'ready' && !this.busy && !this.scan && !this.active && this.channel !== null;
+    return (
+      this.status === 'ready' && !this.busy && !this.scan && !this.active && !this.settings && this.channel !== null
+    );
   }
 
   async openScan(): Promise<void> {
@@ -366,12 +434,18 @@ export class AppState {
       this.showNotice(this.t('channelNoBarcode'));
       return;
     }
+    const channel = this.channel.id;
     this.busy = 'check';
     this.amountError = null;
     const typed = this.amount;
     try {
       const checked = await api.checkAmount(typed);
+      // from now on the next payment code from any source (wedge, serial, camera, typed) pays it
+      await api.armScan(channel, typed);
+      // a code from the serial scanner or the camera may already have started the payment
+      if (this.active) return;
       this.capture.reset();
+      this.preview = null;
       this.scan = { amountText: checked.amountText, typed, manual: '', echo: '', busy: false, error: null };
     } catch (e) {
       this.amountError = this.errorText(e);
@@ -405,10 +479,13 @@ export class AppState {
 
   // ---------------------------------------------------------------- scan overlay
 
+  /** Closes the overlay without a payment (Esc, Back): the core stops waiting for a code. */
   closeScan(): void {
     if (!this.scan || this.scan.busy) return;
     this.scan = null;
+    this.preview = null;
     this.capture.reset();
+    api.disarmScan().catch((e) => this.showNotice(this.errorText(e)));
   }
 
   /** The manual field changed by itself (paste, on-screen keyboard). */
@@ -421,27 +498,178 @@ export class AppState {
 
   submitManual(): void {
     const text = this.scan?.manual.trim() ?? '';
-    if (text !== '') void this.charge(text, 'manual');
+    if (text !== '') void this.submitCode(text, 'manual');
   }
 
-  async charge(code: string, source: ScanSource): Promise<void> {
+  /** A code scanned by the wedge or typed by the clerk in the scan overlay: the core decides. */
+  async submitCode(code: string, source: OwnScanSource): Promise<void> {
     const s = this.scan;
-    if (!s || s.busy || this.active || !this.channel) return;
+    if (!s || s.busy || this.active) return;
     s.busy = true;
     s.error = null;
+    let ev: ScanEvent;
     try {
-      const v = await api.chargeBarcode(this.channel.id, s.typed, code, source);
-      this.scan = null;
-      this.capture.reset();
-      this.showPayment(v);
+      ev = await api.submitScan(code, source);
     } catch (e) {
-      if (this.scan) {
-        this.scan.busy = false;
-        this.scan.error = this.errorText(e);
-        this.scan.manual = '';
-        this.scan.echo = '';
+      if (this.scan === s) {
+        s.busy = false;
+        s.error = this.errorText(e);
+        s.manual = '';
+        s.echo = '';
+        this.capture.reset();
       }
-      this.capture.reset();
+      return;
+    }
+    if (this.scan === s) s.busy = false;
+    // a code from the serial scanner or the camera paid while this one was on its way
+    if (ev.outcome.kind === 'not_waiting' && this.scan === null && this.active) return;
+    this.handleScanEvent(ev);
+  }
+
+  /** The wedge read a whole code outside the scan overlay (what it typed is already undone). */
+  async passiveScan(code: string): Promise<void> {
+    if (this.settings) {
+      // keys typed into the settings go nowhere: say what was read (a test of the scanner), no more
+      this.showNotice(this.t('wedgeScanInSettings', { n: [...code].length, code: maskEcho(code) }));
+      return;
+    }
+    if (this.status !== 'ready') return;
+    try {
+      this.handleScanEvent(await api.submitScan(code, 'wedge'));
+    } catch (e) {
+      this.showNotice(this.errorText(e));
+    }
+  }
+
+  /** A `scan` event: the UI's own scans (wedge, manual) came back as submit_scan's answer already. */
+  onScanEvent(ev: ScanEvent): void {
+    if (isOwnSource(ev.source)) return;
+    this.handleScanEvent(ev);
+  }
+
+  /** What a scan became, from submit_scan's answer or a `scan` event of the serial scanner / camera. */
+  handleScanEvent(ev: ScanEvent): void {
+    const sound = scanSound(ev, this.scanners);
+    if (sound) playSound(sound);
+    const outcome = ev.outcome;
+    switch (outcome.kind) {
+      case 'charging':
+        // the core disarmed itself: the payment is on its way
+        if (this.scan) {
+          this.scan = null;
+          this.capture.reset();
+        }
+        this.preview = null;
+        this.showPayment(outcome.payment);
+        return;
+      case 'rejected': {
+        const s = this.scan;
+        if (!s || this.active) {
+          this.showNotice(ev.message);
+          return;
+        }
+        // the overlay stays open and armed; the clerk's own code is cleared for the next try
+        s.error = ev.message;
+        if (isOwnSource(ev.source)) {
+          s.manual = '';
+          s.echo = '';
+          this.capture.reset();
+        }
+        return;
+      }
+      case 'not_waiting':
+        this.showNotice(ev.message || this.t('passiveScanNotice'));
+        return;
+      case 'duplicate':
+        return;
+    }
+  }
+
+  // ---------------------------------------------------------------- scanner settings
+
+  get canOpenSettings(): boolean {
+    return this.status === 'ready' && !this.busy && !this.scan && !this.active && !this.settings;
+  }
+
+  /** Opens the settings screen and reads the settings, ports and cameras from the core. */
+  async openSettings(): Promise<void> {
+    if (!this.canOpenSettings) return;
+    this.settings = { form: null, ports: [], cameras: [], busy: 'load', error: null, invalid: null };
+    // read back: the state holds a (reactive) proxy of the object assigned
+    const session = this.settings;
+    const fallback = this.scanners;
+    try {
+      const v = await api.scannerSettings();
+      if (this.settings !== session) return;
+      this.takeScannerView(v);
+      session.form = formFromScanners(v.settings, v.ports, v.cameras);
+    } catch (e) {
+      if (this.settings !== session) return;
+      session.error = this.errorText(e);
+      // still editable with the settings bootstrap sent (no port or camera list)
+      if (fallback) session.form = formFromScanners(fallback);
+    } finally {
+      if (this.settings === session) session.busy = null;
+    }
+  }
+
+  /** Looks for serial ports and cameras again; the form keeps what was typed. */
+  async refreshSettings(): Promise<void> {
+    const session = this.settings;
+    if (!session || session.busy) return;
+    session.busy = 'refresh';
+    try {
+      const v = await api.scannerSettings();
+      if (this.settings !== session) return;
+      this.applyScannerState({ serial: v.serial, camera: v.camera });
+      session.ports = v.ports;
+      session.cameras = v.cameras;
+      session.form ??= formFromScanners(v.settings, v.ports, v.cameras);
+      session.error = null;
+    } catch (e) {
+      if (this.settings === session) session.error = this.errorText(e);
+    } finally {
+      if (this.settings === session) session.busy = null;
+    }
+  }
+
+  /** Checks the numbers are whole, sends the settings; the core checks the ranges and saves. */
+  async saveSettings(): Promise<void> {
+    const session = this.settings;
+    if (!session?.form || session.busy) return;
+    const r = scannersFromForm(session.form);
+    if (!r.ok) {
+      session.invalid = r.field;
+      session.error = this.t('settingsNotInteger', { field: this.t(FIELD_LABELS[r.field]) });
+      return;
+    }
+    session.busy = 'save';
+    session.error = null;
+    session.invalid = null;
+    try {
+      const v = await api.saveScannerSettings(r.settings);
+      this.applyScanners(v.settings);
+      this.applyScannerState({ serial: v.serial, camera: v.camera });
+      if (this.settings === session) this.settings = null;
+    } catch (e) {
+      // nothing was changed: keep the form as typed
+      if (this.settings === session) session.error = this.errorText(e);
+    } finally {
+      if (this.settings === session) session.busy = null;
+    }
+  }
+
+  closeSettings(): void {
+    if (!this.settings || this.settings.busy === 'save') return;
+    this.settings = null;
+  }
+
+  private takeScannerView(v: ScannerSettingsView): void {
+    this.applyScanners(v.settings);
+    this.applyScannerState({ serial: v.serial, camera: v.camera });
+    if (this.settings) {
+      this.settings.ports = v.ports;
+      this.settings.cameras = v.cameras;
     }
   }
 
@@ -499,6 +727,14 @@ export class AppState {
       }
       return;
     }
+    if (this.settings) {
+      // the settings' own fields take every other key
+      if (key === 'Escape') {
+        e.preventDefault();
+        this.closeSettings();
+      }
+      return;
+    }
     if (key === 'Escape') {
       this.amountError = null;
       this.dismissNotice();
@@ -513,6 +749,11 @@ export class AppState {
     if (key === 'F3') {
       e.preventDefault();
       this.cycleChannel();
+      return;
+    }
+    if (key === 'F9') {
+      e.preventDefault();
+      void this.openSettings();
       return;
     }
     const target = e.target as Element | null;

@@ -9,7 +9,11 @@ const mocks = vi.hoisted(() => ({
   bootstrap: vi.fn(),
   setLanguage: vi.fn(),
   checkAmount: vi.fn(),
-  chargeBarcode: vi.fn(),
+  armScan: vi.fn(),
+  disarmScan: vi.fn(),
+  submitScan: vi.fn(),
+  scannerSettings: vi.fn(),
+  saveScannerSettings: vi.fn(),
   startQr: vi.fn(),
   cancelPayment: vi.fn(),
   today: vi.fn(),
@@ -62,6 +66,22 @@ function boot(channels: Channel[], p: Partial<Bootstrap> = {}): Bootstrap {
     demo: null,
     active: null,
     alerts: [],
+    scanners: {
+      dedupe_window_ms: 2000,
+      serial: {
+        enabled: false,
+        port: '',
+        baud: 9600,
+        data_bits: 8,
+        parity: 'none',
+        stop_bits: 1,
+        terminator: 'cr',
+        stale_after_ms: 500,
+      },
+      wedge: { enabled: true, min_length: 8, max_gap_ms: 50 },
+      camera: { enabled: false, device: '', width: 1280, height: 720, fps: 30, beep: true },
+    },
+    scannerState: { serial: { state: 'off' }, camera: { state: 'off' } },
     ...p,
   };
 }
@@ -139,6 +159,8 @@ beforeEach(() => {
   for (const m of Object.values(mocks)) m.mockReset();
   mocks.today.mockResolvedValue(emptyToday);
   mocks.checkAmount.mockImplementation(async (amountText: string) => ({ amountFen: 1234, amountText }));
+  mocks.armScan.mockResolvedValue(null);
+  mocks.disarmScan.mockResolvedValue(null);
 });
 
 afterEach(() => {

@@ -171,3 +171,46 @@ describe('WedgeCapture outside scan mode', () => {
     expect(t.log.scans).toEqual([]);
   });
 });
+
+describe('WedgeCapture settings', () => {
+  it('applies the thresholds: a shorter or slower scanner is detected once they say so', () => {
+    const t = harness(false);
+    const slow = () => [...seq('123456', 5000, 80), key('Enter', 5000 + 6 * 80)];
+    for (const k of slow()) t.deliver(k);
+    expect(t.log.passive).toEqual([]);
+    expect(t.cap.configure({ minLength: 6, maxGapMs: 100 })).toBe(true);
+    expect(t.cap.detector.options).toMatchObject({ minLength: 6, maxGapMs: 100, maxEnterGapMs: 100 });
+    for (const k of slow().map((k) => ({ ...k, timeStamp: k.timeStamp + 10_000 }))) t.deliver(k);
+    expect(t.log.passive).toEqual(['123456']);
+  });
+
+  it('keeps the old thresholds when given impossible ones', () => {
+    const t = harness(false);
+    expect(t.cap.configure({ minLength: 0, maxGapMs: 30 })).toBe(false);
+    expect(t.cap.detector.options).toMatchObject({ minLength: 8, maxGapMs: 50 });
+  });
+
+  it('switched off: passive mode leaves keys alone and takes no snapshot', () => {
+    const t = harness(false);
+    t.cap.configure({ enabled: false });
+    expect(t.cap.enabled).toBe(false);
+    const keys = [...seq('2801234567890123', 2000, 6), key('Enter', 2000 + 16 * 6)];
+    for (const k of keys) t.deliver(k);
+    expect(keys.some((k) => k.prevented || k.stopped)).toBe(false);
+    expect(t.log.passive).toEqual([]);
+    expect(t.log.snapshots).toBe(0);
+    expect(t.amount).toBe('2801234567890123');
+  });
+
+  it('switched off: in scan mode a fast run is manual text (no echo) and Enter submits it as typed', () => {
+    const t = harness(true);
+    t.cap.configure({ enabled: false });
+    const keys = [...seq('2801234567890123', 1000, 8), key('Enter', 1000 + 16 * 8)];
+    for (const k of keys) t.cap.handleKey(k);
+    expect(keys.every((k) => k.prevented)).toBe(true);
+    expect(t.log.entries.every((e) => e.echo === '')).toBe(true);
+    expect(t.log.entries[5].manual).toBe('280123');
+    expect(t.log.scans).toEqual([]);
+    expect(t.log.manual).toEqual(['2801234567890123']);
+  });
+});

@@ -16,9 +16,20 @@
 //   every run the app state (`snapshot()`) and the focused text field are snapshotted; if the run
 //   turns out to be a complete scan, its Enter is swallowed, the snapshots are restored (undoing what
 //   the scanner typed into the amount or a field) and `onPassiveScan(code)` tells the app (which
-//   shows a notice; it does not start a payment).
+//   asks the core, which shows what was read; it does not start a payment unless one is armed).
+//
+// Detection can be switched off (`configure({ enabled: false })`, the `[scanners.wedge]` setting):
+// passive mode then leaves every key alone, and in scan mode every key typed (fast or slow) is
+// manual entry text, submitted with Enter.
 
-import { WedgeDetector, type WedgeKey, type WedgeResult } from './wedge';
+import { WedgeDetector, type WedgeKey, type WedgeOptions, type WedgeResult } from './wedge';
+
+/** The wedge settings the capture takes (from `[scanners.wedge]`). */
+export interface WedgeConfig {
+  enabled: boolean;
+  minLength: number;
+  maxGapMs: number;
+}
 
 /** What the capture reads from a KeyboardEvent (a real one fits). */
 export interface KeyLike extends WedgeKey {
@@ -94,10 +105,38 @@ export class WedgeCapture {
   /** passive mode: restore functions taken at the start of the current run */
   private restoreApp: (() => void) | null = null;
   private restoreField: (() => void) | null = null;
+  private detecting = true;
 
   constructor(handlers: WedgeCaptureHandlers, detector: WedgeDetector = new WedgeDetector()) {
     this.h = handlers;
     this.detector = detector;
+  }
+
+  /** Whether wedge scans are detected (else keys are only ever manual entry). */
+  get enabled(): boolean {
+    return this.detecting;
+  }
+
+  /**
+   * Applies the wedge settings. Thresholds the detector refuses (minLength < 1, maxGapMs <= 0) are
+   * left as they were; returns whether they were taken. A run in progress becomes manual text
+   * (scan mode) or is forgotten (passive mode).
+   */
+  configure(config: Partial<WedgeConfig>): boolean {
+    let ok = true;
+    const opts: Partial<WedgeOptions> = {};
+    if (config.minLength !== undefined) opts.minLength = config.minLength;
+    if (config.maxGapMs !== undefined) opts.maxGapMs = config.maxGapMs;
+    try {
+      this.detector.setOptions(opts);
+    } catch {
+      ok = false;
+    }
+    if (config.enabled !== undefined) this.detecting = config.enabled;
+    this.commitRun(this.run);
+    this.detector.reset();
+    this.restoreApp = this.restoreField = null;
+    return ok;
   }
 
   /** Sets the manual text (e.g. the field changed by paste or an on-screen keyboard) and clears the run. */
@@ -115,7 +154,7 @@ export class WedgeCapture {
   }
 
   view(): EntryView {
-    const fast = [...this.run].length >= 2;
+    const fast = this.detecting && [...this.run].length >= 2;
     return { manual: fast ? this.manual : this.manual + this.run, echo: fast ? maskEcho(this.run) : '' };
   }
 
@@ -129,7 +168,7 @@ export class WedgeCapture {
       return;
     }
     if (this.h.isScanMode()) this.scanKey(ev);
-    else this.passiveKey(ev);
+    else if (this.detecting) this.passiveKey(ev);
   };
 
   private commitRun(extra: string): void {
@@ -150,18 +189,19 @@ export class WedgeCapture {
       case 'ignored':
         return;
       case 'scan':
+        if (!this.detecting) {
+          // detection off: what was typed is manual text like any other
+          this.submitManual(r.code);
+          return;
+        }
         this.manual = '';
         this.run = '';
         this.emit();
         this.h.onScan(r.code);
         return;
-      case 'enter': {
-        this.commitRun(r.abandoned);
-        this.emit();
-        const text = this.manual.trim();
-        if (text !== '') this.h.onManualSubmit(text);
+      case 'enter':
+        this.submitManual(r.abandoned);
         return;
-      }
       case 'other':
         this.commitRun(r.abandoned);
         if (ev.key === 'Backspace') this.manual = dropLastChar(this.manual);
@@ -174,6 +214,13 @@ export class WedgeCapture {
         this.emit();
         return;
     }
+  }
+
+  private submitManual(run: string): void {
+    this.commitRun(run);
+    this.emit();
+    const text = this.manual.trim();
+    if (text !== '') this.h.onManualSubmit(text);
   }
 
   private passiveKey(ev: KeyLike): void {

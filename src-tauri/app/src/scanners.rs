@@ -40,8 +40,13 @@ pub fn forward(app: &AppHandle, service: &ScannerService) {
     tauri::async_runtime::spawn(async move {
         while previews.changed().await.is_ok() {
             let Some(p) = previews.borrow_and_update().clone() else { continue };
-            let data_url = format!("data:image/jpeg;base64,{}", base64::engine::general_purpose::STANDARD.encode(&p.jpeg));
-            emit(&to, "camera-preview", CameraPreview { data_url, frame_width: p.frame_width, frame_height: p.frame_height });
+            let data_url =
+                format!("data:image/jpeg;base64,{}", base64::engine::general_purpose::STANDARD.encode(&p.jpeg));
+            emit(
+                &to,
+                "camera-preview",
+                CameraPreview { data_url, frame_width: p.frame_width, frame_height: p.frame_height },
+            );
         }
     });
 }
@@ -113,7 +118,8 @@ pub async fn scanner_settings(state: State<'_, AppState>) -> UiResult<ScannerSet
 pub async fn save_scanner_settings(state: State<'_, AppState>, settings: Scanners) -> UiResult<ScannerSettingsView> {
     let r = ready(&state)?;
     let lang = r.cashier.lang();
-    let config = Config::save_scanners(&r.config_path, &settings).map_err(|e| UiError::plain("config", e.message(lang)))?;
+    let config =
+        Config::save_scanners(&r.config_path, &settings).map_err(|e| UiError::plain("config", e.message(lang)))?;
     tracing::info!(path = %r.config_path.display(), "scanner settings saved");
     let service = r.scanners.clone();
     tauri::async_runtime::spawn_blocking(move || {

@@ -1,8 +1,9 @@
 //! The camera scanner: a capture thread takes frames from a [`FrameSource`] (a real camera
-//! through nokhwa, or image files), keeps only the newest one for the decode thread (so a slow
-//! decode skips frames instead of queueing them), and publishes a small JPEG preview for the
-//! window. The decode thread reads codes with [`super::decode::decode`] and hands them to the scan
-//! stream, which counts a code held in view once.
+//! through nokhwa, or image files), keeps only the newest one for each decoder (so a slow decode
+//! skips frames instead of queueing them), and publishes a small JPEG preview for the window.
+//! Two decode threads: rxing on every frame it can take, rqrr (slow, sometimes very) at most
+//! every [`decode::SECOND_PASS_EVERY`], so a stuck second pass never stops the first. Codes go to
+//! the scan stream, which counts a code held in view once.
 
 use super::decode::{self, GrayFrame};
 use super::{Scan, ScanSource};
@@ -200,6 +201,8 @@ pub struct CameraStats {
     pub codes: AtomicU64,
 }
 
+/// The newest frame not yet taken by one decoder.
+#[derive(Default)]
 struct Slot {
     frame: Mutex<Option<GrayFrame>>,
     ready: Condvar,
@@ -208,7 +211,7 @@ struct Slot {
 /// A running camera scanner. Dropping it stops both threads.
 pub struct CameraWorker {
     stop: Arc<AtomicBool>,
-    slot: Arc<Slot>,
+    slots: Arc<[Slot; 2]>,
     threads: Vec<JoinHandle<()>>,
     preview: watch::Receiver<Option<Arc<Preview>>>,
     state: watch::Receiver<CameraState>,
@@ -217,26 +220,36 @@ pub struct CameraWorker {
 
 impl CameraWorker {
     /// Opens the source the settings name (on the capture thread) and sends every code read to `sink`.
-    pub fn start(settings: CameraSettings, base_dir: PathBuf, sink: impl Fn(Scan) + Send + 'static) -> CameraWorker {
+    pub fn start(
+        settings: CameraSettings,
+        base_dir: PathBuf,
+        sink: impl Fn(Scan) + Send + Sync + 'static,
+    ) -> CameraWorker {
         let stop = Arc::new(AtomicBool::new(false));
-        let slot = Arc::new(Slot { frame: Mutex::new(None), ready: Condvar::new() });
+        let slots = Arc::new([Slot::default(), Slot::default()]);
+        let sink: Arc<dyn Fn(Scan) + Send + Sync> = Arc::new(sink);
         let stats = Arc::new(CameraStats::default());
         let (preview_tx, preview) = watch::channel(None);
         let (state_tx, state) = watch::channel(CameraState::Starting);
         let mut threads = Vec::new();
-        let (s, sl, st) = (stop.clone(), slot.clone(), stats.clone());
+        let (s, sl, st) = (stop.clone(), slots.clone(), stats.clone());
         let capture = move || capture_loop(&settings, &base_dir, &s, &sl, &st, &preview_tx, &state_tx);
-        let (s, sl, st) = (stop.clone(), slot.clone(), stats.clone());
-        let decode = move || decode_loop(&s, &sl, &st, &sink);
-        for (name, body) in
-            [("camera-capture", Box::new(capture) as Box<dyn FnOnce() + Send>), ("camera-decode", Box::new(decode))]
-        {
+        let (s, sl, st, out) = (stop.clone(), slots.clone(), stats.clone(), sink.clone());
+        let first = move || decode_loop(&s, &sl[0], &st, Duration::ZERO, decode::with_rxing, &*out);
+        let (s, sl, st, out) = (stop.clone(), slots.clone(), stats.clone(), sink);
+        let second = move || decode_loop(&s, &sl[1], &st, decode::SECOND_PASS_EVERY, decode::with_rqrr, &*out);
+        let bodies: [(&str, Box<dyn FnOnce() + Send>); 3] = [
+            ("camera-capture", Box::new(capture)),
+            ("camera-rxing", Box::new(first)),
+            ("camera-rqrr", Box::new(second)),
+        ];
+        for (name, body) in bodies {
             match std::thread::Builder::new().name(name.into()).spawn(body) {
                 Ok(t) => threads.push(t),
                 Err(e) => tracing::error!(error = %e, "cannot start the {name} thread"),
             }
         }
-        CameraWorker { stop, slot, threads, preview, state, stats }
+        CameraWorker { stop, slots, threads, preview, state, stats }
     }
 
     pub fn preview(&self) -> watch::Receiver<Option<Arc<Preview>>> {
@@ -251,7 +264,9 @@ impl CameraWorker {
 impl Drop for CameraWorker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        self.slot.ready.notify_all();
+        for slot in self.slots.iter() {
+            slot.ready.notify_all();
+        }
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
@@ -262,7 +277,7 @@ fn capture_loop(
     settings: &CameraSettings,
     base_dir: &Path,
     stop: &AtomicBool,
-    slot: &Slot,
+    slots: &[Slot; 2],
     stats: &CameraStats,
     preview: &watch::Sender<Option<Arc<Preview>>>,
     state: &watch::Sender<CameraState>,
@@ -288,11 +303,19 @@ fn capture_loop(
                             preview.send_replace(Some(Arc::new(p)));
                         }
                     }
-                    let mut newest = slot.frame.lock().unwrap_or_else(|p| p.into_inner());
+                    {
+                        // The second pass takes a frame only when it is free for one.
+                        let mut second = slots[1].frame.lock().unwrap_or_else(|p| p.into_inner());
+                        if second.is_none() {
+                            *second = Some(frame.clone());
+                            slots[1].ready.notify_one();
+                        }
+                    }
+                    let mut newest = slots[0].frame.lock().unwrap_or_else(|p| p.into_inner());
                     if newest.replace(frame).is_some() {
                         stats.skipped.fetch_add(1, Ordering::Relaxed);
                     }
-                    slot.ready.notify_one();
+                    slots[0].ready.notify_one();
                 }
             }
             Err(e) => Some(e),
@@ -308,8 +331,16 @@ fn capture_loop(
     state.send_replace(CameraState::Off);
 }
 
-fn decode_loop(stop: &AtomicBool, slot: &Slot, stats: &CameraStats, sink: &dyn Fn(Scan)) {
+fn decode_loop(
+    stop: &AtomicBool,
+    slot: &Slot,
+    stats: &CameraStats,
+    at_most_every: Duration,
+    read: fn(&GrayFrame) -> Option<decode::Decoded>,
+    sink: &(dyn Fn(Scan) + Send + Sync),
+) {
     loop {
+        let started = Instant::now();
         let frame = {
             let mut newest = slot.frame.lock().unwrap_or_else(|p| p.into_inner());
             loop {
@@ -326,11 +357,16 @@ fn decode_loop(stop: &AtomicBool, slot: &Slot, stats: &CameraStats, sink: &dyn F
                     .unwrap_or_else(|p| p.into_inner().0);
             }
         };
-        let found = decode::decode(&frame);
-        stats.decoded.fetch_add(1, Ordering::Relaxed);
-        if let Some(d) = found {
+        if let Some(d) = read(&frame) {
             stats.codes.fetch_add(1, Ordering::Relaxed);
             sink(Scan { code: d.text, source: ScanSource::Camera, at_ms: now_ms() });
+        }
+        stats.decoded.fetch_add(1, Ordering::Relaxed);
+        // Clear what came in meanwhile so the next read is of a frame that is due, not stale.
+        let rest = at_most_every.saturating_sub(started.elapsed());
+        if !rest.is_zero() {
+            std::thread::sleep(rest);
+            slot.frame.lock().unwrap_or_else(|p| p.into_inner()).take();
         }
     }
 }

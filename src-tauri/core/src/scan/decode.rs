@@ -1,11 +1,23 @@
-//! Reading a code from one greyscale frame: rxing first (QR, and the 1D barcode a wallet prints
-//! under its QR), then rqrr as a second pass for QR codes rxing missed. Each decoder runs behind
-//! `catch_unwind`: a frame that makes a decoder panic is a frame without a code, never a dead
-//! scanner (BUILD.md: rqrr panics on some photos).
+//! Reading a code from one greyscale frame: rxing first (QR, and the Code 128 barcode a wallet
+//! prints above its QR), then rqrr as a second pass for QR codes rxing missed. Each decoder runs
+//! behind `catch_unwind`: a frame that makes a decoder panic is a frame without a code, never a
+//! dead scanner (BUILD.md: rqrr panics on some photos).
+//!
+//! Measured on the kept test images (benches/scan_decode.rs): rxing takes a few milliseconds a
+//! frame; rqrr takes 20–130 ms and, on some noisy frames, seconds. So rqrr reads a copy at most
+//! 640 pixels wide, and the camera runs it on its own thread at most every
+//! [`SECOND_PASS_EVERY`], so it never holds up rxing, which reads every frame it can. Only QR and Code 128 are looked for: with retail formats (EAN, UPC) and
+//! "try harder" on, rxing read a phantom product code from a frame of stripes.
 
 use rxing::{BarcodeFormat, DecodeHints};
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+/// The camera's rqrr pass starts at most this often (rxing runs on every frame).
+pub const SECOND_PASS_EVERY: Duration = Duration::from_millis(200);
+/// rqrr reads a copy of the frame at most this wide.
+const SECOND_PASS_WIDTH: u32 = 640;
 
 /// A greyscale (luma 8) image, row by row.
 #[derive(Clone)]
@@ -57,15 +69,9 @@ impl std::fmt::Debug for Decoded {
     }
 }
 
-/// The formats a counter meets: wallet QR and Code 128 payment codes, retail product codes.
+/// The formats of wallet payment codes.
 fn wanted_formats() -> HashSet<BarcodeFormat> {
-    HashSet::from([
-        BarcodeFormat::QR_CODE,
-        BarcodeFormat::CODE_128,
-        BarcodeFormat::EAN_13,
-        BarcodeFormat::EAN_8,
-        BarcodeFormat::UPC_A,
-    ])
+    HashSet::from([BarcodeFormat::QR_CODE, BarcodeFormat::CODE_128])
 }
 
 fn format_name(f: &BarcodeFormat) -> &'static str {
@@ -79,18 +85,29 @@ fn format_name(f: &BarcodeFormat) -> &'static str {
     }
 }
 
-/// The first code found in the frame, if any.
+/// The first code found in the frame by either decoder (both always run: the thorough read).
 pub fn decode(frame: &GrayFrame) -> Option<Decoded> {
     with_rxing(frame).or_else(|| with_rqrr(frame))
 }
 
 pub fn with_rxing(frame: &GrayFrame) -> Option<Decoded> {
+    use rxing::common::{GlobalHistogramBinarizer, HybridBinarizer};
+    use rxing::{BinaryBitmap, Luma8Source, MultiFormatReader, Reader};
     let found = catch_unwind(AssertUnwindSafe(|| {
-        let mut hints =
-            DecodeHints { PossibleFormats: Some(wanted_formats()), TryHarder: Some(true), ..Default::default() };
-        rxing::helpers::detect_in_luma_slice_with_hints(&frame.pixels, frame.width, frame.height, None, &mut hints)
-            .ok()
-            .map(|r| (r.getText().to_owned(), format_name(r.getBarcodeFormat())))
+        let hints =
+            DecodeHints { PossibleFormats: Some(wanted_formats()), TryHarder: Some(false), ..Default::default() };
+        let source = || Luma8Source::new_with_slice(&frame.pixels, frame.width, frame.height).ok();
+        let mut reader = MultiFormatReader::default();
+        // Local thresholds first (uneven light); one global threshold second: it reads a
+        // grey-on-grey code on a screen darker than its surroundings, where local ones do not.
+        let local = source()
+            .and_then(|s| reader.decode_with_hints(&mut BinaryBitmap::new(HybridBinarizer::new(s)), &hints).ok());
+        let result = local.or_else(|| {
+            source().and_then(|s| {
+                reader.decode_with_hints(&mut BinaryBitmap::new(GlobalHistogramBinarizer::new(s)), &hints).ok()
+            })
+        });
+        result.map(|r| (r.getText().to_owned(), format_name(r.getBarcodeFormat())))
     }));
     match found {
         Ok(Some((text, format))) if !text.is_empty() => Some(Decoded { text, format, decoder: Decoder::Rxing }),
@@ -102,7 +119,23 @@ pub fn with_rxing(frame: &GrayFrame) -> Option<Decoded> {
     }
 }
 
+/// A copy at most `width` wide (area average), or the frame itself when it is narrower.
+fn at_most(frame: &GrayFrame, width: u32) -> std::borrow::Cow<'_, GrayFrame> {
+    if frame.width <= width {
+        return std::borrow::Cow::Borrowed(frame);
+    }
+    let height = (u64::from(frame.height) * u64::from(width) / u64::from(frame.width)).max(1) as u32;
+    match image::GrayImage::from_raw(frame.width, frame.height, frame.pixels.clone()) {
+        Some(img) => {
+            let small = image::imageops::thumbnail(&img, width, height);
+            std::borrow::Cow::Owned(GrayFrame { width, height, pixels: small.into_raw() })
+        }
+        None => std::borrow::Cow::Borrowed(frame),
+    }
+}
+
 pub fn with_rqrr(frame: &GrayFrame) -> Option<Decoded> {
+    let frame = at_most(frame, SECOND_PASS_WIDTH);
     let found = catch_unwind(AssertUnwindSafe(|| {
         let w = frame.width as usize;
         let mut img =
@@ -113,7 +146,7 @@ pub fn with_rqrr(frame: &GrayFrame) -> Option<Decoded> {
         Ok(Some(text)) if !text.is_empty() => Some(Decoded { text, format: "qr", decoder: Decoder::Rqrr }),
         Ok(_) => None,
         Err(_) => {
-            tracing::warn!(?frame, "rqrr panicked on a frame; frame skipped");
+            tracing::warn!(frame = ?*frame, "rqrr panicked on a frame; frame skipped");
             None
         }
     }

@@ -1,0 +1,741 @@
+// The scan flow against the real AppState with the core mocked: arming on open, disarming on close,
+// the UI's own scans through submit_scan, the core's `scan` events, beeps, the wedge thresholds and
+// the scanner settings screen. Screens are rendered with Svelte's server renderer.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { render } from 'svelte/server';
+import type { Bootstrap, Channel, CoreEvents, PaymentView, ScanEvent, ScannerSettingsView, Scanners, Today } from './api';
+
+const mocks = vi.hoisted(() => ({
+  api: {
+    bootstrap: vi.fn(),
+    setLanguage: vi.fn(),
+    checkAmount: vi.fn(),
+    armScan: vi.fn(),
+    disarmScan: vi.fn(),
+    submitScan: vi.fn(),
+    scannerSettings: vi.fn(),
+    saveScannerSettings: vi.fn(),
+    startQr: vi.fn(),
+    cancelPayment: vi.fn(),
+    today: vi.fn(),
+    ackAlert: vi.fn(),
+  },
+  playSound: vi.fn(),
+  events: null as CoreEvents | null,
+}));
+
+vi.mock('./api', async (importOriginal) => {
+  const real = await importOriginal<typeof import('./api')>();
+  return {
+    ...real,
+    api: mocks.api,
+    subscribe: vi.fn(async (h: CoreEvents) => {
+      mocks.events = h;
+      return () => undefined;
+    }),
+  };
+});
+
+vi.mock('./sounds', () => ({ playSound: mocks.playSound }));
+
+import { AppState, app } from './state.svelte';
+import ScanOverlay from './components/ScanOverlay.svelte';
+import Header from './components/Header.svelte';
+import SettingsModal from './components/SettingsModal.svelte';
+
+const api = mocks.api;
+const abc: Channel = { id: 'abc', name: '农行支付宝', barcode: true, qr: true, canCancel: true, methods: [], display: 'qr' };
+
+function scanners(p: Partial<Scanners> = {}): Scanners {
+  return {
+    dedupe_window_ms: 2000,
+    serial: {
+      enabled: false,
+      port: '',
+      baud: 9600,
+      data_bits: 8,
+      parity: 'none',
+      stop_bits: 1,
+      terminator: 'cr',
+      stale_after_ms: 500,
+    },
+    wedge: { enabled: true, min_length: 8, max_gap_ms: 50 },
+    camera: { enabled: false, device: '', width: 1280, height: 720, fps: 30, beep: true },
+    ...p,
+  };
+}
+
+function boot(p: Partial<Bootstrap> = {}): Bootstrap {
+  return {
+    lang: 'zh',
+    terminal: { code: 'T001', name: '一号收银台' },
+    channels: [abc],
+    defaultChannel: 'abc',
+    ceilingText: '50000.00',
+    demo: null,
+    active: null,
+    alerts: [],
+    scanners: scanners(),
+    scannerState: { serial: { state: 'off' }, camera: { state: 'off' } },
+    ...p,
+  };
+}
+
+function payment(p: Partial<PaymentView> = {}): PaymentView {
+  return {
+    id: 'T0012511221403250001',
+    channel: 'abc',
+    flow: 'barcode',
+    amountFen: 1234,
+    amountText: '12.34',
+    state: 'pending',
+    phase: 'sending',
+    final: false,
+    late: false,
+    wallet: 'alipay',
+    codeMasked: '2800**********10',
+    qrSvg: null,
+    qrPayload: null,
+    display: 'qr',
+    deadlineAtMs: null,
+    message: '正在发送',
+    failureCode: null,
+    createdAtMs: Date.now(),
+    timeText: '14:03:25',
+    ...p,
+  };
+}
+
+function scanEvent(p: Partial<ScanEvent> = {}): ScanEvent {
+  return {
+    source: 'serial',
+    codeShown: '2800**********10',
+    atMs: Date.now(),
+    outcome: { kind: 'charging', payment: payment() },
+    message: '正在发送',
+    ...p,
+  };
+}
+
+const charging = (p: Partial<PaymentView> = {}) => ({ kind: 'charging' as const, payment: payment(p) });
+const rejected = { kind: 'rejected' as const, code: 'not_payment_code' };
+
+function view(s: Scanners, p: Partial<ScannerSettingsView> = {}): ScannerSettingsView {
+  return {
+    settings: s,
+    ports: [{ name: '/dev/ttyUSB0', description: 'CH340' }],
+    cameras: [{ device: '0', name: 'USB Camera' }],
+    serial: { state: 'off' },
+    camera: { state: 'off' },
+    ...p,
+  };
+}
+
+const emptyToday: Today = {
+  payments: [],
+  attention: [],
+  totals: { count: 0, paidCount: 0, paidText: '0.00', refundedText: '0.00', netText: '0.00' },
+};
+
+interface FakeKey {
+  code: string;
+  key: string;
+  timeStamp: number;
+  ctrlKey: boolean;
+  metaKey: boolean;
+  altKey: boolean;
+  isComposing: boolean;
+  defaultPrevented: boolean;
+  repeat: boolean;
+  target: { tagName: string } | null;
+  preventDefault(): void;
+  stopPropagation(): void;
+}
+
+function key(k: string, t = 0, target: { tagName: string } | null = null): FakeKey {
+  let code = k;
+  if (/^[0-9]$/.test(k)) code = `Digit${k}`;
+  const ev: FakeKey = {
+    code,
+    key: k,
+    timeStamp: t,
+    ctrlKey: false,
+    metaKey: false,
+    altKey: false,
+    isComposing: false,
+    defaultPrevented: false,
+    repeat: false,
+    target,
+    preventDefault() {
+      ev.defaultPrevented = true;
+    },
+    stopPropagation() {},
+  };
+  return ev;
+}
+
+/** A scanner typing `code` fast and Enter, through the capture then (if not stopped) the app's keys. */
+function wedgeScan(s: AppState, code: string, start = 10_000) {
+  const keys = [...[...code].map((c, i) => key(c, start + i * 5)), key('Enter', start + code.length * 5)];
+  for (const k of keys) {
+    s.capture.handleKey(k as unknown as KeyboardEvent);
+    if (!k.defaultPrevented) s.onKeydown(k as unknown as KeyboardEvent);
+  }
+}
+
+/** Lets pending promise callbacks run. */
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+async function ready(b: Bootstrap = boot(), state: AppState = new AppState()): Promise<AppState> {
+  api.bootstrap.mockResolvedValueOnce(b);
+  await state.start();
+  expect(state.status).toBe('ready');
+  return state;
+}
+
+/** A booted state with the scan overlay open for 12.34. */
+async function scanning(b: Bootstrap = boot(), state?: AppState): Promise<AppState> {
+  const s = await ready(b, state);
+  s.amount = '12.34';
+  await s.openScan();
+  expect(s.scan).not.toBeNull();
+  return s;
+}
+
+const fire = () => {
+  if (!mocks.events) throw new Error('not subscribed');
+  return mocks.events;
+};
+
+beforeEach(() => {
+  vi.stubGlobal('sessionStorage', { getItem: () => null, setItem: () => undefined });
+  vi.stubGlobal('document', { documentElement: { lang: '' }, activeElement: null });
+  vi.stubGlobal('window', { setTimeout, clearTimeout, setInterval, clearInterval });
+  vi.stubGlobal('HTMLInputElement', class {});
+  vi.stubGlobal('HTMLTextAreaElement', class {});
+  for (const m of Object.values(api)) m.mockReset();
+  mocks.playSound.mockReset();
+  api.today.mockResolvedValue(emptyToday);
+  api.checkAmount.mockImplementation(async (amountText: string) => ({ amountFen: 1234, amountText }));
+  api.armScan.mockResolvedValue(null);
+  api.disarmScan.mockResolvedValue(null);
+});
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe('arming and disarming', () => {
+  it('arms the core with the channel and the amount as typed once the amount is checked', async () => {
+    const s = await scanning();
+    expect(api.checkAmount).toHaveBeenCalledWith('12.34');
+    expect(api.armScan).toHaveBeenCalledWith('abc', '12.34');
+    expect(api.checkAmount.mock.invocationCallOrder[0]).toBeLessThan(api.armScan.mock.invocationCallOrder[0]);
+    expect(s.scan?.amountText).toBe('12.34');
+    expect(s.busy).toBeNull();
+  });
+
+  it('does not arm for an amount the core refuses', async () => {
+    const s = await ready();
+    s.amount = '0';
+    api.checkAmount.mockRejectedValueOnce({ code: 'amount', message: '金额必须大于 0' });
+    await s.openScan();
+    expect(api.armScan).not.toHaveBeenCalled();
+    expect(s.scan).toBeNull();
+    expect(s.amountError).toBe('金额必须大于 0');
+  });
+
+  it('does not open the overlay when arming is refused, and shows why', async () => {
+    const s = await ready();
+    s.amount = '12.34';
+    api.armScan.mockRejectedValueOnce({ code: 'channel', message: '收款渠道 abc 不支持扫付款码' });
+    await s.openScan();
+    expect(s.scan).toBeNull();
+    expect(s.amountError).toBe('收款渠道 abc 不支持扫付款码');
+    expect(s.busy).toBeNull();
+  });
+
+  it('does not open the overlay when a serial scan paid while arming', async () => {
+    const s = await ready();
+    s.amount = '12.34';
+    api.armScan.mockImplementationOnce(async () => {
+      fire().onScan(scanEvent({ source: 'serial', outcome: charging() }));
+      return null;
+    });
+    await s.openScan();
+    expect(s.scan).toBeNull();
+    expect(s.active?.id).toBe('T0012511221403250001');
+  });
+
+  it('disarms when the overlay closes without a payment (Back or Esc)', async () => {
+    const s = await scanning();
+    s.closeScan();
+    expect(s.scan).toBeNull();
+    expect(api.disarmScan).toHaveBeenCalledTimes(1);
+
+    await s.openScan();
+    const esc = key('Escape');
+    s.capture.handleKey(esc as unknown as KeyboardEvent);
+    s.onKeydown(esc as unknown as KeyboardEvent);
+    expect(s.scan).toBeNull();
+    expect(api.disarmScan).toHaveBeenCalledTimes(2);
+    expect(api.armScan).toHaveBeenCalledTimes(2);
+  });
+
+  it('does not disarm when a scan started the payment (the core did), nor close while sending', async () => {
+    const s = await scanning();
+    let answer!: (e: ScanEvent) => void;
+    api.submitScan.mockReturnValueOnce(new Promise<ScanEvent>((r) => (answer = r)));
+    s.scan!.manual = '280012345678901210';
+    s.submitManual();
+    expect(s.scan?.busy).toBe(true);
+    s.closeScan(); // Esc while sending does nothing
+    expect(s.scan).not.toBeNull();
+    answer(scanEvent({ source: 'manual', outcome: charging() }));
+    await settle();
+    expect(s.scan).toBeNull();
+    expect(s.active?.id).toBe('T0012511221403250001');
+    expect(api.disarmScan).not.toHaveBeenCalled();
+  });
+
+  it('says so when disarming fails', async () => {
+    const s = await scanning();
+    api.disarmScan.mockRejectedValueOnce({ code: 'io', message: '无法停止扫码' });
+    s.closeScan();
+    await settle();
+    expect(s.notice).toBe('无法停止扫码');
+  });
+});
+
+describe("the UI's own scans", () => {
+  it('sends a wedge scan in the overlay as source wedge and shows the payment it started', async () => {
+    const s = await scanning();
+    api.submitScan.mockResolvedValueOnce(scanEvent({ source: 'wedge', outcome: charging() }));
+    wedgeScan(s, '280012345678901210');
+    expect(api.submitScan).toHaveBeenCalledWith('280012345678901210', 'wedge');
+    await settle();
+    expect(s.scan).toBeNull();
+    expect(s.active?.id).toBe('T0012511221403250001');
+    expect(s.active?.codeMasked).toBe('2800**********10');
+    expect(mocks.playSound).not.toHaveBeenCalledWith('read');
+  });
+
+  it('sends a typed code (Enter) and a demo code as source manual', async () => {
+    const s = await scanning();
+    api.submitScan.mockResolvedValue(scanEvent({ source: 'manual', outcome: rejected, message: '不是付款码' }));
+    for (const [i, c] of [...'134567'].entries()) s.capture.handleKey(key(c, i * 300) as unknown as KeyboardEvent);
+    s.capture.handleKey(key('Enter', 2000) as unknown as KeyboardEvent);
+    expect(api.submitScan).toHaveBeenLastCalledWith('134567', 'manual');
+    await settle();
+    await s.submitCode('280000000000000001', 'manual');
+    expect(api.submitScan).toHaveBeenLastCalledWith('280000000000000001', 'manual');
+  });
+
+  it('rejected: the error shows in the overlay, which stays open and armed; the code is cleared', async () => {
+    const s = await scanning();
+    s.manualInput('123456');
+    api.submitScan.mockResolvedValueOnce(scanEvent({ source: 'manual', outcome: rejected, message: '这不是付款码' }));
+    await s.submitCode('123456', 'manual');
+    expect(s.scan).not.toBeNull();
+    expect(s.scan?.error).toBe('这不是付款码');
+    expect(s.scan?.busy).toBe(false);
+    expect(s.scan?.manual).toBe('');
+    expect(s.active).toBeNull();
+    expect(api.disarmScan).not.toHaveBeenCalled();
+    expect(mocks.playSound).not.toHaveBeenCalled();
+  });
+
+  it('not_waiting: the core’s message as a notice; duplicate: nothing at all', async () => {
+    const s = await scanning();
+    api.submitScan.mockResolvedValueOnce(
+      scanEvent({ source: 'wedge', outcome: { kind: 'not_waiting' }, message: '扫到支付宝付款码，但没有等待收款的订单' }),
+    );
+    await s.submitCode('280012345678901210', 'wedge');
+    expect(s.notice).toBe('扫到支付宝付款码，但没有等待收款的订单');
+    expect(s.scan?.busy).toBe(false);
+
+    s.dismissNotice();
+    s.scan!.error = '上一次的错误';
+    api.submitScan.mockResolvedValueOnce(scanEvent({ source: 'wedge', outcome: { kind: 'duplicate' }, message: '重复扫码，已忽略' }));
+    await s.submitCode('280012345678901210', 'wedge');
+    expect(s.notice).toBeNull();
+    expect(s.scan?.busy).toBe(false);
+    expect(s.active).toBeNull();
+  });
+
+  it('a failed submit shows the reason in the overlay', async () => {
+    const s = await scanning();
+    api.submitScan.mockRejectedValueOnce(new Error('ipc gone'));
+    await s.submitCode('280012345678901210', 'manual');
+    expect(s.scan?.error).toBe('与收银核心的连接中断，这一步没有完成。请再试一次；如果仍然失败，请重启 paydesk。');
+    expect(s.scan?.busy).toBe(false);
+  });
+
+  it('passive: a wedge scan outside the overlay goes to the core and its message is the notice', async () => {
+    const s = await ready();
+    s.amount = '12';
+    api.submitScan.mockResolvedValueOnce(
+      scanEvent({ source: 'wedge', outcome: { kind: 'not_waiting' }, message: '扫到微信付款码，但没有等待收款的订单' }),
+    );
+    wedgeScan(s, '130012345678901210');
+    expect(s.amount).toBe('12'); // what the scanner typed is undone
+    expect(api.submitScan).toHaveBeenCalledWith('130012345678901210', 'wedge');
+    await settle();
+    expect(s.notice).toBe('扫到微信付款码，但没有等待收款的订单');
+    expect(s.scan).toBeNull();
+    expect(s.active).toBeNull();
+  });
+
+  it('ignores a late not_waiting when a serial scan paid meanwhile', async () => {
+    const s = await scanning();
+    let answer!: (e: ScanEvent) => void;
+    api.submitScan.mockReturnValueOnce(new Promise<ScanEvent>((r) => (answer = r)));
+    const pending = s.submitCode('280012345678901210', 'wedge');
+    fire().onScan(scanEvent({ source: 'serial', outcome: charging() }));
+    answer(scanEvent({ source: 'wedge', outcome: { kind: 'not_waiting' }, message: '没有等待收款的订单' }));
+    await pending;
+    expect(s.notice).toBeNull();
+    expect(s.active?.id).toBe('T0012511221403250001');
+  });
+});
+
+describe('scan events from the core', () => {
+  it('ignores events of the UI’s own sources (it had them as the command’s answer)', async () => {
+    const s = await scanning();
+    fire().onScan(scanEvent({ source: 'wedge', outcome: charging() }));
+    fire().onScan(scanEvent({ source: 'manual', outcome: rejected, message: '不是付款码' }));
+    fire().onScan(scanEvent({ source: 'wedge', outcome: { kind: 'not_waiting' }, message: '没有等待' }));
+    expect(s.scan).not.toBeNull();
+    expect(s.scan?.error).toBeNull();
+    expect(s.active).toBeNull();
+    expect(s.notice).toBeNull();
+    expect(mocks.playSound).not.toHaveBeenCalled();
+  });
+
+  it('serial charging: closes the overlay, shows the payment and beeps', async () => {
+    const s = await scanning();
+    fire().onScan(scanEvent({ source: 'serial', outcome: charging() }));
+    expect(s.scan).toBeNull();
+    expect(s.active?.id).toBe('T0012511221403250001');
+    expect(mocks.playSound).toHaveBeenCalledWith('read');
+    expect(api.disarmScan).not.toHaveBeenCalled();
+  });
+
+  it('camera rejected: the overlay shows the error, keeps what the clerk typed, and beeps', async () => {
+    const s = await scanning();
+    s.manualInput('2800');
+    fire().onScan(scanEvent({ source: 'camera', codeShown: '6901234567892', outcome: rejected, message: '这是商品条码，不是付款码' }));
+    expect(s.scan?.error).toBe('这是商品条码，不是付款码');
+    expect(s.scan?.manual).toBe('2800');
+    expect(mocks.playSound).toHaveBeenCalledWith('read');
+  });
+
+  it('the camera’s beep setting silences camera reads only', async () => {
+    const s = await scanning(boot({ scanners: scanners({ camera: { ...scanners().camera, enabled: true, beep: false } }) }));
+    fire().onScan(scanEvent({ source: 'camera', outcome: rejected, message: '不能付款' }));
+    expect(s.scan?.error).toBe('不能付款');
+    expect(mocks.playSound).not.toHaveBeenCalled();
+    fire().onScan(scanEvent({ source: 'serial', outcome: rejected, message: '不能付款' }));
+    expect(mocks.playSound).toHaveBeenCalledWith('read');
+  });
+
+  it('serial not_waiting: a notice, no beep; duplicate: nothing', async () => {
+    const s = await ready();
+    fire().onScan(scanEvent({ source: 'serial', outcome: { kind: 'not_waiting' }, message: '扫到商品条码 6901234567892（不是付款码）' }));
+    expect(s.notice).toBe('扫到商品条码 6901234567892（不是付款码）');
+    s.dismissNotice();
+    fire().onScan(scanEvent({ source: 'camera', outcome: { kind: 'duplicate' }, message: '重复扫码，已忽略' }));
+    expect(s.notice).toBeNull();
+    expect(mocks.playSound).not.toHaveBeenCalled();
+  });
+
+  it('a rejected read with no overlay open is a notice', async () => {
+    const s = await ready();
+    fire().onScan(scanEvent({ source: 'serial', outcome: rejected, message: '不接受数字人民币' }));
+    expect(s.notice).toBe('不接受数字人民币');
+  });
+
+  it('keeps camera frames only while the overlay is open and the camera runs', async () => {
+    const s = await ready(boot({ scanners: scanners({ camera: { ...scanners().camera, enabled: true } }) }));
+    const frame = { dataUrl: 'data:image/jpeg;base64,AAAA', frameWidth: 1280, frameHeight: 720 };
+    fire().onCameraPreview(frame);
+    expect(s.preview).toBeNull();
+    s.amount = '1';
+    await s.openScan();
+    fire().onScannerState({ serial: { state: 'off' }, camera: { state: 'running', source: 'USB Camera' } });
+    fire().onCameraPreview(frame);
+    expect(s.preview?.dataUrl).toBe(frame.dataUrl);
+    fire().onScannerState({ serial: { state: 'off' }, camera: { state: 'failed', reason: 'unplugged' } });
+    expect(s.preview).toBeNull();
+    fire().onCameraPreview(frame);
+    s.closeScan();
+    expect(s.preview).toBeNull();
+  });
+});
+
+describe('wedge thresholds', () => {
+  it('come from bootstrap', async () => {
+    const s = await ready(boot({ scanners: scanners({ wedge: { enabled: true, min_length: 12, max_gap_ms: 30 } }) }));
+    expect(s.capture.detector.options).toMatchObject({ minLength: 12, maxGapMs: 30, maxEnterGapMs: 30 });
+    expect(s.capture.enabled).toBe(true);
+  });
+
+  it('wedge off: no passive scans, but typing in the overlay still submits as manual', async () => {
+    const s = await ready(boot({ scanners: scanners({ wedge: { enabled: false, min_length: 8, max_gap_ms: 50 } }) }));
+    expect(s.capture.enabled).toBe(false);
+    const keys = [...'280012345678901210'].map((c, i) => key(c, 10_000 + i * 5));
+    keys.push(key('Enter', 10_100));
+    for (const k of keys) s.capture.handleKey(k as unknown as KeyboardEvent);
+    expect(keys.some((k) => k.defaultPrevented)).toBe(false); // the keys go on as typing
+    expect(api.submitScan).not.toHaveBeenCalled();
+
+    s.amount = '12.34';
+    await s.openScan();
+    api.submitScan.mockResolvedValueOnce(scanEvent({ source: 'manual', outcome: charging() }));
+    wedgeScan(s, '280012345678901210', 50_000);
+    expect(api.submitScan).toHaveBeenCalledWith('280012345678901210', 'manual');
+  });
+});
+
+describe('scanner settings', () => {
+  it('F9 opens the settings with what the core read; Esc closes without saving', async () => {
+    const s = await ready();
+    api.scannerSettings.mockResolvedValueOnce(view(scanners({ dedupe_window_ms: 1500 })));
+    s.onKeydown(key('F9') as unknown as KeyboardEvent);
+    expect(s.settings?.busy).toBe('load');
+    await settle();
+    expect(s.settings?.busy).toBeNull();
+    expect(s.settings?.form?.dedupeWindowMs).toBe('1500');
+    expect(s.settings?.ports).toEqual([{ name: '/dev/ttyUSB0', description: 'CH340' }]);
+    s.onKeydown(key('Escape') as unknown as KeyboardEvent);
+    expect(s.settings).toBeNull();
+    expect(api.saveScannerSettings).not.toHaveBeenCalled();
+  });
+
+  it('does not open over the scan overlay; nothing else starts while it is open', async () => {
+    const s = await scanning();
+    await s.openSettings();
+    expect(s.settings).toBeNull();
+    s.closeScan();
+
+    api.scannerSettings.mockResolvedValueOnce(view(scanners()));
+    await s.openSettings();
+    s.amount = '12.34';
+    for (const k of ['Enter', 'F1', 'F2', 'F3', '5']) s.onKeydown(key(k) as unknown as KeyboardEvent);
+    await settle();
+    expect(s.amount).toBe('12.34');
+    expect(api.armScan).toHaveBeenCalledTimes(1); // the first overlay only
+    expect(api.startQr).not.toHaveBeenCalled();
+    expect(s.scan).toBeNull();
+  });
+
+  it('a wedge scan while the settings are open goes nowhere but the notice', async () => {
+    const s = await ready();
+    api.scannerSettings.mockResolvedValueOnce(view(scanners()));
+    await s.openSettings();
+    const field = { value: '2000' };
+    s.capture['h'].focusedField = () => field;
+    const keys = [...'280012345678901210'].map((c, i) => key(c, 10_000 + i * 5));
+    for (const k of keys) {
+      s.capture.handleKey(k as unknown as KeyboardEvent);
+      field.value += k.key; // the focused input took the key
+    }
+    s.capture.handleKey(key('Enter', 10_100) as unknown as KeyboardEvent);
+    await settle();
+    expect(field.value).toBe('2000');
+    expect(api.submitScan).not.toHaveBeenCalled();
+    expect(s.notice).toBe('键盘扫码枪读到 18 个字符：2800 •••• •••• •••• ••（设置窗口打开时不使用）');
+    expect(s.settings).not.toBeNull();
+  });
+
+  it('saves exactly the Scanners shape and applies the wedge thresholds at once', async () => {
+    const s = await ready();
+    api.scannerSettings.mockResolvedValueOnce(view(scanners()));
+    await s.openSettings();
+    const f = s.settings!.form!;
+    f.serial.enabled = true;
+    f.serial.portChoice = '/dev/ttyUSB0';
+    f.serial.baudChoice = '115200';
+    f.wedge.minLength = '10';
+    f.wedge.maxGapMs = '35';
+    f.camera.enabled = true;
+    f.camera.deviceChoice = '0';
+    f.dedupeWindowMs = ' 3000 ';
+    const sent = scanners({
+      dedupe_window_ms: 3000,
+      serial: { ...scanners().serial, enabled: true, port: '/dev/ttyUSB0', baud: 115200 },
+      wedge: { enabled: true, min_length: 10, max_gap_ms: 35 },
+      camera: { ...scanners().camera, enabled: true, device: '0' },
+    });
+    api.saveScannerSettings.mockResolvedValueOnce(
+      view(sent, { serial: { state: 'connecting', port: '/dev/ttyUSB0' }, camera: { state: 'off' } }),
+    );
+    await s.saveSettings();
+    expect(api.saveScannerSettings).toHaveBeenCalledTimes(1);
+    const arg = api.saveScannerSettings.mock.calls[0][0] as Scanners;
+    expect(arg).toStrictEqual(sent);
+    expect(JSON.parse(JSON.stringify(arg))).toEqual(sent);
+    expect(s.settings).toBeNull();
+    expect(s.scanners).toEqual(sent);
+    expect(s.capture.detector.options).toMatchObject({ minLength: 10, maxGapMs: 35 });
+    expect(s.scannerState?.serial).toEqual({ state: 'connecting', port: '/dev/ttyUSB0' });
+    expect(s.scannerPill?.level).toBe('pending');
+  });
+
+  it('keeps the form and shows the core’s message when it refuses', async () => {
+    const s = await ready();
+    api.scannerSettings.mockResolvedValueOnce(view(scanners()));
+    await s.openSettings();
+    s.settings!.form!.wedge.minLength = '2';
+    api.saveScannerSettings.mockRejectedValueOnce({ code: 'config', message: 'scanners.wedge.min_length: 4–64' });
+    await s.saveSettings();
+    expect(s.settings?.error).toBe('scanners.wedge.min_length: 4–64');
+    expect(s.settings?.form?.wedge.minLength).toBe('2');
+    expect(s.settings?.busy).toBeNull();
+    expect(s.capture.detector.options.minLength).toBe(8);
+  });
+
+  it('sends nothing while a field is not a whole number', async () => {
+    const s = await ready();
+    api.scannerSettings.mockResolvedValueOnce(view(scanners()));
+    await s.openSettings();
+    s.settings!.form!.wedge.maxGapMs = '4.5';
+    await s.saveSettings();
+    expect(api.saveScannerSettings).not.toHaveBeenCalled();
+    expect(s.settings?.invalid).toBe('wedgeMaxGapMs');
+    expect(s.settings?.error).toBe('“按键最大间隔（毫秒）”必须是整数');
+  });
+
+  it('refresh updates the ports and cameras and keeps what was typed', async () => {
+    const s = await ready();
+    api.scannerSettings.mockResolvedValueOnce(view(scanners(), { ports: [] }));
+    await s.openSettings();
+    s.settings!.form!.dedupeWindowMs = '800';
+    api.scannerSettings.mockResolvedValueOnce(
+      view(scanners(), { ports: [{ name: '/dev/ttyACM0', description: 'Scanner' }], serial: { state: 'off' } }),
+    );
+    await s.refreshSettings();
+    expect(s.settings?.ports).toEqual([{ name: '/dev/ttyACM0', description: 'Scanner' }]);
+    expect(s.settings?.form?.dedupeWindowMs).toBe('800');
+  });
+
+  it('falls back on bootstrap’s settings when they cannot be read', async () => {
+    const s = await ready();
+    api.scannerSettings.mockRejectedValueOnce({ code: 'io', message: '读取失败' });
+    await s.openSettings();
+    expect(s.settings?.error).toBe('读取失败');
+    expect(s.settings?.form?.wedge.minLength).toBe('8');
+  });
+});
+
+describe('rendering', () => {
+  async function readyApp(b: Bootstrap) {
+    app.active = null;
+    app.scan = null;
+    app.busy = null;
+    app.settings = null;
+    app.preview = null;
+    await ready(b, app);
+  }
+
+  it('shows the live camera view with its framing box and the serial status in the overlay', async () => {
+    await readyApp(
+      boot({
+        scanners: scanners({
+          serial: { ...scanners().serial, enabled: true, port: '/dev/ttyUSB0' },
+          camera: { ...scanners().camera, enabled: true },
+        }),
+        scannerState: { serial: { state: 'connected', port: '/dev/ttyUSB0' }, camera: { state: 'starting' } },
+      }),
+    );
+    app.amount = '12.34';
+    await app.openScan();
+    let html = render(ScanOverlay).body;
+    expect(html).not.toContain('data-testid="camera-preview"');
+    expect(html).toContain('data-testid="camera-state"');
+    expect(html).toContain('正在打开摄像头');
+    expect(html).toMatch(/data-testid="serial-status"[^>]*data-state="connected"/);
+    expect(html).toContain('串口扫码枪已连接（/dev/ttyUSB0）');
+
+    fire().onScannerState({ serial: { state: 'disconnected', port: '/dev/ttyUSB0', reason: '设备已拔出', retry_in_ms: 1600 }, camera: { state: 'running', source: 'USB Camera' } });
+    fire().onCameraPreview({ dataUrl: 'data:image/jpeg;base64,AAAA', frameWidth: 1280, frameHeight: 720 });
+    html = render(ScanOverlay).body;
+    expect(html).toMatch(/<img[^>]*data-testid="camera-preview"[^>]*src="data:image\/jpeg;base64,AAAA"/);
+    expect(html).toContain('class="frame');
+    expect(html).not.toContain('data-testid="camera-state"');
+    expect(html).toMatch(/data-testid="serial-status"[^>]*data-state="disconnected"/);
+    expect(html).toContain('设备已拔出');
+
+    fire().onScannerState({ serial: { state: 'connected', port: '/dev/ttyUSB0' }, camera: { state: 'failed', reason: 'no camera' } });
+    html = render(ScanOverlay).body;
+    expect(html).toContain('摄像头未连接：no camera');
+    app.closeScan();
+  });
+
+  it('shows neither camera nor serial status when both are off', async () => {
+    await readyApp(boot());
+    app.amount = '12.34';
+    await app.openScan();
+    const html = render(ScanOverlay).body;
+    expect(html).not.toContain('camera-box');
+    expect(html).not.toContain('serial-status');
+    expect(html).toContain('data-testid="manual-code-input"');
+    app.closeScan();
+  });
+
+  it('shows the header pill only with serial or camera enabled, coloured by state', async () => {
+    await readyApp(boot());
+    let html = render(Header).body;
+    expect(html).not.toContain('data-testid="scanner-status"');
+    expect(html).toContain('data-testid="open-settings"');
+
+    await readyApp(
+      boot({
+        scanners: scanners({ camera: { ...scanners().camera, enabled: true } }),
+        scannerState: { serial: { state: 'off' }, camera: { state: 'failed', reason: 'no camera' } },
+      }),
+    );
+    html = render(Header).body;
+    expect(html).toMatch(/data-testid="scanner-status"[^>]*data-level="bad"/);
+    expect(html).toMatch(/data-testid="scanner-status"[^>]*title="摄像头未连接：no camera"/);
+    fire().onScannerState({ serial: { state: 'off' }, camera: { state: 'running', source: 'cam' } });
+    expect(render(Header).body).toMatch(/data-testid="scanner-status"[^>]*data-level="ok"/);
+  });
+
+  it('renders the settings form with its test ids and the core’s error', async () => {
+    await readyApp(boot());
+    api.scannerSettings.mockResolvedValueOnce(
+      view(scanners({ serial: { ...scanners().serial, port: '/dev/serial/by-id/usb-X' } }), {
+        serial: { state: 'disconnected', port: '/dev/serial/by-id/usb-X', reason: 'No such file', retry_in_ms: 5000 },
+      }),
+    );
+    await app.openSettings();
+    app.settings!.error = 'scanners.serial.baud: 50–4000000';
+    const html = render(SettingsModal).body;
+    for (const id of [
+      'settings',
+      'settings-serial-enabled',
+      'settings-serial-port',
+      'settings-serial-port-custom',
+      'settings-refresh',
+      'settings-serial-baud',
+      'settings-serial-terminator',
+      'settings-wedge-enabled',
+      'settings-wedge-min-length',
+      'settings-wedge-max-gap',
+      'settings-camera-enabled',
+      'settings-camera-device',
+      'settings-dedupe-window',
+      'settings-save',
+      'settings-cancel',
+      'settings-error',
+    ]) {
+      expect(html, id).toContain(`data-testid="${id}"`);
+    }
+    expect(html).toContain('/dev/ttyUSB0 — CH340');
+    expect(html).toContain('No such file');
+    expect(html).toContain('scanners.serial.baud: 50–4000000');
+    expect(html).toContain('1280×720');
+    app.closeSettings();
+  });
+});
