@@ -216,3 +216,106 @@ async fn paysvc_page_opens_in_the_customer_window_and_is_paid_there() -> Result<
     s.close().await;
     Ok(())
 }
+
+/// Where a payment's code came from, as its audit trail recorded it.
+fn source_of(home: &std::path::Path, id: &str) -> String {
+    let events = Ledger::open(&home.join("ledger.db")).expect("ledger").events(id).expect("events");
+    events.iter().find_map(|e| e.detail.get("source").and_then(|s| s.as_str()).map(String::from)).unwrap_or_default()
+}
+
+fn paid_payments(home: &std::path::Path) -> Vec<paydesk_core::ledger::Payment> {
+    let ledger = Ledger::open(&home.join("ledger.db")).expect("ledger");
+    ledger
+        .payments_created_between(0, i64::MAX, 100)
+        .expect("payments")
+        .into_iter()
+        .filter(|p| p.state == State::Paid)
+        .collect()
+}
+
+/// Camera frames for the `files:` device: a few empty ones (so the preview can be seen), then
+/// the customer's payment code.
+fn camera_frames(dir: &std::path::Path, code: &str) {
+    std::fs::create_dir_all(dir).expect("frames dir");
+    for i in 0..12 {
+        image::GrayImage::from_pixel(640, 480, image::Luma([80])).save(dir.join(format!("{i:02}.png"))).expect("frame");
+    }
+    let qr = qrcode::QrCode::new(code.as_bytes()).expect("qr");
+    let modules = qr.render::<image::Luma<u8>>().quiet_zone(true).module_dimensions(6, 6).build();
+    let mut frame = image::GrayImage::from_pixel(640, 480, image::Luma([80]));
+    image::imageops::overlay(
+        &mut frame,
+        &modules,
+        ((640 - modules.width()) / 2).into(),
+        ((480 - modules.height()) / 2).into(),
+    );
+    frame.save(dir.join("99-code.png")).expect("frame");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serial_camera_and_wedge_scanners_and_their_settings() -> Result<(), Error> {
+    use serialport::SerialPort;
+    use std::io::Write;
+    let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+    let home = tempfile::tempdir()?;
+    let (mut scanner, slave) = serialport::TTYPort::pair()?;
+    let mut config = config_for(&sandbox.base_url());
+    config.scanners.serial.enabled = true;
+    config.scanners.serial.port = slave.name().unwrap_or_default();
+    config.scanners.camera.enabled = true;
+    config.scanners.camera.device = "files:frames".into();
+    config.scanners.camera.fps = 5;
+    camera_frames(&home.path().join("frames"), "280000000000000055");
+    write_config(home.path(), &config)?;
+    let s = Session::start(home.path(), "scanners").await?;
+    s.wait_for("[data-testid=scanner-status]", Duration::from_secs(10)).await?;
+
+    // A wedge scan with no payment waiting, focus on the amount: shown, not used.
+    s.keypad("7.00").await?;
+    s.click("[data-testid=amount-display]").await?;
+    s.wedge("280000000000000010\u{E007}").await?;
+    s.wait_text("[data-testid=notice]", "没有等待收款", Duration::from_secs(10)).await?;
+    assert!(s.wait_for("[data-testid=amount-display]", Duration::from_secs(5)).await?.text().await?.contains("7.00"));
+    assert!(paid_payments(home.path()).is_empty());
+
+    // The serial scanner pays the armed payment.
+    s.keypad("6.66").await?;
+    s.click("[data-testid=action-scan]").await?;
+    s.wait_for("[data-testid=serial-status][data-state=connected]", Duration::from_secs(10)).await?;
+    scanner.write_all(b"280000000000000082\r")?;
+    s.wait_for("[data-testid=result-success]", SETTLE).await?;
+    s.click("[data-testid=result-done]").await?;
+
+    // The camera: the preview shows, then the customer's code is read.
+    s.keypad("3.21").await?;
+    s.click("[data-testid=action-scan]").await?;
+    s.wait_for("[data-testid=camera-preview]", Duration::from_secs(10)).await?;
+    s.screenshot("camera-preview.png").await?;
+    s.wait_for("[data-testid=result-success]", SETTLE).await?;
+    s.click("[data-testid=result-done]").await?;
+    let paid = paid_payments(home.path());
+    let mut sources: Vec<(i64, String)> = paid.iter().map(|p| (p.amount.0, source_of(home.path(), &p.id))).collect();
+    sources.sort();
+    assert_eq!(sources, [(321, "camera".to_string()), (666, "serial".to_string())]);
+
+    // Settings: the wedge gap changed and saved into the config file, the rest kept.
+    s.click("[data-testid=open-settings]").await?;
+    let gap = s.wait_for("[data-testid=settings-wedge-max-gap]", Duration::from_secs(10)).await?;
+    gap.clear().await?;
+    gap.send_keys("60").await?;
+    s.screenshot("settings.png").await?;
+    s.click("[data-testid=settings-save]").await?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let saved = paydesk_core::config::Config::load(&home.path().join("config.toml"))?;
+        if saved.scanners.wedge.max_gap_ms == 60 {
+            assert_eq!(saved.scanners.serial.port, config.scanners.serial.port);
+            assert_eq!(saved.terminal.code, "E2E01");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the settings were never saved");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    s.close().await;
+    Ok(())
+}
