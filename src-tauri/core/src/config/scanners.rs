@@ -213,8 +213,10 @@ mod tests {
         let mut text = Config::demo(9).to_toml().unwrap();
         text.insert_str(0, "# the store's own note\n");
         std::fs::write(&path, &text).unwrap();
-        let mut s = Scanners::default();
-        s.serial = SerialSettings { enabled: true, port: "/dev/ttyUSB0".into(), baud: 115_200, ..Default::default() };
+        let mut s = Scanners {
+            serial: SerialSettings { enabled: true, port: "/dev/ttyUSB0".into(), baud: 115_200, ..Default::default() },
+            ..Default::default()
+        };
         let saved = Config::save_scanners(&path, &s).unwrap();
         assert_eq!(saved.scanners, s);
         let written = std::fs::read_to_string(&path).unwrap();

@@ -201,6 +201,8 @@ pub struct CameraStats {
     pub codes: AtomicU64,
 }
 
+type ThreadBody = Box<dyn FnOnce() + Send>;
+
 /// The newest frame not yet taken by one decoder.
 #[derive(Default)]
 struct Slot {
@@ -238,7 +240,7 @@ impl CameraWorker {
         let first = move || decode_loop(&s, &sl[0], &st, Duration::ZERO, decode::with_rxing, &*out);
         let (s, sl, st, out) = (stop.clone(), slots.clone(), stats.clone(), sink);
         let second = move || decode_loop(&s, &sl[1], &st, decode::SECOND_PASS_EVERY, decode::with_rqrr, &*out);
-        let bodies: [(&str, Box<dyn FnOnce() + Send>); 3] = [
+        let bodies: [(&str, ThreadBody); 3] = [
             ("camera-capture", Box::new(capture)),
             ("camera-rxing", Box::new(first)),
             ("camera-rqrr", Box::new(second)),

@@ -158,22 +158,8 @@ mod tests {
 
     fn qr_frame(text: &str, module_px: u32) -> GrayFrame {
         let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
-        let n = code.width() as u32;
-        let quiet = 4;
-        let side = (n + 2 * quiet) * module_px;
-        let colors = code.to_colors();
-        let mut pixels = vec![255u8; (side * side) as usize];
-        for y in 0..side {
-            for x in 0..side {
-                let (mx, my) = ((x / module_px) as i64 - quiet as i64, (y / module_px) as i64 - quiet as i64);
-                if (0..n as i64).contains(&mx) && (0..n as i64).contains(&my) {
-                    if colors[(my as u32 * n + mx as u32) as usize] == qrcode::Color::Dark {
-                        pixels[(y * side + x) as usize] = 0;
-                    }
-                }
-            }
-        }
-        GrayFrame::new(side, side, pixels).unwrap()
+        let img = code.render::<image::Luma<u8>>().module_dimensions(module_px, module_px).build();
+        GrayFrame::from_image(&image::DynamicImage::ImageLuma8(img))
     }
 
     #[test]

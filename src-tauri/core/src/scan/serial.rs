@@ -364,7 +364,7 @@ mod tests {
         assert_eq!(codes(&out), ["12345678"]);
         assert_eq!(out.iter().filter(|f| **f == Framed::Dropped(Dropped::TooLong)).count(), 1);
         // Exactly MAX_LINE is still a code.
-        let exact = vec![b'5'; MAX_LINE];
+        let exact = [b'5'; MAX_LINE];
         assert_eq!(codes(&f.push(&[&exact[..], b"\n"].concat(), t0)).len(), 1);
     }
 

@@ -249,7 +249,7 @@ pub fn samples() -> Vec<Sample> {
             for x in x0..x0 + n {
                 let (mx, my) = ((x - x0) / 6, (y - y0) / 6);
                 let modules = n / 6;
-                let in_finder = (mx < 8 && my < 8) || (mx >= modules - 8 && my < 8) || (mx < 8 && my >= modules - 8);
+                let in_finder = (mx < 8 && (my < 8 || my >= modules - 8)) || (mx >= modules - 8 && my < 8);
                 if !in_finder {
                     f.put_pixel(x, y, Luma([255]));
                 }
