@@ -42,28 +42,12 @@ import { AppState, app } from './state.svelte';
 import ScanOverlay from './components/ScanOverlay.svelte';
 import Header from './components/Header.svelte';
 import SettingsModal from './components/SettingsModal.svelte';
+import { scannersFixture } from './testFixtures';
 
 const api = mocks.api;
 const abc: Channel = { id: 'abc', name: '农行支付宝', barcode: true, qr: true, canCancel: true, methods: [], display: 'qr' };
 
-function scanners(p: Partial<Scanners> = {}): Scanners {
-  return {
-    dedupe_window_ms: 2000,
-    serial: {
-      enabled: false,
-      port: '',
-      baud: 9600,
-      data_bits: 8,
-      parity: 'none',
-      stop_bits: 1,
-      terminator: 'cr',
-      stale_after_ms: 500,
-    },
-    wedge: { enabled: true, min_length: 8, max_gap_ms: 50 },
-    camera: { enabled: false, device: '', width: 1280, height: 720, fps: 30, beep: true },
-    ...p,
-  };
-}
+const scanners = scannersFixture;
 
 function boot(p: Partial<Bootstrap> = {}): Bootstrap {
   return {

@@ -14,27 +14,11 @@ import {
   serialLine,
   wedgeConfig,
 } from './scanners';
+import { scannersFixture } from './testFixtures';
 
 const t = (k: Parameters<typeof translate>[1], v?: Record<string, string | number>) => translate('zh', k, v);
 
-function scanners(p: Partial<Scanners> = {}): Scanners {
-  return {
-    dedupe_window_ms: 2000,
-    serial: {
-      enabled: false,
-      port: '',
-      baud: 9600,
-      data_bits: 8,
-      parity: 'none',
-      stop_bits: 1,
-      terminator: 'cr',
-      stale_after_ms: 500,
-    },
-    wedge: { enabled: true, min_length: 8, max_gap_ms: 50 },
-    camera: { enabled: false, device: '', width: 1280, height: 720, fps: 30, beep: true },
-    ...p,
-  };
-}
+const scanners = scannersFixture;
 
 function event(p: Partial<ScanEvent>): ScanEvent {
   return { source: 'serial', codeShown: '2800**********10', atMs: 1, outcome: { kind: 'not_waiting' }, message: 'x', ...p };

@@ -29,6 +29,7 @@ import { AppState, app } from './state.svelte';
 import AmountEntry from './components/AmountEntry.svelte';
 import PaymentOverlay from './components/PaymentOverlay.svelte';
 import TodayList from './components/TodayList.svelte';
+import { scannersFixture } from './testFixtures';
 
 const abc: Channel = { id: 'abc', name: '农行支付宝', barcode: true, qr: true, canCancel: true, methods: [], display: 'qr' };
 const lakala: Channel = {
@@ -66,21 +67,7 @@ function boot(channels: Channel[], p: Partial<Bootstrap> = {}): Bootstrap {
     demo: null,
     active: null,
     alerts: [],
-    scanners: {
-      dedupe_window_ms: 2000,
-      serial: {
-        enabled: false,
-        port: '',
-        baud: 9600,
-        data_bits: 8,
-        parity: 'none',
-        stop_bits: 1,
-        terminator: 'cr',
-        stale_after_ms: 500,
-      },
-      wedge: { enabled: true, min_length: 8, max_gap_ms: 50 },
-      camera: { enabled: false, device: '', width: 1280, height: 720, fps: 30, beep: true },
-    },
+    scanners: scannersFixture(),
     scannerState: { serial: { state: 'off' }, camera: { state: 'off' } },
     ...p,
   };

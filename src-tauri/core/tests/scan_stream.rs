@@ -4,6 +4,8 @@
 //! and the camera pipeline replaying image files.
 
 mod common;
+#[path = "support/scan_images.rs"]
+mod scan_images;
 
 use common::{alipay_code, rig};
 use paydesk_core::config::{CameraSettings, Scanners, SerialSettings};
@@ -129,7 +131,8 @@ async fn the_camera_reads_a_payment_code_while_armed_and_is_off_otherwise() {
     let code = alipay_code("10");
     // An empty frame, then the customer's phone.
     image::GrayImage::from_pixel(640, 480, image::Luma([90])).save(frames.join("0.png")).unwrap();
-    qr_on_phone(&code).save(frames.join("1.png")).unwrap();
+    let phone = scan_images::on_counter(&scan_images::qr(&code, 6, 0, 255), 640, 480, scan_images::SCREEN);
+    phone.save(frames.join("1.png")).unwrap();
     let settings = Scanners {
         camera: CameraSettings { enabled: true, device: "files:frames".into(), fps: 20, ..CameraSettings::default() },
         ..Scanners::default()
@@ -159,14 +162,4 @@ async fn the_camera_reads_a_payment_code_while_armed_and_is_off_otherwise() {
     .expect("camera stops")
     .unwrap();
     assert_eq!(payments(&rig), 1, "the code held in view paid once");
-}
-
-/// A payment-code QR as a phone shows it, on a grey 640×480 frame.
-fn qr_on_phone(text: &str) -> image::GrayImage {
-    let qr = qrcode::QrCode::new(text.as_bytes()).unwrap();
-    let modules = qr.render::<image::Luma<u8>>().quiet_zone(true).module_dimensions(6, 6).build();
-    let mut frame = image::GrayImage::from_pixel(640, 480, image::Luma([70]));
-    let (x, y) = ((640 - modules.width()) / 2, (480 - modules.height()) / 2);
-    image::imageops::overlay(&mut frame, &modules, x.into(), y.into());
-    frame
 }

@@ -140,16 +140,13 @@ pub struct CameraInfo {
 
 /// The cameras this machine has, for the settings screen (none is not an error).
 pub fn list_cameras() -> Vec<CameraInfo> {
-    let found = catch_quietly(|| nokhwa::query(nokhwa::utils::ApiBackend::Auto).unwrap_or_default());
-    found
+    // The camera stack is C underneath: a panic there means "no cameras", never a dead window.
+    let query = || nokhwa::query(nokhwa::utils::ApiBackend::Auto).unwrap_or_default();
+    std::panic::catch_unwind(query)
         .unwrap_or_default()
         .into_iter()
         .map(|c| CameraInfo { device: c.index().to_string(), name: c.human_name() })
         .collect()
-}
-
-fn catch_quietly<T>(f: impl FnOnce() -> T) -> Option<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
 }
 
 /// A downscaled JPEG of a recent frame, for the window's live preview.

@@ -220,37 +220,14 @@ impl ScanHub {
     /// Takes one scan from any source; returns (and broadcasts, duplicates aside) what became of it.
     pub fn submit(&self, scan: Scan) -> ScanEvent {
         let lang = self.cashier.lang();
-        let mut state = self.lock();
-        let outcome = if !state.dedupe.admit(&scan.code, scan.at_ms) {
-            ScanOutcome::Duplicate
-        } else if let Some(armed) = state.armed.clone() {
-            let request = BarcodeRequest {
-                channel: &armed.channel,
-                amount_text: &armed.amount_text,
-                code: &scan.code,
-                source: scan.source.as_str(),
-                subject: None,
-            };
-            let _in_runtime = self.runtime.enter();
-            match self.cashier.start_barcode(&request) {
-                Ok(p) => {
-                    state.armed = None;
-                    self.armed_tx.send_replace(false);
-                    ScanOutcome::Charging { payment: Box::new(self.cashier.view(&p)) }
-                }
-                Err(e) => {
-                    let event = self.event(&scan, ScanOutcome::Rejected { code: e.code().into() }, e.message(lang));
-                    drop(state);
-                    let _ = self.events.send(event.clone());
-                    return event;
-                }
-            }
-        } else {
-            ScanOutcome::NotWaiting
+        let (outcome, refusal) = self.decide(&scan);
+        let read = paycode::classify(&scan.code, &self.cashier.config().payment_codes);
+        let message = refusal.unwrap_or_else(|| describe(&read, &outcome, lang));
+        let code_shown = match read {
+            Ok(ScannedCode::Product { code, .. }) => code,
+            _ => paycode::mask(&scan.code),
         };
-        drop(state);
-        let message = describe(&scan, &outcome, &self.cashier, lang);
-        let event = self.event(&scan, outcome, message);
+        let event = ScanEvent { source: scan.source, code_shown, at_ms: scan.at_ms, outcome, message };
         if !matches!(event.outcome, ScanOutcome::Duplicate) {
             tracing::info!(source = scan.source.as_str(), code = %event.code_shown, outcome = ?kind(&event.outcome), "scan");
             let _ = self.events.send(event.clone());
@@ -258,12 +235,30 @@ impl ScanHub {
         event
     }
 
-    fn event(&self, scan: &Scan, outcome: ScanOutcome, message: String) -> ScanEvent {
-        let code_shown = match paycode::classify(&scan.code, &self.cashier.config().payment_codes) {
-            Ok(ScannedCode::Product { code, .. }) => code,
-            _ => paycode::mask(&scan.code),
+    /// What the scan does, under the lock so two scans never both take the armed payment; with
+    /// the channel's refusal, in the clerk's language, when it is rejected.
+    fn decide(&self, scan: &Scan) -> (ScanOutcome, Option<String>) {
+        let mut state = self.lock();
+        if !state.dedupe.admit(&scan.code, scan.at_ms) {
+            return (ScanOutcome::Duplicate, None);
+        }
+        let Some(armed) = state.armed.clone() else { return (ScanOutcome::NotWaiting, None) };
+        let request = BarcodeRequest {
+            channel: &armed.channel,
+            amount_text: &armed.amount_text,
+            code: &scan.code,
+            source: scan.source.as_str(),
+            subject: None,
         };
-        ScanEvent { source: scan.source, code_shown, at_ms: scan.at_ms, outcome, message }
+        let _in_runtime = self.runtime.enter();
+        match self.cashier.start_barcode(&request) {
+            Ok(p) => {
+                state.armed = None;
+                self.armed_tx.send_replace(false);
+                (ScanOutcome::Charging { payment: Box::new(self.cashier.view(&p)) }, None)
+            }
+            Err(e) => (ScanOutcome::Rejected { code: e.code().into() }, Some(e.message(self.cashier.lang()))),
+        }
     }
 }
 
@@ -276,17 +271,16 @@ fn kind(outcome: &ScanOutcome) -> &'static str {
     }
 }
 
-/// The clerk's line for a scan that was not rejected.
-fn describe(scan: &Scan, outcome: &ScanOutcome, cashier: &Cashier, lang: Lang) -> String {
+/// The clerk's line for a scan that was not rejected (`read`: what the code is).
+fn describe(read: &Result<ScannedCode, paycode::CodeError>, outcome: &ScanOutcome, lang: Lang) -> String {
     match outcome {
         ScanOutcome::Charging { payment } => payment.message.clone(),
         ScanOutcome::Duplicate => lang.pick("重复扫码，已忽略", "Same code again; ignored").into(),
-        ScanOutcome::Rejected { .. } => String::new(),
-        ScanOutcome::NotWaiting => match paycode::classify(&scan.code, &cashier.config().payment_codes) {
+        ScanOutcome::Rejected { .. } | ScanOutcome::NotWaiting => match read {
             Ok(ScannedCode::Payment { wallet, .. }) => match lang {
                 Lang::Zh => format!(
                     "扫到{}付款码，但没有等待收款的订单：请先输入金额，再请顾客出示付款码",
-                    paycode::wallet_name_zh(&wallet)
+                    paycode::wallet_name_zh(wallet)
                 ),
                 Lang::En => format!(
                     "Read a {wallet} payment code, but no payment is waiting: enter the amount first, then scan"

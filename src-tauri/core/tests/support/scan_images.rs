@@ -30,7 +30,7 @@ pub fn path_of(s: &Sample) -> PathBuf {
 }
 
 const COUNTER: u8 = 70;
-const SCREEN: u8 = 235;
+pub const SCREEN: u8 = 235;
 
 /// Payment codes of each wallet's shape, different for every picture.
 struct Codes(fastrand::Rng);
@@ -48,7 +48,7 @@ impl Codes {
 }
 
 /// The QR a wallet shows: level M, `module` pixels per module, with a 4-module white margin.
-fn qr(code: &str, module: u32, dark: u8, light: u8) -> GrayImage {
+pub fn qr(code: &str, module: u32, dark: u8, light: u8) -> GrayImage {
     let q = qrcode::QrCode::with_error_correction_level(code.as_bytes(), qrcode::EcLevel::M).expect("a QR fits");
     q.render::<Luma<u8>>()
         .quiet_zone(true)
@@ -73,7 +73,7 @@ fn code128(code: &str, bar: u32, height: u32) -> GrayImage {
 }
 
 /// `symbol` on a phone screen in the middle of a `w`×`h` camera frame.
-fn on_counter(symbol: &GrayImage, w: u32, h: u32, screen: u8) -> GrayImage {
+pub fn on_counter(symbol: &GrayImage, w: u32, h: u32, screen: u8) -> GrayImage {
     let mut frame = GrayImage::from_pixel(w, h, Luma([COUNTER]));
     let pad = 16;
     let (sw, sh) = ((symbol.width() + 2 * pad).min(w), (symbol.height() + 2 * pad).min(h));
