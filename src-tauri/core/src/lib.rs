@@ -9,5 +9,6 @@ pub mod money;
 pub mod notify;
 pub mod orderno;
 pub mod paycode;
+pub mod people;
 pub mod qr;
 pub mod scan;

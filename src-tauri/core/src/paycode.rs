@@ -91,19 +91,20 @@ impl Localized for CodeError {
                 )
                 .into(),
             CodeError::WalletNotAccepted { wallet } => match lang {
-                Lang::Zh => format!("本收款渠道不支持{}付款码，请换用其他付款方式", wallet_name_zh(wallet)),
+                Lang::Zh => format!("本收款渠道不支持{}付款码，请换用其他付款方式", wallet_name(wallet, Lang::Zh)),
                 Lang::En => format!("This channel does not take {wallet} payment codes; use another way to pay"),
             },
         }
     }
 }
 
-pub fn wallet_name_zh(wallet: &str) -> &str {
+/// A wallet's name for a person; an id it does not know is shown as it is.
+pub fn wallet_name(wallet: &str, lang: Lang) -> &str {
     match wallet {
-        "wechat" => "微信",
-        "alipay" => "支付宝",
-        "unionpay" => "银联",
-        "ecny" => "数字人民币",
+        "wechat" => lang.pick("微信", "WeChat Pay"),
+        "alipay" => lang.pick("支付宝", "Alipay"),
+        "unionpay" => lang.pick("银联", "UnionPay"),
+        "ecny" => lang.pick("数字人民币", "e-CNY"),
         other => other,
     }
 }

@@ -4,9 +4,10 @@
 mod common;
 
 use common::{alipay_code, fast_sandbox, rig, rig_with, Rig};
+use paydesk_core::people::Action;
 use paydesk_core::channel::abc::{AbcChannel, PageKind};
 use paydesk_core::channel::{Channel, CreateOutcome, Order, PayOutcome};
-use paydesk_core::engine::{RefundError, Update};
+use paydesk_core::engine::{ManageError, Update};
 use paydesk_core::ledger::{Flow, LedgerError, RefundState, State};
 use paydesk_core::money::Fen;
 use std::time::Duration;
@@ -211,19 +212,19 @@ async fn qr_paid_after_the_clerk_cancelled_is_late_not_lost() {
 async fn refund_partial_then_full_and_over_the_paid_amount_is_refused_before_any_request() {
     let rig = rig().await;
     let p = rig.barcode("100.00", "10").await.payment;
-    let r1 = rig.cashier.refund(&p.id, "30.50", "顾客退货").await.unwrap();
+    let r1 = rig.cashier.refund(&rig.approve(Action::Refund), &p.id, "30.50", "顾客退货").await.unwrap();
     assert_eq!(r1.state, RefundState::Succeeded);
     assert!(r1.channel_refund_no.is_some());
     assert_eq!(rig.cashier.ledger().refundable(&p.id).unwrap(), Fen(6950));
     let before = rig.sandbox.truth().refunds.len();
     // Over what is left: refused by the ledger, with the channel never asked.
     rig.sandbox.set_faults(paydesk_sandbox::Faults { fail_before_percent: 100, ..Default::default() });
-    let err = rig.cashier.refund(&p.id, "69.51", "").await.unwrap_err();
-    assert_eq!(err, RefundError::Ledger(LedgerError::RefundExceeds { refundable: Fen(6950) }));
+    let err = rig.cashier.refund(&rig.approve(Action::Refund), &p.id, "69.51", "退款").await.unwrap_err();
+    assert_eq!(err, ManageError::Ledger(LedgerError::RefundExceeds { refundable: Fen(6950) }));
     assert_eq!(rig.cashier.ledger().refunds_of(&p.id).unwrap().len(), 1, "nothing recorded");
     rig.sandbox.set_faults(paydesk_sandbox::Faults::default());
     assert_eq!(rig.sandbox.truth().refunds.len(), before);
-    let r2 = rig.cashier.refund(&p.id, "69.50", "").await.unwrap();
+    let r2 = rig.cashier.refund(&rig.approve(Action::Refund), &p.id, "69.50", "退款").await.unwrap();
     assert_eq!(r2.state, RefundState::Succeeded);
     assert_eq!(rig.cashier.ledger().refundable(&p.id).unwrap(), Fen(0));
     let truth = rig.sandbox.truth();
@@ -235,8 +236,8 @@ async fn refund_partial_then_full_and_over_the_paid_amount_is_refused_before_any
 async fn refund_of_an_unpaid_payment_is_refused() {
     let rig = rig().await;
     let p = rig.barcode("10.00", "91").await.payment;
-    let err = rig.cashier.refund(&p.id, "1.00", "").await.unwrap_err();
-    assert_eq!(err, RefundError::Ledger(LedgerError::NotRefundable("failed")));
+    let err = rig.cashier.refund(&rig.approve(Action::Refund), &p.id, "1.00", "退款").await.unwrap_err();
+    assert_eq!(err, ManageError::Ledger(LedgerError::NotRefundable("failed")));
     assert!(rig.sandbox.truth().refunds.is_empty());
 }
 

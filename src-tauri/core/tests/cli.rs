@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{alipay_code, cli, config_for, fast_sandbox, write_config};
+use common::{alipay_code, cli, cli_env, config_for, fast_sandbox, write_config};
 use paydesk_sandbox::Sandbox;
 use std::path::Path;
 
@@ -49,12 +49,28 @@ async fn charge_exit_status_follows_the_outcome() {
     let query = cli(&config, &["--json", "query", &id]).await;
     assert_eq!(query.status.code(), Some(0));
     assert_eq!(stdout_json(&query)["state"], "paid");
-    let refund = cli(&config, &["--json", "refund", &id, "--amount", "2.34", "--reason", "退货"]).await;
+    // Refunds need a manager: none yet, then one made from the command line.
+    let refund_args = ["--json", "refund", id.as_str(), "--amount", "2.34", "--reason", "退货"];
+    let refused = cli(&config, &refund_args).await;
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("需要店长授权"));
+    let added = cli_env(&config, &["user", "add", "--name", "王店长", "--role", "manager"], &[("PAYDESK_NEW_PIN", "8642")]);
+    assert_eq!(added.await.status.code(), Some(0));
+    let as_manager = ["--user", "王店长"];
+    let wrong = cli_env(&config, &[&as_manager[..], &refund_args[..]].concat(), &[("PAYDESK_PIN", "1111")]).await;
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("还可再试 4 次"));
+    let refund = cli_env(&config, &[&as_manager[..], &refund_args[..]].concat(), &[("PAYDESK_PIN", "8642")]).await;
     assert_eq!(refund.status.code(), Some(0), "{}", String::from_utf8_lossy(&refund.stderr));
     assert_eq!(stdout_json(&refund)["state"], "succeeded");
-    let over = cli(&config, &["refund", &id, "--amount", "10.01"]).await;
+    let over = ["--user", "王店长", "refund", id.as_str(), "--amount", "10.01", "--reason", "x"];
+    let over = cli_env(&config, &over, &[("PAYDESK_PIN", "8642")]).await;
     assert_eq!(over.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&over.stderr).contains("可退金额 ¥10.00"));
+    // With a user, charging needs someone signed in.
+    let anonymous = cli(&config, &["charge", "--channel", "abc", "--amount", "1", "--code", &alipay_code("10")]).await;
+    assert_eq!(anonymous.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&anonymous.stderr).contains("请先登录"));
     let list = cli(&config, &["--json", "list"]).await;
     let list = stdout_json(&list);
     assert_eq!(list["totals"]["paid_count"], 1);
@@ -63,6 +79,25 @@ async fn charge_exit_status_follows_the_outcome() {
     assert_eq!(list["payments"].as_array().unwrap().len(), 2);
     assert!(dir.path().join("ledger.db").exists());
     assert_eq!(sandbox.truth().charges.len(), 1);
+
+    // Reports and exports for scripting.
+    let day = stdout_json(&cli(&config, &["--json", "report", "day"]).await);
+    assert_eq!((day["totals"]["count"].as_i64(), day["totals"]["net"]["fen"].as_i64()), (Some(1), Some(1000)));
+    assert_eq!(day["totals"]["byChannel"][0]["name"], "农行收银台·支付宝");
+    let date = day["date"].as_str().unwrap().to_string();
+    let x = cli(&config, &["report", "x"]).await;
+    assert!(String::from_utf8_lossy(&x.stdout).contains("净收入 ¥10.00"), "{}", String::from_utf8_lossy(&x.stdout));
+    for (kind, rows) in [("payments", 2), ("refunds", 1)] {
+        let out = dir.path().join(format!("{kind}.csv"));
+        let args = ["--json", "export", "--from", &date, "--to", &date, "--kind", kind, "--out", out.to_str().unwrap()];
+        let done = stdout_json(&cli(&config, &args).await);
+        assert_eq!(done["rows"], rows);
+        let bytes = std::fs::read(&out).unwrap();
+        assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 with BOM");
+        assert_eq!(String::from_utf8(bytes).unwrap().lines().count(), rows + 1);
+    }
+    let bad = cli(&config, &["export", "--from", "2026-13-01", "--to", &date]).await;
+    assert_eq!(bad.status.code(), Some(2));
 }
 
 #[tokio::test]

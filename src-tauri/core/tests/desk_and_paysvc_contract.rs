@@ -5,6 +5,7 @@
 mod common;
 
 use common::{fast_sandbox, rig, rig_with, Rig};
+use paydesk_core::people::Action;
 use paydesk_core::channel::paysvc::HostedForm;
 use paydesk_core::channel::Display;
 use paydesk_core::config::SignScheme;
@@ -40,7 +41,7 @@ async fn cashdesk_page_paid_by_the_customer() {
     assert_eq!(p.state, State::Paid);
     assert!(p.paid_at.is_some());
     rig.assert_matches_truth();
-    assert!(rig.cashier.refund(&p.id, "1.00", "").await.is_err(), "no refund call exists");
+    assert!(rig.cashier.refund(&rig.approve(Action::Refund), &p.id, "1.00", "退款").await.is_err(), "no refund call exists");
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@
 mod common;
 
 use common::{fast_sandbox, key_files, rig, rig_with, Rig};
+use paydesk_core::people::Action;
 use paydesk_core::config::{LakalaMode, LakalaQr, Secret};
 use paydesk_core::ledger::{Payment, RefundState, State};
 
@@ -147,11 +148,11 @@ async fn direct_counter_page_paid_reads_numeric_statuses() {
 async fn direct_refunds_full_and_partial_match_the_sandbox() {
     let rig = rig().await;
     let p = rig.barcode_on("lakala", "100.00", "10").await.payment;
-    let r1 = rig.cashier.refund(&p.id, "30.00", "退一件").await.unwrap();
+    let r1 = rig.cashier.refund(&rig.approve(Action::Refund), &p.id, "30.00", "退一件").await.unwrap();
     assert_eq!(r1.state, RefundState::Succeeded);
-    let r2 = rig.cashier.refund(&p.id, "70.00", "").await.unwrap();
+    let r2 = rig.cashier.refund(&rig.approve(Action::Refund), &p.id, "70.00", "退款").await.unwrap();
     assert_eq!(r2.state, RefundState::Succeeded);
-    assert!(rig.cashier.refund(&p.id, "0.01", "").await.is_err(), "nothing left to refund");
+    assert!(rig.cashier.refund(&rig.approve(Action::Refund), &p.id, "0.01", "退款").await.is_err(), "nothing left to refund");
     rig.assert_matches_truth();
 }
 

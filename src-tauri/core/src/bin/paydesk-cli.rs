@@ -8,9 +8,11 @@ use clap::{Parser, Subcommand};
 use paydesk_core::channel::paysvc::HostedForm;
 use paydesk_core::channel::Display;
 use paydesk_core::config::{self, Config};
+use paydesk_core::engine::export::ExportKind;
 use paydesk_core::engine::{BarcodeRequest, Cashier, Update};
+use paydesk_core::people::{Action, Approval, PeopleError};
 use paydesk_core::i18n::{Lang, Localized};
-use paydesk_core::ledger::{DayRange, Payment, RefundState, State};
+use paydesk_core::ledger::{DayRange, Payment, RefundState, Role, State};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,6 +31,10 @@ struct Cli {
     /// Language of messages: zh or en (default: the config's).
     #[arg(long, global = true)]
     lang: Option<String>,
+    /// Who acts (a user's name): signs in to charge, approves a refund or a new user. The PIN
+    /// comes from $PAYDESK_PIN, else one line of standard input (never an argument).
+    #[arg(long, global = true)]
+    user: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -57,13 +63,38 @@ enum Command {
     },
     /// Ask the channel about a payment now and record the answer.
     Query { id: String },
-    /// Refund part or all of a paid payment.
+    /// Refund part or all of a paid payment (a manager's --user and PIN).
     Refund {
         id: String,
         #[arg(long)]
         amount: String,
-        #[arg(long, default_value = "")]
+        #[arg(long)]
         reason: String,
+    },
+    /// Reports: a business day, a range of days, or a shift's X/Z.
+    Report {
+        #[command(subcommand)]
+        which: ReportCommand,
+    },
+    /// Write payments or refunds of business days FROM to TO as CSV (UTF-8 with BOM).
+    Export {
+        /// YYYY-MM-DD
+        #[arg(long)]
+        from: String,
+        /// YYYY-MM-DD (inclusive)
+        #[arg(long)]
+        to: String,
+        /// payments or refunds
+        #[arg(long, default_value = "payments")]
+        kind: String,
+        /// File to write (default: exports/ beside the ledger).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Users: list them, or add one (the first is a manager; later ones need a manager's --user).
+    User {
+        #[command(subcommand)]
+        which: UserCommand,
     },
     /// Payments of a business day (default: today).
     List {
@@ -73,6 +104,34 @@ enum Command {
     },
     /// Resolve every unfinished payment now.
     Recover,
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// A business day (default: the current one).
+    Day {
+        /// YYYY-MM-DD
+        date: Option<String>,
+    },
+    /// Business days FROM to TO, inclusive.
+    Range { from: String, to: String },
+    /// A shift's report by its number: the Z as it was printed, or the X of the open shift.
+    Shift { id: i64 },
+    /// The open shift so far (X report).
+    X,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    List,
+    /// The new user's PIN comes from $PAYDESK_NEW_PIN, else a line of standard input.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// clerk or manager
+        #[arg(long, default_value = "clerk")]
+        role: String,
+    },
 }
 
 const PAID: u8 = 0;
@@ -136,6 +195,7 @@ async fn run(cli: Cli) -> u8 {
     };
     cashier.set_lang(lang);
     let out = Output { json: cli.json, lang };
+    let who = Who { name: cli.user.as_deref() };
     match cli.command {
         Command::Charge { channel, amount, code, qr: _, subject, method } => {
             let code = match code.as_deref() {
@@ -150,13 +210,20 @@ async fn run(cli: Cli) -> u8 {
             };
             let tender =
                 Tender { channel: &channel, amount: &amount, subject: subject.as_deref(), method: method.as_deref() };
+            if who.name.is_some() || cashier.people().sign_in_required().unwrap_or(true) {
+                if let Err(e) = who.sign_in(&cashier) {
+                    return out.error(e.code(), &e.message(lang));
+                }
+            }
             charge(&cashier, &out, &tender, code.as_deref()).await
         }
         Command::Query { id } => match cashier.query_now(&id).await {
             Ok(p) => out.payment(&cashier, &p),
             Err(e) => out.error(e.code(), &e.message(lang)),
         },
-        Command::Refund { id, amount, reason } => match cashier.refund(&id, &amount, &reason).await {
+        Command::Refund { id, amount, reason } => match who.approve(&cashier, Action::Refund) {
+            Err(e) => out.error(e.code(), &e.message(lang)),
+            Ok(approval) => match cashier.refund(&approval, &id, &amount, &reason).await {
             Ok(r) => {
                 if out.json {
                     println!("{}", serde_json::to_string(&r).unwrap_or_default());
@@ -175,7 +242,26 @@ async fn run(cli: Cli) -> u8 {
                 }
             }
             Err(e) => out.error(e.code(), &e.message(lang)),
+            },
         },
+        Command::Report { which } => report(&cashier, &out, which),
+        Command::Export { from, to, kind, out: file } => {
+            let Some(kind) = ExportKind::parse(&kind) else {
+                return out.error("kind", "--kind is payments or refunds");
+            };
+            match cashier.export_csv(kind, &from, &to, file.as_deref()) {
+                Ok((path, rows)) => {
+                    if out.json {
+                        println!("{}", serde_json::json!({ "path": path, "rows": rows }));
+                    } else {
+                        println!("{rows} → {}", path.display());
+                    }
+                    PAID
+                }
+                Err(e) => out.error(e.code(), &e.message(lang)),
+            }
+        }
+        Command::User { which } => user(&cashier, &out, &who, which),
         Command::List { day } => list(&cashier, &out, day.as_deref()),
         Command::Recover => {
             let s = cashier.recover().await;
@@ -324,5 +410,161 @@ fn list(cashier: &Cashier, out: &Output, day: Option<&str>) -> u8 {
             PAID
         }
         Err(e) => out.error("ledger", &e.message(out.lang)),
+    }
+}
+
+/// The user named by `--user`, with the PIN from the environment or standard input.
+struct Who<'a> {
+    name: Option<&'a str>,
+}
+
+impl Who<'_> {
+    fn find(&self, cashier: &Cashier) -> Result<i64, PeopleError> {
+        let name = self.name.ok_or(PeopleError::SignedOut)?;
+        let users = cashier.people().users()?;
+        users.iter().find(|u| u.name == name).map(|u| u.id).ok_or(PeopleError::UnknownUser)
+    }
+
+    fn pin(var: &str) -> String {
+        if let Ok(pin) = std::env::var(var) {
+            return pin;
+        }
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        line.trim_end_matches(['\r', '\n']).to_string()
+    }
+
+    fn sign_in(&self, cashier: &Cashier) -> Result<(), PeopleError> {
+        let id = self.find(cashier)?;
+        cashier.people().sign_in(id, &Self::pin("PAYDESK_PIN")).map(|_| ())
+    }
+
+    fn approve(&self, cashier: &Cashier, action: Action) -> Result<Approval, PeopleError> {
+        let id = self.find(cashier).map_err(|e| if e == PeopleError::SignedOut { PeopleError::Forbidden } else { e })?;
+        cashier.people().approve(id, &Self::pin("PAYDESK_PIN"), action)
+    }
+}
+
+fn report(cashier: &Cashier, out: &Output, which: ReportCommand) -> u8 {
+    let lang = out.lang;
+    let shown = match which {
+        ReportCommand::Day { date } => cashier.day_report(date.as_deref()).map(|r| {
+            let text = format!(
+                "{} ({} {:02}:00)\n{}",
+                r.date,
+                lang.pick("营业日起点", "business day from"),
+                r.cutoff_hour,
+                totals_text(&r.totals, lang)
+            );
+            (serde_json::to_value(&r), text)
+        }),
+        ReportCommand::Range { from, to } => cashier.range_report(&from, &to).map(|r| {
+            let mut text = format!("{} – {}\n{}", r.from, r.to, totals_text(&r.totals, lang));
+            for d in &r.daily {
+                text += &format!("\n{} {:>6} ¥{:>12} ¥{:>10} ¥{:>12}", d.date, d.count, d.gross.text, d.refunds.text, d.net.text);
+            }
+            (serde_json::to_value(&r), text)
+        }),
+        ReportCommand::Shift { id } => cashier.shift_report(id).map(|f| {
+            let r = cashier.shift_view(&f);
+            let text = shift_text(&r, lang);
+            (serde_json::to_value(&r), text)
+        }),
+        ReportCommand::X => cashier.x_report().map(|(_, f)| {
+            let r = cashier.shift_view(&f);
+            let text = shift_text(&r, lang);
+            (serde_json::to_value(&r), text)
+        }),
+    };
+    match shown {
+        Ok((json, text)) => {
+            if out.json {
+                println!("{}", json.unwrap_or_default());
+            } else {
+                println!("{text}");
+            }
+            PAID
+        }
+        Err(e) => out.error(e.code(), &e.message(lang)),
+    }
+}
+
+fn totals_text(b: &paydesk_core::engine::reports::BreakdownView, lang: Lang) -> String {
+    let mut s = match lang {
+        Lang::Zh => format!(
+            "收款 {} 笔 ¥{} · 退款 {} 笔 ¥{} · 净收入 ¥{} · 客单价 ¥{}",
+            b.count, b.gross.text, b.refund_count, b.refunds.text, b.net.text, b.average_ticket.text
+        ),
+        Lang::En => format!(
+            "sales {} ¥{} · refunds {} ¥{} · net ¥{} · average ¥{}",
+            b.count, b.gross.text, b.refund_count, b.refunds.text, b.net.text, b.average_ticket.text
+        ),
+    };
+    for (title, groups) in [
+        (lang.pick("渠道", "channel"), &b.by_channel),
+        (lang.pick("付款方式", "wallet"), &b.by_wallet),
+        (lang.pick("收银员", "clerk"), &b.by_clerk),
+        (lang.pick("终端", "terminal"), &b.by_terminal),
+    ] {
+        for g in groups {
+            s += &format!("\n  {title} {:<16} {:>6} ¥{:>12} -¥{:>10} = ¥{:>12}", g.name, g.count, g.gross.text, g.refunds.text, g.net.text);
+        }
+    }
+    s
+}
+
+fn shift_text(r: &paydesk_core::engine::reports::ShiftReport, lang: Lang) -> String {
+    let head = match (&r.shift, r.kind) {
+        (Some(s), "z") => format!("Z #{} ({} {})", s.z_no.unwrap_or_default(), lang.pick("班次", "shift"), s.id),
+        (Some(s), _) => format!("X ({} {})", lang.pick("班次", "shift"), s.id),
+        (None, _) => format!("X ({})", lang.pick("未开班", "no shift open")),
+    };
+    let mut s = format!("{head}  {}\n{}", r.period_text, totals_text(&r.totals, lang));
+    for u in &r.unresolved {
+        s += &format!("\n  {} {} {} ¥{}", lang.pick("未确定", "unresolved"), u.id, u.state, u.amount.text);
+    }
+    if let Some(reason) = &r.close_reason {
+        s += &format!("\n{}: {reason}", lang.pick("交班说明", "close note"));
+    }
+    s
+}
+
+fn user(cashier: &Cashier, out: &Output, who: &Who<'_>, which: UserCommand) -> u8 {
+    let lang = out.lang;
+    let people = cashier.people();
+    let done = match which {
+        UserCommand::List => people.users().map(|_| ()),
+        UserCommand::Add { name, role } => {
+            let Some(role) = Role::parse(&role) else {
+                return out.error("role", "--role is clerk or manager");
+            };
+            match people.first_run() {
+                Ok(true) if role == Role::Manager => {
+                    people.create_first_manager(&name, &Who::pin("PAYDESK_NEW_PIN")).map(|_| ())
+                }
+                Ok(true) => Err(PeopleError::Forbidden),
+                Ok(false) => who
+                    .approve(cashier, Action::AddUser)
+                    .and_then(|a| people.add_user(&a, &name, role, &Who::pin("PAYDESK_NEW_PIN")).map(|_| ())),
+                Err(e) => Err(e),
+            }
+        }
+    };
+    if let Err(e) = done {
+        return out.error(e.code(), &e.message(lang));
+    }
+    match people.users() {
+        Ok(users) => {
+            for u in &users {
+                let locked = if u.locked_until > paydesk_core::ledger::now_ms() { " locked" } else { "" };
+                if out.json {
+                    println!("{}", serde_json::json!({ "id": u.id, "name": u.name, "role": u.role, "locked": !locked.is_empty() }));
+                } else {
+                    println!("{:>4} {:<8} {}{locked}", u.id, u.role.as_str(), u.name);
+                }
+            }
+            PAID
+        }
+        Err(e) => out.error(e.code(), &e.message(lang)),
     }
 }

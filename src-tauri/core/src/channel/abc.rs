@@ -215,7 +215,7 @@ impl AbcChannel {
             cancel: false,
             close: false,
             refund: true,
-            refund_query: false,
+            refund_resend: false,
             barcode_wallets: vec!["alipay".into()],
             methods: Vec::new(),
             display: super::Display::Qr,

@@ -225,7 +225,7 @@ impl CashdeskChannel {
             cancel: false,
             close: false,
             refund: false,
-            refund_query: false,
+            refund_resend: false,
             barcode_wallets: Vec::new(),
             methods: Vec::new(),
             display: Display::Qr,

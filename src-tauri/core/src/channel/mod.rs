@@ -27,7 +27,10 @@ pub struct Capabilities {
     /// Close an unpaid QR order.
     pub close: bool,
     pub refund: bool,
-    pub refund_query: bool,
+    /// Re-sending a refund with the same request number is safe: the channel answers with the
+    /// refund it already made instead of refunding again. An unknown refund is then resolved by
+    /// re-sending; without it (and with no refund query), only a manager can resolve one.
+    pub refund_resend: bool,
     /// Wallets whose payment codes the barcode call takes.
     pub barcode_wallets: Vec<String>,
     /// The tenders a QR payment can be made with; the clerk picks one (empty: the channel's

@@ -196,7 +196,7 @@ impl PaysvcChannel {
             cancel: false,
             close: false,
             refund: false,
-            refund_query: false,
+            refund_resend: false,
             barcode_wallets: Vec::new(),
             methods: Vec::new(),
             display: Display::CustomerWindow,

@@ -28,6 +28,9 @@ pub struct Config {
     pub ledger: LedgerConfig,
     #[serde(default)]
     pub business_day: BusinessDay,
+    /// Signing in, the idle lock and PIN lock-out.
+    #[serde(default)]
+    pub people: People,
     #[serde(default = "default_rules")]
     pub payment_codes: Vec<CodeRule>,
     /// Channels by id. Only `abc` exists so far.
@@ -147,6 +150,25 @@ pub struct BusinessDay {
 impl Default for BusinessDay {
     fn default() -> Self {
         BusinessDay { cutoff_hour: 4 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct People {
+    /// Once a user exists, nothing is taken without someone signed in.
+    pub require_sign_in: bool,
+    /// The window locks after this long without a key or touch (0: never).
+    pub idle_lock_minutes: u32,
+    /// Wrong PINs in a row that lock a user…
+    pub max_wrong_pins: u32,
+    /// …for this long.
+    pub lockout_minutes: u32,
+}
+
+impl Default for People {
+    fn default() -> Self {
+        People { require_sign_in: true, idle_lock_minutes: 5, max_wrong_pins: 5, lockout_minutes: 15 }
     }
 }
 
@@ -281,6 +303,16 @@ impl Config {
         if self.business_day.cutoff_hour > 23 {
             return Err(invalid("business_day.cutoff_hour", "0–23"));
         }
+        let p = &self.people;
+        if p.idle_lock_minutes > 24 * 60 {
+            return Err(invalid("people.idle_lock_minutes", "0–1440 (0: never) / 0 到 1440 分钟（0 为不锁定）"));
+        }
+        if p.max_wrong_pins == 0 || p.max_wrong_pins > 20 {
+            return Err(invalid("people.max_wrong_pins", "1–20"));
+        }
+        if p.lockout_minutes == 0 || p.lockout_minutes > 24 * 60 {
+            return Err(invalid("people.lockout_minutes", "1–1440 / 1 到 1440 分钟"));
+        }
         for (i, r) in self.payment_codes.iter().enumerate() {
             if r.wallet.is_empty()
                 || r.min_len == 0
@@ -355,6 +387,7 @@ impl Config {
             timing: Timing::default(),
             ledger: LedgerConfig::default(),
             business_day: BusinessDay::default(),
+            people: People::default(),
             payment_codes: default_rules(),
             channels: Channels {
                 abc: Some(AbcConfig {

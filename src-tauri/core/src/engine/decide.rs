@@ -249,7 +249,7 @@ mod tests {
             cancel: false,
             close: false,
             refund: true,
-            refund_query: false,
+            refund_resend: false,
             barcode_wallets: vec![],
             methods: vec![],
             display: crate::channel::Display::Qr,

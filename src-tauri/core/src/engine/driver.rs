@@ -97,6 +97,7 @@ impl Inner {
             failure: detail.failure.as_ref().map(|f| (f.code.clone(), f.message.clone())),
             qr_payload: detail.qr_payload.clone(),
             detail: json!({ "reply": audit, "note": detail.note }),
+            audit: None,
         };
         let mut retries = LEDGER_RETRIES.iter();
         loop {
@@ -368,6 +369,7 @@ impl Inner {
                 summary.still_open += 1;
             }
         }
+        summary.refunds_resolved = self.recover_refunds().await;
         summary
     }
 

@@ -6,6 +6,7 @@ use crate::i18n::{Lang, Localized};
 use crate::ledger::LedgerError;
 use crate::money::AmountError;
 use crate::paycode::CodeError;
+use crate::people::PeopleError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CheckoutError {
@@ -27,6 +28,8 @@ pub enum CheckoutError {
     Config(ConfigError),
     #[error("cannot set up the channels: {0}")]
     ChannelSetup(String),
+    #[error("{0}")]
+    People(PeopleError),
 }
 
 impl CheckoutError {
@@ -40,6 +43,7 @@ impl CheckoutError {
             CheckoutError::Ledger(_) => "ledger",
             CheckoutError::Config(_) => "config",
             CheckoutError::ChannelSetup(_) => "channel_setup",
+            CheckoutError::People(e) => e.code(),
         }
     }
 }
@@ -51,6 +55,7 @@ impl Localized for CheckoutError {
             CheckoutError::Code(e) => e.message(lang),
             CheckoutError::Ledger(e) => e.message(lang),
             CheckoutError::Config(e) => e.message(lang),
+            CheckoutError::People(e) => e.message(lang),
             CheckoutError::UnknownChannel(c) => match lang {
                 Lang::Zh => format!("未配置收款渠道 {c}"),
                 Lang::En => format!("No payment channel {c} is configured"),
@@ -76,45 +81,94 @@ impl Localized for CheckoutError {
     }
 }
 
+/// Why a manager's action (a refund, a decision, a shift, a report) did not happen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RefundError {
+pub enum ManageError {
     #[error("{0}")]
     Amount(AmountError),
     #[error("{0}")]
     Ledger(LedgerError),
+    #[error("{0}")]
+    People(PeopleError),
     #[error("no channel {0} is configured")]
     UnknownChannel(String),
     #[error("channel {0} does not offer refunds")]
     NotOffered(String),
+    #[error("a reason is required (at most 200 characters)")]
+    Reason,
+    #[error("only an unfinished payment or refund nobody is working on can be decided (this one is {0})")]
+    NotForceable(&'static str),
+    #[error("{0} payments or refunds are unresolved")]
+    Unresolved(usize),
+    #[error("not a date: {0}")]
+    Date(String),
+    #[error("a range is 1 to 366 days, from before to")]
+    Range,
 }
 
-impl RefundError {
+impl From<LedgerError> for ManageError {
+    fn from(e: LedgerError) -> Self {
+        ManageError::Ledger(e)
+    }
+}
+
+impl From<PeopleError> for ManageError {
+    fn from(e: PeopleError) -> Self {
+        ManageError::People(e)
+    }
+}
+
+impl ManageError {
     pub fn code(&self) -> &'static str {
         match self {
-            RefundError::Amount(_) => "amount",
-            RefundError::Ledger(LedgerError::RefundExceeds { .. }) => "refund_exceeds",
-            RefundError::Ledger(LedgerError::NotRefundable(_)) => "not_refundable",
-            RefundError::Ledger(LedgerError::NotFound(_)) => "not_found",
-            RefundError::Ledger(_) => "ledger",
-            RefundError::UnknownChannel(_) => "unknown_channel",
-            RefundError::NotOffered(_) => "not_offered",
+            ManageError::Amount(_) => "amount",
+            ManageError::Ledger(LedgerError::RefundExceeds { .. }) => "refund_exceeds",
+            ManageError::Ledger(LedgerError::NotRefundable(_)) => "not_refundable",
+            ManageError::Ledger(LedgerError::NotFound(_)) => "not_found",
+            ManageError::Ledger(LedgerError::ShiftOpen) => "shift_open",
+            ManageError::Ledger(LedgerError::NoOpenShift) => "no_shift",
+            ManageError::Ledger(_) => "ledger",
+            ManageError::People(e) => e.code(),
+            ManageError::UnknownChannel(_) => "unknown_channel",
+            ManageError::NotOffered(_) => "not_offered",
+            ManageError::Reason => "reason",
+            ManageError::NotForceable(_) => "not_forceable",
+            ManageError::Unresolved(_) => "unresolved",
+            ManageError::Date(_) | ManageError::Range => "date",
         }
     }
 }
 
-impl Localized for RefundError {
+impl Localized for ManageError {
     fn message(&self, lang: Lang) -> String {
         match self {
-            RefundError::Amount(e) => e.message(lang),
-            RefundError::Ledger(e) => e.message(lang),
-            RefundError::UnknownChannel(c) => match lang {
+            ManageError::Amount(e) => e.message(lang),
+            ManageError::Ledger(e) => e.message(lang),
+            ManageError::People(e) => e.message(lang),
+            ManageError::UnknownChannel(c) => match lang {
                 Lang::Zh => format!("未配置收款渠道 {c}"),
                 Lang::En => format!("No payment channel {c} is configured"),
             },
-            RefundError::NotOffered(c) => match lang {
+            ManageError::NotOffered(c) => match lang {
                 Lang::Zh => format!("渠道 {c} 不支持退款"),
                 Lang::En => format!("Channel {c} does not offer refunds"),
             },
+            ManageError::Reason => lang.pick("请填写原因（不超过 200 字）", "Give a reason (at most 200 characters)").into(),
+            ManageError::NotForceable(state) => match lang {
+                Lang::Zh => format!("只能处理尚未完成且无人处理中的记录（当前状态：{state}）"),
+                Lang::En => format!("Only an unfinished record nobody is working on can be decided (this one is {state})"),
+            },
+            ManageError::Unresolved(n) => match lang {
+                Lang::Zh => format!("还有 {n} 笔收款或退款未确定结果：交班须填写处理说明"),
+                Lang::En => format!("{n} payments or refunds are unresolved: closing the shift needs your reason"),
+            },
+            ManageError::Date(d) => match lang {
+                Lang::Zh => format!("日期格式不正确：{d}（应为 2026-11-22）"),
+                Lang::En => format!("Not a date: {d} (use 2026-11-22)"),
+            },
+            ManageError::Range => {
+                lang.pick("日期范围须为 1 到 366 天，且开始不晚于结束", "A range is 1 to 366 days, start before end").into()
+            }
         }
     }
 }

@@ -9,22 +9,23 @@
 pub mod decide;
 mod driver;
 mod errors;
+pub mod export;
 mod failpoint;
+pub mod manage;
 mod notice;
+pub mod reports;
 pub mod view;
 
-pub use errors::{CheckoutError, RefundError};
+pub use errors::{CheckoutError, ManageError};
 pub use notice::NoticeTaken;
 pub use view::{PaymentView, Phase};
 
-use crate::channel::{self, Channel, Channels, RefundOutcome};
+use crate::channel::{self, Channel, Channels};
 use crate::config::{Config, Timing};
 use crate::i18n::Lang;
-use crate::ledger::{
-    now_ms, DayRange, Flow, Ledger, LedgerError, NewPayment, NewRefund, Payment, Refund, RefundChange, RefundState,
-    Totals,
-};
+use crate::ledger::{now_ms, DayRange, Flow, Ledger, LedgerError, NewPayment, Payment, Totals};
 use crate::money::Fen;
+use crate::people::People;
 use crate::orderno::OrderNumbers;
 use crate::paycode;
 use std::collections::HashMap;
@@ -68,6 +69,7 @@ pub struct RecoverySummary {
     pub examined: usize,
     pub resolved: usize,
     pub still_open: usize,
+    pub refunds_resolved: usize,
 }
 
 pub struct BarcodeRequest<'a> {
@@ -92,6 +94,7 @@ struct Inner {
     updates: broadcast::Sender<Update>,
     live: Mutex<HashMap<String, Live>>,
     numbers: OrderNumbers,
+    people: People,
     /// How long past its next step a driven payment stays leased to this process: the longest
     /// request plus the longest pause. Recovery elsewhere waits that long after a crash.
     lease_margin_ms: i64,
@@ -102,6 +105,7 @@ impl Cashier {
         let (updates, _) = broadcast::channel(256);
         let numbers = OrderNumbers::new(&config.terminal.code);
         let lang = RwLock::new(config.language);
+        let people = People::new(ledger.clone(), config.people.clone());
         let t = &config.timing;
         let longest_pause =
             t.barcode_first_poll_ms.max(t.barcode_poll_interval_ms).max(t.qr_poll_interval_ms).max(t.cancel_retry_ms);
@@ -115,6 +119,7 @@ impl Cashier {
                 updates,
                 live: Mutex::new(HashMap::new()),
                 numbers,
+                people,
                 lease_margin_ms,
             }),
         }
@@ -134,6 +139,10 @@ impl Cashier {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    pub fn people(&self) -> &People {
+        &self.inner.people
     }
 
     pub fn ledger(&self) -> &Ledger {
@@ -180,6 +189,7 @@ impl Cashier {
     /// Validates everything, commits the `created` row and starts the barcode flow in the
     /// background. Progress arrives as [`Update`]s.
     pub fn start_barcode(&self, req: &BarcodeRequest<'_>) -> Result<Payment, CheckoutError> {
+        let clerk = self.inner.people.clerk().map_err(CheckoutError::People)?;
         let amount = self.check_amount(req.amount_text)?;
         let ch = self.offering(req.channel, "barcode", |c| c.barcode)?;
         let (code, wallet) =
@@ -203,6 +213,7 @@ impl Cashier {
             horizon_at: deadline.max(now + timing.late_horizon_ms as i64),
             lease_until: now + self.inner.lease_margin_ms,
             source: req.source.into(),
+            clerk,
         };
         let (payment, cancel_rx, ended_tx, http) = self.admit(new)?;
         let inner = self.inner.clone();
@@ -225,6 +236,7 @@ impl Cashier {
         subject: Option<&str>,
         method: Option<&str>,
     ) -> Result<Payment, CheckoutError> {
+        let clerk = self.inner.people.clerk().map_err(CheckoutError::People)?;
         let amount = self.check_amount(amount_text)?;
         let ch = self.offering(channel, "qr", |c| c.qr)?;
         let offered = &ch.capabilities().methods;
@@ -253,6 +265,7 @@ impl Cashier {
             horizon_at: now + channel_expiry + timing.late_horizon_ms as i64,
             lease_until: now + self.inner.lease_margin_ms,
             source: "qr".into(),
+            clerk,
         };
         let (payment, cancel_rx, ended_tx, http) = self.admit(new)?;
         let created = self.inner.create_qr(&ch, &payment, &http).await;
@@ -390,60 +403,6 @@ impl Cashier {
                 tokio::time::sleep(every).await;
             }
         })
-    }
-
-    /// Refunds `amount_text` of a paid payment. The refundable amount is checked in the same
-    /// transaction that records the refund, before any request is sent.
-    pub async fn refund(&self, payment_id: &str, amount_text: &str, reason: &str) -> Result<Refund, RefundError> {
-        // Bounded by what is left to refund (checked by the ledger), not by today's ceiling: a
-        // payment taken under a higher ceiling must still refund in full.
-        let amount = Fen::parse_input(amount_text, Fen(i64::MAX)).map_err(RefundError::Amount)?;
-        let payment = self.inner.ledger.payment(payment_id).map_err(RefundError::Ledger)?;
-        let ch = self
-            .inner
-            .channels
-            .get(payment.channel.as_str())
-            .ok_or_else(|| RefundError::UnknownChannel(payment.channel.clone()))?
-            .clone();
-        if !ch.capabilities().refund {
-            return Err(RefundError::NotOffered(payment.channel.clone()));
-        }
-        let reason = if reason.trim().is_empty() { "退款" } else { reason.trim() };
-        let mut attempt = 0;
-        let refund = loop {
-            let new = NewRefund {
-                id: self.inner.numbers.next("R"),
-                payment_id: payment_id.into(),
-                amount,
-                reason: reason.into(),
-            };
-            match self.inner.ledger.reserve_refund(&new) {
-                Err(LedgerError::Duplicate) if attempt < 20 => attempt += 1,
-                other => break other.map_err(RefundError::Ledger)?,
-            }
-        };
-        let reply = ch.refund(&driver::order_of(&payment), &refund.id, amount, reason).await;
-        let (to, change) = match reply.outcome {
-            RefundOutcome::Succeeded { refund_no } => {
-                (RefundState::Succeeded, RefundChange { channel_refund_no: refund_no, ..Default::default() })
-            }
-            RefundOutcome::Processing { refund_no } => {
-                (RefundState::Pending, RefundChange { channel_refund_no: refund_no, ..Default::default() })
-            }
-            RefundOutcome::Failed(f) => {
-                (RefundState::Failed, RefundChange { failure: Some((f.code, f.message)), ..Default::default() })
-            }
-            RefundOutcome::NotSent(why) => (
-                RefundState::Failed,
-                RefundChange { failure: Some((decide::NOT_SENT.into(), why)), ..Default::default() },
-            ),
-            RefundOutcome::Unknown(why) => {
-                (RefundState::Unknown, RefundChange { failure: Some(("UNKNOWN".into(), why)), ..Default::default() })
-            }
-        };
-        let change = RefundChange { detail: reply.audit, ..change };
-        self.inner.ledger.refund_transition(&refund.id, to, &change).map_err(RefundError::Ledger)?;
-        self.inner.ledger.refund(&refund.id).map_err(RefundError::Ledger)
     }
 
     /// A notify posted to the local receiver for `channel` (see `notice.rs`).

@@ -92,13 +92,14 @@ impl PaymentView {
             message: message(p, phase, lang, display),
             failure_code: p.failure_code.clone(),
             created_at_ms: p.created_at,
-            time_text: Local
-                .timestamp_millis_opt(p.created_at)
-                .earliest()
-                .map(|t| t.format("%H:%M:%S").to_string())
-                .unwrap_or_default(),
+            time_text: local_time(p.created_at, "%H:%M:%S"),
         }
     }
+}
+
+/// An instant as local wall-clock text in a chrono `format`.
+pub fn local_time(ms: i64, format: &str) -> String {
+    Local.timestamp_millis_opt(ms).earliest().map(|t| t.format(format).to_string()).unwrap_or_default()
 }
 
 /// One line for the clerk: what happened and what to do next.
@@ -194,5 +195,115 @@ fn final_message(p: &Payment, lang: Lang) -> String {
         State::Reversed => lang.pick("已撤销，未扣款或已原路退回。", "Reversed: not charged, or refunded in full.").into(),
         // Not reached: non-final states have other phases.
         State::Created | State::Pending | State::Unknown => p.state.label(lang).into(),
+    }
+}
+
+/// A refund as the payment detail shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundView {
+    pub id: String,
+    pub payment_id: String,
+    pub amount_fen: i64,
+    pub amount_text: String,
+    pub reason: String,
+    pub state: crate::ledger::RefundState,
+    pub state_text: String,
+    pub approved_by: Option<String>,
+    pub failure_message: Option<String>,
+    pub created_at_ms: i64,
+    pub time_text: String,
+    /// A manager may record its outcome.
+    pub can_resolve: bool,
+}
+
+/// One line of a payment's history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventView {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub time_text: String,
+    pub kind: String,
+    pub text: String,
+}
+
+/// Everything the payment detail screen shows, and what may be done there.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentDetail {
+    pub payment: PaymentView,
+    pub clerk: Option<String>,
+    pub terminal: String,
+    pub channel_name: String,
+    pub wallet_name: Option<String>,
+    pub paid_at_ms: Option<i64>,
+    pub date_time_text: String,
+    pub events: Vec<EventView>,
+    pub refunds: Vec<RefundView>,
+    pub refundable_fen: i64,
+    pub refundable_text: String,
+    pub can_refund: bool,
+    pub can_force: bool,
+}
+
+/// A history line in the reader's language. Replies stay in the ledger (and the CSV of events
+/// is for support); a person reads what changed and who decided.
+pub fn event_text(e: &crate::ledger::Event, lang: Lang) -> String {
+    let d = &e.detail;
+    let s = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let state = |k: Option<&String>| {
+        k.and_then(|s| State::parse(s)).map_or_else(|| "?".to_string(), |s| s.label(lang).to_string())
+    };
+    match e.kind.as_str() {
+        "created" => match lang {
+            Lang::Zh => format!("创建订单（来源：{}）", s("source")),
+            Lang::En => format!("Created (from {})", s("source")),
+        },
+        "transition" => {
+            let mut line = format!("{} → {}", state(e.from_state.as_ref()), state(e.to_state.as_ref()));
+            if d.get("decided_by").is_some() {
+                line += &match lang {
+                    Lang::Zh => format!("（{} 确认：{}）", s("decided_by"), s("reason")),
+                    Lang::En => format!(" (decided by {}: {})", s("decided_by"), s("reason")),
+                };
+            } else if let Some(note) = d.get("note").and_then(|n| n.as_str()).filter(|n| !n.is_empty()) {
+                line += &format!(" · {note}");
+            }
+            line
+        }
+        "refund" if d.get("state").and_then(|v| v.as_str()) == Some("created") => {
+            let amount = crate::money::Fen(d.get("amount_fen").and_then(|v| v.as_i64()).unwrap_or(0));
+            match lang {
+                Lang::Zh => format!("退款申请 {} ¥{}：{}（批准：{}）", s("refund"), amount, s("reason"), s("approved_by")),
+                Lang::En => {
+                    format!("Refund {} of ¥{} asked: {} (approved by {})", s("refund"), amount, s("reason"), s("approved_by"))
+                }
+            }
+        }
+        "refund" => {
+            let to = d.get("to").and_then(|v| v.as_str()).and_then(crate::ledger::RefundState::parse);
+            let label = to.map_or("?", |t| super::manage::refund_state_label(t, lang));
+            match lang {
+                Lang::Zh => format!("退款 {}：{}", s("refund"), label),
+                Lang::En => format!("Refund {}: {}", s("refund"), label),
+            }
+        }
+        _ => {
+            if let Some(why) = d.get("abandoned").and_then(|v| v.as_str()) {
+                return match lang {
+                    Lang::Zh => format!("停止等待：{why}"),
+                    Lang::En => format!("Stopped waiting: {why}"),
+                };
+            }
+            if d.get("alert").is_some() {
+                return lang.pick("迟到的付款提醒已确认", "Late payment alert acknowledged").into();
+            }
+            let mut brief = d.clone();
+            if let Some(o) = brief.as_object_mut() {
+                o.remove("reply");
+            }
+            format!("{} {}", lang.pick("备注", "Note"), brief)
+        }
     }
 }

@@ -2,14 +2,20 @@
 //! anything is sent; every state change is a guarded UPDATE plus one append-only event row in the
 //! same transaction.
 
+mod audit;
 mod payments;
+mod people;
 mod refunds;
 mod reports;
 mod schema;
+mod shifts;
 
+pub use audit::{AuditEntry, AuditFilter, AuditNote};
 pub use payments::{Change, Event, NewPayment, Payment};
+pub use people::{PinMiss, Role, UserRow};
 pub use refunds::{NewRefund, Refund, RefundChange, RefundState};
-pub use reports::{DayRange, Totals};
+pub use reports::{breakdown_on, local_ms, Breakdown, DayRange, SaleTime, Tally, Totals};
+pub use shifts::Shift;
 
 use crate::i18n::{Lang, Localized};
 use crate::money::Fen;
@@ -129,6 +135,10 @@ pub enum LedgerError {
     NotRefundable(&'static str),
     #[error("the refund is more than the {refundable} that can still be refunded")]
     RefundExceeds { refundable: Fen },
+    #[error("a shift is open already")]
+    ShiftOpen,
+    #[error("no shift is open")]
+    NoOpenShift,
     #[error("database error: {0}")]
     Sqlite(String),
 }
@@ -171,6 +181,10 @@ impl Localized for LedgerError {
             (LedgerError::RefundExceeds { refundable }, Lang::En) => {
                 format!("The refund is more than the ¥{refundable} that can still be refunded")
             }
+            (LedgerError::ShiftOpen, Lang::Zh) => "已有未交班的班次，请先交班".into(),
+            (LedgerError::ShiftOpen, Lang::En) => "A shift is open already; close it first".into(),
+            (LedgerError::NoOpenShift, Lang::Zh) => "当前没有开班".into(),
+            (LedgerError::NoOpenShift, Lang::En) => "No shift is open".into(),
             (LedgerError::Sqlite(why), Lang::Zh) => format!("账本错误：{why}"),
             (LedgerError::Sqlite(why), Lang::En) => format!("Ledger error: {why}"),
         }
@@ -293,6 +307,7 @@ pub(crate) mod test_support {
             horizon_at: now_ms() + 180_000,
             lease_until: 0,
             source: "test".into(),
+            clerk: None,
         }
     }
 }

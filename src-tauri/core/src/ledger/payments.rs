@@ -1,5 +1,7 @@
 //! Payment rows and their guarded transitions.
 
+use super::audit::{append_audit, AuditNote};
+use super::shifts::settle_clock;
 use super::{now_ms, Flow, Ledger, LedgerError, State};
 use crate::money::Fen;
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
@@ -35,6 +37,8 @@ pub struct Payment {
     pub paid_at: Option<i64>,
     pub deadline_at: i64,
     pub horizon_at: i64,
+    /// Who was signed in when it started (none when signing in is not required).
+    pub clerk: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +59,7 @@ pub struct NewPayment {
     pub lease_until: i64,
     /// Where the request came from (`wedge`, `camera`, `cli`, `qr`…), kept in the first event.
     pub source: String,
+    pub clerk: Option<String>,
 }
 
 /// One guarded state change: applied only if the row is still in one of `to.allowed_from()`.
@@ -67,6 +72,8 @@ pub struct Change {
     pub qr_payload: Option<String>,
     /// What led to the change (a reply summary, masked): kept in the event row.
     pub detail: Value,
+    /// A person's decision behind the change (a forced outcome): logged with it.
+    pub audit: Option<AuditNote>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,7 +89,7 @@ pub struct Event {
 
 const COLUMNS: &str = "id, terminal, channel, flow, amount_fen, subject, wallet, code_masked, state, late, \
      abandoned_at, channel_trade_no, qr_payload, failure_code, failure_message, created_at, updated_at, \
-     paid_at, deadline_at, horizon_at, merchant, alert_ack_at, acknowledged, lease_until";
+     paid_at, deadline_at, horizon_at, merchant, alert_ack_at, acknowledged, lease_until, clerk";
 
 fn bad_column(i: usize, what: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.to_string().into())
@@ -116,6 +123,7 @@ pub(super) fn payment_from_row(r: &Row<'_>) -> rusqlite::Result<Payment> {
         alert_ack_at: r.get(21)?,
         acknowledged: r.get::<_, i64>(22)? != 0,
         lease_until: r.get(23)?,
+        clerk: r.get(24)?,
     })
 }
 
@@ -142,8 +150,8 @@ impl Ledger {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO payments (id, terminal, channel, flow, amount_fen, subject, wallet, code_masked, state, \
-             created_at, updated_at, deadline_at, horizon_at, merchant, lease_until) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created', ?9, ?9, ?10, ?11, ?12, ?13)",
+             created_at, updated_at, deadline_at, horizon_at, merchant, lease_until, clerk) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created', ?9, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 p.id,
                 p.terminal,
@@ -157,12 +165,13 @@ impl Ledger {
                 p.deadline_at,
                 p.horizon_at,
                 p.merchant,
-                p.lease_until
+                p.lease_until,
+                p.clerk
             ],
         )?;
         let detail = serde_json::json!({
             "amount_fen": p.amount.0, "channel": p.channel, "flow": p.flow.as_str(), "code": p.code_masked,
-            "source": p.source,
+            "source": p.source, "clerk": p.clerk,
         });
         append_event(&tx, &p.id, p.created_at, "created", None, Some(State::Created), &detail)?;
         let row = tx.query_row(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"), [&p.id], payment_from_row)?;
@@ -194,6 +203,7 @@ impl Ledger {
             None => (None, None),
         };
         let paid_at = if to == State::Paid { Some(change.paid_at.unwrap_or(now)) } else { None };
+        let settled_at = if to.is_final() { Some(settle_clock(&tx)?) } else { None };
         let updated = tx.execute(
             "UPDATE payments SET state = ?2, updated_at = ?3, \
                  channel_trade_no = COALESCE(?4, channel_trade_no), \
@@ -201,6 +211,7 @@ impl Ledger {
                  failure_code = COALESCE(?6, failure_code), \
                  failure_message = COALESCE(?7, failure_message), \
                  qr_payload = COALESCE(?8, qr_payload), \
+                 settled_at = COALESCE(?10, settled_at), \
                  late = CASE WHEN ?2 = 'paid' AND abandoned_at IS NOT NULL THEN 1 ELSE late END, \
                  acknowledged = CASE WHEN ?2 IN ('pending', 'paid') OR ?8 IS NOT NULL OR ?4 IS NOT NULL \
                                 THEN 1 ELSE acknowledged END \
@@ -214,13 +225,17 @@ impl Ledger {
                 failure_code,
                 failure_message,
                 change.qr_payload,
-                before.as_str()
+                before.as_str(),
+                settled_at
             ],
         )?;
         if updated != 1 {
             return Ok(None);
         }
         append_event(&tx, id, now, "transition", Some(before), Some(to), &change.detail)?;
+        if let Some(note) = &change.audit {
+            append_audit(&tx, now, note)?;
+        }
         let row = tx.query_row(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"), [id], payment_from_row)?;
         tx.commit()?;
         Ok(Some(row))
@@ -324,6 +339,25 @@ impl Ledger {
         ))?;
         let rows = stmt.query_map(params![from, to, limit as i64], payment_from_row)?.collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+
+    /// Payments started in `[from, to)`, oldest first, `limit` at a time after the row `after`
+    /// (its `created_at` and id): an export walks the range without holding the ledger.
+    pub fn payments_page(
+        &self,
+        from: i64,
+        to: i64,
+        after: Option<(i64, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Payment>, LedgerError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM payments WHERE created_at >= ?1 AND created_at < ?2 \
+             AND (?3 IS NULL OR created_at > ?3 OR (created_at = ?3 AND id > ?4)) ORDER BY created_at, id LIMIT ?5"
+        ))?;
+        let (at, id) = after.map_or((None, None), |(t, i)| (Some(t), Some(i)));
+        let rows = stmt.query_map(params![from, to, at, id, limit as i64], payment_from_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     pub fn events(&self, id: &str) -> Result<Vec<Event>, LedgerError> {

@@ -1,7 +1,9 @@
 //! Refunds hang off paid payments. The refundable amount is checked in the same transaction that
 //! records the refund, so two refunds racing can never exceed what was paid.
 
+use super::audit::{append_audit, AuditNote};
 use super::payments::append_event;
+use super::shifts::settle_clock;
 use super::{now_ms, Ledger, LedgerError, State};
 use crate::money::Fen;
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
@@ -68,6 +70,10 @@ pub struct Refund {
     pub failure_message: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The manager whose PIN approved it.
+    pub approved_by: Option<String>,
+    /// When it became succeeded or failed (the ledger's settle clock).
+    pub settled_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +82,9 @@ pub struct NewRefund {
     pub payment_id: String,
     pub amount: Fen,
     pub reason: String,
+    pub approved_by: Option<String>,
+    /// Logged in the same transaction that records the refund.
+    pub audit: Option<AuditNote>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -83,10 +92,12 @@ pub struct RefundChange {
     pub channel_refund_no: Option<String>,
     pub failure: Option<(String, String)>,
     pub detail: Value,
+    /// A person's decision behind the change (an unknown refund resolved by hand).
+    pub audit: Option<AuditNote>,
 }
 
 const COLUMNS: &str = "id, payment_id, amount_fen, reason, state, channel_refund_no, failure_code, \
-     failure_message, created_at, updated_at";
+     failure_message, created_at, updated_at, approved_by, settled_at";
 
 fn refund_from_row(r: &Row<'_>) -> rusqlite::Result<Refund> {
     let state: String = r.get(4)?;
@@ -103,6 +114,8 @@ fn refund_from_row(r: &Row<'_>) -> rusqlite::Result<Refund> {
         failure_message: r.get(7)?,
         created_at: r.get(8)?,
         updated_at: r.get(9)?,
+        approved_by: r.get(10)?,
+        settled_at: r.get(11)?,
     })
 }
 
@@ -138,12 +151,17 @@ impl Ledger {
             return Err(LedgerError::RefundExceeds { refundable });
         }
         tx.execute(
-            "INSERT INTO refunds (id, payment_id, amount_fen, reason, state, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, 'created', ?5, ?5)",
-            params![r.id, r.payment_id, r.amount.0, r.reason, now],
+            "INSERT INTO refunds (id, payment_id, amount_fen, reason, state, created_at, updated_at, approved_by) \
+             VALUES (?1, ?2, ?3, ?4, 'created', ?5, ?5, ?6)",
+            params![r.id, r.payment_id, r.amount.0, r.reason, now, r.approved_by],
         )?;
-        let detail = json!({ "refund": r.id, "amount_fen": r.amount.0, "reason": r.reason, "state": "created" });
+        let detail = json!({
+            "refund": r.id, "amount_fen": r.amount.0, "reason": r.reason, "state": "created", "approved_by": r.approved_by,
+        });
         append_event(&tx, &r.payment_id, now, "refund", None, None, &detail)?;
+        if let Some(note) = &r.audit {
+            append_audit(&tx, now, note)?;
+        }
         let row = tx.query_row(&format!("SELECT {COLUMNS} FROM refunds WHERE id = ?1"), [&r.id], refund_from_row)?;
         tx.commit()?;
         Ok(row)
@@ -170,14 +188,19 @@ impl Ledger {
             Some((c, m)) => (Some(c.as_str()), Some(m.as_str())),
             None => (None, None),
         };
+        let settled_at = if to.is_final() { Some(settle_clock(&tx)?) } else { None };
         tx.execute(
             "UPDATE refunds SET state = ?2, updated_at = ?3, channel_refund_no = COALESCE(?4, channel_refund_no), \
-             failure_code = COALESCE(?5, failure_code), failure_message = COALESCE(?6, failure_message) \
+             failure_code = COALESCE(?5, failure_code), failure_message = COALESCE(?6, failure_message), \
+             settled_at = COALESCE(?8, settled_at) \
              WHERE id = ?1 AND state = ?7",
-            params![id, to.as_str(), now, change.channel_refund_no, code, message, current.state.as_str()],
+            params![id, to.as_str(), now, change.channel_refund_no, code, message, current.state.as_str(), settled_at],
         )?;
         let detail = json!({ "refund": id, "from": current.state.as_str(), "to": to.as_str(), "reply": change.detail });
         append_event(&tx, &current.payment_id, now, "refund", None, None, &detail)?;
+        if let Some(note) = &change.audit {
+            append_audit(&tx, now, note)?;
+        }
         let row = tx.query_row(&format!("SELECT {COLUMNS} FROM refunds WHERE id = ?1"), [id], refund_from_row)?;
         tx.commit()?;
         Ok(Some(row))
@@ -204,6 +227,24 @@ impl Ledger {
             .ok_or_else(|| LedgerError::NotFound(id.into()))
     }
 
+    /// Refunds asked for in `[from, to)`, oldest first, a page at a time (see `payments_page`).
+    pub fn refunds_page(
+        &self,
+        from: i64,
+        to: i64,
+        after: Option<(i64, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Refund>, LedgerError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM refunds WHERE created_at >= ?1 AND created_at < ?2 \
+             AND (?3 IS NULL OR created_at > ?3 OR (created_at = ?3 AND id > ?4)) ORDER BY created_at, id LIMIT ?5"
+        ))?;
+        let (at, id) = after.map_or((None, None), |(t, i)| (Some(t), Some(i)));
+        let rows = stmt.query_map(params![from, to, at, id, limit as i64], refund_from_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
     /// Refunds whose outcome is not known yet.
     pub fn open_refunds(&self) -> Result<Vec<Refund>, LedgerError> {
         let conn = self.conn();
@@ -228,7 +269,14 @@ mod tests {
     }
 
     fn refund(id: &str, payment: &str, fen: i64) -> NewRefund {
-        NewRefund { id: id.into(), payment_id: payment.into(), amount: Fen(fen), reason: "test".into() }
+        NewRefund {
+            id: id.into(),
+            payment_id: payment.into(),
+            amount: Fen(fen),
+            reason: "test".into(),
+            approved_by: None,
+            audit: None,
+        }
     }
 
     #[test]

@@ -72,4 +72,71 @@ CREATE TABLE refunds (
 CREATE INDEX refunds_payment ON refunds (payment_id);
 CREATE INDEX refunds_done ON refunds (updated_at, amount_fen) WHERE state = 'succeeded';
 "#,
+    // 2: people, shifts and the audit log; who took each payment and approved each refund;
+    // report indexes that cover every column the reports group by.
+    r#"
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    role          TEXT NOT NULL CHECK (role IN ('clerk', 'manager')),
+    pin_hash      TEXT NOT NULL,                    -- argon2id PHC string, never the PIN
+    failed_pins   INTEGER NOT NULL DEFAULT 0,       -- wrong PINs in a row
+    locked_until  INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL
+) STRICT;
+CREATE TRIGGER users_no_delete BEFORE DELETE ON users
+BEGIN SELECT RAISE(ABORT, 'users are never deleted'); END;
+
+-- A shift's money is what was paid between the previous Z and its own (see reports).
+CREATE TABLE shifts (
+    id               INTEGER PRIMARY KEY,
+    terminal         TEXT NOT NULL,
+    opened_by        TEXT NOT NULL,
+    opened_at        INTEGER NOT NULL,
+    opening_cash_fen INTEGER CHECK (opening_cash_fen >= 0),
+    closed_by        TEXT,
+    closed_at        INTEGER,
+    z_no             INTEGER UNIQUE,
+    z_report         TEXT,                          -- the Z as printed (JSON), never recomputed
+    CHECK ((closed_at IS NULL) = (z_no IS NULL) AND (closed_at IS NULL) = (z_report IS NULL))
+) STRICT;
+CREATE UNIQUE INDEX shifts_one_open ON shifts (terminal) WHERE closed_at IS NULL;
+CREATE INDEX shifts_closed ON shifts (terminal, closed_at);
+CREATE TRIGGER shifts_closed_never_change BEFORE UPDATE ON shifts WHEN OLD.closed_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a closed shift never changes'); END;
+CREATE TRIGGER shifts_no_delete BEFORE DELETE ON shifts
+BEGIN SELECT RAISE(ABORT, 'shifts are never deleted'); END;
+
+CREATE TABLE audit_log (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    at        INTEGER NOT NULL,
+    user_name TEXT,
+    role      TEXT,
+    action    TEXT NOT NULL,
+    target    TEXT,
+    reason    TEXT,
+    detail    TEXT NOT NULL                         -- JSON, no secrets
+) STRICT;
+CREATE INDEX audit_log_at ON audit_log (at);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+ALTER TABLE payments ADD COLUMN clerk TEXT;
+ALTER TABLE refunds ADD COLUMN approved_by TEXT;
+-- When the ledger recorded the final state, by its own clock and never inside a closed shift:
+-- what a shift's Z counts (paid_at is the channel's time of payment, which can be earlier).
+ALTER TABLE payments ADD COLUMN settled_at INTEGER;
+ALTER TABLE refunds ADD COLUMN settled_at INTEGER;
+UPDATE payments SET settled_at = updated_at WHERE state IN ('paid', 'failed', 'closed', 'reversed');
+UPDATE refunds SET settled_at = updated_at WHERE state IN ('succeeded', 'failed');
+
+DROP INDEX payments_paid;
+CREATE INDEX payments_paid ON payments (paid_at, amount_fen, channel, wallet, clerk, terminal) WHERE state = 'paid';
+CREATE INDEX payments_settled ON payments (settled_at, amount_fen, channel, wallet, clerk, terminal) WHERE state = 'paid';
+DROP INDEX refunds_done;
+CREATE INDEX refunds_done ON refunds (settled_at, amount_fen, payment_id) WHERE state = 'succeeded';
+CREATE INDEX refunds_created ON refunds (created_at);
+"#,
 ];

@@ -280,10 +280,11 @@ fn describe(read: &Result<ScannedCode, paycode::CodeError>, outcome: &ScanOutcom
             Ok(ScannedCode::Payment { wallet, .. }) => match lang {
                 Lang::Zh => format!(
                     "扫到{}付款码，但没有等待收款的订单：请先输入金额，再请顾客出示付款码",
-                    paycode::wallet_name_zh(wallet)
+                    paycode::wallet_name(wallet, Lang::Zh)
                 ),
                 Lang::En => format!(
-                    "Read a {wallet} payment code, but no payment is waiting: enter the amount first, then scan"
+                    "Read a {} payment code, but no payment is waiting: enter the amount first, then scan",
+                    paycode::wallet_name(wallet, Lang::En)
                 ),
             },
             Ok(ScannedCode::Product { code, .. }) => match lang {

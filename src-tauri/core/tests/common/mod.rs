@@ -6,10 +6,14 @@
 use paydesk_core::config::{Config, Timing};
 use paydesk_core::engine::{BarcodeRequest, Cashier, Settled};
 use paydesk_core::ledger::{Ledger, State};
+use paydesk_core::people::{Action, Approval};
 use paydesk_sandbox::{Sandbox, SandboxOptions, Truth};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+pub const MANAGER: &str = "测试店长";
+pub const MANAGER_PIN: &str = "2468";
 
 pub struct Rig {
     pub sandbox: Sandbox,
@@ -117,6 +121,17 @@ impl Rig {
         self.cashier.wait_settled(&p.id).await.expect("settles")
     }
 
+    /// A manager's approval for `action` (the first call creates the manager, who is then
+    /// signed in and takes the payments that follow).
+    pub fn approve(&self, action: Action) -> Approval {
+        let people = self.cashier.people();
+        if people.first_run().unwrap() {
+            people.create_first_manager(MANAGER, MANAGER_PIN).unwrap();
+        }
+        let id = people.users().unwrap().iter().find(|u| u.name == MANAGER).unwrap().id;
+        people.approve(id, MANAGER_PIN, action).unwrap()
+    }
+
     /// Every `paid` payment was charged exactly once at its amount, and every charge is a
     /// `paid` payment; refunds match too.
     pub fn assert_matches_truth(&self) {
@@ -172,5 +187,15 @@ pub const CLI: &str = env!("CARGO_BIN_EXE_paydesk-cli");
 
 /// Runs `paydesk-cli --config CONFIG ARGS…` to the end.
 pub async fn cli(config: &std::path::Path, args: &[&str]) -> std::process::Output {
-    tokio::process::Command::new(CLI).arg("--config").arg(config).args(args).output().await.expect("paydesk-cli runs")
+    cli_env(config, args, &[]).await
+}
+
+/// `cli` with environment variables (PINs come from `PAYDESK_PIN` / `PAYDESK_NEW_PIN`).
+pub async fn cli_env(config: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = tokio::process::Command::new(CLI);
+    cmd.arg("--config").arg(config).args(args).stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().await.expect("paydesk-cli runs")
 }

@@ -210,7 +210,7 @@ impl LakalaChannel {
             cancel: direct_mode,
             close: true,
             refund: direct_mode,
-            refund_query: false,
+            refund_resend: direct_mode,
             barcode_wallets: if direct_mode {
                 vec!["alipay".into(), "wechat".into(), "unionpay".into()]
             } else {

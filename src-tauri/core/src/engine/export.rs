@@ -1,0 +1,290 @@
+//! Exports for the books: payments and refunds of a date range as CSV (UTF-8 with a BOM, so
+//! spreadsheet programs read the Chinese right), and a Z/X report as a printable HTML page.
+
+use super::errors::ManageError;
+use super::reports::{instant_text, ShiftReport};
+use super::view::local_time;
+use super::Cashier;
+use crate::i18n::Lang;
+use crate::ledger::{DayRange, LedgerError, State};
+use chrono::NaiveDate;
+use html_escape::encode_text as esc;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    Payments,
+    Refunds,
+}
+
+impl ExportKind {
+    pub fn parse(s: &str) -> Option<ExportKind> {
+        match s {
+            "payments" => Some(ExportKind::Payments),
+            "refunds" => Some(ExportKind::Refunds),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            ExportKind::Payments => "payments",
+            ExportKind::Refunds => "refunds",
+        }
+    }
+}
+
+const PAGE: usize = 2000;
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR at the start) is
+/// written with a leading apostrophe: subjects and reasons are typed by people.
+fn cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+fn io(e: impl std::fmt::Display) -> ManageError {
+    ManageError::Ledger(LedgerError::Sqlite(format!("writing the export: {e}")))
+}
+
+impl Cashier {
+    /// Where exports go by default: `exports/` beside the ledger.
+    pub fn exports_dir(&self) -> PathBuf {
+        self.ledger().path().parent().unwrap_or(Path::new(".")).join("exports")
+    }
+
+    /// Writes the `kind` rows started in business days `from` to `to` (inclusive) to `out`
+    /// (default: the exports folder); returns the file and the number of rows.
+    pub fn export_csv(
+        &self,
+        kind: ExportKind,
+        from: &str,
+        to: &str,
+        out: Option<&Path>,
+    ) -> Result<(PathBuf, usize), ManageError> {
+        let parse = |d: &str| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| ManageError::Date(d.into()));
+        let (first, last) = (parse(from)?, parse(to)?);
+        if last < first || (last - first).num_days() >= super::reports::MAX_RANGE_DAYS {
+            return Err(ManageError::Range);
+        }
+        let cutoff = self.config().business_day.cutoff_hour;
+        let (start, end) = (DayRange::of(first, cutoff).from_ms, DayRange::of(last, cutoff).to_ms);
+        let path = match out {
+            Some(p) => p.to_path_buf(),
+            None => self.exports_dir().join(format!("{}_{first}_{last}.csv", kind.as_str())),
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        // Written beside the target and renamed: a half-written export never has the real name.
+        let partial = path.with_extension("csv.partial");
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&partial).map_err(io)?);
+        file.write_all(BOM).map_err(io)?;
+        let mut w = csv::Writer::from_writer(file);
+        let rows = match kind {
+            ExportKind::Payments => self.write_payments(&mut w, start, end)?,
+            ExportKind::Refunds => self.write_refunds(&mut w, start, end)?,
+        };
+        let file = w.into_inner().map_err(io)?;
+        file.into_inner().map_err(io)?.sync_all().map_err(io)?;
+        std::fs::rename(&partial, &path).map_err(io)?;
+        Ok((path, rows))
+    }
+
+    fn write_payments<W: Write>(&self, w: &mut csv::Writer<W>, start: i64, end: i64) -> Result<usize, ManageError> {
+        let lang = self.lang();
+        let head: &[&str] = match lang {
+            Lang::Zh => &[
+                "订单号", "创建时间", "支付时间", "终端", "收银员", "渠道", "付款方式", "金额（元）", "状态",
+                "渠道交易号", "付款码（掩码）", "商品", "失败原因",
+            ],
+            Lang::En => &[
+                "order", "created", "paid", "terminal", "clerk", "channel", "wallet", "amount (yuan)", "state",
+                "channel trade no", "payment code (masked)", "subject", "failure",
+            ],
+        };
+        w.write_record(head).map_err(io)?;
+        let mut rows = 0;
+        let mut after: Option<(i64, String)> = None;
+        loop {
+            let page = self.ledger().payments_page(start, end, after.as_ref().map(|(t, i)| (*t, i.as_str())), PAGE)?;
+            for p in &page {
+                let time = |ms: Option<i64>| ms.map(|t| local_time(t, "%Y-%m-%d %H:%M:%S")).unwrap_or_default();
+                w.write_record([
+                    p.id.clone(),
+                    time(Some(p.created_at)),
+                    time(p.paid_at.filter(|_| p.state == State::Paid)),
+                    p.terminal.clone(),
+                    cell(p.clerk.as_deref().unwrap_or("")),
+                    self.channel(&p.channel).map_or(p.channel.clone(), |c| c.name(lang).to_string()),
+                    p.wallet.clone().unwrap_or_default(),
+                    p.amount.yuan_text(),
+                    p.state.label(lang).to_string(),
+                    p.channel_trade_no.clone().unwrap_or_default(),
+                    p.code_masked.clone().unwrap_or_default(),
+                    cell(&p.subject),
+                    cell(p.failure_message.as_deref().unwrap_or("")),
+                ])
+                .map_err(io)?;
+            }
+            rows += page.len();
+            match page.last() {
+                Some(p) if page.len() == PAGE => after = Some((p.created_at, p.id.clone())),
+                _ => return Ok(rows),
+            }
+        }
+    }
+
+    fn write_refunds<W: Write>(&self, w: &mut csv::Writer<W>, start: i64, end: i64) -> Result<usize, ManageError> {
+        let lang = self.lang();
+        let head: &[&str] = match lang {
+            Lang::Zh => &[
+                "退款单号", "原订单号", "申请时间", "完成时间", "退款金额（元）", "状态", "原因", "批准人", "渠道退款号",
+                "失败原因",
+            ],
+            Lang::En => &[
+                "refund", "order", "asked", "settled", "amount (yuan)", "state", "reason", "approved by",
+                "channel refund no", "failure",
+            ],
+        };
+        w.write_record(head).map_err(io)?;
+        let mut rows = 0;
+        let mut after: Option<(i64, String)> = None;
+        loop {
+            let page = self.ledger().refunds_page(start, end, after.as_ref().map(|(t, i)| (*t, i.as_str())), PAGE)?;
+            for r in &page {
+                let time = |ms: Option<i64>| ms.map(|t| local_time(t, "%Y-%m-%d %H:%M:%S")).unwrap_or_default();
+                w.write_record([
+                    r.id.clone(),
+                    r.payment_id.clone(),
+                    time(Some(r.created_at)),
+                    time(r.settled_at),
+                    r.amount.yuan_text(),
+                    super::manage::refund_state_label(r.state, lang).to_string(),
+                    cell(&r.reason),
+                    cell(r.approved_by.as_deref().unwrap_or("")),
+                    r.channel_refund_no.clone().unwrap_or_default(),
+                    cell(r.failure_message.as_deref().unwrap_or("")),
+                ])
+                .map_err(io)?;
+            }
+            rows += page.len();
+            match page.last() {
+                Some(r) if page.len() == PAGE => after = Some((r.created_at, r.id.clone())),
+                _ => return Ok(rows),
+            }
+        }
+    }
+
+    /// A shift report as a complete printable page (A4 or an 80 mm receipt printer).
+    pub fn shift_report_html(&self, r: &ShiftReport) -> String {
+        let lang = self.lang();
+        let t = |zh: &'static str, en: &'static str| lang.pick(zh, en);
+        let title = match (&r.shift, r.kind) {
+            (Some(s), "z") => format!("{} #{}", t("Z 报表（交班）", "Z report (shift close)"), s.z_no.unwrap_or_default()),
+            _ => t("X 报表（当班）", "X report (shift so far)").to_string(),
+        };
+        let mut h = String::new();
+        h.push_str("<!doctype html><html><head><meta charset=\"utf-8\"><title>");
+        h.push_str(&esc(&title));
+        h.push_str(
+            "</title><style>body{font:14px/1.45 system-ui,'Noto Sans CJK SC',sans-serif;margin:16px;color:#111}\
+             h1{font-size:20px;margin:0 0 4px}table{border-collapse:collapse;width:100%;margin:8px 0 14px}\
+             th,td{border-bottom:1px solid #ccc;padding:3px 6px;text-align:left}td.n,th.n{text-align:right;\
+             font-variant-numeric:tabular-nums}.big td{font-size:16px;font-weight:600}.muted{color:#555}\
+             @media print{body{margin:0}@page{margin:10mm}}@media print and (max-width:90mm){body{font-size:11px}}\
+             </style></head><body>",
+        );
+        h.push_str(&format!("<h1>{}</h1>", esc(&title)));
+        h.push_str(&format!(
+            "<p class=\"muted\">{} {} · {}: {}</p>",
+            esc(&self.config().terminal.code),
+            esc(&self.config().terminal.name),
+            t("期间", "Period"),
+            esc(&r.period_text)
+        ));
+        if let Some(s) = &r.shift {
+            h.push_str(&format!(
+                "<p class=\"muted\">{}: {} {}",
+                t("开班", "Opened by"),
+                esc(&s.opened_by),
+                esc(&instant_text(s.opened_at_ms))
+            ));
+            if let Some(cash) = &s.opening_cash {
+                h.push_str(&format!(" · {}: ¥{}", t("备用金", "Opening cash"), cash.text));
+            }
+            if let (Some(by), Some(at)) = (&s.closed_by, s.closed_at_ms) {
+                h.push_str(&format!(" · {}: {} {}", t("交班", "Closed by"), esc(by), esc(&instant_text(at))));
+            }
+            h.push_str("</p>");
+        }
+        let b = &r.totals;
+        h.push_str("<table class=\"big\">");
+        for (label, value) in [
+            (t("收款笔数", "Sales"), b.count.to_string()),
+            (t("收款金额", "Gross"), format!("¥{}", b.gross.text)),
+            (t("退款", "Refunds"), format!("{} / ¥{}", b.refund_count, b.refunds.text)),
+            (t("净收入", "Net"), format!("¥{}", b.net.text)),
+            (t("客单价", "Average ticket"), format!("¥{}", b.average_ticket.text)),
+        ] {
+            h.push_str(&format!("<tr><td>{label}</td><td class=\"n\">{}</td></tr>", esc(&value)));
+        }
+        h.push_str("</table>");
+        for (label, groups) in [
+            (t("按渠道", "By channel"), &b.by_channel),
+            (t("按付款方式", "By wallet"), &b.by_wallet),
+            (t("按收银员", "By clerk"), &b.by_clerk),
+        ] {
+            if groups.is_empty() {
+                continue;
+            }
+            h.push_str(&format!(
+                "<table><tr><th>{label}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th>\
+                 <th class=\"n\">{}</th></tr>",
+                t("笔数", "Count"),
+                t("收款", "Gross"),
+                t("退款", "Refunds"),
+                t("净额", "Net")
+            ));
+            for g in groups {
+                h.push_str(&format!(
+                    "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+                     <td class=\"n\">{}</td></tr>",
+                    esc(&g.name),
+                    g.count,
+                    g.gross.text,
+                    g.refunds.text,
+                    g.net.text
+                ));
+            }
+            h.push_str("</table>");
+        }
+        if !r.unresolved.is_empty() {
+            h.push_str(&format!("<h2>{}</h2><table>", t("未确定结果", "Unresolved")));
+            for u in &r.unresolved {
+                h.push_str(&format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">¥{}</td></tr>",
+                    esc(&u.time_text),
+                    esc(&u.id),
+                    esc(&u.state),
+                    u.amount.text
+                ));
+            }
+            h.push_str("</table>");
+        }
+        if let Some(reason) = &r.close_reason {
+            h.push_str(&format!("<p>{}: {}</p>", t("交班说明", "Close note"), esc(reason)));
+        }
+        h.push_str(&format!(
+            "<p class=\"muted\">{} {}</p></body></html>",
+            t("打印时间", "Printed"),
+            esc(&local_time(r.printed_at_ms, "%Y-%m-%d %H:%M:%S"))
+        ));
+        h
+    }
+}

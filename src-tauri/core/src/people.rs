@@ -1,0 +1,430 @@
+//! Clerks and managers: PINs (argon2id hashes only), signing in, manager approvals and lock-out.
+//!
+//! A protected action takes an [`Approval`], which only [`People::approve`] makes, after checking
+//! a manager's PIN for that one action: the prompt is not a session, and a clerk signed in on the
+//! till cannot refund by being signed in. Wrong PINs count per user; `max_wrong_pins` in a row
+//! lock that user for `lockout_minutes` (sign-in and approvals alike).
+
+use crate::config;
+use crate::engine::view::local_time;
+use crate::i18n::{Lang, Localized};
+use crate::ledger::{now_ms, AuditNote, Ledger, LedgerError, Role, UserRow};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use serde::Serialize;
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+
+/// What a manager's PIN can approve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Refund,
+    ForceOutcome,
+    ResolveRefund,
+    CloseShift,
+    ChangeSettings,
+    AddUser,
+    LeaveKiosk,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Refund => "refund",
+            Action::ForceOutcome => "force_outcome",
+            Action::ResolveRefund => "resolve_refund",
+            Action::CloseShift => "close_shift",
+            Action::ChangeSettings => "settings",
+            Action::AddUser => "add_user",
+            Action::LeaveKiosk => "leave_kiosk",
+        }
+    }
+
+    /// Every protected action needs a manager.
+    pub fn needs(self) -> Role {
+        Role::Manager
+    }
+}
+
+/// A manager's PIN checked for one action. Fields are private: only `People::approve` makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    user: String,
+    role: Role,
+    action: Action,
+}
+
+impl Approval {
+    pub fn by(&self) -> &str {
+        &self.user
+    }
+
+    pub fn action(&self) -> Action {
+        self.action
+    }
+
+    /// Refuses an approval given for another action.
+    pub fn check(&self, action: Action) -> Result<(), PeopleError> {
+        if self.action == action {
+            Ok(())
+        } else {
+            Err(PeopleError::Forbidden)
+        }
+    }
+
+    /// The audit row of the approved action.
+    pub fn note(
+        &self,
+        action: &'static str,
+        target: Option<String>,
+        reason: Option<&str>,
+        detail: serde_json::Value,
+    ) -> AuditNote {
+        AuditNote {
+            user: Some(self.user.clone()),
+            role: Some(self.role),
+            action,
+            target,
+            reason: reason.map(str::to_string),
+            detail,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Session {
+    pub user_id: i64,
+    pub name: String,
+    pub role: Role,
+    pub since_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeopleError {
+    #[error("wrong PIN ({left} tries left)")]
+    WrongPin { left: u32 },
+    #[error("locked until {until_ms}")]
+    Locked { until_ms: i64 },
+    #[error("a manager must approve this")]
+    Forbidden,
+    #[error("no one is signed in")]
+    SignedOut,
+    #[error("no such user")]
+    UnknownUser,
+    #[error("a PIN is 4 to 8 digits")]
+    PinFormat,
+    #[error("a name is 1 to 32 characters")]
+    Name,
+    #[error("that name is taken")]
+    NameTaken,
+    #[error("users exist already")]
+    NotFirstRun,
+    #[error("{0}")]
+    Ledger(LedgerError),
+}
+
+impl PeopleError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            PeopleError::WrongPin { .. } => "wrong_pin",
+            PeopleError::Locked { .. } => "locked",
+            PeopleError::Forbidden => "forbidden",
+            PeopleError::SignedOut => "signed_out",
+            PeopleError::UnknownUser => "unknown_user",
+            PeopleError::PinFormat => "pin_format",
+            PeopleError::Name | PeopleError::NameTaken => "name",
+            PeopleError::NotFirstRun => "not_first_run",
+            PeopleError::Ledger(_) => "ledger",
+        }
+    }
+}
+
+impl Localized for PeopleError {
+    fn message(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (PeopleError::WrongPin { left }, Lang::Zh) => format!("PIN 不正确，还可再试 {left} 次"),
+            (PeopleError::WrongPin { left }, Lang::En) => format!("Wrong PIN; {left} tries left"),
+            (PeopleError::Locked { until_ms }, Lang::Zh) => {
+                format!("PIN 错误次数过多，该用户已锁定至 {}", local_time(*until_ms, "%H:%M"))
+            }
+            (PeopleError::Locked { until_ms }, Lang::En) => {
+                format!("Too many wrong PINs: this user is locked until {}", local_time(*until_ms, "%H:%M"))
+            }
+            (PeopleError::Forbidden, Lang::Zh) => "此操作需要店长授权".into(),
+            (PeopleError::Forbidden, Lang::En) => "A manager must approve this".into(),
+            (PeopleError::SignedOut, Lang::Zh) => "请先登录".into(),
+            (PeopleError::SignedOut, Lang::En) => "Sign in first".into(),
+            (PeopleError::UnknownUser, Lang::Zh) => "找不到该用户".into(),
+            (PeopleError::UnknownUser, Lang::En) => "No such user".into(),
+            (PeopleError::PinFormat, Lang::Zh) => "PIN 须为 4 到 8 位数字".into(),
+            (PeopleError::PinFormat, Lang::En) => "A PIN is 4 to 8 digits".into(),
+            (PeopleError::Name, Lang::Zh) => "姓名须为 1 到 32 个字符".into(),
+            (PeopleError::Name, Lang::En) => "A name is 1 to 32 characters".into(),
+            (PeopleError::NameTaken, Lang::Zh) => "该姓名已被使用".into(),
+            (PeopleError::NameTaken, Lang::En) => "That name is taken".into(),
+            (PeopleError::NotFirstRun, Lang::Zh) => "已有用户，请由店长添加新用户".into(),
+            (PeopleError::NotFirstRun, Lang::En) => "Users exist already; a manager adds new ones".into(),
+            (PeopleError::Ledger(e), lang) => e.message(lang),
+        }
+    }
+}
+
+impl From<LedgerError> for PeopleError {
+    fn from(e: LedgerError) -> Self {
+        PeopleError::Ledger(e)
+    }
+}
+
+fn check_pin_format(pin: &str) -> Result<(), PeopleError> {
+    if (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(PeopleError::PinFormat)
+    }
+}
+
+fn clean_name(name: &str) -> Result<String, PeopleError> {
+    let name = name.trim();
+    let n = name.chars().count();
+    if n == 0 || n > 32 || name.chars().any(char::is_control) {
+        return Err(PeopleError::Name);
+    }
+    Ok(name.to_string())
+}
+
+fn hash_pin(pin: &str) -> Result<String, PeopleError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(pin.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| PeopleError::Ledger(LedgerError::Sqlite(format!("hashing a PIN: {e}"))))
+}
+
+fn pin_matches(hash: &str, pin: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(pin.as_bytes(), &h).is_ok())
+}
+
+pub struct People {
+    ledger: Arc<Ledger>,
+    settings: config::People,
+    session: Mutex<Option<Session>>,
+}
+
+impl People {
+    pub fn new(ledger: Arc<Ledger>, settings: config::People) -> People {
+        People { ledger, settings, session: Mutex::new(None) }
+    }
+
+    pub fn settings(&self) -> &config::People {
+        &self.settings
+    }
+
+    /// No user yet: the window offers to create the first manager.
+    pub fn first_run(&self) -> Result<bool, PeopleError> {
+        Ok(self.ledger.user_count()? == 0)
+    }
+
+    pub fn sign_in_required(&self) -> Result<bool, PeopleError> {
+        Ok(self.settings.require_sign_in && !self.first_run()?)
+    }
+
+    pub fn users(&self) -> Result<Vec<UserRow>, PeopleError> {
+        Ok(self.ledger.users()?)
+    }
+
+    pub fn session(&self) -> Option<Session> {
+        self.session.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Who takes a payment now: the signed-in user; `SignedOut` when signing in is required and
+    /// no one is; `None` when it is not required and no one is.
+    pub fn clerk(&self) -> Result<Option<String>, PeopleError> {
+        match self.session() {
+            Some(s) => Ok(Some(s.name)),
+            None if self.sign_in_required()? => Err(PeopleError::SignedOut),
+            None => Ok(None),
+        }
+    }
+
+    /// The PIN of `user_id`, counted: a wrong one is logged and may lock the user.
+    fn check_pin(&self, user_id: i64, pin: &str, purpose: &str) -> Result<UserRow, PeopleError> {
+        let user = match self.ledger.user(user_id) {
+            Ok(u) => u,
+            Err(LedgerError::NotFound(_)) => return Err(PeopleError::UnknownUser),
+            Err(e) => return Err(e.into()),
+        };
+        if user.locked_until > now_ms() {
+            return Err(PeopleError::Locked { until_ms: user.locked_until });
+        }
+        if pin_matches(&user.pin_hash, pin) {
+            self.ledger.pin_matched(user.id)?;
+            return Ok(user);
+        }
+        let note = AuditNote {
+            user: Some(user.name.clone()),
+            role: Some(user.role),
+            action: "pin_failed",
+            target: None,
+            reason: None,
+            detail: json!({ "for": purpose }),
+        };
+        let max = self.settings.max_wrong_pins;
+        let miss = self.ledger.pin_missed(user.id, max, i64::from(self.settings.lockout_minutes) * 60_000, &note)?;
+        Err(match miss.locked_until {
+            Some(until_ms) => PeopleError::Locked { until_ms },
+            None => PeopleError::WrongPin { left: max.saturating_sub(miss.failed_pins) },
+        })
+    }
+
+    pub fn sign_in(&self, user_id: i64, pin: &str) -> Result<Session, PeopleError> {
+        let user = self.check_pin(user_id, pin, "sign_in")?;
+        let session = Session { user_id: user.id, name: user.name.clone(), role: user.role, since_ms: now_ms() };
+        self.ledger.audit(&AuditNote {
+            user: Some(user.name),
+            role: Some(user.role),
+            action: "sign_in",
+            target: None,
+            reason: None,
+            detail: json!({}),
+        })?;
+        *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(session.clone());
+        Ok(session)
+    }
+
+    /// Ends the session: `sign_out` by the user, `lock` by the idle timer.
+    pub fn sign_out(&self, action: &'static str) -> Result<(), PeopleError> {
+        let ended = self.session.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(s) = ended {
+            self.ledger.audit(&AuditNote {
+                user: Some(s.name),
+                role: Some(s.role),
+                action,
+                target: None,
+                reason: None,
+                detail: json!({ "signed_in_ms": now_ms() - s.since_ms }),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// A manager's PIN for `action`.
+    pub fn approve(&self, user_id: i64, pin: &str, action: Action) -> Result<Approval, PeopleError> {
+        let user = self.check_pin(user_id, pin, action.as_str())?;
+        if user.role != action.needs() {
+            return Err(PeopleError::Forbidden);
+        }
+        Ok(Approval { user: user.name, role: user.role, action })
+    }
+
+    /// The first user of a new install: a manager, signed in at once.
+    pub fn create_first_manager(&self, name: &str, pin: &str) -> Result<Session, PeopleError> {
+        let name = clean_name(name)?;
+        check_pin_format(pin)?;
+        let hash = hash_pin(pin)?;
+        let note = AuditNote {
+            user: Some(name.clone()),
+            role: Some(Role::Manager),
+            action: "first_manager",
+            target: None,
+            reason: None,
+            detail: json!({ "role": "manager" }),
+        };
+        let user = match self.ledger.insert_user(&name, Role::Manager, &hash, true, &note) {
+            Err(LedgerError::Duplicate) => return Err(PeopleError::NotFirstRun),
+            other => other?,
+        };
+        let session = Session { user_id: user.id, name: user.name, role: user.role, since_ms: now_ms() };
+        *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(session.clone());
+        Ok(session)
+    }
+
+    pub fn add_user(&self, approval: &Approval, name: &str, role: Role, pin: &str) -> Result<UserRow, PeopleError> {
+        approval.check(Action::AddUser)?;
+        let name = clean_name(name)?;
+        check_pin_format(pin)?;
+        let hash = hash_pin(pin)?;
+        let note = approval.note("user_added", None, None, json!({ "role": role.as_str() }));
+        match self.ledger.insert_user(&name, role, &hash, false, &note) {
+            Err(LedgerError::Duplicate) => Err(PeopleError::NameTaken),
+            other => Ok(other?),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::AuditFilter;
+
+    fn people() -> (tempfile::TempDir, People) {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Arc::new(Ledger::open(&dir.path().join("l.db")).unwrap());
+        (dir, People::new(ledger, config::People::default()))
+    }
+
+    #[test]
+    fn pins_are_hashed_and_checked() {
+        let (_d, p) = people();
+        assert!(p.first_run().unwrap());
+        assert!(!p.sign_in_required().unwrap());
+        assert_eq!(p.clerk(), Ok(None));
+        let s = p.create_first_manager("  王店长 ", "1234").unwrap();
+        assert_eq!((s.name.as_str(), s.role), ("王店长", Role::Manager));
+        assert_eq!(p.create_first_manager("又一个", "1234"), Err(PeopleError::NotFirstRun));
+        let stored = p.users().unwrap().remove(0);
+        assert!(stored.pin_hash.starts_with("$argon2id$"), "{}", stored.pin_hash);
+        assert!(!stored.pin_hash.contains("1234"));
+        assert!(p.sign_in_required().unwrap());
+        assert_eq!(p.clerk(), Ok(Some("王店长".into())));
+        p.sign_out("sign_out").unwrap();
+        assert_eq!(p.clerk(), Err(PeopleError::SignedOut));
+        for bad in ["123", "123456789", "12a4", ""] {
+            let a = p.approve(s.user_id, "1234", Action::AddUser).unwrap();
+            assert_eq!(p.add_user(&a, "李", Role::Clerk, bad), Err(PeopleError::PinFormat), "{bad:?}");
+        }
+        let a = p.approve(s.user_id, "1234", Action::AddUser).unwrap();
+        assert_eq!(p.add_user(&a, "", Role::Clerk, "0000"), Err(PeopleError::Name));
+        assert_eq!(p.add_user(&a, "王店长", Role::Clerk, "0000"), Err(PeopleError::NameTaken));
+    }
+
+    #[test]
+    fn five_wrong_pins_lock_the_user_and_a_right_one_resets_the_count() {
+        let (_d, p) = people();
+        let m = p.create_first_manager("王店长", "1234").unwrap();
+        assert_eq!(p.sign_in(m.user_id, "0000"), Err(PeopleError::WrongPin { left: 4 }));
+        assert_eq!(p.sign_in(m.user_id, "0000"), Err(PeopleError::WrongPin { left: 3 }));
+        p.sign_in(m.user_id, "1234").unwrap();
+        for left in (1..=4).rev() {
+            assert_eq!(p.approve(m.user_id, "9999", Action::Refund), Err(PeopleError::WrongPin { left }));
+        }
+        let Err(PeopleError::Locked { until_ms }) = p.approve(m.user_id, "9999", Action::Refund) else {
+            panic!("the fifth wrong PIN locks");
+        };
+        assert!(until_ms > now_ms() + 14 * 60_000);
+        // Locked: even the right PIN is refused, for sign-in and approvals.
+        assert_eq!(p.sign_in(m.user_id, "1234"), Err(PeopleError::Locked { until_ms }));
+        assert_eq!(p.approve(m.user_id, "1234", Action::Refund), Err(PeopleError::Locked { until_ms }));
+        let failed = p.ledger.audit_log(&AuditFilter { action: Some("pin_failed".into()), limit: 50, ..Default::default() });
+        assert_eq!(failed.unwrap().len(), 7);
+        assert_eq!(p.sign_in(42, "1234"), Err(PeopleError::UnknownUser));
+    }
+
+    #[test]
+    fn only_managers_approve_and_an_approval_is_for_one_action() {
+        let (_d, p) = people();
+        let m = p.create_first_manager("王店长", "1234").unwrap();
+        let a = p.approve(m.user_id, "1234", Action::AddUser).unwrap();
+        let clerk = p.add_user(&a, "李收银", Role::Clerk, "0000").unwrap();
+        assert_eq!(p.add_user(&a, "赵", Role::Clerk, "1111").map(|u| u.name), Ok("赵".to_string()));
+        for action in [Action::Refund, Action::ForceOutcome, Action::CloseShift, Action::ChangeSettings, Action::AddUser]
+        {
+            assert_eq!(p.approve(clerk.id, "0000", action), Err(PeopleError::Forbidden), "{action:?}");
+        }
+        let refund_only = p.approve(m.user_id, "1234", Action::Refund).unwrap();
+        assert_eq!(p.add_user(&refund_only, "钱", Role::Clerk, "2222"), Err(PeopleError::Forbidden));
+        let s = p.sign_in(clerk.id, "0000").unwrap();
+        assert_eq!(s.role, Role::Clerk);
+        assert_eq!(p.clerk(), Ok(Some("李收银".into())));
+    }
+}
