@@ -405,7 +405,8 @@ mod tests {
         // Locked: even the right PIN is refused, for sign-in and approvals.
         assert_eq!(p.sign_in(m.user_id, "1234"), Err(PeopleError::Locked { until_ms }));
         assert_eq!(p.approve(m.user_id, "1234", Action::Refund), Err(PeopleError::Locked { until_ms }));
-        let failed = p.ledger.audit_log(&AuditFilter { action: Some("pin_failed".into()), limit: 50, ..Default::default() });
+        let failed =
+            p.ledger.audit_log(&AuditFilter { action: Some("pin_failed".into()), limit: 50, ..Default::default() });
         assert_eq!(failed.unwrap().len(), 7);
         assert_eq!(p.sign_in(42, "1234"), Err(PeopleError::UnknownUser));
     }
@@ -417,7 +418,8 @@ mod tests {
         let a = p.approve(m.user_id, "1234", Action::AddUser).unwrap();
         let clerk = p.add_user(&a, "李收银", Role::Clerk, "0000").unwrap();
         assert_eq!(p.add_user(&a, "赵", Role::Clerk, "1111").map(|u| u.name), Ok("赵".to_string()));
-        for action in [Action::Refund, Action::ForceOutcome, Action::CloseShift, Action::ChangeSettings, Action::AddUser]
+        for action in
+            [Action::Refund, Action::ForceOutcome, Action::CloseShift, Action::ChangeSettings, Action::AddUser]
         {
             assert_eq!(p.approve(clerk.id, "0000", action), Err(PeopleError::Forbidden), "{action:?}");
         }

@@ -4,12 +4,12 @@
 mod common;
 
 use common::{alipay_code, fast_sandbox, rig, rig_with, Rig};
-use paydesk_core::people::Action;
 use paydesk_core::channel::abc::{AbcChannel, PageKind};
 use paydesk_core::channel::{Channel, CreateOutcome, Order, PayOutcome};
 use paydesk_core::engine::{ManageError, Update};
 use paydesk_core::ledger::{Flow, LedgerError, RefundState, State};
 use paydesk_core::money::Fen;
+use paydesk_core::people::Action;
 use std::time::Duration;
 
 async fn scenario(ending: &str) -> (Rig, paydesk_core::ledger::Payment) {

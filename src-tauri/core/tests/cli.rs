@@ -54,7 +54,8 @@ async fn charge_exit_status_follows_the_outcome() {
     let refused = cli(&config, &refund_args).await;
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("需要店长授权"));
-    let added = cli_env(&config, &["user", "add", "--name", "王店长", "--role", "manager"], &[("PAYDESK_NEW_PIN", "8642")]);
+    let added =
+        cli_env(&config, &["user", "add", "--name", "王店长", "--role", "manager"], &[("PAYDESK_NEW_PIN", "8642")]);
     assert_eq!(added.await.status.code(), Some(0));
     let as_manager = ["--user", "王店长"];
     let wrong = cli_env(&config, &[&as_manager[..], &refund_args[..]].concat(), &[("PAYDESK_PIN", "1111")]).await;

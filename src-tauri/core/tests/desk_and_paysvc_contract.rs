@@ -5,11 +5,11 @@
 mod common;
 
 use common::{fast_sandbox, rig, rig_with, Rig};
-use paydesk_core::people::Action;
 use paydesk_core::channel::paysvc::HostedForm;
 use paydesk_core::channel::Display;
 use paydesk_core::config::SignScheme;
 use paydesk_core::ledger::State;
+use paydesk_core::people::Action;
 use paydesk_sandbox::SandboxOptions;
 
 fn events_text(rig: &Rig, id: &str) -> String {
@@ -41,7 +41,10 @@ async fn cashdesk_page_paid_by_the_customer() {
     assert_eq!(p.state, State::Paid);
     assert!(p.paid_at.is_some());
     rig.assert_matches_truth();
-    assert!(rig.cashier.refund(&rig.approve(Action::Refund), &p.id, "1.00", "退款").await.is_err(), "no refund call exists");
+    assert!(
+        rig.cashier.refund(&rig.approve(Action::Refund), &p.id, "1.00", "退款").await.is_err(),
+        "no refund call exists"
+    );
 }
 
 #[tokio::test]

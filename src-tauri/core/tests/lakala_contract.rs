@@ -6,9 +6,9 @@
 mod common;
 
 use common::{fast_sandbox, key_files, rig, rig_with, Rig};
-use paydesk_core::people::Action;
 use paydesk_core::config::{LakalaMode, LakalaQr, Secret};
 use paydesk_core::ledger::{Payment, RefundState, State};
+use paydesk_core::people::Action;
 
 async fn scenario(ending: &str) -> (Rig, Payment) {
     let rig = rig().await;
@@ -152,7 +152,10 @@ async fn direct_refunds_full_and_partial_match_the_sandbox() {
     assert_eq!(r1.state, RefundState::Succeeded);
     let r2 = rig.cashier.refund(&rig.approve(Action::Refund), &p.id, "70.00", "退款").await.unwrap();
     assert_eq!(r2.state, RefundState::Succeeded);
-    assert!(rig.cashier.refund(&rig.approve(Action::Refund), &p.id, "0.01", "退款").await.is_err(), "nothing left to refund");
+    assert!(
+        rig.cashier.refund(&rig.approve(Action::Refund), &p.id, "0.01", "退款").await.is_err(),
+        "nothing left to refund"
+    );
     rig.assert_matches_truth();
 }
 

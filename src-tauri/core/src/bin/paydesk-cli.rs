@@ -10,9 +10,9 @@ use paydesk_core::channel::Display;
 use paydesk_core::config::{self, Config};
 use paydesk_core::engine::export::ExportKind;
 use paydesk_core::engine::{BarcodeRequest, Cashier, Update};
-use paydesk_core::people::{Action, Approval, PeopleError};
 use paydesk_core::i18n::{Lang, Localized};
 use paydesk_core::ledger::{DayRange, Payment, RefundState, Role, State};
+use paydesk_core::people::{Action, Approval, PeopleError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -224,24 +224,24 @@ async fn run(cli: Cli) -> u8 {
         Command::Refund { id, amount, reason } => match who.approve(&cashier, Action::Refund) {
             Err(e) => out.error(e.code(), &e.message(lang)),
             Ok(approval) => match cashier.refund(&approval, &id, &amount, &reason).await {
-            Ok(r) => {
-                if out.json {
-                    println!("{}", serde_json::to_string(&r).unwrap_or_default());
-                } else {
-                    let state = match (r.state, lang) {
-                        (RefundState::Succeeded, Lang::Zh) => "退款成功".to_string(),
-                        (RefundState::Succeeded, Lang::En) => "refunded".to_string(),
-                        (s, _) => s.as_str().to_string(),
-                    };
-                    println!("{} ¥{} {} {}", r.id, r.amount, state, r.failure_message.unwrap_or_default());
+                Ok(r) => {
+                    if out.json {
+                        println!("{}", serde_json::to_string(&r).unwrap_or_default());
+                    } else {
+                        let state = match (r.state, lang) {
+                            (RefundState::Succeeded, Lang::Zh) => "退款成功".to_string(),
+                            (RefundState::Succeeded, Lang::En) => "refunded".to_string(),
+                            (s, _) => s.as_str().to_string(),
+                        };
+                        println!("{} ¥{} {} {}", r.id, r.amount, state, r.failure_message.unwrap_or_default());
+                    }
+                    match r.state {
+                        RefundState::Succeeded => PAID,
+                        RefundState::Failed => NOT_PAID,
+                        _ => UNKNOWN,
+                    }
                 }
-                match r.state {
-                    RefundState::Succeeded => PAID,
-                    RefundState::Failed => NOT_PAID,
-                    _ => UNKNOWN,
-                }
-            }
-            Err(e) => out.error(e.code(), &e.message(lang)),
+                Err(e) => out.error(e.code(), &e.message(lang)),
             },
         },
         Command::Report { which } => report(&cashier, &out, which),
@@ -440,7 +440,8 @@ impl Who<'_> {
     }
 
     fn approve(&self, cashier: &Cashier, action: Action) -> Result<Approval, PeopleError> {
-        let id = self.find(cashier).map_err(|e| if e == PeopleError::SignedOut { PeopleError::Forbidden } else { e })?;
+        let id =
+            self.find(cashier).map_err(|e| if e == PeopleError::SignedOut { PeopleError::Forbidden } else { e })?;
         cashier.people().approve(id, &Self::pin("PAYDESK_PIN"), action)
     }
 }
@@ -461,7 +462,10 @@ fn report(cashier: &Cashier, out: &Output, which: ReportCommand) -> u8 {
         ReportCommand::Range { from, to } => cashier.range_report(&from, &to).map(|r| {
             let mut text = format!("{} – {}\n{}", r.from, r.to, totals_text(&r.totals, lang));
             for d in &r.daily {
-                text += &format!("\n{} {:>6} ¥{:>12} ¥{:>10} ¥{:>12}", d.date, d.count, d.gross.text, d.refunds.text, d.net.text);
+                text += &format!(
+                    "\n{} {:>6} ¥{:>12} ¥{:>10} ¥{:>12}",
+                    d.date, d.count, d.gross.text, d.refunds.text, d.net.text
+                );
             }
             (serde_json::to_value(&r), text)
         }),
@@ -507,7 +511,10 @@ fn totals_text(b: &paydesk_core::engine::reports::BreakdownView, lang: Lang) -> 
         (lang.pick("终端", "terminal"), &b.by_terminal),
     ] {
         for g in groups {
-            s += &format!("\n  {title} {:<16} {:>6} ¥{:>12} -¥{:>10} = ¥{:>12}", g.name, g.count, g.gross.text, g.refunds.text, g.net.text);
+            s += &format!(
+                "\n  {title} {:<16} {:>6} ¥{:>12} -¥{:>10} = ¥{:>12}",
+                g.name, g.count, g.gross.text, g.refunds.text, g.net.text
+            );
         }
     }
     s
@@ -558,7 +565,10 @@ fn user(cashier: &Cashier, out: &Output, who: &Who<'_>, which: UserCommand) -> u
             for u in &users {
                 let locked = if u.locked_until > paydesk_core::ledger::now_ms() { " locked" } else { "" };
                 if out.json {
-                    println!("{}", serde_json::json!({ "id": u.id, "name": u.name, "role": u.role, "locked": !locked.is_empty() }));
+                    println!(
+                        "{}",
+                        serde_json::json!({ "id": u.id, "name": u.name, "role": u.role, "locked": !locked.is_empty() })
+                    );
                 } else {
                     println!("{:>4} {:<8} {}{locked}", u.id, u.role.as_str(), u.name);
                 }

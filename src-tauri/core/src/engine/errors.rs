@@ -153,10 +153,14 @@ impl Localized for ManageError {
                 Lang::Zh => format!("渠道 {c} 不支持退款"),
                 Lang::En => format!("Channel {c} does not offer refunds"),
             },
-            ManageError::Reason => lang.pick("请填写原因（不超过 200 字）", "Give a reason (at most 200 characters)").into(),
+            ManageError::Reason => {
+                lang.pick("请填写原因（不超过 200 字）", "Give a reason (at most 200 characters)").into()
+            }
             ManageError::NotForceable(state) => match lang {
                 Lang::Zh => format!("只能处理尚未完成且无人处理中的记录（当前状态：{state}）"),
-                Lang::En => format!("Only an unfinished record nobody is working on can be decided (this one is {state})"),
+                Lang::En => {
+                    format!("Only an unfinished record nobody is working on can be decided (this one is {state})")
+                }
             },
             ManageError::Unresolved(n) => match lang {
                 Lang::Zh => format!("还有 {n} 笔收款或退款未确定结果：交班须填写处理说明"),
@@ -166,9 +170,9 @@ impl Localized for ManageError {
                 Lang::Zh => format!("日期格式不正确：{d}（应为 2026-11-22）"),
                 Lang::En => format!("Not a date: {d} (use 2026-11-22)"),
             },
-            ManageError::Range => {
-                lang.pick("日期范围须为 1 到 366 天，且开始不晚于结束", "A range is 1 to 366 days, start before end").into()
-            }
+            ManageError::Range => lang
+                .pick("日期范围须为 1 到 366 天，且开始不晚于结束", "A range is 1 to 366 days, start before end")
+                .into(),
         }
     }
 }

@@ -100,12 +100,34 @@ impl Cashier {
         let lang = self.lang();
         let head: &[&str] = match lang {
             Lang::Zh => &[
-                "订单号", "创建时间", "支付时间", "终端", "收银员", "渠道", "付款方式", "金额（元）", "状态",
-                "渠道交易号", "付款码（掩码）", "商品", "失败原因",
+                "订单号",
+                "创建时间",
+                "支付时间",
+                "终端",
+                "收银员",
+                "渠道",
+                "付款方式",
+                "金额（元）",
+                "状态",
+                "渠道交易号",
+                "付款码（掩码）",
+                "商品",
+                "失败原因",
             ],
             Lang::En => &[
-                "order", "created", "paid", "terminal", "clerk", "channel", "wallet", "amount (yuan)", "state",
-                "channel trade no", "payment code (masked)", "subject", "failure",
+                "order",
+                "created",
+                "paid",
+                "terminal",
+                "clerk",
+                "channel",
+                "wallet",
+                "amount (yuan)",
+                "state",
+                "channel trade no",
+                "payment code (masked)",
+                "subject",
+                "failure",
             ],
         };
         w.write_record(head).map_err(io)?;
@@ -144,12 +166,28 @@ impl Cashier {
         let lang = self.lang();
         let head: &[&str] = match lang {
             Lang::Zh => &[
-                "退款单号", "原订单号", "申请时间", "完成时间", "退款金额（元）", "状态", "原因", "批准人", "渠道退款号",
+                "退款单号",
+                "原订单号",
+                "申请时间",
+                "完成时间",
+                "退款金额（元）",
+                "状态",
+                "原因",
+                "批准人",
+                "渠道退款号",
                 "失败原因",
             ],
             Lang::En => &[
-                "refund", "order", "asked", "settled", "amount (yuan)", "state", "reason", "approved by",
-                "channel refund no", "failure",
+                "refund",
+                "order",
+                "asked",
+                "settled",
+                "amount (yuan)",
+                "state",
+                "reason",
+                "approved by",
+                "channel refund no",
+                "failure",
             ],
         };
         w.write_record(head).map_err(io)?;
@@ -186,7 +224,9 @@ impl Cashier {
         let lang = self.lang();
         let t = |zh: &'static str, en: &'static str| lang.pick(zh, en);
         let title = match (&r.shift, r.kind) {
-            (Some(s), "z") => format!("{} #{}", t("Z 报表（交班）", "Z report (shift close)"), s.z_no.unwrap_or_default()),
+            (Some(s), "z") => {
+                format!("{} #{}", t("Z 报表（交班）", "Z report (shift close)"), s.z_no.unwrap_or_default())
+            }
             _ => t("X 报表（当班）", "X report (shift so far)").to_string(),
         };
         let mut h = String::new();

@@ -6,10 +6,10 @@ use super::errors::ManageError;
 use super::reports::{ShiftFigures, Unresolved};
 use super::{driver, Cashier, Inner};
 use crate::channel::{Channel, RefundOutcome};
+use crate::i18n::Lang;
 use crate::ledger::{
     now_ms, Change, LedgerError, NewRefund, Payment, Refund, RefundChange, RefundState, SaleTime, Shift, State,
 };
-use crate::i18n::Lang;
 use crate::money::{AmountError, Fen};
 use crate::people::{Action, Approval};
 use serde_json::json;
@@ -119,7 +119,7 @@ impl Cashier {
     /// An unfinished refund not being sent right now. The engine re-sends those it safely can;
     /// a manager may still decide one (a channel that keeps not answering, or cannot be asked).
     pub fn can_resolve_refund(&self, r: &Refund) -> bool {
-        !r.state.is_final() && r.created_at + self.inner.lease_margin_ms <= now_ms()
+        !r.state.is_final() && !self.inner.maybe_sending(r)
     }
 
     /// A manager records a refund's outcome from the channel's own records.
@@ -246,6 +246,12 @@ impl Inner {
         Ok(ch.clone())
     }
 
+    /// A young `created` refund may still be on its way out of this or another process; once a
+    /// send has returned (pending, unknown), nothing is in flight.
+    fn maybe_sending(&self, r: &Refund) -> bool {
+        r.state == RefundState::Created && r.created_at + self.lease_margin_ms > now_ms()
+    }
+
     /// Sends a recorded refund (again, on `first == false`) and records the answer. A re-send
     /// that does not reach the channel leaves the refund as it was: the first try may have.
     async fn send_refund(
@@ -295,8 +301,7 @@ impl Inner {
         };
         let mut resolved = 0;
         for r in open {
-            // Younger ones may still be on their way out of this or another process.
-            if r.created_at + self.lease_margin_ms > now_ms() {
+            if self.maybe_sending(&r) {
                 continue;
             }
             let Ok(payment) = self.ledger.payment(&r.payment_id) else { continue };

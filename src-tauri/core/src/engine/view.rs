@@ -275,9 +275,17 @@ pub fn event_text(e: &crate::ledger::Event, lang: Lang) -> String {
         "refund" if d.get("state").and_then(|v| v.as_str()) == Some("created") => {
             let amount = crate::money::Fen(d.get("amount_fen").and_then(|v| v.as_i64()).unwrap_or(0));
             match lang {
-                Lang::Zh => format!("退款申请 {} ¥{}：{}（批准：{}）", s("refund"), amount, s("reason"), s("approved_by")),
+                Lang::Zh => {
+                    format!("退款申请 {} ¥{}：{}（批准：{}）", s("refund"), amount, s("reason"), s("approved_by"))
+                }
                 Lang::En => {
-                    format!("Refund {} of ¥{} asked: {} (approved by {})", s("refund"), amount, s("reason"), s("approved_by"))
+                    format!(
+                        "Refund {} of ¥{} asked: {} (approved by {})",
+                        s("refund"),
+                        amount,
+                        s("reason"),
+                        s("approved_by")
+                    )
                 }
             }
         }

@@ -54,9 +54,8 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
         id: r.get(0)?,
         name: r.get(1)?,
-        role: Role::parse(&role).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, "role".into())
-        })?,
+        role: Role::parse(&role)
+            .ok_or_else(|| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, "role".into()))?,
         pin_hash: r.get(3)?,
         failed_pins: r.get(4)?,
         locked_until: r.get(5)?,
@@ -131,7 +130,10 @@ impl Ledger {
             |r| r.get(0),
         )?;
         let locked_until = if failed >= max {
-            tx.execute("UPDATE users SET failed_pins = 0, locked_until = ?2 WHERE id = ?1", params![id, now + lock_ms])?;
+            tx.execute(
+                "UPDATE users SET failed_pins = 0, locked_until = ?2 WHERE id = ?1",
+                params![id, now + lock_ms],
+            )?;
             Some(now + lock_ms)
         } else {
             None

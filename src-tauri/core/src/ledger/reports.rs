@@ -172,7 +172,14 @@ impl Grouper {
 }
 
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
-    Ok(Row { at: r.get(0)?, amount: r.get(1)?, channel: r.get(2)?, wallet: r.get(3)?, clerk: r.get(4)?, terminal: r.get(5)? })
+    Ok(Row {
+        at: r.get(0)?,
+        amount: r.get(1)?,
+        channel: r.get(2)?,
+        wallet: r.get(3)?,
+        clerk: r.get(4)?,
+        terminal: r.get(5)?,
+    })
 }
 
 /// Sales (by `time`) and succeeded refunds (by when they succeeded) in `[from, to)`, optionally

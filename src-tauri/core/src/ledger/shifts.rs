@@ -50,8 +50,12 @@ pub(super) fn settle_clock(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 fn open_on(conn: &Connection, terminal: &str) -> rusqlite::Result<Option<Shift>> {
-    conn.query_row(&format!("SELECT {COLUMNS} FROM shifts WHERE terminal = ?1 AND closed_at IS NULL"), [terminal], shift_from_row)
-        .optional()
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM shifts WHERE terminal = ?1 AND closed_at IS NULL"),
+        [terminal],
+        shift_from_row,
+    )
+    .optional()
 }
 
 /// Where the period of a shift closing at `closed_at` (or the open period) begins.

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod ledger_gen;
+
 use paydesk_core::config::{Config, Timing};
 use paydesk_core::engine::{BarcodeRequest, Cashier, Settled};
 use paydesk_core::ledger::{Ledger, State};
