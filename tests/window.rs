@@ -3,7 +3,7 @@
 //! first-run demo profile. Screenshots land in `target/e2e/`.
 
 use paydesk_core::ledger::{Ledger, State};
-use paydesk_e2e::{config_for, write_config, Error, Session};
+use paydesk_e2e::{config_for, write_config, Error, Session, MANAGER};
 use paydesk_sandbox::{Sandbox, SandboxOptions};
 use std::time::Duration;
 
@@ -316,6 +316,67 @@ async fn serial_camera_and_wedge_scanners_and_their_settings() -> Result<(), Err
         assert!(std::time::Instant::now() < deadline, "the settings were never saved");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    s.close().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn manager_refund_needs_the_pin_and_the_reports_show_it() -> Result<(), Error> {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+    let home = tempfile::tempdir()?;
+    write_config(home.path(), &config_for(&sandbox.base_url()))?;
+    // A new ledger: the window asks for the first manager, who is then signed in.
+    let s = Session::start(home.path(), "manager").await?;
+    s.screenshot("manager-signed-in.png").await?;
+    let who =
+        s.client.execute("return document.querySelector('[data-testid=session-user]').textContent", vec![]).await?;
+    assert!(who.as_str().unwrap_or_default().contains(MANAGER.0), "the header names who is signed in: {who}");
+    s.keypad("20.00").await?;
+    s.click("[data-testid=action-scan]").await?;
+    s.wait_for("[data-testid=scan-overlay]", Duration::from_secs(10)).await?;
+    s.wedge("280000000000000010\u{E007}").await?;
+    s.wait_for("[data-testid=result-success]", SETTLE).await?;
+    s.click("[data-testid=result-done]").await?;
+    let p = only_payment(home.path());
+    assert_eq!(p.clerk.as_deref(), Some(MANAGER.0), "the payment names who took it");
+
+    // The payment's detail: refund 5.00 with a reason; a wrong PIN first changes nothing.
+    s.click(&format!("[data-testid=payment-row][data-id='{}']", p.id)).await?;
+    s.wait_text("[data-testid=detail-refundable]", "20.00", Duration::from_secs(10)).await?;
+    s.type_into("[data-testid=refund-amount]", "5.00").await?;
+    s.type_into("[data-testid=refund-reason]", "顾客退货").await?;
+    s.click("[data-testid=refund-submit]").await?;
+    s.approve(MANAGER.0, "1111").await?;
+    s.wait_text("[data-testid=pin-prompt-error]", "PIN", Duration::from_secs(10)).await?;
+    assert!(sandbox.truth().refunds.is_empty(), "a wrong PIN refunds nothing");
+    s.click("[data-testid=pin-prompt-clear]").await?;
+    for d in MANAGER.1.chars() {
+        s.click(&format!("[data-testid=pin-prompt-key-{d}]")).await?;
+    }
+    s.click("[data-testid=pin-prompt-ok]").await?;
+    s.wait_for("[data-testid=refund-row][data-state=succeeded]", SETTLE).await?;
+    s.wait_text("[data-testid=detail-refundable]", "15.00", Duration::from_secs(10)).await?;
+    s.screenshot("payment-detail-refunded.png").await?;
+    let truth = sandbox.truth();
+    assert_eq!(truth.refunds.iter().map(|r| r.amount_fen).collect::<Vec<_>>(), [500]);
+    let ledger = Ledger::open(&home.path().join("ledger.db"))?;
+    let refunds = ledger.refunds_of(&p.id)?;
+    assert_eq!(refunds[0].approved_by.as_deref(), Some(MANAGER.0));
+    s.click("[data-testid=detail-close]").await?;
+
+    // The manager area: today's report shows the refund; the audit log has it.
+    s.click("[data-testid=open-manager]").await?;
+    s.click("[data-testid=tab-reports]").await?;
+    s.wait_text("[data-testid=report-net]", "15.00", Duration::from_secs(10)).await?;
+    s.wait_for("[data-testid=hourly-chart] canvas", Duration::from_secs(10)).await?;
+    s.screenshot("manager-reports.png").await?;
+    s.click("[data-testid=tab-shift]").await?;
+    s.wait_for("[data-testid=x-report]", Duration::from_secs(10)).await?;
+    s.screenshot("manager-shift.png").await?;
+    s.click("[data-testid=tab-audit]").await?;
+    s.wait_for("[data-testid=audit-row][data-action=refund]", Duration::from_secs(10)).await?;
+    s.wait_for("[data-testid=audit-row][data-action=pin_failed]", Duration::from_secs(10)).await?;
+    s.screenshot("manager-audit.png").await?;
     s.close().await;
     Ok(())
 }

@@ -78,9 +78,78 @@ impl Session {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = ClientBuilder::rustls()?.capabilities(caps).connect(&format!("http://127.0.0.1:{port}")).await?;
         let session = Session { client, driver, home: home.to_path_buf() };
-        // The window is interactive once the core answered bootstrap and the keypad is drawn.
-        session.wait_for("[data-testid=action-scan]", Duration::from_secs(30)).await?;
+        session.sign_in_as_asked().await?;
         Ok(session)
+    }
+
+    /// Gets past the sign-in screen: on a new ledger creates the first manager ([`MANAGER`],
+    /// who stays signed in), on the demo profile signs in its clerk. Returns once the keypad is
+    /// drawn: the window is interactive once the core answered bootstrap.
+    pub async fn sign_in_as_asked(&self) -> Result<(), Error> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if self.present("[data-testid=action-scan]").await {
+                return Ok(());
+            }
+            if self.present("[data-testid=first-manager-name]").await {
+                self.type_into("[data-testid=first-manager-name]", MANAGER.0).await?;
+                self.type_into("[data-testid=first-manager-pin]", MANAGER.1).await?;
+                self.type_into("[data-testid=first-manager-pin2]", MANAGER.1).await?;
+                self.click("[data-testid=first-manager-submit]").await?;
+                self.wait_for("[data-testid=action-scan]", Duration::from_secs(15)).await?;
+                return Ok(());
+            }
+            if self.present("[data-testid=sign-in-user]").await {
+                let (name, pin) = DEMO_CLERK;
+                self.sign_in(name, pin).await?;
+                self.wait_for("[data-testid=action-scan]", Duration::from_secs(15)).await?;
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err("the window showed neither the keypad nor a sign-in screen".into());
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Picks `name` on the sign-in screen and enters `pin` on its PIN pad.
+    pub async fn sign_in(&self, name: &str, pin: &str) -> Result<(), Error> {
+        self.wait_for("[data-testid=sign-in-user]", Duration::from_secs(10)).await?;
+        for user in self.client.find_all(Locator::Css("[data-testid=sign-in-user]")).await? {
+            if user.text().await.unwrap_or_default().contains(name) {
+                user.click().await?;
+                break;
+            }
+        }
+        for d in pin.chars() {
+            self.click(&format!("[data-testid=pin-key-{d}]")).await?;
+        }
+        self.click("[data-testid=sign-in-submit]").await
+    }
+
+    /// Enters `pin` for `name` in the manager PIN prompt and confirms.
+    pub async fn approve(&self, name: &str, pin: &str) -> Result<(), Error> {
+        let prompt = self.wait_for("[data-testid=pin-prompt-user]", Duration::from_secs(10)).await?;
+        for option in prompt.find_all(Locator::Css("option")).await? {
+            if option.text().await.unwrap_or_default().contains(name) {
+                option.click().await?;
+            }
+        }
+        for d in pin.chars() {
+            self.click(&format!("[data-testid=pin-prompt-key-{d}]")).await?;
+        }
+        self.click("[data-testid=pin-prompt-ok]").await
+    }
+
+    async fn present(&self, css: &str) -> bool {
+        self.client.find(Locator::Css(css)).await.is_ok()
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) -> Result<(), Error> {
+        let field = self.wait_for(css, Duration::from_secs(10)).await?;
+        field.clear().await?;
+        field.send_keys(text).await?;
+        Ok(())
     }
 
     pub async fn wait_for(&self, css: &str, within: Duration) -> Result<fantoccini::elements::Element, Error> {
@@ -118,7 +187,15 @@ impl Session {
     pub async fn wait_text(&self, css: &str, needle: &str, within: Duration) -> Result<String, Error> {
         let deadline = Instant::now() + within;
         loop {
-            let text = self.wait_for(css, within).await?.text().await.unwrap_or_default();
+            let element = self.wait_for(css, within).await?;
+            let mut text = element.text().await.unwrap_or_default();
+            if !text.contains(needle) {
+                // WebKitWebDriver reads no visible text from some styled elements (an ellipsis
+                // box, a canvas caption): fall back to the DOM's text.
+                let js = "return arguments[0].textContent";
+                let dom = self.client.execute(js, vec![serde_json::to_value(&element)?]).await?;
+                text = dom.as_str().unwrap_or_default().to_string();
+            }
             if text.contains(needle) {
                 return Ok(text);
             }
@@ -146,6 +223,11 @@ impl Session {
         let _ = self.driver.wait().await;
     }
 }
+
+/// The first manager a test window creates on a new ledger: name and PIN.
+pub const MANAGER: (&str, &str) = ("测试店长", "2468");
+/// The demo profile's clerk (`config::DEMO_USERS`).
+pub const DEMO_CLERK: (&str, &str) = ("李收银", "0000");
 
 /// Writes `config` into `home` with the sandbox's test keys beside it (the demo profile names them).
 pub fn write_config(home: &Path, config: &Config) -> Result<(), Error> {

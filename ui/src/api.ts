@@ -68,13 +68,149 @@ export interface Bootstrap {
   channels: Channel[];
   defaultChannel: string;
   ceilingText: string;
-  demo: null | { sampleCodes: { code: string; label: string }[]; sandboxUrl: string };
+  /** the demo profile: sample codes, the sandbox, and its own users (a hint on the sign-in screen) */
+  demo: null | { sampleCodes: { code: string; label: string }[]; sandboxUrl: string; users?: DemoUser[] };
   active: PaymentView | null;
   /** Late payments nobody has acknowledged yet; they come back after a restart until dismissed. */
   alerts: PaymentAlert[];
   /** the `[scanners]` settings (the wedge thresholds are applied by the UI's detector) */
   scanners: Scanners;
   scannerState: ScannerStates;
+  /** who may use the till: sign-in, the idle lock, the users */
+  people: PeopleInfo;
+}
+
+// ---------------------------------------------------------------- people and approvals
+
+export type Role = 'clerk' | 'manager';
+
+export interface UserInfo {
+  id: number;
+  name: string;
+  role: Role;
+  /** too many wrong PINs: the core refuses this user until a time its message names */
+  locked: boolean;
+}
+
+export interface Session {
+  userId: number;
+  name: string;
+  role: Role;
+  sinceMs: number;
+}
+
+/** A manager's approval of one protected action; the core checks it for each call. */
+export interface Approval {
+  userId: number;
+  pin: string;
+}
+
+export interface PeopleInfo {
+  /** at least one user exists and `[people] require_sign_in` is on */
+  signInRequired: boolean;
+  /** no user at all: the UI offers to create the first manager */
+  firstRun: boolean;
+  /** the window locks after this long without a key, click or touch */
+  idleLockMs: number;
+  users: UserInfo[];
+  session: Session | null;
+}
+
+/** A user of the demo profile, with the PIN shown as a hint on the sign-in screen. */
+export interface DemoUser {
+  name: string;
+  role: Role;
+  pin: string;
+}
+
+/**
+ * Runs a protected call with a manager's approval asked for in the PIN prompt. The prompt stays
+ * open on `wrong_pin`, `locked` and `forbidden` (the manager may try again); resolves with the
+ * call's result, or null when the prompt was cancelled; rejects with any other error of the call.
+ * `action` names what is approved (`refund`, `force_outcome`, `resolve_refund`, `close_shift`,
+ * `settings`, `add_user`, `kiosk`): the prompt's title.
+ */
+export type WithApproval = <T>(action: string, call: (approval: Approval) => Promise<T>) => Promise<T | null>;
+
+// ---------------------------------------------------------------- payment detail, refunds, audit
+
+/** An amount as the core sends it: integer fen and the yuan text it formatted. */
+export interface Money {
+  fen: number;
+  text: string;
+}
+
+export type RefundState = 'created' | 'pending' | 'unknown' | 'succeeded' | 'failed';
+
+export interface RefundView {
+  id: string;
+  paymentId: string;
+  amountFen: number;
+  amountText: string;
+  reason: string;
+  state: RefundState;
+  /** the state in the current language */
+  stateText: string;
+  approvedBy: string | null;
+  failureMessage: string | null;
+  createdAtMs: number;
+  timeText: string;
+  /** unknown on a channel that cannot be asked: a manager records the outcome */
+  canResolve: boolean;
+}
+
+export interface EventView {
+  seq: number;
+  atMs: number;
+  timeText: string;
+  kind: string;
+  /** one localized line */
+  text: string;
+}
+
+export interface PaymentDetail {
+  payment: PaymentView;
+  clerk: string | null;
+  terminal: string;
+  channelName: string;
+  walletName: string | null;
+  paidAtMs: number | null;
+  /** "2026-11-22 14:03:25" */
+  dateTimeText: string;
+  /** oldest first */
+  events: EventView[];
+  refunds: RefundView[];
+  refundableFen: number;
+  refundableText: string;
+  canRefund: boolean;
+  /** the payment is unresolved and no process is driving it: a manager may record the outcome */
+  canForce: boolean;
+}
+
+export type ForcedOutcome = 'paid' | 'not_paid';
+export type RefundOutcome = 'succeeded' | 'failed';
+
+export interface AuditEntry {
+  seq: number;
+  atMs: number;
+  timeText: string;
+  user: string | null;
+  role: Role | null;
+  action: string;
+  /** the action in the current language */
+  actionText: string;
+  target: string | null;
+  reason: string | null;
+  detail: string;
+}
+
+/** `audit_log`'s filters; all optional. `user` is a user's name as the entries show it. */
+export interface AuditQuery {
+  fromMs?: number | null;
+  toMs?: number | null;
+  action?: string | null;
+  user?: string | null;
+  limit?: number | null;
 }
 
 // ---------------------------------------------------------------- scanners
@@ -210,11 +346,26 @@ export function isCoreError(e: unknown): e is CoreError {
   );
 }
 
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+let signedOutListener: (() => void) | null = null;
+
+/**
+ * Called whenever a command is rejected with `signed_out` (signing in is required and no one is
+ * signed in, or the idle lock passed): the app shows the sign-in screen. One listener (the app).
+ */
+export function onSignedOut(listener: (() => void) | null): void {
+  signedOutListener = listener;
+}
+
+/** Invokes a command of the core. Every command goes through here (also those of other modules):
+ * a rejection is the core's `{ code, message }` or `CoreUnreachable`, and `signed_out` is noticed. */
+export async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(cmd, args);
   } catch (e) {
-    if (isCoreError(e)) throw e;
+    if (isCoreError(e)) {
+      if (e.code === 'signed_out') signedOutListener?.();
+      throw e;
+    }
     throw new CoreUnreachable(e);
   }
 }
@@ -230,13 +381,43 @@ export const api = {
   /** A scan of the UI's own (wedge, typed): the core's answer is the same `ScanEvent` as the event's. */
   submitScan: (code: string, source: OwnScanSource) => call<ScanEvent>('submit_scan', { code, source }),
   scannerSettings: () => call<ScannerSettingsView>('scanner_settings'),
-  saveScannerSettings: (settings: Scanners) => call<ScannerSettingsView>('save_scanner_settings', { settings }),
+  /** A protected action: changing the settings takes a manager's approval. */
+  saveScannerSettings: (approval: Approval, settings: Scanners) =>
+    call<ScannerSettingsView>('save_scanner_settings', { approval, settings }),
   /** `method`: one of the channel's `methods[].code`, or null (the core takes the first). */
   startQr: (channel: string, amountText: string, method: string | null) =>
     call<PaymentView>('start_qr', { channel, amountText, method }),
   cancelPayment: (id: string) => call<PaymentView>('cancel_payment', { id }),
   today: () => call<Today>('today'),
   ackAlert: (id: string) => call<null>('ack_alert', { id }),
+
+  signIn: (userId: number, pin: string) => call<Session>('sign_in', { userId, pin }),
+  signOut: () => call<null>('sign_out'),
+  /** The idle lock: the same as sign_out (the UI preselects the user on the sign-in screen). */
+  lock: () => call<null>('lock'),
+  users: () => call<UserInfo[]>('users'),
+  /** Only while no user exists; signs the new manager in. */
+  createFirstManager: (name: string, pin: string) => call<Session>('create_first_manager', { name, pin }),
+  addUser: (approval: Approval, name: string, role: Role, pin: string) =>
+    call<UserInfo[]>('add_user', { approval, name, role, pin }),
+
+  paymentDetail: (id: string) => call<PaymentDetail>('payment_detail', { id }),
+  /** `amountText` as typed: the core parses and checks it against what can still be refunded. */
+  refund: (approval: Approval, paymentId: string, amountText: string, reason: string) =>
+    call<PaymentDetail>('refund', { approval, paymentId, amountText, reason }),
+  forceOutcome: (approval: Approval, paymentId: string, outcome: ForcedOutcome, reason: string) =>
+    call<PaymentDetail>('force_outcome', { approval, paymentId, outcome, reason }),
+  resolveRefund: (approval: Approval, refundId: string, outcome: RefundOutcome, reason: string) =>
+    call<PaymentDetail>('resolve_refund', { approval, refundId, outcome, reason }),
+  /** Newest first. */
+  auditLog: (q: AuditQuery = {}) =>
+    call<AuditEntry[]>('audit_log', {
+      fromMs: q.fromMs ?? null,
+      toMs: q.toMs ?? null,
+      action: q.action ?? null,
+      user: q.user ?? null,
+      limit: q.limit ?? null,
+    }),
 };
 
 export interface CoreEvents {

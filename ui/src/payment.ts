@@ -43,3 +43,8 @@ export function showsCountdown(v: Pick<PaymentView, 'phase' | 'deadlineAtMs'>): 
 export function needsAttention(v: Pick<PaymentView, 'late' | 'state'>): boolean {
   return v.late || v.state === 'unknown';
 }
+
+/** A copy of `list`, newest first (by when each payment was created). */
+export function newestFirst<T extends Pick<PaymentView, 'createdAtMs'>>(list: readonly T[]): T[] {
+  return [...list].sort((a, b) => b.createdAtMs - a.createdAtMs);
+}

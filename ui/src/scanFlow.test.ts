@@ -3,7 +3,7 @@
 // the scanner settings screen. Screens are rendered with Svelte's server renderer.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { render } from 'svelte/server';
-import type { Bootstrap, Channel, CoreEvents, PaymentView, ScanEvent, ScannerSettingsView, Scanners, Today } from './api';
+import type { Bootstrap, CoreEvents, PaymentView, ScanEvent, ScannerSettingsView, Scanners, Today } from './api';
 
 const mocks = vi.hoisted(() => ({
   api: {
@@ -19,6 +19,7 @@ const mocks = vi.hoisted(() => ({
     cancelPayment: vi.fn(),
     today: vi.fn(),
     ackAlert: vi.fn(),
+    users: vi.fn(),
   },
   playSound: vi.fn(),
   events: null as CoreEvents | null,
@@ -42,53 +43,22 @@ import { AppState, app } from './state.svelte';
 import ScanOverlay from './components/ScanOverlay.svelte';
 import Header from './components/Header.svelte';
 import SettingsModal from './components/SettingsModal.svelte';
-import { scannersFixture } from './testFixtures';
+import {
+  bootFixture,
+  clerkUser,
+  fakeKey,
+  managerUser,
+  paymentFixture,
+  scannersFixture,
+  wedgeScanInto,
+} from './testFixtures';
 
 const api = mocks.api;
-const abc: Channel = { id: 'abc', name: '农行支付宝', barcode: true, qr: true, canCancel: true, methods: [], display: 'qr' };
 
 const scanners = scannersFixture;
 
-function boot(p: Partial<Bootstrap> = {}): Bootstrap {
-  return {
-    lang: 'zh',
-    terminal: { code: 'T001', name: '一号收银台' },
-    channels: [abc],
-    defaultChannel: 'abc',
-    ceilingText: '50000.00',
-    demo: null,
-    active: null,
-    alerts: [],
-    scanners: scanners(),
-    scannerState: { serial: { state: 'off' }, camera: { state: 'off' } },
-    ...p,
-  };
-}
-
-function payment(p: Partial<PaymentView> = {}): PaymentView {
-  return {
-    id: 'T0012511221403250001',
-    channel: 'abc',
-    flow: 'barcode',
-    amountFen: 1234,
-    amountText: '12.34',
-    state: 'pending',
-    phase: 'sending',
-    final: false,
-    late: false,
-    wallet: 'alipay',
-    codeMasked: '2800**********10',
-    qrSvg: null,
-    qrPayload: null,
-    display: 'qr',
-    deadlineAtMs: null,
-    message: '正在发送',
-    failureCode: null,
-    createdAtMs: Date.now(),
-    timeText: '14:03:25',
-    ...p,
-  };
-}
+const boot = bootFixture;
+const payment = paymentFixture;
 
 function scanEvent(p: Partial<ScanEvent> = {}): ScanEvent {
   return {
@@ -121,50 +91,15 @@ const emptyToday: Today = {
   totals: { count: 0, paidCount: 0, paidText: '0.00', refundedText: '0.00', netText: '0.00' },
 };
 
-interface FakeKey {
-  code: string;
-  key: string;
-  timeStamp: number;
-  ctrlKey: boolean;
-  metaKey: boolean;
-  altKey: boolean;
-  isComposing: boolean;
-  defaultPrevented: boolean;
-  repeat: boolean;
-  target: { tagName: string } | null;
-  preventDefault(): void;
-  stopPropagation(): void;
-}
+const key = fakeKey;
+const wedgeScan = wedgeScanInto;
 
-function key(k: string, t = 0, target: { tagName: string } | null = null): FakeKey {
-  let code = k;
-  if (/^[0-9]$/.test(k)) code = `Digit${k}`;
-  const ev: FakeKey = {
-    code,
-    key: k,
-    timeStamp: t,
-    ctrlKey: false,
-    metaKey: false,
-    altKey: false,
-    isComposing: false,
-    defaultPrevented: false,
-    repeat: false,
-    target,
-    preventDefault() {
-      ev.defaultPrevented = true;
-    },
-    stopPropagation() {},
-  };
-  return ev;
-}
-
-/** A scanner typing `code` fast and Enter, through the capture then (if not stopped) the app's keys. */
-function wedgeScan(s: AppState, code: string, start = 10_000) {
-  const keys = [...[...code].map((c, i) => key(c, start + i * 5)), key('Enter', start + code.length * 5)];
-  for (const k of keys) {
-    s.capture.handleKey(k as unknown as KeyboardEvent);
-    if (!k.defaultPrevented) s.onKeydown(k as unknown as KeyboardEvent);
-  }
+/** Answers the open PIN prompt as manager 1 with PIN 1234 and waits for the protected call. */
+async function approve(s: AppState) {
+  expect(s.approvals.prompt).not.toBeNull();
+  s.approvals.pick(1);
+  s.approvals.input('1234');
+  await s.approvals.submit();
 }
 
 /** Lets pending promise callbacks run. */
@@ -203,6 +138,7 @@ beforeEach(() => {
   api.checkAmount.mockImplementation(async (amountText: string) => ({ amountFen: 1234, amountText }));
   api.armScan.mockResolvedValue(null);
   api.disarmScan.mockResolvedValue(null);
+  api.users.mockResolvedValue([managerUser, clerkUser]);
 });
 
 afterEach(() => {
@@ -554,9 +490,13 @@ describe('scanner settings', () => {
     api.saveScannerSettings.mockResolvedValueOnce(
       view(sent, { serial: { state: 'connecting', port: '/dev/ttyUSB0' }, camera: { state: 'off' } }),
     );
-    await s.saveSettings();
+    const saving = s.saveSettings();
+    expect(api.saveScannerSettings).not.toHaveBeenCalled(); // a manager approves first
+    await approve(s);
+    await saving;
     expect(api.saveScannerSettings).toHaveBeenCalledTimes(1);
-    const arg = api.saveScannerSettings.mock.calls[0][0] as Scanners;
+    expect(api.saveScannerSettings.mock.calls[0][0]).toEqual({ userId: 1, pin: '1234' });
+    const arg = api.saveScannerSettings.mock.calls[0][1] as Scanners;
     expect(arg).toStrictEqual(sent);
     expect(JSON.parse(JSON.stringify(arg))).toEqual(sent);
     expect(s.settings).toBeNull();
@@ -572,11 +512,35 @@ describe('scanner settings', () => {
     await s.openSettings();
     s.settings!.form!.wedge.minLength = '2';
     api.saveScannerSettings.mockRejectedValueOnce({ code: 'config', message: 'scanners.wedge.min_length: 4–64' });
-    await s.saveSettings();
+    const saving = s.saveSettings();
+    await approve(s);
+    await saving;
+    expect(s.approvals.prompt).toBeNull();
     expect(s.settings?.error).toBe('scanners.wedge.min_length: 4–64');
     expect(s.settings?.form?.wedge.minLength).toBe('2');
     expect(s.settings?.busy).toBeNull();
     expect(s.capture.detector.options.minLength).toBe(8);
+  });
+
+  it('a wrong PIN keeps the prompt open; cancelling keeps the form unsaved', async () => {
+    const s = await ready();
+    api.scannerSettings.mockResolvedValueOnce(view(scanners()));
+    await s.openSettings();
+    s.settings!.form!.wedge.minLength = '10';
+    api.saveScannerSettings.mockRejectedValueOnce({ code: 'wrong_pin', message: 'PIN 不对，还可以试 4 次' });
+    const saving = s.saveSettings();
+    await approve(s);
+    expect(s.approvals.prompt?.error).toBe('PIN 不对，还可以试 4 次');
+    expect(s.approvals.prompt?.pin).toBe('');
+    expect(s.settings?.busy).toBe('save');
+    s.onKeydown(key('Escape') as unknown as KeyboardEvent); // cancels the prompt, not the settings
+    await saving;
+    expect(s.approvals.prompt).toBeNull();
+    expect(s.settings?.busy).toBeNull();
+    expect(s.settings?.error).toBeNull();
+    expect(s.settings?.form?.wedge.minLength).toBe('10');
+    expect(s.capture.detector.options.minLength).toBe(8);
+    expect(api.saveScannerSettings).toHaveBeenCalledTimes(1);
   });
 
   it('sends nothing while a field is not a whole number', async () => {

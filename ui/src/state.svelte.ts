@@ -5,6 +5,7 @@
 import {
   api,
   isCoreError,
+  onSignedOut,
   subscribe,
   type Bootstrap,
   type CameraPreview,
@@ -46,6 +47,11 @@ import {
   type ScannerForm,
 } from './scanners';
 import { maskEcho, WedgeCapture } from './wedgeCapture';
+import { Approvals } from './approval.svelte';
+import { IdleTimer, type IdleConfig } from './idle';
+import { ManagerArea, type ManagerTab } from './manager.svelte';
+import { PaymentDetailState } from './paymentDetail.svelte';
+import { People } from './people.svelte';
 
 export interface ScanSession {
   /** the amount as the core formatted it (check_amount) */
@@ -104,6 +110,29 @@ export class AppState {
 
   /** the method picked per channel (code), for the session */
   methodCodes = $state<Record<string, string>>({});
+  /** the manager area, when open */
+  manager = $state<ManagerArea | null>(null);
+  /** the payment detail, when open (over the main screen or the manager area) */
+  detail = $state<PaymentDetailState | null>(null);
+
+  /** who is signed in; the sign-in screen */
+  readonly people = new People({
+    t: (k) => this.t(k),
+    errorText: (e) => this.errorText(e),
+    onSignedIn: () => this.signedIn(),
+    onSignedOut: () => this.signedOut(),
+  });
+  /** the manager's PIN prompt for protected actions */
+  readonly approvals = new Approvals({
+    users: () => api.users(),
+    knownUsers: () => this.people.info.users,
+    sessionUserId: () => this.people.session?.userId ?? null,
+    message: (k) => this.t(k),
+  });
+  /** Runs a protected call with a manager's approval (see `WithApproval` in api.ts). */
+  readonly withApproval = this.approvals.withApproval;
+  /** the idle lock (App.svelte feeds it `idleConfig`) */
+  readonly idle = new IdleTimer(() => void this.people.lock());
 
   channel: Channel | null = $derived(
     this.boot?.channels.find((c) => c.id === this.channelId) ?? this.boot?.channels[0] ?? null,
@@ -118,6 +147,16 @@ export class AppState {
   tenderLocked: boolean = $derived(
     this.busy !== null || this.scan !== null || this.active !== null || this.settings !== null,
   );
+  /** a payment, the scan overlay or an amount check is under way: the idle lock waits */
+  private idleBusy: boolean = $derived(
+    this.busy !== null || this.scan !== null || (this.active !== null && resultKind(this.active) === null),
+  );
+  /** what the idle lock runs on: signing in is required, someone is signed in, nothing under way */
+  idleConfig: IdleConfig = $derived({
+    enabled: this.people.info.signInRequired && this.people.session !== null,
+    busy: this.idleBusy,
+    timeoutMs: this.people.info.idleLockMs,
+  });
   /** the header's scanner pill: null when neither the serial scanner nor the camera is enabled */
   scannerPill = $derived(
     scannerStatus((k, v) => this.t(k, v), this.scanners, this.scannerState, this.scan !== null),
@@ -146,8 +185,12 @@ export class AppState {
     onManualSubmit: (text) => void this.submitCode(text, 'manual'),
     snapshot: () => {
       const amount = this.amount;
+      const pin = this.people.form.pin;
+      const promptPin = this.approvals.prompt?.pin;
       return () => {
         this.amount = amount;
+        this.people.form.pin = pin;
+        if (this.approvals.prompt && promptPin !== undefined) this.approvals.prompt.pin = promptPin;
       };
     },
     onPassiveScan: (code) => void this.passiveScan(code),
@@ -171,6 +214,8 @@ export class AppState {
   /** Starts timers and the wedge capture once; returns the teardown. */
   mount(): () => void {
     const removeCapture = this.capture.install(window);
+    const removeIdle = this.idle.install(window);
+    onSignedOut(() => this.people.signedOutByCore());
     this.timers.push(window.setInterval(() => (this.now = Date.now()), 250));
     this.timers.push(
       window.setInterval(() => {
@@ -180,6 +225,8 @@ export class AppState {
     void this.start();
     return () => {
       removeCapture();
+      removeIdle();
+      onSignedOut(null);
       for (const id of this.timers) window.clearInterval(id);
       this.timers = [];
       this.unlisten?.();
@@ -207,7 +254,7 @@ export class AppState {
       this.applyBoot(b);
       this.status = 'ready';
       if (b.active) this.showPayment(b.active);
-      void this.refreshToday();
+      if (!this.people.screen) void this.refreshToday();
     } catch (e) {
       this.status = 'unreachable';
       this.fatalDetail = isCoreError(e) ? e.message : null;
@@ -225,6 +272,7 @@ export class AppState {
     this.channelId = pickChannel(b.channels, this.channelId, b.defaultChannel);
     if (b.scanners) this.applyScanners(b.scanners);
     if (b.scannerState) this.applyScannerState(b.scannerState);
+    this.people.apply(b.people);
   }
 
   /** Takes `[scanners]` from the core: the wedge thresholds go to the detector at once. */
@@ -259,6 +307,9 @@ export class AppState {
       this.applyBoot(b);
       if (b.active) this.applyUpdate(b.active);
       void this.refreshToday();
+      // the core's texts on the manager screens (states, history, actions) in the new language
+      if (this.detail?.busy === null) void this.detail.load();
+      if (this.manager?.tab === 'audit') void this.manager.audit.load();
     } catch (e) {
       this.showNotice(this.errorText(e));
     } finally {
@@ -274,6 +325,8 @@ export class AppState {
     this.remember(kept);
     if (this.active && this.active.id === kept.id) this.setActive(kept);
     if (kept.final && kept !== prev) void this.refreshToday();
+    // the detail on screen shows this payment: read its history and refunds again
+    if (this.detail?.id === kept.id && this.detail.busy === null) void this.detail.load();
   }
 
   private remember(v: PaymentView): void {
@@ -351,6 +404,8 @@ export class AppState {
   }
 
   async refreshToday(): Promise<void> {
+    // nobody signed in: the core would refuse (`signed_out`); read it once someone signs in
+    if (this.people.screen) return;
     if (this.todayInFlight) {
       this.todayAgain = true;
       return;
@@ -381,7 +436,7 @@ export class AppState {
   // ---------------------------------------------------------------- amount entry
 
   press(key: AmountKey): void {
-    if (this.busy || this.scan || this.active) return;
+    if (this.busy || this.scan || this.active || this.covered) return;
     this.amount = editAmount(this.amount, key);
     this.amountError = null;
   }
@@ -421,9 +476,20 @@ export class AppState {
     saveTender(sessionStore(), { channel: this.channelId, methods: { ...this.methodCodes } });
   }
 
+  /** The main screen is covered: the sign-in screen, the PIN prompt, the manager area or a payment's detail. */
+  private get covered(): boolean {
+    return this.people.screen || this.approvals.prompt !== null || this.manager !== null || this.detail !== null;
+  }
+
   private get canStart(): boolean {
     return (
-      this.status === 'ready' && !this.busy && !this.scan && !this.active && !this.settings && this.channel !== null
+      this.status === 'ready' &&
+      !this.busy &&
+      !this.scan &&
+      !this.active &&
+      !this.settings &&
+      !this.covered &&
+      this.channel !== null
     );
   }
 
@@ -528,6 +594,11 @@ export class AppState {
 
   /** The wedge read a whole code outside the scan overlay (what it typed is already undone). */
   async passiveScan(code: string): Promise<void> {
+    if (this.people.screen || this.approvals.prompt) {
+      // a PIN is being typed: what was read is undone and goes nowhere
+      this.showNotice(this.t('wedgeScanIgnored', { n: [...code].length, code: maskEcho(code) }));
+      return;
+    }
     if (this.settings) {
       // keys typed into the settings go nowhere: say what was read (a test of the scanner), no more
       this.showNotice(this.t('wedgeScanInSettings', { n: [...code].length, code: maskEcho(code) }));
@@ -588,7 +659,7 @@ export class AppState {
   // ---------------------------------------------------------------- scanner settings
 
   get canOpenSettings(): boolean {
-    return this.status === 'ready' && !this.busy && !this.scan && !this.active && !this.settings;
+    return this.status === 'ready' && !this.busy && !this.scan && !this.active && !this.settings && !this.covered;
   }
 
   /** Opens the settings screen and reads the settings, ports and cameras from the core. */
@@ -633,7 +704,8 @@ export class AppState {
     }
   }
 
-  /** Checks the numbers are whole, sends the settings; the core checks the ranges and saves. */
+  /** Checks the numbers are whole, asks for a manager's approval and sends the settings; the core
+   * checks the approval and the ranges and saves. */
   async saveSettings(): Promise<void> {
     const session = this.settings;
     if (!session?.form || session.busy) return;
@@ -647,7 +719,8 @@ export class AppState {
     session.error = null;
     session.invalid = null;
     try {
-      const v = await api.saveScannerSettings(r.settings);
+      const v = await this.withApproval('settings', (approval) => api.saveScannerSettings(approval, r.settings));
+      if (!v) return; // the manager's prompt was cancelled: the form stays as typed
       this.applyScanners(v.settings);
       this.applyScannerState({ serial: v.serial, camera: v.camera });
       if (this.settings === session) this.settings = null;
@@ -671,6 +744,75 @@ export class AppState {
       this.settings.ports = v.ports;
       this.settings.cameras = v.cameras;
     }
+  }
+
+  // ---------------------------------------------------------------- people
+
+  /** Someone signed in: the till starts from a clean screen and reads today's payments. */
+  private signedIn(): void {
+    this.amountError = null;
+    this.dismissNotice();
+    void this.refreshToday();
+  }
+
+  /** No one is signed in (sign-out, the idle lock, `signed_out`): everything closes for the sign-in screen. */
+  private signedOut(): void {
+    this.approvals.dismiss();
+    this.detail = null;
+    this.manager = null;
+    this.settings = null;
+    if (this.scan) {
+      // the core stops waiting for a code (it may have already; nothing to tell the clerk)
+      this.scan = null;
+      this.preview = null;
+      this.capture.reset();
+      api.disarmScan().catch(() => undefined);
+    }
+  }
+
+  // ---------------------------------------------------------------- manager area, payment detail
+
+  get canOpenManager(): boolean {
+    return this.canOpenSettings && (this.people.session !== null || !this.people.info.signInRequired);
+  }
+
+  /** The manager area (F10): open to everyone signed in; what is protected inside asks for a PIN. */
+  openManager(tab: ManagerTab = 'reports'): void {
+    if (!this.canOpenManager) return;
+    const m = new ManagerArea(
+      { withApproval: this.withApproval, t: (k) => this.t(k), errorText: (e) => this.errorText(e) },
+      (users) => (this.people.info = { ...this.people.info, users }),
+    );
+    this.manager = m;
+    m.show(tab);
+    void this.refreshToday();
+  }
+
+  closeManager(): void {
+    if (this.detail || this.approvals.prompt) return;
+    this.manager = null;
+  }
+
+  /** Opens a payment's detail (a row of the today list, the manager area, a report or a shift). */
+  openPayment = (id: string): void => {
+    if (this.status !== 'ready' || this.people.screen || this.approvals.prompt) return;
+    if (this.active || this.scan || this.settings || this.busy) return;
+    const d = new PaymentDetailState(id, {
+      withApproval: this.withApproval,
+      t: (k) => this.t(k),
+      errorText: (e) => this.errorText(e),
+      onChanged: () => {
+        void this.refreshToday();
+        void this.manager?.payments.reload();
+      },
+    });
+    this.detail = d;
+    void d.load();
+  };
+
+  closeDetail(): void {
+    if (this.approvals.prompt || (this.detail?.busy && this.detail.busy !== 'load')) return;
+    this.detail = null;
   }
 
   // ---------------------------------------------------------------- payment overlay
@@ -708,6 +850,15 @@ export class AppState {
 
   onKeydown = (e: KeyboardEvent): void => {
     if (this.status !== 'ready' || e.defaultPrevented || e.isComposing) return;
+    // the sign-in screen and the PIN prompt take every key: nothing behind them acts
+    if (this.people.screen) {
+      this.people.onKeydown(e);
+      return;
+    }
+    if (this.approvals.prompt) {
+      this.approvals.onKeydown(e);
+      return;
+    }
     const key = e.key;
     if (this.active) {
       const kind = resultKind(this.active);
@@ -727,11 +878,25 @@ export class AppState {
       }
       return;
     }
+    if (this.detail) {
+      if (key === 'Escape') {
+        e.preventDefault();
+        this.closeDetail();
+      }
+      return;
+    }
     if (this.settings) {
       // the settings' own fields take every other key
       if (key === 'Escape') {
         e.preventDefault();
         this.closeSettings();
+      }
+      return;
+    }
+    if (this.manager) {
+      if (key === 'Escape') {
+        e.preventDefault();
+        this.closeManager();
       }
       return;
     }
@@ -754,6 +919,11 @@ export class AppState {
     if (key === 'F9') {
       e.preventDefault();
       void this.openSettings();
+      return;
+    }
+    if (key === 'F10') {
+      e.preventDefault();
+      this.openManager();
       return;
     }
     const target = e.target as Element | null;

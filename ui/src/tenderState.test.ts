@@ -29,7 +29,7 @@ import { AppState, app } from './state.svelte';
 import AmountEntry from './components/AmountEntry.svelte';
 import PaymentOverlay from './components/PaymentOverlay.svelte';
 import TodayList from './components/TodayList.svelte';
-import { scannersFixture } from './testFixtures';
+import { bootFixture } from './testFixtures';
 
 const abc: Channel = { id: 'abc', name: '农行支付宝', barcode: true, qr: true, canCancel: true, methods: [], display: 'qr' };
 const lakala: Channel = {
@@ -58,19 +58,7 @@ const paysvc: Channel = {
 const scanOnly: Channel = { id: 'scanonly', name: '只扫码', barcode: true, qr: false, canCancel: true, methods: [], display: 'qr' };
 
 function boot(channels: Channel[], p: Partial<Bootstrap> = {}): Bootstrap {
-  return {
-    lang: 'zh',
-    terminal: { code: 'T001', name: '一号收银台' },
-    channels,
-    defaultChannel: channels[0]?.id ?? '',
-    ceilingText: '50000.00',
-    demo: null,
-    active: null,
-    alerts: [],
-    scanners: scannersFixture(),
-    scannerState: { serial: { state: 'off' }, camera: { state: 'off' } },
-    ...p,
-  };
+  return bootFixture({ channels, defaultChannel: channels[0]?.id ?? '', ...p });
 }
 
 function view(p: Partial<PaymentView> = {}): PaymentView {

@@ -1,5 +1,19 @@
-// Test-only fixtures shared by the unit tests: the core's default `[scanners]` settings.
-import type { Scanners } from './api';
+// Test-only fixtures shared by the unit tests: the core's default `[scanners]` settings, a
+// bootstrap, payments, people and what the manager screens read.
+import type {
+  AuditEntry,
+  Bootstrap,
+  Channel,
+  EventView,
+  PaymentDetail,
+  PaymentView,
+  PeopleInfo,
+  RefundView,
+  Scanners,
+  Session,
+  Today,
+  UserInfo,
+} from './api';
 
 export function scannersFixture(p: Partial<Scanners> = {}): Scanners {
   return {
@@ -18,4 +32,199 @@ export function scannersFixture(p: Partial<Scanners> = {}): Scanners {
     camera: { enabled: false, device: '', width: 1280, height: 720, fps: 30, beep: true },
     ...p,
   };
+}
+
+export const abcChannel: Channel = {
+  id: 'abc',
+  name: '农行支付宝',
+  barcode: true,
+  qr: true,
+  canCancel: true,
+  methods: [],
+  display: 'qr',
+};
+
+export const managerUser: UserInfo = { id: 1, name: '王店长', role: 'manager', locked: false };
+export const clerkUser: UserInfo = { id: 2, name: '李收银', role: 'clerk', locked: false };
+export const secondManager: UserInfo = { id: 3, name: '赵经理', role: 'manager', locked: false };
+
+export function sessionFixture(user: UserInfo = clerkUser, p: Partial<Session> = {}): Session {
+  return { userId: user.id, name: user.name, role: user.role, sinceMs: 1_763_791_405_000, ...p };
+}
+
+/** `Bootstrap.people`; by default signing in is not required and there are no users (as before issue 5). */
+export function peopleFixture(p: Partial<PeopleInfo> = {}): PeopleInfo {
+  return { signInRequired: false, firstRun: false, idleLockMs: 300_000, users: [], session: null, ...p };
+}
+
+/** Signing in required, a manager and a clerk, no one signed in. */
+export function signInPeople(p: Partial<PeopleInfo> = {}): PeopleInfo {
+  return peopleFixture({ signInRequired: true, users: [managerUser, clerkUser], ...p });
+}
+
+export function bootFixture(p: Partial<Bootstrap> = {}): Bootstrap {
+  return {
+    lang: 'zh',
+    terminal: { code: 'T001', name: '一号收银台' },
+    channels: [abcChannel],
+    defaultChannel: 'abc',
+    ceilingText: '50000.00',
+    demo: null,
+    active: null,
+    alerts: [],
+    scanners: scannersFixture(),
+    scannerState: { serial: { state: 'off' }, camera: { state: 'off' } },
+    people: peopleFixture(),
+    ...p,
+  };
+}
+
+/** A barcode payment on its way (pending, sending). */
+export function paymentFixture(p: Partial<PaymentView> = {}): PaymentView {
+  return {
+    id: 'T0012511221403250001',
+    channel: 'abc',
+    flow: 'barcode',
+    amountFen: 1234,
+    amountText: '12.34',
+    state: 'pending',
+    phase: 'sending',
+    final: false,
+    late: false,
+    wallet: 'alipay',
+    codeMasked: '2800**********10',
+    qrSvg: null,
+    qrPayload: null,
+    display: 'qr',
+    deadlineAtMs: null,
+    message: '正在发送',
+    failureCode: null,
+    createdAtMs: Date.now(),
+    timeText: '14:03:25',
+    ...p,
+  };
+}
+
+/** The same payment, paid. */
+export function paidFixture(p: Partial<PaymentView> = {}): PaymentView {
+  return paymentFixture({ state: 'paid', phase: 'done', final: true, message: '支付成功', ...p });
+}
+
+export function todayFixture(p: Partial<Today> = {}): Today {
+  return {
+    payments: [],
+    attention: [],
+    totals: { count: 0, paidCount: 0, paidText: '0.00', refundedText: '0.00', netText: '0.00' },
+    ...p,
+  };
+}
+
+export function refundFixture(p: Partial<RefundView> = {}): RefundView {
+  return {
+    id: 'R0012511221410000001',
+    paymentId: 'T0012511221403250001',
+    amountFen: 234,
+    amountText: '2.34',
+    reason: '顾客退货',
+    state: 'succeeded',
+    stateText: '退款成功',
+    approvedBy: '王店长',
+    failureMessage: null,
+    createdAtMs: 1_763_791_800_000,
+    timeText: '14:10:00',
+    canResolve: false,
+    ...p,
+  };
+}
+
+export function eventFixture(p: Partial<EventView> = {}): EventView {
+  return { seq: 1, atMs: 1_763_791_405_000, timeText: '14:03:25', kind: 'created', text: '创建订单 ¥12.34', ...p };
+}
+
+/** A paid payment with nothing refunded yet. */
+export function detailFixture(p: Partial<PaymentDetail> = {}): PaymentDetail {
+  return {
+    payment: paidFixture(),
+    clerk: '李收银',
+    terminal: 'T001 一号收银台',
+    channelName: '农行支付宝',
+    walletName: '支付宝',
+    paidAtMs: 1_763_791_410_000,
+    dateTimeText: '2025-11-22 14:03:25',
+    events: [eventFixture(), eventFixture({ seq: 2, kind: 'paid', text: '支付成功', timeText: '14:03:30' })],
+    refunds: [],
+    refundableFen: 1234,
+    refundableText: '12.34',
+    canRefund: true,
+    canForce: false,
+    ...p,
+  };
+}
+
+export function auditFixture(p: Partial<AuditEntry> = {}): AuditEntry {
+  return {
+    seq: 1,
+    atMs: 1_763_791_405_000,
+    timeText: '2025-11-22 14:03:25',
+    user: '王店长',
+    role: 'manager',
+    action: 'refund',
+    actionText: '退款',
+    target: 'T0012511221403250001',
+    reason: '顾客退货',
+    detail: '¥2.34',
+    ...p,
+  };
+}
+
+/** What the app's key handlers read of a KeyboardEvent; `defaultPrevented` records preventDefault. */
+export interface FakeKey {
+  code: string;
+  key: string;
+  timeStamp: number;
+  ctrlKey: boolean;
+  metaKey: boolean;
+  altKey: boolean;
+  isComposing: boolean;
+  defaultPrevented: boolean;
+  repeat: boolean;
+  target: { tagName: string } | null;
+  preventDefault(): void;
+  stopPropagation(): void;
+}
+
+/** A key pressed at `t` ms with the focus on `target` (null: the page). */
+export function fakeKey(k: string, t = 0, target: { tagName: string } | null = null): FakeKey {
+  let code = k;
+  if (/^[0-9]$/.test(k)) code = `Digit${k}`;
+  const ev: FakeKey = {
+    code,
+    key: k,
+    timeStamp: t,
+    ctrlKey: false,
+    metaKey: false,
+    altKey: false,
+    isComposing: false,
+    defaultPrevented: false,
+    repeat: false,
+    target,
+    preventDefault() {
+      ev.defaultPrevented = true;
+    },
+    stopPropagation() {},
+  };
+  return ev;
+}
+
+/** A scanner typing `code` fast and Enter, through the capture then (if not stopped) the app's keys. */
+export function wedgeScanInto(
+  s: { capture: { handleKey(e: KeyboardEvent): void }; onKeydown(e: KeyboardEvent): void },
+  code: string,
+  start = 10_000,
+): void {
+  const keys = [...[...code].map((c, i) => fakeKey(c, start + i * 5)), fakeKey('Enter', start + code.length * 5)];
+  for (const k of keys) {
+    s.capture.handleKey(k as unknown as KeyboardEvent);
+    if (!k.defaultPrevented) s.onKeydown(k as unknown as KeyboardEvent);
+  }
 }

@@ -80,6 +80,9 @@ pub async fn boot() -> Result<Booted, BootError> {
     let cashier = Cashier::open(config, &config_path, None).map_err(|e| BootError::from(&e))?;
     // A damaged ledger is reported, never silently recreated.
     cashier.ledger().check_integrity().map_err(|e| BootError::from(&e))?;
+    if cashier.config().demo.is_some() {
+        cashier.people().add_demo_users().map_err(|e| BootError::from(&e))?;
+    }
     Ok(Booted { cashier, config_path, sandbox })
 }
 

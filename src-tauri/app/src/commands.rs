@@ -93,6 +93,16 @@ pub struct SampleCode {
 pub struct DemoInfo {
     sample_codes: Vec<SampleCode>,
     sandbox_url: String,
+    /// The demo's own users and PINs, for the sign-in screen's hint.
+    users: Vec<DemoUser>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoUser {
+    name: String,
+    role: paydesk_core::ledger::Role,
+    pin: String,
 }
 
 #[derive(Serialize)]
@@ -117,6 +127,7 @@ pub struct Bootstrap {
     /// The `[scanners]` settings (the window runs the keyboard-wedge detector with them).
     scanners: Scanners,
     scanner_state: ScannerStates,
+    people: crate::manager::PeopleInfo,
 }
 
 /// A payment a person must see now: `message` says what happened and what to do.
@@ -144,7 +155,7 @@ fn sample_codes(lang: Lang) -> Vec<SampleCode> {
     .collect()
 }
 
-fn bootstrap_of(r: &Ready) -> Bootstrap {
+fn bootstrap_of(r: &Ready) -> UiResult<Bootstrap> {
     let (c, demo) = (&r.cashier, &r.demo);
     let lang = c.lang();
     let channels: Vec<ChannelInfo> = c
@@ -167,13 +178,20 @@ fn bootstrap_of(r: &Ready) -> Bootstrap {
             }
         })
         .collect();
-    Bootstrap {
+    Ok(Bootstrap {
         lang,
         terminal: Terminal { code: c.config().terminal.code.clone(), name: c.config().terminal.name.clone() },
         default_channel: channels.first().map(|ch| ch.id.clone()).unwrap_or_default(),
         channels,
         ceiling_text: c.config().ceiling().yuan_text(),
-        demo: demo.as_ref().map(|d| DemoInfo { sample_codes: sample_codes(lang), sandbox_url: d.sandbox_url.clone() }),
+        demo: demo.as_ref().map(|d| DemoInfo {
+            sample_codes: sample_codes(lang),
+            sandbox_url: d.sandbox_url.clone(),
+            users: paydesk_core::config::DEMO_USERS
+                .iter()
+                .map(|(name, role, pin)| DemoUser { name: (*name).into(), role: *role, pin: (*pin).into() })
+                .collect(),
+        }),
         active: c.on_counter().map(|p| c.view(&p)),
         alerts: c
             .alerts()
@@ -183,7 +201,8 @@ fn bootstrap_of(r: &Ready) -> Bootstrap {
             .collect(),
         scanners: r.scanners.settings(),
         scanner_state: r.scanners.states().borrow().clone(),
-    }
+        people: crate::manager::people_of(c)?,
+    })
 }
 
 /// The late-payment alert line: amount, time, and what to do.
@@ -197,7 +216,7 @@ pub async fn bootstrap(state: State<'_, AppState>) -> UiResult<Bootstrap> {
     static FIRST: std::sync::Once = std::sync::Once::new();
     // The UI calls this once it is drawn: the start-up benchmark times the app by this line.
     FIRST.call_once(|| tracing::info!("clerk window ready"));
-    Ok(bootstrap_of(ready(&state)?))
+    bootstrap_of(ready(&state)?)
 }
 
 #[tauri::command]

@@ -6,9 +6,11 @@
 mod boot;
 mod commands;
 mod customer;
+mod manager;
 mod scanners;
 
-use commands::{AppState, Demo, Ready};
+pub use commands::AppState;
+use commands::{Demo, Ready};
 use paydesk_core::engine::{Cashier, Update};
 use paydesk_core::scan::service::ScannerService;
 use paydesk_core::scan::ScanHub;
@@ -97,6 +99,26 @@ fn main() {
             commands::cancel_payment,
             commands::today,
             commands::ack_alert,
+            manager::sign_in,
+            manager::sign_out,
+            manager::lock,
+            manager::users,
+            manager::create_first_manager,
+            manager::add_user,
+            manager::payment_detail,
+            manager::refund,
+            manager::force_outcome,
+            manager::resolve_refund,
+            manager::shift_status,
+            manager::open_shift,
+            manager::close_shift,
+            manager::shift_report,
+            manager::z_reports,
+            manager::z_report_html,
+            manager::day_report,
+            manager::range_report,
+            manager::export_csv,
+            manager::audit_log,
         ])
         .run(tauri::generate_context!("../../tauri.conf.json"));
     if let Err(e) = result {

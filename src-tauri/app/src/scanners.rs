@@ -115,12 +115,22 @@ pub async fn scanner_settings(state: State<'_, AppState>) -> UiResult<ScannerSet
 
 /// Saves the `[scanners]` section into the config file and restarts the scanners with it.
 #[tauri::command]
-pub async fn save_scanner_settings(state: State<'_, AppState>, settings: Scanners) -> UiResult<ScannerSettingsView> {
+pub async fn save_scanner_settings(
+    state: State<'_, AppState>,
+    approval: crate::manager::ApprovalArg,
+    settings: Scanners,
+) -> UiResult<ScannerSettingsView> {
     let r = ready(&state)?;
     let lang = r.cashier.lang();
+    let a = crate::manager::approve(&r.cashier, approval, paydesk_core::people::Action::ChangeSettings).await?;
     let config =
         Config::save_scanners(&r.config_path, &settings).map_err(|e| UiError::plain("config", e.message(lang)))?;
     tracing::info!(path = %r.config_path.display(), "scanner settings saved");
+    let note =
+        a.note("settings_change", Some("scanners".into()), None, serde_json::to_value(&settings).unwrap_or_default());
+    if let Err(e) = r.cashier.ledger().audit(&note) {
+        tracing::error!(error = %e, "the settings change could not be written to the audit log");
+    }
     let service = r.scanners.clone();
     tauri::async_runtime::spawn_blocking(move || {
         service.apply(config.scanners);

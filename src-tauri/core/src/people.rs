@@ -93,6 +93,7 @@ impl Approval {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Session {
     pub user_id: i64,
     pub name: String,
@@ -339,6 +340,30 @@ impl People {
         Ok(session)
     }
 
+    /// The demo profile's users (`config::DEMO_USERS`), added to an empty ledger only; no one
+    /// is signed in afterwards.
+    pub fn add_demo_users(&self) -> Result<(), PeopleError> {
+        if !self.first_run()? {
+            return Ok(());
+        }
+        for (i, (name, role, pin)) in config::DEMO_USERS.iter().enumerate() {
+            let note = AuditNote {
+                user: None,
+                role: None,
+                action: "user_added",
+                target: None,
+                reason: Some("demo".into()),
+                detail: json!({ "role": role.as_str(), "demo": true }),
+            };
+            match self.ledger.insert_user(name, *role, &hash_pin(pin)?, i == 0, &note) {
+                // Another process seeded them first.
+                Err(LedgerError::Duplicate) => return Ok(()),
+                other => other?,
+            };
+        }
+        Ok(())
+    }
+
     pub fn add_user(&self, approval: &Approval, name: &str, role: Role, pin: &str) -> Result<UserRow, PeopleError> {
         approval.check(Action::AddUser)?;
         let name = clean_name(name)?;
@@ -350,6 +375,26 @@ impl People {
             other => Ok(other?),
         }
     }
+}
+
+/// An audit action for a person.
+pub fn action_text(action: &str, lang: Lang) -> String {
+    let (zh, en) = match action {
+        "sign_in" => ("登录", "Signed in"),
+        "sign_out" => ("退出登录", "Signed out"),
+        "lock" => ("闲置锁屏", "Locked (idle)"),
+        "pin_failed" => ("PIN 错误", "Wrong PIN"),
+        "first_manager" => ("创建首位店长", "First manager created"),
+        "user_added" => ("添加用户", "User added"),
+        "refund" => ("退款", "Refund"),
+        "refund_resolved" => ("确认退款结果", "Refund outcome decided"),
+        "force_outcome" => ("确认收款结果", "Payment outcome decided"),
+        "shift_open" => ("开班", "Shift opened"),
+        "shift_close" => ("交班（Z 报表）", "Shift closed (Z report)"),
+        "settings_change" => ("修改设置", "Settings changed"),
+        other => return other.to_string(),
+    };
+    lang.pick(zh, en).to_string()
 }
 
 #[cfg(test)]

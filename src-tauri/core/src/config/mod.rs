@@ -153,6 +153,11 @@ impl Default for BusinessDay {
     }
 }
 
+/// The demo profile's users: name, role, PIN. Shown on the demo's sign-in screen; never on a
+/// real profile.
+pub const DEMO_USERS: &[(&str, crate::ledger::Role, &str)] =
+    &[("王店长", crate::ledger::Role::Manager, "1234"), ("李收银", crate::ledger::Role::Clerk, "0000")];
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct People {

@@ -1,0 +1,325 @@
+//! Commands of the manager screens (docs/ui-contract.md, "Managers"): people and approvals,
+//! payment detail and refunds, shifts with X/Z reports, reports, export and the audit log.
+//! Each is a thin call into the core; protected ones check the manager's PIN there.
+
+use crate::commands::{ready, UiError, UiResult};
+use crate::AppState;
+use paydesk_core::engine::export::ExportKind;
+use paydesk_core::engine::reports::{DayReport, RangeReport, ShiftInfo, ShiftReport};
+use paydesk_core::engine::view::{local_time, PaymentDetail};
+use paydesk_core::engine::{Cashier, ManageError};
+use paydesk_core::i18n::Localized;
+use paydesk_core::ledger::{AuditFilter, Role};
+use paydesk_core::people::{action_text, Action, Approval, PeopleError, Session};
+use serde::{Deserialize, Serialize};
+use tauri::State;
+
+/// A manager's PIN for one protected call.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalArg {
+    user_id: i64,
+    pin: String,
+}
+
+fn cashier(state: &AppState) -> UiResult<&Cashier> {
+    ready(state).map(|r| &r.cashier)
+}
+
+fn people_error(c: &Cashier, e: PeopleError) -> UiError {
+    UiError::plain(e.code(), e.message(c.lang()))
+}
+
+fn manage_error(c: &Cashier, e: ManageError) -> UiError {
+    UiError::plain(e.code(), e.message(c.lang()))
+}
+
+/// Checks the PIN off the async runtime's threads: argon2 takes tens of milliseconds.
+pub async fn approve(c: &Cashier, arg: ApprovalArg, action: Action) -> UiResult<Approval> {
+    let cashier = c.clone();
+    tauri::async_runtime::spawn_blocking(move || cashier.people().approve(arg.user_id, &arg.pin, action))
+        .await
+        .map_err(|e| UiError::plain("pin", e.to_string()))?
+        .map_err(|e| people_error(c, e))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserInfo {
+    id: i64,
+    name: String,
+    role: Role,
+    locked: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeopleInfo {
+    sign_in_required: bool,
+    first_run: bool,
+    idle_lock_ms: u64,
+    users: Vec<UserInfo>,
+    session: Option<Session>,
+}
+
+fn user_list(c: &Cashier) -> UiResult<Vec<UserInfo>> {
+    let now = paydesk_core::ledger::now_ms();
+    let users = c.people().users().map_err(|e| people_error(c, e))?;
+    Ok(users
+        .into_iter()
+        .map(|u| UserInfo { id: u.id, name: u.name, role: u.role, locked: u.locked_until > now })
+        .collect())
+}
+
+pub fn people_of(c: &Cashier) -> UiResult<PeopleInfo> {
+    let p = c.people();
+    Ok(PeopleInfo {
+        sign_in_required: p.sign_in_required().map_err(|e| people_error(c, e))?,
+        first_run: p.first_run().map_err(|e| people_error(c, e))?,
+        idle_lock_ms: u64::from(p.settings().idle_lock_minutes) * 60_000,
+        users: user_list(c)?,
+        session: p.session(),
+    })
+}
+
+#[tauri::command]
+pub async fn sign_in(state: State<'_, AppState>, user_id: i64, pin: String) -> UiResult<Session> {
+    let c = cashier(&state)?.clone();
+    let cashier = c.clone();
+    tauri::async_runtime::spawn_blocking(move || cashier.people().sign_in(user_id, &pin))
+        .await
+        .map_err(|e| UiError::plain("pin", e.to_string()))?
+        .map_err(|e| people_error(&c, e))
+}
+
+#[tauri::command]
+pub async fn sign_out(state: State<'_, AppState>) -> UiResult<()> {
+    let c = cashier(&state)?;
+    c.people().sign_out("sign_out").map_err(|e| people_error(c, e))
+}
+
+#[tauri::command]
+pub async fn lock(state: State<'_, AppState>) -> UiResult<()> {
+    let c = cashier(&state)?;
+    c.people().sign_out("lock").map_err(|e| people_error(c, e))
+}
+
+#[tauri::command]
+pub async fn users(state: State<'_, AppState>) -> UiResult<Vec<UserInfo>> {
+    user_list(cashier(&state)?)
+}
+
+#[tauri::command]
+pub async fn create_first_manager(state: State<'_, AppState>, name: String, pin: String) -> UiResult<Session> {
+    let c = cashier(&state)?;
+    c.people().create_first_manager(&name, &pin).map_err(|e| people_error(c, e))
+}
+
+#[tauri::command]
+pub async fn add_user(
+    state: State<'_, AppState>,
+    approval: ApprovalArg,
+    name: String,
+    role: String,
+    pin: String,
+) -> UiResult<Vec<UserInfo>> {
+    let c = cashier(&state)?;
+    let role = Role::parse(&role).ok_or_else(|| UiError::plain("role", "clerk / manager"))?;
+    let a = approve(c, approval, Action::AddUser).await?;
+    c.people().add_user(&a, &name, role, &pin).map_err(|e| people_error(c, e))?;
+    user_list(c)
+}
+
+#[tauri::command]
+pub async fn payment_detail(state: State<'_, AppState>, id: String) -> UiResult<PaymentDetail> {
+    let c = cashier(&state)?;
+    c.payment_detail(&id).map_err(|e| manage_error(c, e))
+}
+
+#[tauri::command]
+pub async fn refund(
+    state: State<'_, AppState>,
+    approval: ApprovalArg,
+    payment_id: String,
+    amount_text: String,
+    reason: String,
+) -> UiResult<PaymentDetail> {
+    let c = cashier(&state)?;
+    let a = approve(c, approval, Action::Refund).await?;
+    c.refund(&a, &payment_id, &amount_text, &reason).await.map_err(|e| manage_error(c, e))?;
+    c.payment_detail(&payment_id).map_err(|e| manage_error(c, e))
+}
+
+#[tauri::command]
+pub async fn force_outcome(
+    state: State<'_, AppState>,
+    approval: ApprovalArg,
+    payment_id: String,
+    outcome: String,
+    reason: String,
+) -> UiResult<PaymentDetail> {
+    let c = cashier(&state)?;
+    let paid = match outcome.as_str() {
+        "paid" => true,
+        "not_paid" => false,
+        _ => return Err(UiError::plain("outcome", "paid / not_paid")),
+    };
+    let a = approve(c, approval, Action::ForceOutcome).await?;
+    c.force_outcome(&a, &payment_id, paid, &reason).map_err(|e| manage_error(c, e))?;
+    c.payment_detail(&payment_id).map_err(|e| manage_error(c, e))
+}
+
+#[tauri::command]
+pub async fn resolve_refund(
+    state: State<'_, AppState>,
+    approval: ApprovalArg,
+    refund_id: String,
+    outcome: String,
+    reason: String,
+) -> UiResult<PaymentDetail> {
+    let c = cashier(&state)?;
+    let succeeded = match outcome.as_str() {
+        "succeeded" => true,
+        "failed" => false,
+        _ => return Err(UiError::plain("outcome", "succeeded / failed")),
+    };
+    let a = approve(c, approval, Action::ResolveRefund).await?;
+    let r = c.resolve_refund(&a, &refund_id, succeeded, &reason).map_err(|e| manage_error(c, e))?;
+    c.payment_detail(&r.payment_id).map_err(|e| manage_error(c, e))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShiftStatus {
+    open: Option<ShiftInfo>,
+    x: ShiftReport,
+}
+
+#[tauri::command]
+pub async fn shift_status(state: State<'_, AppState>) -> UiResult<ShiftStatus> {
+    let c = cashier(&state)?;
+    let (open, x) = c.x_report().map_err(|e| manage_error(c, e))?;
+    let open = open.as_ref().map(|s| ShiftInfo::from(&s.into()));
+    Ok(ShiftStatus { open, x: c.shift_view(&x) })
+}
+
+#[tauri::command]
+pub async fn open_shift(state: State<'_, AppState>, opening_cash_text: Option<String>) -> UiResult<ShiftInfo> {
+    let c = cashier(&state)?;
+    let s = c.open_shift(opening_cash_text.as_deref()).map_err(|e| manage_error(c, e))?;
+    Ok(ShiftInfo::from(&(&s).into()))
+}
+
+#[tauri::command]
+pub async fn close_shift(
+    state: State<'_, AppState>,
+    approval: ApprovalArg,
+    reason: Option<String>,
+) -> UiResult<ShiftReport> {
+    let c = cashier(&state)?;
+    let a = approve(c, approval, Action::CloseShift).await?;
+    let z = c.close_shift(&a, reason.as_deref()).map_err(|e| manage_error(c, e))?;
+    Ok(c.shift_view(&z))
+}
+
+#[tauri::command]
+pub async fn shift_report(state: State<'_, AppState>, shift_id: i64) -> UiResult<ShiftReport> {
+    let c = cashier(&state)?;
+    let f = c.shift_report(shift_id).map_err(|e| manage_error(c, e))?;
+    Ok(c.shift_view(&f))
+}
+
+#[tauri::command]
+pub async fn z_reports(state: State<'_, AppState>, limit: Option<usize>) -> UiResult<Vec<ShiftInfo>> {
+    let c = cashier(&state)?;
+    let shifts = c.ledger().closed_shifts(limit.unwrap_or(50)).map_err(|e| manage_error(c, e.into()))?;
+    Ok(shifts.iter().map(|s| ShiftInfo::from(&s.into())).collect())
+}
+
+#[tauri::command]
+pub async fn z_report_html(state: State<'_, AppState>, shift_id: i64) -> UiResult<String> {
+    let c = cashier(&state)?;
+    let f = c.shift_report(shift_id).map_err(|e| manage_error(c, e))?;
+    Ok(c.shift_report_html(&c.shift_view(&f)))
+}
+
+#[tauri::command]
+pub async fn day_report(state: State<'_, AppState>, date: Option<String>) -> UiResult<DayReport> {
+    let c = cashier(&state)?;
+    c.day_report(date.as_deref().filter(|d| !d.is_empty())).map_err(|e| manage_error(c, e))
+}
+
+#[tauri::command]
+pub async fn range_report(state: State<'_, AppState>, from: String, to: String) -> UiResult<RangeReport> {
+    let c = cashier(&state)?;
+    c.range_report(&from, &to).map_err(|e| manage_error(c, e))
+}
+
+#[derive(Serialize)]
+pub struct Exported {
+    path: String,
+    rows: usize,
+}
+
+#[tauri::command]
+pub async fn export_csv(state: State<'_, AppState>, kind: String, from: String, to: String) -> UiResult<Exported> {
+    let c = cashier(&state)?.clone();
+    let kind = ExportKind::parse(&kind).ok_or_else(|| UiError::plain("kind", "payments / refunds"))?;
+    let cashier = c.clone();
+    let (path, rows) = tauri::async_runtime::spawn_blocking(move || cashier.export_csv(kind, &from, &to, None))
+        .await
+        .map_err(|e| UiError::plain("export", e.to_string()))?
+        .map_err(|e| manage_error(&c, e))?;
+    Ok(Exported { path: path.display().to_string(), rows })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRow {
+    seq: i64,
+    at_ms: i64,
+    time_text: String,
+    user: Option<String>,
+    role: Option<Role>,
+    action: String,
+    action_text: String,
+    target: Option<String>,
+    reason: Option<String>,
+    detail: String,
+}
+
+#[tauri::command]
+pub async fn audit_log(
+    state: State<'_, AppState>,
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+    action: Option<String>,
+    user: Option<String>,
+    limit: Option<usize>,
+) -> UiResult<Vec<AuditRow>> {
+    let c = cashier(&state)?;
+    let filter = AuditFilter {
+        from_ms,
+        to_ms,
+        action: action.filter(|a| !a.is_empty()),
+        user: user.filter(|u| !u.is_empty()),
+        before_seq: None,
+        limit: limit.unwrap_or(200),
+    };
+    let rows = c.ledger().audit_log(&filter).map_err(|e| manage_error(c, e.into()))?;
+    Ok(rows
+        .into_iter()
+        .map(|e| AuditRow {
+            seq: e.seq,
+            at_ms: e.at,
+            time_text: local_time(e.at, "%Y-%m-%d %H:%M:%S"),
+            user: e.user,
+            role: e.role,
+            action_text: action_text(&e.action, c.lang()),
+            action: e.action,
+            target: e.target,
+            reason: e.reason,
+            detail: e.detail.to_string(),
+        })
+        .collect())
+}
