@@ -2,7 +2,7 @@
 //! typed as a keyboard-wedge scan, a QR payment paid on the sandbox's customer page, and the
 //! first-run demo profile. Screenshots land in `target/e2e/`.
 
-use paydesk_core::ledger::{Ledger, State};
+use paydesk_core::ledger::{AuditFilter, Ledger, State};
 use paydesk_e2e::{config_for, write_config, Error, Session, MANAGER};
 use paydesk_sandbox::{Sandbox, SandboxOptions};
 use std::time::Duration;
@@ -305,12 +305,17 @@ async fn serial_camera_and_wedge_scanners_and_their_settings() -> Result<(), Err
     gap.send_keys("60").await?;
     s.screenshot("settings.png").await?;
     s.click("[data-testid=settings-save]").await?;
+    // Changing settings takes a manager's PIN.
+    s.approve(MANAGER.0, MANAGER.1).await?;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let saved = paydesk_core::config::Config::load(&home.path().join("config.toml"))?;
         if saved.scanners.wedge.max_gap_ms == 60 {
             assert_eq!(saved.scanners.serial.port, config.scanners.serial.port);
             assert_eq!(saved.terminal.code, "E2E01");
+            let ledger = Ledger::open(&home.path().join("ledger.db"))?;
+            let filter = AuditFilter { action: Some("settings_change".into()), limit: 10, ..Default::default() };
+            assert_eq!(ledger.audit_log(&filter)?.len(), 1, "the change is in the audit log");
             break;
         }
         assert!(std::time::Instant::now() < deadline, "the settings were never saved");
