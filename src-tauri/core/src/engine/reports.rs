@@ -386,7 +386,7 @@ impl Cashier {
     pub fn range_report(&self, from: &str, to: &str) -> Result<RangeReport, ManageError> {
         let (first, last) = (parse_date(from)?, parse_date(to)?);
         let days = (last - first).num_days() + 1;
-        if days < 1 || days > MAX_RANGE_DAYS {
+        if !(1..=MAX_RANGE_DAYS).contains(&days) {
             return Err(ManageError::Range);
         }
         let dates: Vec<NaiveDate> = (0..days).map(|i| first + Duration::days(i)).collect();

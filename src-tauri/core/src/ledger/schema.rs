@@ -138,5 +138,6 @@ CREATE INDEX payments_settled ON payments (settled_at, amount_fen, channel, wall
 DROP INDEX refunds_done;
 CREATE INDEX refunds_done ON refunds (settled_at, amount_fen, payment_id) WHERE state = 'succeeded';
 CREATE INDEX refunds_created ON refunds (created_at);
+CREATE INDEX refunds_open ON refunds (created_at) WHERE state IN ('created', 'pending', 'unknown');
 "#,
 ];
