@@ -138,7 +138,12 @@ impl Ledger {
         } else {
             None
         };
-        let detail = serde_json::json!({ "failed_pins": failed, "locked_until": locked_until });
+        // The caller's detail (what the PIN was for) plus the count.
+        let mut detail = audit.detail.clone();
+        if let Some(d) = detail.as_object_mut() {
+            d.insert("failed_pins".into(), failed.into());
+            d.insert("locked_until".into(), locked_until.into());
+        }
         append_audit(&tx, now, &AuditNote { detail, ..audit.clone() })?;
         tx.commit()?;
         Ok(PinMiss { failed_pins: failed, locked_until })
