@@ -77,7 +77,8 @@ pub fn key_files() -> (std::path::PathBuf, std::path::PathBuf) {
         let path = dir.join(name);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
             std::fs::create_dir_all(&dir).expect("key dir");
-            let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
+            // Unique per process and thread: tests of one binary run on parallel threads.
+            let tmp = dir.join(format!("{name}.{}.{:?}.tmp", std::process::id(), std::thread::current().id()));
             std::fs::write(&tmp, text).expect("key written");
             std::fs::rename(&tmp, &path).expect("key in place");
         }
