@@ -34,13 +34,20 @@ fn manage_error(c: &Cashier, e: ManageError) -> UiError {
     UiError::plain(e.code(), e.message(c.lang()))
 }
 
-/// Checks the PIN off the async runtime's threads: argon2 takes tens of milliseconds.
-pub async fn approve(c: &Cashier, arg: ApprovalArg, action: Action) -> UiResult<Approval> {
+/// Runs a PIN check off the async runtime's threads: argon2 takes tens of milliseconds.
+async fn checking_pin<T: Send + 'static>(
+    c: &Cashier,
+    check: impl FnOnce(&Cashier) -> Result<T, PeopleError> + Send + 'static,
+) -> UiResult<T> {
     let cashier = c.clone();
-    tauri::async_runtime::spawn_blocking(move || cashier.people().approve(arg.user_id, &arg.pin, action))
+    tauri::async_runtime::spawn_blocking(move || check(&cashier))
         .await
         .map_err(|e| UiError::plain("pin", e.to_string()))?
         .map_err(|e| people_error(c, e))
+}
+
+pub async fn approve(c: &Cashier, arg: ApprovalArg, action: Action) -> UiResult<Approval> {
+    checking_pin(c, move |c| c.people().approve(arg.user_id, &arg.pin, action)).await
 }
 
 #[derive(Serialize)]
@@ -73,23 +80,19 @@ fn user_list(c: &Cashier) -> UiResult<Vec<UserInfo>> {
 
 pub fn people_of(c: &Cashier) -> UiResult<PeopleInfo> {
     let p = c.people();
+    let users = user_list(c)?;
     Ok(PeopleInfo {
-        sign_in_required: p.sign_in_required().map_err(|e| people_error(c, e))?,
-        first_run: p.first_run().map_err(|e| people_error(c, e))?,
+        sign_in_required: p.sign_in_required_with(users.len()),
+        first_run: users.is_empty(),
         idle_lock_ms: u64::from(p.settings().idle_lock_minutes) * 60_000,
-        users: user_list(c)?,
+        users,
         session: p.session(),
     })
 }
 
 #[tauri::command]
 pub async fn sign_in(state: State<'_, AppState>, user_id: i64, pin: String) -> UiResult<Session> {
-    let c = cashier(&state)?.clone();
-    let cashier = c.clone();
-    tauri::async_runtime::spawn_blocking(move || cashier.people().sign_in(user_id, &pin))
-        .await
-        .map_err(|e| UiError::plain("pin", e.to_string()))?
-        .map_err(|e| people_error(&c, e))
+    checking_pin(cashier(&state)?, move |c| c.people().sign_in(user_id, &pin)).await
 }
 
 #[tauri::command]
@@ -199,7 +202,7 @@ pub struct ShiftStatus {
 pub async fn shift_status(state: State<'_, AppState>) -> UiResult<ShiftStatus> {
     let c = cashier(&state)?;
     let (open, x) = c.x_report().map_err(|e| manage_error(c, e))?;
-    let open = open.as_ref().map(|s| ShiftInfo::from(&s.into()));
+    let open = open.as_ref().map(ShiftInfo::from);
     Ok(ShiftStatus { open, x: c.shift_view(&x) })
 }
 
@@ -207,7 +210,7 @@ pub async fn shift_status(state: State<'_, AppState>) -> UiResult<ShiftStatus> {
 pub async fn open_shift(state: State<'_, AppState>, opening_cash_text: Option<String>) -> UiResult<ShiftInfo> {
     let c = cashier(&state)?;
     let s = c.open_shift(opening_cash_text.as_deref()).map_err(|e| manage_error(c, e))?;
-    Ok(ShiftInfo::from(&(&s).into()))
+    Ok(ShiftInfo::from(&s))
 }
 
 #[tauri::command]
@@ -233,7 +236,7 @@ pub async fn shift_report(state: State<'_, AppState>, shift_id: i64) -> UiResult
 pub async fn z_reports(state: State<'_, AppState>, limit: Option<usize>) -> UiResult<Vec<ShiftInfo>> {
     let c = cashier(&state)?;
     let shifts = c.ledger().closed_shifts(limit.unwrap_or(50)).map_err(|e| manage_error(c, e.into()))?;
-    Ok(shifts.iter().map(|s| ShiftInfo::from(&s.into())).collect())
+    Ok(shifts.iter().map(ShiftInfo::from).collect())
 }
 
 #[tauri::command]

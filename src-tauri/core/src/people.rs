@@ -82,12 +82,9 @@ impl Approval {
         detail: serde_json::Value,
     ) -> AuditNote {
         AuditNote {
-            user: Some(self.user.clone()),
-            role: Some(self.role),
-            action,
             target,
             reason: reason.map(str::to_string),
-            detail,
+            ..AuditNote::by(&self.user, Some(self.role), action, detail)
         }
     }
 }
@@ -227,7 +224,12 @@ impl People {
     }
 
     pub fn sign_in_required(&self) -> Result<bool, PeopleError> {
-        Ok(self.settings.require_sign_in && !self.first_run()?)
+        Ok(self.sign_in_required_with(self.ledger.user_count()? as usize))
+    }
+
+    /// The rule, for a caller that has just read the users anyway.
+    pub fn sign_in_required_with(&self, users: usize) -> bool {
+        self.settings.require_sign_in && users > 0
     }
 
     pub fn users(&self) -> Result<Vec<UserRow>, PeopleError> {
@@ -250,6 +252,8 @@ impl People {
 
     /// The PIN of `user_id`, counted: a wrong one is logged and may lock the user.
     fn check_pin(&self, user_id: i64, pin: &str, purpose: &str) -> Result<UserRow, PeopleError> {
+        // Not a PIN at all (an empty line from a script): said so, and not counted against the user.
+        check_pin_format(pin)?;
         let user = match self.ledger.user(user_id) {
             Ok(u) => u,
             Err(LedgerError::NotFound(_)) => return Err(PeopleError::UnknownUser),
@@ -262,14 +266,7 @@ impl People {
             self.ledger.pin_matched(user.id)?;
             return Ok(user);
         }
-        let note = AuditNote {
-            user: Some(user.name.clone()),
-            role: Some(user.role),
-            action: "pin_failed",
-            target: None,
-            reason: None,
-            detail: json!({ "for": purpose }),
-        };
+        let note = AuditNote::by(&user.name, Some(user.role), "pin_failed", json!({ "for": purpose }));
         let max = self.settings.max_wrong_pins;
         let miss = self.ledger.pin_missed(user.id, max, i64::from(self.settings.lockout_minutes) * 60_000, &note)?;
         Err(match miss.locked_until {
@@ -280,31 +277,26 @@ impl People {
 
     pub fn sign_in(&self, user_id: i64, pin: &str) -> Result<Session, PeopleError> {
         let user = self.check_pin(user_id, pin, "sign_in")?;
-        let session = Session { user_id: user.id, name: user.name.clone(), role: user.role, since_ms: now_ms() };
-        self.ledger.audit(&AuditNote {
-            user: Some(user.name),
-            role: Some(user.role),
-            action: "sign_in",
-            target: None,
-            reason: None,
-            detail: json!({}),
-        })?;
+        self.ledger.audit(&AuditNote::by(&user.name, Some(user.role), "sign_in", json!({})))?;
+        Ok(self.start_session(user))
+    }
+
+    fn start_session(&self, user: UserRow) -> Session {
+        let session = Session { user_id: user.id, name: user.name, role: user.role, since_ms: now_ms() };
         *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(session.clone());
-        Ok(session)
+        session
     }
 
     /// Ends the session: `sign_out` by the user, `lock` by the idle timer.
     pub fn sign_out(&self, action: &'static str) -> Result<(), PeopleError> {
         let ended = self.session.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(s) = ended {
-            self.ledger.audit(&AuditNote {
-                user: Some(s.name),
-                role: Some(s.role),
+            self.ledger.audit(&AuditNote::by(
+                &s.name,
+                Some(s.role),
                 action,
-                target: None,
-                reason: None,
-                detail: json!({ "signed_in_ms": now_ms() - s.since_ms }),
-            })?;
+                json!({ "signed_in_ms": now_ms() - s.since_ms }),
+            ))?;
         }
         Ok(())
     }
@@ -323,21 +315,12 @@ impl People {
         let name = clean_name(name)?;
         check_pin_format(pin)?;
         let hash = hash_pin(pin)?;
-        let note = AuditNote {
-            user: Some(name.clone()),
-            role: Some(Role::Manager),
-            action: "first_manager",
-            target: None,
-            reason: None,
-            detail: json!({ "role": "manager" }),
-        };
+        let note = AuditNote::by(&name, Some(Role::Manager), "first_manager", json!({ "role": "manager" }));
         let user = match self.ledger.insert_user(&name, Role::Manager, &hash, true, &note) {
             Err(LedgerError::Duplicate) => return Err(PeopleError::NotFirstRun),
             other => other?,
         };
-        let session = Session { user_id: user.id, name: user.name, role: user.role, since_ms: now_ms() };
-        *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(session.clone());
-        Ok(session)
+        Ok(self.start_session(user))
     }
 
     /// The demo profile's users (`config::DEMO_USERS`), added to an empty ledger only; no one
@@ -437,6 +420,8 @@ mod tests {
     fn five_wrong_pins_lock_the_user_and_a_right_one_resets_the_count() {
         let (_d, p) = people();
         let m = p.create_first_manager("王店长", "1234").unwrap();
+        // Not a PIN at all: refused without counting.
+        assert_eq!(p.sign_in(m.user_id, ""), Err(PeopleError::PinFormat));
         assert_eq!(p.sign_in(m.user_id, "0000"), Err(PeopleError::WrongPin { left: 4 }));
         assert_eq!(p.sign_in(m.user_id, "0000"), Err(PeopleError::WrongPin { left: 3 }));
         p.sign_in(m.user_id, "1234").unwrap();

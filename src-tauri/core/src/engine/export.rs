@@ -48,6 +48,33 @@ fn cell(text: &str) -> String {
     }
 }
 
+/// A local date and time for a spreadsheet cell; empty when there is none.
+fn stamp(ms: Option<i64>) -> String {
+    ms.map(|t| local_time(t, "%Y-%m-%d %H:%M:%S")).unwrap_or_default()
+}
+
+/// Walks a range page by page (the ledger is held only while a page is read), calling `each`
+/// for every row; `key` is a row's `(created_at, id)`, where the next page starts after.
+fn walk<T>(
+    page: impl Fn(Option<(i64, &str)>) -> Result<Vec<T>, LedgerError>,
+    key: impl Fn(&T) -> (i64, String),
+    mut each: impl FnMut(&T) -> Result<(), ManageError>,
+) -> Result<usize, ManageError> {
+    let mut rows = 0;
+    let mut after: Option<(i64, String)> = None;
+    loop {
+        let rows_of_page = page(after.as_ref().map(|(t, i)| (*t, i.as_str())))?;
+        for row in &rows_of_page {
+            each(row)?;
+        }
+        rows += rows_of_page.len();
+        match rows_of_page.last() {
+            Some(last) if rows_of_page.len() == PAGE => after = Some(key(last)),
+            _ => return Ok(rows),
+        }
+    }
+}
+
 fn io(e: impl std::fmt::Display) -> ManageError {
     ManageError::Ledger(LedgerError::Sqlite(format!("writing the export: {e}")))
 }
@@ -131,16 +158,15 @@ impl Cashier {
             ],
         };
         w.write_record(head).map_err(io)?;
-        let mut rows = 0;
-        let mut after: Option<(i64, String)> = None;
-        loop {
-            let page = self.ledger().payments_page(start, end, after.as_ref().map(|(t, i)| (*t, i.as_str())), PAGE)?;
-            for p in &page {
-                let time = |ms: Option<i64>| ms.map(|t| local_time(t, "%Y-%m-%d %H:%M:%S")).unwrap_or_default();
+        let page = |after: Option<(i64, &str)>| self.ledger().payments_page(start, end, after, PAGE);
+        walk(
+            page,
+            |p| (p.created_at, p.id.clone()),
+            |p| {
                 w.write_record([
                     p.id.clone(),
-                    time(Some(p.created_at)),
-                    time(p.paid_at.filter(|_| p.state == State::Paid)),
+                    stamp(Some(p.created_at)),
+                    stamp(p.paid_at.filter(|_| p.state == State::Paid)),
                     p.terminal.clone(),
                     cell(p.clerk.as_deref().unwrap_or("")),
                     self.channel(&p.channel).map_or(p.channel.clone(), |c| c.name(lang).to_string()),
@@ -152,14 +178,9 @@ impl Cashier {
                     cell(&p.subject),
                     cell(p.failure_message.as_deref().unwrap_or("")),
                 ])
-                .map_err(io)?;
-            }
-            rows += page.len();
-            match page.last() {
-                Some(p) if page.len() == PAGE => after = Some((p.created_at, p.id.clone())),
-                _ => return Ok(rows),
-            }
-        }
+                .map_err(io)
+            },
+        )
     }
 
     fn write_refunds<W: Write>(&self, w: &mut csv::Writer<W>, start: i64, end: i64) -> Result<usize, ManageError> {
@@ -191,17 +212,16 @@ impl Cashier {
             ],
         };
         w.write_record(head).map_err(io)?;
-        let mut rows = 0;
-        let mut after: Option<(i64, String)> = None;
-        loop {
-            let page = self.ledger().refunds_page(start, end, after.as_ref().map(|(t, i)| (*t, i.as_str())), PAGE)?;
-            for r in &page {
-                let time = |ms: Option<i64>| ms.map(|t| local_time(t, "%Y-%m-%d %H:%M:%S")).unwrap_or_default();
+        let page = |after: Option<(i64, &str)>| self.ledger().refunds_page(start, end, after, PAGE);
+        walk(
+            page,
+            |r| (r.created_at, r.id.clone()),
+            |r| {
                 w.write_record([
                     r.id.clone(),
                     r.payment_id.clone(),
-                    time(Some(r.created_at)),
-                    time(r.settled_at),
+                    stamp(Some(r.created_at)),
+                    stamp(r.settled_at),
                     r.amount.yuan_text(),
                     super::manage::refund_state_label(r.state, lang).to_string(),
                     cell(&r.reason),
@@ -209,14 +229,9 @@ impl Cashier {
                     r.channel_refund_no.clone().unwrap_or_default(),
                     cell(r.failure_message.as_deref().unwrap_or("")),
                 ])
-                .map_err(io)?;
-            }
-            rows += page.len();
-            match page.last() {
-                Some(r) if page.len() == PAGE => after = Some((r.created_at, r.id.clone())),
-                _ => return Ok(rows),
-            }
-        }
+                .map_err(io)
+            },
+        )
     }
 
     /// A shift report as a complete printable page (A4 or an 80 mm receipt printer).
@@ -326,5 +341,38 @@ impl Cashier {
             esc(&local_time(r.printed_at_ms, "%Y-%m-%d %H:%M:%S"))
         ));
         h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walking_pages_visits_every_row_once_in_order() {
+        let rows: Vec<(i64, String)> = (0..2 * PAGE as i64 + 1).map(|i| (i / 3, format!("P{i:06}"))).collect();
+        let page = |after: Option<(i64, &str)>| {
+            let start = after.map_or(0, |(t, id)| rows.iter().position(|r| (r.0, r.1.as_str()) > (t, id)).unwrap());
+            Ok(rows[start..].iter().take(PAGE).cloned().collect())
+        };
+        let mut seen = Vec::new();
+        let n = walk(
+            page,
+            |r: &(i64, String)| r.clone(),
+            |r| {
+                seen.push(r.1.clone());
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(n, rows.len());
+        assert_eq!(seen, rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn formula_cells_are_written_as_text() {
+        assert_eq!(cell("=1+1"), "'=1+1");
+        assert_eq!(cell("-5"), "'-5");
+        assert_eq!(cell("顾客退货"), "顾客退货");
     }
 }

@@ -8,7 +8,8 @@ use super::{driver, Cashier, Inner};
 use crate::channel::{Channel, RefundOutcome};
 use crate::i18n::Lang;
 use crate::ledger::{
-    now_ms, Change, LedgerError, NewRefund, Payment, Refund, RefundChange, RefundState, SaleTime, Shift, State,
+    now_ms, AuditNote, Change, LedgerError, NewRefund, Payment, Refund, RefundChange, RefundState, SaleTime, Shift,
+    State,
 };
 use crate::money::{AmountError, Fen};
 use crate::people::{Action, Approval};
@@ -163,15 +164,8 @@ impl Cashier {
                 Err(e) => return Err(ManageError::Amount(e)),
             },
         };
-        let session = self.inner.people.session();
-        let note = crate::ledger::AuditNote {
-            user: Some(by.clone()),
-            role: session.map(|s| s.role),
-            action: "shift_open",
-            target: None,
-            reason: None,
-            detail: json!({ "opening_cash_fen": cash.map(|c| c.0) }),
-        };
+        let role = self.inner.people.session().map(|s| s.role);
+        let note = AuditNote::by(&by, role, "shift_open", json!({ "opening_cash_fen": cash.map(|c| c.0) }));
         Ok(self.inner.ledger.open_shift(&self.inner.config.terminal.code, &by, cash, &note)?)
     }
 
@@ -199,19 +193,14 @@ impl Cashier {
             reason.as_deref(),
             json!({ "unresolved": unresolved.iter().map(|u| &u.id).collect::<Vec<_>>() }),
         );
-        let mut figures = None;
-        let shift = self.inner.ledger.close_shift(&terminal, approval.by(), &note, |conn, shift, z_no, from, to| {
+        let closed = self.inner.ledger.close_shift(&terminal, approval.by(), &note, |conn, closed, from| {
+            let to = closed.closed_at.unwrap_or(from);
             let totals = crate::ledger::breakdown_on(conn, SaleTime::Settled, from, to, Some(&terminal), &[])?;
-            let mut closed = shift.clone();
-            closed.closed_by = Some(approval.by().into());
-            closed.closed_at = Some(to);
-            closed.z_no = Some(z_no);
-            let f = ShiftFigures::new(Some(&closed), from, to, totals, unresolved, reason, to);
-            let json = serde_json::to_string(&f).map_err(|e| LedgerError::Sqlite(e.to_string()))?;
-            figures = Some(f);
-            Ok(json)
+            let f = ShiftFigures::new(Some(closed), from, to, totals, unresolved, reason, to);
+            serde_json::to_string(&f).map_err(|e| LedgerError::Sqlite(e.to_string()))
         })?;
-        figures.ok_or_else(|| ManageError::Ledger(LedgerError::NotFound(format!("Z of shift {}", shift.id))))
+        // What was stored, read back as any reprint would be.
+        self.shift_report(closed.id)
     }
 
     /// The X report: the open shift (if any) from the last Z until now.

@@ -396,7 +396,9 @@ impl Cashier {
                 // Each sweep in its own task: a panic in one is logged, and the next runs anyway.
                 let sweep = inner.clone();
                 match tokio::spawn(async move { sweep.recover().await }).await {
-                    Ok(summary) if summary.examined > 0 => tracing::info!(?summary, "recovery sweep"),
+                    Ok(summary) if summary.examined > 0 || summary.refunds_resolved > 0 => {
+                        tracing::info!(?summary, "recovery sweep")
+                    }
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "a recovery sweep failed; the next one runs as planned"),
                 }

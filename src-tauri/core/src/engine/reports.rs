@@ -138,38 +138,10 @@ impl Unresolved {
     }
 }
 
-/// The shift a report is about, as stored with its Z.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShiftHead {
-    pub id: i64,
-    pub z_no: Option<i64>,
-    pub terminal: String,
-    pub opened_by: String,
-    pub opened_at: i64,
-    pub opening_cash_fen: Option<i64>,
-    pub closed_by: Option<String>,
-    pub closed_at: Option<i64>,
-}
-
-impl From<&Shift> for ShiftHead {
-    fn from(s: &Shift) -> ShiftHead {
-        ShiftHead {
-            id: s.id,
-            z_no: s.z_no,
-            terminal: s.terminal.clone(),
-            opened_by: s.opened_by.clone(),
-            opened_at: s.opened_at,
-            opening_cash_fen: s.opening_cash.map(|f| f.0),
-            closed_by: s.closed_by.clone(),
-            closed_at: s.closed_at,
-        }
-    }
-}
-
 /// An X or Z report's figures, in the form a Z is stored (and reprinted) in: keys, not names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShiftFigures {
-    pub shift: Option<ShiftHead>,
+    pub shift: Option<Shift>,
     pub from_ms: i64,
     pub to_ms: i64,
     pub totals: Breakdown,
@@ -188,15 +160,7 @@ impl ShiftFigures {
         close_reason: Option<String>,
         printed_at_ms: i64,
     ) -> ShiftFigures {
-        ShiftFigures {
-            shift: shift.map(ShiftHead::from),
-            from_ms,
-            to_ms,
-            totals,
-            unresolved,
-            close_reason,
-            printed_at_ms,
-        }
+        ShiftFigures { shift: shift.cloned(), from_ms, to_ms, totals, unresolved, close_reason, printed_at_ms }
     }
 
     pub fn is_z(&self) -> bool {
@@ -217,15 +181,15 @@ pub struct ShiftInfo {
     pub closed_at_ms: Option<i64>,
 }
 
-impl From<&ShiftHead> for ShiftInfo {
-    fn from(s: &ShiftHead) -> ShiftInfo {
+impl From<&Shift> for ShiftInfo {
+    fn from(s: &Shift) -> ShiftInfo {
         ShiftInfo {
             id: s.id,
             z_no: s.z_no,
             terminal: s.terminal.clone(),
             opened_by: s.opened_by.clone(),
             opened_at_ms: s.opened_at,
-            opening_cash: s.opening_cash_fen.map(|f| Fen(f).into()),
+            opening_cash: s.opening_cash.map(Money::from),
             closed_by: s.closed_by.clone(),
             closed_at_ms: s.closed_at,
         }

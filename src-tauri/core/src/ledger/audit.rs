@@ -18,6 +18,13 @@ pub struct AuditNote {
     pub detail: Value,
 }
 
+impl AuditNote {
+    /// What `user` did, with no target or reason (add them with struct update syntax).
+    pub fn by(user: &str, role: Option<Role>, action: &'static str, detail: Value) -> AuditNote {
+        AuditNote { user: Some(user.into()), role, action, target: None, reason: None, detail }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEntry {
     pub seq: i64,

@@ -255,6 +255,29 @@ impl Ledger {
         Ok(())
     }
 
+    /// Rows of `table` (payments or refunds) started in `[from, to)`, oldest first, `limit` at a
+    /// time after the row `after` (its `created_at` and id).
+    #[allow(clippy::too_many_arguments)]
+    fn created_page<T>(
+        &self,
+        table: &str,
+        columns: &str,
+        read: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        from: i64,
+        to: i64,
+        after: Option<(i64, &str)>,
+        limit: usize,
+    ) -> Result<Vec<T>, LedgerError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {columns} FROM {table} WHERE created_at >= ?1 AND created_at < ?2 \
+             AND (?3 IS NULL OR created_at > ?3 OR (created_at = ?3 AND id > ?4)) ORDER BY created_at, id LIMIT ?5"
+        ))?;
+        let (at, id) = after.map_or((None, None), |(t, i)| (Some(t), Some(i)));
+        let rows = stmt.query_map(rusqlite::params![from, to, at, id, limit as i64], read)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock rolled its transaction back; the connection is fine.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())

@@ -350,14 +350,7 @@ impl Ledger {
         after: Option<(i64, &str)>,
         limit: usize,
     ) -> Result<Vec<Payment>, LedgerError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM payments WHERE created_at >= ?1 AND created_at < ?2 \
-             AND (?3 IS NULL OR created_at > ?3 OR (created_at = ?3 AND id > ?4)) ORDER BY created_at, id LIMIT ?5"
-        ))?;
-        let (at, id) = after.map_or((None, None), |(t, i)| (Some(t), Some(i)));
-        let rows = stmt.query_map(params![from, to, at, id, limit as i64], payment_from_row)?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        self.created_page("payments", COLUMNS, payment_from_row, from, to, after, limit)
     }
 
     pub fn events(&self, id: &str) -> Result<Vec<Event>, LedgerError> {

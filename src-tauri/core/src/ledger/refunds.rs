@@ -235,14 +235,7 @@ impl Ledger {
         after: Option<(i64, &str)>,
         limit: usize,
     ) -> Result<Vec<Refund>, LedgerError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM refunds WHERE created_at >= ?1 AND created_at < ?2 \
-             AND (?3 IS NULL OR created_at > ?3 OR (created_at = ?3 AND id > ?4)) ORDER BY created_at, id LIMIT ?5"
-        ))?;
-        let (at, id) = after.map_or((None, None), |(t, i)| (Some(t), Some(i)));
-        let rows = stmt.query_map(params![from, to, at, id, limit as i64], refund_from_row)?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        self.created_page("refunds", COLUMNS, refund_from_row, from, to, after, limit)
     }
 
     /// Refunds whose outcome is not known yet.

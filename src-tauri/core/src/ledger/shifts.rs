@@ -5,9 +5,10 @@ use super::audit::{append_audit, AuditNote};
 use super::{now_ms, Ledger, LedgerError};
 use crate::money::Fen;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Also the shift part of a stored Z (`engine::reports::ShiftFigures`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shift {
     pub id: i64,
     pub terminal: String,
@@ -107,14 +108,15 @@ impl Ledger {
     }
 
     /// Closes the open shift of `terminal`: in one transaction, takes the next Z number, lets
-    /// `write_z(conn, z_no, from, to)` build the report over the period, and stores it. Nothing
-    /// can settle in between: the transaction holds the write lock.
+    /// `write_z(conn, closed, from)` build the report of the period `from` to `closed.closed_at`
+    /// (`closed` is the shift as it will be stored), and stores it. Nothing can settle in
+    /// between: the transaction holds the write lock.
     pub fn close_shift(
         &self,
         terminal: &str,
         by: &str,
         audit: &AuditNote,
-        write_z: impl FnOnce(&Connection, &Shift, i64, i64, i64) -> Result<String, LedgerError>,
+        write_z: impl FnOnce(&Connection, &Shift, i64) -> Result<String, LedgerError>,
     ) -> Result<Shift, LedgerError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -122,7 +124,9 @@ impl Ledger {
         let closed_at = settle_clock(&tx)?;
         let from = period_start(&tx, terminal, None)?;
         let z_no: i64 = tx.query_row("SELECT COALESCE(MAX(z_no), 0) + 1 FROM shifts", [], |r| r.get(0))?;
-        let z = write_z(&tx, &shift, z_no, from, closed_at)?;
+        let closed =
+            Shift { closed_by: Some(by.into()), closed_at: Some(closed_at), z_no: Some(z_no), ..shift.clone() };
+        let z = write_z(&tx, &closed, from)?;
         tx.execute(
             "UPDATE shifts SET closed_by = ?2, closed_at = ?3, z_no = ?4, z_report = ?5 WHERE id = ?1",
             params![shift.id, by, closed_at, z_no, z],
