@@ -12,3 +12,4 @@ pub mod paycode;
 pub mod people;
 pub mod qr;
 pub mod scan;
+pub mod terminal_api;

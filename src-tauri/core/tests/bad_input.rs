@@ -12,7 +12,7 @@ use paydesk_sandbox::Faults;
 use std::sync::Arc;
 
 fn barcode<'a>(amount: &'a str, code: &'a str) -> BarcodeRequest<'a> {
-    BarcodeRequest { channel: "abc", amount_text: amount, code, source: "test", subject: None }
+    BarcodeRequest { channel: "abc", amount_text: amount, code, source: "test", subject: None, charge: None }
 }
 
 fn no_payments(cashier: &Cashier) -> bool {

@@ -154,6 +154,7 @@ async fn garbled_and_html_replies_are_unknown_with_the_raw_reply_kept() {
         code: &code,
         source: "test",
         subject: None,
+        charge: None,
     };
     let p = rig.cashier.start_barcode(&req).unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;

@@ -188,6 +188,7 @@ fn stuck_payment(rig: &Rig, id: &str) -> String {
             lease_until: 0,
             source: "test".into(),
             clerk: Some(MANAGER.into()),
+            charge: None,
         })
         .unwrap();
     ledger.transition(id, State::Unknown, &Change::default()).unwrap().unwrap();

@@ -40,7 +40,7 @@ async fn a_scan_pays_only_the_armed_payment_and_only_once() {
     assert_eq!(payments(&rig), 0);
 
     // Armed, but the same code again within the window: still the one it was.
-    hub.arm("abc", "12.34").unwrap();
+    hub.arm("abc", "12.34", None).unwrap();
     let e = hub.submit(Scan::now(&code, ScanSource::Serial));
     assert!(matches!(e.outcome, ScanOutcome::Duplicate));
     assert!(hub.armed().is_some(), "a duplicate does not use the armed payment");
@@ -66,7 +66,7 @@ async fn a_scan_pays_only_the_armed_payment_and_only_once() {
 async fn a_code_that_cannot_pay_leaves_the_payment_waiting() {
     let rig = rig().await;
     let hub = ScanHub::new(rig.cashier.clone());
-    hub.arm("abc", "5.00").unwrap();
+    hub.arm("abc", "5.00", None).unwrap();
     for (bad, says) in [("6901234567892", "商品条码"), ("HELLO-WORLD", "只含数字"), ("123456", "不是付款码")]
     {
         let e = hub.submit(Scan::now(bad, ScanSource::Camera));
@@ -86,11 +86,11 @@ async fn a_code_that_cannot_pay_leaves_the_payment_waiting() {
 async fn arming_checks_the_amount_and_the_channel_first() {
     let rig = rig().await;
     let hub = ScanHub::new(rig.cashier.clone());
-    assert!(hub.arm("abc", "12.345").is_err());
-    assert!(hub.arm("abc", "-1").is_err());
-    assert!(hub.arm("paysvc", "1.00").unwrap_err().contains("paysvc"), "paysvc takes no payment codes");
+    assert!(hub.arm("abc", "12.345", None).is_err());
+    assert!(hub.arm("abc", "-1", None).is_err());
+    assert!(hub.arm("paysvc", "1.00", None).unwrap_err().contains("paysvc"), "paysvc takes no payment codes");
     assert!(hub.armed().is_none());
-    hub.arm("abc", "1.00").unwrap();
+    hub.arm("abc", "1.00", None).unwrap();
     hub.disarm();
     let e = hub.submit(Scan::now(alipay_code("10"), ScanSource::Wedge));
     assert!(matches!(e.outcome, ScanOutcome::NotWaiting));
@@ -113,7 +113,7 @@ async fn a_serial_scanner_pays_through_the_service() {
     .await
     .expect("connects")
     .unwrap();
-    service.hub().arm("abc", "8.88").unwrap();
+    service.hub().arm("abc", "8.88", None).unwrap();
     master.write_all(format!("{}\r", alipay_code("82")).as_bytes()).unwrap();
     let e = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("a scan event").unwrap();
     assert_eq!(e.source, ScanSource::Serial);
@@ -145,7 +145,7 @@ async fn the_camera_reads_a_payment_code_while_armed_and_is_off_otherwise() {
         "off until armed"
     );
 
-    service.hub().arm("abc", "3.21").unwrap();
+    service.hub().arm("abc", "3.21", None).unwrap();
     let e = tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("the camera reads it").unwrap();
     assert_eq!(e.source, ScanSource::Camera);
     let ScanOutcome::Charging { payment } = e.outcome else { panic!("{e:?}") };

@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod channels;
+mod front;
 mod scanners;
 pub use channels::*;
+pub use front::*;
 pub use scanners::*;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,6 +43,14 @@ pub struct Config {
     /// The local listener for channel notifies; off when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<NotifyConfig>,
+    /// The local terminal API for the store's ordering system; off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminal_api: Option<TerminalApi>,
+    #[serde(default)]
+    pub kiosk: Kiosk,
+    /// The customer display (second screen); its welcome and logo are also the kiosk's.
+    #[serde(default)]
+    pub display: CustomerDisplay,
     /// Present only in the demo profile: the app starts the bundled sandbox.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub demo: Option<Demo>,
@@ -335,6 +345,7 @@ impl Config {
             notify.validate()?;
         }
         self.scanners.validate()?;
+        front::validate(self.terminal_api.as_ref(), &self.kiosk, &self.display)?;
         if self.channel_ids().is_empty() {
             return Err(invalid("channels", "configure at least one channel / 至少配置一个收款渠道"));
         }
@@ -459,6 +470,9 @@ impl Config {
             },
             scanners: Scanners::default(),
             notify: None,
+            terminal_api: Some(TerminalApi::default()),
+            kiosk: Kiosk { products: demo_products(), ..Kiosk::default() },
+            display: CustomerDisplay::default(),
             demo: Some(Demo { sandbox_port: port, auto_pay_ms: 8_000 }),
             dir: PathBuf::new(),
         };
@@ -496,6 +510,14 @@ pub const DEMO_LAKALA_CERT: &str = "demo-keys/lakala_cert.pem";
 
 /// The sandbox's test key files the demo profile needs (PEM text), handed in by whoever bundles
 /// the sandbox (the core does not depend on it).
+/// The demo kiosk's menu (kiosk mode itself stays off until the config turns it on).
+fn demo_products() -> Vec<Product> {
+    [("coffee", "咖啡", "Coffee", "12.00"), ("tea", "奶茶", "Milk tea", "9.50"), ("bun", "包子", "Steamed bun", "3.00")]
+        .into_iter()
+        .map(|(id, zh, en, price)| Product { id: id.into(), name_zh: zh.into(), name_en: en.into(), price: price.into() })
+        .collect()
+}
+
 pub struct DemoKeys<'a> {
     pub merchant_private_pem: &'a str,
     pub lakala_cert_pem: &'a str,

@@ -60,9 +60,22 @@ impl Inner {
             }
         }
         let _ = self.updates.send(Update::Payment { payment: p.clone(), phase });
+        if let Some(charge) = &p.charge_id {
+            self.emit_charge(charge);
+        }
         if p.state == State::Paid && p.late {
             tracing::warn!(payment = %p.id, "late payment: paid after the clerk stopped waiting");
             let _ = self.updates.send(Update::LateAlert { payment: p.clone() });
+        }
+    }
+
+    /// Tells the screen and the terminal API's waiters about a charge as the ledger has it now.
+    pub(super) fn emit_charge(&self, id: &str) {
+        match self.ledger.charge_record(id) {
+            Ok(record) => {
+                let _ = self.updates.send(Update::Charge { charge: Box::new(record) });
+            }
+            Err(e) => tracing::warn!(charge = id, error = %e, "cannot read the charge to report it"),
         }
     }
 

@@ -6,6 +6,7 @@
 //! closed locally; a payment that turns out paid after the clerk gave up is kept, flagged late
 //! and alerted.
 
+pub mod charges;
 pub mod decide;
 mod driver;
 mod errors;
@@ -16,6 +17,7 @@ mod notice;
 pub mod reports;
 pub mod view;
 
+pub use charges::{BasketItem, ChargeError, ChargeRequest};
 pub use errors::{CheckoutError, ManageError};
 pub use notice::NoticeTaken;
 pub use view::{PaymentView, Phase};
@@ -44,6 +46,10 @@ pub enum Update {
     /// A payment the clerk had given up on turned out paid.
     LateAlert {
         payment: Payment,
+    },
+    /// A charge was made, or its state or attempts changed.
+    Charge {
+        charge: Box<crate::ledger::ChargeRecord>,
     },
 }
 
@@ -79,6 +85,8 @@ pub struct BarcodeRequest<'a> {
     /// Where the code came from (`wedge`, `serial`, `camera`, `manual`, `cli`), for the audit.
     pub source: &'a str,
     pub subject: Option<&'a str>,
+    /// The charge this code pays: its amount and subject then replace `amount_text` and `subject`.
+    pub charge: Option<&'a str>,
 }
 
 #[derive(Clone)]
@@ -190,7 +198,7 @@ impl Cashier {
     /// background. Progress arrives as [`Update`]s.
     pub fn start_barcode(&self, req: &BarcodeRequest<'_>) -> Result<Payment, CheckoutError> {
         let clerk = self.inner.people.clerk().map_err(CheckoutError::People)?;
-        let amount = self.check_amount(req.amount_text)?;
+        let (amount, subject, charge) = self.due(req.amount_text, req.subject, req.charge)?;
         let ch = self.offering(req.channel, "barcode", |c| c.barcode)?;
         let (code, wallet) =
             paycode::payment_code(req.code, &self.inner.config.payment_codes, &ch.capabilities().barcode_wallets)
@@ -204,7 +212,7 @@ impl Cashier {
             channel: req.channel.into(),
             flow: Flow::Barcode,
             amount,
-            subject: req.subject.unwrap_or("").into(),
+            subject,
             merchant: ch.account().into(),
             wallet: Some(wallet),
             code_masked: Some(paycode::mask(&code)),
@@ -214,6 +222,7 @@ impl Cashier {
             lease_until: now + self.inner.lease_margin_ms,
             source: req.source.into(),
             clerk,
+            charge,
         };
         let (payment, cancel_rx, ended_tx, http) = self.admit(new)?;
         let inner = self.inner.clone();
@@ -237,7 +246,45 @@ impl Cashier {
         method: Option<&str>,
     ) -> Result<Payment, CheckoutError> {
         let clerk = self.inner.people.clerk().map_err(CheckoutError::People)?;
-        let amount = self.check_amount(amount_text)?;
+        let due = self.due(amount_text, subject, None)?;
+        self.start_qr_due(channel, method, clerk, due).await
+    }
+
+    /// As [`Cashier::start_qr`], for the amount and subject of an open charge.
+    pub async fn start_qr_for_charge(
+        &self,
+        charge: &str,
+        channel: &str,
+        method: Option<&str>,
+    ) -> Result<Payment, CheckoutError> {
+        let clerk = self.inner.people.clerk().map_err(CheckoutError::People)?;
+        let due = self.due("", None, Some(charge))?;
+        self.start_qr_due(channel, method, clerk, due).await
+    }
+
+    /// What a new payment collects: a typed amount and subject, or an open charge's.
+    fn due(
+        &self,
+        amount_text: &str,
+        subject: Option<&str>,
+        charge: Option<&str>,
+    ) -> Result<(Fen, String, Option<String>), CheckoutError> {
+        match charge {
+            Some(id) => {
+                let c = self.charge_due(id)?;
+                Ok((c.amount, c.subject, Some(c.id)))
+            }
+            None => Ok((self.check_amount(amount_text)?, subject.unwrap_or("").into(), None)),
+        }
+    }
+
+    async fn start_qr_due(
+        &self,
+        channel: &str,
+        method: Option<&str>,
+        clerk: Option<String>,
+        (amount, subject, charge): (Fen, String, Option<String>),
+    ) -> Result<Payment, CheckoutError> {
         let ch = self.offering(channel, "qr", |c| c.qr)?;
         let offered = &ch.capabilities().methods;
         let method = match method {
@@ -255,7 +302,7 @@ impl Cashier {
             channel: channel.into(),
             flow: Flow::Qr,
             amount,
-            subject: subject.unwrap_or("").into(),
+            subject,
             merchant: ch.account().into(),
             // A QR payment's tender; read back by `driver::order_of`.
             wallet: method,
@@ -266,6 +313,7 @@ impl Cashier {
             lease_until: now + self.inner.lease_margin_ms,
             source: "qr".into(),
             clerk,
+            charge,
         };
         let (payment, cancel_rx, ended_tx, http) = self.admit(new)?;
         let created = self.inner.create_qr(&ch, &payment, &http).await;

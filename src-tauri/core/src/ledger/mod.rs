@@ -3,6 +3,7 @@
 //! same transaction.
 
 mod audit;
+mod charges;
 mod payments;
 mod people;
 mod refunds;
@@ -11,6 +12,7 @@ mod schema;
 mod shifts;
 
 pub use audit::{AuditEntry, AuditFilter, AuditNote};
+pub use charges::{Admitted, Charge, ChargeRecord, ChargeRefused, ChargeState, NewCharge, Origin, Tender};
 pub use payments::{Change, Event, NewPayment, Payment};
 pub use people::{PinMiss, Role, UserRow};
 pub use refunds::{NewRefund, Refund, RefundChange, RefundState};
@@ -139,6 +141,8 @@ pub enum LedgerError {
     ShiftOpen,
     #[error("no shift is open")]
     NoOpenShift,
+    #[error(transparent)]
+    Charge(#[from] ChargeRefused),
     #[error("database error: {0}")]
     Sqlite(String),
 }
@@ -185,6 +189,30 @@ impl Localized for LedgerError {
             (LedgerError::ShiftOpen, Lang::En) => "A shift is open already; close it first".into(),
             (LedgerError::NoOpenShift, Lang::Zh) => "当前没有开班".into(),
             (LedgerError::NoOpenShift, Lang::En) => "No shift is open".into(),
+            (LedgerError::Charge(ChargeRefused::Conflict { external_id, existing }), Lang::Zh) => {
+                format!("订单号 {external_id} 已用于另一笔收款（{existing}），金额或内容不同")
+            }
+            (LedgerError::Charge(ChargeRefused::Conflict { external_id, existing }), Lang::En) => {
+                format!("Order {external_id} was already used for a different charge ({existing})")
+            }
+            (LedgerError::Charge(ChargeRefused::Busy { open }), Lang::Zh) => {
+                format!("收银台正忙：还有未完成的收款 {open}，请先完成或取消")
+            }
+            (LedgerError::Charge(ChargeRefused::Busy { open }), Lang::En) => {
+                format!("The till is busy with unfinished charge {open}; finish or cancel it first")
+            }
+            (LedgerError::Charge(ChargeRefused::NotOpen { id, state }), Lang::Zh) => {
+                let now = match *state {
+                    "paying" => "正在收款",
+                    "paid" => "已支付",
+                    "cancelling" => "正在取消",
+                    _ => "已取消",
+                };
+                format!("收款单 {id} {now}，不能再发起支付")
+            }
+            (LedgerError::Charge(ChargeRefused::NotOpen { id, state }), Lang::En) => {
+                format!("Charge {id} is {state}; no new payment can start for it")
+            }
             (LedgerError::Sqlite(why), Lang::Zh) => format!("账本错误：{why}"),
             (LedgerError::Sqlite(why), Lang::En) => format!("Ledger error: {why}"),
         }
@@ -331,6 +359,7 @@ pub(crate) mod test_support {
             lease_until: 0,
             source: "test".into(),
             clerk: None,
+            charge: None,
         }
     }
 }

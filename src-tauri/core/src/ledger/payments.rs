@@ -39,6 +39,8 @@ pub struct Payment {
     pub horizon_at: i64,
     /// Who was signed in when it started (none when signing in is not required).
     pub clerk: Option<String>,
+    /// The charge this payment is an attempt to collect, if any.
+    pub charge_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +62,8 @@ pub struct NewPayment {
     /// Where the request came from (`wedge`, `camera`, `cli`, `qr`…), kept in the first event.
     pub source: String,
     pub clerk: Option<String>,
+    /// The charge it collects: the insert is refused unless that charge is open.
+    pub charge: Option<String>,
 }
 
 /// One guarded state change: applied only if the row is still in one of `to.allowed_from()`.
@@ -87,9 +91,9 @@ pub struct Event {
     pub detail: Value,
 }
 
-const COLUMNS: &str = "id, terminal, channel, flow, amount_fen, subject, wallet, code_masked, state, late, \
-     abandoned_at, channel_trade_no, qr_payload, failure_code, failure_message, created_at, updated_at, \
-     paid_at, deadline_at, horizon_at, merchant, alert_ack_at, acknowledged, lease_until, clerk";
+pub(super) const COLUMNS: &str = "id, terminal, channel, flow, amount_fen, subject, wallet, code_masked, state, \
+     late, abandoned_at, channel_trade_no, qr_payload, failure_code, failure_message, created_at, updated_at, \
+     paid_at, deadline_at, horizon_at, merchant, alert_ack_at, acknowledged, lease_until, clerk, charge_id";
 
 fn bad_column(i: usize, what: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.to_string().into())
@@ -124,6 +128,7 @@ pub(super) fn payment_from_row(r: &Row<'_>) -> rusqlite::Result<Payment> {
         acknowledged: r.get::<_, i64>(22)? != 0,
         lease_until: r.get(23)?,
         clerk: r.get(24)?,
+        charge_id: r.get(25)?,
     })
 }
 
@@ -148,10 +153,13 @@ impl Ledger {
     pub fn insert_payment(&self, p: &NewPayment) -> Result<Payment, LedgerError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(charge) = &p.charge {
+            super::charges::check_attempt(&tx, charge)?;
+        }
         tx.execute(
             "INSERT INTO payments (id, terminal, channel, flow, amount_fen, subject, wallet, code_masked, state, \
-             created_at, updated_at, deadline_at, horizon_at, merchant, lease_until, clerk) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created', ?9, ?9, ?10, ?11, ?12, ?13, ?14)",
+             created_at, updated_at, deadline_at, horizon_at, merchant, lease_until, clerk, charge_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created', ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 p.id,
                 p.terminal,
@@ -166,12 +174,13 @@ impl Ledger {
                 p.horizon_at,
                 p.merchant,
                 p.lease_until,
-                p.clerk
+                p.clerk,
+                p.charge
             ],
         )?;
         let detail = serde_json::json!({
             "amount_fen": p.amount.0, "channel": p.channel, "flow": p.flow.as_str(), "code": p.code_masked,
-            "source": p.source, "clerk": p.clerk,
+            "source": p.source, "clerk": p.clerk, "charge": p.charge,
         });
         append_event(&tx, &p.id, p.created_at, "created", None, Some(State::Created), &detail)?;
         let row = tx.query_row(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"), [&p.id], payment_from_row)?;

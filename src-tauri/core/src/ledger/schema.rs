@@ -140,4 +140,65 @@ CREATE INDEX refunds_done ON refunds (settled_at, amount_fen, payment_id) WHERE 
 CREATE INDEX refunds_created ON refunds (created_at);
 CREATE INDEX refunds_open ON refunds (created_at) WHERE state IN ('created', 'pending', 'unknown');
 "#,
+    // 3: charges (amounts pushed by the terminal API or made at a kiosk) and their attempts.
+    r#"
+CREATE TABLE charges (
+    id                TEXT PRIMARY KEY,
+    external_id       TEXT UNIQUE,                  -- the ordering system's order id (NULL: kiosk)
+    origin            TEXT NOT NULL CHECK (origin IN ('api', 'kiosk')),
+    terminal          TEXT NOT NULL,
+    amount_fen        INTEGER NOT NULL CHECK (amount_fen > 0),
+    subject           TEXT NOT NULL,
+    tender            TEXT CHECK (tender IN ('qr', 'code')),
+    channel           TEXT,
+    -- Kept by the triggers below from the attempts and the cancel flag, in the same transaction.
+    state             TEXT NOT NULL DEFAULT 'open'
+                        CHECK (state IN ('open', 'paying', 'paid', 'cancelling', 'cancelled')),
+    cancel_requested  INTEGER NOT NULL DEFAULT 0,
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL
+) STRICT;
+CREATE INDEX charges_created ON charges (created_at);
+CREATE INDEX charges_unfinished ON charges (created_at) WHERE state NOT IN ('paid', 'cancelled');
+
+ALTER TABLE payments ADD COLUMN charge_id TEXT REFERENCES charges (id);
+CREATE INDEX payments_charge ON payments (charge_id) WHERE charge_id IS NOT NULL;
+
+-- A charge's state follows from its attempts: any paid is paid; an unfinished one is paying (or
+-- cancelling); none unfinished is cancelled once a cancel was asked, else open for another try.
+CREATE TRIGGER charges_follow_new_attempt AFTER INSERT ON payments WHEN NEW.charge_id IS NOT NULL
+BEGIN
+    UPDATE charges SET updated_at = NEW.created_at,
+        state = CASE WHEN cancel_requested THEN 'cancelling' ELSE 'paying' END
+    WHERE id = NEW.charge_id AND state <> 'paid';
+END;
+CREATE TRIGGER charges_follow_attempt AFTER UPDATE OF state ON payments
+WHEN NEW.charge_id IS NOT NULL AND NEW.state <> OLD.state
+BEGIN
+    UPDATE charges SET updated_at = NEW.updated_at, state = CASE
+        WHEN EXISTS (SELECT 1 FROM payments WHERE charge_id = NEW.charge_id AND state = 'paid') THEN 'paid'
+        WHEN EXISTS (SELECT 1 FROM payments WHERE charge_id = NEW.charge_id
+                     AND state IN ('created', 'pending', 'unknown'))
+            THEN CASE WHEN cancel_requested THEN 'cancelling' ELSE 'paying' END
+        WHEN cancel_requested THEN 'cancelled'
+        ELSE 'open' END
+    WHERE id = NEW.charge_id;
+END;
+CREATE TRIGGER charges_follow_cancel AFTER UPDATE OF cancel_requested ON charges
+WHEN NEW.cancel_requested AND NOT OLD.cancel_requested
+BEGIN
+    UPDATE charges SET state = CASE
+        WHEN NEW.state = 'paid' THEN 'paid'
+        WHEN EXISTS (SELECT 1 FROM payments WHERE charge_id = NEW.id
+                     AND state IN ('created', 'pending', 'unknown')) THEN 'cancelling'
+        ELSE 'cancelled' END
+    WHERE id = NEW.id;
+END;
+-- A finished charge stays finished: nothing reopens a paid or cancelled one, nothing deletes one.
+CREATE TRIGGER charges_final BEFORE UPDATE OF state ON charges
+WHEN OLD.state IN ('paid', 'cancelled') AND NEW.state <> OLD.state
+BEGIN SELECT RAISE(ABORT, 'a finished charge cannot change'); END;
+CREATE TRIGGER charges_no_delete BEFORE DELETE ON charges
+BEGIN SELECT RAISE(ABORT, 'charges are never deleted'); END;
+"#,
 ];

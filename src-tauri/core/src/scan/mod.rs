@@ -101,6 +101,8 @@ impl Deduper {
 pub struct Armed {
     pub channel: String,
     pub amount_text: String,
+    /// The charge the code pays (its amount replaces `amount_text`).
+    pub charge: Option<String>,
 }
 
 /// What became of a scan.
@@ -194,16 +196,20 @@ impl ScanHub {
         self.lock().dedupe = Deduper::new(window_ms);
     }
 
-    /// The next payment code pays `amount_text` through `channel`. The amount is checked now, so
-    /// the clerk hears about a bad one before the customer scans.
-    pub fn arm(&self, channel: &str, amount_text: &str) -> Result<(), String> {
+    /// The next payment code pays `amount_text` (or the open `charge`) through `channel`. The
+    /// amount is checked now, so the clerk hears about a bad one before the customer scans.
+    pub fn arm(&self, channel: &str, amount_text: &str, charge: Option<&str>) -> Result<(), String> {
         let lang = self.cashier.lang();
-        self.cashier.check_amount(amount_text).map_err(|e| e.message(lang))?;
+        match charge {
+            Some(id) => self.cashier.charge_open(id).map_err(|e| e.message(lang))?,
+            None => self.cashier.check_amount(amount_text).map(|_| ()).map_err(|e| e.message(lang))?,
+        }
         let takes_codes = self.cashier.channels().get(channel).is_some_and(|c| c.capabilities().barcode);
         if !takes_codes {
             return Err(ArmError::NoBarcodeChannel(channel.into()).message(lang));
         }
-        self.lock().armed = Some(Armed { channel: channel.into(), amount_text: amount_text.into() });
+        let armed = Armed { channel: channel.into(), amount_text: amount_text.into(), charge: charge.map(Into::into) };
+        self.lock().armed = Some(armed);
         self.armed_tx.send_replace(true);
         Ok(())
     }
@@ -249,6 +255,7 @@ impl ScanHub {
             code: &scan.code,
             source: scan.source.as_str(),
             subject: None,
+            charge: armed.charge.as_deref(),
         };
         let _in_runtime = self.runtime.enter();
         match self.cashier.start_barcode(&request) {
