@@ -94,3 +94,13 @@ pub async fn start_notify_receiver(cashier: &Cashier) {
         tracing::error!(listen = %notify.listen, error = %e, "cannot start the notify receiver; payments are still polled");
     }
 }
+
+/// The terminal API, when the config asks for it. A port in use or a bad token file is logged,
+/// not fatal: the till still takes payments typed at the counter.
+pub async fn start_terminal_api(cashier: &Cashier) {
+    let Some(settings) = cashier.config().terminal_api.clone() else { return };
+    if let Err(e) = paydesk_core::terminal_api::serve(cashier.clone(), &settings).await {
+        use paydesk_core::i18n::Localized;
+        tracing::error!(listen = %settings.listen, error = %e.message(paydesk_core::i18n::Lang::En), "cannot start the terminal API");
+    }
+}

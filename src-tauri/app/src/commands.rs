@@ -8,7 +8,7 @@ use paydesk_core::i18n::{Lang, Localized};
 use paydesk_core::scan::service::{ScannerService, ScannerStates};
 use serde::Serialize;
 use std::path::PathBuf;
-use tauri::State;
+use tauri::{AppHandle, Emitter, Manager, State};
 
 /// What the window is running on: a cashier, or the reason it could not start.
 pub enum AppState {
@@ -128,6 +128,16 @@ pub struct Bootstrap {
     scanners: Scanners,
     scanner_state: ScannerStates,
     people: crate::manager::PeopleInfo,
+    /// Kiosk mode: the window shows only the kiosk screens.
+    kiosk: Option<crate::front::KioskInfo>,
+    /// The open charge (terminal API or kiosk) the screen collects.
+    charge: Option<paydesk_core::engine::ChargeView>,
+    display: DisplayInfo,
+}
+
+#[derive(Serialize)]
+pub struct DisplayInfo {
+    enabled: bool,
 }
 
 /// A payment a person must see now: `message` says what happened and what to do.
@@ -155,7 +165,7 @@ fn sample_codes(lang: Lang) -> Vec<SampleCode> {
     .collect()
 }
 
-fn bootstrap_of(r: &Ready) -> UiResult<Bootstrap> {
+pub fn bootstrap_of(app: &AppHandle, r: &Ready) -> UiResult<Bootstrap> {
     let (c, demo) = (&r.cashier, &r.demo);
     let lang = c.lang();
     let channels: Vec<ChannelInfo> = c
@@ -202,6 +212,9 @@ fn bootstrap_of(r: &Ready) -> UiResult<Bootstrap> {
         scanners: r.scanners.settings(),
         scanner_state: r.scanners.states().borrow().clone(),
         people: crate::manager::people_of(c)?,
+        kiosk: if app.state::<crate::front::KioskMode>().on() { crate::front::kiosk_info(c) } else { None },
+        charge: crate::front::charge_on_screen(c),
+        display: DisplayInfo { enabled: c.config().display.enabled },
     })
 }
 
@@ -212,21 +225,25 @@ pub fn alert_message(c: &Cashier, p: &paydesk_core::ledger::Payment) -> String {
 }
 
 #[tauri::command]
-pub async fn bootstrap(state: State<'_, AppState>) -> UiResult<Bootstrap> {
+pub async fn bootstrap(app: AppHandle, state: State<'_, AppState>) -> UiResult<Bootstrap> {
     static FIRST: std::sync::Once = std::sync::Once::new();
     // The UI calls this once it is drawn: the start-up benchmark times the app by this line.
     FIRST.call_once(|| tracing::info!("clerk window ready"));
-    bootstrap_of(ready(&state)?)
+    bootstrap_of(&app, ready(&state)?)
 }
 
 #[tauri::command]
-pub async fn set_language(state: State<'_, AppState>, lang: String) -> UiResult<Bootstrap> {
+pub async fn set_language(app: AppHandle, state: State<'_, AppState>, lang: String) -> UiResult<Bootstrap> {
     let c = cashier(&state)?;
     let Some(lang) = Lang::parse(&lang) else {
         return Err(UiError { code: "lang".into(), message: format!("不支持的语言 / unknown language: {lang}") });
     };
     c.set_lang(lang);
-    bootstrap(state).await
+    // The customer display follows the clerk's language.
+    if let Err(e) = app.emit("language", serde_json::json!({ "lang": lang })) {
+        tracing::warn!(error = %e, "cannot tell the windows the language");
+    }
+    bootstrap(app, state).await
 }
 
 #[derive(Serialize)]
@@ -249,12 +266,14 @@ pub async fn start_qr(
     channel: String,
     amount_text: String,
     method: Option<String>,
+    charge: Option<String>,
 ) -> UiResult<PaymentView> {
     let c = cashier(&state)?;
-    let p = c
-        .start_qr(&channel, &amount_text, None, method.as_deref())
-        .await
-        .map_err(|e| UiError::new(e.code(), &e, c.lang()))?;
+    let started = match &charge {
+        Some(id) => c.start_qr_for_charge(id, &channel, method.as_deref()).await,
+        None => c.start_qr(&channel, &amount_text, None, method.as_deref()).await,
+    };
+    let p = started.map_err(|e| UiError::new(e.code(), &e, c.lang()))?;
     Ok(c.view(&p))
 }
 

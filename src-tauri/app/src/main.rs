@@ -6,6 +6,7 @@
 mod boot;
 mod commands;
 mod customer;
+mod front;
 mod manager;
 mod scanners;
 
@@ -33,6 +34,11 @@ fn forward_updates(app: AppHandle, cashier: Cashier) {
                     let message = commands::alert_message(&cashier, &payment);
                     let _ = app.emit("payment-alert", commands::Alert { id: payment.id, message });
                 }
+                Ok(Update::Charge { charge }) => {
+                    if let Err(e) = app.emit("charge-update", cashier.charge_view(&charge)) {
+                        tracing::warn!(error = %e, "cannot send a charge update to the window");
+                    }
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "the window missed updates; it refreshes from the ledger");
                 }
@@ -53,6 +59,16 @@ fn main() {
 
     let result = tauri::Builder::default()
         .manage(customer::CustomerPage::default())
+        .manage(front::KioskMode::default())
+        .on_window_event(|window, event| {
+            // A kiosk is left only with a manager's PIN (`leave_kiosk`), never by closing it.
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                if window.label() == "main" && window.app_handle().state::<front::KioskMode>().on() {
+                    tracing::info!("closing the kiosk refused: leaving it needs a manager's PIN");
+                    api.prevent_close();
+                }
+            }
+        })
         .register_uri_scheme_protocol(customer::SCHEME, |ctx, _request| customer::serve(ctx.app_handle()))
         .setup(|app| {
             let state = match tauri::async_runtime::block_on(boot::boot()) {
@@ -65,6 +81,7 @@ fn main() {
                     let scanners = tauri::async_runtime::block_on(async {
                         let _recovery = cashier.spawn_recovery();
                         boot::start_notify_receiver(&cashier).await;
+                        boot::start_terminal_api(&cashier).await;
                         let hub = ScanHub::new(cashier.clone());
                         let dir = booted.config_path.parent().map(Into::into).unwrap_or_default();
                         ScannerService::start(hub, cashier.config().scanners.clone(), dir)
@@ -76,7 +93,15 @@ fn main() {
                         app.manage(s);
                         Demo { sandbox_url: url }
                     });
-                    AppState::Ready(Box::new(Ready { cashier, demo, scanners, config_path: booted.config_path }))
+                    let ready = Ready { cashier, demo, scanners, config_path: booted.config_path };
+                    let config = ready.cashier.config();
+                    if config.kiosk.enabled {
+                        front::apply_kiosk(app.handle(), &ready, true);
+                    }
+                    if config.display.enabled {
+                        front::open_display(app.handle());
+                    }
+                    AppState::Ready(Box::new(ready))
                 }
                 Err(e) => {
                     tracing::error!(zh = %e.zh, en = %e.en, "cannot start the cashier");
@@ -119,6 +144,11 @@ fn main() {
             manager::range_report,
             manager::export_csv,
             manager::audit_log,
+            front::cancel_charge,
+            front::kiosk_quote,
+            front::kiosk_order,
+            front::leave_kiosk,
+            front::display_bootstrap,
         ])
         .run(tauri::generate_context!("../../tauri.conf.json"));
     if let Err(e) = result {

@@ -65,11 +65,17 @@ struct CameraPreview {
     frame_height: u32,
 }
 
-/// The next payment code from any source pays this amount through this channel.
+/// The next payment code from any source pays this amount (or this open charge) through this
+/// channel.
 #[tauri::command]
-pub async fn arm_scan(state: State<'_, AppState>, channel: String, amount_text: String) -> UiResult<()> {
+pub async fn arm_scan(
+    state: State<'_, AppState>,
+    channel: String,
+    amount_text: String,
+    charge: Option<String>,
+) -> UiResult<()> {
     let r = ready(&state)?;
-    r.scanners.hub().arm(&channel, &amount_text).map_err(|message| UiError::plain("arm", message))
+    r.scanners.hub().arm(&channel, &amount_text, charge.as_deref()).map_err(|message| UiError::plain("arm", message))
 }
 
 #[tauri::command]

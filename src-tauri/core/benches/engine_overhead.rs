@@ -40,7 +40,7 @@ async fn run(n: usize) {
                 code: &code,
                 source: "bench",
                 subject: None,
-        charge: None,
+                charge: None,
             })
             .expect("starts");
         let settled = cashier.wait_settled(&p.id).await.expect("settles");

@@ -312,7 +312,8 @@ fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -
             "The body must be JSON (Content-Type: application/json)",
         ));
     }
-    serde_json::from_slice(body).map_err(|e| Refusal::bad_request("请求体不是有效的收款请求", "Not a valid request", &e.to_string()))
+    serde_json::from_slice(body)
+        .map_err(|e| Refusal::bad_request("请求体不是有效的收款请求", "Not a valid request", &e.to_string()))
 }
 
 fn json(status: StatusCode, value: &impl Serialize) -> Response {

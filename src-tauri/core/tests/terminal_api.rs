@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{alipay_code, rig_with, fast_sandbox, Rig};
+use common::{alipay_code, fast_sandbox, rig_with, Rig};
 use paydesk_core::config::TerminalApi;
 use paydesk_core::engine::BasketItem;
 use paydesk_core::ledger::State;
@@ -37,14 +37,8 @@ async fn api() -> Api {
 
 impl Api {
     async fn post(&self, path: &str, body: &Value) -> (u16, Value, reqwest::header::HeaderMap) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+        let r =
+            self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body).send().await.unwrap();
         let (status, headers) = (r.status().as_u16(), r.headers().clone());
         (status, r.json().await.unwrap(), headers)
     }
@@ -55,8 +49,9 @@ impl Api {
     }
 
     async fn create(&self, order: &str, fen: i64) -> Value {
-        let (status, body, _) =
-            self.post("/v1/charges", &json!({ "amount_fen": fen, "external_order_id": order, "subject": "午餐" })).await;
+        let (status, body, _) = self
+            .post("/v1/charges", &json!({ "amount_fen": fen, "external_order_id": order, "subject": "午餐" }))
+            .await;
         assert_eq!(status, 201, "{body}");
         body
     }
@@ -187,14 +182,8 @@ async fn bad_requests_get_a_clear_4xx_and_change_nothing() {
     let send_raw = |body: &'static str, content_type: &'static str| {
         let (http, url, token) = (api.http.clone(), url.clone(), api.token.clone());
         async move {
-            let r = http
-                .post(url)
-                .bearer_auth(token)
-                .header("content-type", content_type)
-                .body(body)
-                .send()
-                .await
-                .unwrap();
+            let r =
+                http.post(url).bearer_auth(token).header("content-type", content_type).body(body).send().await.unwrap();
             (r.status().as_u16(), r.json::<Value>().await.unwrap())
         }
     };
@@ -221,9 +210,12 @@ async fn bad_requests_get_a_clear_4xx_and_change_nothing() {
     ] {
         let (status, refused, _) = api.post("/v1/charges", &body).await;
         assert_eq!((status, refused["error"].as_str()), (422, Some(code)), "{body} -> {refused}");
-        assert!(!refused["message"].as_str().unwrap().is_empty() && !refused["message_en"].as_str().unwrap().is_empty());
+        assert!(
+            !refused["message"].as_str().unwrap().is_empty() && !refused["message_en"].as_str().unwrap().is_empty()
+        );
     }
-    let (status, over, _) = api.post("/v1/charges", &json!({ "amount_fen": 5_000_001, "external_order_id": "X" })).await;
+    let (status, over, _) =
+        api.post("/v1/charges", &json!({ "amount_fen": 5_000_001, "external_order_id": "X" })).await;
     assert_eq!(status, 422);
     assert!(over["message"].as_str().unwrap().contains("50000.00"), "the ceiling is named: {over}");
 
@@ -244,8 +236,7 @@ async fn bad_requests_get_a_clear_4xx_and_change_nothing() {
 async fn one_unfinished_charge_at_a_time_and_a_failed_attempt_can_be_retried() {
     let api = api().await;
     let charge = api.create("ERP-20", 1500).await;
-    let (status, busy, _) =
-        api.post("/v1/charges", &json!({ "amount_fen": 100, "external_order_id": "ERP-21" })).await;
+    let (status, busy, _) = api.post("/v1/charges", &json!({ "amount_fen": 100, "external_order_id": "ERP-21" })).await;
     assert_eq!((status, busy["error"].as_str()), (409, Some("busy")), "{busy}");
 
     // The screen arms the scanners with the charge; the customer's wallet lacks funds (x91).
@@ -281,7 +272,9 @@ async fn past_charges_page_newest_first() {
         api.post(&format!("/v1/charges/{}/cancel", id(&charge)), &json!({})).await;
     }
     let (_, page1) = api.get("/v1/charges?limit=2").await;
-    let amounts = |p: &Value| p["charges"].as_array().unwrap().iter().map(|c| c["amount_fen"].as_i64().unwrap()).collect::<Vec<_>>();
+    let amounts = |p: &Value| {
+        p["charges"].as_array().unwrap().iter().map(|c| c["amount_fen"].as_i64().unwrap()).collect::<Vec<_>>()
+    };
     assert_eq!(amounts(&page1), [104, 103]);
     let next = page1["next_before"].as_str().unwrap();
     let (_, page2) = api.get(&format!("/v1/charges?limit=2&before={next}")).await;

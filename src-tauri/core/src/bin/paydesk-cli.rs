@@ -322,7 +322,9 @@ async fn charge(cashier: &Cashier, out: &Output, t: &Tender<'_>, code: Option<&s
     let mut updates = cashier.subscribe();
     let (channel, amount_text, subject) = (t.channel, t.amount, t.subject);
     let started = match code {
-        Some(code) => cashier.start_barcode(&BarcodeRequest { channel, amount_text, code, source: "cli", subject, charge: None }),
+        Some(code) => {
+            cashier.start_barcode(&BarcodeRequest { channel, amount_text, code, source: "cli", subject, charge: None })
+        }
         None => cashier.start_qr(channel, amount_text, subject, t.method).await,
     };
     let payment = match started {

@@ -165,12 +165,7 @@ pub struct CustomerDisplay {
 
 impl Default for CustomerDisplay {
     fn default() -> Self {
-        CustomerDisplay {
-            enabled: false,
-            welcome_zh: "欢迎光临".into(),
-            welcome_en: "Welcome".into(),
-            logo: None,
-        }
+        CustomerDisplay { enabled: false, welcome_zh: "欢迎光临".into(), welcome_en: "Welcome".into(), logo: None }
     }
 }
 
@@ -183,11 +178,7 @@ impl CustomerDisplay {
     }
 }
 
-pub(super) fn validate(
-    api: Option<&TerminalApi>,
-    kiosk: &Kiosk,
-    display: &CustomerDisplay,
-) -> Result<(), ConfigError> {
+pub(super) fn validate(api: Option<&TerminalApi>, kiosk: &Kiosk, display: &CustomerDisplay) -> Result<(), ConfigError> {
     if let Some(api) = api {
         api.validate()?;
     }

@@ -514,7 +514,12 @@ pub const DEMO_LAKALA_CERT: &str = "demo-keys/lakala_cert.pem";
 fn demo_products() -> Vec<Product> {
     [("coffee", "咖啡", "Coffee", "12.00"), ("tea", "奶茶", "Milk tea", "9.50"), ("bun", "包子", "Steamed bun", "3.00")]
         .into_iter()
-        .map(|(id, zh, en, price)| Product { id: id.into(), name_zh: zh.into(), name_en: en.into(), price: price.into() })
+        .map(|(id, zh, en, price)| Product {
+            id: id.into(),
+            name_zh: zh.into(),
+            name_en: en.into(),
+            price: price.into(),
+        })
         .collect()
 }
 

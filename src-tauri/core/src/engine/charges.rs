@@ -84,7 +84,10 @@ impl Localized for ChargeError {
                 .pick("外部订单号须为 1 到 64 个可见字符", "The external order id must be 1–64 visible characters")
                 .into(),
             ChargeError::Subject => lang
-                .pick("商品描述不超过 128 个字，且不能含控制字符", "The subject is at most 128 characters, no control characters")
+                .pick(
+                    "商品描述不超过 128 个字，且不能含控制字符",
+                    "The subject is at most 128 characters, no control characters",
+                )
                 .into(),
             ChargeError::UnknownChannel(c) => match lang {
                 Lang::Zh => format!("未配置收款渠道 {c}"),
@@ -138,7 +141,9 @@ impl Cashier {
             let ch = self.channel(id).ok_or_else(|| ChargeError::UnknownChannel(id.into()))?;
             let caps = ch.capabilities();
             match req.tender {
-                Some(Tender::Qr) if !caps.qr => return Err(ChargeError::NotOffered { channel: id.into(), tender: "qr" }),
+                Some(Tender::Qr) if !caps.qr => {
+                    return Err(ChargeError::NotOffered { channel: id.into(), tender: "qr" })
+                }
                 Some(Tender::Code) if !caps.barcode => {
                     return Err(ChargeError::NotOffered { channel: id.into(), tender: "code" })
                 }
@@ -240,10 +245,8 @@ impl Cashier {
         let mut total = Fen(0);
         let mut lines = Vec::new();
         for item in items {
-            let product: &Product = menu
-                .iter()
-                .find(|p| p.id == item.id)
-                .ok_or_else(|| ChargeError::UnknownProduct(item.id.clone()))?;
+            let product: &Product =
+                menu.iter().find(|p| p.id == item.id).ok_or_else(|| ChargeError::UnknownProduct(item.id.clone()))?;
             if !(1..=99).contains(&item.qty) {
                 return Err(ChargeError::Quantity);
             }
@@ -253,7 +256,8 @@ impl Cashier {
                 amount: Fen(i64::MAX),
                 ceiling: self.inner.config.ceiling(),
             }))?;
-            let name = if lang == Lang::En && !product.name_en.is_empty() { &product.name_en } else { &product.name_zh };
+            let name =
+                if lang == Lang::En && !product.name_en.is_empty() { &product.name_en } else { &product.name_zh };
             lines.push(format!("{name}×{}", item.qty));
         }
         let ceiling = self.inner.config.ceiling();

@@ -20,7 +20,7 @@ pub mod view;
 pub use charges::{BasketItem, ChargeError, ChargeRequest};
 pub use errors::{CheckoutError, ManageError};
 pub use notice::NoticeTaken;
-pub use view::{PaymentView, Phase};
+pub use view::{ChargeView, PaymentView, Phase};
 
 use crate::channel::{self, Channel, Channels};
 use crate::config::{Config, Timing};
@@ -403,6 +403,11 @@ impl Cashier {
     /// The payment as the screen shows it in `phase` (the phase an [`Update`] carried).
     pub fn view_in(&self, payment: &Payment, phase: Phase) -> PaymentView {
         PaymentView::of(payment, phase, self.lang(), self.display_of(&payment.channel))
+    }
+
+    /// A charge as the screen shows it.
+    pub fn charge_view(&self, record: &crate::ledger::ChargeRecord) -> ChargeView {
+        ChargeView::of(record, self.lang(), |c| self.display_of(c))
     }
 
     /// How a channel's QR payments reach the customer (a QR code when the channel is unknown).

@@ -315,3 +315,66 @@ pub fn event_text(e: &crate::ledger::Event, lang: Lang) -> String {
         }
     }
 }
+
+/// A charge as the UI contract (docs/ui-contract.md, "Charges") describes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChargeView {
+    pub id: String,
+    pub external_order_id: Option<String>,
+    pub origin: crate::ledger::Origin,
+    pub amount_fen: i64,
+    pub amount_text: String,
+    pub subject: String,
+    pub tender: Option<crate::ledger::Tender>,
+    pub channel: Option<String>,
+    pub state: crate::ledger::ChargeState,
+    pub state_text: String,
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    /// The attempt under way, or the paid one.
+    pub payment_id: Option<String>,
+    /// Why the last attempt did not pay, while the charge is open for another try.
+    pub last_failure: Option<String>,
+    pub created_at_ms: i64,
+}
+
+impl ChargeView {
+    /// `display_of` names each channel's display (for the failed attempt's message).
+    pub fn of(r: &crate::ledger::ChargeRecord, lang: Lang, display_of: impl Fn(&str) -> Display) -> ChargeView {
+        use crate::ledger::ChargeState as S;
+        let c = &r.charge;
+        let current = r.current();
+        let payment_id = match c.state {
+            S::Paying | S::Paid | S::Cancelling => current.map(|p| p.id.clone()),
+            S::Open | S::Cancelled => None,
+        };
+        let last_failure = match (c.state, current) {
+            (S::Open, Some(p)) if p.state.is_final() => Some(message(p, Phase::Done, lang, display_of(&p.channel))),
+            _ => None,
+        };
+        let state_text = match c.state {
+            S::Open => lang.pick("待收款", "Waiting to be paid"),
+            S::Paying => lang.pick("收款中", "Being paid"),
+            S::Paid => lang.pick("已支付", "Paid"),
+            S::Cancelling => lang.pick("正在取消", "Cancelling"),
+            S::Cancelled => lang.pick("已取消", "Cancelled"),
+        };
+        ChargeView {
+            id: c.id.clone(),
+            external_order_id: c.external_id.clone(),
+            origin: c.origin,
+            amount_fen: c.amount.0,
+            amount_text: c.amount.yuan_text(),
+            subject: c.subject.clone(),
+            tender: c.tender,
+            channel: c.channel.clone(),
+            state: c.state,
+            state_text: state_text.into(),
+            is_final: c.state.is_final(),
+            payment_id,
+            last_failure,
+            created_at_ms: c.created_at,
+        }
+    }
+}

@@ -312,7 +312,10 @@ impl Ledger {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let c = charge_in(&tx, id)?;
         if !c.state.is_final() && !c.cancel_requested {
-            tx.execute("UPDATE charges SET cancel_requested = 1, updated_at = ?2 WHERE id = ?1", params![id, now_ms()])?;
+            tx.execute(
+                "UPDATE charges SET cancel_requested = 1, updated_at = ?2 WHERE id = ?1",
+                params![id, now_ms()],
+            )?;
         }
         let c = charge_in(&tx, id)?;
         tx.commit()?;

@@ -119,7 +119,14 @@ impl Rig {
         let code = alipay_code(ending);
         let p = self
             .cashier
-            .start_barcode(&BarcodeRequest { channel, amount_text: amount, code: &code, source: "test", subject: None, charge: None })
+            .start_barcode(&BarcodeRequest {
+                channel,
+                amount_text: amount,
+                code: &code,
+                source: "test",
+                subject: None,
+                charge: None,
+            })
             .expect("payment starts");
         self.cashier.wait_settled(&p.id).await.expect("settles")
     }

@@ -1,0 +1,276 @@
+//! What faces the customer (docs/ui-contract.md, "Charges, kiosk mode and the customer display"):
+//! charges pushed by the terminal API or made at the kiosk, kiosk mode (full screen, leaving needs
+//! a manager's PIN), and the customer display in a second window.
+
+use crate::commands::{ready, Ready, UiError, UiResult};
+use crate::AppState;
+use base64::Engine;
+use paydesk_core::engine::{BasketItem, Cashier, ChargeError, ChargeView, PaymentView};
+use paydesk_core::i18n::{Lang, Localized};
+use paydesk_core::ledger::Tender;
+use paydesk_core::people::Action;
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tauri::{AppHandle, Manager, State, WebviewUrl, WebviewWindowBuilder};
+
+pub const DISPLAY_LABEL: &str = "display";
+const MAIN_LABEL: &str = "main";
+/// The logo shown when the config names none.
+const BUNDLED_LOGO: &[u8] = include_bytes!("../../../assets/logo.svg");
+const LOGO_LIMIT: u64 = 1024 * 1024;
+
+/// Whether the window runs as a kiosk now (from `[kiosk] enabled` until a manager leaves it).
+#[derive(Default)]
+pub struct KioskMode(AtomicBool);
+
+impl KioskMode {
+    pub fn on(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn set(&self, on: bool) {
+        self.0.store(on, Ordering::SeqCst)
+    }
+}
+
+fn charge_error(c: &Cashier, e: ChargeError) -> UiError {
+    UiError::plain(e.code(), e.message(c.lang()))
+}
+
+/// The open charge the screen collects now, if any.
+pub fn charge_on_screen(c: &Cashier) -> Option<ChargeView> {
+    c.charge_on_screen().map(|r| c.charge_view(&r))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KioskProduct {
+    id: String,
+    name: String,
+    price_fen: i64,
+    price_text: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KioskInfo {
+    welcome: String,
+    logo_data_url: Option<String>,
+    idle_reset_seconds: u32,
+    paid_reset_seconds: u32,
+    tenders: Vec<Tender>,
+    channel: String,
+    method: Option<String>,
+    products: Vec<KioskProduct>,
+}
+
+/// The channel kiosk payments use: the configured one, else the first that shows its own QR
+/// and offers the first tender.
+fn kiosk_channel(c: &Cashier) -> Option<String> {
+    let kiosk = &c.config().kiosk;
+    if let Some(id) = &kiosk.channel {
+        return Some(id.clone());
+    }
+    let first = kiosk.tenders.first().copied().unwrap_or(Tender::Qr);
+    c.channels()
+        .values()
+        .find(|ch| {
+            let caps = ch.capabilities();
+            caps.display == paydesk_core::channel::Display::Qr
+                && match first {
+                    Tender::Qr => caps.qr,
+                    Tender::Code => caps.barcode,
+                }
+        })
+        .map(|ch| ch.id().to_string())
+}
+
+pub fn kiosk_info(c: &Cashier) -> Option<KioskInfo> {
+    let kiosk = &c.config().kiosk;
+    let lang = c.lang();
+    let channel = kiosk_channel(c)?;
+    let caps = c.channel(&channel)?.capabilities();
+    // Only the tenders the channel can take.
+    let tenders = kiosk
+        .tenders
+        .iter()
+        .copied()
+        .filter(|t| match t {
+            Tender::Qr => caps.qr,
+            Tender::Code => caps.barcode,
+        })
+        .collect();
+    Some(KioskInfo {
+        welcome: welcome(c, lang),
+        logo_data_url: logo_data_url(c),
+        idle_reset_seconds: kiosk.idle_reset_seconds,
+        paid_reset_seconds: kiosk.paid_reset_seconds,
+        tenders,
+        channel,
+        method: kiosk.method.clone(),
+        products: kiosk
+            .products
+            .iter()
+            .filter_map(|p| {
+                let price = p.price_fen()?;
+                let name = if lang == Lang::En && !p.name_en.is_empty() { &p.name_en } else { &p.name_zh };
+                Some(KioskProduct {
+                    id: p.id.clone(),
+                    name: name.clone(),
+                    price_fen: price.0,
+                    price_text: price.yuan_text(),
+                })
+            })
+            .collect(),
+    })
+}
+
+fn welcome(c: &Cashier, lang: Lang) -> String {
+    let d = &c.config().display;
+    lang.pick(&d.welcome_zh, &d.welcome_en).to_string()
+}
+
+/// The configured logo (or the bundled one) as a data URL; an unreadable file is logged and
+/// the bundled logo shown instead.
+fn logo_data_url(c: &Cashier) -> Option<String> {
+    let bundled = || ("image/svg+xml", BUNDLED_LOGO.to_vec());
+    let (mime, bytes) = match &c.config().display.logo {
+        None => bundled(),
+        Some(name) => {
+            let path = c.config().resolve(std::path::Path::new(name));
+            let mime = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+                Some("png") => Some("image/png"),
+                Some("jpg" | "jpeg") => Some("image/jpeg"),
+                Some("svg") => Some("image/svg+xml"),
+                _ => None,
+            };
+            let read = std::fs::metadata(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|m| if m.len() > LOGO_LIMIT { Err("larger than 1 MiB".into()) } else { Ok(()) })
+                .and_then(|_| std::fs::read(&path).map_err(|e| e.to_string()));
+            match (mime, read) {
+                (Some(mime), Ok(bytes)) => (mime, bytes),
+                (None, _) => {
+                    tracing::warn!(path = %path.display(), "the logo must be a .png, .jpg or .svg; showing the bundled one");
+                    bundled()
+                }
+                (_, Err(why)) => {
+                    tracing::warn!(path = %path.display(), %why, "cannot read the logo; showing the bundled one");
+                    bundled()
+                }
+            }
+        }
+    };
+    Some(format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes)))
+}
+
+/// Puts the main window into kiosk mode (or back) and tells the core who takes payments.
+pub fn apply_kiosk(app: &AppHandle, r: &Ready, on: bool) {
+    app.state::<KioskMode>().set(on);
+    r.cashier.people().set_kiosk(on);
+    if let Some(w) = app.get_webview_window(MAIN_LABEL) {
+        let steps = [w.set_decorations(!on), w.set_fullscreen(on), w.set_always_on_top(on)];
+        for e in steps.into_iter().filter_map(Result::err) {
+            tracing::warn!(error = %e, "cannot switch the window's kiosk mode");
+        }
+    }
+}
+
+/// Opens the customer display: full screen on the second monitor when there is one, else a
+/// window beside the clerk's.
+pub fn open_display(app: &AppHandle) {
+    let monitors = app.available_monitors().unwrap_or_default();
+    let primary = app.primary_monitor().ok().flatten();
+    let second = monitors.into_iter().find(|m| primary.as_ref().is_none_or(|p| p.position() != m.position()));
+    let mut builder = WebviewWindowBuilder::new(app, DISPLAY_LABEL, WebviewUrl::App("index.html".into()))
+        .title("顾客显示 Customer display")
+        .focused(false);
+    builder = match &second {
+        Some(m) => {
+            let scale = m.scale_factor();
+            let pos = m.position().to_logical::<f64>(scale);
+            builder.position(pos.x, pos.y).inner_size(800.0, 600.0).fullscreen(true).decorations(false)
+        }
+        None => builder.inner_size(800.0, 600.0).position(40.0, 40.0),
+    };
+    match builder.build() {
+        Ok(_) => tracing::info!(second_monitor = second.is_some(), "customer display open"),
+        Err(e) => tracing::error!(error = %e, "cannot open the customer display"),
+    }
+}
+
+#[tauri::command]
+pub async fn cancel_charge(state: State<'_, AppState>, id: String) -> UiResult<ChargeView> {
+    let c = &ready(&state)?.cashier;
+    let record = c.cancel_charge(&id).map_err(|e| charge_error(c, e))?;
+    Ok(c.charge_view(&record))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Quote {
+    amount_fen: i64,
+    amount_text: String,
+}
+
+#[tauri::command]
+pub async fn kiosk_quote(state: State<'_, AppState>, items: Vec<BasketItem>) -> UiResult<Quote> {
+    let c = &ready(&state)?.cashier;
+    let (total, _) = c.quote(&items).map_err(|e| charge_error(c, e))?;
+    Ok(Quote { amount_fen: total.0, amount_text: total.yuan_text() })
+}
+
+#[tauri::command]
+pub async fn kiosk_order(
+    state: State<'_, AppState>,
+    kiosk: State<'_, KioskMode>,
+    items: Vec<BasketItem>,
+) -> UiResult<ChargeView> {
+    let c = &ready(&state)?.cashier;
+    if !kiosk.on() {
+        return Err(UiError::plain("not_kiosk", c.lang().pick("当前不是自助模式", "Not in kiosk mode")));
+    }
+    let record = c.kiosk_order(&items).map_err(|e| charge_error(c, e))?;
+    Ok(c.charge_view(&record))
+}
+
+#[tauri::command]
+pub async fn leave_kiosk(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    approval: crate::manager::ApprovalArg,
+) -> UiResult<crate::commands::Bootstrap> {
+    let r = ready(&state)?;
+    let a = crate::manager::approve(&r.cashier, approval, Action::LeaveKiosk).await?;
+    let note = a.note("leave_kiosk", None, None, serde_json::json!({}));
+    if let Err(e) = r.cashier.ledger().audit(&note) {
+        tracing::error!(error = %e, "leaving kiosk mode could not be written to the audit log");
+    }
+    apply_kiosk(&app, r, false);
+    tracing::info!(by = a.by(), "kiosk mode left");
+    crate::commands::bootstrap_of(&app, r)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DisplayBootstrap {
+    lang: Lang,
+    welcome: String,
+    logo_data_url: Option<String>,
+    terminal_name: String,
+    active: Option<PaymentView>,
+    charge: Option<ChargeView>,
+}
+
+#[tauri::command]
+pub async fn display_bootstrap(state: State<'_, AppState>) -> UiResult<DisplayBootstrap> {
+    let c = &ready(&state)?.cashier;
+    Ok(DisplayBootstrap {
+        lang: c.lang(),
+        welcome: welcome(c, c.lang()),
+        logo_data_url: logo_data_url(c),
+        terminal_name: c.config().terminal.name.clone(),
+        active: c.on_counter().map(|p| c.view(&p)),
+        charge: charge_on_screen(c),
+    })
+}
