@@ -43,8 +43,16 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts the app with `home` as its data folder and waits until the clerk window answers.
+    /// Starts the app with `home` as its data folder, gets past the sign-in screens and waits
+    /// until the clerk window answers.
     pub async fn start(home: &Path, name: &str) -> Result<Session, Error> {
+        let session = Session::launch(home, name).await?;
+        session.sign_in_as_asked().await?;
+        Ok(session)
+    }
+
+    /// Starts the app and connects, without waiting for any screen.
+    pub async fn launch(home: &Path, name: &str) -> Result<Session, Error> {
         assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: run the window tests under xvfb-run");
         let app = app_binary();
         let port = free_port();
@@ -77,9 +85,7 @@ impl Session {
         let serde_json::Value::Object(caps) = caps else { unreachable!() };
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = ClientBuilder::rustls()?.capabilities(caps).connect(&format!("http://127.0.0.1:{port}")).await?;
-        let session = Session { client, driver, home: home.to_path_buf() };
-        session.sign_in_as_asked().await?;
-        Ok(session)
+        Ok(Session { client, driver, home: home.to_path_buf() })
     }
 
     /// Gets past the sign-in screen: on a new ledger creates the first manager ([`MANAGER`],
@@ -141,7 +147,67 @@ impl Session {
         self.click("[data-testid=pin-prompt-ok]").await
     }
 
-    async fn present(&self, css: &str) -> bool {
+    /// Presses and holds on an element (a touch kiosk's long press) for `hold`.
+    pub async fn long_press(&self, css: &str, hold: Duration) -> Result<(), Error> {
+        use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+        let element = self.wait_for(css, Duration::from_secs(10)).await?;
+        let press = MouseActions::new("finger".into())
+            .then(PointerAction::MoveToElement { element, duration: None, x: 0.0, y: 0.0 })
+            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+            .then(PointerAction::Pause { duration: hold })
+            .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+        self.client.perform_actions(press).await?;
+        Ok(())
+    }
+
+    /// Waits until no element matches (an overlay has faded out).
+    pub async fn wait_gone(&self, css: &str, within: Duration) -> Result<(), Error> {
+        let deadline = Instant::now() + within;
+        while self.present(css).await {
+            if Instant::now() > deadline {
+                return Err(format!("{css} is still there").into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
+    /// Waits until the element's attribute has the value.
+    pub async fn wait_attr(&self, css: &str, name: &str, value: &str, within: Duration) -> Result<(), Error> {
+        let deadline = Instant::now() + within;
+        loop {
+            let now = match self.client.find(Locator::Css(css)).await {
+                Ok(e) => e.attr(name).await.ok().flatten(),
+                Err(_) => None,
+            };
+            if now.as_deref() == Some(value) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{css} [{name}] never became {value:?} (last: {now:?})").into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Decodes the QR code in a screenshot of the current window. WebKit's screenshot can lag
+    /// a frame behind the DOM, so a screenshot without a code is taken again for a few seconds.
+    pub async fn qr_in_screenshot(&self, file: &str) -> Result<String, Error> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let path = self.screenshot(file).await?;
+            let frame = paydesk_core::scan::decode::GrayFrame::from_image(&image::open(&path)?);
+            if let Some(decoded) = paydesk_core::scan::decode::decode(&frame) {
+                return Ok(decoded.text);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("no QR code in {file}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    pub async fn present(&self, css: &str) -> bool {
         self.client.find(Locator::Css(css)).await.is_ok()
     }
 
@@ -156,9 +222,27 @@ impl Session {
         Ok(self.client.wait().at_most(within).every(Duration::from_millis(100)).for_element(Locator::Css(css)).await?)
     }
 
+    /// Clicks an element. While a screen is still moving in (a transition), the click point can
+    /// be covered: tried again for a few seconds, as a person's second tap would. A click still
+    /// refused says which element and leaves a screenshot.
     pub async fn click(&self, css: &str) -> Result<(), Error> {
-        self.wait_for(css, Duration::from_secs(10)).await?.click().await?;
-        Ok(())
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let element = self.wait_for(css, Duration::from_secs(10)).await?;
+            match element.click().await {
+                Ok(()) => return Ok(()),
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::ElementClickIntercepted
+                        && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => {
+                    let shot = self.screenshot("click-refused.png").await;
+                    return Err(format!("cannot click {css}: {e:?} (screenshot: {shot:?})").into());
+                }
+            }
+        }
     }
 
     /// Types an amount on the on-screen keypad.
@@ -206,7 +290,14 @@ impl Session {
         }
     }
 
+    /// A PNG of the current window, after two animation frames (WebKit's snapshot otherwise
+    /// can show the screen as it was before the last change).
     pub async fn screenshot(&self, file: &str) -> Result<PathBuf, Error> {
+        let painted = "const done = arguments[arguments.length - 1]; \
+                       requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => done(true), 50)));";
+        if let Err(e) = self.client.execute_async(painted, vec![]).await {
+            eprintln!("no animation frame before {file}: {e}");
+        }
         let png = self.client.screenshot().await?;
         let path = artefacts().join(file);
         std::fs::write(&path, png)?;
@@ -256,5 +347,8 @@ pub fn config_for(base_url: &str) -> Config {
         qr_timeout_ms: 60_000,
         ..Timing::default()
     };
+    // Each window gets its own API port (a test that pushes charges reads it from the config).
+    c.terminal_api =
+        Some(paydesk_core::config::TerminalApi { listen: format!("127.0.0.1:{}", free_port()), ..Default::default() });
     c
 }

@@ -3,6 +3,7 @@
 
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type { BasketItem, ChargeView, DisplayBootstrap, KioskInfo, Quote } from './charges';
 
 export type Lang = 'zh' | 'en';
 
@@ -78,6 +79,12 @@ export interface Bootstrap {
   scannerState: ScannerStates;
   /** who may use the till: sign-in, the idle lock, the users */
   people: PeopleInfo;
+  /** kiosk mode: the window shows only the kiosk screens; null for the clerk window */
+  kiosk: KioskInfo | null;
+  /** the charge this till is asked to collect (at most one unfinished at a time), or null */
+  charge: ChargeView | null;
+  /** the customer display (a second window, label `display`) */
+  display: { enabled: boolean };
 }
 
 // ---------------------------------------------------------------- people and approvals
@@ -374,8 +381,10 @@ export const api = {
   bootstrap: () => call<Bootstrap>('bootstrap'),
   setLanguage: (lang: Lang) => call<Bootstrap>('set_language', { lang }),
   checkAmount: (amountText: string) => call<CheckedAmount>('check_amount', { amountText }),
-  /** The next payment code from any source pays `amountText` through `channel`. */
-  armScan: (channel: string, amountText: string) => call<null>('arm_scan', { channel, amountText }),
+  /** The next payment code from any source pays `amountText` through `channel`; with `charge`
+   * (a charge id) it pays that charge and `amountText` is ignored (send ""). */
+  armScan: (channel: string, amountText: string, charge?: string | null) =>
+    call<null>('arm_scan', { channel, amountText, ...chargeArg(charge) }),
   /** The scan overlay closed without a payment. */
   disarmScan: () => call<null>('disarm_scan'),
   /** A scan of the UI's own (wedge, typed): the core's answer is the same `ScanEvent` as the event's. */
@@ -384,12 +393,25 @@ export const api = {
   /** A protected action: changing the settings takes a manager's approval. */
   saveScannerSettings: (approval: Approval, settings: Scanners) =>
     call<ScannerSettingsView>('save_scanner_settings', { approval, settings }),
-  /** `method`: one of the channel's `methods[].code`, or null (the core takes the first). */
-  startQr: (channel: string, amountText: string, method: string | null) =>
-    call<PaymentView>('start_qr', { channel, amountText, method }),
+  /** `method`: one of the channel's `methods[].code`, or null (the core takes the first). With
+   * `charge` (a charge id) the payment collects that charge and `amountText` is ignored (send ""). */
+  startQr: (channel: string, amountText: string, method: string | null, charge?: string | null) =>
+    call<PaymentView>('start_qr', { channel, amountText, method, ...chargeArg(charge) }),
   cancelPayment: (id: string) => call<PaymentView>('cancel_payment', { id }),
   today: () => call<Today>('today'),
   ackAlert: (id: string) => call<null>('ack_alert', { id }),
+
+  /** Gives a charge up: its attempt (if any) is cancelled at the channel (`cancelling`, then
+   * `cancelled`, or `paid` when the customer had paid already). */
+  cancelCharge: (id: string) => call<ChargeView>('cancel_charge', { id }),
+  /** What the customer display shows when it (re)starts. */
+  displayBootstrap: () => call<DisplayBootstrap>('display_bootstrap'),
+  /** The basket's total as the core adds it up (the UI never adds). */
+  kioskQuote: (items: BasketItem[]) => call<Quote>('kiosk_quote', { items }),
+  /** An open charge (origin `kiosk`) for the basket. */
+  kioskOrder: (items: BasketItem[]) => call<ChargeView>('kiosk_order', { items }),
+  /** A protected action (approval `leave_kiosk`): the answer is the clerk window's bootstrap (`kiosk: null`). */
+  leaveKiosk: (approval: Approval) => call<Bootstrap>('leave_kiosk', { approval }),
 
   signIn: (userId: number, pin: string) => call<Session>('sign_in', { userId, pin }),
   signOut: () => call<null>('sign_out'),
@@ -420,6 +442,12 @@ export const api = {
     }),
 };
 
+/** `charge` goes to the core only when given: a call without it is the same as before charges. */
+function chargeArg(charge: string | null | undefined): { charge?: string } {
+  return charge ? { charge } : {};
+}
+
+/** Handlers of the core's events; `subscribe` listens only to those given. */
 export interface CoreEvents {
   onUpdate(view: PaymentView): void;
   onAlert(alert: PaymentAlert): void;
@@ -427,20 +455,35 @@ export interface CoreEvents {
   onScan(event: ScanEvent): void;
   onScannerState(state: ScannerStates): void;
   onCameraPreview(preview: CameraPreview): void;
+  /** every change of a charge (created, attempt started or ended, cancelled, paid) */
+  onCharge(charge: ChargeView): void;
+  /** the clerk switched the language (for the customer display) */
+  onLanguage(event: LanguageEvent): void;
 }
 
-/** Subscribes to the core's events; throws CoreUnreachable when there is no Tauri IPC. */
-export async function subscribe(h: CoreEvents): Promise<UnlistenFn> {
+/** The `language` event's payload. */
+export interface LanguageEvent {
+  lang: Lang;
+}
+
+/** Subscribes to the core's events that have a handler in `h`; throws CoreUnreachable when there
+ * is no Tauri IPC. */
+export async function subscribe(h: Partial<CoreEvents>): Promise<UnlistenFn> {
   const unlisteners: UnlistenFn[] = [];
   const all = () => {
     for (const un of unlisteners) un();
   };
+  const on = async <T>(event: string, handler: ((payload: T) => void) | undefined) => {
+    if (handler) unlisteners.push(await listen<T>(event, (e) => handler.call(h, e.payload)));
+  };
   try {
-    unlisteners.push(await listen<PaymentView>('payment-update', (e) => h.onUpdate(e.payload)));
-    unlisteners.push(await listen<PaymentAlert>('payment-alert', (e) => h.onAlert(e.payload)));
-    unlisteners.push(await listen<ScanEvent>('scan', (e) => h.onScan(e.payload)));
-    unlisteners.push(await listen<ScannerStates>('scanner-state', (e) => h.onScannerState(e.payload)));
-    unlisteners.push(await listen<CameraPreview>('camera-preview', (e) => h.onCameraPreview(e.payload)));
+    await on<PaymentView>('payment-update', h.onUpdate);
+    await on<PaymentAlert>('payment-alert', h.onAlert);
+    await on<ScanEvent>('scan', h.onScan);
+    await on<ScannerStates>('scanner-state', h.onScannerState);
+    await on<CameraPreview>('camera-preview', h.onCameraPreview);
+    await on<ChargeView>('charge-update', h.onCharge);
+    await on<LanguageEvent>('language', h.onLanguage);
   } catch (e) {
     all();
     throw new CoreUnreachable(e);

@@ -21,6 +21,8 @@ import {
   type TenderMethod,
   type Today,
 } from './api';
+import type { ChargeView, KioskInfo, Tender } from './charges';
+import { canDismiss, chargeFromBoot, enterAction, nextCharge, openCharge as toCollect, preferredChannel } from './chargeFlow';
 import { amountKeyFromEvent, editAmount, type AmountKey } from './amountEdit';
 import { translate, type MessageKey } from './i18n';
 import { mergeView, resultKind } from './payment';
@@ -114,6 +116,11 @@ export class AppState {
   manager = $state<ManagerArea | null>(null);
   /** the payment detail, when open (over the main screen or the manager area) */
   detail = $state<PaymentDetailState | null>(null);
+  /** the charge followed (`Bootstrap.charge`, then `charge-update`); a final one stays until its
+   * payment's result is dismissed */
+  charge = $state.raw<ChargeView | null>(null);
+  /** `cancel_charge` is on its way */
+  chargeBusy = $state(false);
 
   /** who is signed in; the sign-in screen */
   readonly people = new People({
@@ -134,6 +141,15 @@ export class AppState {
   /** the idle lock (App.svelte feeds it `idleConfig`) */
   readonly idle = new IdleTimer(() => void this.people.lock());
 
+  /** kiosk mode: only the kiosk screens show (no header, sign-in, settings, manager area, idle lock) */
+  kiosk: KioskInfo | null = $derived(this.boot?.kiosk ?? null);
+  /** the charge to collect now: the amount is locked to it and the tender actions pass it */
+  openCharge: ChargeView | null = $derived(toCollect(this.charge));
+  /** what the amount display shows: the charge's amount (the core's text), else what was typed */
+  amountShown: string = $derived(this.openCharge ? this.openCharge.amountText : this.amount);
+  /** the charge's preferred tender (Enter starts it), or null */
+  preferredTender: Tender | null = $derived(this.openCharge?.tender ?? null);
+
   channel: Channel | null = $derived(
     this.boot?.channels.find((c) => c.id === this.channelId) ?? this.boot?.channels[0] ?? null,
   );
@@ -151,9 +167,12 @@ export class AppState {
   private idleBusy: boolean = $derived(
     this.busy !== null || this.scan !== null || (this.active !== null && resultKind(this.active) === null),
   );
-  /** what the idle lock runs on: signing in is required, someone is signed in, nothing under way */
+  /** what Enter starts on the selected channel: the scan, or the QR a charge prefers */
+  enterAction: 'scan' | 'qr' = $derived(enterAction(this.channel, this.preferredTender));
+  /** what the idle lock runs on: signing in is required, someone is signed in, nothing under way
+   * (never in kiosk mode: the kiosk resets itself) */
   idleConfig: IdleConfig = $derived({
-    enabled: this.people.info.signInRequired && this.people.session !== null,
+    enabled: this.kiosk === null && this.people.info.signInRequired && this.people.session !== null,
     busy: this.idleBusy,
     timeoutMs: this.people.info.idleLockMs,
   });
@@ -172,6 +191,10 @@ export class AppState {
   private todayAgain = false;
   private unlisten: (() => void) | null = null;
   private timers: number[] = [];
+  /** the charge whose preferred channel was selected (once per charge) */
+  private preselectedFor: string | null = null;
+  /** the charge selected its own channel: the clerk's choice comes back when it ends */
+  private channelByCharge = false;
 
   readonly capture = new WedgeCapture({
     isScanMode: () => this.scan !== null && this.active === null,
@@ -248,13 +271,15 @@ export class AppState {
             // frames only matter while the overlay that shows them is open
             if (this.scan) this.preview = p;
           },
+          onCharge: (c) => this.applyCharge(c),
         });
       }
       const b = await api.bootstrap();
       this.applyBoot(b);
       this.status = 'ready';
       if (b.active) this.showPayment(b.active);
-      if (!this.people.screen) void this.refreshToday();
+      this.settleCharge();
+      if (!this.signInShown) void this.refreshToday();
     } catch (e) {
       this.status = 'unreachable';
       this.fatalDetail = isCoreError(e) ? e.message : null;
@@ -273,11 +298,38 @@ export class AppState {
     if (b.scanners) this.applyScanners(b.scanners);
     if (b.scannerState) this.applyScannerState(b.scannerState);
     this.people.apply(b.people);
+    this.charge = chargeFromBoot(this.charge, b.charge);
+  }
+
+  /**
+   * Takes a whole bootstrap the core answered outside the start-up (e.g. `leave_kiosk`): with
+   * `kiosk: null` the clerk window shows again (the sign-in screen when signing in is required).
+   */
+  applyBootstrap(b: Bootstrap): void {
+    const leftKiosk = this.kiosk !== null && !b.kiosk;
+    if (leftKiosk) {
+      // what the kiosk had on its screen is not the clerk's
+      this.scan = null;
+      this.preview = null;
+      this.capture.reset();
+      this.active = null;
+      this.activeError = null;
+      this.amountError = null;
+    }
+    this.applyBoot(b);
+    if (b.active) {
+      if (this.active?.id === b.active.id || leftKiosk || !this.active) this.showPayment(b.active);
+      else this.applyUpdate(b.active);
+    }
+    this.settleCharge();
+    void this.refreshToday();
   }
 
   /** Takes `[scanners]` from the core: the wedge thresholds go to the detector at once. */
   private applyScanners(s: Scanners): void {
     this.scanners = s;
+    // in kiosk mode the kiosk reads the wedge itself (it quiets this capture)
+    if (this.kiosk) return;
     const want = wedgeConfig(s);
     const have = this.capture.detector.options;
     if (want.enabled !== this.capture.enabled || want.minLength !== have.minLength || want.maxGapMs !== have.maxGapMs) {
@@ -306,6 +358,7 @@ export class AppState {
       this.amountError = null; // written in the old language
       this.applyBoot(b);
       if (b.active) this.applyUpdate(b.active);
+      this.settleCharge();
       void this.refreshToday();
       // the core's texts on the manager screens (states, history, actions) in the new language
       if (this.detail?.busy === null) void this.detail.load();
@@ -327,6 +380,61 @@ export class AppState {
     if (kept.final && kept !== prev) void this.refreshToday();
     // the detail on screen shows this payment: read its history and refunds again
     if (this.detail?.id === kept.id && this.detail.busy === null) void this.detail.load();
+  }
+
+  /** A `charge-update` or `cancel_charge`'s answer. */
+  applyCharge(c: ChargeView): void {
+    const next = nextCharge(this.charge, c);
+    if (next === this.charge) return;
+    this.charge = next;
+    this.settleCharge();
+  }
+
+  /**
+   * After the charge changed or a payment result was dismissed: a final charge goes once no payment
+   * is on screen (its result shows as for any payment); a new charge selects its preferred channel
+   * once the tender is free to change.
+   */
+  private settleCharge(): void {
+    // the kiosk screens follow the charge themselves (a final one stays until the next)
+    if (this.kiosk) return;
+    if (this.charge?.final && !this.active) this.charge = null;
+    const c = this.openCharge;
+    if (!c) {
+      if (this.channelByCharge && !this.tenderLocked) {
+        // the charge chose the channel: the clerk's own choice comes back
+        this.channelByCharge = false;
+        const channels = this.boot?.channels ?? [];
+        this.channelId = pickChannel(channels, loadTender(sessionStore()).channel, this.boot?.defaultChannel ?? '');
+      }
+      if (!this.charge) this.preselectedFor = null;
+      return;
+    }
+    if (this.preselectedFor === c.id || this.tenderLocked) return;
+    this.preselectedFor = c.id;
+    const id = preferredChannel(this.boot?.channels ?? [], c);
+    if (id && id !== this.channelId) {
+      // not remembered for the session: the preference is the charge's, not the clerk's
+      this.channelId = id;
+      this.channelByCharge = true;
+      this.amountError = null;
+    }
+  }
+
+  /** "Dismiss" on the charge banner (after its confirm step): the core cancels the charge and
+   * its attempt, if any. */
+  async cancelCharge(): Promise<void> {
+    const c = this.openCharge;
+    if (!c || !canDismiss(c) || this.chargeBusy) return;
+    this.chargeBusy = true;
+    this.amountError = null;
+    try {
+      this.applyCharge(await api.cancelCharge(c.id));
+    } catch (e) {
+      this.amountError = this.errorText(e);
+    } finally {
+      this.chargeBusy = false;
+    }
   }
 
   private remember(v: PaymentView): void {
@@ -404,8 +512,9 @@ export class AppState {
   }
 
   async refreshToday(): Promise<void> {
-    // nobody signed in: the core would refuse (`signed_out`); read it once someone signs in
-    if (this.people.screen) return;
+    // nobody signed in: the core would refuse (`signed_out`); read it once someone signs in.
+    // The kiosk shows no list.
+    if (this.signInShown || this.kiosk) return;
     if (this.todayInFlight) {
       this.todayAgain = true;
       return;
@@ -436,7 +545,8 @@ export class AppState {
   // ---------------------------------------------------------------- amount entry
 
   press(key: AmountKey): void {
-    if (this.busy || this.scan || this.active || this.covered) return;
+    // a charge's amount is the core's: the keypad is locked to it
+    if (this.busy || this.scan || this.active || this.covered || this.openCharge) return;
     this.amount = editAmount(this.amount, key);
     this.amountError = null;
   }
@@ -447,6 +557,7 @@ export class AppState {
     if (this.tenderLocked || id === this.channelId) return;
     if (!this.boot?.channels.some((c) => c.id === id)) return;
     this.channelId = id;
+    this.channelByCharge = false; // the clerk chose
     this.amountError = null; // it was about the other channel's attempt
     this.rememberTender();
   }
@@ -476,9 +587,14 @@ export class AppState {
     saveTender(sessionStore(), { channel: this.channelId, methods: { ...this.methodCodes } });
   }
 
+  /** The sign-in screen shows (never in kiosk mode: the core treats the kiosk as the operator). */
+  get signInShown(): boolean {
+    return this.people.screen && this.kiosk === null;
+  }
+
   /** The main screen is covered: the sign-in screen, the PIN prompt, the manager area or a payment's detail. */
   private get covered(): boolean {
-    return this.people.screen || this.approvals.prompt !== null || this.manager !== null || this.detail !== null;
+    return this.signInShown || this.approvals.prompt !== null || this.manager !== null || this.detail !== null;
   }
 
   private get canStart(): boolean {
@@ -489,6 +605,8 @@ export class AppState {
       !this.active &&
       !this.settings &&
       !this.covered &&
+      !this.chargeBusy &&
+      this.openCharge?.state !== 'cancelling' &&
       this.channel !== null
     );
   }
@@ -501,22 +619,32 @@ export class AppState {
       return;
     }
     const channel = this.channel.id;
+    const charge = this.openCharge;
     this.busy = 'check';
     this.amountError = null;
-    const typed = this.amount;
+    // a charge's amount comes from the charge: nothing typed is checked or sent
+    const typed = charge ? '' : this.amount;
     try {
-      const checked = await api.checkAmount(typed);
-      // from now on the next payment code from any source (wedge, serial, camera, typed) pays it
-      await api.armScan(channel, typed);
+      let amountText: string;
+      if (charge) {
+        // the next payment code from any source pays the charge
+        await api.armScan(channel, '', charge.id);
+        amountText = charge.amountText;
+      } else {
+        amountText = (await api.checkAmount(typed)).amountText;
+        // from now on the next payment code from any source (wedge, serial, camera, typed) pays it
+        await api.armScan(channel, typed);
+      }
       // a code from the serial scanner or the camera may already have started the payment
       if (this.active) return;
       this.capture.reset();
       this.preview = null;
-      this.scan = { amountText: checked.amountText, typed, manual: '', echo: '', busy: false, error: null };
+      this.scan = { amountText, typed, manual: '', echo: '', busy: false, error: null };
     } catch (e) {
       this.amountError = this.errorText(e);
     } finally {
       this.busy = null;
+      this.settleCharge();
     }
   }
 
@@ -528,18 +656,27 @@ export class AppState {
     }
     const channel = this.channel.id;
     const method = this.method?.code ?? null;
+    const charge = this.openCharge;
     this.busy = 'check';
     this.amountError = null;
     const typed = this.amount;
     try {
-      await api.checkAmount(typed);
-      this.busy = 'qr';
-      const v = await api.startQr(channel, typed, method);
+      let v: PaymentView;
+      if (charge) {
+        // the amount comes from the charge
+        this.busy = 'qr';
+        v = await api.startQr(channel, '', method, charge.id);
+      } else {
+        await api.checkAmount(typed);
+        this.busy = 'qr';
+        v = await api.startQr(channel, typed, method);
+      }
       this.showPayment(v);
     } catch (e) {
       this.amountError = this.errorText(e);
     } finally {
       this.busy = null;
+      this.settleCharge();
     }
   }
 
@@ -552,6 +689,7 @@ export class AppState {
     this.preview = null;
     this.capture.reset();
     api.disarmScan().catch((e) => this.showNotice(this.errorText(e)));
+    this.settleCharge();
   }
 
   /** The manual field changed by itself (paste, on-screen keyboard). */
@@ -594,7 +732,7 @@ export class AppState {
 
   /** The wedge read a whole code outside the scan overlay (what it typed is already undone). */
   async passiveScan(code: string): Promise<void> {
-    if (this.people.screen || this.approvals.prompt) {
+    if (this.signInShown || this.approvals.prompt) {
       // a PIN is being typed: what was read is undone and goes nowhere
       this.showNotice(this.t('wedgeScanIgnored', { n: [...code].length, code: maskEcho(code) }));
       return;
@@ -735,6 +873,7 @@ export class AppState {
   closeSettings(): void {
     if (!this.settings || this.settings.busy === 'save') return;
     this.settings = null;
+    this.settleCharge();
   }
 
   private takeScannerView(v: ScannerSettingsView): void {
@@ -843,6 +982,8 @@ export class AppState {
     this.active = null;
     this.activeError = null;
     this.amountError = null;
+    // a charge that ended with this payment goes now; one still open stays for another try
+    this.settleCharge();
     void this.refreshToday();
   }
 
@@ -850,6 +991,12 @@ export class AppState {
 
   onKeydown = (e: KeyboardEvent): void => {
     if (this.status !== 'ready' || e.defaultPrevented || e.isComposing) return;
+    if (this.kiosk) {
+      // the kiosk screens take their own keys; no clerk shortcut (F1–F3, F9, F10, Enter, digits)
+      // acts. The PIN prompt (leaving kiosk mode) still gets its keys.
+      if (this.approvals.prompt) this.approvals.onKeydown(e);
+      return;
+    }
     // the sign-in screen and the PIN prompt take every key: nothing behind them acts
     if (this.people.screen) {
       this.people.onKeydown(e);
@@ -933,7 +1080,8 @@ export class AppState {
       // a button reached with Tab is activated by Enter as usual
       if (tag === 'BUTTON' || tag === 'A') return;
       e.preventDefault();
-      void this.openScan();
+      // a charge's preferred tender: the clerk just presses Enter
+      void (this.enterAction === 'qr' ? this.startQr() : this.openScan());
       return;
     }
     const amountKey = amountKeyFromEvent(e);

@@ -14,6 +14,7 @@ import type {
   Today,
   UserInfo,
 } from './api';
+import type { ChargeView } from './charges';
 
 export function scannersFixture(p: Partial<Scanners> = {}): Scanners {
   return {
@@ -75,6 +76,9 @@ export function bootFixture(p: Partial<Bootstrap> = {}): Bootstrap {
     scanners: scannersFixture(),
     scannerState: { serial: { state: 'off' }, camera: { state: 'off' } },
     people: peopleFixture(),
+    kiosk: null,
+    charge: null,
+    display: { enabled: false },
     ...p,
   };
 }
@@ -227,4 +231,25 @@ export function wedgeScanInto(
     s.capture.handleKey(k as unknown as KeyboardEvent);
     if (!k.defaultPrevented) s.onKeydown(k as unknown as KeyboardEvent);
   }
+}
+
+/** An open charge pushed by the ordering system (origin `api`), no preference. */
+export function chargeFixture(p: Partial<ChargeView> = {}): ChargeView {
+  return {
+    id: 'CH0001',
+    externalOrderId: 'ORD-778',
+    origin: 'api',
+    amountFen: 2680,
+    amountText: '26.80',
+    subject: '牛肉面 ×2',
+    tender: null,
+    channel: null,
+    state: 'open',
+    stateText: '待收款',
+    final: false,
+    paymentId: null,
+    lastFailure: null,
+    createdAtMs: 1_763_791_405_000,
+    ...p,
+  };
 }

@@ -7,7 +7,7 @@ use crate::AppState;
 use base64::Engine;
 use paydesk_core::engine::{BasketItem, Cashier, ChargeError, ChargeView, PaymentView};
 use paydesk_core::i18n::{Lang, Localized};
-use paydesk_core::ledger::Tender;
+use paydesk_core::ledger::{Role, Tender};
 use paydesk_core::people::Action;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -173,6 +173,19 @@ pub fn apply_kiosk(app: &AppHandle, r: &Ready, on: bool) {
         for e in steps.into_iter().filter_map(Result::err) {
             tracing::warn!(error = %e, "cannot switch the window's kiosk mode");
         }
+    }
+}
+
+/// Kiosk mode at start-up, if someone can leave it: without a manager the window starts as the
+/// clerk window (to create one) and says why in the log.
+pub fn enter_kiosk_at_start(app: &AppHandle, r: &Ready) {
+    let managers = r.cashier.people().users().map(|u| u.iter().filter(|u| u.role == Role::Manager).count());
+    match managers {
+        Ok(n) if n > 0 => apply_kiosk(app, r, true),
+        Ok(_) => tracing::error!(
+            "kiosk mode needs a manager who can leave it: create one in the clerk window, then restart paydesk"
+        ),
+        Err(e) => tracing::error!(error = %e, "cannot read the users; starting as the clerk window"),
     }
 }
 

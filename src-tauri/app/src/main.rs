@@ -96,7 +96,7 @@ fn main() {
                     let ready = Ready { cashier, demo, scanners, config_path: booted.config_path };
                     let config = ready.cashier.config();
                     if config.kiosk.enabled {
-                        front::apply_kiosk(app.handle(), &ready, true);
+                        front::enter_kiosk_at_start(app.handle(), &ready);
                     }
                     if config.display.enabled {
                         front::open_display(app.handle());

@@ -7,7 +7,6 @@
 #[path = "support.rs"]
 mod support;
 
-use paydesk_core::config::Config;
 use paydesk_core::engine::{BarcodeRequest, Cashier};
 use paydesk_core::ledger::{Ledger, State};
 use paydesk_sandbox::{Sandbox, SandboxOptions};
@@ -23,8 +22,7 @@ fn main() {
 async fn run(n: usize) {
     let sandbox = Sandbox::start(SandboxOptions::default()).await.expect("sandbox");
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = Config::demo(sandbox.addr().port());
-    config.demo = None;
+    let config = support::demo_config(sandbox.addr().port(), dir.path());
     let ledger = Arc::new(Ledger::open(&dir.path().join("ledger.db")).expect("ledger"));
     let channels = paydesk_core::channel::from_config(&config).expect("channels");
     let cashier = Cashier::new(config, ledger, channels);

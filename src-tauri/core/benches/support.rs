@@ -25,3 +25,18 @@ pub fn report(name: &str, mut samples: Vec<Duration>) {
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
+
+#[allow(dead_code)] // not every bench binary uses it
+/// The demo profile on a sandbox at `port`, its key files written into `dir` (lakala signs).
+pub fn demo_config(port: u16, dir: &std::path::Path) -> paydesk_core::config::Config {
+    let mut config = paydesk_core::config::Config::demo(port);
+    config.demo = None;
+    config.dir = dir.to_path_buf();
+    paydesk_core::config::DemoKeys {
+        merchant_private_pem: paydesk_sandbox::demo_keys::MERCHANT_PRIVATE_PEM,
+        lakala_cert_pem: paydesk_sandbox::demo_keys::LAKALA_CERT_PEM,
+    }
+    .write(&dir.join("config.toml"))
+    .expect("demo keys");
+    config
+}
