@@ -49,7 +49,7 @@ import {
 } from './kiosk';
 import { kt, type KioskKey } from './kioskI18n';
 import { secondsLeft, showsCountdown } from './payment';
-import { isOwnSource, wedgeConfig } from './scanners';
+import { isOwnSource, scanSound, wedgeConfig } from './scanners';
 import { playSound } from './sounds';
 import type { AppState } from './state.svelte';
 import { WedgeCapture } from './wedgeCapture';
@@ -75,9 +75,6 @@ export interface KioskHost {
   toggleLanguage(): Promise<void>;
   /** `leave_kiosk`'s answer: the app shows the clerk window */
   left(b: Bootstrap): void;
-  /** the clerk window's own wedge capture must not also read the kiosk's scans */
-  quietClerkWedge(): void;
-  restoreClerkWedge(): void;
 }
 
 /** The kiosk on the real application. */
@@ -98,12 +95,6 @@ export function kioskHost(app: AppState): KioskHost {
     },
     toggleLanguage: () => app.toggleLanguage(),
     left: (b) => app.applyBootstrap(b),
-    quietClerkWedge: () => {
-      if (app.capture.enabled) app.capture.configure({ enabled: false });
-    },
-    restoreClerkWedge: () => {
-      if (app.scanners) app.capture.configure(wedgeConfig(app.scanners));
-    },
   };
 }
 
@@ -240,7 +231,6 @@ export class KioskState {
   mount(target: Pick<Window, 'addEventListener' | 'removeEventListener'> = window): () => void {
     let unlisten: (() => void) | null = null;
     let gone = false;
-    this.host.quietClerkWedge();
     const onKey = (e: Event) => this.onKeydown(e as KeyboardEvent);
     const onTouch = () => this.activity();
     target.addEventListener('keydown', onKey, { capture: true });
@@ -276,7 +266,6 @@ export class KioskState {
       target.removeEventListener('pointerdown', onTouch, { capture: true });
       target.removeEventListener('touchstart', onTouch, { capture: true });
       this.exitPress.cancel();
-      this.host.restoreClerkWedge();
     };
   }
 
@@ -292,15 +281,14 @@ export class KioskState {
     if (b.charge) this.handleCharge(b.charge);
   }
 
-  /** `[scanners]` changed (bootstrap, language switch): the kiosk's wedge takes the thresholds, the
-   * clerk window's stays quiet. */
+  /** `[scanners]` changed (bootstrap, language switch): the kiosk's wedge takes the thresholds (the
+   * clerk window's capture is off in kiosk mode: AppState.readsScans). */
   syncScanners(s: Scanners): void {
     const want = wedgeConfig(s);
     const have = this.capture.detector.options;
     if (want.enabled !== this.capture.enabled || want.minLength !== have.minLength || want.maxGapMs !== have.maxGapMs) {
       this.capture.configure(want);
     }
-    this.host.quietClerkWedge();
   }
 
   // ---------------------------------------------------------------- the core's reports
@@ -531,9 +519,12 @@ export class KioskState {
     this.onScanOutcome(ev);
   }
 
-  /** A `scan` event: the kiosk's own scans came back as submit_scan's answer already. */
+  /** A `scan` event: the kiosk's own scans came back as submit_scan's answer already. The clerk
+   * window reads none in kiosk mode, so the serial scanner's / camera's read beep is the kiosk's. */
   onScanEvent(ev: ScanEvent): void {
     if (isOwnSource(ev.source)) return;
+    const sound = scanSound(ev, this.host.scanners());
+    if (sound) playSound(sound);
     this.onScanOutcome(ev);
   }
 

@@ -175,7 +175,7 @@ afterEach(() => {
 });
 
 describe('mounting', () => {
-  it('listens to the core, takes the keys first and keeps the clerk window’s wedge quiet', async () => {
+  it('listens to the core and takes the keys first', async () => {
     const { a, k, target, teardown } = await kioskOn();
     expect(k.screen).toBe('start');
     for (const ev of ['payment-update', 'charge-update', 'scan', 'camera-preview']) {
@@ -184,7 +184,9 @@ describe('mounting', () => {
     }
     expect(target.added).toEqual(expect.arrayContaining(['keydown', 'pointerdown', 'touchstart']));
     expect(target.addEventListener).toHaveBeenCalledWith('keydown', expect.any(Function), { capture: true });
-    expect(a.capture.enabled).toBe(false);
+    // the kiosk does not touch the clerk window's capture: kiosk mode itself turns its reading off
+    expect(a.capture.enabled).toBe(true);
+    expect(a.readsScans).toBe(false);
     teardown();
     expect(a.capture.enabled).toBe(true);
     expect(mocks.listeners.get('charge-update')?.size).toBe(1);
@@ -541,6 +543,74 @@ describe('idle reset', () => {
   });
 });
 
+describe('scans: the kiosk reads its own, the clerk window none', () => {
+  const notWaiting = '扫到付款码，但没有等待收款的订单：请先输入金额';
+  /** a key as the window delivers it: the app's capture (installed first), the kiosk's, then the app's keydown */
+  const deliver = (a: AppState, k: KioskState, e: KeyboardEvent) => {
+    a.capture.handleKey(e);
+    k.onKeydown(e);
+    if (!e.defaultPrevented) a.onKeydown(e);
+  };
+  const wedgeKeys = (code: string, start: number) => [
+    ...[...code].map((c, i) => key(c, start + i * 5)),
+    key('Enter', start + code.length * 5),
+  ];
+
+  it('a payment code on the start screen: nothing for the customer, no clerk notice, nothing sent', async () => {
+    const { k, a } = await kioskOn();
+    for (const e of wedgeKeys('280012345678901234', 50_000)) deliver(a, k, e);
+    emit('scan', { source: 'serial', codeShown: '2800**', atMs: T0, outcome: { kind: 'not_waiting' }, message: notWaiting });
+    await settle();
+    expect(called('submit_scan')).toEqual([]);
+    expect(a.notice).toBeNull();
+    expect(a.active).toBeNull();
+    expect(a.amount).toBe('');
+    expect(k.screen).toBe('start');
+  });
+
+  it('armed: the wedge code goes once, through the kiosk; a serial read pays the charge on the kiosk, with one beep', async () => {
+    const { k, a } = await kioskOn(boot({ charge: charge() }, { tenders: ['code'] }));
+    await settle();
+    expect(k.state).toBe('waiting');
+    core.submit_scan = () =>
+      ({ source: 'wedge', codeShown: '12345678', atMs: T0, outcome: { kind: 'rejected', code: 'not_payment_code' }, message: '这不是付款码' }) satisfies ScanEvent;
+    for (const e of wedgeKeys('12345678', 50_000)) deliver(a, k, e);
+    await settle();
+    expect(called('submit_scan')).toEqual([{ code: '12345678', source: 'wedge' }]);
+    expect(k.model?.message).toBe('这不是付款码');
+    expect(a.notice).toBeNull();
+
+    mocks.playSound.mockReset();
+    emit('scan', { source: 'serial', codeShown: '2800**', atMs: T0, outcome: { kind: 'charging', payment: codeView({ phase: 'waiting' }) }, message: '' });
+    expect(k.state).toBe('confirm');
+    expect(a.active).toBeNull();
+    expect(a.notice).toBeNull();
+    expect(mocks.playSound.mock.calls).toEqual([['read']]);
+  });
+
+  it('once kiosk mode is left, the clerk window reads scans again', async () => {
+    const { k, a, teardown } = await kioskOn();
+    core.leave_kiosk = () => bootFixture({ kiosk: null, people: peopleFixture() });
+    void k.leave();
+    await settle();
+    a.approvals.input('1234');
+    await a.approvals.submit();
+    await settle();
+    teardown();
+    expect(a.kiosk).toBeNull();
+    expect(a.readsScans).toBe(true);
+    core.submit_scan = () =>
+      ({ source: 'wedge', codeShown: '2800**', atMs: T0, outcome: { kind: 'not_waiting' }, message: notWaiting }) satisfies ScanEvent;
+    for (const e of wedgeKeys('280012345678901234', 90_000)) {
+      a.capture.handleKey(e);
+      if (!e.defaultPrevented) a.onKeydown(e);
+    }
+    await settle();
+    expect(called('submit_scan')).toEqual([{ code: '280012345678901234', source: 'wedge' }]);
+    expect(a.notice).toBe(notWaiting);
+  });
+});
+
 describe('leaving kiosk mode', () => {
   it('Ctrl+Alt+Q opens the PIN prompt for leave_kiosk; Cancel keeps the kiosk', async () => {
     const { k, a } = await kioskOn(boot({ charge: charge() }));
@@ -597,7 +667,7 @@ describe('leaving kiosk mode', () => {
 });
 
 describe('language', () => {
-  it('switches through the core and takes the charge’s texts again; the clerk wedge stays quiet', async () => {
+  it('switches through the core and takes the charge’s texts again; the clerk window still reads no scans', async () => {
     const { k, a } = await kioskOn(boot({ charge: charge({ lastFailure: '余额不足' }) }));
     expect(k.state).toBe('failed');
     core.set_language = () =>
@@ -607,7 +677,7 @@ describe('language', () => {
     expect(k.lang).toBe('en');
     expect(k.info?.welcome).toBe('Welcome to Noodle House');
     expect(k.model?.message).toBe('Insufficient balance');
-    expect(a.capture.enabled).toBe(false);
+    expect(a.readsScans).toBe(false);
   });
 });
 

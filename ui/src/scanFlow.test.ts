@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { render } from 'svelte/server';
 import type { Bootstrap, CoreEvents, PaymentView, ScanEvent, ScannerSettingsView, Scanners, Today } from './api';
+import type { KioskInfo } from './charges';
 
 const mocks = vi.hoisted(() => ({
   api: {
@@ -390,6 +391,59 @@ describe('scan events from the core', () => {
     fire().onCameraPreview(frame);
     s.closeScan();
     expect(s.preview).toBeNull();
+  });
+});
+
+describe('kiosk mode: the clerk window reads no scans (the kiosk reads its own)', () => {
+  const kiosk: KioskInfo = {
+    welcome: '欢迎光临',
+    logoDataUrl: null,
+    idleResetSeconds: 60,
+    paidResetSeconds: 6,
+    tenders: ['qr', 'code'],
+    channel: 'abc',
+    method: null,
+    products: [],
+  };
+  const notWaiting = '扫到付款码，但没有等待收款的订单：请先输入金额';
+
+  it('serial and camera scan events: no clerk notice, no payment overlay, no beep of the clerk window', async () => {
+    const s = await ready(boot({ kiosk, scanners: scanners({ camera: { ...scanners().camera, enabled: true } }) }));
+    expect(s.readsScans).toBe(false);
+    fire().onScan(scanEvent({ source: 'serial', outcome: { kind: 'not_waiting' }, message: notWaiting }));
+    fire().onScan(scanEvent({ source: 'camera', outcome: rejected, message: '不是付款码' }));
+    fire().onScan(scanEvent({ source: 'serial', outcome: charging() }));
+    expect(s.notice).toBeNull();
+    expect(s.active).toBeNull();
+    expect(s.scan).toBeNull();
+    expect(mocks.playSound).not.toHaveBeenCalled();
+  });
+
+  it('the clerk wedge leaves every key alone and asks the core nothing', async () => {
+    const s = await ready(boot({ kiosk }));
+    expect(s.capture.enabled).toBe(true); // the setting is kept for after kiosk mode; the rule is readsScans
+    const keys = [...'280012345678901210'].map((c, i) => key(c, 10_000 + i * 5));
+    keys.push(key('Enter', 10_100));
+    for (const k of keys) s.capture.handleKey(k as unknown as KeyboardEvent);
+    expect(keys.some((k) => k.defaultPrevented)).toBe(false); // the kiosk's own capture takes them
+    await s.passiveScan('280012345678901210');
+    await settle();
+    expect(api.submitScan).not.toHaveBeenCalled();
+    expect(s.notice).toBeNull();
+    expect(s.active).toBeNull();
+  });
+
+  it('after leaving kiosk mode the clerk window reads scans again', async () => {
+    const s = await ready(boot({ kiosk }));
+    s.applyBootstrap(boot());
+    expect(s.readsScans).toBe(true);
+    api.submitScan.mockResolvedValueOnce(scanEvent({ source: 'wedge', outcome: { kind: 'not_waiting' }, message: notWaiting }));
+    wedgeScan(s, '280012345678901210');
+    expect(api.submitScan).toHaveBeenCalledWith('280012345678901210', 'wedge');
+    await settle();
+    expect(s.notice).toBe(notWaiting);
+    fire().onScan(scanEvent({ source: 'serial', outcome: charging() }));
+    expect(s.active?.id).toBe('T0012511221403250001');
   });
 });
 

@@ -143,6 +143,12 @@ export class AppState {
 
   /** kiosk mode: only the kiosk screens show (no header, sign-in, settings, manager area, idle lock) */
   kiosk: KioskInfo | null = $derived(this.boot?.kiosk ?? null);
+  /**
+   * The clerk window reads scans: its wedge capture, and the serial scanner's and camera's `scan`
+   * events. The one rule: never in kiosk mode, where the kiosk reads its own (and the clerk's
+   * notices and payment overlay must not show to the customer).
+   */
+  readsScans: boolean = $derived(this.kiosk === null);
   /** the charge to collect now: the amount is locked to it and the tender actions pass it */
   openCharge: ChargeView | null = $derived(toCollect(this.charge));
   /** what the amount display shows: the charge's amount (the core's text), else what was typed */
@@ -197,6 +203,7 @@ export class AppState {
   private channelByCharge = false;
 
   readonly capture = new WedgeCapture({
+    isOff: () => !this.readsScans,
     isScanMode: () => this.scan !== null && this.active === null,
     onEntry: (v) => {
       if (this.scan) {
@@ -328,8 +335,7 @@ export class AppState {
   /** Takes `[scanners]` from the core: the wedge thresholds go to the detector at once. */
   private applyScanners(s: Scanners): void {
     this.scanners = s;
-    // in kiosk mode the kiosk reads the wedge itself (it quiets this capture)
-    if (this.kiosk) return;
+    // (in kiosk mode this capture is off, see `readsScans`; its thresholds stay current for after)
     const want = wedgeConfig(s);
     const have = this.capture.detector.options;
     if (want.enabled !== this.capture.enabled || want.minLength !== have.minLength || want.maxGapMs !== have.maxGapMs) {
@@ -732,6 +738,7 @@ export class AppState {
 
   /** The wedge read a whole code outside the scan overlay (what it typed is already undone). */
   async passiveScan(code: string): Promise<void> {
+    if (!this.readsScans) return;
     if (this.signInShown || this.approvals.prompt) {
       // a PIN is being typed: what was read is undone and goes nowhere
       this.showNotice(this.t('wedgeScanIgnored', { n: [...code].length, code: maskEcho(code) }));
@@ -750,9 +757,10 @@ export class AppState {
     }
   }
 
-  /** A `scan` event: the UI's own scans (wedge, manual) came back as submit_scan's answer already. */
+  /** A `scan` event: the UI's own scans (wedge, manual) came back as submit_scan's answer already;
+   * in kiosk mode the kiosk follows them (`readsScans`). */
   onScanEvent(ev: ScanEvent): void {
-    if (isOwnSource(ev.source)) return;
+    if (!this.readsScans || isOwnSource(ev.source)) return;
     this.handleScanEvent(ev);
   }
 

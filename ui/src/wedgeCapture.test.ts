@@ -32,7 +32,7 @@ function seq(text: string, start: number, gap: number): FakeKey[] {
   return [...text].map((c, i) => key(c, start + i * gap));
 }
 
-function harness(scanMode: boolean) {
+function harness(scanMode: boolean, isOff?: () => boolean) {
   const log = {
     entries: [] as EntryView[],
     scans: [] as string[],
@@ -44,6 +44,7 @@ function harness(scanMode: boolean) {
   const field = { value: '' };
   let appAmount = '';
   const h: WedgeCaptureHandlers = {
+    isOff,
     isScanMode: () => scanMode,
     onEntry: (v) => log.entries.push(v),
     onScan: (c) => log.scans.push(c),
@@ -212,5 +213,26 @@ describe('WedgeCapture settings', () => {
     expect(t.log.entries[5].manual).toBe('280123');
     expect(t.log.scans).toEqual([]);
     expect(t.log.manual).toEqual(['2801234567890123']);
+  });
+
+  it('off for a while (isOff): every key is left alone in either mode, and a run cut by it is never finished', () => {
+    let off = true;
+    for (const scanMode of [false, true]) {
+      const t = harness(scanMode, () => off);
+      off = true;
+      const keys = [...seq('2801234567890123', 2000, 6), key('Enter', 2000 + 16 * 6)];
+      for (const k of keys) t.deliver(k);
+      expect(keys.some((k) => k.prevented || k.stopped)).toBe(false);
+      expect(t.log).toMatchObject({ passive: [], scans: [], manual: [], entries: [], snapshots: 0 });
+      // a run begun while off ends while on: not a scan
+      for (const k of seq('28012345', 5000, 6)) t.deliver(k);
+      off = false;
+      for (const k of [...seq('90123', 5048, 6), key('Enter', 5078)]) t.deliver(k);
+      expect(t.log.passive).toEqual([]);
+      expect(t.log.scans).toEqual([]);
+      // on again: read as usual
+      for (const k of [...seq('2801234567890123', 9000, 6), key('Enter', 9000 + 16 * 6)]) t.deliver(k);
+      expect(scanMode ? t.log.scans : t.log.passive).toEqual(['2801234567890123']);
+    }
   });
 });

@@ -21,6 +21,10 @@
 // Detection can be switched off (`configure({ enabled: false })`, the `[scanners.wedge]` setting):
 // passive mode then leaves every key alone, and in scan mode every key typed (fast or slow) is
 // manual entry text, submitted with Enter.
+//
+// The owner may also switch the whole capture off for a while (`isOff()`, e.g. the clerk window's
+// capture in kiosk mode, where the kiosk reads the wedge itself): every key is then left alone and
+// nothing is detected, in either mode.
 
 import { WedgeDetector, type WedgeKey, type WedgeOptions, type WedgeResult } from './wedge';
 
@@ -54,6 +58,8 @@ export interface EntryView {
 }
 
 export interface WedgeCaptureHandlers {
+  /** the capture is off right now: every key is left alone, nothing is detected (default: never) */
+  isOff?(): boolean;
   isScanMode(): boolean;
   /** scan mode: the manual text or the echo changed */
   onEntry(view: EntryView): void;
@@ -160,6 +166,11 @@ export class WedgeCapture {
 
   /** The keydown handler (installed on window in the capture phase by `install`). */
   handleKey = (ev: KeyLike): void => {
+    if (this.h.isOff?.()) {
+      // nothing half-read survives to be finished once it is on again
+      this.reset();
+      return;
+    }
     if (ev.key === 'Escape' || ev.code === 'Escape') {
       // Never captured: the app closes the overlay / cancels.
       this.detector.reset();
