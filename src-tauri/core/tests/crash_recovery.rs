@@ -147,3 +147,74 @@ async fn recovery_in_another_process_leaves_a_payment_being_driven_alone() {
     assert_eq!(paid["late"], false, "not marked given-up by the other process");
     assert!(paid["abandoned_at"].is_null());
 }
+
+/// Charges pushed through the terminal API and collected by a process that was killed: the
+/// charge follows its attempt through recovery (paid once, or open again for another try), and
+/// nothing is ever charged twice.
+#[tokio::test]
+async fn a_charge_whose_collector_was_killed_is_resolved_with_its_attempt() {
+    use paydesk_core::engine::{Cashier, ChargeRequest};
+    use paydesk_core::ledger::{ChargeState, Origin};
+    let sandbox = Sandbox::start(fast_sandbox()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config_for(&sandbox.base_url());
+    cfg.terminal_api = Some(paydesk_core::config::TerminalApi { max_open_charges: 2, ..Default::default() });
+    let config = write_config(dir.path(), &cfg);
+    let make = |order: &'static str, fen: i64| {
+        let config = config.clone();
+        async move {
+            let loaded = paydesk_core::config::Config::load(&config).unwrap();
+            let cashier = Cashier::open(loaded, &config, None).unwrap();
+            let req = ChargeRequest {
+                external_id: Some(order),
+                amount: paydesk_core::money::Fen(fen),
+                subject: "套餐",
+                tender: None,
+                channel: None,
+                origin: Origin::Api,
+            };
+            match cashier.create_charge(&req).unwrap() {
+                paydesk_core::ledger::Admitted::Created(c) => c.id,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let charged = make("ERP-A", 2500).await;
+    let never_sent = make("ERP-B", 1500).await;
+    kill_at(
+        &config,
+        "after_send",
+        &["charge", "--channel", "abc", "--for-charge", &charged, "--code", &alipay_code("11")],
+    )
+    .await;
+    kill_at(
+        &config,
+        "before_send",
+        &["charge", "--channel", "abc", "--for-charge", &never_sent, "--code", &alipay_code("10")],
+    )
+    .await;
+    let ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+    for id in [&charged, &never_sent] {
+        assert_eq!(ledger.charge(id).unwrap().state, ChargeState::Paying, "cut off mid-flight");
+    }
+    drop(ledger);
+
+    recover_until_settled(&config, Duration::from_secs(20)).await;
+
+    let ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+    let a = ledger.charge_record(&charged).unwrap();
+    assert_eq!((a.charge.state, a.attempts.len(), a.attempts[0].state), (ChargeState::Paid, 1, State::Paid));
+    assert_eq!(a.attempts[0].amount.0, 2500);
+    let b = ledger.charge_record(&never_sent).unwrap();
+    assert_eq!((b.charge.state, b.attempts[0].state), (ChargeState::Open, State::Failed), "open for another try");
+    drop(ledger);
+
+    // The retry pays it; the sandbox charged each order once.
+    let out =
+        cli(&config, &["charge", "--channel", "abc", "--for-charge", &never_sent, "--code", &alipay_code("10")]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+    assert_eq!(ledger.charge(&never_sent).unwrap().state, ChargeState::Paid);
+    assert_ledger_matches(&ledger, &sandbox.truth());
+    assert_eq!(sandbox.truth().charges.len(), 2);
+}

@@ -46,8 +46,12 @@ enum Command {
         #[arg(long)]
         channel: String,
         /// Yuan, like 12.34.
+        #[arg(long, required_unless_present = "for_charge", conflicts_with = "for_charge")]
+        amount: Option<String>,
+        /// Collect this open charge (pushed through the terminal API) instead: its amount and
+        /// subject.
         #[arg(long)]
-        amount: String,
+        for_charge: Option<String>,
         /// The customer's payment code (付款码); `-` reads it from standard input, which keeps it
         /// out of the process list and the shell history.
         #[arg(long, conflicts_with = "qr", required_unless_present = "qr")]
@@ -197,7 +201,7 @@ async fn run(cli: Cli) -> u8 {
     let out = Output { json: cli.json, lang };
     let who = Who { name: cli.user.as_deref() };
     match cli.command {
-        Command::Charge { channel, amount, code, qr: _, subject, method } => {
+        Command::Charge { channel, amount, for_charge, code, qr: _, subject, method } => {
             let code = match code.as_deref() {
                 Some("-") => {
                     let mut line = String::new();
@@ -208,8 +212,13 @@ async fn run(cli: Cli) -> u8 {
                 }
                 other => other.map(str::to_string),
             };
-            let tender =
-                Tender { channel: &channel, amount: &amount, subject: subject.as_deref(), method: method.as_deref() };
+            let tender = Tender {
+                channel: &channel,
+                amount: amount.as_deref().unwrap_or(""),
+                subject: subject.as_deref(),
+                method: method.as_deref(),
+                charge: for_charge.as_deref(),
+            };
             if who.name.is_some() || cashier.people().sign_in_required().unwrap_or(true) {
                 if let Err(e) = who.sign_in(&cashier) {
                     return out.error(e.code(), &e.message(lang));
@@ -315,17 +324,20 @@ struct Tender<'a> {
     amount: &'a str,
     subject: Option<&'a str>,
     method: Option<&'a str>,
+    /// An open charge whose amount and subject this payment collects.
+    charge: Option<&'a str>,
 }
 
 /// With `code`, a barcode payment; without, a QR (or customer page) payment.
 async fn charge(cashier: &Cashier, out: &Output, t: &Tender<'_>, code: Option<&str>) -> u8 {
     let mut updates = cashier.subscribe();
     let (channel, amount_text, subject) = (t.channel, t.amount, t.subject);
-    let started = match code {
-        Some(code) => {
-            cashier.start_barcode(&BarcodeRequest { channel, amount_text, code, source: "cli", subject, charge: None })
+    let started = match (code, t.charge) {
+        (Some(code), charge) => {
+            cashier.start_barcode(&BarcodeRequest { channel, amount_text, code, source: "cli", subject, charge })
         }
-        None => cashier.start_qr(channel, amount_text, subject, t.method).await,
+        (None, Some(charge)) => cashier.start_qr_for_charge(charge, channel, t.method).await,
+        (None, None) => cashier.start_qr(channel, amount_text, subject, t.method).await,
     };
     let payment = match started {
         Ok(p) => p,
