@@ -36,28 +36,13 @@ import {
   type KioskModel,
   type PayModel,
 } from './kiosk';
-import { abcChannel, paymentFixture } from './testFixtures';
+import { abcChannel, paymentFixture, chargeFixture } from './testFixtures';
 
 const T0 = 1_763_791_405_000;
 
+/** A kiosk order's charge (the shared fixture is an API charge). */
 function charge(p: Partial<ChargeView> = {}): ChargeView {
-  return {
-    id: 'CH0001',
-    externalOrderId: null,
-    origin: 'kiosk',
-    amountFen: 3600,
-    amountText: '36.00',
-    subject: '牛肉面 ×2',
-    tender: null,
-    channel: null,
-    state: 'open',
-    stateText: '待支付',
-    final: false,
-    paymentId: null,
-    lastFailure: null,
-    createdAtMs: T0,
-    ...p,
-  };
+  return chargeFixture({ origin: 'kiosk', externalOrderId: null, amountFen: 3600, amountText: '36.00', stateText: '待支付', ...p });
 }
 
 const qrWaiting = (p: Partial<PaymentView> = {}) =>

@@ -34,7 +34,7 @@ import KioskStart from './components/kiosk/KioskStart.svelte';
 import KioskPay from './components/kiosk/KioskPay.svelte';
 import KioskResult from './components/kiosk/KioskResult.svelte';
 import KioskIdle from './components/kiosk/KioskIdle.svelte';
-import { abcChannel, bootFixture, clerkUser, fakeKey, managerUser, paymentFixture, peopleFixture, todayFixture } from './testFixtures';
+import { abcChannel, bootFixture, clerkUser, fakeKey, managerUser, paymentFixture, peopleFixture, todayFixture, chargeFixture } from './testFixtures';
 
 const T0 = 1_763_791_405_000;
 
@@ -56,24 +56,9 @@ const kioskInfo = (p: Partial<KioskInfo> = {}): KioskInfo => ({
 const boot = (p: Partial<Bootstrap> = {}, k: Partial<KioskInfo> = {}): Bootstrap =>
   bootFixture({ kiosk: kioskInfo(k), people: peopleFixture({ users: [managerUser, clerkUser] }), ...p });
 
+/** A kiosk order's charge (the shared fixture is an API charge). */
 function charge(p: Partial<ChargeView> = {}): ChargeView {
-  return {
-    id: 'CH0001',
-    externalOrderId: null,
-    origin: 'kiosk',
-    amountFen: 3600,
-    amountText: '36.00',
-    subject: '牛肉面 ×2',
-    tender: null,
-    channel: null,
-    state: 'open',
-    stateText: '待支付',
-    final: false,
-    paymentId: null,
-    lastFailure: null,
-    createdAtMs: T0,
-    ...p,
-  };
+  return chargeFixture({ origin: 'kiosk', externalOrderId: null, amountFen: 3600, amountText: '36.00', stateText: '待支付', ...p });
 }
 
 const qrView = (p: Partial<PaymentView> = {}) =>
