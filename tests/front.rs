@@ -72,7 +72,7 @@ fn kiosk_home(sandbox: &Sandbox, tenders: Vec<Tender>, idle_s: u32) -> Result<(t
 
 fn charges_of(home: &Path) -> Vec<paydesk_core::ledger::Charge> {
     let ledger = Ledger::open(&home.join("ledger.db")).expect("ledger");
-    ledger.charges_page(0, i64::MAX, None, 100).expect("charges")
+    ledger.charges_page(0, i64::MAX, None, 100).expect("charges").into_iter().map(|r| r.charge).collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -75,12 +75,7 @@ fn kiosk_channel(c: &Cashier) -> Option<String> {
     c.channels()
         .values()
         .find(|ch| {
-            let caps = ch.capabilities();
-            caps.display == paydesk_core::channel::Display::Qr
-                && match first {
-                    Tender::Qr => caps.qr,
-                    Tender::Code => caps.barcode,
-                }
+            ch.capabilities().display == paydesk_core::channel::Display::Qr && first.offered_by(ch.capabilities())
         })
         .map(|ch| ch.id().to_string())
 }
@@ -91,15 +86,7 @@ pub fn kiosk_info(c: &Cashier) -> Option<KioskInfo> {
     let channel = kiosk_channel(c)?;
     let caps = c.channel(&channel)?.capabilities();
     // Only the tenders the channel can take.
-    let tenders = kiosk
-        .tenders
-        .iter()
-        .copied()
-        .filter(|t| match t {
-            Tender::Qr => caps.qr,
-            Tender::Code => caps.barcode,
-        })
-        .collect();
+    let tenders = kiosk.tenders.iter().copied().filter(|t| t.offered_by(caps)).collect();
     Some(KioskInfo {
         welcome: welcome(c, lang),
         logo_data_url: logo_data_url(c),
@@ -130,9 +117,14 @@ fn welcome(c: &Cashier, lang: Lang) -> String {
     lang.pick(&d.welcome_zh, &d.welcome_en).to_string()
 }
 
-/// The configured logo (or the bundled one) as a data URL; an unreadable file is logged and
-/// the bundled logo shown instead.
+/// The configured logo (or the bundled one) as a data URL, read once: every bootstrap of the
+/// kiosk and the display carries it. An unreadable file is logged and the bundled logo shown.
 fn logo_data_url(c: &Cashier) -> Option<String> {
+    static LOGO: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    Some(LOGO.get_or_init(|| read_logo(c)).clone())
+}
+
+fn read_logo(c: &Cashier) -> String {
     let bundled = || ("image/svg+xml", BUNDLED_LOGO.to_vec());
     let (mime, bytes) = match &c.config().display.logo {
         None => bundled(),
@@ -161,7 +153,7 @@ fn logo_data_url(c: &Cashier) -> Option<String> {
             }
         }
     };
-    Some(format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes)))
+    format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
 /// Puts the main window into kiosk mode (or back) and tells the core who takes payments.

@@ -75,14 +75,17 @@ impl Fen {
             return Err(AmountError::Whitespace);
         }
         check_characters(text)?;
-        let fen = parse_decimal(text, 2, false)?;
-        if fen.0 == 0 {
-            return Err(AmountError::Zero);
+        parse_decimal(text, 2, false)?.payable(ceiling)
+    }
+
+    /// One payment's amount: more than zero, at most the ceiling.
+    pub fn payable(self, ceiling: Fen) -> Result<Fen, AmountError> {
+        match self {
+            Fen(f) if f < 0 => Err(AmountError::Negative),
+            Fen(0) => Err(AmountError::Zero),
+            f if f > ceiling => Err(AmountError::AboveCeiling { amount: f, ceiling }),
+            f => Ok(f),
         }
-        if fen > ceiling {
-            return Err(AmountError::AboveCeiling { amount: fen, ceiling });
-        }
-        Ok(fen)
     }
 
     /// Reads a yuan amount sent by a channel, exactly: `100`, `100.0`, `100.00` are 10000 fen;

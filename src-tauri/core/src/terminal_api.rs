@@ -423,11 +423,8 @@ async fn list(
         None => None,
     };
     let page = ledger.charges_page(from, to, before, limit).map_err(lookup)?;
-    let next_before = (page.len() == limit).then(|| page.last().map(|c| c.id.clone())).flatten();
-    let mut charges = Vec::with_capacity(page.len());
-    for c in &page {
-        charges.push(ApiCharge::from(&ledger.charge_record(&c.id).map_err(lookup)?));
-    }
+    let next_before = (page.len() == limit).then(|| page.last().map(|r| r.charge.id.clone())).flatten();
+    let charges = page.iter().map(ApiCharge::from).collect();
     Ok(json(StatusCode::OK, &ApiList { charges, next_before }))
 }
 

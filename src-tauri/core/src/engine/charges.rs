@@ -121,13 +121,7 @@ impl Cashier {
     /// Records a charge (or finds the one made for the same external order id) and tells the
     /// screen. Nothing is sent to a channel: the screen collects it.
     pub fn create_charge(&self, req: &ChargeRequest<'_>) -> Result<Admitted, ChargeError> {
-        let ceiling = self.inner.config.ceiling();
-        if req.amount.0 <= 0 {
-            return Err(ChargeError::Amount(AmountError::Zero));
-        }
-        if req.amount > ceiling {
-            return Err(ChargeError::Amount(AmountError::AboveCeiling { amount: req.amount, ceiling }));
-        }
+        req.amount.payable(self.inner.config.ceiling()).map_err(ChargeError::Amount)?;
         if let Some(ext) = req.external_id {
             let n = ext.chars().count();
             if n == 0 || n > 64 || ext.trim() != ext || !visible(ext) {
@@ -139,15 +133,8 @@ impl Cashier {
         }
         if let Some(id) = req.channel {
             let ch = self.channel(id).ok_or_else(|| ChargeError::UnknownChannel(id.into()))?;
-            let caps = ch.capabilities();
-            match req.tender {
-                Some(Tender::Qr) if !caps.qr => {
-                    return Err(ChargeError::NotOffered { channel: id.into(), tender: "qr" })
-                }
-                Some(Tender::Code) if !caps.barcode => {
-                    return Err(ChargeError::NotOffered { channel: id.into(), tender: "code" })
-                }
-                _ => {}
+            if let Some(t) = req.tender.filter(|t| !t.offered_by(ch.capabilities())) {
+                return Err(ChargeError::NotOffered { channel: id.into(), tender: t.as_str() });
             }
         }
         let new = NewCharge {
@@ -182,16 +169,21 @@ impl Cashier {
     /// reversed at the channel, and the charge ends `cancelled`, or `paid` if the customer paid
     /// first. Never decided locally.
     pub fn cancel_charge(&self, id: &str) -> Result<ChargeRecord, ChargeError> {
-        let charge = self.inner.ledger.request_charge_cancel(id)?;
-        let record = self.inner.ledger.charge_record(&charge.id)?;
-        if let Some(attempt) = record.current().filter(|p| !p.state.is_final()) {
-            if let Err(e) = self.cancel(&attempt.id) {
-                tracing::warn!(charge = id, payment = %attempt.id, error = %e, "cannot cancel the charge's attempt now");
+        let record = self.inner.ledger.request_charge_cancel(id)?;
+        tracing::info!(charge = id, state = record.charge.state.as_str(), "charge cancel asked");
+        match record.current().filter(|p| !p.state.is_final()) {
+            Some(attempt) => {
+                // The attempt's own updates report the charge from here on.
+                if let Err(e) = self.cancel(&attempt.id) {
+                    tracing::warn!(charge = id, payment = %attempt.id, error = %e, "cannot cancel the charge's attempt now");
+                }
+                Ok(self.inner.ledger.charge_record(id)?)
+            }
+            None => {
+                self.inner.send_charge(record.clone());
+                Ok(record)
             }
         }
-        tracing::info!(charge = id, state = charge.state.as_str(), "charge cancel asked");
-        self.inner.emit_charge(id);
-        Ok(self.inner.ledger.charge_record(id)?)
     }
 
     /// Waits up to `wait` for the charge to finish; returns it as it is then.
@@ -225,12 +217,7 @@ impl Cashier {
     /// The charge a new attempt would collect: its amount and subject, if it is open now (the
     /// ledger checks again when it records the attempt).
     pub(super) fn charge_due(&self, id: &str) -> Result<crate::ledger::Charge, CheckoutError> {
-        let c = self.inner.ledger.charge(id).map_err(CheckoutError::Ledger)?;
-        if c.state != crate::ledger::ChargeState::Open {
-            let refused = ChargeRefused::NotOpen { id: c.id, state: c.state.as_str() };
-            return Err(CheckoutError::Ledger(LedgerError::Charge(refused)));
-        }
-        Ok(c)
+        self.inner.ledger.open_charge(id).map_err(CheckoutError::Ledger)
     }
 
     /// Whether a new attempt may start for this charge now.
@@ -245,7 +232,7 @@ impl Cashier {
             return Err(ChargeError::EmptyBasket);
         }
         let lang = self.lang();
-        let mut total = Fen(0);
+        let mut total = 0i64;
         let mut lines = Vec::new();
         for item in items {
             let product: &Product =
@@ -254,19 +241,13 @@ impl Cashier {
                 return Err(ChargeError::Quantity);
             }
             let price = product.price_fen().ok_or_else(|| ChargeError::UnknownProduct(item.id.clone()))?;
-            let line = price.0.checked_mul(i64::from(item.qty)).map(Fen);
-            total = line.and_then(|l| total.checked_add(l)).ok_or(ChargeError::Amount(AmountError::AboveCeiling {
-                amount: Fen(i64::MAX),
-                ceiling: self.inner.config.ceiling(),
-            }))?;
+            // Saturating: an absurd basket ends above the ceiling, which refuses it below.
+            total = total.saturating_add(price.0.saturating_mul(i64::from(item.qty)));
             let name =
                 if lang == Lang::En && !product.name_en.is_empty() { &product.name_en } else { &product.name_zh };
             lines.push(format!("{name}×{}", item.qty));
         }
-        let ceiling = self.inner.config.ceiling();
-        if total > ceiling {
-            return Err(ChargeError::Amount(AmountError::AboveCeiling { amount: total, ceiling }));
-        }
+        let total = Fen(total).payable(self.inner.config.ceiling()).map_err(ChargeError::Amount)?;
         let mut subject = lines.join(", ");
         if subject.chars().count() > 128 {
             subject = subject.chars().take(127).chain(['…']).collect();

@@ -72,11 +72,13 @@ impl Inner {
     /// Tells the screen and the terminal API's waiters about a charge as the ledger has it now.
     pub(super) fn emit_charge(&self, id: &str) {
         match self.ledger.charge_record(id) {
-            Ok(record) => {
-                let _ = self.updates.send(Update::Charge { charge: Box::new(record) });
-            }
+            Ok(record) => self.send_charge(record),
             Err(e) => tracing::warn!(charge = id, error = %e, "cannot read the charge to report it"),
         }
+    }
+
+    pub(super) fn send_charge(&self, record: crate::ledger::ChargeRecord) {
+        let _ = self.updates.send(Update::Charge { charge: Box::new(record) });
     }
 
     pub(super) fn finish(&self, id: &str, ended: watch::Sender<bool>) {

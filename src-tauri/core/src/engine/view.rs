@@ -353,13 +353,6 @@ impl ChargeView {
             (S::Open, Some(p)) if p.state.is_final() => Some(message(p, Phase::Done, lang, display_of(&p.channel))),
             _ => None,
         };
-        let state_text = match c.state {
-            S::Open => lang.pick("待收款", "Waiting to be paid"),
-            S::Paying => lang.pick("收款中", "Being paid"),
-            S::Paid => lang.pick("已支付", "Paid"),
-            S::Cancelling => lang.pick("正在取消", "Cancelling"),
-            S::Cancelled => lang.pick("已取消", "Cancelled"),
-        };
         ChargeView {
             id: c.id.clone(),
             external_order_id: c.external_id.clone(),
@@ -370,7 +363,7 @@ impl ChargeView {
             tender: c.tender,
             channel: c.channel.clone(),
             state: c.state,
-            state_text: state_text.into(),
+            state_text: c.state.label(lang).into(),
             is_final: c.state.is_final(),
             payment_id,
             last_failure,

@@ -42,6 +42,16 @@ impl ChargeState {
     pub fn is_final(self) -> bool {
         matches!(self, ChargeState::Paid | ChargeState::Cancelled)
     }
+
+    pub fn label(self, lang: crate::i18n::Lang) -> &'static str {
+        match self {
+            ChargeState::Open => lang.pick("待收款", "waiting to be paid"),
+            ChargeState::Paying => lang.pick("收款中", "being paid"),
+            ChargeState::Paid => lang.pick("已支付", "paid"),
+            ChargeState::Cancelling => lang.pick("正在取消", "cancelling"),
+            ChargeState::Cancelled => lang.pick("已取消", "cancelled"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -78,6 +88,14 @@ impl Tender {
 
     fn parse(s: &str) -> Option<Tender> {
         [Tender::Qr, Tender::Code].into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// Whether a channel with these capabilities takes this tender.
+    pub fn offered_by(self, caps: &crate::channel::Capabilities) -> bool {
+        match self {
+            Tender::Qr => caps.qr,
+            Tender::Code => caps.barcode,
+        }
     }
 }
 
@@ -192,14 +210,38 @@ fn charge_in(conn: &rusqlite::Connection, id: &str) -> Result<Charge, LedgerErro
         .ok_or_else(|| LedgerError::NotFound(id.into()))
 }
 
-/// Refuses a new attempt unless the charge is open (no attempt under way, not paid, not
+/// The charge, if a new attempt may start for it: open (no attempt under way, not paid, not
 /// cancelled). Runs inside the transaction that inserts the attempt.
-pub(super) fn check_attempt(conn: &rusqlite::Connection, charge_id: &str) -> Result<(), LedgerError> {
+pub(super) fn open_charge_in(conn: &rusqlite::Connection, charge_id: &str) -> Result<Charge, LedgerError> {
     let c = charge_in(conn, charge_id)?;
     if c.state != ChargeState::Open {
         return Err(LedgerError::Charge(ChargeRefused::NotOpen { id: c.id, state: c.state.as_str() }));
     }
-    Ok(())
+    Ok(c)
+}
+
+fn one_record(conn: &rusqlite::Connection, charge: Charge) -> Result<ChargeRecord, LedgerError> {
+    let mut records = records_in(conn, vec![charge])?;
+    records.pop().ok_or_else(|| LedgerError::Sqlite("a charge read back empty".into()))
+}
+
+/// The charges with their attempts, in the order given: one query for all the attempts.
+fn records_in(conn: &rusqlite::Connection, charges: Vec<Charge>) -> Result<Vec<ChargeRecord>, LedgerError> {
+    let ids = serde_json::to_string(&charges.iter().map(|c| c.id.as_str()).collect::<Vec<_>>())
+        .map_err(|e| LedgerError::Sqlite(e.to_string()))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {} FROM payments WHERE charge_id IN (SELECT value FROM json_each(?1)) ORDER BY created_at, id",
+        super::payments::COLUMNS
+    ))?;
+    let mut attempts: Vec<super::Payment> = stmt.query_map([ids], payment_from_row)?.collect::<Result<_, _>>()?;
+    Ok(charges
+        .into_iter()
+        .map(|charge| {
+            let (mine, rest) = attempts.drain(..).partition(|p| p.charge_id.as_deref() == Some(charge.id.as_str()));
+            attempts = rest;
+            ChargeRecord { charge, attempts: mine }
+        })
+        .collect())
 }
 
 impl Ledger {
@@ -267,12 +309,12 @@ impl Ledger {
     pub fn charge_record(&self, id: &str) -> Result<ChargeRecord, LedgerError> {
         let conn = self.conn();
         let charge = charge_in(&conn, id)?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {} FROM payments WHERE charge_id = ?1 ORDER BY created_at, id",
-            super::payments::COLUMNS
-        ))?;
-        let attempts = stmt.query_map([id], payment_from_row)?.collect::<Result<_, _>>()?;
-        Ok(ChargeRecord { charge, attempts })
+        one_record(&conn, charge)
+    }
+
+    /// The charge if a new attempt may start for it now (the insert checks again).
+    pub fn open_charge(&self, id: &str) -> Result<Charge, LedgerError> {
+        open_charge_in(&self.conn(), id)
     }
 
     /// Unfinished charges, oldest first.
@@ -285,15 +327,15 @@ impl Ledger {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Charges made in `[from, to)`, newest first, `limit` at a time before the charge `before`
-    /// (its `created_at` and id).
+    /// Charges made in `[from, to)` with their attempts, newest first, `limit` at a time before
+    /// the charge `before` (its `created_at` and id).
     pub fn charges_page(
         &self,
         from: i64,
         to: i64,
         before: Option<(i64, &str)>,
         limit: usize,
-    ) -> Result<Vec<Charge>, LedgerError> {
+    ) -> Result<Vec<ChargeRecord>, LedgerError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM charges WHERE created_at >= ?1 AND created_at < ?2 \
@@ -302,12 +344,14 @@ impl Ledger {
         ))?;
         let (at, id) = before.map_or((None, None), |(t, i)| (Some(t), Some(i)));
         let rows = stmt.query_map(params![from, to, at, id, limit as i64], charge_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let charges = rows.collect::<Result<_, _>>()?;
+        drop(stmt);
+        records_in(&conn, charges)
     }
 
     /// Asks to cancel: the charge is `cancelled` at once when no attempt is under way, else
     /// `cancelling` until that attempt ends (the triggers decide). A paid charge stays paid.
-    pub fn request_charge_cancel(&self, id: &str) -> Result<Charge, LedgerError> {
+    pub fn request_charge_cancel(&self, id: &str) -> Result<ChargeRecord, LedgerError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let c = charge_in(&tx, id)?;
@@ -317,9 +361,9 @@ impl Ledger {
                 params![id, now_ms()],
             )?;
         }
-        let c = charge_in(&tx, id)?;
+        let record = one_record(&tx, charge_in(&tx, id)?)?;
         tx.commit()?;
-        Ok(c)
+        Ok(record)
     }
 }
 
@@ -387,7 +431,7 @@ mod tests {
         assert_eq!(rec.current().map(|p| p.id.as_str()), Some("P2"));
         assert_eq!(rec.attempts.len(), 2);
         assert!(matches!(l.insert_payment(&attempt("P3", "C1")), Err(LedgerError::Charge(_))));
-        assert_eq!(l.request_charge_cancel("C1").unwrap().state, ChargeState::Paid, "paid stays paid");
+        assert_eq!(l.request_charge_cancel("C1").unwrap().charge.state, ChargeState::Paid, "paid stays paid");
     }
 
     #[test]
@@ -396,7 +440,7 @@ mod tests {
         l.insert_charge(&charge("C1", None, 500), 5).unwrap();
         l.insert_payment(&attempt("P1", "C1")).unwrap();
         l.transition("P1", State::Pending, &Change::default()).unwrap();
-        assert_eq!(l.request_charge_cancel("C1").unwrap().state, ChargeState::Cancelling);
+        assert_eq!(l.request_charge_cancel("C1").unwrap().charge.state, ChargeState::Cancelling);
         assert!(matches!(l.insert_payment(&attempt("P2", "C1")), Err(LedgerError::Charge(_))));
         l.transition("P1", State::Closed, &Change::default()).unwrap();
         assert_eq!(l.charge("C1").unwrap().state, ChargeState::Cancelled);

@@ -202,12 +202,7 @@ impl Localized for LedgerError {
                 format!("The till is busy with unfinished charge {open}; finish or cancel it first")
             }
             (LedgerError::Charge(ChargeRefused::NotOpen { id, state }), Lang::Zh) => {
-                let now = match *state {
-                    "paying" => "正在收款",
-                    "paid" => "已支付",
-                    "cancelling" => "正在取消",
-                    _ => "已取消",
-                };
+                let now = ChargeState::parse(state).map_or(*state, |s| s.label(Lang::Zh));
                 format!("收款单 {id} {now}，不能再发起支付")
             }
             (LedgerError::Charge(ChargeRefused::NotOpen { id, state }), Lang::En) => {

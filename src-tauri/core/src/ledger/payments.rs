@@ -154,7 +154,7 @@ impl Ledger {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(charge) = &p.charge {
-            super::charges::check_attempt(&tx, charge)?;
+            super::charges::open_charge_in(&tx, charge)?;
         }
         tx.execute(
             "INSERT INTO payments (id, terminal, channel, flow, amount_fen, subject, wallet, code_masked, state, \
