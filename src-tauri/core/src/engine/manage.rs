@@ -242,7 +242,8 @@ impl Inner {
     }
 
     /// Sends a recorded refund (again, on `first == false`) and records the answer. A re-send
-    /// that does not reach the channel leaves the refund as it was: the first try may have.
+    /// that does not reach the channel, or is refused, leaves the refund as it was: the first
+    /// try may have refunded.
     async fn send_refund(
         &self,
         ch: &Arc<dyn Channel>,
@@ -258,8 +259,13 @@ impl Inner {
             RefundOutcome::Processing { refund_no } => {
                 (RefundState::Pending, RefundChange { channel_refund_no: refund_no, ..Default::default() })
             }
-            RefundOutcome::Failed(f) => {
+            RefundOutcome::Failed(f) if first => {
                 (RefundState::Failed, RefundChange { failure: Some((f.code, f.message)), ..Default::default() })
+            }
+            // A re-send refused (a signature, a rate limit…) says nothing about the first try,
+            // which may have refunded: the refund stays unknown, never failed.
+            RefundOutcome::Failed(f) => {
+                (RefundState::Unknown, RefundChange { failure: Some((f.code, f.message)), ..Default::default() })
             }
             RefundOutcome::NotSent(why) if first => (
                 RefundState::Failed,
