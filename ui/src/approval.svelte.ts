@@ -8,6 +8,7 @@
 
 import { isCoreError, type Approval, type UserInfo, type WithApproval } from './api';
 import { editPin, isPinFormat, pinFromText, pinScreenKey, type PinKey } from './pin';
+import { preselectUser } from './people.svelte';
 
 /** Rejections the prompt shows itself, staying open. */
 const RETRY_CODES = new Set(['wrong_pin', 'locked', 'forbidden']);
@@ -45,11 +46,9 @@ export function managersOf(users: readonly UserInfo[]): UserInfo[] {
   return users.filter((u) => u.role === 'manager');
 }
 
-/** The manager to preselect: the signed-in one, else the only one, else none. */
-export function preselectManager(managers: readonly UserInfo[], sessionUserId: number | null): number | null {
-  if (sessionUserId !== null && managers.some((m) => m.id === sessionUserId)) return sessionUserId;
-  return managers.length === 1 ? managers[0].id : null;
-}
+/** The manager to preselect: the signed-in one, else the only one, else none (the sign-in
+ * screen's rule for its users). */
+export const preselectManager = preselectUser;
 
 export class Approvals {
   prompt = $state<PromptState | null>(null);

@@ -7,38 +7,7 @@ import { render } from 'svelte/server';
 import type { Bootstrap, Channel, CoreEvents, PaymentView } from './api';
 import type { ChargeView, KioskInfo } from './charges';
 
-const mocks = vi.hoisted(() => ({
-  api: {
-    bootstrap: vi.fn(),
-    setLanguage: vi.fn(),
-    checkAmount: vi.fn(),
-    armScan: vi.fn(),
-    disarmScan: vi.fn(),
-    submitScan: vi.fn(),
-    scannerSettings: vi.fn(),
-    saveScannerSettings: vi.fn(),
-    startQr: vi.fn(),
-    cancelPayment: vi.fn(),
-    today: vi.fn(),
-    ackAlert: vi.fn(),
-    users: vi.fn(),
-    cancelCharge: vi.fn(),
-    leaveKiosk: vi.fn(),
-  },
-  events: null as Partial<CoreEvents> | null,
-}));
-
-vi.mock('./api', async (importOriginal) => {
-  const real = await importOriginal<typeof import('./api')>();
-  return {
-    ...real,
-    api: mocks.api,
-    subscribe: vi.fn(async (h: Partial<CoreEvents>) => {
-      mocks.events = h;
-      return () => undefined;
-    }),
-  };
-});
+vi.mock('./api', async (importOriginal) => (await import('./testApiMock')).mockApiModule(await importOriginal()));
 vi.mock('./sounds', () => ({ playSound: vi.fn() }));
 
 import { AppState, app } from './state.svelte';
@@ -56,8 +25,7 @@ import {
   signInPeople,
   todayFixture,
 } from './testFixtures';
-
-const api = mocks.api;
+import { apiMock as api, coreEvents, resetApiMock } from './testApiMock';
 
 const lakala: Channel = {
   id: 'lakala',
@@ -97,8 +65,8 @@ const key = (k: string) => fakeKey(k) as unknown as KeyboardEvent & { defaultPre
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
 const fire = (): Partial<CoreEvents> => {
-  if (!mocks.events) throw new Error('not subscribed');
-  return mocks.events;
+  if (!coreEvents.handlers) throw new Error('not subscribed');
+  return coreEvents.handlers;
 };
 const chargeUpdate = (c: ChargeView) => fire().onCharge?.(c);
 
@@ -129,11 +97,8 @@ beforeEach(() => {
   vi.stubGlobal('sessionStorage', { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => store.set(k, v) });
   vi.stubGlobal('document', { documentElement: { lang: '' }, activeElement: null });
   vi.stubGlobal('window', { setTimeout, clearTimeout, setInterval, clearInterval });
-  for (const m of Object.values(api)) m.mockReset();
+  resetApiMock();
   api.today.mockResolvedValue(todayFixture());
-  api.checkAmount.mockImplementation(async (amountText: string) => ({ amountFen: 1234, amountText }));
-  api.armScan.mockResolvedValue(null);
-  api.disarmScan.mockResolvedValue(null);
   api.users.mockResolvedValue([managerUser, clerkUser]);
 });
 

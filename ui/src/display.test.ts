@@ -3,7 +3,6 @@
 import { describe, expect, it } from 'vitest';
 import { render } from 'svelte/server';
 import {
-  displayMode,
   displayView,
   emptyDisplay,
   fromBootstrap,
@@ -19,6 +18,9 @@ import { chargeFixture, paidFixture, paymentFixture } from './testFixtures';
 import type { Lang, PaymentView } from './api';
 
 const T0 = 1_763_791_405_000;
+
+/** The mode the display shows for a state at a time. */
+const displayMode = (s: DisplayState, nowMs: number) => displayView(s, nowMs).mode;
 
 function qrWaiting(p: Partial<PaymentView> = {}): PaymentView {
   return paymentFixture({

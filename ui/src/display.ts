@@ -92,11 +92,6 @@ export function withCharge(s: DisplayState, c: ChargeView): DisplayState {
   return charge === s.charge ? s : { ...s, charge };
 }
 
-/** The mode for a state at a time. */
-export function displayMode(s: DisplayState, nowMs: number): DisplayMode {
-  return displayView(s, nowMs).mode;
-}
-
 export function displayView(s: DisplayState, nowMs: number): DisplayView {
   const base: DisplayView = {
     mode: 'welcome',

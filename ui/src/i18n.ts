@@ -640,13 +640,18 @@ const en: Record<MessageKey, string> = {
 
 export const dictionaries: Record<Lang, Record<MessageKey, string>> = { zh, en };
 
-/** Looks up a text and fills in `{name}` placeholders. */
-export function translate(lang: Lang, key: MessageKey, vars?: Record<string, string | number>): string {
-  let s = dictionaries[lang][key] ?? dictionaries.zh[key] ?? key;
+/** Fills in a text's `{name}` placeholders (every dictionary's texts: this one, reports', the kiosk's). */
+export function fillVars(text: string, vars?: Record<string, string | number>): string {
+  let s = text;
   if (vars) {
     for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(String(v));
   }
   return s;
+}
+
+/** Looks up a text and fills in `{name}` placeholders. */
+export function translate(lang: Lang, key: MessageKey, vars?: Record<string, string | number>): string {
+  return fillVars(dictionaries[lang][key] ?? dictionaries.zh[key] ?? key, vars);
 }
 
 /** The name of a role. */

@@ -48,7 +48,7 @@ import {
   type KioskStateId,
 } from './kiosk';
 import { kt, type KioskKey } from './kioskI18n';
-import { secondsLeft, showsCountdown } from './payment';
+import { rememberView, secondsLeft, showsCountdown } from './payment';
 import { isOwnSource, scanSound, wedgeConfig } from './scanners';
 import { playSound } from './sounds';
 import type { AppState } from './state.svelte';
@@ -284,11 +284,7 @@ export class KioskState {
   /** `[scanners]` changed (bootstrap, language switch): the kiosk's wedge takes the thresholds (the
    * clerk window's capture is off in kiosk mode: AppState.readsScans). */
   syncScanners(s: Scanners): void {
-    const want = wedgeConfig(s);
-    const have = this.capture.detector.options;
-    if (want.enabled !== this.capture.enabled || want.minLength !== have.minLength || want.maxGapMs !== have.maxGapMs) {
-      this.capture.configure(want);
-    }
+    this.capture.sync(wedgeConfig(s));
   }
 
   // ---------------------------------------------------------------- the core's reports
@@ -305,12 +301,7 @@ export class KioskState {
   }
 
   private remember(v: PaymentView): void {
-    this.views.delete(v.id);
-    this.views.set(v.id, v);
-    if (this.views.size > VIEW_CACHE) {
-      const oldest = this.views.keys().next().value;
-      if (oldest !== undefined) this.views.delete(oldest);
-    }
+    rememberView(this.views, v, VIEW_CACHE);
   }
 
   /** Every change of the model goes through here: sounds, the armed scanner, the next charge, the

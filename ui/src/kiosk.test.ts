@@ -36,14 +36,12 @@ import {
   type KioskModel,
   type PayModel,
 } from './kiosk';
-import { abcChannel, paymentFixture, chargeFixture } from './testFixtures';
+import { abcChannel, kioskChargeFixture, paymentFixture } from './testFixtures';
 
 const T0 = 1_763_791_405_000;
 
-/** A kiosk order's charge (the shared fixture is an API charge). */
-function charge(p: Partial<ChargeView> = {}): ChargeView {
-  return chargeFixture({ origin: 'kiosk', externalOrderId: null, amountFen: 3600, amountText: '36.00', stateText: '待支付', ...p });
-}
+/** A kiosk order's charge (the shared `chargeFixture` is an API charge). */
+const charge = kioskChargeFixture;
 
 const qrWaiting = (p: Partial<PaymentView> = {}) =>
   paymentFixture({

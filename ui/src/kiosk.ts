@@ -5,6 +5,7 @@
 
 import type { Channel, PaymentView } from './api';
 import type { BasketItem, ChargeView, KioskInfo, KioskProduct, Tender } from './charges';
+import { preferredChannel } from './chargeFlow';
 import { mergeView, secondsLeft } from './payment';
 
 // ---------------------------------------------------------------- screens and states
@@ -264,10 +265,8 @@ export function attemptChannel(
   channels: readonly Channel[],
   charge: Pick<ChargeView, 'channel'> | null,
 ): { channel: string; method: string | null } {
-  const wanted = charge?.channel;
-  if (wanted && wanted !== kiosk.channel && channels.some((c) => c.id === wanted)) {
-    return { channel: wanted, method: null };
-  }
+  const wanted = preferredChannel(channels, charge);
+  if (wanted && wanted !== kiosk.channel) return { channel: wanted, method: null };
   return { channel: kiosk.channel, method: kiosk.method };
 }
 

@@ -3,6 +3,7 @@
 // from the core (welcome, product names, messages) come in the current language only.
 
 import type { Lang } from './api';
+import { fillVars } from './i18n';
 
 const zh = {
   welcome: '欢迎光临',
@@ -102,11 +103,7 @@ export const kioskDictionaries: Record<Lang, Record<KioskKey, string>> = { zh, e
 
 /** A kiosk text in `lang`, with `{name}` placeholders filled in. */
 export function kt(lang: Lang, key: KioskKey, vars?: Record<string, string | number>): string {
-  let s: string = kioskDictionaries[lang][key] ?? zh[key];
-  if (vars) {
-    for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(String(v));
-  }
-  return s;
+  return fillVars(kioskDictionaries[lang][key] ?? zh[key], vars);
 }
 
 /** The other language: the kiosk's second line. */

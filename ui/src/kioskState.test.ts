@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { render } from 'svelte/server';
 import type { Bootstrap, PaymentView, ScanEvent } from './api';
-import type { BasketItem, ChargeView, KioskInfo } from './charges';
+import type { BasketItem, KioskInfo } from './charges';
 
 type Handler = (e: { payload: unknown }) => void;
 
@@ -34,7 +34,7 @@ import KioskStart from './components/kiosk/KioskStart.svelte';
 import KioskPay from './components/kiosk/KioskPay.svelte';
 import KioskResult from './components/kiosk/KioskResult.svelte';
 import KioskIdle from './components/kiosk/KioskIdle.svelte';
-import { abcChannel, bootFixture, clerkUser, fakeKey, managerUser, paymentFixture, peopleFixture, todayFixture, chargeFixture } from './testFixtures';
+import { abcChannel, bootFixture, clerkUser, fakeKey, kioskChargeFixture, managerUser, paymentFixture, peopleFixture, todayFixture } from './testFixtures';
 
 const T0 = 1_763_791_405_000;
 
@@ -56,10 +56,8 @@ const kioskInfo = (p: Partial<KioskInfo> = {}): KioskInfo => ({
 const boot = (p: Partial<Bootstrap> = {}, k: Partial<KioskInfo> = {}): Bootstrap =>
   bootFixture({ kiosk: kioskInfo(k), people: peopleFixture({ users: [managerUser, clerkUser] }), ...p });
 
-/** A kiosk order's charge (the shared fixture is an API charge). */
-function charge(p: Partial<ChargeView> = {}): ChargeView {
-  return chargeFixture({ origin: 'kiosk', externalOrderId: null, amountFen: 3600, amountText: '36.00', stateText: '待支付', ...p });
-}
+/** A kiosk order's charge (the shared `chargeFixture` is an API charge). */
+const charge = kioskChargeFixture;
 
 const qrView = (p: Partial<PaymentView> = {}) =>
   paymentFixture({

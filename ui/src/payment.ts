@@ -22,6 +22,17 @@ export function mergeView(prev: PaymentView | undefined, next: PaymentView): Pay
   return next;
 }
 
+/** Keeps `v` as the latest view of its payment, newest last (a Map keeps the order things were put
+ * in): beyond `limit` payments the one seen longest ago is forgotten. */
+export function rememberView(views: Map<string, PaymentView>, v: PaymentView, limit: number): void {
+  views.delete(v.id);
+  views.set(v.id, v);
+  if (views.size > limit) {
+    const oldest = views.keys().next().value;
+    if (oldest !== undefined) views.delete(oldest);
+  }
+}
+
 /** Whole seconds left until `deadlineAtMs` (rounded up, never negative). */
 export function secondsLeft(deadlineAtMs: number, nowMs: number): number {
   return Math.max(0, Math.ceil((deadlineAtMs - nowMs) / 1000));

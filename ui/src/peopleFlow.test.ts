@@ -5,38 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { render } from 'svelte/server';
 import type { Bootstrap } from './api';
 
-const mocks = vi.hoisted(() => ({
-  api: {
-    bootstrap: vi.fn(),
-    setLanguage: vi.fn(),
-    checkAmount: vi.fn(),
-    armScan: vi.fn(),
-    disarmScan: vi.fn(),
-    submitScan: vi.fn(),
-    scannerSettings: vi.fn(),
-    saveScannerSettings: vi.fn(),
-    startQr: vi.fn(),
-    cancelPayment: vi.fn(),
-    today: vi.fn(),
-    ackAlert: vi.fn(),
-    signIn: vi.fn(),
-    signOut: vi.fn(),
-    lock: vi.fn(),
-    users: vi.fn(),
-    createFirstManager: vi.fn(),
-    addUser: vi.fn(),
-    paymentDetail: vi.fn(),
-    refund: vi.fn(),
-    forceOutcome: vi.fn(),
-    resolveRefund: vi.fn(),
-    auditLog: vi.fn(),
-  },
-}));
-
-vi.mock('./api', async (importOriginal) => {
-  const real = await importOriginal<typeof import('./api')>();
-  return { ...real, api: mocks.api, subscribe: vi.fn(async () => () => undefined) };
-});
+vi.mock('./api', async (importOriginal) => (await import('./testApiMock')).mockApiModule(await importOriginal()));
 vi.mock('./sounds', () => ({ playSound: vi.fn() }));
 
 import { AppState, app } from './state.svelte';
@@ -62,8 +31,8 @@ import {
   todayFixture,
   wedgeScanInto,
 } from './testFixtures';
+import { apiMock as api, resetApiMock } from './testApiMock';
 
-const api = mocks.api;
 const press = (s: AppState, k: string, target: { tagName: string } | null = null) => {
   const ev = fakeKey(k, 0, target);
   s.onKeydown(ev as unknown as KeyboardEvent);
@@ -95,12 +64,9 @@ beforeEach(() => {
   vi.stubGlobal('window', { setTimeout, clearTimeout, setInterval, clearInterval });
   vi.stubGlobal('HTMLInputElement', class {});
   vi.stubGlobal('HTMLTextAreaElement', class {});
-  for (const m of Object.values(api)) m.mockReset();
+  resetApiMock();
   api.today.mockResolvedValue(todayFixture());
   api.users.mockResolvedValue([managerUser, clerkUser]);
-  api.checkAmount.mockImplementation(async (amountText: string) => ({ amountFen: 1234, amountText }));
-  api.armScan.mockResolvedValue(null);
-  api.disarmScan.mockResolvedValue(null);
   api.signOut.mockResolvedValue(null);
   api.lock.mockResolvedValue(null);
 });

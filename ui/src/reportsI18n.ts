@@ -4,6 +4,7 @@
 
 import type { Lang, PaymentState } from './api';
 import type { RefundState } from './reportsApi';
+import { fillVars } from './i18n';
 
 const zh = {
   viewDay: '日报',
@@ -249,11 +250,7 @@ export const reportDictionaries: Record<Lang, Record<ReportKey, string>> = { zh,
 
 /** Looks up a text of the reports screens and fills in `{name}` placeholders. */
 export function rt(lang: Lang, key: ReportKey, vars?: Record<string, string | number>): string {
-  let s = reportDictionaries[lang]?.[key] ?? zh[key] ?? key;
-  if (vars) {
-    for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(String(v));
-  }
-  return s;
+  return fillVars(reportDictionaries[lang]?.[key] ?? zh[key] ?? key, vars);
 }
 
 const PAYMENT_STATES: readonly string[] = ['created', 'pending', 'unknown', 'paid', 'failed', 'closed', 'reversed'];

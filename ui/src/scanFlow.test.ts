@@ -6,38 +6,9 @@ import { render } from 'svelte/server';
 import type { Bootstrap, CoreEvents, PaymentView, ScanEvent, ScannerSettingsView, Scanners, Today } from './api';
 import type { KioskInfo } from './charges';
 
-const mocks = vi.hoisted(() => ({
-  api: {
-    bootstrap: vi.fn(),
-    setLanguage: vi.fn(),
-    checkAmount: vi.fn(),
-    armScan: vi.fn(),
-    disarmScan: vi.fn(),
-    submitScan: vi.fn(),
-    scannerSettings: vi.fn(),
-    saveScannerSettings: vi.fn(),
-    startQr: vi.fn(),
-    cancelPayment: vi.fn(),
-    today: vi.fn(),
-    ackAlert: vi.fn(),
-    users: vi.fn(),
-  },
-  playSound: vi.fn(),
-  events: null as CoreEvents | null,
-}));
+const mocks = vi.hoisted(() => ({ playSound: vi.fn() }));
 
-vi.mock('./api', async (importOriginal) => {
-  const real = await importOriginal<typeof import('./api')>();
-  return {
-    ...real,
-    api: mocks.api,
-    subscribe: vi.fn(async (h: CoreEvents) => {
-      mocks.events = h;
-      return () => undefined;
-    }),
-  };
-});
-
+vi.mock('./api', async (importOriginal) => (await import('./testApiMock')).mockApiModule(await importOriginal()));
 vi.mock('./sounds', () => ({ playSound: mocks.playSound }));
 
 import { AppState, app } from './state.svelte';
@@ -53,8 +24,7 @@ import {
   scannersFixture,
   wedgeScanInto,
 } from './testFixtures';
-
-const api = mocks.api;
+import { apiMock as api, coreEvents, resetApiMock } from './testApiMock';
 
 const scanners = scannersFixture;
 
@@ -123,8 +93,9 @@ async function scanning(b: Bootstrap = boot(), state?: AppState): Promise<AppSta
 }
 
 const fire = () => {
-  if (!mocks.events) throw new Error('not subscribed');
-  return mocks.events;
+  if (!coreEvents.handlers) throw new Error('not subscribed');
+  // the app subscribes with every handler this file fires
+  return coreEvents.handlers as CoreEvents;
 };
 
 beforeEach(() => {
@@ -133,12 +104,9 @@ beforeEach(() => {
   vi.stubGlobal('window', { setTimeout, clearTimeout, setInterval, clearInterval });
   vi.stubGlobal('HTMLInputElement', class {});
   vi.stubGlobal('HTMLTextAreaElement', class {});
-  for (const m of Object.values(api)) m.mockReset();
+  resetApiMock();
   mocks.playSound.mockReset();
   api.today.mockResolvedValue(emptyToday);
-  api.checkAmount.mockImplementation(async (amountText: string) => ({ amountFen: 1234, amountText }));
-  api.armScan.mockResolvedValue(null);
-  api.disarmScan.mockResolvedValue(null);
   api.users.mockResolvedValue([managerUser, clerkUser]);
 });
 

@@ -25,7 +25,7 @@ import type { ChargeView, KioskInfo, Tender } from './charges';
 import { canDismiss, chargeFromBoot, enterAction, nextCharge, openCharge as toCollect, preferredChannel } from './chargeFlow';
 import { amountKeyFromEvent, editAmount, type AmountKey } from './amountEdit';
 import { translate, type MessageKey } from './i18n';
-import { mergeView, resultKind } from './payment';
+import { mergeView, rememberView, resultKind } from './payment';
 import { playSound } from './sounds';
 import {
   hasMethodPicker,
@@ -336,11 +336,7 @@ export class AppState {
   private applyScanners(s: Scanners): void {
     this.scanners = s;
     // (in kiosk mode this capture is off, see `readsScans`; its thresholds stay current for after)
-    const want = wedgeConfig(s);
-    const have = this.capture.detector.options;
-    if (want.enabled !== this.capture.enabled || want.minLength !== have.minLength || want.maxGapMs !== have.maxGapMs) {
-      this.capture.configure(want);
-    }
+    this.capture.sync(wedgeConfig(s));
   }
 
   private applyScannerState(st: ScannerStates): void {
@@ -446,12 +442,7 @@ export class AppState {
   private remember(v: PaymentView): void {
     // a fresh view restarts its countdown from the real time, not the last 250 ms tick
     this.now = Date.now();
-    this.views.delete(v.id);
-    this.views.set(v.id, v);
-    if (this.views.size > CACHE_LIMIT) {
-      const oldest = this.views.keys().next().value;
-      if (oldest !== undefined) this.views.delete(oldest);
-    }
+    rememberView(this.views, v, CACHE_LIMIT);
   }
 
   private setActive(v: PaymentView): void {

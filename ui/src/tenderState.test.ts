@@ -5,31 +5,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { render } from 'svelte/server';
 import type { Bootstrap, Channel, PaymentView, Today } from './api';
 
-const mocks = vi.hoisted(() => ({
-  bootstrap: vi.fn(),
-  setLanguage: vi.fn(),
-  checkAmount: vi.fn(),
-  armScan: vi.fn(),
-  disarmScan: vi.fn(),
-  submitScan: vi.fn(),
-  scannerSettings: vi.fn(),
-  saveScannerSettings: vi.fn(),
-  startQr: vi.fn(),
-  cancelPayment: vi.fn(),
-  today: vi.fn(),
-  ackAlert: vi.fn(),
-}));
-
-vi.mock('./api', async (importOriginal) => {
-  const real = await importOriginal<typeof import('./api')>();
-  return { ...real, api: mocks, subscribe: vi.fn(async () => () => undefined) };
-});
+vi.mock('./api', async (importOriginal) => (await import('./testApiMock')).mockApiModule(await importOriginal()));
 
 import { AppState, app } from './state.svelte';
 import AmountEntry from './components/AmountEntry.svelte';
 import PaymentOverlay from './components/PaymentOverlay.svelte';
 import TodayList from './components/TodayList.svelte';
 import { bootFixture } from './testFixtures';
+import { apiMock as mocks, resetApiMock } from './testApiMock';
 
 const abc: Channel = { id: 'abc', name: '农行支付宝', barcode: true, qr: true, canCancel: true, methods: [], display: 'qr' };
 const lakala: Channel = {
@@ -131,11 +114,8 @@ beforeEach(() => {
   vi.stubGlobal('document', { documentElement: { lang: '' } });
   vi.stubGlobal('window', { setTimeout, clearTimeout, setInterval, clearInterval });
   vi.stubGlobal('Audio', undefined);
-  for (const m of Object.values(mocks)) m.mockReset();
+  resetApiMock();
   mocks.today.mockResolvedValue(emptyToday);
-  mocks.checkAmount.mockImplementation(async (amountText: string) => ({ amountFen: 1234, amountText }));
-  mocks.armScan.mockResolvedValue(null);
-  mocks.disarmScan.mockResolvedValue(null);
 });
 
 afterEach(() => {

@@ -253,3 +253,8 @@ export function chargeFixture(p: Partial<ChargeView> = {}): ChargeView {
     ...p,
   };
 }
+
+/** A kiosk order's charge (origin `kiosk`, no external order). */
+export function kioskChargeFixture(p: Partial<ChargeView> = {}): ChargeView {
+  return chargeFixture({ origin: 'kiosk', externalOrderId: null, amountFen: 3600, amountText: '36.00', stateText: '待支付', ...p });
+}

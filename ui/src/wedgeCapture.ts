@@ -145,6 +145,15 @@ export class WedgeCapture {
     return ok;
   }
 
+  /** Applies the wedge settings only when they differ from those in force (`configure` would drop a
+   * run in progress): for settings that arrive again unchanged (every bootstrap, language switch). */
+  sync(config: WedgeConfig): void {
+    const have = this.detector.options;
+    if (config.enabled !== this.detecting || config.minLength !== have.minLength || config.maxGapMs !== have.maxGapMs) {
+      this.configure(config);
+    }
+  }
+
   /** Sets the manual text (e.g. the field changed by paste or an on-screen keyboard) and clears the run. */
   setManual(text: string): void {
     this.manual = text;
