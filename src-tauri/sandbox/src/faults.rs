@@ -29,6 +29,27 @@ pub struct Faults {
     pub drop_after_percent: u8,
     /// The call is processed, then the body is garbled (truncated).
     pub garble_percent: u8,
+    /// The call is processed, then the reply's signature is spoiled (lakala direct's
+    /// `Lklapi-Signature` header, the cashdesk's signed block); unsigned replies pass as they are.
+    pub bad_signature_percent: u8,
+}
+
+/// How many faults were injected since the start, by kind (the chaos harness reports them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Injected {
+    pub delayed: u64,
+    pub fail_before: u64,
+    pub fail_after: u64,
+    pub drop_after: u64,
+    pub garble: u64,
+    pub bad_signature: u64,
+}
+
+impl Injected {
+    pub fn total(&self) -> u64 {
+        self.delayed + self.fail_before + self.fail_after + self.drop_after + self.garble + self.bad_signature
+    }
 }
 
 impl Faults {
@@ -39,6 +60,7 @@ impl Faults {
             ("failAfterPercent", self.fail_after_percent),
             ("dropAfterPercent", self.drop_after_percent),
             ("garblePercent", self.garble_percent),
+            ("badSignaturePercent", self.bad_signature_percent),
         ] {
             if v > 100 {
                 return Err(format!("{name} must be 0..=100, not {v}"));
@@ -52,11 +74,23 @@ impl Faults {
 #[derive(Debug)]
 pub struct FaultSwitch {
     inner: Mutex<(Faults, fastrand::Rng)>,
+    injected: Mutex<Injected>,
 }
 
 impl FaultSwitch {
     pub fn new(seed: u64) -> FaultSwitch {
-        FaultSwitch { inner: Mutex::new((Faults::default(), fastrand::Rng::with_seed(seed))) }
+        FaultSwitch {
+            inner: Mutex::new((Faults::default(), fastrand::Rng::with_seed(seed))),
+            injected: Mutex::new(Injected::default()),
+        }
+    }
+
+    pub fn injected(&self) -> Injected {
+        *self.injected.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn count(&self, kind: impl FnOnce(&mut Injected) -> &mut u64) {
+        *kind(&mut self.injected.lock().unwrap_or_else(PoisonError::into_inner)) += 1;
     }
 
     pub fn get(&self) -> Faults {
@@ -148,9 +182,13 @@ pub async fn apply(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
     let faults = app.faults.get();
     let ctl = req.extensions().get::<ConnCtl>().cloned();
     let latency = Duration::from_millis(faults.latency_ms);
+    if !latency.is_zero() {
+        app.faults.count(|i| &mut i.delayed);
+    }
     if app.faults.roll(faults.fail_before_percent) {
         tokio::time::sleep(latency).await;
         tracing::info!("fault: failBefore → 503");
+        app.faults.count(|i| &mut i.fail_before);
         return unavailable();
     }
     let resp = next.run(req).await;
@@ -160,20 +198,61 @@ pub async fn apply(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
     tokio::time::sleep(latency).await;
     if app.faults.roll(faults.fail_after_percent) {
         tracing::info!("fault: failAfter → 500");
+        app.faults.count(|i| &mut i.fail_after);
         return server_error();
     }
     if app.faults.roll(faults.drop_after_percent) {
         if let Some(ctl) = &ctl {
             tracing::info!("fault: dropAfter → connection dropped");
+            app.faults.count(|i| &mut i.drop_after);
             ctl.drop_connection();
             return resp;
         }
     }
     if app.faults.roll(faults.garble_percent) {
         tracing::info!("fault: garble");
+        app.faults.count(|i| &mut i.garble);
         return garbled(resp).await;
     }
+    if app.faults.roll(faults.bad_signature_percent) {
+        let (resp, spoiled) = spoil_signature(resp).await;
+        if spoiled {
+            tracing::info!("fault: bad signature");
+            app.faults.count(|i| &mut i.bad_signature);
+        }
+        return resp;
+    }
     resp
+}
+
+/// The reply with its signature spoiled: lakala direct's `Lklapi-Signature` header, else the
+/// cashdesk's `data.signature.signature`. False when the reply carries no signature.
+async fn spoil_signature(resp: Response) -> (Response, bool) {
+    const HEADER: &str = "lklapi-signature";
+    let (mut parts, body) = resp.into_parts();
+    if let Some(sig) = parts.headers.get(HEADER).and_then(|v| v.to_str().ok()) {
+        let spoiled = crate::sign::corrupt_signature(sig);
+        if let Ok(value) = header::HeaderValue::from_str(&spoiled) {
+            parts.headers.insert(HEADER, value);
+            return (Response::from_parts(parts, body), true);
+        }
+    }
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let mut json: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(_) => return (Response::from_parts(parts, Body::from(bytes)), false),
+    };
+    let Some(sig) = json.pointer_mut("/data/signature/signature") else {
+        return (Response::from_parts(parts, Body::from(bytes)), false);
+    };
+    let spoiled = match sig.as_str() {
+        Some(s) if s.starts_with('0') => format!("1{}", &s[1..]),
+        Some(s) => format!("0{}", s.get(1..).unwrap_or_default()),
+        None => "0".to_owned(),
+    };
+    *sig = serde_json::Value::String(spoiled);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    (Response::from_parts(parts, Body::from(serde_json::to_vec(&json).unwrap_or_default())), true)
 }
 
 #[cfg(test)]

@@ -84,7 +84,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 pub use cashdesk::AmountUnit;
-pub use faults::Faults;
+pub use faults::{Faults, Injected};
 pub use money::{format_yuan, parse_yuan};
 pub use notify::{Forge, NotifyAttempt, NotifyCause, NotifyFormat, NotifyRecord, NotifyRequest};
 pub use sign::{demo_keys, SignScheme};
@@ -348,6 +348,11 @@ impl Sandbox {
 
     pub fn faults(&self) -> Faults {
         self.app.faults.get()
+    }
+
+    /// How many faults were injected so far, by kind.
+    pub fn faults_injected(&self) -> Injected {
+        self.app.faults.injected()
     }
 
     /// Percentages above 100 act as 100.

@@ -300,10 +300,12 @@ impl Inner {
             let (step, audit) = if p.flow == Flow::Barcode {
                 let reply = ch.cancel(&order_of(p)).await;
                 Self::count(http, &reply);
+                failpoint("after_cancel");
                 (decide::after_cancel(&reply.outcome), reply.audit)
             } else {
                 let reply = ch.close(&order_of(p)).await;
                 Self::count(http, &reply);
+                failpoint("after_cancel");
                 (decide::after_close(&reply.outcome, now_ms(), p.horizon_at, p.acknowledged), reply.audit)
             };
             match &step {

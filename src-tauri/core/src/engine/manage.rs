@@ -252,6 +252,7 @@ impl Inner {
         first: bool,
     ) -> Result<Refund, ManageError> {
         let reply = ch.refund(&driver::order_of(payment), &refund.id, refund.amount, &refund.reason).await;
+        super::failpoint::failpoint("refund_after_send");
         let (to, change) = match reply.outcome {
             RefundOutcome::Succeeded { refund_no } => {
                 (RefundState::Succeeded, RefundChange { channel_refund_no: refund_no, ..Default::default() })

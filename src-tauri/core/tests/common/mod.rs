@@ -7,10 +7,10 @@ pub mod ledger_gen;
 
 use paydesk_core::config::{Config, Timing};
 use paydesk_core::engine::{BarcodeRequest, Cashier, Settled};
-use paydesk_core::ledger::{Ledger, State};
+use paydesk_core::ledger::{ChannelCharge, ChannelRefund, Ledger, State};
+use paydesk_core::money::Fen;
 use paydesk_core::people::{Action, Approval};
 use paydesk_sandbox::{Sandbox, SandboxOptions, Truth};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -150,40 +150,17 @@ impl Rig {
 }
 
 pub fn assert_ledger_matches(ledger: &Ledger, truth: &Truth) {
-    let mut charged: BTreeMap<&str, i64> = BTreeMap::new();
-    for c in &truth.charges {
-        assert!(charged.insert(c.order_no.as_str(), c.amount_fen).is_none(), "charged twice: {}", c.order_no);
-    }
-    for (order, amount) in &charged {
-        let p = ledger.payment(order).unwrap_or_else(|e| panic!("charge {order} missing from the ledger: {e}"));
-        assert_eq!(p.state, State::Paid, "charged order {order} is {:?} in the ledger", p.state);
-        assert_eq!(p.amount.0, *amount, "amount of {order}");
-    }
-    let open = ledger.open_payments().expect("open");
-    assert!(
-        open.is_empty(),
-        "payments left unfinished: {:?}",
-        open.iter().map(|p| (&p.id, p.state)).collect::<Vec<_>>()
-    );
-    for p in ledger.payments_created_between(0, i64::MAX, 100_000).expect("all payments") {
-        if p.state == State::Paid {
-            assert_eq!(charged.get(p.id.as_str()), Some(&p.amount.0), "paid {} without a charge", p.id);
-        }
-    }
-    let mut refunded: BTreeMap<&str, i64> = BTreeMap::new();
-    for r in &truth.refunds {
-        *refunded.entry(r.order_no.as_str()).or_default() += r.amount_fen;
-    }
-    for (order, amount) in &refunded {
-        let sum: i64 = ledger
-            .refunds_of(order)
-            .expect("refunds")
-            .iter()
-            .filter(|r| r.state == paydesk_core::ledger::RefundState::Succeeded)
-            .map(|r| r.amount.0)
-            .sum();
-        assert_eq!(sum, *amount, "refunds of {order}");
-    }
+    let mismatches = ledger.reconcile(&channel_charges(truth), &channel_refunds(truth)).expect("reconcile");
+    assert!(mismatches.is_empty(), "the ledger disagrees with the sandbox: {mismatches:#?}");
+}
+
+/// The sandbox's record as a channel statement.
+pub fn channel_charges(truth: &Truth) -> Vec<ChannelCharge> {
+    truth.charges.iter().map(|c| ChannelCharge { order_no: c.order_no.clone(), amount: Fen(c.amount_fen) }).collect()
+}
+
+pub fn channel_refunds(truth: &Truth) -> Vec<ChannelRefund> {
+    truth.refunds.iter().map(|r| ChannelRefund { order_no: r.order_no.clone(), amount: Fen(r.amount_fen) }).collect()
 }
 
 /// Writes `config` as the TOML file the CLI reads, with the ledger beside it.
