@@ -133,7 +133,8 @@ impl Cashier {
         }
     }
 
-    /// Opens the ledger the config names (relative to `config_path`) and builds its channels.
+    /// Opens the ledger the config names (relative to `config_path`), checks it is intact, and
+    /// builds its channels.
     pub fn open(
         config: Config,
         config_path: &std::path::Path,
@@ -141,6 +142,8 @@ impl Cashier {
     ) -> Result<Cashier, CheckoutError> {
         let path = ledger_override.map(|p| p.to_path_buf()).unwrap_or_else(|| config.ledger_path(config_path));
         let ledger = Arc::new(Ledger::open(&path).map_err(CheckoutError::Ledger)?);
+        // A damaged ledger is reported, never silently recreated or written to.
+        ledger.check_integrity().map_err(CheckoutError::Ledger)?;
         let channels = channel::from_config(&config).map_err(|e| CheckoutError::ChannelSetup(e.to_string()))?;
         Ok(Cashier::new(config, ledger, channels))
     }

@@ -236,6 +236,15 @@ pub struct Ledger {
 impl Ledger {
     /// Opens (creating if needed) and migrates the ledger file.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        Ledger::open_rw(path).map_err(|e| match e {
+            // SQLite says only "unable to open" when the file or its folder cannot be written
+            // (a read-only mount, a file without write permission): say what it is.
+            LedgerError::Sqlite(_) if not_writable(path) => LedgerError::ReadOnly,
+            e => e,
+        })
+    }
+
+    fn open_rw(path: &Path) -> Result<Ledger, LedgerError> {
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir).map_err(|e| LedgerError::Sqlite(e.to_string()))?;
@@ -307,6 +316,20 @@ impl Ledger {
         // A panic while holding the lock rolled its transaction back; the connection is fine.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// True when the ledger file, or the folder its log files go in, refuses writing.
+fn not_writable(path: &Path) -> bool {
+    use std::io::ErrorKind::{PermissionDenied, ReadOnlyFilesystem};
+    let refused = |r: std::io::Result<std::fs::File>| matches!(r, Err(e) if matches!(e.kind(), PermissionDenied | ReadOnlyFilesystem));
+    if path.exists() && refused(std::fs::OpenOptions::new().write(true).open(path)) {
+        return true;
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let probe = dir.join(".paydesk-write-probe");
+    let result = std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(&probe);
+    let _ = std::fs::remove_file(&probe);
+    refused(result)
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), LedgerError> {
