@@ -113,6 +113,7 @@ impl Inner {
             qr_payload: detail.qr_payload.clone(),
             detail: json!({ "reply": audit, "note": detail.note }),
             audit: None,
+            unless_leased: false,
         };
         let mut retries = LEDGER_RETRIES.iter();
         loop {

@@ -66,6 +66,7 @@ impl Cashier {
                 amount,
                 reason: reason.into(),
                 approved_by: Some(approval.by().into()),
+                lease_until: now_ms() + self.inner.lease_margin_ms,
                 audit: Some(approval.note(
                     "refund",
                     Some(payment_id.into()),
@@ -100,10 +101,11 @@ impl Cashier {
         let note = approval.note("force_outcome", Some(payment_id.into()), Some(reason), json!({ "outcome": outcome }));
         let detail = json!({ "decided_by": approval.by(), "outcome": outcome, "reason": reason });
         let (to, change) = if paid {
-            (State::Paid, Change { paid_at: Some(now_ms()), detail, audit: Some(note), ..Default::default() })
+            let paid_at = Some(now_ms());
+            (State::Paid, Change { paid_at, detail, audit: Some(note), unless_leased: true, ..Default::default() })
         } else {
             let failure = Some((MANAGER_DECISION.into(), reason.to_string()));
-            (State::Failed, Change { failure, detail, audit: Some(note), ..Default::default() })
+            (State::Failed, Change { failure, detail, audit: Some(note), unless_leased: true, ..Default::default() })
         };
         let done = self.inner.ledger.transition(payment_id, to, &change)?;
         let p = done.ok_or(ManageError::NotForceable(p.state.as_str()))?;
@@ -147,6 +149,7 @@ impl Cashier {
                 Some(reason),
                 json!({ "refund": refund_id, "outcome": outcome }),
             )),
+            unless_leased: true,
             ..Default::default()
         };
         let to = if succeeded { RefundState::Succeeded } else { RefundState::Failed };
@@ -235,10 +238,9 @@ impl Inner {
         Ok(ch.clone())
     }
 
-    /// A young `created` refund may still be on its way out of this or another process; once a
-    /// send has returned (pending, unknown), nothing is in flight.
+    /// A process (this one or another) holds the refund's lease: it may be sending it now.
     fn maybe_sending(&self, r: &Refund) -> bool {
-        r.state == RefundState::Created && r.created_at + self.lease_margin_ms > now_ms()
+        r.lease_until > now_ms()
     }
 
     /// Sends a recorded refund (again, on `first == false`) and records the answer. A re-send
@@ -281,6 +283,8 @@ impl Inner {
             // Unknown stays unknown: keep the exchange for the record anyway.
             self.ledger.note(&payment.id, &json!({ "refund_resent": refund.id, "reply": change.detail }))?;
         }
+        // Recorded: the send is over, a manager may decide it now if it is still open.
+        self.ledger.release_refund_lease(&refund.id)?;
         Ok(self.ledger.refund(&refund.id)?)
     }
 
@@ -303,6 +307,15 @@ impl Inner {
             let Ok(payment) = self.ledger.payment(&r.payment_id) else { continue };
             let Some(ch) = self.channels.get(payment.channel.as_str()).cloned() else { continue };
             if ch.capabilities().refund_resend {
+                // Taken in the ledger, so two sweeps (or two processes) never send it at once.
+                match self.ledger.take_refund_lease(&r.id, now_ms() + self.lease_margin_ms) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        tracing::warn!(refund = %r.id, error = %e, "cannot take a refund's lease");
+                        continue;
+                    }
+                }
                 match self.send_refund(&ch, &payment, &r, false).await {
                     Ok(done) if done.state.is_final() => resolved += 1,
                     Ok(_) => {}

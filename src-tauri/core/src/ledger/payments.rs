@@ -78,6 +78,8 @@ pub struct Change {
     pub detail: Value,
     /// A person's decision behind the change (a forced outcome): logged with it.
     pub audit: Option<AuditNote>,
+    /// Refused while a process holds the payment's lease (it may be driving it right now).
+    pub unless_leased: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -224,7 +226,7 @@ impl Ledger {
                  late = CASE WHEN ?2 = 'paid' AND abandoned_at IS NOT NULL THEN 1 ELSE late END, \
                  acknowledged = CASE WHEN ?2 IN ('pending', 'paid') OR ?8 IS NOT NULL OR ?4 IS NOT NULL \
                                 THEN 1 ELSE acknowledged END \
-             WHERE id = ?1 AND state = ?9",
+             WHERE id = ?1 AND state = ?9 AND (?11 = 0 OR lease_until <= ?3)",
             params![
                 id,
                 to.as_str(),
@@ -235,7 +237,8 @@ impl Ledger {
                 failure_message,
                 change.qr_payload,
                 before.as_str(),
-                settled_at
+                settled_at,
+                change.unless_leased
             ],
         )?;
         if updated != 1 {

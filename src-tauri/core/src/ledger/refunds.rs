@@ -74,6 +74,9 @@ pub struct Refund {
     pub approved_by: Option<String>,
     /// When it became succeeded or failed (the ledger's settle clock).
     pub settled_at: Option<i64>,
+    /// Until when a process may be sending it (ms); nobody else sends or decides it before.
+    #[serde(skip)]
+    pub lease_until: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +88,8 @@ pub struct NewRefund {
     pub approved_by: Option<String>,
     /// Logged in the same transaction that records the refund.
     pub audit: Option<AuditNote>,
+    /// The sender's lease: until the send has surely ended (ms).
+    pub lease_until: i64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -94,10 +99,13 @@ pub struct RefundChange {
     pub detail: Value,
     /// A person's decision behind the change (an unknown refund resolved by hand).
     pub audit: Option<AuditNote>,
+    /// Refused while a process holds the refund's lease (a person deciding must not race a
+    /// send whose answer may still come).
+    pub unless_leased: bool,
 }
 
 const COLUMNS: &str = "id, payment_id, amount_fen, reason, state, channel_refund_no, failure_code, \
-     failure_message, created_at, updated_at, approved_by, settled_at";
+     failure_message, created_at, updated_at, approved_by, settled_at, lease_until";
 
 fn refund_from_row(r: &Row<'_>) -> rusqlite::Result<Refund> {
     let state: String = r.get(4)?;
@@ -116,6 +124,7 @@ fn refund_from_row(r: &Row<'_>) -> rusqlite::Result<Refund> {
         updated_at: r.get(9)?,
         approved_by: r.get(10)?,
         settled_at: r.get(11)?,
+        lease_until: r.get(12)?,
     })
 }
 
@@ -151,9 +160,9 @@ impl Ledger {
             return Err(LedgerError::RefundExceeds { refundable });
         }
         tx.execute(
-            "INSERT INTO refunds (id, payment_id, amount_fen, reason, state, created_at, updated_at, approved_by) \
-             VALUES (?1, ?2, ?3, ?4, 'created', ?5, ?5, ?6)",
-            params![r.id, r.payment_id, r.amount.0, r.reason, now, r.approved_by],
+            "INSERT INTO refunds (id, payment_id, amount_fen, reason, state, created_at, updated_at, approved_by, \
+             lease_until) VALUES (?1, ?2, ?3, ?4, 'created', ?5, ?5, ?6, ?7)",
+            params![r.id, r.payment_id, r.amount.0, r.reason, now, r.approved_by, r.lease_until],
         )?;
         let detail = json!({
             "refund": r.id, "amount_fen": r.amount.0, "reason": r.reason, "state": "created", "approved_by": r.approved_by,
@@ -189,13 +198,26 @@ impl Ledger {
             None => (None, None),
         };
         let settled_at = if to.is_final() { Some(settle_clock(&tx)?) } else { None };
-        tx.execute(
+        let updated = tx.execute(
             "UPDATE refunds SET state = ?2, updated_at = ?3, channel_refund_no = COALESCE(?4, channel_refund_no), \
              failure_code = COALESCE(?5, failure_code), failure_message = COALESCE(?6, failure_message), \
              settled_at = COALESCE(?8, settled_at) \
-             WHERE id = ?1 AND state = ?7",
-            params![id, to.as_str(), now, change.channel_refund_no, code, message, current.state.as_str(), settled_at],
+             WHERE id = ?1 AND state = ?7 AND (?9 = 0 OR lease_until <= ?3)",
+            params![
+                id,
+                to.as_str(),
+                now,
+                change.channel_refund_no,
+                code,
+                message,
+                current.state.as_str(),
+                settled_at,
+                change.unless_leased
+            ],
         )?;
+        if updated != 1 {
+            return Ok(None);
+        }
         let detail = json!({ "refund": id, "from": current.state.as_str(), "to": to.as_str(), "reply": change.detail });
         append_event(&tx, &current.payment_id, now, "refund", None, None, &detail)?;
         if let Some(note) = &change.audit {
@@ -204,6 +226,23 @@ impl Ledger {
         let row = tx.query_row(&format!("SELECT {COLUMNS} FROM refunds WHERE id = ?1"), [id], refund_from_row)?;
         tx.commit()?;
         Ok(Some(row))
+    }
+
+    /// Takes the lease of an unfinished refund nobody holds, until `until`: true when taken.
+    pub fn take_refund_lease(&self, id: &str, until: i64) -> Result<bool, LedgerError> {
+        let conn = self.conn();
+        let n = conn.execute(
+            "UPDATE refunds SET lease_until = ?2 \
+             WHERE id = ?1 AND state IN ('created', 'pending', 'unknown') AND lease_until <= ?3",
+            params![id, until, now_ms()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// The send has ended: others may send or decide the refund now.
+    pub fn release_refund_lease(&self, id: &str) -> Result<(), LedgerError> {
+        self.conn().execute("UPDATE refunds SET lease_until = 0 WHERE id = ?1", [id])?;
+        Ok(())
     }
 
     pub fn refundable(&self, payment_id: &str) -> Result<Fen, LedgerError> {
@@ -269,7 +308,30 @@ mod tests {
             reason: "test".into(),
             approved_by: None,
             audit: None,
+            lease_until: 0,
         }
+    }
+
+    #[test]
+    fn a_leased_refund_is_not_decided_by_a_person_nor_sent_twice() {
+        let (_d, l) = temp_ledger();
+        paid(&l, "P1");
+        let far = now_ms() + 60_000;
+        l.reserve_refund(&NewRefund { lease_until: far, ..refund("R1", "P1", 100) }).unwrap();
+        l.refund_transition("R1", RefundState::Unknown, &RefundChange::default()).unwrap().unwrap();
+        assert!(!l.take_refund_lease("R1", far).unwrap(), "the first sender still holds it");
+        let decision = RefundChange { unless_leased: true, ..RefundChange::default() };
+        assert_eq!(l.refund_transition("R1", RefundState::Failed, &decision).unwrap(), None);
+        assert_eq!(l.refund("R1").unwrap().state, RefundState::Unknown);
+        l.release_refund_lease("R1").unwrap();
+        assert!(l.take_refund_lease("R1", far).unwrap(), "a re-send takes it once released");
+        assert_eq!(l.refund_transition("R1", RefundState::Failed, &decision).unwrap(), None);
+        l.release_refund_lease("R1").unwrap();
+        assert_eq!(
+            l.refund_transition("R1", RefundState::Failed, &decision).unwrap().unwrap().state,
+            RefundState::Failed
+        );
+        assert!(!l.take_refund_lease("R1", far).unwrap(), "a final refund is never leased");
     }
 
     #[test]

@@ -306,6 +306,7 @@ mod tests {
             reason: "x".into(),
             approved_by: None,
             audit: None,
+            lease_until: 0,
         };
         l.reserve_refund(&refund).unwrap();
         l.refund_transition("R1", RefundState::Succeeded, &RefundChange::default()).unwrap();

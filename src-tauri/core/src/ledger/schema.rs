@@ -201,4 +201,10 @@ BEGIN SELECT RAISE(ABORT, 'a finished charge cannot change'); END;
 CREATE TRIGGER charges_no_delete BEFORE DELETE ON charges
 BEGIN SELECT RAISE(ABORT, 'charges are never deleted'); END;
 "#,
+    // 4: a refund carries a lease like a payment (a process may be sending it right now: a
+    // manager's decision waits), and the settle clock's MAX(closed_at) gets an index.
+    r#"
+ALTER TABLE refunds ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX shifts_closed_at ON shifts (closed_at);
+"#,
 ];
