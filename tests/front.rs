@@ -194,6 +194,20 @@ async fn customer_display_shows_the_clerk_qr_and_a_pushed_charge_is_collected_at
     s.client.switch_to_window(display.clone()).await?;
     s.wait_text("[data-testid=display-welcome]", "欢迎光临 E2E 小店", Duration::from_secs(15)).await?;
     s.screenshot("display-welcome.png").await?;
+    // The display may read its own bootstrap (it just did) and nothing else of the cashier's.
+    let asked = s
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI_INTERNALS__.invoke('today').then(() => done('allowed'), (e) => done('refused: ' + e));",
+            vec![],
+        )
+        .await?;
+    let asked = asked.as_str().unwrap_or_default().to_owned();
+    assert!(
+        asked.starts_with("refused") && asked.contains("not allowed"),
+        "the display called a clerk command: {asked}"
+    );
 
     // The clerk asks for a QR; both screens show the same code.
     s.client.switch_to_window(clerk.clone()).await?;

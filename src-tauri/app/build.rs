@@ -6,5 +6,51 @@ fn main() {
     if let Err(e) = std::env::set_current_dir(&top) {
         panic!("cannot enter {}: {e}", top.display());
     }
-    tauri_build::build()
+    let manifest = tauri_build::AppManifest::new().commands(COMMANDS);
+    if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
+        panic!("tauri build step: {e:#}");
+    }
 }
+
+/// Every command of `main.rs`'s `generate_handler!`. Listing them gives each an `allow-…`
+/// permission, so a window may call only those its capability in `tauri.conf.json` grants (the
+/// customer display: its own bootstrap and nothing else).
+const COMMANDS: &[&str] = &[
+    "bootstrap",
+    "set_language",
+    "check_amount",
+    "arm_scan",
+    "disarm_scan",
+    "submit_scan",
+    "scanner_settings",
+    "save_scanner_settings",
+    "start_qr",
+    "cancel_payment",
+    "today",
+    "ack_alert",
+    "sign_in",
+    "sign_out",
+    "lock",
+    "users",
+    "create_first_manager",
+    "add_user",
+    "payment_detail",
+    "refund",
+    "force_outcome",
+    "resolve_refund",
+    "shift_status",
+    "open_shift",
+    "close_shift",
+    "shift_report",
+    "z_reports",
+    "z_report_html",
+    "day_report",
+    "range_report",
+    "export_csv",
+    "audit_log",
+    "cancel_charge",
+    "kiosk_quote",
+    "kiosk_order",
+    "leave_kiosk",
+    "display_bootstrap",
+];
