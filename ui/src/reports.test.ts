@@ -79,7 +79,12 @@ function dayReport(p: Partial<DayReport> = {}): DayReport {
     cutoffHour: 4,
     totals: breakdown({ net: money(12345, '123.45') }),
     hourly: hours(4, new Array(24).fill(0)),
-    lastWeek: { date: '2026-11-15', totals: breakdown({ net: money(10000, '100.00') }), hourly: [] },
+    lastWeek: {
+      date: '2026-11-15',
+      totals: breakdown({ net: money(10000, '100.00') }),
+      hourly: [],
+      netChange: money(2345, '23.45'),
+    },
     started: 0,
     unresolved: [],
     ...p,
@@ -149,11 +154,11 @@ describe('fenText', () => {
 
 describe('compareNet / dayComparison', () => {
   it('says more, less or the same, with the size of the difference', () => {
-    expect(compareNet(money(12345), money(10000))).toEqual({ kind: 'up', diffFen: 2345, diffText: '23.45' });
-    expect(compareNet(money(10000), money(12345))).toEqual({ kind: 'down', diffFen: -2345, diffText: '23.45' });
-    expect(compareNet(money(500), money(500))).toEqual({ kind: 'same', diffFen: 0, diffText: '0.00' });
-    expect(compareNet(money(-300), money(200))).toEqual({ kind: 'down', diffFen: -500, diffText: '5.00' });
-    expect(compareNet(money(3), money(-4))).toEqual({ kind: 'up', diffFen: 7, diffText: '0.07' });
+    // The core sends the difference; the screen only reads its sign and its text.
+    expect(compareNet(money(2345, '23.45'))).toEqual({ kind: 'up', diffFen: 2345, diffText: '23.45' });
+    expect(compareNet(money(-2345, '-23.45'))).toEqual({ kind: 'down', diffFen: -2345, diffText: '23.45' });
+    expect(compareNet(money(0, '0.00'))).toEqual({ kind: 'same', diffFen: 0, diffText: '0.00' });
+    expect(compareNet(money(7, '0.07'))).toEqual({ kind: 'up', diffFen: 7, diffText: '0.07' });
   });
 
   it("uses the core's texts for both nets and knows whether the day is still running", () => {

@@ -30,8 +30,8 @@ export function fenText(fen: number, opts: { group?: boolean } = {}): string {
   return `${sign}${yuan}.${cents}`;
 }
 
-/** How one net compares with another: integer subtraction of the fen, the difference as yuan text
- * without its sign (the sentence says more / less). */
+/** How a day's net compares with another, from the difference the core made: up, down or the
+ * same, and its size as yuan text without the sign (the sentence says more / less). */
 export interface NetComparison {
   kind: 'up' | 'down' | 'same';
   diffFen: number;
@@ -39,10 +39,10 @@ export interface NetComparison {
   diffText: string;
 }
 
-export function compareNet(net: Money, before: Money): NetComparison {
-  const diffFen = net.fen - before.fen;
+export function compareNet(change: Money): NetComparison {
+  const diffFen = change.fen;
   const kind = diffFen > 0 ? 'up' : diffFen < 0 ? 'down' : 'same';
-  return { kind, diffFen, diffText: fenText(diffFen).replace(/^-/, '') };
+  return { kind, diffFen, diffText: change.text.replace(/^-/, '') };
 }
 
 /** The day report's comparison with the same weekday a week before, ready for the sentence. */
@@ -57,7 +57,7 @@ export interface DayComparison extends NetComparison {
 
 export function dayComparison(r: DayReport, nowMs: number): DayComparison {
   return {
-    ...compareNet(r.totals.net, r.lastWeek.totals.net),
+    ...compareNet(r.lastWeek.netChange),
     date: r.date,
     netText: r.totals.net.text,
     lastDate: r.lastWeek.date,

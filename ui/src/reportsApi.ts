@@ -65,7 +65,8 @@ export interface DayReport {
   totals: Breakdown;
   hourly: HourPoint[];
   /** the same weekday a week before */
-  lastWeek: { date: string; totals: Breakdown; hourly: HourPoint[] };
+  /** netChange: the day's net minus that day's net, made by the core */
+  lastWeek: { date: string; totals: Breakdown; hourly: HourPoint[]; netChange: Money };
   /** payments started that day in any state */
   started: number;
   unresolved: PaymentView[];

@@ -159,6 +159,7 @@ fn day_hour_and_range_totals_match_the_generated_ledger_for_two_cutoffs() {
                 r.last_week.totals.gross.fen,
                 expected(&payments, &refunds, week_before.from_ms, week_before.to_ms).gross
             );
+            assert_eq!(r.last_week.net_change.fen, r.totals.net.fen - r.last_week.totals.net.fen);
             range_gross += r.totals.gross.fen;
         }
         let last = first_day() + Duration::days(DAYS - 1);

@@ -68,6 +68,8 @@ pub struct LastWeek {
     pub date: String,
     pub totals: BreakdownView,
     pub hourly: Vec<HourPoint>,
+    /// The day's net minus this day's net (the screen never subtracts money itself).
+    pub net_change: Money,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -340,6 +342,7 @@ impl Cashier {
                 date: week_before.day.to_string(),
                 totals: self.breakdown_view(&wb),
                 hourly: w_hourly,
+                net_change: Fen(b.all.net().0.saturating_sub(wb.all.net().0)).into(),
             },
             started: self.ledger().started_between(range.from_ms, range.to_ms)?,
             unresolved,
