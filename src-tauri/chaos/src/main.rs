@@ -21,16 +21,23 @@ struct Cli {
     command: Command,
 }
 
+/// What a seed plans: how many payments, how many kills.
+#[derive(clap::Args)]
+struct Size {
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, default_value_t = 300)]
+    payments: usize,
+    #[arg(long, default_value_t = 20)]
+    kills: usize,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// One campaign: N payments, K kills, faults and scenarios drawn from the seed.
     Run {
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        #[arg(long, default_value_t = 300)]
-        payments: usize,
-        #[arg(long, default_value_t = 20)]
-        kills: usize,
+        #[command(flatten)]
+        size: Size,
         /// Tills taking payments at once, each its own process, terminal and ledger.
         #[arg(long, default_value_t = 4)]
         lanes: usize,
@@ -47,12 +54,8 @@ enum Command {
     },
     /// Print the plan of a seed (jobs, kills, fault phases) without running it.
     Plan {
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        #[arg(long, default_value_t = 300)]
-        payments: usize,
-        #[arg(long, default_value_t = 20)]
-        kills: usize,
+        #[command(flatten)]
+        size: Size,
     },
     /// Reconcile a kept run's ledger with its truth.json again.
     Verify {
@@ -85,12 +88,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     runtime.block_on(async move {
         match cli.command {
-            Command::Run { seed, payments, kills, lanes, dir, json, verbose } => {
+            Command::Run { size: Size { seed, payments, kills }, lanes, dir, json, verbose } => {
                 campaign(run::Options { seed, payments, kills, lanes, dir: dir.unwrap_or_default(), verbose }, json)
                     .await
             }
             Command::Verify { dir } => verify(&dir),
-            Command::Plan { seed, payments, kills } => {
+            Command::Plan { size: Size { seed, payments, kills } } => {
                 let plan = plan::Plan::new(seed, payments, kills);
                 for job in &plan.jobs {
                     let kill = plan.kills.get(&job.n).map(|k| format!("{k:?}")).unwrap_or_default();

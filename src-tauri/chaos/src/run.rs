@@ -47,7 +47,7 @@ pub struct Report {
     pub kills_by_kind: BTreeMap<String, usize>,
     pub restarts: usize,
     pub faults_injected: u64,
-    pub faults: InjectedCounts,
+    pub faults: Injected,
     /// Jobs whose payment code picks a fault scenario (93–96: dropped, hung, 500, garbled).
     pub scenario_faults: usize,
     pub customer_paid_qr: u64,
@@ -68,46 +68,9 @@ pub struct Report {
     pub seconds: f64,
 }
 
-#[derive(Debug, Default, Serialize)]
-pub struct InjectedCounts {
-    pub delayed: u64,
-    pub fail_before: u64,
-    pub fail_after: u64,
-    pub drop_after: u64,
-    pub garble: u64,
-    pub bad_signature: u64,
-}
-
-impl From<Injected> for InjectedCounts {
-    fn from(i: Injected) -> Self {
-        InjectedCounts {
-            delayed: i.delayed,
-            fail_before: i.fail_before,
-            fail_after: i.fail_after,
-            drop_after: i.drop_after,
-            garble: i.garble,
-            bad_signature: i.bad_signature,
-        }
-    }
-}
-
 impl Report {
     pub fn passed(&self) -> bool {
         self.crashes.is_empty() && self.hung.is_empty() && self.unsettled.is_none() && self.mismatches.is_empty()
-    }
-}
-
-/// The test timings: the whole life of a payment in a second or two.
-fn chaos_timing() -> Timing {
-    Timing {
-        barcode_first_poll_ms: 100,
-        barcode_poll_interval_ms: 100,
-        barcode_deadline_ms: 1_500,
-        qr_poll_interval_ms: 100,
-        qr_timeout_ms: 1_500,
-        late_horizon_ms: 3_000,
-        recovery_interval_ms: 500,
-        cancel_retry_ms: 100,
     }
 }
 
@@ -119,7 +82,7 @@ fn write_config(dir: &Path, port: u16, terminal: &str) -> Result<PathBuf, String
     c.demo = None;
     c.terminal_api = None;
     c.terminal.code = terminal.into();
-    c.timing = chaos_timing();
+    c.timing = Timing::quick();
     let ch = &mut c.channels;
     if let Some(abc) = ch.abc.as_mut() {
         (abc.request_timeout_ms, abc.connect_timeout_ms) = (1_000, 500);
@@ -369,7 +332,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     report.sandbox_refunds = truth.refunds.len();
     let injected = sandbox.faults_injected();
     report.faults_injected = injected.total();
-    report.faults = injected.into();
+    report.faults = injected;
     report.customer_paid_qr = customer_paid.load(Ordering::Relaxed);
     report.seconds = clock.elapsed().as_secs_f64();
     Ok(report)

@@ -3,6 +3,9 @@
 pub mod channel;
 pub mod config;
 pub mod engine;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod i18n;
 pub mod ledger;
 pub mod money;

@@ -59,6 +59,26 @@ async fn direct_barcode_90_never_confirmed_is_revoked_at_the_deadline() {
     rig.assert_matches_truth();
 }
 
+/// Found by the chaos run: the customer was charged, every reply (the pay call's, the queries',
+/// the revoke's) was lost, and the revoke went through. The next query says `REFUND`: the money
+/// went back, so the payment is `reversed`, never `paid`.
+#[tokio::test]
+async fn a_revoke_whose_reply_was_lost_is_read_back_as_reversed() {
+    use paydesk_sandbox::Faults;
+    let rig = rig_with(fast_sandbox(), |c| c.timing.late_horizon_ms = 1_600).await;
+    rig.sandbox.set_faults(Faults { garble_percent: 100, ..Faults::default() });
+    let p = rig.barcode_on("lakala", "68.00", "00").await.payment;
+    assert_eq!(p.state, State::Unknown, "no reply could be read");
+    let truth = rig.sandbox.truth();
+    assert_eq!((truth.charges.len(), truth.refunds.len()), (1, 1), "charged, then revoked in full");
+    rig.sandbox.set_faults(Faults::default());
+    rig.cashier.recover().await;
+    let p = rig.cashier.ledger().payment(&p.id).unwrap();
+    assert_eq!(p.state, State::Reversed);
+    assert!(events_text(&rig, &p.id).contains("a reversal whose reply was lost"));
+    rig.assert_matches_truth();
+}
+
 #[tokio::test]
 async fn direct_barcode_91_and_92_fail_with_plain_words() {
     let (rig, p) = scenario("91").await;

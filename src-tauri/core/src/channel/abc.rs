@@ -106,14 +106,14 @@ struct RefundBody<'a> {
 /// that is present must be well-formed or the whole reply is unreadable (→ unknown).
 #[derive(Deserialize, Debug, Default)]
 #[serde(rename_all = "camelCase")]
-struct AbcReply {
+pub(crate) struct AbcReply {
     is_success: Option<bool>,
     order_no: Option<String>,
     transaction_id: Option<String>,
     third_order_no: Option<String>,
-    qr_code_url: Option<String>,
-    payment_url: Option<String>,
-    order_string: Option<String>,
+    pub(crate) qr_code_url: Option<String>,
+    pub(crate) payment_url: Option<String>,
+    pub(crate) order_string: Option<String>,
     #[serde(default, deserialize_with = "yuan_json::option::deserialize")]
     amount: Option<Fen>,
     status: Option<String>,
@@ -137,7 +137,7 @@ fn code_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error
 }
 
 /// A reply that was answered and parsed, or why it could not be used.
-enum Read {
+pub(crate) enum Read {
     Reply { status: u16, reply: Box<AbcReply> },
     NotSent(String),
     Unknown(String),
@@ -293,7 +293,7 @@ impl AbcChannel {
     }
 }
 
-fn read(transport: Transport) -> Read {
+pub(crate) fn read(transport: Transport) -> Read {
     match transport {
         Transport::NotSent(why) => Read::NotSent(why),
         Transport::Lost(why) => Read::Unknown(why),
@@ -308,7 +308,7 @@ fn read(transport: Transport) -> Read {
 }
 
 /// Maps a create reply: a payload means created, whatever `status` says.
-fn created(read: Read, order: &Order<'_>, payload: impl Fn(&AbcReply) -> Option<String>) -> CreateOutcome {
+pub(crate) fn created(read: Read, order: &Order<'_>, payload: impl Fn(&AbcReply) -> Option<String>) -> CreateOutcome {
     let (status, reply) = match read {
         Read::NotSent(why) => return CreateOutcome::NotSent(why),
         Read::Unknown(why) => return CreateOutcome::Unknown(why),
@@ -330,7 +330,7 @@ fn created(read: Read, order: &Order<'_>, payload: impl Fn(&AbcReply) -> Option<
 }
 
 /// Maps a barcode-pay reply.
-fn pay_outcome(read: Read, order: &Order<'_>) -> PayOutcome {
+pub(crate) fn pay_outcome(read: Read, order: &Order<'_>) -> PayOutcome {
     let (status, reply) = match read {
         Read::NotSent(why) => return PayOutcome::NotSent(why),
         Read::Unknown(why) => return PayOutcome::Unknown(why),
@@ -361,7 +361,7 @@ fn pay_outcome(read: Read, order: &Order<'_>) -> PayOutcome {
 }
 
 /// Maps a query reply. `isSuccess:false` is about the query, not the payment.
-fn query_outcome(read: Read, order: &Order<'_>) -> PayOutcome {
+pub(crate) fn query_outcome(read: Read, order: &Order<'_>) -> PayOutcome {
     let (status, reply) = match read {
         Read::NotSent(why) => return PayOutcome::NotSent(why),
         Read::Unknown(why) => return PayOutcome::Unknown(why),
@@ -388,7 +388,7 @@ fn query_outcome(read: Read, order: &Order<'_>) -> PayOutcome {
     }
 }
 
-fn refund_outcome(read: Read, order: &Order<'_>, amount: Fen) -> RefundOutcome {
+pub(crate) fn refund_outcome(read: Read, order: &Order<'_>, amount: Fen) -> RefundOutcome {
     let (status, reply) = match read {
         Read::NotSent(why) => return RefundOutcome::NotSent(why),
         Read::Unknown(why) => return RefundOutcome::Unknown(why),

@@ -178,14 +178,14 @@ struct QueryData {
 }
 
 /// A reply's envelope: `code` and `data`, or the seed's flat query result.
-enum Read {
+pub(crate) enum Read {
     Data(Value),
     Refused { code: String, msg: String },
     NotSent(String),
     Unknown(String),
 }
 
-fn read(transport: Transport) -> Read {
+pub(crate) fn read(transport: Transport) -> Read {
     let (status, body) = match transport {
         Transport::NotSent(why) => return Read::NotSent(why),
         Transport::Lost(why) => return Read::Unknown(why),
@@ -253,7 +253,7 @@ impl CashdeskChannel {
         Ok(url.to_string())
     }
 
-    fn created(&self, read: Read, order: &Order<'_>) -> (CreateOutcome, Option<Value>) {
+    pub(crate) fn created(&self, read: Read, order: &Order<'_>) -> (CreateOutcome, Option<Value>) {
         let data = match read {
             Read::Data(d) => d,
             Read::Refused { code, msg } if CREATE_REFUSALS.contains(&code.as_str()) => {
@@ -295,7 +295,7 @@ impl CashdeskChannel {
         }
     }
 
-    fn query_outcome(&self, read: Read) -> PayOutcome {
+    pub(crate) fn query_outcome(&self, read: Read) -> PayOutcome {
         let data = match read {
             Read::Data(d) => d,
             Read::Refused { code, msg } => return PayOutcome::Unknown(format!("code {code}: {msg}")),

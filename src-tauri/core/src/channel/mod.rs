@@ -3,7 +3,7 @@
 
 pub mod abc;
 pub mod cashdesk;
-mod http;
+pub(crate) mod http;
 pub mod lakala;
 pub mod paysvc;
 
@@ -94,6 +94,9 @@ pub struct Failure {
 pub enum PayOutcome {
     /// `paid_at`: the channel's time of payment (ms since the epoch), when it says.
     Paid { trade_no: Option<String>, paid_at: Option<i64> },
+    /// Paid, then refunded in full at the channel before the ledger recorded it paid: our
+    /// reversal (撤销) whose reply was lost, as the chaos run found. The money went back.
+    Refunded { trade_no: Option<String> },
     /// The customer has not confirmed yet ("user paying", QR not scanned).
     Waiting,
     /// Not paid, on a channel that never closes an order itself and cannot be asked to: the

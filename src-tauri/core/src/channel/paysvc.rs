@@ -149,14 +149,14 @@ struct Status {
     trade_no: Option<String>,
 }
 
-enum Read {
+pub(crate) enum Read {
     Data(Value),
     Refused(String),
     NotSent(String),
     Unknown(String),
 }
 
-fn read(transport: Transport) -> Read {
+pub(crate) fn read(transport: Transport) -> Read {
     let (status, body) = match transport {
         Transport::NotSent(why) => return Read::NotSent(why),
         Transport::Lost(why) => return Read::Unknown(why),
@@ -204,7 +204,7 @@ impl PaysvcChannel {
         Ok(PaysvcChannel { http, config: config.clone(), caps })
     }
 
-    fn created(&self, read: Read) -> CreateOutcome {
+    pub(crate) fn created(&self, read: Read) -> CreateOutcome {
         let data = match read {
             Read::Data(d) => d,
             Read::Refused(message) => {
@@ -229,7 +229,7 @@ impl PaysvcChannel {
         }
     }
 
-    fn status_outcome(&self, read: Read, order: &Order<'_>) -> PayOutcome {
+    pub(crate) fn status_outcome(&self, read: Read, order: &Order<'_>) -> PayOutcome {
         let data = match read {
             Read::Data(d) => d,
             Read::Refused(message) if message.starts_with(NOT_FOUND_PREFIX) => return PayOutcome::NotFound,

@@ -121,6 +121,23 @@ pub struct Timing {
     pub cancel_retry_ms: u64,
 }
 
+impl Timing {
+    /// A payment's whole life in a second or two, for a sandbox whose "minute" is short: the
+    /// integration tests and the chaos harness.
+    pub fn quick() -> Timing {
+        Timing {
+            barcode_first_poll_ms: 100,
+            barcode_poll_interval_ms: 100,
+            barcode_deadline_ms: 1_500,
+            qr_poll_interval_ms: 100,
+            qr_timeout_ms: 1_500,
+            late_horizon_ms: 3_000,
+            recovery_interval_ms: 500,
+            cancel_retry_ms: 100,
+        }
+    }
+}
+
 impl Default for Timing {
     fn default() -> Self {
         Timing {

@@ -36,10 +36,22 @@ impl Detail {
     }
 }
 
+/// Paid and given back in full before the ledger recorded it: the money is home, `reversed`.
+fn refunded(trade_no: &Option<String>) -> Step {
+    Step::To(
+        State::Reversed,
+        Detail {
+            trade_no: trade_no.clone(),
+            ..Detail::note("paid, then refunded in full at the channel (a reversal whose reply was lost)")
+        },
+    )
+}
+
 /// The reply to the barcode pay call itself.
 pub fn after_pay(outcome: &PayOutcome) -> Step {
     match outcome {
         PayOutcome::Paid { trade_no, paid_at } => paid(trade_no, paid_at),
+        PayOutcome::Refunded { trade_no } => refunded(trade_no),
         PayOutcome::Failed(f) => Step::To(State::Failed, Detail { failure: Some(f.clone()), ..Detail::default() }),
         // No connection was made, so the request never reached the channel: nothing charged.
         PayOutcome::NotSent(why) => Step::To(State::Failed, Detail::failure(NOT_SENT, why)),
@@ -74,6 +86,7 @@ fn paid(trade_no: &Option<String>, paid_at: &Option<i64>) -> Step {
 pub fn after_query(outcome: &PayOutcome, now: i64, horizon_at: i64, acknowledged: bool) -> Step {
     match outcome {
         PayOutcome::Paid { trade_no, paid_at } => paid(trade_no, paid_at),
+        PayOutcome::Refunded { trade_no } => refunded(trade_no),
         PayOutcome::Failed(f) => Step::To(State::Failed, Detail { failure: Some(f.clone()), ..Detail::default() }),
         PayOutcome::Closed => Step::To(State::Closed, Detail::default()),
         PayOutcome::Waiting => Step::To(State::Pending, Detail::default()),
@@ -99,7 +112,9 @@ pub fn after_query(outcome: &PayOutcome, now: i64, horizon_at: i64, acknowledged
 pub fn after_close(outcome: &PayOutcome, now: i64, horizon_at: i64, acknowledged: bool) -> CloseStep {
     match outcome {
         PayOutcome::Closed => CloseStep::Done(Step::To(State::Closed, Detail::default())),
-        PayOutcome::Paid { .. } => CloseStep::Done(after_query(outcome, now, horizon_at, acknowledged)),
+        PayOutcome::Paid { .. } | PayOutcome::Refunded { .. } => {
+            CloseStep::Done(after_query(outcome, now, horizon_at, acknowledged))
+        }
         PayOutcome::Waiting | PayOutcome::Unpaid => CloseStep::Retry,
         // A refused close may mean "already paid": only a query can tell.
         PayOutcome::Failed(_) => CloseStep::QueryAgain,

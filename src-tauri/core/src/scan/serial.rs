@@ -69,15 +69,21 @@ impl LineFramer {
                 out.extend(self.finish_line());
                 continue;
             }
-            if self.overflowed {
-                continue;
+            if !self.overflowed {
+                self.line.push(b);
+                if self.line.len() > MAX_LINE + 1 {
+                    // (+1: with CRLF the CR of the terminator may sit at the end of a full line.)
+                    self.overflowed = true;
+                    out.push(Framed::Dropped(Dropped::TooLong));
+                }
             }
-            self.line.push(b);
-            if self.line.len() > MAX_LINE + 1 {
-                // (+1: with CRLF the CR of the terminator may sit at the end of a full line.)
-                self.overflowed = true;
+            if self.overflowed {
+                // Discarding up to the terminator. A CR is kept: it may be the first half of a
+                // CRLF, and without it the LF would not end the line (nor the codes after it).
                 self.line.clear();
-                out.push(Framed::Dropped(Dropped::TooLong));
+                if b == b'\r' {
+                    self.line.push(b);
+                }
             }
         }
         out
@@ -366,6 +372,20 @@ mod tests {
         // Exactly MAX_LINE is still a code.
         let exact = [b'5'; MAX_LINE];
         assert_eq!(codes(&f.push(&[&exact[..], b"\n"].concat(), t0)).len(), 1);
+    }
+
+    #[test]
+    fn a_crlf_terminator_still_ends_an_over_long_line() {
+        // Found by fuzzing (serial_lines): once a CRLF line overflowed, its CR was dropped, so the
+        // LF was never a terminator and every code after it was lost until the line went stale.
+        for long in [MAX_LINE + 1, 300] {
+            let (mut f, t0) = framer(Terminator::Crlf);
+            let mut out = f.push(&vec![b'5'; long], t0);
+            out.extend(f.push(b"\r", t0));
+            out.extend(f.push(b"\n28012345678901234\r\n", t0));
+            assert_eq!(codes(&out), ["28012345678901234"], "{long} bytes");
+            assert_eq!(out.iter().filter(|f| **f == Framed::Dropped(Dropped::TooLong)).count(), 1);
+        }
     }
 
     #[test]

@@ -24,16 +24,7 @@ pub struct Rig {
 }
 
 pub fn fast_timing() -> Timing {
-    Timing {
-        barcode_first_poll_ms: 100,
-        barcode_poll_interval_ms: 100,
-        barcode_deadline_ms: 1_500,
-        qr_poll_interval_ms: 100,
-        qr_timeout_ms: 1_500,
-        late_horizon_ms: 3_000,
-        recovery_interval_ms: 500,
-        cancel_retry_ms: 100,
-    }
+    Timing::quick()
 }
 
 pub fn fast_sandbox() -> SandboxOptions {

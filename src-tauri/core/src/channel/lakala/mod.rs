@@ -34,10 +34,10 @@ use sign::{PlatformVerifier, RequestSigner};
 use std::time::Duration;
 
 /// Labs calls: success, and "customer still paying, query later".
-const LABS_OK: &str = "BBS00000";
+pub(crate) const LABS_OK: &str = "BBS00000";
 const LABS_PAYING: &str = "BBS10000";
 /// Counter calls (backend and direct) succeed with this code.
-const COUNTER_OK: &str = "000000";
+pub(crate) const COUNTER_OK: &str = "000000";
 
 /// Assumed codes for "no such order" (config `not_found_codes`).
 pub const DEFAULT_NOT_FOUND: &[&str] = &["BBS11001", "ORDER_NOT_EXIST"];
@@ -82,7 +82,8 @@ struct Direct {
 }
 
 /// A reply read far enough to be trusted: verified (direct), JSON, with a code.
-struct Answer {
+#[derive(Clone)]
+pub(crate) struct Answer {
     status: u16,
     code: String,
     msg: String,
@@ -91,7 +92,8 @@ struct Answer {
 }
 
 /// An exchange read, or why it cannot be used.
-enum Got {
+#[derive(Clone)]
+pub(crate) enum Got {
     Answer(Answer),
     NotSent(String),
     Unknown(String),
@@ -275,7 +277,7 @@ impl LakalaChannel {
         self.post(call, path, &body, secret).await
     }
 
-    fn read(&self, transport: &Transport) -> Got {
+    pub(crate) fn read(&self, transport: &Transport) -> Got {
         let (status, headers, body) = match transport {
             Transport::NotSent(why) => return Got::NotSent(why.clone()),
             Transport::Lost(why) => return Got::Unknown(why.clone()),
@@ -331,7 +333,7 @@ impl LakalaChannel {
         }
     }
 
-    fn pay_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
+    pub(crate) fn pay_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
         let a = match got {
             Got::Answer(a) => a,
             Got::NotSent(why) => return PayOutcome::NotSent(why),
@@ -378,13 +380,19 @@ impl LakalaChannel {
         Ok((d, a.msg))
     }
 
-    fn labs_query_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
+    pub(crate) fn labs_query_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
         let (d, msg) = match self.query_answer(got, LABS_OK, order) {
             Ok(answer) => answer,
             Err(outcome) => return outcome,
         };
         match d.trade_state.as_deref() {
-            Some("SUCCESS" | "PART_REFUND" | "REFUND") => d.paid(order),
+            // A partial refund needs a paid trade: ours, since a reversal always returns it all.
+            Some("SUCCESS" | "PART_REFUND") => d.paid(order),
+            // Returned in full before we recorded it paid: our reversal, its reply lost.
+            Some("REFUND") => match d.paid(order) {
+                PayOutcome::Paid { trade_no, .. } => PayOutcome::Refunded { trade_no },
+                other => other,
+            },
             Some("INIT" | "CREATE" | "DEAL") => PayOutcome::Waiting,
             Some("FAIL") => PayOutcome::Failed(Failure { code: "FAIL".into(), message: msg }),
             Some("CLOSE") => PayOutcome::Closed,
@@ -393,7 +401,7 @@ impl LakalaChannel {
     }
 
     /// Counter query: `order_status` as text (backend) or as a number (direct).
-    fn counter_query_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
+    pub(crate) fn counter_query_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
         let (d, msg) = match self.query_answer(got, COUNTER_OK, order) {
             Ok(answer) => answer,
             Err(outcome) => return outcome,
@@ -410,7 +418,7 @@ impl LakalaChannel {
         }
     }
 
-    fn created(&self, got: Got, order: &Order<'_>, ok: &str) -> CreateOutcome {
+    pub(crate) fn created(&self, got: Got, order: &Order<'_>, ok: &str) -> CreateOutcome {
         let a = match got {
             Got::Answer(a) => a,
             Got::NotSent(why) => return CreateOutcome::NotSent(why),
@@ -437,7 +445,7 @@ impl LakalaChannel {
         }
     }
 
-    fn close_outcome(&self, got: Got, ok: &str) -> PayOutcome {
+    pub(crate) fn close_outcome(&self, got: Got, ok: &str) -> PayOutcome {
         match got {
             Got::Answer(a) if a.code == ok && is_2xx(a.status) => PayOutcome::Closed,
             Got::Answer(a) if self.is_not_found(&a) => PayOutcome::NotFound,
@@ -446,6 +454,48 @@ impl LakalaChannel {
             Got::Answer(a) => PayOutcome::Unknown(Self::unknown(&a)),
             Got::NotSent(why) => PayOutcome::NotSent(why),
             Got::Unknown(why) => PayOutcome::Unknown(why),
+        }
+    }
+
+    /// Maps a revoke reply (the revoke's own request number is the order's with a `C`).
+    pub(crate) fn cancel_outcome(got: Got, order: &Order<'_>) -> CancelOutcome {
+        match got {
+            Got::Answer(a) if a.code == LABS_OK && is_2xx(a.status) => match read_data::<TradeData>(&a.data) {
+                Ok(d) if d.out_trade_no.as_deref().is_some_and(|no| no != format!("{}C", order.id)) => {
+                    CancelOutcome::Unknown("revoke reply names another request".into())
+                }
+                Ok(d) => {
+                    CancelOutcome::Reversed { was_paid: matches!(d.trade_state.as_deref(), Some("REFUND" | "SUCCESS")) }
+                }
+                Err(why) => CancelOutcome::Unknown(why),
+            },
+            Got::Answer(a) if a.code == LABS_PAYING && is_2xx(a.status) => CancelOutcome::Retry,
+            Got::Answer(a) if a.status < 500 => CancelOutcome::Failed(Self::failure(&a)),
+            Got::Answer(a) => CancelOutcome::Unknown(Self::unknown(&a)),
+            Got::NotSent(why) => CancelOutcome::NotSent(why),
+            Got::Unknown(why) => CancelOutcome::Unknown(why),
+        }
+    }
+
+    /// Maps a refund reply for the refund request `refund_id`.
+    pub(crate) fn refund_outcome(&self, got: Got, refund_id: &str) -> RefundOutcome {
+        match got {
+            Got::Answer(a) if a.code == LABS_OK && is_2xx(a.status) => match read_data::<TradeData>(&a.data) {
+                Ok(d) if d.out_trade_no.as_deref().is_some_and(|no| no != refund_id) => {
+                    RefundOutcome::Unknown("refund reply names another request".into())
+                }
+                Ok(d) => match d.trade_state.as_deref() {
+                    Some("SUCCESS") => RefundOutcome::Succeeded { refund_no: d.trade_no },
+                    Some("DEAL" | "INIT" | "CREATE") => RefundOutcome::Processing { refund_no: d.trade_no },
+                    Some("FAIL") => RefundOutcome::Failed(Failure { code: "FAIL".into(), message: a.msg }),
+                    other => RefundOutcome::Unknown(format!("refund trade_state {}", other.unwrap_or("missing"))),
+                },
+                Err(why) => RefundOutcome::Unknown(why),
+            },
+            Got::Answer(a) if self.is_definitive(&a) => RefundOutcome::Failed(Self::failure(&a)),
+            Got::Answer(a) => RefundOutcome::Unknown(Self::unknown(&a)),
+            Got::NotSent(why) => RefundOutcome::NotSent(why),
+            Got::Unknown(why) => RefundOutcome::Unknown(why),
         }
     }
 
@@ -632,22 +682,7 @@ impl Channel for LakalaChannel {
             "location_info": self.location(),
         });
         let (got, ex) = self.post_direct("revoked", "/api/v3/labs/relation/revoked", req, None).await;
-        let outcome = match got {
-            Got::Answer(a) if a.code == LABS_OK && is_2xx(a.status) => match read_data::<TradeData>(&a.data) {
-                Ok(d) if d.out_trade_no.as_deref().is_some_and(|no| no != format!("{}C", order.id)) => {
-                    CancelOutcome::Unknown("revoke reply names another request".into())
-                }
-                Ok(d) => {
-                    CancelOutcome::Reversed { was_paid: matches!(d.trade_state.as_deref(), Some("REFUND" | "SUCCESS")) }
-                }
-                Err(why) => CancelOutcome::Unknown(why),
-            },
-            Got::Answer(a) if a.code == LABS_PAYING && is_2xx(a.status) => CancelOutcome::Retry,
-            Got::Answer(a) if a.status < 500 => CancelOutcome::Failed(Self::failure(&a)),
-            Got::Answer(a) => CancelOutcome::Unknown(Self::unknown(&a)),
-            Got::NotSent(why) => CancelOutcome::NotSent(why),
-            Got::Unknown(why) => CancelOutcome::Unknown(why),
-        };
+        let outcome = Self::cancel_outcome(got, order);
         Self::reply(ex, outcome)
     }
 
@@ -686,24 +721,7 @@ impl Channel for LakalaChannel {
             "refund_reason": reason, "location_info": self.location(),
         });
         let (got, ex) = self.post_direct("refund", "/api/v3/labs/relation/refund", req, None).await;
-        let outcome = match got {
-            Got::Answer(a) if a.code == LABS_OK && is_2xx(a.status) => match read_data::<TradeData>(&a.data) {
-                Ok(d) if d.out_trade_no.as_deref().is_some_and(|no| no != refund_id) => {
-                    RefundOutcome::Unknown("refund reply names another request".into())
-                }
-                Ok(d) => match d.trade_state.as_deref() {
-                    Some("SUCCESS") => RefundOutcome::Succeeded { refund_no: d.trade_no },
-                    Some("DEAL" | "INIT" | "CREATE") => RefundOutcome::Processing { refund_no: d.trade_no },
-                    Some("FAIL") => RefundOutcome::Failed(Failure { code: "FAIL".into(), message: a.msg }),
-                    other => RefundOutcome::Unknown(format!("refund trade_state {}", other.unwrap_or("missing"))),
-                },
-                Err(why) => RefundOutcome::Unknown(why),
-            },
-            Got::Answer(a) if self.is_definitive(&a) => RefundOutcome::Failed(Self::failure(&a)),
-            Got::Answer(a) => RefundOutcome::Unknown(Self::unknown(&a)),
-            Got::NotSent(why) => RefundOutcome::NotSent(why),
-            Got::Unknown(why) => RefundOutcome::Unknown(why),
-        };
+        let outcome = self.refund_outcome(got, refund_id);
         Self::reply(ex, outcome)
     }
 

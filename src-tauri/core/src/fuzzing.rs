@@ -1,0 +1,201 @@
+//! Entry points for the fuzz targets in `core/fuzz` (feature `fuzzing`; never in the app): the
+//! parsers of untrusted input that are private to their channel, fed exactly as the channel feeds
+//! them after an HTTP exchange. Every function here runs *all* parse paths of its input (pay,
+//! query, create, cancel, close, refund) and returns the outcomes for the target to check.
+
+use crate::channel::cashdesk::CashdeskChannel;
+use crate::channel::http::{audit, Transport};
+use crate::channel::lakala::{LakalaChannel, COUNTER_OK, LABS_OK};
+use crate::channel::paysvc::PaysvcChannel;
+use crate::channel::{abc, cashdesk, paysvc, CancelOutcome, CreateOutcome, Order, PayOutcome, RefundOutcome};
+use crate::config::{Config, DemoKeys, LakalaMode, Secret, SignScheme};
+use crate::money::Fen;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A reply as the transport hands it over. Header names or values HTTP cannot carry are left out
+/// (the HTTP client never delivers them).
+fn answered(status: u16, headers: &[(String, String)], body: &[u8]) -> Transport {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            map.append(n, v);
+        }
+    }
+    Transport::Answered { status, headers: map, body: body.to_vec() }
+}
+
+/// The audit record every channel keeps of a reply, with `secret` (a payment code) masked.
+pub fn audit_reply(call: &str, request: Option<&str>, status: u16, body: &[u8], secret: &str) -> Value {
+    let scrub = |text: &str| {
+        if secret.is_empty() {
+            text.to_string()
+        } else {
+            text.replace(secret, &crate::paycode::mask(secret))
+        }
+    };
+    audit(call, request, &answered(status, &[], body), Duration::from_millis(7), &scrub)
+}
+
+// ---------------------------------------------------------------- abc
+
+/// What the abc channel makes of one reply, for each call it could answer.
+#[derive(Debug, Clone)]
+pub struct AbcOutcomes {
+    pub qr: CreateOutcome,
+    pub page: CreateOutcome,
+    pub app: CreateOutcome,
+    pub pay: PayOutcome,
+    pub query: PayOutcome,
+    pub refund: RefundOutcome,
+}
+
+pub fn abc_reply(status: u16, body: &[u8], order: &Order<'_>, refund_amount: Fen) -> AbcOutcomes {
+    let read = || abc::read(answered(status, &[], body));
+    AbcOutcomes {
+        qr: abc::created(read(), order, |r| r.qr_code_url.clone()),
+        page: abc::created(read(), order, |r| r.payment_url.clone()),
+        app: abc::created(read(), order, |r| r.order_string.clone()),
+        pay: abc::pay_outcome(read(), order),
+        query: abc::query_outcome(read(), order),
+        refund: abc::refund_outcome(read(), order, refund_amount),
+    }
+}
+
+// ---------------------------------------------------------------- lakala
+
+/// The sandbox's test keys, as PEM text (the fuzz targets embed them from `sandbox/keys`).
+#[derive(Debug, Clone, Copy)]
+pub struct TestKeys<'a> {
+    pub merchant_private_pem: &'a str,
+    pub lakala_cert_pem: &'a str,
+}
+
+/// Lakala in both transports: backend (no signatures) and direct (every reply verified).
+pub struct Lakala {
+    pub backend: LakalaChannel,
+    pub direct: LakalaChannel,
+}
+
+/// What one Lakala channel makes of one reply, for each call it could answer.
+#[derive(Debug, Clone)]
+pub struct LakalaOutcomes {
+    pub pay: PayOutcome,
+    pub labs_query: PayOutcome,
+    pub counter_query: PayOutcome,
+    pub labs_create: CreateOutcome,
+    pub counter_create: CreateOutcome,
+    pub labs_close: PayOutcome,
+    pub counter_close: PayOutcome,
+    pub cancel: CancelOutcome,
+    pub refund: RefundOutcome,
+}
+
+impl Lakala {
+    /// Writes the keys where the demo config expects them (a fresh directory under the temp dir,
+    /// removed again once the channels have read them) and builds both channels.
+    pub fn new(keys: TestKeys<'_>) -> Result<Lakala, String> {
+        let dir: PathBuf = std::env::temp_dir().join(format!("paydesk-fuzz-{}", std::process::id()));
+        DemoKeys { merchant_private_pem: keys.merchant_private_pem, lakala_cert_pem: keys.lakala_cert_pem }
+            .write(&dir.join("config.toml"))
+            .map_err(|e| e.to_string())?;
+        let mut config = Config::demo(9);
+        config.dir = dir.clone();
+        let built = Self::from_config(&config);
+        let _ = std::fs::remove_dir_all(&dir);
+        built
+    }
+
+    fn from_config(config: &Config) -> Result<Lakala, String> {
+        let mut direct = config.channels.lakala.clone().ok_or("the demo config has no lakala")?;
+        direct.mode = LakalaMode::Direct;
+        let mut backend = direct.clone();
+        backend.mode = LakalaMode::Backend;
+        backend.token = Some(Secret::new("token"));
+        Ok(Lakala {
+            backend: LakalaChannel::new(&backend, config).map_err(|e| e.to_string())?,
+            direct: LakalaChannel::new(&direct, config).map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// Each reply read three ways: by the backend channel, by the direct channel (its signature
+    /// headers checked first), and the backend's reading mapped by the direct channel's rules (so
+    /// the direct mapping is reached without a valid signature).
+    pub fn reply(
+        &self,
+        status: u16,
+        headers: &[(String, String)],
+        body: &[u8],
+        order: &Order<'_>,
+        refund_id: &str,
+    ) -> [LakalaOutcomes; 3] {
+        let transport = answered(status, headers, body);
+        let unsigned = self.backend.read(&transport);
+        let signed = self.direct.read(&transport);
+        [
+            outcomes(&self.backend, &unsigned, order, refund_id),
+            outcomes(&self.direct, &signed, order, refund_id),
+            outcomes(&self.direct, &unsigned, order, refund_id),
+        ]
+    }
+}
+
+fn outcomes(ch: &LakalaChannel, got: &crate::channel::lakala::Got, order: &Order<'_>, id: &str) -> LakalaOutcomes {
+    LakalaOutcomes {
+        pay: ch.pay_outcome(got.clone(), order),
+        labs_query: ch.labs_query_outcome(got.clone(), order),
+        counter_query: ch.counter_query_outcome(got.clone(), order),
+        labs_create: ch.created(got.clone(), order, LABS_OK),
+        counter_create: ch.created(got.clone(), order, COUNTER_OK),
+        labs_close: ch.close_outcome(got.clone(), LABS_OK),
+        counter_close: ch.close_outcome(got.clone(), COUNTER_OK),
+        cancel: LakalaChannel::cancel_outcome(got.clone(), order),
+        refund: ch.refund_outcome(got.clone(), id),
+    }
+}
+
+// ---------------------------------------------------------------- cashdesk
+
+/// The demo config's cash desk (app id `123456`, key `000000`) signing with `scheme`.
+pub fn cashdesk_channel(scheme: SignScheme) -> Result<CashdeskChannel, String> {
+    let config = Config::demo(9);
+    let mut desk = config.channels.cashdesk.clone().ok_or("the demo config has no cashdesk")?;
+    desk.sign_scheme = scheme;
+    CashdeskChannel::new(&desk, &config).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Clone)]
+pub struct CashdeskOutcomes {
+    pub create: CreateOutcome,
+    /// The channel list kept for the audit, when the reply had one.
+    pub channels_kept: Option<Value>,
+    pub query: PayOutcome,
+}
+
+pub fn cashdesk_reply(ch: &CashdeskChannel, status: u16, body: &[u8], order: &Order<'_>) -> CashdeskOutcomes {
+    let read = || cashdesk::read(answered(status, &[], body));
+    let (create, channels_kept) = ch.created(read(), order);
+    CashdeskOutcomes { create, channels_kept, query: ch.query_outcome(read()) }
+}
+
+// ---------------------------------------------------------------- paysvc
+
+/// The demo config's page-pay service, taking forms to `gateway_hosts`.
+pub fn paysvc_channel(gateway_hosts: &[&str]) -> Result<PaysvcChannel, String> {
+    let mut svc = Config::demo(9).channels.paysvc.clone().ok_or("the demo config has no paysvc")?;
+    svc.gateway_hosts = gateway_hosts.iter().map(|h| h.to_string()).collect();
+    PaysvcChannel::new(&svc).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Clone)]
+pub struct PaysvcOutcomes {
+    pub create: CreateOutcome,
+    pub status: PayOutcome,
+}
+
+pub fn paysvc_reply(ch: &PaysvcChannel, status: u16, body: &[u8], order: &Order<'_>) -> PaysvcOutcomes {
+    let read = || paysvc::read(answered(status, &[], body));
+    PaysvcOutcomes { create: ch.created(read()), status: ch.status_outcome(read(), order) }
+}
