@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, the core and the sandbox (unit, contract against the sandbox over
-# loopback HTTP, bad input, CLI, crash and recovery), the UI's unit tests, and the end-to-end
-# tests of the real window under Xvfb. Installs what it needs first.
+# loopback HTTP, bad input, disk faults, CLI, crash and recovery, and a short chaos run), each fuzz
+# target briefly, the UI's unit tests, and the end-to-end tests of the real window under Xvfb.
+# Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -15,6 +16,9 @@ cargo fmt --all -- --check
 
 step "core and sandbox"
 cargo test --workspace --exclude paydesk-e2e --exclude paydesk-app
+
+step "fuzzing: every target for 20 s (scripts/fuzz.sh 600 for the long run)"
+scripts/fuzz.sh 20
 
 step "ui unit tests"
 (cd ui && npm test --silent)

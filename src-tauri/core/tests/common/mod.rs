@@ -7,7 +7,7 @@ pub mod ledger_gen;
 
 use paydesk_core::config::{Config, Timing};
 use paydesk_core::engine::{BarcodeRequest, Cashier, Settled};
-use paydesk_core::ledger::{ChannelCharge, ChannelRefund, Ledger, State};
+use paydesk_core::ledger::{ChannelCharge, ChannelRefund, Ledger};
 use paydesk_core::money::Fen;
 use paydesk_core::people::{Action, Approval};
 use paydesk_sandbox::{Sandbox, SandboxOptions, Truth};
