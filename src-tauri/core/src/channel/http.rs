@@ -20,6 +20,10 @@ pub(crate) struct HttpClient {
 /// How much of a reply body the audit trail keeps.
 const AUDIT_BODY_LIMIT: usize = 4096;
 
+/// A channel's answer is a few KiB. A bigger body is not one (a proxy's page, a broken or hostile
+/// peer): it is not read into memory, and the answer counts as lost (unknown, then queried).
+const MAX_REPLY_BYTES: usize = 1 << 20;
+
 impl HttpClient {
     pub fn new(settings: &HttpSettings) -> Result<HttpClient, String> {
         let client = reqwest::Client::builder()
@@ -55,12 +59,22 @@ impl HttpClient {
         let transport = match request.send().await {
             Err(e) if e.is_connect() => Transport::NotSent(describe(&e)),
             Err(e) => Transport::Lost(describe(&e)),
-            Ok(resp) => {
+            Ok(mut resp) => {
                 let status = resp.status().as_u16();
                 let headers = resp.headers().clone();
-                match resp.bytes().await {
-                    Ok(body) => Transport::Answered { status, headers, body: body.to_vec() },
-                    Err(e) => Transport::Lost(format!("HTTP {status}, body lost: {}", describe(&e))),
+                let mut body = Vec::new();
+                loop {
+                    match resp.chunk().await {
+                        Ok(Some(chunk)) if body.len() + chunk.len() > MAX_REPLY_BYTES => {
+                            break Transport::Lost(format!(
+                                "HTTP {status}, a reply over {} KiB: not read",
+                                MAX_REPLY_BYTES / 1024
+                            ));
+                        }
+                        Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                        Ok(None) => break Transport::Answered { status, headers, body },
+                        Err(e) => break Transport::Lost(format!("HTTP {status}, body lost: {}", describe(&e))),
+                    }
                 }
             }
         };
@@ -147,5 +161,44 @@ pub(crate) fn audit(
         }
         Transport::NotSent(why) => json!({ "call": call, "request": request, "not_sent": why, "ms": elapsed_ms }),
         Transport::Lost(why) => json!({ "call": call, "request": request, "lost": why, "ms": elapsed_ms }),
+    }
+}
+
+#[cfg(test)]
+mod reply_size_tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A peer on loopback that answers every request with `body_len` bytes.
+    async fn peer(body_len: usize) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let head =
+                    format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {body_len}\r\n\r\n");
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(&vec![b'7'; body_len]).await;
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    fn client(base_url: String) -> HttpClient {
+        let settings =
+            HttpSettings { base_url, connect_timeout_ms: 500, request_timeout_ms: 5_000, allow_insecure_http: true };
+        HttpClient::new(&settings).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_reply_over_the_limit_is_lost_not_read_and_one_under_it_is_read() {
+        let big = client(peer(MAX_REPLY_BYTES + 1).await);
+        let (t, _) = big.send(big.get("/")).await;
+        assert!(matches!(&t, Transport::Lost(why) if why.contains("not read")));
+        let fits = client(peer(MAX_REPLY_BYTES).await);
+        let (t, _) = fits.send(fits.get("/")).await;
+        assert!(matches!(&t, Transport::Answered { status: 200, body, .. } if body.len() == MAX_REPLY_BYTES));
     }
 }
