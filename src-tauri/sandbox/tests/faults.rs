@@ -90,12 +90,12 @@ async fn faults_endpoint_reads_and_validates() {
     assert_eq!(
         r.json(),
         serde_json::json!({"latencyMs":0,"failBeforePercent":0,"failAfterPercent":0,
-                           "dropAfterPercent":0,"garblePercent":0})
+                           "dropAfterPercent":0,"garblePercent":0,"badSignaturePercent":0})
     );
     set_faults(&sb, r#"{"latencyMs":5,"garblePercent":10}"#).await;
     assert_eq!(sb.faults(), Faults { latency_ms: 5, garble_percent: 10, ..Faults::default() });
     assert_eq!(get(&sb, "/admin/faults").await.field("garblePercent"), 10);
-    for bad in [r#"{"garblePercent":101}"#, r#"{"latencyMs":"x"}"#, "nope"] {
+    for bad in [r#"{"garblePercent":101}"#, r#"{"badSignaturePercent":101}"#, r#"{"latencyMs":"x"}"#, "nope"] {
         assert_eq!(set_faults(&sb, bad).await.status, 400, "{bad}");
     }
     // a refused update changes nothing
