@@ -232,12 +232,10 @@ impl Lane {
 
     /// The lanes of a kept run, by their directories.
     fn found(root: &Path) -> Vec<(String, PathBuf)> {
-        let mut lanes: Vec<(String, PathBuf)> = (0..)
+        (0..)
             .map(|k| (format!("K{k:02}"), root.join(format!("lane-{k}"))))
             .take_while(|(_, dir)| dir.join("ledger.db").exists())
-            .collect();
-        lanes.sort();
-        lanes
+            .collect()
     }
 }
 

@@ -119,10 +119,11 @@ impl Ledger {
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
             rows.collect::<Result<_, _>>()?
         };
-        let mut seen = std::collections::BTreeSet::new();
+        // Each order is taken out of the channel's lists as the ledger accounts for it: what is
+        // left at the end is money the ledger knows nothing of.
         for (id, state, amount, refunded) in rows {
             let state = State::parse(&state).ok_or_else(|| LedgerError::Corrupt(format!("payment {id}: {state}")))?;
-            let channel_charge = charged.get(id.as_str()).copied();
+            let channel_charge = charged.remove(id.as_str());
             if !state.is_final() {
                 out.push(Mismatch::Unfinished { order_no: id.clone(), state });
             }
@@ -139,7 +140,7 @@ impl Ledger {
                 (None, State::Paid) => out.push(Mismatch::PaidWithoutCharge { order_no: id.clone() }),
                 _ => {}
             }
-            let channel_gave_back = returned.get(id.as_str()).copied().unwrap_or(0);
+            let channel_gave_back = returned.remove(id.as_str()).unwrap_or(0);
             if gave_back != channel_gave_back {
                 out.push(Mismatch::ReturnedDiffers {
                     order_no: id.clone(),
@@ -147,12 +148,11 @@ impl Ledger {
                     channel: Fen(channel_gave_back),
                 });
             }
-            seen.insert(id);
         }
-        for order in charged.keys().filter(|o| !seen.contains(**o)) {
+        for order in charged.keys() {
             out.push(Mismatch::ChargeNotInLedger { order_no: (*order).into() });
         }
-        for order in returned.keys().filter(|o| !seen.contains(**o)) {
+        for order in returned.keys() {
             out.push(Mismatch::RefundNotInLedger { order_no: (*order).into() });
         }
         for r in self.open_refunds()? {
