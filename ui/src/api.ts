@@ -7,7 +7,8 @@ import type { BasketItem, ChargeView, DisplayBootstrap, KioskInfo, Quote } from 
 
 export type Lang = 'zh' | 'en';
 
-export type PaymentState = 'created' | 'pending' | 'unknown' | 'paid' | 'failed' | 'closed' | 'reversed';
+/** `lapsed`: unpaid when its page expired, on a channel that cannot close it; still watched (not final). */
+export type PaymentState = 'created' | 'pending' | 'unknown' | 'lapsed' | 'paid' | 'failed' | 'closed' | 'reversed';
 
 export type Phase = 'sending' | 'waiting' | 'checking' | 'cancelling' | 'not_confirmed' | 'done';
 

@@ -112,6 +112,7 @@ const zh = {
   pstate_created: '待发送',
   pstate_pending: '处理中',
   pstate_unknown: '结果未知',
+  pstate_lapsed: '未付款（已过期）',
   pstate_paid: '已收款',
   pstate_failed: '失败',
   pstate_closed: '已关闭',
@@ -233,6 +234,7 @@ const en: Record<ReportKey, string> = {
   pstate_created: 'Not sent',
   pstate_pending: 'Processing',
   pstate_unknown: 'Unknown',
+  pstate_lapsed: 'Unpaid (expired)',
   pstate_paid: 'Paid',
   pstate_failed: 'Failed',
   pstate_closed: 'Closed',
@@ -253,7 +255,7 @@ export function rt(lang: Lang, key: ReportKey, vars?: Record<string, string | nu
   return fillVars(reportDictionaries[lang]?.[key] ?? zh[key] ?? key, vars);
 }
 
-const PAYMENT_STATES: readonly string[] = ['created', 'pending', 'unknown', 'paid', 'failed', 'closed', 'reversed'];
+const PAYMENT_STATES: readonly string[] = ['created', 'pending', 'unknown', 'lapsed', 'paid', 'failed', 'closed', 'reversed'];
 const REFUND_STATES: readonly string[] = ['created', 'pending', 'unknown', 'succeeded', 'failed'];
 
 /** The name of a payment's or refund's state; an unknown state is shown as it is. */

@@ -8,7 +8,7 @@ use crate::channel::http::{audit, Transport};
 use crate::channel::lakala::{LakalaChannel, COUNTER_OK, LABS_OK};
 use crate::channel::paysvc::PaysvcChannel;
 use crate::channel::{abc, cashdesk, paysvc, CancelOutcome, CreateOutcome, Order, PayOutcome, RefundOutcome};
-use crate::config::{Config, DemoKeys, LakalaMode, Secret, SignScheme};
+use crate::config::{ChannelZone, Config, DemoKeys, LakalaMode, Secret, SignScheme};
 use crate::money::Fen;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
@@ -58,8 +58,8 @@ pub fn abc_reply(status: u16, body: &[u8], order: &Order<'_>, refund_amount: Fen
         qr: abc::created(read(), order, |r| r.qr_code_url.clone()),
         page: abc::created(read(), order, |r| r.payment_url.clone()),
         app: abc::created(read(), order, |r| r.order_string.clone()),
-        pay: abc::pay_outcome(read(), order),
-        query: abc::query_outcome(read(), order),
+        pay: abc::pay_outcome(read(), order, ChannelZone::default()),
+        query: abc::query_outcome(read(), order, ChannelZone::default()),
         refund: abc::refund_outcome(read(), order, refund_amount),
     }
 }

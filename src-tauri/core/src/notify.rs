@@ -1,7 +1,8 @@
 //! The notify receiver: a local HTTP listener (off by default) for stores whose channels can reach
 //! them. `POST /notify/{channel}`; what a notify may change is decided in `engine/notice.rs`.
-//! Each channel gets the acknowledgement in its own format when the notify was taken, and HTTP 400
-//! when it was refused (the channel retries; a forger only gets more refusals).
+//! Each channel gets the acknowledgement in its own format when the notify was taken, HTTP 400
+//! when it was refused (the channel retries; a forger only gets more refusals), and HTTP 503 when
+//! the query it called for got no answer (the channel retries, and the news is not lost).
 
 use crate::engine::{Cashier, NoticeTaken};
 use axum::body::Bytes;
@@ -46,6 +47,8 @@ async fn receive(
     tracing::info!(channel = %channel, outcome = ?taken, "notify");
     match taken {
         NoticeTaken::Refused(why) => (StatusCode::BAD_REQUEST, why).into_response(),
+        // Trusted but not yet settled by a query: the channel sends it again on its schedule.
+        NoticeTaken::Retry(why) => (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
         _ => {
             let ack = cashier.channel(&channel).map(|c| c.notify_ack()).unwrap_or_default();
             ([(header::CONTENT_TYPE, "application/json")], ack).into_response()

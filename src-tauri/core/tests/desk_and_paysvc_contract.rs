@@ -1,5 +1,6 @@
 //! `cashdesk` and `paysvc` through the engine against the sandbox over real HTTP on loopback:
-//! the page paid by the customer, the page never paid (lapsing, since neither channel can close),
+//! the page paid by the customer, the page never paid (lapsed: neither channel can close, and our
+//! clock alone never makes it final), a customer who pays after the lapse (found, paid, late),
 //! both signing schemes, refused signatures, and the payment form read into our own page.
 
 mod common;
@@ -48,14 +49,70 @@ async fn cashdesk_page_paid_by_the_customer() {
 }
 
 #[tokio::test]
-async fn cashdesk_page_never_paid_lapses_to_closed_without_a_close_call() {
+async fn cashdesk_page_never_paid_lapses_is_watched_and_never_closed_on_our_clock() {
     let rig = rig().await;
     let p = rig.cashier.start_qr("cashdesk", "45.99", None, None).await.unwrap();
     let p = rig.cashier.wait_settled(&p.id).await.unwrap().payment;
-    assert_eq!(p.state, State::Closed, "page lifetime + horizon passed with NULL");
+    assert_eq!(p.state, State::Lapsed, "page lifetime + horizon passed with NULL: unpaid, not closed");
+    assert!(!p.state.is_final() && !p.state.is_open());
     assert!(events_text(&rig, &p.id).contains("lapsed"));
     assert!(!events_text(&rig, &p.id).contains("\"close\""), "no close call was made");
+    let watch = p.watch_until.expect("watched");
+    assert!(watch - p.updated_at >= 86_640_000 - 1_000, "at least the desk's 24 h 4 min notify window");
+    assert!(p.recheck_at.is_some());
+    // Shown as unpaid; not unresolved (a Z needs no reason for it); out of the totals.
+    let view = rig.cashier.view(&p);
+    assert!(!view.is_final);
+    assert!(view.message.contains("未付款"), "{}", view.message);
+    assert!(rig.cashier.unresolved().unwrap().is_empty());
+    // Each recheck finds it still unpaid and waits longer for the next.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(rig.cashier.recover().await.rechecked, 1);
+    let again = rig.cashier.ledger().payment(&p.id).unwrap();
+    assert_eq!(again.state, State::Lapsed);
+    assert!(again.recheck_every_ms > p.recheck_every_ms, "backing off");
     rig.assert_matches_truth();
+}
+
+/// The customer pays after the page lapsed (the seeds name no expiry, so the channel takes it):
+/// the watch finds it, and it is paid, late, alerted, with the lapse kept in its events.
+#[tokio::test]
+async fn a_customer_who_pays_after_the_lapse_is_found_paid_late_on_both_page_channels() {
+    for channel in ["cashdesk", "paysvc"] {
+        let rig = rig().await;
+        let mut updates = rig.cashier.subscribe();
+        let p = rig.cashier.start_qr(channel, "33.30", None, None).await.unwrap();
+        let p = rig.cashier.wait_settled(&p.id).await.unwrap().payment;
+        assert_eq!(p.state, State::Lapsed, "{channel}");
+        rig.sandbox.customer_pay(&p.id).expect("the channel still takes the payment");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let paid = loop {
+            rig.cashier.recover().await;
+            let now = rig.cashier.ledger().payment(&p.id).unwrap();
+            if now.state == State::Paid {
+                break now;
+            }
+            assert!(std::time::Instant::now() < deadline, "{channel}: the late payment was never found");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        assert!(paid.late, "{channel}");
+        assert!(rig.cashier.ledger().unacknowledged_alerts().unwrap().iter().any(|a| a.id == p.id));
+        let mut alerted = false;
+        while let Ok(u) = updates.try_recv() {
+            alerted |= matches!(u, paydesk_core::engine::Update::LateAlert { payment } if payment.id == p.id);
+        }
+        assert!(alerted, "{channel}: the clerk is alerted");
+        let steps: Vec<_> = rig
+            .cashier
+            .ledger()
+            .events(&p.id)
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| Some((e.from_state?, e.to_state?)))
+            .collect();
+        assert!(steps.contains(&("lapsed".into(), "paid".into())), "{channel}: {steps:?}");
+        rig.assert_matches_truth();
+    }
 }
 
 #[tokio::test]
@@ -113,7 +170,8 @@ async fn paysvc_page_never_paid_lapses_and_a_gateway_outside_the_list_is_refused
     let rig = rig().await;
     let p = rig.cashier.start_qr("paysvc", "6.99", None, None).await.unwrap();
     let p = rig.cashier.wait_settled(&p.id).await.unwrap().payment;
-    assert_eq!(p.state, State::Closed);
+    assert_eq!(p.state, State::Lapsed);
+    assert!(p.watch_until.unwrap() - p.updated_at >= 90_000_000 - 1_000, "about Alipay's 25 h of notifies");
     assert!(events_text(&rig, &p.id).contains("lapsed"));
 
     let rig = rig_with(fast_sandbox(), |c| {

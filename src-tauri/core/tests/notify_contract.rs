@@ -154,7 +154,7 @@ async fn an_unsigned_backend_notify_only_triggers_a_query() {
     assert_eq!(rig.cashier.take_notify("lakala", None, claim.as_bytes()).await, NoticeTaken::Queried);
     assert_eq!(rig.cashier.ledger().payment(&p.id).unwrap().state, State::Pending);
     rig.sandbox.customer_pay(&p.id).unwrap();
-    assert_eq!(rig.cashier.take_notify("lakala", None, claim.as_bytes()).await, NoticeTaken::Queried);
+    assert_eq!(rig.cashier.take_notify("lakala", None, claim.as_bytes()).await, NoticeTaken::Applied, "by the query");
     assert_eq!(rig.cashier.ledger().payment(&p.id).unwrap().state, State::Paid);
 }
 
@@ -219,4 +219,75 @@ async fn cash_desk_notifies_are_verified_then_queried_and_forgeries_are_refused(
     let genuine =
         rig.sandbox.notifies().into_iter().find(|n| n.order_no == p.id && n.forge == paydesk_sandbox::Forge::None);
     assert!(genuine.expect("the desk notified").acknowledged);
+}
+
+/// The desk's verified notify for a payment the ledger holds as lapsed (the customer paid after
+/// the page lapsed): the payment becomes paid, late, and the notify is acknowledged only then.
+#[tokio::test]
+async fn a_desk_notify_for_a_lapsed_payment_makes_it_paid_late() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/notify/cashdesk");
+    let opts = paydesk_sandbox::SandboxOptions { cashdesk_notify_url: Some(url), ..fast_sandbox() };
+    let rig = rig_with(opts, |_| {}).await;
+    let (_addr, _task) = paydesk_core::notify::serve(rig.cashier.clone(), &format!("127.0.0.1:{port}")).await.unwrap();
+    let p = rig.cashier.start_qr("cashdesk", "8.00", None, None).await.unwrap();
+    let p = rig.cashier.wait_settled(&p.id).await.unwrap().payment;
+    assert_eq!(p.state, State::Lapsed);
+    // No recovery runs here: only the desk's notify can bring the news.
+    rig.sandbox.customer_pay(&p.id).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while rig.cashier.ledger().payment(&p.id).unwrap().state != State::Paid {
+        assert!(std::time::Instant::now() < deadline, "the desk's notify was only noted");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let paid = rig.cashier.ledger().payment(&p.id).unwrap();
+    assert!(paid.late);
+    assert!(transitions(&rig, &p.id).ends_with(&["lapsed".to_string(), "paid".to_string()]));
+    let record = rig.sandbox.notifies().into_iter().find(|n| n.order_no == p.id).expect("notified");
+    assert!(record.acknowledged);
+    rig.assert_matches_truth();
+}
+
+/// A verified "paid" for a payment the channel had closed: evidence that money moved wins over
+/// the ledger's `closed`; the payment turns paid, late, with the close kept in its events.
+#[tokio::test]
+async fn a_verified_paid_notify_wins_over_closed() {
+    let rig = rig().await;
+    let p = rig.cashier.start_qr("lakala", "8.99", None, None).await.unwrap();
+    let p = rig.cashier.wait_settled(&p.id).await.unwrap().payment;
+    assert_eq!(p.state, State::Closed);
+    let body = labs_notify(&p.id, p.amount.0, &p.merchant);
+    assert_eq!(
+        rig.cashier.take_notify("lakala", Some(&signed(LAKALA_KEY, &body)), body.as_bytes()).await,
+        NoticeTaken::Applied
+    );
+    let paid = rig.cashier.ledger().payment(&p.id).unwrap();
+    assert_eq!((paid.state, paid.late), (State::Paid, true));
+    assert!(transitions(&rig, &p.id).ends_with(&["closed".to_string(), "paid".to_string()]));
+    assert_eq!(rig.cashier.ledger().unacknowledged_alerts().unwrap().len(), 1);
+}
+
+/// A trusted notify whose query gets no answer is not acknowledged: the channel sends it again,
+/// and the news is not lost.
+#[tokio::test]
+async fn a_notify_whose_query_fails_is_not_acknowledged() {
+    let rig = rig_with(fast_sandbox(), |c| {
+        slow_polls(c);
+        let l = c.channels.lakala.as_mut().unwrap();
+        l.mode = paydesk_core::config::LakalaMode::Backend;
+        l.token = Some(paydesk_core::config::Secret::new(paydesk_sandbox::LAKALA_TOKEN));
+    })
+    .await;
+    let (addr, _task) = paydesk_core::notify::serve(rig.cashier.clone(), "127.0.0.1:0").await.unwrap();
+    let p = waiting_qr(&rig, "12.00").await;
+    rig.sandbox.customer_pay(&p.id).unwrap();
+    rig.sandbox.set_faults(paydesk_sandbox::Faults { fail_before_percent: 100, ..Default::default() });
+    let body = serde_json::json!({ "out_order_no": p.id, "order_status": "SUCCESS" }).to_string();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let first = http.post(format!("http://{addr}/notify/lakala")).body(body.clone()).send().await.unwrap();
+    assert_eq!(first.status(), 503, "not acknowledged while the order cannot be queried");
+    rig.sandbox.set_faults(paydesk_sandbox::Faults::default());
+    let again = http.post(format!("http://{addr}/notify/lakala")).body(body).send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(rig.cashier.ledger().payment(&p.id).unwrap().state, State::Paid);
 }

@@ -31,8 +31,6 @@ const MISSING: i64 = 4000;
 const BAD_SIGNATURE: i64 = 4001;
 /// **[ours]**: the page names only 4000 and 4001.
 const DUPLICATE: i64 = 4002;
-/// How long an unpaid desk order stays payable, in sandbox minutes **[ours]**.
-const PAGE_MINUTES: i64 = 120;
 
 /// The unit of `amount` (`amount_unit` in the cashier's config).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
@@ -293,7 +291,6 @@ async fn unified_order(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let Some(amount_fen) = amount_fen else {
         return error(&app, MISSING, "amount格式错误");
     };
-    let lifetime = app.sandbox_minutes(PAGE_MINUTES);
     let created = app.store.with(|st, now| {
         if st.exists(CHANNEL, &out_trade_no) {
             return None;
@@ -313,7 +310,8 @@ async fn unified_order(State(app): State<Arc<App>>, body: Bytes) -> Response {
         order.api = "unified".to_owned();
         order.method = Some("ali-pay".to_owned());
         order.notify_url.clone_from(&desk.notify_url);
-        order.expires_ms = Some(now.saturating_add(lifetime));
+        // Seed 002 names no expiry and no close call: an unpaid order stays payable, and a
+        // customer may pay long after the cashier stopped showing its page.
         let token = format!("{:016X}{:016X}", fastrand::u64(..), seq);
         order.extra.insert("token".to_owned(), token);
         order.extra.insert("goodsDesc".to_owned(), goods_desc.clone());

@@ -39,8 +39,10 @@
 //! QR and page orders of every channel are paid on the customer page `/pay/{orderNo}`
 //! (or by [`Sandbox::customer_pay`], or automatically in demo mode); an amount whose fen
 //! part is 99 is never paid. Unpaid page orders close when their time is up: abc's
-//! `expiredDate` minutes, lakala counter's `order_efficient_time` (a wall-clock time),
-//! otherwise 120 minutes (a minute lasts [`SandboxOptions::minute`]).
+//! `expiredDate` minutes, lakala counter's `order_efficient_time` (a wall-clock time in
+//! Beijing time), lakala preorders after 120 minutes (a minute lasts
+//! [`SandboxOptions::minute`]). cashdesk and paysvc orders never close by themselves (their
+//! seeds name no expiry and no close call): a customer can pay them however late.
 //!
 //! Every order with a notify address (lakala `notify_url`; cashdesk
 //! [`SandboxOptions::cashdesk_notify_url`]) is notified once paid, in the channel's

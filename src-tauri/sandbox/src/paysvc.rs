@@ -25,8 +25,6 @@ use crate::{json_response, App};
 
 pub const CHANNEL: &str = "paysvc";
 
-/// How long an unpaid page-pay order stays payable, in sandbox minutes **[ours]**.
-const PAGE_MINUTES: i64 = 120;
 
 pub fn router() -> Router<Arc<App>> {
     Router::new().route("/api/pay/create", post(create)).route("/api/pay/status/{order_no}", get(status))
@@ -98,7 +96,6 @@ async fn create(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let Some(order_id) = order_id else {
         return failed_to_create("orderId必须是正整数");
     };
-    let lifetime = app.sandbox_minutes(PAGE_MINUTES);
     let created = app.store.with(|st, now| {
         if st.exists(CHANNEL, &order_no) {
             return None;
@@ -117,7 +114,8 @@ async fn create(State(app): State<Arc<App>>, body: Bytes) -> Response {
         );
         order.api = "page-pay".to_owned();
         order.method = Some("ALIPAY".to_owned());
-        order.expires_ms = Some(now.saturating_add(lifetime));
+        // Seed 003 names no expiry and no close: the order reads PENDING until the customer pays,
+        // however late.
         order.extra.insert("orderId".to_owned(), order_id.to_string());
         st.insert_page_order(order.clone());
         Some(order)

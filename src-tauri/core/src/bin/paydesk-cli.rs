@@ -146,7 +146,8 @@ const UNKNOWN: u8 = 3;
 fn exit_for(state: State) -> u8 {
     match state {
         State::Paid => PAID,
-        State::Failed | State::Closed | State::Reversed => NOT_PAID,
+        // Lapsed: unpaid when its page expired; still watched, and a late payment is alerted.
+        State::Failed | State::Closed | State::Reversed | State::Lapsed => NOT_PAID,
         State::Created | State::Pending | State::Unknown => UNKNOWN,
     }
 }

@@ -18,10 +18,10 @@
 
 use super::http::{excerpt, not_encoded, HttpClient, Transport};
 use super::{
-    local_time_ms, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Failure, Order, PayOutcome,
+    channel_time_ms, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Failure, Order, PayOutcome,
     RefundOutcome, Reply, ISO_LOCAL,
 };
-use crate::config::{AbcConfig, ChannelSection};
+use crate::config::{AbcConfig, ChannelSection, ChannelZone};
 use crate::i18n::Lang;
 use crate::money::{yuan_json, Fen};
 use async_trait::async_trait;
@@ -179,10 +179,11 @@ impl AbcReply {
         self.order_no.as_deref() == Some(order.id)
     }
 
-    fn paid(&self) -> PayOutcome {
+    /// `payTime` is the service's wall clock, in its zone.
+    fn paid(&self, zone: ChannelZone) -> PayOutcome {
         PayOutcome::Paid {
             trade_no: self.trade_no(),
-            paid_at: self.pay_time.as_deref().and_then(|t| local_time_ms(t, ISO_LOCAL)),
+            paid_at: self.pay_time.as_deref().and_then(|t| channel_time_ms(t, ISO_LOCAL, zone)),
         }
     }
 
@@ -330,7 +331,7 @@ pub(crate) fn created(read: Read, order: &Order<'_>, payload: impl Fn(&AbcReply)
 }
 
 /// Maps a barcode-pay reply.
-pub(crate) fn pay_outcome(read: Read, order: &Order<'_>) -> PayOutcome {
+pub(crate) fn pay_outcome(read: Read, order: &Order<'_>, zone: ChannelZone) -> PayOutcome {
     let (status, reply) = match read {
         Read::NotSent(why) => return PayOutcome::NotSent(why),
         Read::Unknown(why) => return PayOutcome::Unknown(why),
@@ -351,7 +352,7 @@ pub(crate) fn pay_outcome(read: Read, order: &Order<'_>) -> PayOutcome {
         return if reply.definitive_refusal() { PayOutcome::Failed(reply.failure()) } else { unknown() };
     }
     match reply.status.as_deref() {
-        Some("SUCCESS") if reply.confirms(order) => reply.paid(),
+        Some("SUCCESS") if reply.confirms(order) => reply.paid(zone),
         Some("USERPAYING") | Some("PENDING") => PayOutcome::Waiting,
         _ if code == Some(USER_PAYING) => PayOutcome::Waiting,
         Some("FAILED") | None if reply.definitive_refusal() => PayOutcome::Failed(reply.failure()),
@@ -361,7 +362,7 @@ pub(crate) fn pay_outcome(read: Read, order: &Order<'_>) -> PayOutcome {
 }
 
 /// Maps a query reply. `isSuccess:false` is about the query, not the payment.
-pub(crate) fn query_outcome(read: Read, order: &Order<'_>) -> PayOutcome {
+pub(crate) fn query_outcome(read: Read, order: &Order<'_>, zone: ChannelZone) -> PayOutcome {
     let (status, reply) = match read {
         Read::NotSent(why) => return PayOutcome::NotSent(why),
         Read::Unknown(why) => return PayOutcome::Unknown(why),
@@ -377,7 +378,7 @@ pub(crate) fn query_outcome(read: Read, order: &Order<'_>) -> PayOutcome {
         return PayOutcome::Unknown(why);
     }
     match reply.status.as_deref() {
-        Some("SUCCESS") if reply.confirms(order) => reply.paid(),
+        Some("SUCCESS") if reply.confirms(order) => reply.paid(zone),
         Some("PENDING") | Some("USERPAYING") => PayOutcome::Waiting,
         Some("FAILED") if reply.names(order) => PayOutcome::Failed(reply.failure()),
         Some("CLOSED") if reply.names(order) => PayOutcome::Closed,
@@ -446,12 +447,15 @@ impl Channel for AbcChannel {
         let mut body = self.body(order);
         body.auth_code = Some(code);
         let ex = self.post_create("barcode", "/api/payment/alipay/barcode", &body, Some(code)).await;
-        ex.into_reply(|read| pay_outcome(read, order))
+        ex.into_reply(|read| pay_outcome(read, order, self.config.time_zone))
     }
 
-    async fn create_qr(&self, order: &Order<'_>, expires_in: Duration) -> Reply<CreateOutcome> {
+    async fn create_qr(&self, order: &Order<'_>, expires_at_ms: i64) -> Reply<CreateOutcome> {
         let mut body = self.body(order);
-        body.expired_date = Some(expired_minutes(expires_in).to_string());
+        // Minutes from now, rounded up: counted from when the service receives it, so its expiry
+        // is never before the screen's.
+        let left = Duration::from_millis((expires_at_ms - crate::ledger::now_ms()).max(0) as u64);
+        body.expired_date = Some(expired_minutes(left).to_string());
         let ex = self.post_create("qrcode", "/api/payment/alipay/qrcode", &body, None).await;
         ex.into_reply(|read| created(read, order, |r| r.qr_code_url.clone()))
     }
@@ -460,7 +464,7 @@ impl Channel for AbcChannel {
         let path = format!("/api/payment/alipay/query/{}", order.id);
         let request = self.http.get(&path).header("X-Merchant-Id", order.merchant);
         let ex = self.exchange("query", request, None, None).await;
-        ex.into_reply(|read| query_outcome(read, order))
+        ex.into_reply(|read| query_outcome(read, order, self.config.time_zone))
     }
 
     async fn refund(&self, order: &Order<'_>, _refund_id: &str, amount: Fen, reason: &str) -> Reply<RefundOutcome> {
@@ -482,6 +486,11 @@ mod tests {
     //! The reply mapping as pure logic; the wire itself is tested against the sandbox.
     use super::*;
 
+    const BJ: ChannelZone = ChannelZone(match chrono::FixedOffset::east_opt(8 * 3600) {
+        Some(z) => z,
+        None => panic!("+08:00"),
+    });
+
     const ORDER: Order<'static> = Order {
         id: "T0126112210300001",
         amount: Fen(6800),
@@ -502,24 +511,25 @@ mod tests {
 
     #[test]
     fn pay_replies_from_the_seed() {
-        let paid_at = local_time_ms("2026-01-15T16:00:00", ISO_LOCAL);
+        let paid_at = channel_time_ms("2026-01-15T16:00:00", ISO_LOCAL, ChannelZone::default());
+        assert_eq!(paid_at, Some(1_768_464_000_000), "16:00 Beijing time is 08:00 UTC");
         assert!(paid_at.is_some());
         assert_eq!(
-            pay_outcome(read(200, SUCCESS), &ORDER),
+            pay_outcome(read(200, SUCCESS), &ORDER, BJ),
             PayOutcome::Paid { trade_no: Some("2026X".into()), paid_at }
         );
         let paying = r#"{"isSuccess":false,"orderNo":"T0126112210300001","status":"USERPAYING","message":"用户支付中，请轮询查询","errorCode":"1002"}"#;
-        assert_eq!(pay_outcome(read(200, paying), &ORDER), PayOutcome::Waiting);
+        assert_eq!(pay_outcome(read(200, paying), &ORDER, BJ), PayOutcome::Waiting);
         let paying_numeric = r#"{"isSuccess":false,"errorCode":1002}"#;
-        assert_eq!(pay_outcome(read(200, paying_numeric), &ORDER), PayOutcome::Waiting);
+        assert_eq!(pay_outcome(read(200, paying_numeric), &ORDER, BJ), PayOutcome::Waiting);
         let invalid = r#"{"isSuccess":false,"status":"FAILED","errorCode":"AUTHCODE_INVALID","message":"付款码无效"}"#;
         assert_eq!(
-            pay_outcome(read(200, invalid), &ORDER),
+            pay_outcome(read(200, invalid), &ORDER, BJ),
             PayOutcome::Failed(Failure { code: "AUTHCODE_INVALID".into(), message: "付款码无效".into() })
         );
         // A 400 refusal with a listed code is definitive too (the sandbox's PARAM_ERROR, AP7346).
         let refused = r#"{"isSuccess":false,"status":"FAILED","errorCode":"AP7346","message":"缺少订单详情"}"#;
-        assert!(matches!(pay_outcome(read(400, refused), &ORDER), PayOutcome::Failed(_)));
+        assert!(matches!(pay_outcome(read(400, refused), &ORDER, BJ), PayOutcome::Failed(_)));
     }
 
     #[test]
@@ -543,13 +553,13 @@ mod tests {
             (429, r#"{"isSuccess":false,"status":"FAILED","errorCode":"TOO_MANY"}"#),
             (302, SUCCESS),
         ] {
-            assert!(matches!(pay_outcome(read(status, body), &ORDER), PayOutcome::Unknown(_)), "{status} {body}");
+            assert!(matches!(pay_outcome(read(status, body), &ORDER, BJ), PayOutcome::Unknown(_)), "{status} {body}");
         }
     }
 
     #[test]
     fn query_replies() {
-        let q = |status: u16, body: &str| query_outcome(read(status, body), &ORDER);
+        let q = |status: u16, body: &str| query_outcome(read(status, body), &ORDER, BJ);
         let named = |rest: &str| format!(r#"{{"isSuccess":true,"orderNo":"T0126112210300001",{rest}}}"#);
         assert_eq!(q(200, &named(r#""status":"PENDING""#)), PayOutcome::Waiting);
         assert_eq!(q(200, &named(r#""status":"CLOSED""#)), PayOutcome::Closed);

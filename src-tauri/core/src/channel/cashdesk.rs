@@ -9,7 +9,7 @@
 
 use super::http::{excerpt, HttpClient, Transport};
 use super::{
-    local_time_ms, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display, Failure, Notice,
+    channel_time_ms, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display, Failure, Notice,
     Order, PayOutcome, Reply, SPACED_LOCAL,
 };
 use crate::config::{AmountUnit, CashdeskConfig, ChannelSection, Config, Secret, SignScheme};
@@ -309,7 +309,7 @@ impl CashdeskChannel {
         match q.result_code.as_deref() {
             Some("SUCCESS" | "FINISH") => PayOutcome::Paid {
                 trade_no: q.channel_type.map(|t| format!("cashdesk:{t}")),
-                paid_at: q.pay_time.as_deref().and_then(|t| local_time_ms(t, SPACED_LOCAL)),
+                paid_at: q.pay_time.as_deref().and_then(|t| channel_time_ms(t, SPACED_LOCAL, self.config.time_zone)),
             },
             Some("FAIL") => PayOutcome::Failed(Failure {
                 code: q.result_error_code.unwrap_or_else(|| "FAIL".into()),
@@ -347,7 +347,11 @@ impl Channel for CashdeskChannel {
         shown.max(Duration::from_millis(self.config.page_lifetime_ms))
     }
 
-    async fn create_qr(&self, order: &Order<'_>, _expires_in: Duration) -> Reply<CreateOutcome> {
+    fn lapse_watch(&self) -> Duration {
+        Duration::from_millis(self.config.lapse_watch_ms)
+    }
+
+    async fn create_qr(&self, order: &Order<'_>, _expires_at_ms: i64) -> Reply<CreateOutcome> {
         let title = if order.subject.trim().is_empty() { self.config.order_title.as_str() } else { order.subject };
         let amount = self.amount_text(order.amount);
         let business: BTreeMap<String, String> = [

@@ -7,7 +7,7 @@ pub(crate) mod http;
 pub mod lakala;
 pub mod paysvc;
 
-use crate::config::Config;
+use crate::config::{ChannelZone, Config};
 use crate::i18n::Lang;
 use crate::ledger::Flow;
 use crate::money::Fen;
@@ -99,9 +99,9 @@ pub enum PayOutcome {
     Refunded { trade_no: Option<String> },
     /// The customer has not confirmed yet ("user paying", QR not scanned).
     Waiting,
-    /// Not paid, on a channel that never closes an order itself and cannot be asked to: the
-    /// order lapses when its page expires. Past the payment's horizon (which includes the page's
-    /// lifetime) it is final as `closed`; before, it is the same as `Waiting`.
+    /// Not paid (yet), on a channel that cannot close an order or say it closed. Before the
+    /// payment's horizon (which includes the page's lifetime) it is the same as `Waiting`; past
+    /// it the payment is `lapsed`: unpaid for now, watched, never final on our clock alone.
     Unpaid,
     /// A definitive no from the channel: nothing was charged.
     Failed(Failure),
@@ -173,8 +173,14 @@ pub trait Channel: Send + Sync {
     /// When the channel itself closes a QR shown for `shown`: it passes the time on in its own
     /// unit, which may round it up. The engine keeps querying at least this long.
     fn qr_expiry(&self, shown: Duration) -> Duration;
-    /// `expires_in` is how long the QR may be paid; the channel passes it on in its own unit.
-    async fn create_qr(&self, order: &Order<'_>, expires_in: Duration) -> Reply<CreateOutcome>;
+    /// How long a lapsed payment is still queried after its lapse: at least the channel's notify
+    /// window (a customer who paid late is found by then, notify or not).
+    fn lapse_watch(&self) -> Duration {
+        Duration::from_secs(24 * 3600)
+    }
+    /// `expires_at_ms` is when the screen stops showing the code (ms since the epoch); the channel
+    /// passes it on in its own unit, rounded up: its expiry is never earlier than the screen's.
+    async fn create_qr(&self, order: &Order<'_>, expires_at_ms: i64) -> Reply<CreateOutcome>;
     async fn query(&self, order: &Order<'_>) -> Reply<PayOutcome>;
     async fn cancel(&self, _order: &Order<'_>) -> Reply<CancelOutcome> {
         not_offered(self.id(), "cancel", CancelOutcome::NotSent)
@@ -236,17 +242,24 @@ pub fn from_config(config: &Config) -> Result<Channels, ChannelSetupError> {
     Ok(channels)
 }
 
-/// Replies' local times: `yyyy-MM-ddTHH:mm:ss` (abc, paysvc), `yyyy-MM-dd HH:mm:ss` (cash desk),
-/// `yyyyMMddHHmmss` (Lakala).
+/// Channels' wall-clock times: `yyyy-MM-ddTHH:mm:ss` (abc, paysvc), `yyyy-MM-dd HH:mm:ss` (cash
+/// desk), `yyyyMMddHHmmss` (Lakala), each in the channel's own zone (config `time_zone`, Beijing
+/// time by default), never the till's: a till set to UTC must still send and read Beijing times.
 pub(crate) const ISO_LOCAL: &str = "%Y-%m-%dT%H:%M:%S";
 pub(crate) const SPACED_LOCAL: &str = "%Y-%m-%d %H:%M:%S";
 pub(crate) const COMPACT_LOCAL: &str = "%Y%m%d%H%M%S";
 
-/// A channel's local time (= the store's) to ms since the epoch.
-pub(crate) fn local_time_ms(text: &str, format: &str) -> Option<i64> {
+/// A channel's wall-clock time in its zone, to ms since the epoch.
+pub(crate) fn channel_time_ms(text: &str, format: &str, zone: ChannelZone) -> Option<i64> {
     use chrono::TimeZone;
     let naive = chrono::NaiveDateTime::parse_from_str(text, format).ok()?;
-    chrono::Local.from_local_datetime(&naive).earliest().map(|t| t.timestamp_millis())
+    zone.0.from_local_datetime(&naive).single().map(|t| t.timestamp_millis())
+}
+
+/// An instant (ms since the epoch) as the channel's wall-clock text in its zone.
+pub(crate) fn channel_time_text(ms: i64, format: &str, zone: ChannelZone) -> String {
+    use chrono::TimeZone;
+    zone.0.timestamp_millis_opt(ms).single().map(|t| t.format(format).to_string()).unwrap_or_default()
 }
 
 fn not_offered<T>(channel: &str, call: &str, outcome: impl FnOnce(String) -> T) -> Reply<T> {

@@ -9,7 +9,7 @@
 
 use super::http::{excerpt, HttpClient, Transport};
 use super::{
-    local_time_ms, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display, Failure, Order,
+    channel_time_ms, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display, Failure, Order,
     PayOutcome, Reply, ISO_LOCAL,
 };
 use crate::config::{ChannelSection, PaysvcConfig};
@@ -247,7 +247,7 @@ impl PaysvcChannel {
         match s.status.as_deref() {
             Some("PAID") if s.order_no.as_deref() == Some(order.id) => PayOutcome::Paid {
                 trade_no: s.trade_no,
-                paid_at: s.paid_at.as_deref().and_then(|t| local_time_ms(t, ISO_LOCAL)),
+                paid_at: s.paid_at.as_deref().and_then(|t| channel_time_ms(t, ISO_LOCAL, self.config.time_zone)),
             },
             Some("PAID") => PayOutcome::Unknown("a paid status must name our order".into()),
             Some("PENDING") => PayOutcome::Unpaid,
@@ -282,7 +282,11 @@ impl Channel for PaysvcChannel {
         shown.max(Duration::from_millis(self.config.page_lifetime_ms))
     }
 
-    async fn create_qr(&self, order: &Order<'_>, _expires_in: Duration) -> Reply<CreateOutcome> {
+    fn lapse_watch(&self) -> Duration {
+        Duration::from_millis(self.config.lapse_watch_ms)
+    }
+
+    async fn create_qr(&self, order: &Order<'_>, _expires_at_ms: i64) -> Reply<CreateOutcome> {
         let Some(order_id) = numeric_order_id(order.id) else {
             let why = format!("order number {} has no numeric part for orderId", order.id);
             return unsupported(CreateOutcome::NotSent(why.clone()), &why);

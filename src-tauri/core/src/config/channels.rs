@@ -74,6 +74,63 @@ impl Secret {
     }
 }
 
+/// The clock a channel's time fields are written and read in: a fixed UTC offset, `+08:00` by
+/// default (the seed services are Chinese, and China keeps Beijing time all year). The business
+/// day stays in the store's own zone; only the wire uses this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelZone(pub chrono::FixedOffset);
+
+impl ChannelZone {
+    pub const BEIJING_SECS: i32 = 8 * 3600;
+
+    pub fn parse(text: &str) -> Option<ChannelZone> {
+        let t = text.trim();
+        let (sign, rest) = match t.as_bytes().first()? {
+            b'+' => (1, &t[1..]),
+            b'-' => (-1, &t[1..]),
+            _ => return None,
+        };
+        let (h, m) = rest.split_once(':')?;
+        if h.len() != 2 || m.len() != 2 || !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+        if h > 14 || m > 59 {
+            return None;
+        }
+        chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60)).map(ChannelZone)
+    }
+}
+
+impl Default for ChannelZone {
+    fn default() -> Self {
+        ChannelZone(chrono::FixedOffset::east_opt(Self::BEIJING_SECS).expect("+08:00 is a valid offset"))
+    }
+}
+
+impl std::fmt::Display for ChannelZone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.0.local_minus_utc();
+        let sign = if secs < 0 { '-' } else { '+' };
+        write!(f, "{sign}{:02}:{:02}", secs.abs() / 3600, secs.abs() % 3600 / 60)
+    }
+}
+
+impl Serialize for ChannelZone {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for ChannelZone {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        ChannelZone::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("time_zone {text:?} is not a UTC offset like \"+08:00\" / 须为 UTC 偏移，例如 \"+08:00\""))
+        })
+    }
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(***)")
@@ -104,6 +161,25 @@ pub(super) fn default_goods_name() -> String {
 fn default_page_lifetime() -> u64 {
     7_200_000
 }
+/// Seed 002: the desk re-sends a notify for 24 h 4 min.
+pub(super) fn default_desk_watch() -> u64 {
+    86_640_000
+}
+/// Alipay's notify schedule behind the payment service runs about 25 h.
+pub(super) fn default_paysvc_watch() -> u64 {
+    90_000_000
+}
+pub(super) fn default_lakala_watch() -> u64 {
+    86_400_000
+}
+
+/// How long a lapsed payment may be watched: up to 30 days.
+fn watch_window(key: &str, v: u64) -> Result<(), ConfigError> {
+    if v == 0 || v > 30 * MAX_WAIT_MS {
+        return Err(invalid(&format!("{key}.lapse_watch_ms"), "between 1 and 2592000000 (30 days) / 1 到 2592000000 毫秒"));
+    }
+    Ok(())
+}
 
 fn required(key: &str, field: &str, value: &str) -> Result<(), ConfigError> {
     if value.trim().is_empty() {
@@ -133,6 +209,9 @@ pub struct AbcConfig {
     /// Allow `http://` to a host that is not loopback. Off: money goes over TLS.
     #[serde(default)]
     pub allow_insecure_http: bool,
+    /// The zone of the channel's time fields (`+08:00`, Beijing time, by default).
+    #[serde(default)]
+    pub time_zone: ChannelZone,
     pub merchant_id: String,
     /// `goodsName` sent when the clerk gives no subject (the service requires one: AP7346).
     #[serde(default = "default_goods_name")]
@@ -198,6 +277,9 @@ pub struct LakalaConfig {
     pub request_timeout_ms: u64,
     #[serde(default)]
     pub allow_insecure_http: bool,
+    /// The zone of the channel's time fields (`+08:00`, Beijing time, by default).
+    #[serde(default)]
+    pub time_zone: ChannelZone,
     /// 商户号 (direct mode; recorded with each payment in both modes).
     #[serde(default)]
     pub merchant_no: String,
@@ -247,6 +329,10 @@ pub struct LakalaConfig {
     pub definitive_failures: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub barcode_deadline_ms: Option<u64>,
+    /// How long a lapsed order (backend mode's legacy calls, which cannot be closed or
+    /// cancelled) is still queried.
+    #[serde(default = "default_lakala_watch")]
+    pub lapse_watch_ms: u64,
 }
 
 fn default_lakala_methods() -> Vec<String> {
@@ -331,7 +417,8 @@ impl ChannelSection for LakalaConfig {
                 return Err(invalid(&format!("{key}.methods"), format!("{m} is not one of {}", codes.join(", "))));
             }
         }
-        within_a_day(key, "barcode_deadline_ms", self.barcode_deadline_ms)
+        within_a_day(key, "barcode_deadline_ms", self.barcode_deadline_ms)?;
+        watch_window(key, self.lapse_watch_ms)
     }
 }
 
@@ -370,6 +457,9 @@ pub struct CashdeskConfig {
     pub request_timeout_ms: u64,
     #[serde(default)]
     pub allow_insecure_http: bool,
+    /// The zone of the channel's time fields (`+08:00`, Beijing time, by default).
+    #[serde(default)]
+    pub time_zone: ChannelZone,
     pub app_id: String,
     pub app_key: Secret,
     #[serde(default)]
@@ -386,9 +476,12 @@ pub struct CashdeskConfig {
     #[serde(default)]
     pub preferred_channels: Vec<String>,
     /// How long the desk's payment page can still be paid (the seed does not say): after this
-    /// plus `timing.late_horizon_ms` an order still reported unpaid is closed in the ledger.
+    /// plus `timing.late_horizon_ms` an order still reported unpaid is `lapsed` in the ledger.
     #[serde(default = "default_page_lifetime")]
     pub page_lifetime_ms: u64,
+    /// How long a lapsed order is still queried: the desk's notify window (24 h 4 min).
+    #[serde(default = "default_desk_watch")]
+    pub lapse_watch_ms: u64,
 }
 
 impl CashdeskConfig {
@@ -409,7 +502,8 @@ impl ChannelSection for CashdeskConfig {
             let http = HttpSettings { base_url: web.clone(), ..self.http() };
             validate_http(&format!("{key}.web_url"), &http)?;
         }
-        within_a_day(key, "page_lifetime_ms", Some(self.page_lifetime_ms))
+        within_a_day(key, "page_lifetime_ms", Some(self.page_lifetime_ms))?;
+        watch_window(key, self.lapse_watch_ms)
     }
 }
 
@@ -426,6 +520,9 @@ pub struct PaysvcConfig {
     pub request_timeout_ms: u64,
     #[serde(default)]
     pub allow_insecure_http: bool,
+    /// The zone of the channel's time fields (`+08:00`, Beijing time, by default).
+    #[serde(default)]
+    pub time_zone: ChannelZone,
     #[serde(default = "default_goods_name")]
     pub subject: String,
     /// Hosts the service's payment form may post to; any other `action` is refused.
@@ -434,6 +531,9 @@ pub struct PaysvcConfig {
     /// How long Alipay's page can still be paid (the seed does not say); see `cashdesk`.
     #[serde(default = "default_page_lifetime")]
     pub page_lifetime_ms: u64,
+    /// How long a lapsed order is still queried (Alipay notifies the service for about 25 h).
+    #[serde(default = "default_paysvc_watch")]
+    pub lapse_watch_ms: u64,
 }
 
 fn default_gateway_hosts() -> Vec<String> {
@@ -449,7 +549,8 @@ impl ChannelSection for PaysvcConfig {
         if self.gateway_hosts.is_empty() || self.gateway_hosts.iter().any(|h| h.trim().is_empty()) {
             return Err(invalid(&format!("{key}.gateway_hosts"), "at least one host / 至少一个主机名"));
         }
-        within_a_day(key, "page_lifetime_ms", Some(self.page_lifetime_ms))
+        within_a_day(key, "page_lifetime_ms", Some(self.page_lifetime_ms))?;
+        watch_window(key, self.lapse_watch_ms)
     }
 }
 

@@ -119,6 +119,12 @@ pub struct Timing {
     pub recovery_interval_ms: u64,
     /// Pause between cancel/close attempts while the channel says "retry".
     pub cancel_retry_ms: u64,
+    /// A lapsed payment (unpaid past its horizon on a channel that cannot close it) is queried
+    /// this long after its lapse, then at doubling intervals up to `lapsed_recheck_max_ms`, for
+    /// the channel's watch (`lapse_watch_ms`); the same pauses space the queries of a payment
+    /// the clerk gave up on.
+    pub lapsed_recheck_ms: u64,
+    pub lapsed_recheck_max_ms: u64,
 }
 
 impl Timing {
@@ -134,6 +140,8 @@ impl Timing {
             late_horizon_ms: 3_000,
             recovery_interval_ms: 500,
             cancel_retry_ms: 100,
+            lapsed_recheck_ms: 300,
+            lapsed_recheck_max_ms: 1_200,
         }
     }
 }
@@ -149,6 +157,8 @@ impl Default for Timing {
             late_horizon_ms: 180_000,
             recovery_interval_ms: 60_000,
             cancel_retry_ms: 2_000,
+            lapsed_recheck_ms: 60_000,
+            lapsed_recheck_max_ms: 3_600_000,
         }
     }
 }
@@ -327,10 +337,15 @@ impl Config {
             ("timing.qr_timeout_ms", t.qr_timeout_ms),
             ("timing.cancel_retry_ms", t.cancel_retry_ms),
             ("timing.late_horizon_ms", t.late_horizon_ms),
+            ("timing.lapsed_recheck_ms", t.lapsed_recheck_ms),
+            ("timing.lapsed_recheck_max_ms", t.lapsed_recheck_max_ms),
         ] {
             if v == 0 || v > MAX_WAIT_MS {
                 return Err(invalid(key, "between 1 and 86400000 (one day) / 1 到 86400000 毫秒"));
             }
+        }
+        if t.lapsed_recheck_max_ms < t.lapsed_recheck_ms {
+            return Err(invalid("timing.lapsed_recheck_max_ms", "at least timing.lapsed_recheck_ms / 不小于 lapsed_recheck_ms"));
         }
         if self.business_day.cutoff_hour > 23 {
             return Err(invalid("business_day.cutoff_hour", "0–23"));
@@ -428,6 +443,7 @@ impl Config {
                     connect_timeout_ms: default_connect_timeout(),
                     request_timeout_ms: 5_000,
                     allow_insecure_http: false,
+                    time_zone: ChannelZone::default(),
                     merchant_id: "103881636900016".into(),
                     goods_name: default_goods_name(),
                     notify_url: None,
@@ -441,6 +457,7 @@ impl Config {
                     connect_timeout_ms: default_connect_timeout(),
                     request_timeout_ms: 5_000,
                     allow_insecure_http: false,
+                    time_zone: ChannelZone::default(),
                     merchant_no: "8222900701106PZ".into(),
                     term_no: "D9296400".into(),
                     token: None,
@@ -459,6 +476,7 @@ impl Config {
                     not_found_codes: None,
                     definitive_failures: None,
                     barcode_deadline_ms: None,
+                    lapse_watch_ms: channels::default_lakala_watch(),
                 }),
                 cashdesk: Some(CashdeskConfig {
                     base_url: String::new(),
@@ -466,6 +484,7 @@ impl Config {
                     connect_timeout_ms: default_connect_timeout(),
                     request_timeout_ms: 5_000,
                     allow_insecure_http: false,
+                    time_zone: ChannelZone::default(),
                     app_id: "123456".into(),
                     app_key: Secret::new("000000"),
                     sign_scheme: SignScheme::Md5,
@@ -474,15 +493,18 @@ impl Config {
                     third_party_user: None,
                     preferred_channels: Vec::new(),
                     page_lifetime_ms: 600_000,
+                    lapse_watch_ms: channels::default_desk_watch(),
                 }),
                 paysvc: Some(PaysvcConfig {
                     base_url: String::new(),
                     connect_timeout_ms: default_connect_timeout(),
                     request_timeout_ms: 5_000,
                     allow_insecure_http: false,
+                    time_zone: ChannelZone::default(),
                     subject: default_goods_name(),
                     gateway_hosts: vec!["127.0.0.1".into()],
                     page_lifetime_ms: 600_000,
+                    lapse_watch_ms: channels::default_paysvc_watch(),
                 }),
             },
             scanners: Scanners::default(),

@@ -171,7 +171,7 @@ impl Cashier {
     pub fn cancel_charge(&self, id: &str) -> Result<ChargeRecord, ChargeError> {
         let record = self.inner.ledger.request_charge_cancel(id)?;
         tracing::info!(charge = id, state = record.charge.state.as_str(), "charge cancel asked");
-        match record.current().filter(|p| !p.state.is_final()) {
+        match record.current().filter(|p| p.state.is_open()) {
             Some(attempt) => {
                 // The attempt's own updates report the charge from here on.
                 if let Err(e) = self.cancel(&attempt.id) {

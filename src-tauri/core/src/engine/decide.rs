@@ -90,11 +90,10 @@ pub fn after_query(outcome: &PayOutcome, now: i64, horizon_at: i64, acknowledged
         PayOutcome::Failed(f) => Step::To(State::Failed, Detail { failure: Some(f.clone()), ..Detail::default() }),
         PayOutcome::Closed => Step::To(State::Closed, Detail::default()),
         PayOutcome::Waiting => Step::To(State::Pending, Detail::default()),
+        // Our clock never makes "not charged" final: lapsed is watched, and paid still wins.
         PayOutcome::Unpaid if now >= horizon_at => Step::To(
-            State::Closed,
-            Detail::note(
-                "still unpaid after the payment page's lifetime: the channel cannot close it, the page has lapsed",
-            ),
+            State::Lapsed,
+            Detail::note("still unpaid after the payment page's lifetime; the channel cannot close it: lapsed, watched"),
         ),
         PayOutcome::Unpaid => Step::To(State::Pending, Detail::default()),
         PayOutcome::NotFound if acknowledged => {
@@ -116,10 +115,11 @@ pub fn after_close(outcome: &PayOutcome, now: i64, horizon_at: i64, acknowledged
             CloseStep::Done(after_query(outcome, now, horizon_at, acknowledged))
         }
         PayOutcome::Waiting | PayOutcome::Unpaid => CloseStep::Retry,
-        // A refused close may mean "already paid": only a query can tell.
-        PayOutcome::Failed(_) => CloseStep::QueryAgain,
+        // A refused close may mean "already paid", and a close whose answer was lost may have
+        // closed: only a query can tell (asked between the attempts).
+        PayOutcome::Failed(_) | PayOutcome::Unknown(_) => CloseStep::QueryAgain,
         PayOutcome::NotFound => CloseStep::Done(after_query(outcome, now, horizon_at, acknowledged)),
-        PayOutcome::NotSent(_) | PayOutcome::Unknown(_) => CloseStep::Retry,
+        PayOutcome::NotSent(_) => CloseStep::Retry,
     }
 }
 
@@ -137,8 +137,8 @@ pub fn after_cancel(outcome: &CancelOutcome) -> CloseStep {
             State::Reversed,
             Detail::note(if *was_paid { "paid, then refunded by the cancel" } else { "cancelled before payment" }),
         )),
-        CancelOutcome::Retry | CancelOutcome::NotSent(_) | CancelOutcome::Unknown(_) => CloseStep::Retry,
-        CancelOutcome::Failed(_) => CloseStep::QueryAgain,
+        CancelOutcome::Retry | CancelOutcome::NotSent(_) => CloseStep::Retry,
+        CancelOutcome::Failed(_) | CancelOutcome::Unknown(_) => CloseStep::QueryAgain,
     }
 }
 
@@ -225,11 +225,13 @@ mod tests {
     }
 
     #[test]
-    fn an_unpaid_page_lapses_only_after_the_horizon() {
+    fn an_unpaid_page_lapses_only_after_the_horizon_and_never_closes_on_our_clock() {
         assert_eq!(state(&after_query(&PayOutcome::Unpaid, 99, 100, true)), Some(State::Pending));
-        match after_query(&PayOutcome::Unpaid, 100, 100, true) {
-            Step::To(State::Closed, d) => assert!(d.note.unwrap().contains("lapsed")),
-            other => panic!("{other:?}"),
+        for now in [100, 1_000_000_000] {
+            match after_query(&PayOutcome::Unpaid, now, 100, true) {
+                Step::To(State::Lapsed, d) => assert!(d.note.unwrap().contains("lapsed")),
+                other => panic!("{other:?}"),
+            }
         }
         // A plain "waiting" never lapses by the clock: that channel closes its own orders.
         assert_eq!(state(&after_query(&PayOutcome::Waiting, 1_000, 100, true)), Some(State::Pending));
@@ -247,7 +249,9 @@ mod tests {
             CloseStep::Done(Step::To(State::Paid, _))
         ));
         assert_eq!(after_close(&PayOutcome::Failed(failure()), 0, 0, true), CloseStep::QueryAgain);
-        assert_eq!(after_close(&PayOutcome::Unknown("x".into()), 0, 0, true), CloseStep::Retry);
+        assert_eq!(after_close(&PayOutcome::Unknown("x".into()), 0, 0, true), CloseStep::QueryAgain);
+        assert_eq!(after_close(&PayOutcome::NotSent("x".into()), 0, 0, true), CloseStep::Retry);
+        assert_eq!(after_cancel(&CancelOutcome::Unknown("x".into())), CloseStep::QueryAgain);
         assert!(matches!(
             after_cancel(&CancelOutcome::Reversed { was_paid: true }),
             CloseStep::Done(Step::To(State::Reversed, _))

@@ -7,7 +7,7 @@ use super::view::Phase;
 use super::{Inner, RecoverySummary, Update};
 use crate::channel::{Channel, Order, Reply};
 use crate::config::Timing;
-use crate::ledger::{now_ms, Change, Flow, Payment, State};
+use crate::ledger::{now_ms, Change, Flow, Payment, State, Watch};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -106,7 +106,18 @@ impl Inner {
         let Step::To(to, detail) = step else {
             return None;
         };
+        // A lapse starts the payment's watch: the channel's window, the configured back-off.
+        let watch = match to {
+            State::Lapsed => self.current(id).and_then(|p| self.channels.get(p.channel.as_str()).cloned()).map(|ch| {
+                Watch {
+                    every_ms: self.config.timing.lapsed_recheck_ms as i64,
+                    until: now_ms().saturating_add(ch.lapse_watch().as_millis() as i64),
+                }
+            }),
+            _ => None,
+        };
         let change = Change {
+            watch,
             trade_no: detail.trade_no.clone(),
             paid_at: detail.paid_at,
             failure: detail.failure.as_ref().map(|f| (f.code.clone(), f.message.clone())),
@@ -159,6 +170,16 @@ impl Inner {
 
     /// One query; applies what it says. Returns the payment as it stands after.
     pub(super) async fn query_once(&self, ch: &Arc<dyn Channel>, p: &Payment, http: &AtomicU64) -> Payment {
+        self.query_reply(ch, p, http).await.0
+    }
+
+    /// One query; applies what it says. Returns the payment as it stands after, and the answer.
+    pub(super) async fn query_reply(
+        &self,
+        ch: &Arc<dyn Channel>,
+        p: &Payment,
+        http: &AtomicU64,
+    ) -> (Payment, crate::channel::PayOutcome) {
         let reply = ch.query(&order_of(p)).await;
         Self::count(http, &reply);
         let step = decide::after_query(&reply.outcome, now_ms(), p.horizon_at, p.acknowledged);
@@ -167,13 +188,12 @@ impl Inner {
             let _ = self.ledger.note(&p.id, &json!({ "reply": reply.audit.clone() }));
         }
         self.apply(&p.id, &step, reply.audit).await;
-        self.current(&p.id).unwrap_or_else(|| p.clone())
+        (self.current(&p.id).unwrap_or_else(|| p.clone()), reply.outcome)
     }
 
     pub(super) async fn create_qr(&self, ch: &Arc<dyn Channel>, p: &Payment, http: &AtomicU64) -> Option<Payment> {
         failpoint("before_send");
-        let expires = Timing::ms(self.config.timing.qr_timeout_ms);
-        let reply = ch.create_qr(&order_of(p), expires).await;
+        let reply = ch.create_qr(&order_of(p), p.deadline_at).await;
         Self::count(http, &reply);
         failpoint("after_send");
         let step = decide::after_create(&reply.outcome);
@@ -207,7 +227,7 @@ impl Inner {
         let Some(mut p) = self.current(id) else { return };
         let timing = &self.config.timing;
         let mut wait = Timing::ms(timing.barcode_first_poll_ms);
-        while !p.state.is_final() {
+        while p.state.is_open() {
             let left = until(p.deadline_at);
             self.lease(&p, wait.min(left));
             if left.is_zero() || pause(wait.min(left), &mut cancel).await {
@@ -220,7 +240,7 @@ impl Inner {
             p = self.query_once(&ch, &p, http).await;
             wait = Timing::ms(timing.barcode_poll_interval_ms);
         }
-        if !p.state.is_final() {
+        if p.state.is_open() {
             self.end_wait(&ch, p, http).await;
         }
     }
@@ -228,7 +248,7 @@ impl Inner {
     pub(super) async fn run_qr(&self, id: &str, mut cancel: watch::Receiver<bool>, http: &AtomicU64) {
         let Some(mut p) = self.current(id) else { return };
         let Some(ch) = self.channel_of(&p) else { return };
-        if p.state.is_final() {
+        if !p.state.is_open() {
             return;
         }
         if p.abandoned_at.is_some() {
@@ -237,7 +257,7 @@ impl Inner {
             return;
         }
         let interval = Timing::ms(self.config.timing.qr_poll_interval_ms);
-        while !p.state.is_final() {
+        while p.state.is_open() {
             let left = until(p.deadline_at);
             self.lease(&p, interval.min(left));
             if left.is_zero() || pause(interval.min(left), &mut cancel).await {
@@ -245,7 +265,7 @@ impl Inner {
             }
             p = self.query_once(&ch, &p, http).await;
         }
-        if !p.state.is_final() {
+        if p.state.is_open() {
             self.end_wait(&ch, p, http).await;
         }
     }
@@ -254,7 +274,7 @@ impl Inner {
     /// — where the channel can do neither — hand over to background querying.
     async fn end_wait(&self, ch: &Arc<dyn Channel>, p: Payment, http: &AtomicU64) {
         let p = self.query_once(ch, &p, http).await;
-        if p.state.is_final() {
+        if !p.state.is_open() {
             return;
         }
         match decide::when_wait_ends(p.flow, ch.capabilities()) {
@@ -317,10 +337,10 @@ impl Inner {
                     let _ = self.ledger.note(&p.id, &json!({ "reply": audit }));
                 }
             }
-            if step == CloseStep::QueryAgain && self.query_once(ch, p, http).await.state.is_final() {
+            if step == CloseStep::QueryAgain && !self.query_once(ch, p, http).await.state.is_open() {
                 return true;
             }
-            if self.current(&p.id).is_some_and(|now| now.state.is_final()) {
+            if self.current(&p.id).is_some_and(|now| !now.state.is_open()) {
                 return true;
             }
             if !retry || past_horizon {
@@ -332,16 +352,20 @@ impl Inner {
         }
     }
 
-    /// After the clerk gave up on a channel that cannot cancel or close: query at the poll
-    /// interval until final or the horizon; recovery takes over after that.
+    /// After the clerk gave up on a channel that cannot cancel or close: query until settled or
+    /// the horizon, from the poll interval backing off (nobody waits at the counter) to the
+    /// lapsed payments' first pause; recovery takes over after that.
     async fn keep_querying(&self, ch: &Arc<dyn Channel>, mut p: Payment, http: &AtomicU64) {
-        let interval = Timing::ms(match p.flow {
-            Flow::Barcode => self.config.timing.barcode_poll_interval_ms,
-            Flow::Qr => self.config.timing.qr_poll_interval_ms,
+        let timing = &self.config.timing;
+        let mut interval = Timing::ms(match p.flow {
+            Flow::Barcode => timing.barcode_poll_interval_ms,
+            Flow::Qr => timing.qr_poll_interval_ms,
         });
+        let longest = interval.max(Timing::ms(timing.lapsed_recheck_ms));
         // The last query falls at or after the horizon, so "not found" can be concluded there.
-        while !p.state.is_final() {
+        while p.state.is_open() {
             let wait = interval.min(until(p.horizon_at));
+            interval = (interval * 2).min(longest);
             self.lease(&p, wait);
             tokio::time::sleep(wait).await;
             let past_horizon = now_ms() >= p.horizon_at;
@@ -381,14 +405,39 @@ impl Inner {
                 continue;
             }
             summary.examined += 1;
-            if self.recover_one(p).await.is_some_and(|p| p.state.is_final()) {
+            if self.recover_one(p).await.is_some_and(|p| !p.state.is_open()) {
                 summary.resolved += 1;
             } else {
                 summary.still_open += 1;
             }
         }
+        summary.rechecked = self.recheck_lapsed().await;
         summary.refunds_resolved = self.recover_refunds().await;
         summary
+    }
+
+    /// Queries the lapsed payments whose next query is due (a customer may have paid after the
+    /// page lapsed); each still unpaid waits twice as long for its next, until its watch ends.
+    async fn recheck_lapsed(&self) -> usize {
+        let due = match self.ledger.due_rechecks(now_ms()) {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::error!(error = %e, "recovery cannot read the lapsed payments");
+                return 0;
+            }
+        };
+        let longest = self.config.timing.lapsed_recheck_max_ms as i64;
+        let http = AtomicU64::new(0);
+        for p in &due {
+            let Some(ch) = self.channel_of(p) else { continue };
+            let p = self.query_once(&ch, p, &http).await;
+            if p.state == State::Lapsed {
+                if let Err(e) = self.ledger.reschedule_recheck(&p.id, now_ms(), longest) {
+                    tracing::warn!(payment = %p.id, error = %e, "cannot schedule the next query");
+                }
+            }
+        }
+        due.len()
     }
 
     /// No clerk waits on a payment found here: mark it given up (so a later `paid` is flagged
@@ -402,7 +451,7 @@ impl Inner {
         }
         let http = AtomicU64::new(0);
         let p = self.query_once(&ch, &p, &http).await;
-        if p.state.is_final() || now_ms() < p.deadline_at {
+        if !p.state.is_open() || now_ms() < p.deadline_at {
             return Some(p);
         }
         match decide::when_wait_ends(p.flow, ch.capabilities()) {

@@ -75,6 +75,8 @@ pub struct RecoverySummary {
     pub examined: usize,
     pub resolved: usize,
     pub still_open: usize,
+    /// Lapsed payments queried again.
+    pub rechecked: usize,
     pub refunds_resolved: usize,
 }
 
@@ -368,7 +370,7 @@ impl Cashier {
         {
             let mut live = self.inner.live.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(l) = live.get_mut(id) {
-                if !payment.state.is_final() {
+                if payment.state.is_open() {
                     l.cancelling = true;
                     let _ = l.cancel.send(true);
                 }

@@ -2,23 +2,28 @@
 //! "paid" is cross-checked against the ledger (order, channel, amount, merchant) and applied as
 //! the same guarded transition a poll would make; anything else only triggers a query now.
 //! Repeats and races with polling are harmless: the guard lets exactly one transition through.
+//! A payment the ledger holds as lapsed, failed or closed still turns paid (late, alerted): the
+//! notify is often the only news of a customer who paid after we stopped waiting.
 
 use super::decide;
-use super::driver::order_of;
 use super::Inner;
 use crate::channel::{Notice, PayOutcome};
 use crate::ledger::{now_ms, LedgerError, Payment, State};
 use serde_json::json;
 
-/// What became of a notify. Everything but `Refused` is acknowledged to the channel.
+/// What became of a notify. `Applied`, `Unchanged` and `Queried` are acknowledged to the
+/// channel; `Retry` and `Refused` are not, so it sends the notify again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NoticeTaken {
     /// It moved the payment (to paid).
     Applied,
     /// It said what the ledger already knew.
     Unchanged,
-    /// The order was queried because of it.
+    /// The order was queried because of it, and the answer recorded.
     Queried,
+    /// Trusted, but the query it called for got no answer: acknowledging it now could lose the
+    /// only news of a payment, so the channel is asked to send it again later.
+    Retry(String),
     /// Not trusted or not matching the ledger: nothing changed. The channel is told to retry,
     /// which a forger cannot turn into anything but more refusals.
     Refused(String),
@@ -51,19 +56,25 @@ impl Inner {
         };
         let text: String = String::from_utf8_lossy(body).chars().take(BODY_KEPT).collect();
         let audit = json!({ "call": "notify", "body": text });
-        match claim {
-            None if p.state.is_final() => {
-                // Final here; ask anyway, so a payment the channel took after we closed it is seen.
-                let reply = ch.query(&order_of(&p)).await;
-                if matches!(reply.outcome, PayOutcome::Paid { .. }) && p.state != State::Paid {
-                    self.conflict(&p, json!({ "notify": audit, "reply": reply.audit }));
-                }
-                NoticeTaken::Unchanged
-            }
+        // Evidence that money moved wins whatever the ledger holds (lapsed, failed, closed: the
+        // transition flags it late); only paid and reversed are past changing.
+        let outcome = match claim {
+            None if p.state == State::Paid => return NoticeTaken::Unchanged,
             None => {
                 let _ = self.ledger.note(&p.id, &json!({ "notify": audit }));
-                self.query_once(&ch, &p, &Default::default()).await;
-                NoticeTaken::Queried
+                let (after, said) = self.query_reply(&ch, &p, &Default::default()).await;
+                match said {
+                    PayOutcome::Unknown(why) | PayOutcome::NotSent(why) => {
+                        tracing::warn!(payment = %p.id, why = %why, "notify: the query got no answer; asking for it again");
+                        return NoticeTaken::Retry(format!("the order could not be queried: {why}"));
+                    }
+                    PayOutcome::Paid { .. } if after.state != State::Paid => {
+                        self.conflict(&after, json!({ "notify": "query said paid" }));
+                        return NoticeTaken::Unchanged;
+                    }
+                    _ if after.state != p.state => return NoticeTaken::Applied,
+                    _ => return NoticeTaken::Queried,
+                }
             }
             Some((amount, merchant, trade_no, paid_at)) => {
                 if amount != p.amount {
@@ -72,23 +83,29 @@ impl Inner {
                 if merchant.as_deref().is_some_and(|m| m != p.merchant) {
                     return refused("notify is for another merchant".into());
                 }
-                if p.state == State::Paid {
-                    return NoticeTaken::Unchanged;
+                PayOutcome::Paid { trade_no, paid_at }
+            }
+        };
+        if p.state == State::Paid {
+            return NoticeTaken::Unchanged;
+        }
+        let step = decide::after_query(&outcome, now_ms(), p.horizon_at, true);
+        match self.apply(&p.id, &step, audit.clone()).await {
+            Some(_) => NoticeTaken::Applied,
+            None => {
+                // Paid and reversed never change: a person must look at a paid claim on a reversal.
+                if let Ok(now) = self.ledger.payment(&p.id) {
+                    if now.state != State::Paid {
+                        self.conflict(&now, audit);
+                    }
                 }
-                if p.state.is_final() {
-                    self.conflict(&p, audit);
-                    return NoticeTaken::Unchanged;
-                }
-                let step = decide::after_query(&PayOutcome::Paid { trade_no, paid_at }, now_ms(), p.horizon_at, true);
-                match self.apply(&p.id, &step, audit).await {
-                    Some(_) => NoticeTaken::Applied,
-                    None => NoticeTaken::Unchanged,
-                }
+                NoticeTaken::Unchanged
             }
         }
     }
 
-    /// The channel says paid; the ledger has the payment closed or failed. Kept for a person.
+    /// The channel says paid; the ledger cannot take it (the payment was reversed). Kept for a
+    /// person.
     fn conflict(&self, p: &Payment, detail: serde_json::Value) {
         let _ = self.ledger.note(&p.id, &json!({ "conflict": "the channel reports paid", "detail": detail }));
         tracing::error!(payment = %p.id, state = %p.state.as_str(), "the channel reports paid; the ledger disagrees");

@@ -23,7 +23,7 @@ impl Phase {
     pub fn of(p: &Payment, cancelling: bool) -> Phase {
         if p.state.is_final() {
             Phase::Done
-        } else if p.abandoned_at.is_some() {
+        } else if p.abandoned_at.is_some() || p.state == State::Lapsed {
             Phase::NotConfirmed
         } else if cancelling {
             Phase::Cancelling
@@ -136,6 +136,14 @@ pub fn message(p: &Payment, phase: Phase, lang: Lang, display: Display) -> Strin
             .pick("渠道未及时答复，正在查询结果，请稍候…", "The channel did not answer clearly; checking the result…")
             .into(),
         Phase::Cancelling => lang.pick("正在撤销…", "Cancelling…").into(),
+        Phase::NotConfirmed if p.state == State::Lapsed => lapsed_message(p, lang),
+        // Nothing was ever shown: nobody can pay it; the order is followed to be sure.
+        Phase::NotConfirmed if qr && p.qr_payload.is_none() => lang
+            .pick(
+                "未能取得收款码，顾客未看到二维码，无法付款。系统会继续核实此单，请重新收款。",
+                "No QR code was obtained, so the customer saw none and cannot pay. paydesk keeps checking this order; start a new payment.",
+            )
+            .into(),
         Phase::NotConfirmed if qr => lang
             .pick(
                 "二维码已停止显示。渠道关闭订单前顾客仍可能付款，系统会继续查询，到账会提醒。",
@@ -149,6 +157,26 @@ pub fn message(p: &Payment, phase: Phase, lang: Lang, display: Display) -> Strin
             )
             .into(),
         Phase::Done => final_message(p, lang),
+    }
+}
+
+/// A lapsed payment: unpaid when its page lapsed, on a channel that cannot close it; watched.
+fn lapsed_message(p: &Payment, lang: Lang) -> String {
+    let until = p.watch_until.map(|t| local_time(t, "%m-%d %H:%M"));
+    let qr = p.flow == Flow::Qr;
+    match (lang, until) {
+        (Lang::Zh, Some(t)) if qr => {
+            format!("二维码已过期，顾客未付款。渠道无法关闭此单，系统会继续查询到 {t}，如之后到账会提醒。")
+        }
+        (Lang::Zh, Some(t)) => format!("顾客未确认付款。渠道无法撤销此单，系统会继续查询到 {t}，如之后到账会提醒。"),
+        (Lang::Zh, None) => "未付款（已过期）。如之后到账会提醒。".into(),
+        (Lang::En, Some(t)) if qr => format!(
+            "The QR code expired unpaid. The channel cannot close the order; paydesk keeps checking until {t} and will alert you if the money arrives."
+        ),
+        (Lang::En, Some(t)) => format!(
+            "The customer did not confirm. The channel cannot cancel the order; paydesk keeps checking until {t} and will alert you if the money arrives."
+        ),
+        (Lang::En, None) => "Unpaid (expired). You will be alerted if the money arrives later.".into(),
     }
 }
 
@@ -193,7 +221,8 @@ fn final_message(p: &Payment, lang: Lang) -> String {
         }
         State::Closed => lang.pick("订单已关闭，未扣款。", "The order is closed; nothing was charged.").into(),
         State::Reversed => lang.pick("已撤销，未扣款或已原路退回。", "Reversed: not charged, or refunded in full.").into(),
-        // Not reached: non-final states have other phases.
+        State::Lapsed => lapsed_message(p, lang),
+        // Not reached: open states have other phases.
         State::Created | State::Pending | State::Unknown => p.state.label(lang).into(),
     }
 }
@@ -350,7 +379,7 @@ impl ChargeView {
             S::Open | S::Cancelled => None,
         };
         let last_failure = match (c.state, current) {
-            (S::Open, Some(p)) if p.state.is_final() => Some(message(p, Phase::Done, lang, display_of(&p.channel))),
+            (S::Open, Some(p)) if !p.state.is_open() => Some(message(p, Phase::of(p, false), lang, display_of(&p.channel))),
             _ => None,
         };
         ChargeView {

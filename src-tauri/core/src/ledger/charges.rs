@@ -166,7 +166,7 @@ impl ChargeRecord {
         self.attempts
             .iter()
             .find(|p| p.state == State::Paid)
-            .or_else(|| self.attempts.iter().rev().find(|p| !p.state.is_final()))
+            .or_else(|| self.attempts.iter().rev().find(|p| p.state.is_open()))
             .or_else(|| self.attempts.last())
     }
 }
@@ -457,5 +457,30 @@ mod tests {
         l.request_charge_cancel("C1").unwrap();
         l.transition("P1", State::Paid, &Change::default()).unwrap();
         assert_eq!(l.charge("C1").unwrap().state, ChargeState::Paid);
+    }
+
+    #[test]
+    fn a_cancelled_charge_whose_attempt_turns_out_paid_is_paid_and_a_lapsed_attempt_leaves_it_open() {
+        let (_d, l) = temp_ledger();
+        l.insert_charge(&charge("C1", None, 500), 5).unwrap();
+        l.insert_payment(&attempt("P1", "C1")).unwrap();
+        l.request_charge_cancel("C1").unwrap();
+        l.transition("P1", State::Closed, &Change::default()).unwrap();
+        assert_eq!(l.charge("C1").unwrap().state, ChargeState::Cancelled);
+        // Evidence that money moved: the closed attempt was paid after all.
+        let p = l.transition("P1", State::Paid, &Change::default()).unwrap().unwrap();
+        assert!(p.late);
+        assert_eq!(l.charge("C1").unwrap().state, ChargeState::Paid);
+        // Nothing else reopens a cancelled charge.
+        l.insert_charge(&charge("C2", None, 500), 5).unwrap();
+        l.request_charge_cancel("C2").unwrap();
+        assert!(l.conn().execute("UPDATE charges SET state = 'open' WHERE id = 'C2'", []).is_err());
+
+        l.insert_charge(&charge("C3", None, 700), 5).unwrap();
+        l.insert_payment(&attempt("P3", "C3")).unwrap();
+        l.transition("P3", State::Lapsed, &Change::default()).unwrap().unwrap();
+        let rec = l.charge_record("C3").unwrap();
+        assert_eq!(rec.charge.state, ChargeState::Open, "a lapsed attempt is not under way");
+        assert_eq!(rec.current().map(|p| p.state), Some(State::Lapsed));
     }
 }

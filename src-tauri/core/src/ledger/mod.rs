@@ -14,7 +14,7 @@ mod shifts;
 
 pub use audit::{AuditEntry, AuditFilter, AuditNote};
 pub use charges::{Admitted, Charge, ChargeRecord, ChargeRefused, ChargeState, NewCharge, Origin, Tender};
-pub use payments::{Change, Event, NewPayment, Payment};
+pub use payments::{Change, Event, NewPayment, Payment, Watch};
 pub use people::{PinMiss, Role, UserRow};
 pub use reconcile::{ChannelCharge, ChannelRefund, Mismatch};
 pub use refunds::{NewRefund, Refund, RefundChange, RefundState};
@@ -30,12 +30,22 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The ledger's vocabulary of payment states (ARCHITECTURE.md section 3).
+///
+/// Three kinds: *open* (`created`, `pending`, `unknown`: in flight, driven or recovered until
+/// resolved), *final* (`paid`, `failed`, `closed`, `reversed`: the channel said so), and
+/// `lapsed` between them: unpaid when its page lapsed by our clock, on a channel that cannot
+/// close an order or say it closed. Our clock alone never makes "not charged" final, so a lapsed
+/// payment is watched (queried with back-off) and counts as unpaid meanwhile.
+///
+/// Evidence that money moved always wins: a verified `paid` moves a payment out of `lapsed`,
+/// `failed` or `closed` too (flagged late). Only `paid` and `reversed` never change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     Created,
     Pending,
     Unknown,
+    Lapsed,
     Paid,
     Failed,
     Closed,
@@ -43,13 +53,15 @@ pub enum State {
 }
 
 impl State {
-    pub const NON_FINAL: &'static [State] = &[State::Created, State::Pending, State::Unknown];
+    /// In flight: what recovery resolves, what a lease guards, what a Z lists as unresolved.
+    pub const OPEN: &'static [State] = &[State::Created, State::Pending, State::Unknown];
 
     pub fn as_str(self) -> &'static str {
         match self {
             State::Created => "created",
             State::Pending => "pending",
             State::Unknown => "unknown",
+            State::Lapsed => "lapsed",
             State::Paid => "paid",
             State::Failed => "failed",
             State::Closed => "closed",
@@ -62,6 +74,7 @@ impl State {
             "created" => State::Created,
             "pending" => State::Pending,
             "unknown" => State::Unknown,
+            "lapsed" => State::Lapsed,
             "paid" => State::Paid,
             "failed" => State::Failed,
             "closed" => State::Closed,
@@ -70,17 +83,26 @@ impl State {
         })
     }
 
-    pub fn is_final(self) -> bool {
-        !State::NON_FINAL.contains(&self)
+    pub fn is_open(self) -> bool {
+        State::OPEN.contains(&self)
     }
 
-    /// The states a payment may move to `self` from. Final states never change.
+    /// What the channel confirmed. `lapsed` is neither open nor final.
+    pub fn is_final(self) -> bool {
+        !self.is_open() && self != State::Lapsed
+    }
+
+    /// The states a payment may move to `self` from.
     pub fn allowed_from(self) -> &'static [State] {
+        const UNSETTLED: &[State] = &[State::Created, State::Pending, State::Unknown, State::Lapsed];
         match self {
             State::Created => &[],
             State::Pending => &[State::Created, State::Unknown],
             State::Unknown => &[State::Created, State::Pending],
-            State::Paid | State::Failed | State::Closed | State::Reversed => State::NON_FINAL,
+            State::Lapsed => State::OPEN,
+            // Evidence that money moved wins over any "not paid" we recorded.
+            State::Paid => &[State::Created, State::Pending, State::Unknown, State::Lapsed, State::Failed, State::Closed],
+            State::Failed | State::Closed | State::Reversed => UNSETTLED,
         }
     }
 
@@ -89,6 +111,7 @@ impl State {
             State::Created => lang.pick("待发送", "Not sent"),
             State::Pending => lang.pick("等待付款", "Waiting"),
             State::Unknown => lang.pick("状态未知", "Unknown"),
+            State::Lapsed => lang.pick("未付款（已过期）", "Unpaid (expired)"),
             State::Paid => lang.pick("已支付", "Paid"),
             State::Failed => lang.pick("失败", "Failed"),
             State::Closed => lang.pick("已关闭", "Closed"),
@@ -338,9 +361,12 @@ fn migrate(conn: &mut Connection) -> Result<(), LedgerError> {
     if found > known {
         return Err(LedgerError::NewerSchema { found, known });
     }
-    for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
+    for (i, m) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
+        if let Some(step) = m.before {
+            step(&tx)?;
+        }
+        tx.execute_batch(m.sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
@@ -413,6 +439,41 @@ mod tests {
         Ledger::open(&path).unwrap();
     }
 
+    /// A ledger written before the `lapsed` state (schema 4, with a payment in it) is migrated in
+    /// place: the row is kept, `lapsed` is accepted, and a second connection sees the new schema.
+    #[test]
+    fn a_schema_4_ledger_takes_the_lapsed_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for m in &schema::MIGRATIONS[..4] {
+                conn.execute_batch(m.sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            conn.execute(
+                "INSERT INTO payments (id, terminal, channel, flow, amount_fen, subject, merchant, state, created_at, \
+                 updated_at, deadline_at, horizon_at) VALUES ('OLD1', 'T', 'cashdesk', 'qr', 100, '', 'M', 'pending', 1, 1, 2, 3)",
+                [],
+            )
+            .unwrap();
+            assert!(conn.execute("UPDATE payments SET state = 'lapsed'", []).is_err(), "schema 4 has no lapsed");
+        }
+        let ledger = Ledger::open(&path).unwrap();
+        let other = Ledger::open(&path).unwrap();
+        ledger.check_integrity().unwrap();
+        let watch = Watch { every_ms: 1_000, until: now_ms() + 60_000 };
+        let p = ledger.transition("OLD1", State::Lapsed, &Change { watch: Some(watch), ..Change::default() }).unwrap();
+        let p = p.unwrap();
+        assert_eq!((p.state, p.watch_until), (State::Lapsed, Some(watch.until)));
+        assert!(p.recheck_at.is_some_and(|at| at > now_ms()));
+        assert_eq!(other.payment("OLD1").unwrap().state, State::Lapsed);
+        assert!(other.conn().execute("UPDATE payments SET state = 'bogus'", []).is_err(), "the CHECK still holds");
+        // Leaving lapsed ends the watch.
+        let p = other.transition("OLD1", State::Paid, &Change::default()).unwrap().unwrap();
+        assert!(p.late && p.recheck_at.is_none());
+    }
+
     #[test]
     fn a_newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -436,19 +497,20 @@ mod tests {
     }
 
     #[test]
-    fn final_states_never_change() {
-        for s in [State::Paid, State::Failed, State::Closed, State::Reversed] {
-            for t in [
-                State::Created,
-                State::Pending,
-                State::Unknown,
-                State::Paid,
-                State::Failed,
-                State::Closed,
-                State::Reversed,
-            ] {
-                assert!(!t.allowed_from().contains(&s), "{s:?} -> {t:?}");
+    fn only_paid_and_reversed_never_change_and_only_paid_leaves_a_final_state() {
+        use State::*;
+        let all = [Created, Pending, Unknown, Lapsed, Paid, Failed, Closed, Reversed];
+        for from in all {
+            for to in all {
+                let allowed = to.allowed_from().contains(&from);
+                match from {
+                    Paid | Reversed => assert!(!allowed, "{from:?} -> {to:?}"),
+                    Failed | Closed => assert_eq!(allowed, to == Paid, "{from:?} -> {to:?}"),
+                    Lapsed => assert_eq!(allowed, to.is_final(), "{from:?} -> {to:?}"),
+                    _ => {}
+                }
             }
         }
+        assert!(!Lapsed.is_open() && !Lapsed.is_final());
     }
 }

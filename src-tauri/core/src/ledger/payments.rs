@@ -41,6 +41,12 @@ pub struct Payment {
     pub clerk: Option<String>,
     /// The charge this payment is an attempt to collect, if any.
     pub charge_id: Option<String>,
+    /// A lapsed payment's next query (none once its watch is over).
+    pub recheck_at: Option<i64>,
+    /// The back-off's current step between queries of a lapsed payment.
+    pub recheck_every_ms: Option<i64>,
+    /// A lapsed payment is queried until then (the channel's notify window after the lapse).
+    pub watch_until: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +86,16 @@ pub struct Change {
     pub audit: Option<AuditNote>,
     /// Refused while a process holds the payment's lease (it may be driving it right now).
     pub unless_leased: bool,
+    /// Moving to `lapsed`: how it is watched from now on.
+    pub watch: Option<Watch>,
+}
+
+/// How a lapsed payment is watched: first queried `every_ms` from the lapse, then at doubling
+/// intervals, until `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watch {
+    pub every_ms: i64,
+    pub until: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -95,7 +111,8 @@ pub struct Event {
 
 pub(super) const COLUMNS: &str = "id, terminal, channel, flow, amount_fen, subject, wallet, code_masked, state, \
      late, abandoned_at, channel_trade_no, qr_payload, failure_code, failure_message, created_at, updated_at, \
-     paid_at, deadline_at, horizon_at, merchant, alert_ack_at, acknowledged, lease_until, clerk, charge_id";
+     paid_at, deadline_at, horizon_at, merchant, alert_ack_at, acknowledged, lease_until, clerk, charge_id, \
+     recheck_at, recheck_every_ms, watch_until";
 
 fn bad_column(i: usize, what: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.to_string().into())
@@ -131,6 +148,9 @@ pub(super) fn payment_from_row(r: &Row<'_>) -> rusqlite::Result<Payment> {
         lease_until: r.get(23)?,
         clerk: r.get(24)?,
         charge_id: r.get(25)?,
+        recheck_at: r.get(26)?,
+        recheck_every_ms: r.get(27)?,
+        watch_until: r.get(28)?,
     })
 }
 
@@ -192,7 +212,9 @@ impl Ledger {
 
     /// Moves a payment to `to` if it is still in a state `to` may come from; otherwise changes
     /// nothing and returns `None` (another path — a poll, a notify, a second process — won).
-    /// A payment that turns `paid` after the clerk stopped waiting is flagged `late`.
+    /// A payment that turns `paid` after the clerk stopped waiting, or after the ledger had it
+    /// unpaid (`lapsed`, `failed`, `closed`), is flagged `late`; its settle time is the ledger's
+    /// clock now, so the money counts in the open shift, never a closed one.
     pub fn transition(&self, id: &str, to: State, change: &Change) -> Result<Option<Payment>, LedgerError> {
         let from_states = to.allowed_from();
         if from_states.is_empty() {
@@ -215,6 +237,7 @@ impl Ledger {
         };
         let paid_at = if to == State::Paid { Some(change.paid_at.unwrap_or(now)) } else { None };
         let settled_at = if to.is_final() { Some(settle_clock(&tx)?) } else { None };
+        let watch = change.watch.filter(|_| to == State::Lapsed);
         let updated = tx.execute(
             "UPDATE payments SET state = ?2, updated_at = ?3, \
                  channel_trade_no = COALESCE(?4, channel_trade_no), \
@@ -223,9 +246,11 @@ impl Ledger {
                  failure_message = COALESCE(?7, failure_message), \
                  qr_payload = COALESCE(?8, qr_payload), \
                  settled_at = COALESCE(?10, settled_at), \
-                 late = CASE WHEN ?2 = 'paid' AND abandoned_at IS NOT NULL THEN 1 ELSE late END, \
+                 late = CASE WHEN ?2 = 'paid' AND (abandoned_at IS NOT NULL OR ?9 IN ('lapsed', 'failed', 'closed')) \
+                        THEN 1 ELSE late END, \
                  acknowledged = CASE WHEN ?2 IN ('pending', 'paid') OR ?8 IS NOT NULL OR ?4 IS NOT NULL \
-                                THEN 1 ELSE acknowledged END \
+                                THEN 1 ELSE acknowledged END, \
+                 recheck_at = ?12, recheck_every_ms = ?13, watch_until = COALESCE(?14, watch_until) \
              WHERE id = ?1 AND state = ?9 AND (?11 = 0 OR lease_until <= ?3)",
             params![
                 id,
@@ -238,7 +263,10 @@ impl Ledger {
                 change.qr_payload,
                 before.as_str(),
                 settled_at,
-                change.unless_leased
+                change.unless_leased,
+                watch.map(|w| now.saturating_add(w.every_ms)),
+                watch.map(|w| w.every_ms),
+                watch.map(|w| w.until)
             ],
         )?;
         if updated != 1 {
@@ -341,6 +369,30 @@ impl Ledger {
         ))?;
         let rows = stmt.query_map([], payment_from_row)?.collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+
+    /// Lapsed payments whose next query is due at `now`, oldest first.
+    pub fn due_rechecks(&self, now: i64) -> Result<Vec<Payment>, LedgerError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM payments WHERE state = 'lapsed' AND recheck_at <= ?1 ORDER BY recheck_at"
+        ))?;
+        let rows = stmt.query_map([now], payment_from_row)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// A lapsed payment was queried at `now` and is still unpaid: the next query comes after twice
+    /// the last pause (at most `longest_ms`), and none after its watch is over.
+    pub fn reschedule_recheck(&self, id: &str, now: i64, longest_ms: i64) -> Result<(), LedgerError> {
+        let p = self.payment(id)?;
+        let (Some(until), State::Lapsed) = (p.watch_until, p.state) else { return Ok(()) };
+        let every = p.recheck_every_ms.unwrap_or(longest_ms).saturating_mul(2).clamp(1, longest_ms.max(1));
+        let next = (now < until).then(|| now.saturating_add(every).min(until));
+        self.conn().execute(
+            "UPDATE payments SET recheck_at = ?2, recheck_every_ms = ?3 WHERE id = ?1 AND state = 'lapsed'",
+            params![id, next, every],
+        )?;
+        Ok(())
     }
 
     /// Payments created in `[from, to)` (ms), newest first.
@@ -510,5 +562,32 @@ mod tests {
         l.transition("B3", State::Unknown, &Change::default()).unwrap();
         let ids: Vec<_> = l.open_payments().unwrap().into_iter().map(|p| p.id).collect();
         assert_eq!(ids, vec!["B1", "B3"]);
+    }
+
+    #[test]
+    fn a_lapsed_payment_is_rechecked_at_doubling_intervals_until_its_watch_ends() {
+        let (_d, l) = temp_ledger();
+        l.insert_payment(&new_payment("W1")).unwrap();
+        let start = now_ms();
+        let watch = Watch { every_ms: 1_000, until: start + 10_000 };
+        let p = l.transition("W1", State::Lapsed, &Change { watch: Some(watch), ..Change::default() }).unwrap().unwrap();
+        let first = p.recheck_at.unwrap();
+        assert!((start + 1_000..start + 2_000).contains(&first));
+        assert!(l.due_rechecks(first - 1).unwrap().is_empty());
+        assert_eq!(l.due_rechecks(first).unwrap().len(), 1);
+        // 2 s, then 4 s (the cap), then what is left to the watch's end, then none.
+        let mut at = first;
+        let mut seen = Vec::new();
+        while let Some(next) = {
+            l.reschedule_recheck("W1", at, 4_000).unwrap();
+            l.payment("W1").unwrap().recheck_at
+        } {
+            seen.push(next - at);
+            at = next;
+        }
+        assert_eq!(seen, vec![2_000, 4_000, watch.until - (first + 6_000)]);
+        assert_eq!(at, watch.until);
+        assert!(l.due_rechecks(i64::MAX).unwrap().is_empty(), "the watch is over");
+        assert_eq!(l.payment("W1").unwrap().state, State::Lapsed, "still unpaid, never closed by our clock");
     }
 }

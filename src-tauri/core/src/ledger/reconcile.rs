@@ -5,7 +5,8 @@
 //! - charged once at most, at the ledger's amount;
 //! - charged ⇔ `paid` in the ledger, or `reversed` with the whole charge given back;
 //! - what the channel gave back equals the ledger's succeeded refunds (plus the reversal);
-//! - no payment and no refund left unfinished.
+//! - no payment and no refund left unfinished (a `lapsed` payment is settled as unpaid: it is
+//!   charged ⇔ a mismatch, like `closed`).
 
 use super::{Ledger, LedgerError, State};
 use crate::money::Fen;
@@ -124,7 +125,7 @@ impl Ledger {
         for (id, state, amount, refunded) in rows {
             let state = State::parse(&state).ok_or_else(|| LedgerError::Corrupt(format!("payment {id}: {state}")))?;
             let channel_charge = charged.remove(id.as_str());
-            if !state.is_final() {
+            if state.is_open() {
                 out.push(Mismatch::Unfinished { order_no: id.clone(), state });
             }
             let mut gave_back = refunded;
@@ -134,7 +135,7 @@ impl Ledger {
                 }
                 (Some(_), State::Paid) => {}
                 (Some(c), State::Reversed) => gave_back = gave_back.saturating_add(c.0),
-                (Some(_), state) if state.is_final() => {
+                (Some(_), state) if !state.is_open() => {
                     out.push(Mismatch::ChargedButNot { order_no: id.clone(), state })
                 }
                 (None, State::Paid) => out.push(Mismatch::PaidWithoutCharge { order_no: id.clone() }),

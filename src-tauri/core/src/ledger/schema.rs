@@ -1,9 +1,21 @@
 //! Numbered migrations. `PRAGMA user_version` holds how many have run; each runs in its own
 //! transaction. Never edit a released migration: add the next one.
 
-pub const MIGRATIONS: &[&str] = &[
+use rusqlite::Connection;
+
+/// One migration: an optional step in code (what SQL alone cannot say), then SQL.
+pub struct Migration {
+    pub before: Option<fn(&Connection) -> rusqlite::Result<()>>,
+    pub sql: &'static str,
+}
+
+const fn sql(sql: &'static str) -> Migration {
+    Migration { before: None, sql }
+}
+
+pub const MIGRATIONS: &[Migration] = &[
     // 1: payments, their append-only event log, and refunds.
-    r#"
+    sql(r#"
 CREATE TABLE payments (
     id               TEXT PRIMARY KEY,              -- merchant order number (out_trade_no)
     terminal         TEXT NOT NULL,
@@ -71,10 +83,10 @@ CREATE TABLE refunds (
 
 CREATE INDEX refunds_payment ON refunds (payment_id);
 CREATE INDEX refunds_done ON refunds (updated_at, amount_fen) WHERE state = 'succeeded';
-"#,
+"#),
     // 2: people, shifts and the audit log; who took each payment and approved each refund;
     // report indexes that cover every column the reports group by.
-    r#"
+    sql(r#"
 CREATE TABLE users (
     id            INTEGER PRIMARY KEY,
     name          TEXT NOT NULL UNIQUE,
@@ -139,9 +151,9 @@ DROP INDEX refunds_done;
 CREATE INDEX refunds_done ON refunds (settled_at, amount_fen, payment_id) WHERE state = 'succeeded';
 CREATE INDEX refunds_created ON refunds (created_at);
 CREATE INDEX refunds_open ON refunds (created_at) WHERE state IN ('created', 'pending', 'unknown');
-"#,
+"#),
     // 3: charges (amounts pushed by the terminal API or made at a kiosk) and their attempts.
-    r#"
+    sql(r#"
 CREATE TABLE charges (
     id                TEXT PRIMARY KEY,
     external_id       TEXT UNIQUE,                  -- the ordering system's order id (NULL: kiosk)
@@ -200,11 +212,56 @@ WHEN OLD.state IN ('paid', 'cancelled') AND NEW.state <> OLD.state
 BEGIN SELECT RAISE(ABORT, 'a finished charge cannot change'); END;
 CREATE TRIGGER charges_no_delete BEFORE DELETE ON charges
 BEGIN SELECT RAISE(ABORT, 'charges are never deleted'); END;
-"#,
+"#),
     // 4: a refund carries a lease like a payment (a process may be sending it right now: a
     // manager's decision waits), and the settle clock's MAX(closed_at) gets an index.
-    r#"
+    sql(r#"
 ALTER TABLE refunds ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX shifts_closed_at ON shifts (closed_at);
+"#),
+    // 5: the `lapsed` state (unpaid when its page lapsed by our clock, on a channel that cannot close:
+    // watched with back-off until `watch_until`), and a cancelled charge whose attempt turns out paid
+    // becomes paid (evidence that money moved wins).
+    Migration {
+        before: Some(allow_lapsed_state),
+        sql: r#"
+ALTER TABLE payments ADD COLUMN recheck_at INTEGER;         -- next query of a lapsed payment
+ALTER TABLE payments ADD COLUMN recheck_every_ms INTEGER;   -- the back-off's current step
+ALTER TABLE payments ADD COLUMN watch_until INTEGER;        -- no automatic query after this
+CREATE INDEX payments_recheck ON payments (recheck_at) WHERE state = 'lapsed';
+
+DROP TRIGGER charges_final;
+CREATE TRIGGER charges_final BEFORE UPDATE OF state ON charges
+WHEN OLD.state IN ('paid', 'cancelled') AND NEW.state <> OLD.state
+     AND NOT (OLD.state = 'cancelled' AND NEW.state = 'paid')
+BEGIN SELECT RAISE(ABORT, 'a finished charge cannot change'); END;
 "#,
+    },
 ];
+
+/// The states CHECK of `payments` gains `lapsed`. SQLite cannot alter a CHECK; widening one (no
+/// row can break it) is the documented case for editing the schema text in place
+/// (sqlite.org/lang_altertable.html, "making other kinds of table schema changes"), inside this
+/// migration's transaction, with the schema version bumped so every connection re-reads it.
+fn allow_lapsed_state(conn: &Connection) -> rusqlite::Result<()> {
+    const OLD: &str = "('created', 'pending', 'unknown', 'paid', 'failed', 'closed', 'reversed')";
+    const NEW: &str = "('created', 'pending', 'unknown', 'lapsed', 'paid', 'failed', 'closed', 'reversed')";
+    let table: String =
+        conn.query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'payments'", [], |r| r.get(0))?;
+    if table.matches(OLD).count() != 1 {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+            Some("payments: the states CHECK is not the one migration 5 expects".into()),
+        ));
+    }
+    let version: i64 = conn.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
+    conn.pragma_update(None, "writable_schema", true)?;
+    let edited = conn.execute(
+        "UPDATE sqlite_master SET sql = ?1 WHERE type = 'table' AND name = 'payments'",
+        [table.replace(OLD, NEW)],
+    );
+    let bumped = conn.pragma_update(None, "schema_version", version + 1);
+    conn.pragma_update(None, "writable_schema", false)?;
+    edited?;
+    bumped
+}

@@ -20,10 +20,10 @@ pub mod sign;
 
 use super::http::{excerpt, not_encoded, Exchange, HttpClient, Transport};
 use super::{
-    local_time_ms, unsupported, CancelOutcome, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display,
+    channel_time_ms, channel_time_text, unsupported, CancelOutcome, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display,
     Failure, Method, Notice, Order, PayOutcome, RefundOutcome, Reply, COMPACT_LOCAL,
 };
-use crate::config::{Config, LakalaConfig, LakalaMode, LAKALA_METHODS, LAKALA_PREORDER_METHODS};
+use crate::config::{ChannelZone, Config, LakalaConfig, LakalaMode, LAKALA_METHODS, LAKALA_PREORDER_METHODS};
 use crate::i18n::Lang;
 use crate::ledger::Flow;
 use crate::money::{fen_json, Fen};
@@ -166,14 +166,14 @@ impl TradeData {
     }
 
     /// Paid is believed only from a reply that names our order and our amount.
-    fn paid(&self, order: &Order<'_>) -> PayOutcome {
+    fn paid(&self, order: &Order<'_>, zone: ChannelZone) -> PayOutcome {
         if self.order_no() != Some(order.id) || self.total_amount != Some(order.amount) {
             return PayOutcome::Unknown("a paid reply must name our order number and amount".into());
         }
         let trade_no =
             self.trade_no.clone().or_else(|| self.pay_order_no.clone()).or_else(|| self.transaction_id.clone());
         let time = self.trade_time.as_deref().or(self.pay_time.as_deref());
-        PayOutcome::Paid { trade_no, paid_at: time.and_then(|t| local_time_ms(t, COMPACT_LOCAL)) }
+        PayOutcome::Paid { trade_no, paid_at: time.and_then(|t| channel_time_ms(t, COMPACT_LOCAL, zone)) }
     }
 }
 
@@ -272,7 +272,7 @@ impl LakalaChannel {
 
     /// A direct call: the v3 envelope around `req_data`.
     async fn post_direct(&self, call: &str, path: &str, req_data: Value, secret: Option<&str>) -> (Got, Exchange) {
-        let req_time = chrono::Local::now().format(COMPACT_LOCAL).to_string();
+        let req_time = self.wall_clock(crate::ledger::now_ms());
         let body = json!({ "req_time": req_time, "version": "3.0", "req_data": req_data });
         self.post(call, path, &body, secret).await
     }
@@ -360,7 +360,7 @@ impl LakalaChannel {
         if d.need_query.as_deref() == Some("1") {
             return PayOutcome::Waiting;
         }
-        d.paid(order)
+        d.paid(order, self.config.time_zone)
     }
 
     /// A query's answer read up to its data about our order, or the outcome to give instead.
@@ -387,9 +387,9 @@ impl LakalaChannel {
         };
         match d.trade_state.as_deref() {
             // A partial refund needs a paid trade: ours, since a reversal always returns it all.
-            Some("SUCCESS" | "PART_REFUND") => d.paid(order),
+            Some("SUCCESS" | "PART_REFUND") => d.paid(order, self.config.time_zone),
             // Returned in full before we recorded it paid: our reversal, its reply lost.
-            Some("REFUND") => match d.paid(order) {
+            Some("REFUND") => match d.paid(order, self.config.time_zone) {
                 PayOutcome::Paid { trade_no, .. } => PayOutcome::Refunded { trade_no },
                 other => other,
             },
@@ -408,7 +408,7 @@ impl LakalaChannel {
         };
         let status = d.order_status.as_deref().unwrap_or("");
         match (self.direct.is_some(), status) {
-            (false, "SUCCESS") | (true, "2" | "6") => d.paid(order),
+            (false, "SUCCESS") | (true, "2" | "6") => d.paid(order, self.config.time_zone),
             (false, "FAILED") | (true, "3") => PayOutcome::Failed(Failure { code: status.into(), message: msg }),
             (false, "CLOSED") | (true, "4" | "5" | "7") => PayOutcome::Closed,
             (true, "0" | "1") => PayOutcome::Waiting,
@@ -538,10 +538,15 @@ impl LakalaChannel {
         Self::reply(ex, outcome)
     }
 
-    /// The time the counter page stops taking payment, in Lakala's format.
-    fn efficient_time(expires_in: Duration) -> String {
-        let secs = expires_in.as_millis().div_ceil(1000) as i64;
-        (chrono::Local::now() + chrono::Duration::seconds(secs)).format(COMPACT_LOCAL).to_string()
+    /// An instant as Lakala's `yyyyMMddHHmmss`, in the channel's zone.
+    fn wall_clock(&self, ms: i64) -> String {
+        channel_time_text(ms, COMPACT_LOCAL, self.config.time_zone)
+    }
+
+    /// `order_efficient_time`: when the counter page stops taking payment. Whole seconds, rounded
+    /// up from the screen's own deadline, so the channel never expires a code still shown.
+    fn efficient_time(&self, expires_at_ms: i64) -> String {
+        self.wall_clock(expires_at_ms.saturating_add(999) / 1000 * 1000)
     }
 }
 
@@ -586,13 +591,17 @@ impl Channel for LakalaChannel {
         Self::reply(ex, outcome)
     }
 
-    /// The counter page's `order_efficient_time` has whole seconds; preorder QR codes have no
-    /// expiry of their own (the engine closes them).
+    /// The counter page's `order_efficient_time` is the screen's deadline rounded up to the next
+    /// whole second; preorder QR codes have no expiry of their own (the engine closes them).
     fn qr_expiry(&self, shown: Duration) -> Duration {
-        Duration::from_secs(shown.as_millis().div_ceil(1000) as u64)
+        shown + Duration::from_secs(1)
     }
 
-    async fn create_qr(&self, order: &Order<'_>, expires_in: Duration) -> Reply<CreateOutcome> {
+    fn lapse_watch(&self) -> Duration {
+        Duration::from_millis(self.config.lapse_watch_ms)
+    }
+
+    async fn create_qr(&self, order: &Order<'_>, expires_at_ms: i64) -> Reply<CreateOutcome> {
         let subject = self.subject(order);
         let method = self.method(order);
         let optional = |req: &mut Value| {
@@ -611,7 +620,7 @@ impl Channel for LakalaChannel {
             (None, _) => {
                 let mut body = json!({
                     "out_order_no": order.id, "total_amount": order.amount.0, "order_info": subject,
-                    "payment_method": method, "order_efficient_time": Self::efficient_time(expires_in),
+                    "payment_method": method, "order_efficient_time": self.efficient_time(expires_at_ms),
                     "support_cancel": 0, "support_refund": 1, "support_repeat_pay": 0,
                 });
                 optional(&mut body);
@@ -621,7 +630,7 @@ impl Channel for LakalaChannel {
             (Some(_), true) => {
                 let mut req = json!({
                     "out_order_no": order.id, "merchant_no": order.merchant, "total_amount": order.amount.0,
-                    "order_efficient_time": Self::efficient_time(expires_in), "order_info": subject,
+                    "order_efficient_time": self.efficient_time(expires_at_ms), "order_info": subject,
                     "support_cancel": 0, "support_refund": 1, "support_repeat_pay": 0,
                     "counter_param": { "pay_mode": method },
                 });
@@ -750,7 +759,7 @@ impl Channel for LakalaChannel {
                 amount,
                 merchant: d.merchant_no,
                 trade_no: d.trade_no.or(d.pay_order_no),
-                paid_at: d.trade_time.as_deref().and_then(|t| local_time_ms(t, COMPACT_LOCAL)),
+                paid_at: d.trade_time.as_deref().and_then(|t| channel_time_ms(t, COMPACT_LOCAL, self.config.time_zone)),
             },
             _ => Notice::QueryNow { order_id },
         }
@@ -760,7 +769,7 @@ impl Channel for LakalaChannel {
         if self.direct.is_some() {
             json!({ "code": "SUCCESS", "message": "执行成功" }).to_string()
         } else {
-            let now = chrono::Local::now().format(COMPACT_LOCAL).to_string();
+            let now = self.wall_clock(crate::ledger::now_ms());
             json!({ "code": COUNTER_OK, "msg": "Notification received successfully", "resp_time": now }).to_string()
         }
     }
@@ -854,9 +863,11 @@ mod tests {
     }
 
     #[test]
-    fn the_counter_page_expiry_is_whole_seconds_rounded_up() {
+    fn the_counter_page_expiry_is_the_screens_rounded_up_in_beijing_time() {
         let ch = backend();
-        assert_eq!(ch.qr_expiry(Duration::from_millis(1_001)), Duration::from_secs(2));
-        assert_eq!(ch.qr_expiry(Duration::from_secs(300)), Duration::from_secs(300));
+        // 2026-01-15 08:00:00.250 UTC is 16:00:00.250 in Beijing: the page lives to 16:00:01.
+        assert_eq!(ch.efficient_time(1_768_464_000_250), "20260115160001");
+        assert_eq!(ch.efficient_time(1_768_464_000_000), "20260115160000");
+        assert!(ch.qr_expiry(Duration::from_millis(1_001)) >= Duration::from_millis(2_001));
     }
 }
