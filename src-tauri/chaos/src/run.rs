@@ -114,6 +114,7 @@ fn faults_of(p: &FaultPhase) -> Faults {
         drop_after_percent: p.drop_after,
         garble_percent: p.garble,
         bad_signature_percent: p.bad_signature,
+        only_path: None,
     }
 }
 

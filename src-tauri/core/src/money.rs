@@ -106,6 +106,13 @@ impl Fen {
         format!("{sign}{}.{:02}", abs / 100, abs % 100)
     }
 
+    /// The amount as the shortest yuan text, trailing zeros dropped: `1230` → `12.3`, `1200` →
+    /// `12`, `5` → `0.05`. What a reader that parses a JSON number prints back.
+    pub fn plain_yuan_text(self) -> String {
+        let text = self.yuan_text();
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+
     pub fn checked_add(self, other: Fen) -> Option<Fen> {
         self.0.checked_add(other.0).map(Fen)
     }
@@ -285,6 +292,22 @@ pub mod fen_json {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn plain_yuan_text_drops_trailing_zeros_only() {
+        let plain = |f| super::Fen(f).plain_yuan_text();
+        assert_eq!(
+            (plain(1230), plain(1200), plain(1234), plain(5), plain(10000), plain(0)),
+            (
+                "12.3".to_string(),
+                "12".to_string(),
+                "12.34".to_string(),
+                "0.05".to_string(),
+                "100".to_string(),
+                "0".to_string()
+            )
+        );
+    }
+
     use super::*;
 
     fn parse(s: &str) -> Result<Fen, AmountError> {

@@ -32,11 +32,14 @@ async fn cashdesk_page_paid_by_the_customer() {
     assert_eq!(p.state, State::Pending);
     let page = p.qr_payload.clone().unwrap();
     assert!(page.contains("/cashier-desk-web/payment?token="), "{page}");
-    let landed = open_page(&page).await;
-    assert!(landed.url().path().ends_with(&format!("/pay/{}", p.id)), "{}", landed.url());
-    // One channel per type was kept of the desk's list, and recorded.
+    // One channel per type was kept of the desk's list, recorded, and sent to payment/list: the
+    // customer's page offers only those (the second Alipay entry, sorted after, is gone).
     let audit = events_text(&rig, &p.id);
-    assert!(audit.contains("channels_kept"), "{audit}");
+    assert!(audit.contains("channels_kept") && audit.contains("payment_list"), "{audit}");
+    let html = open_page(&page).await.text().await.unwrap();
+    assert!(html.contains("沙箱支付宝H5") && html.contains("沙箱微信H5"), "{html}");
+    assert!(!html.contains("沙箱支付宝H5备用"), "a channel the cashier did not keep is offered: {html}");
+    assert!(html.contains(&format!("/pay/{}", p.id)), "{html}");
     rig.sandbox.customer_pay(&p.id).unwrap();
     let p = rig.cashier.wait_settled(&p.id).await.unwrap().payment;
     assert_eq!(p.state, State::Paid);
@@ -179,8 +182,10 @@ async fn paysvc_page_never_paid_lapses_and_a_gateway_outside_the_list_is_refused
     })
     .await;
     let p = rig.cashier.start_qr("paysvc", "6.00", None, None).await.unwrap();
-    assert_eq!(p.state, State::Unknown, "a form to an unlisted host is not shown");
-    assert!(events_text(&rig, &p.id).contains("not an allowed gateway"));
+    assert_eq!(p.state, State::Failed, "a form to an unlisted host is never shown, so nobody can pay");
+    assert_eq!(p.failure_code.as_deref(), Some("BAD_PAGE"));
+    assert!(p.failure_message.as_deref().unwrap_or("").contains("not an allowed gateway"));
+    assert!(rig.cashier.view(&p).message.contains("未扣款"));
 }
 
 /// Garbled bodies and HTML error pages instead of JSON, on every new channel: the payment is
@@ -224,18 +229,72 @@ async fn garbled_and_html_replies_are_unknown_with_the_raw_reply_kept() {
     assert!(!events_text(&rig, &p.id).contains(&code), "the payment code is masked in the raw replies");
 }
 
+/// Yuan amounts: written plain by default (`12.3`), which verifies whether the desk signs the
+/// number as it reads it or as it was written; with `two_decimals` (`12.30`) only a desk that
+/// keeps the text accepts it, and one that reads the number refuses the signature.
 #[tokio::test]
-async fn cashdesk_in_yuan_signs_the_amount_exactly_as_sent() {
-    let yuan = SandboxOptions { cashdesk_amount_unit: paydesk_sandbox::AmountUnit::Yuan, ..fast_sandbox() };
-    let rig =
-        rig_with(yuan, |c| c.channels.cashdesk.as_mut().unwrap().amount_unit = paydesk_core::config::AmountUnit::Yuan)
-            .await;
-    for amount in ["1.00", "12.30", "45.67"] {
-        let p = rig.cashier.start_qr("cashdesk", amount, None, None).await.unwrap();
-        assert_eq!(p.state, State::Pending, "{amount}: {:?}", p.failure_code);
-        assert!(events_text(&rig, &p.id).contains(&format!("\\\"amount\\\":{amount}")), "sent as {amount}");
-        rig.sandbox.customer_pay(&p.id).unwrap();
-        assert_eq!(rig.cashier.wait_settled(&p.id).await.unwrap().payment.state, State::Paid);
+async fn cashdesk_in_yuan_writes_and_signs_the_amount_as_configured() {
+    use paydesk_core::config::{AmountText, AmountUnit};
+    use paydesk_sandbox::AmountReading;
+    for (reading, text, sent, accepted) in [
+        (AmountReading::AsNumber, AmountText::Plain, ["1", "12.3", "45.67"], true),
+        (AmountReading::AsWritten, AmountText::Plain, ["1", "12.3", "45.67"], true),
+        (AmountReading::AsWritten, AmountText::TwoDecimals, ["1.00", "12.30", "45.67"], true),
+        (AmountReading::AsNumber, AmountText::TwoDecimals, ["1.00", "12.30", "45.67"], false),
+    ] {
+        let desk = SandboxOptions {
+            cashdesk_amount_unit: paydesk_sandbox::AmountUnit::Yuan,
+            cashdesk_amount_reading: reading,
+            ..fast_sandbox()
+        };
+        let rig = rig_with(desk, |c| {
+            let d = c.channels.cashdesk.as_mut().unwrap();
+            (d.amount_unit, d.amount_text) = (AmountUnit::Yuan, text);
+        })
+        .await;
+        for (typed, wire) in ["1.00", "12.30", "45.67"].into_iter().zip(sent) {
+            let p = rig.cashier.start_qr("cashdesk", typed, None, None).await.unwrap();
+            assert!(events_text(&rig, &p.id).contains(&format!("\\\"amount\\\":{wire},")), "sent as {wire}");
+            if !accepted {
+                // `12.30` is signed as `12.3` by such a desk; `45.67` has nothing to lose.
+                let refused = typed != "45.67";
+                assert_eq!(p.state == State::Failed, refused, "{reading:?} {text:?} {typed}: {:?}", p.failure_code);
+                if refused {
+                    assert_eq!(p.failure_code.as_deref(), Some("4001"));
+                    continue;
+                }
+            }
+            assert_eq!(p.state, State::Pending, "{reading:?} {text:?} {typed}: {:?}", p.failure_code);
+            rig.sandbox.customer_pay(&p.id).unwrap();
+            assert_eq!(rig.cashier.wait_settled(&p.id).await.unwrap().payment.state, State::Paid);
+        }
+        rig.assert_matches_truth();
     }
-    rig.assert_matches_truth();
+}
+
+/// Seed 002's `NULL` as a desk may write it: the text, JSON `null`, or no `resultCode` at all, in
+/// the flat reply or the envelope. Each is "no result yet": paid when the customer pays, lapsed
+/// (never unknown for ever) when they do not.
+#[tokio::test]
+async fn cashdesk_no_result_written_any_way_is_unpaid_not_unknown() {
+    use paydesk_sandbox::{NoResult, QueryForm};
+    for (style, form) in [
+        (NoResult::JsonNull, QueryForm::Flat),
+        (NoResult::Absent, QueryForm::Flat),
+        (NoResult::JsonNull, QueryForm::Envelope),
+        (NoResult::Text, QueryForm::Flat),
+    ] {
+        let opts = SandboxOptions { cashdesk_no_result: style, cashdesk_query_form: form, ..fast_sandbox() };
+        let rig = rig_with(opts, |_| {}).await;
+        let paid = rig.cashier.start_qr("cashdesk", "7.00", None, None).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let waiting = rig.cashier.ledger().payment(&paid.id).unwrap();
+        assert_eq!(waiting.state, State::Pending, "{style:?} {form:?}: {}", events_text(&rig, &paid.id));
+        rig.sandbox.customer_pay(&paid.id).unwrap();
+        assert_eq!(rig.cashier.wait_settled(&paid.id).await.unwrap().payment.state, State::Paid, "{style:?}");
+        let never = rig.cashier.start_qr("cashdesk", "7.99", None, None).await.unwrap();
+        let never = rig.cashier.wait_settled(&never.id).await.unwrap().payment;
+        assert_eq!(never.state, State::Lapsed, "{style:?} {form:?}");
+        rig.assert_matches_truth();
+    }
 }

@@ -18,7 +18,7 @@ use crate::faults;
 use crate::money::{format_yuan, parse_yuan, Yuan};
 use crate::server::ConnCtl;
 use crate::state::{
-    local_stamp, ms, BarcodeOutcome, FailReason, Order, OrderKind, OrderStatus, RefundRefusal, Scenario,
+    channel_stamp, ms, BarcodeOutcome, FailReason, Order, OrderKind, OrderStatus, RefundRefusal, Scenario,
 };
 use crate::{json_response, App};
 
@@ -262,16 +262,16 @@ fn parse_pay(body: &[u8], call: Call) -> Result<PayInput, Refused> {
 // ---------------------------------------------------------------- numbers
 
 fn transaction_id(now: i64, seq: u64) -> String {
-    format!("ABC{}{seq:03}", local_stamp(now, "%Y%m%d%H%M%S"))
+    format!("ABC{}{seq:03}", channel_stamp(now, "%Y%m%d%H%M%S"))
 }
 
 /// Alipay-style trade number: date, `2200`, 16 digits.
 fn trade_no(now: i64, seq: u64) -> String {
-    format!("{}2200{seq:016}", local_stamp(now, "%Y%m%d"))
+    format!("{}2200{seq:016}", channel_stamp(now, "%Y%m%d"))
 }
 
 fn refund_no(now: i64, seq: u64) -> String {
-    format!("RF{}{seq:03}", local_stamp(now, "%Y%m%d%H%M%S"))
+    format!("RF{}{seq:03}", channel_stamp(now, "%Y%m%d%H%M%S"))
 }
 
 fn new_order(input: &PayInput, kind: OrderKind, now: i64, seq: u64) -> Order {
@@ -314,7 +314,7 @@ fn order_string(order: &Order, expire_minutes: i64) -> String {
         "app_id=2021000000000000&biz_content={}&charset=utf-8&format=JSON\
          &method=alipay.trade.app.pay&sign_type=RSA2&timestamp={}&version=1.0&sign=SANDBOX",
         percent_encode(&biz),
-        percent_encode(&local_stamp(order.created_ms, "%Y-%m-%d %H:%M:%S")),
+        percent_encode(&channel_stamp(order.created_ms, "%Y-%m-%d %H:%M:%S")),
     )
 }
 
@@ -376,7 +376,7 @@ fn create_page(app: &App, body: &[u8], call: Call) -> Response {
     match call {
         Call::Qrcode => {
             reply.qr_code_url = Some(page_url);
-            reply.expire_time = order.expires_ms.map(|t| local_stamp(t, STAMP));
+            reply.expire_time = order.expires_ms.map(|t| channel_stamp(t, STAMP));
         }
         // The seed's contradiction, kept: "SUCCESS" although nothing is paid yet.
         Call::Wap | Call::Pc => {
@@ -403,7 +403,7 @@ fn barcode_reply(order: &Order) -> Reply {
             amount: Some(Yuan(order.amount_fen)),
             status: "SUCCESS",
             message: "支付成功".to_owned(),
-            pay_time: order.paid_ms.map(|t| local_stamp(t, STAMP)),
+            pay_time: order.paid_ms.map(|t| channel_stamp(t, STAMP)),
             ..Reply::default()
         },
         (OrderStatus::Pending, _) => Reply {
@@ -486,7 +486,7 @@ async fn query(State(app): State<Arc<App>>, Path(order_no): Path<String>, header
             OrderStatus::Failed => "FAILED",
             OrderStatus::Closed => "CLOSED",
         },
-        pay_time: order.paid_ms.map(|t| local_stamp(t, STAMP)),
+        pay_time: order.paid_ms.map(|t| channel_stamp(t, STAMP)),
         message: fail.map_or("查询成功", |(_, m)| m).to_owned(),
         error_code: fail.map(|(c, _)| c),
         ..Reply::default()
@@ -532,7 +532,7 @@ async fn refund(State(app): State<Arc<App>>, body: Bytes) -> Response {
                     refund_amount: Some(Yuan(record.amount_fen)),
                     status: "SUCCESS",
                     message: "退款成功".to_owned(),
-                    refund_time: Some(local_stamp(record.at_ms, STAMP)),
+                    refund_time: Some(channel_stamp(record.at_ms, STAMP)),
                     ..Reply::default()
                 },
             )

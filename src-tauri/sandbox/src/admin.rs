@@ -83,9 +83,10 @@ async fn set_faults(State(app): State<Arc<App>>, body: Bytes) -> Response {
     if let Err(e) = faults.validate() {
         return json_response(StatusCode::BAD_REQUEST, &serde_json::json!({ "error": e }));
     }
-    app.faults.set(faults);
     tracing::info!(?faults, "faults set");
-    json_response(StatusCode::OK, &faults)
+    let reply = json_response(StatusCode::OK, &faults);
+    app.faults.set(faults);
+    reply
 }
 
 #[cfg(test)]

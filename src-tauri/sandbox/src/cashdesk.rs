@@ -2,7 +2,14 @@
 //! request carries `appId`, `nonce`, `timestamp` and `signature`: the MD5 or SM3 (as
 //! configured) lowercase hex of the canonical string (every other non-empty scalar
 //! field, sorted by name, `name=value` joined by `&`, then `&key=<appKey>`). Replies
-//! `{"code":1000,"msg":"操作成功","data":…,"responseTime":…}`.
+//! `{"code":1000,"msg":"操作成功","data":…,"responseTime":…}`; the pay-result query
+//! answers the seed's flat object (§4.3) unless [`QueryForm::Envelope`] is set.
+//!
+//! Where the seed is silent the sandbox takes the reading of a desk built from the seed
+//! alone: numbers are signed as a reader prints them back ([`AmountReading`]); "no result
+//! yet" is written as `NULL`, JSON `null` or left out ([`NoResult`]); `payment/list` takes
+//! the merchant's pick of channels (at most one per `channelType`) for the token, and the
+//! payment page then offers only those.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -10,17 +17,17 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use crate::money::{format_yuan, parse_fen, parse_yuan_two_decimals, Yuan};
+use crate::money::{format_yuan, parse_fen, parse_yuan, Yuan};
 use crate::sign::{canonical_of_object, canonical_string, canonical_value, SignScheme};
-use crate::state::{local_stamp, Order, OrderKind, OrderStatus};
+use crate::state::{channel_stamp, Order, OrderKind, OrderStatus};
 use crate::wire::valid_order_no;
 use crate::{json_response, App, SandboxOptions};
 
@@ -55,6 +62,43 @@ impl std::str::FromStr for AmountUnit {
     }
 }
 
+/// How the desk reads a number for the canonical string (the seed does not say).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AmountReading {
+    /// As a number, printed back in its shortest form: `12.30` is signed as `12.3`.
+    #[default]
+    AsNumber,
+    /// As the text that was written: `12.30` is signed as `12.30`.
+    AsWritten,
+}
+
+/// The shape of the pay-result query's reply.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryForm {
+    /// The seed's §4.3 object, flat.
+    #[default]
+    Flat,
+    /// Inside the usual `{"code":1000,"data":…}` envelope.
+    Envelope,
+}
+
+/// How "no result yet" (the seed's `NULL`) is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoResult {
+    /// The text `"NULL"`.
+    Text,
+    /// `"resultCode": null`.
+    JsonNull,
+    /// No `resultCode` at all.
+    Absent,
+    /// Each of the three by the order number's last character.
+    #[default]
+    Mixed,
+}
+
 /// The desk's credentials and choices in a running sandbox.
 #[derive(Debug, Clone)]
 pub struct Setup {
@@ -63,6 +107,9 @@ pub struct Setup {
     pub scheme: SignScheme,
     pub unit: AmountUnit,
     pub notify_url: Option<String>,
+    pub reading: AmountReading,
+    pub query_form: QueryForm,
+    pub no_result: NoResult,
 }
 
 impl Setup {
@@ -73,12 +120,16 @@ impl Setup {
             scheme: opts.cashdesk_sign,
             unit: opts.cashdesk_amount_unit,
             notify_url: opts.cashdesk_notify_url.clone(),
+            reading: opts.cashdesk_amount_reading,
+            query_form: opts.cashdesk_query_form,
+            no_result: opts.cashdesk_no_result,
         }
     }
 
-    /// The signature of a JSON object's fields (all but `signature`).
+    /// The signature of a JSON object's fields (all but `signature`), numbers read the desk's way.
     pub fn sign_object(&self, fields: &BTreeMap<String, Box<RawValue>>) -> String {
-        self.scheme.digest_hex(&canonical_of_object(fields, &self.app_key))
+        let as_number = self.reading == AmountReading::AsNumber;
+        self.scheme.digest_hex(&canonical_of_object(fields, &self.app_key, as_number))
     }
 
     fn sign_pairs(&self, pairs: &[(&str, &str)]) -> String {
@@ -86,18 +137,24 @@ impl Setup {
     }
 }
 
-/// An amount in the desk's unit, written exactly.
+/// An amount in the desk's unit, written exactly: yuan as the desk's reader prints numbers
+/// (`12.3` for one that reads numbers, `12.30` for one that keeps them as written).
 #[derive(Clone, Copy, Debug)]
 pub struct Amount {
     pub fen: i64,
     pub unit: AmountUnit,
+    pub reading: AmountReading,
 }
 
 impl Serialize for Amount {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.unit {
-            AmountUnit::Fen => s.serialize_i64(self.fen),
-            AmountUnit::Yuan => Yuan(self.fen).serialize(s),
+        match (self.unit, self.reading) {
+            (AmountUnit::Fen, _) => s.serialize_i64(self.fen),
+            (AmountUnit::Yuan, AmountReading::AsWritten) => Yuan(self.fen).serialize(s),
+            (AmountUnit::Yuan, AmountReading::AsNumber) => {
+                let text = crate::sign::number_as_read(&format_yuan(self.fen));
+                RawValue::from_string(text).map_err(serde::ser::Error::custom)?.serialize(s)
+            }
         }
     }
 }
@@ -139,6 +196,7 @@ const ALIPAY_MCH: &str = "2021000117617568";
 pub fn router() -> Router<Arc<App>> {
     Router::new()
         .route("/api/cashier-desk/unified/orders", post(unified_order))
+        .route("/api/cashier-desk/payment/list", post(payment_list))
         .route("/api/cashier-desk/out-trade-no/query-pay-result/{out_trade_no}", get(query))
 }
 
@@ -286,7 +344,7 @@ async fn unified_order(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let raw_amount = fields.get("amount").map(|raw| raw.get().trim()).unwrap_or_default();
     let amount_fen = match desk.unit {
         AmountUnit::Fen => parse_fen(raw_amount),
-        AmountUnit::Yuan => parse_yuan_two_decimals(raw_amount),
+        AmountUnit::Yuan => parse_yuan(raw_amount),
     };
     let Some(amount_fen) = amount_fen else {
         return error(&app, MISSING, "amount格式错误");
@@ -304,7 +362,7 @@ async fn unified_order(State(app): State<Arc<App>>, body: Bytes) -> Response {
             amount_fen,
             OrderKind::Page { page: "unified".to_owned() },
             (100 + seq).to_string(),
-            format!("{}2200{seq:016}", local_stamp(now, "%Y%m%d")),
+            format!("{}2200{seq:016}", channel_stamp(now, "%Y%m%d")),
             now,
         );
         order.api = "unified".to_owned();
@@ -346,7 +404,7 @@ async fn unified_order(State(app): State<Arc<App>>, body: Bytes) -> Response {
             order: DeskOrder {
                 order_id: order.transaction_id.parse().unwrap_or(0),
                 out_trade_no: order.order_no.clone(),
-                amount: Amount { fen: order.amount_fen, unit: desk.unit },
+                amount: Amount { fen: order.amount_fen, unit: desk.unit, reading: desk.reading },
                 order_title: order.goods_name.clone(),
                 goods_desc,
                 status: "WAIT_PAY",
@@ -358,21 +416,9 @@ async fn unified_order(State(app): State<Arc<App>>, body: Bytes) -> Response {
 
 // ---------------------------------------------------------------- query
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct QueryData {
-    channel_id: Option<i64>,
-    channel_type: Option<String>,
-    mch_id: Option<String>,
-    pay_time: Option<String>,
-    result_code: &'static str,
-    result_error_code: Option<&'static str>,
-    result_error_msg: Option<&'static str>,
-}
-
 /// `yyyy-MM-dd HH:mm:ss`
 pub fn pay_time(at_ms: i64) -> String {
-    local_stamp(at_ms, "%Y-%m-%d %H:%M:%S")
+    channel_stamp(at_ms, "%Y-%m-%d %H:%M:%S")
 }
 
 async fn query(
@@ -398,47 +444,108 @@ async fn query(
         return *resp;
     }
     let found = app.store.with(|st, now| st.query(CHANNEL, &out_trade_no, now));
-    let data = match found {
-        None => QueryData {
-            channel_id: None,
-            channel_type: None,
-            mch_id: None,
-            pay_time: None,
-            result_code: "NULL",
-            result_error_code: Some("ORDER_NOT_FOUND"),
-            result_error_msg: Some("订单不存在"),
-        },
-        Some(order) => match order.status {
-            OrderStatus::Paid => QueryData {
-                channel_id: Some(ALIPAY_CHANNEL_ID),
-                channel_type: order.method.clone(),
-                mch_id: Some(ALIPAY_MCH.to_owned()),
-                pay_time: order.paid_ms.map(pay_time),
-                result_code: "SUCCESS",
-                result_error_code: None,
-                result_error_msg: None,
-            },
-            OrderStatus::Pending => QueryData {
-                channel_id: None,
-                channel_type: None,
-                mch_id: None,
-                pay_time: None,
-                result_code: "NULL",
-                result_error_code: None,
-                result_error_msg: None,
-            },
-            OrderStatus::Failed | OrderStatus::Closed => QueryData {
-                channel_id: None,
-                channel_type: None,
-                mch_id: None,
-                pay_time: None,
-                result_code: "FAIL",
-                result_error_code: Some("ORDER_CLOSED"),
-                result_error_msg: Some("订单已关闭"),
-            },
-        },
+    let mut data = serde_json::Map::new();
+    let mut put = |k: &str, v: Value| {
+        data.insert(k.to_owned(), v);
     };
-    ok(&app, data)
+    match found.as_ref() {
+        Some(order) if order.status == OrderStatus::Paid => {
+            put("channelId", json!(ALIPAY_CHANNEL_ID));
+            put("channelType", json!(order.method));
+            put("mchId", json!(ALIPAY_MCH));
+            put("payTime", json!(order.paid_ms.map(pay_time)));
+            put("resultCode", json!("SUCCESS"));
+        }
+        Some(order) if matches!(order.status, OrderStatus::Failed | OrderStatus::Closed) => {
+            put("resultCode", json!("FAIL"));
+            put("resultErrorCode", json!("ORDER_CLOSED"));
+            put("resultErrorMsg", json!("订单已关闭"));
+        }
+        // Nothing yet (or no such order): the seed's NULL, written the configured way.
+        _ => {
+            put("channelId", json!(0));
+            put("payTime", Value::Null);
+            let style = match desk.no_result {
+                NoResult::Mixed => match out_trade_no.bytes().last().map_or(0, |b| b % 3) {
+                    0 => NoResult::Text,
+                    1 => NoResult::JsonNull,
+                    _ => NoResult::Absent,
+                },
+                fixed => fixed,
+            };
+            match style {
+                NoResult::JsonNull => put("resultCode", Value::Null),
+                NoResult::Absent => {}
+                _ => put("resultCode", json!("NULL")),
+            }
+            if found.is_none() {
+                put("resultErrorCode", json!("ORDER_NOT_FOUND"));
+                put("resultErrorMsg", json!("订单不存在"));
+            }
+        }
+    }
+    match desk.query_form {
+        QueryForm::Flat => json_response(StatusCode::OK, &Value::Object(data)),
+        QueryForm::Envelope => ok(&app, Value::Object(data)),
+    }
+}
+
+// ---------------------------------------------------------------- payment list
+
+/// Seed 002 §四 "选择支付方式": the merchant's pick of channels for a token, at most one per
+/// `channelType` (§3.2). Read as `channelIds` (the list entries' `id`), or the `id`s of
+/// `channels`; the payment page then offers only those.
+async fn payment_list(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let fields: BTreeMap<String, Box<RawValue>> = match serde_json::from_slice(&body) {
+        Ok(f) => f,
+        Err(_) => return error(&app, MISSING, "请求体必须是JSON对象"),
+    };
+    let text = |name: &str| fields.get(name).and_then(|raw| canonical_value(raw));
+    let signature = fields.get("signature").and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
+    let desk = &app.cashdesk;
+    if let Err(resp) = check_signed(
+        &app,
+        text("appId").as_deref(),
+        text("nonce").as_deref(),
+        text("timestamp").as_deref(),
+        signature.as_deref(),
+        || desk.sign_object(&fields),
+    ) {
+        return *resp;
+    }
+    let Some(token) = text("token") else {
+        return error(&app, MISSING, "缺少参数: token");
+    };
+    let list = |name: &str| fields.get(name).and_then(|raw| serde_json::from_str::<Vec<Value>>(raw.get()).ok());
+    let ids: Option<Vec<i64>> = match (list("channelIds"), list("channels")) {
+        (Some(ids), _) => ids.iter().map(Value::as_i64).collect(),
+        (None, Some(entries)) => entries.iter().map(|e| e.get("id").and_then(Value::as_i64)).collect(),
+        (None, None) => return error(&app, MISSING, "缺少参数: channelIds"),
+    };
+    let Some(ids) = ids.filter(|ids| !ids.is_empty()) else {
+        return error(&app, MISSING, "channelIds格式错误");
+    };
+    let offered = channels(&desk.app_id);
+    let mut types = std::collections::BTreeSet::new();
+    for id in &ids {
+        let entry = offered.as_array().and_then(|a| a.iter().find(|c| c["id"].as_i64() == Some(*id)));
+        let Some(entry) = entry else {
+            return error(&app, MISSING, &format!("渠道不存在: {id}"));
+        };
+        if !types.insert(entry["channelType"].as_str().unwrap_or_default().to_owned()) {
+            return error(&app, MISSING, "一类渠道最多留下一个渠道");
+        }
+    }
+    let chosen = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let found = app.store.with(|st, _| {
+        let no = st.find_by_extra(CHANNEL, "token", &token).map(|o| o.order_no.clone())?;
+        st.set_extra(CHANNEL, &no, "offered", &chosen);
+        Some(no)
+    });
+    if found.is_none() {
+        return error(&app, MISSING, "支付令牌无效");
+    }
+    ok(&app, json!({ "url": format!("{}/cashier-desk-web/payment?token={token}", app.base_url) }))
 }
 
 #[derive(Serialize)]
@@ -467,7 +574,7 @@ pub fn notify_body(app: &App, order: &Order, amount_fen: i64, now: i64, bad_sign
         pay_time: pay_time(order.paid_ms.unwrap_or(now)),
         channel_type: order.method.clone().unwrap_or_else(|| "ali-pay".to_owned()),
         mch_id: ALIPAY_MCH,
-        amount: Amount { fen: amount_fen, unit: desk.unit },
+        amount: Amount { fen: amount_fen, unit: desk.unit, reading: desk.reading },
         app_id: desk.app_id.clone(),
         nonce: format!("{now}{:03}", fastrand::u16(..1000)),
         timestamp: now,
@@ -499,13 +606,35 @@ async fn payment_page(
     params: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Response {
     let token = params.ok().and_then(|Query(p)| p.get("token").cloned()).unwrap_or_default();
-    let order_no = app.store.with(|st, _| st.find_by_extra(CHANNEL, "token", &token).map(|o| o.order_no.clone()));
-    match order_no {
-        Some(no) if !token.is_empty() => {
-            (StatusCode::FOUND, [(header::LOCATION, app.page_url(&no))], "").into_response()
-        }
-        _ => crate::customer::not_found_page("支付令牌无效", "Unknown payment token"),
-    }
+    let order = app.store.with(|st, _| st.find_by_extra(CHANNEL, "token", &token).cloned());
+    let Some(order) = order.filter(|_| !token.is_empty()) else {
+        return crate::customer::not_found_page("支付令牌无效", "Unknown payment token");
+    };
+    // The channels the merchant picked through payment/list; every one the app has otherwise.
+    let picked: Vec<&str> = order.extra("offered").split(',').filter(|s| !s.is_empty()).collect();
+    let all = channels(&app.cashdesk.app_id);
+    let offered: Vec<&Value> = all
+        .as_array()
+        .map(|a| a.iter().filter(|c| picked.is_empty() || picked.contains(&c["id"].to_string().as_str())).collect())
+        .unwrap_or_default();
+    let esc = crate::customer::esc;
+    let items: String = offered
+        .iter()
+        .map(|c| {
+            format!(
+                "<li><a class=\"channel\" data-type=\"{}\" href=\"{}\">{}</a></li>",
+                esc(c["channelType"].as_str().unwrap_or_default()),
+                esc(&app.page_url(&order.order_no)),
+                esc(c["channelName"].as_str().unwrap_or_default()),
+            )
+        })
+        .collect();
+    let body = format!(
+        "<div class=\"amount\">¥{}</div><p>选择支付方式</p><p class=\"en\">Choose how to pay</p>\
+         <ul id=\"channels\" style=\"list-style:none;padding:0;font-size:18px;line-height:2.2\">{items}</ul>",
+        format_yuan(order.amount_fen)
+    );
+    crate::customer::html(StatusCode::OK, crate::customer::page("收银台", &body))
 }
 
 #[cfg(test)]
@@ -514,9 +643,16 @@ mod tests {
 
     #[test]
     fn amounts_in_either_unit() {
-        let fen = serde_json::to_string(&Amount { fen: 1234, unit: AmountUnit::Fen }).unwrap_or_default();
+        let amount = |fen, unit, reading| serde_json::to_string(&Amount { fen, unit, reading }).unwrap_or_default();
+        assert_eq!(amount(1230, AmountUnit::Yuan, AmountReading::AsNumber), "12.3");
+        assert_eq!(amount(1200, AmountUnit::Yuan, AmountReading::AsNumber), "12");
+        assert_eq!(amount(1230, AmountUnit::Yuan, AmountReading::AsWritten), "12.30");
+        let fen = serde_json::to_string(&Amount { fen: 1234, unit: AmountUnit::Fen, reading: AmountReading::AsNumber })
+            .unwrap_or_default();
         assert_eq!(fen, "1234");
-        let yuan = serde_json::to_string(&Amount { fen: 1234, unit: AmountUnit::Yuan }).unwrap_or_default();
+        let yuan =
+            serde_json::to_string(&Amount { fen: 1234, unit: AmountUnit::Yuan, reading: AmountReading::AsWritten })
+                .unwrap_or_default();
         assert_eq!(yuan, "12.34");
         assert_eq!("YUAN".parse::<AmountUnit>(), Ok(AmountUnit::Yuan));
         assert!("jiao".parse::<AmountUnit>().is_err());

@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::money::format_yuan;
-use crate::state::{local_stamp, Order, PayRefusal};
+use crate::state::{channel_stamp, Order, PayRefusal};
 use crate::App;
 
 pub fn router() -> Router<Arc<App>> {
@@ -52,7 +52,7 @@ button:active{background:#0e5fd8}\
 .note{color:#86909c;font-size:12px;margin-top:24px}\
 a{color:#1677ff}";
 
-fn page(title: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
@@ -65,7 +65,7 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-fn html(status: StatusCode, text: String) -> Response {
+pub(crate) fn html(status: StatusCode, text: String) -> Response {
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], text).into_response()
 }
 
@@ -92,7 +92,7 @@ fn details(order: &Order) -> String {
         esc(&order.order_no),
     );
     if let Some(expires) = order.expires_ms {
-        out.push_str(&format!("<dt>有效期至 Valid until</dt><dd>{}</dd>", local_stamp(expires, "%Y-%m-%d %H:%M:%S")));
+        out.push_str(&format!("<dt>有效期至 Valid until</dt><dd>{}</dd>", channel_stamp(expires, "%Y-%m-%d %H:%M:%S")));
     }
     out.push_str("</dl>");
     out

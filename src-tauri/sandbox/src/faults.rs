@@ -16,9 +16,12 @@ use crate::state::Delivery;
 use crate::App;
 
 /// The faults switched on (`GET`/`POST /admin/faults`). Percentages are 0–100.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Faults {
+    /// Only calls whose path ends with this (`/counter/close`) get the faults; all when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub only_path: Option<String>,
     /// Added before every channel reply.
     pub latency_ms: u64,
     /// HTTP 503 without processing the call.
@@ -94,7 +97,7 @@ impl FaultSwitch {
     }
 
     pub fn get(&self) -> Faults {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner).0
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).0.clone()
     }
 
     pub fn set(&self, faults: Faults) {
@@ -180,6 +183,9 @@ pub async fn deliver(delivery: Delivery, ctl: &ConnCtl, resp: Response) -> Respo
 /// Middleware over the channel routes.
 pub async fn apply(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let faults = app.faults.get();
+    if faults.only_path.as_deref().is_some_and(|only| !req.uri().path().ends_with(only)) {
+        return next.run(req).await;
+    }
     let ctl = req.extensions().get::<ConnCtl>().cloned();
     let latency = Duration::from_millis(faults.latency_ms);
     if !latency.is_zero() {

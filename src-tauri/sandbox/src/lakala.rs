@@ -1,8 +1,10 @@
 //! The `lakala` channel, backend mode (seeds 000, 001): the merchant backend that wraps
 //! Lakala. `Authorization: Bearer <token>`; counter create/query/close, and the legacy
-//! micropay/preorder calls (no query: kept for completeness). Replies
-//! `{"code":"000000","msg","resp_time","resp_data"}`, unsigned. Also what the direct mode
-//! (`lakala_direct.rs`) shares: the channel's numbers, wallets and counter orders.
+//! micropay/preorder calls. Replies `{"code":"000000","msg","resp_time","resp_data"}`,
+//! unsigned. Seed 000 contradicts itself on following the legacy calls up (§1.2 "no query
+//! needed", §2.1 polls); the backend here answers its one query, `counter/query`, for legacy
+//! orders too, and a legacy micropay follows the whole scenario table through it. Also what
+//! the direct mode (`lakala_direct.rs`) shares: the channel's numbers, wallets and counter orders.
 //!
 //! Orders of both modes live under the one channel `lakala` (one order-number space,
 //! one truth); each remembers which call family made it (`Order::api`) and is only
@@ -21,7 +23,7 @@ use serde_json::{json, Map, Value};
 use crate::faults;
 use crate::money::format_yuan;
 use crate::server::ConnCtl;
-use crate::state::{local_stamp, BarcodeOutcome, FailReason, Order, OrderKind, OrderStatus, Scenario};
+use crate::state::{channel_stamp, BarcodeOutcome, FailReason, Order, OrderKind, OrderStatus, Scenario};
 use crate::wire::{parse_object, Bad, Fields};
 use crate::{json_response, App};
 
@@ -33,7 +35,7 @@ pub const API_BACKEND_LEGACY: &str = "backend-legacy";
 pub const API_LABS: &str = "labs";
 pub const API_CCSS: &str = "ccss";
 
-/// `yyyyMMddHHmmss`, local time.
+/// `yyyyMMddHHmmss`, Beijing time.
 pub const STAMP: &str = "%Y%m%d%H%M%S";
 
 /// The payment methods of seed 001 (`payment_method`, `counter_param.pay_mode`).
@@ -104,7 +106,7 @@ pub fn scenario_of(code: &str) -> Scenario {
 
 /// Lakala's own trade number: date and 14 digits.
 pub fn trade_no(now: i64, seq: u64) -> String {
-    format!("{}{seq:014}", local_stamp(now, "%Y%m%d"))
+    format!("{}{seq:014}", channel_stamp(now, "%Y%m%d"))
 }
 
 /// Lakala's 14-digit log number.
@@ -114,12 +116,12 @@ pub fn log_no(seq: u64) -> String {
 
 /// The counter's 29-digit order number.
 pub fn pay_order_no(now: i64, seq: u64) -> String {
-    format!("{}{seq:017}", local_stamp(now, "%y%m%d%H%M%S"))
+    format!("{}{seq:017}", channel_stamp(now, "%y%m%d%H%M%S"))
 }
 
 /// The wallet's trade number, in its own style.
 pub fn wallet_trade_no(method: &str, now: i64, seq: u64) -> String {
-    let date = local_stamp(now, "%Y%m%d");
+    let date = channel_stamp(now, "%Y%m%d");
     match method {
         "WECHAT" => format!("4200{date}{seq:016}"),
         "ALIPAY" | "ALIPAY_HK" | "HB_FQ" => format!("{date}2200{seq:016}"),
@@ -127,19 +129,19 @@ pub fn wallet_trade_no(method: &str, now: i64, seq: u64) -> String {
     }
 }
 
-/// A stamp in `yyyyMMddHHmmss` local time.
+/// A stamp in `yyyyMMddHHmmss`, Beijing time.
 pub fn stamp(at_ms: i64) -> String {
-    local_stamp(at_ms, STAMP)
+    channel_stamp(at_ms, STAMP)
 }
 
-/// Parses `yyyyMMddHHmmss` in local time to epoch milliseconds.
+/// Parses `yyyyMMddHHmmss`, Beijing time, to epoch milliseconds.
 pub fn parse_stamp(text: &str) -> Option<i64> {
     use chrono::TimeZone;
     if text.len() != 14 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let naive = chrono::NaiveDateTime::parse_from_str(text, STAMP).ok()?;
-    chrono::Local.from_local_datetime(&naive).earliest().map(|t| t.timestamp_millis())
+    crate::state::beijing().from_local_datetime(&naive).single().map(|t| t.timestamp_millis())
 }
 
 /// The `merchant_no` (and `term_no`) of a request must be the sandbox's.
@@ -250,10 +252,10 @@ pub fn create_counter(app: &App, input: &CounterInput, api: &str) -> Result<Orde
     })
 }
 
-/// The counter order of a call family, with its query counted.
-pub fn query_of(app: &App, order_no: &str, api: &str) -> Option<Order> {
+/// The order of one of the call families `apis`, with its query counted.
+pub fn query_of(app: &App, order_no: &str, apis: &[&str]) -> Option<Order> {
     app.store.with(|st, now| match st.order(CHANNEL, order_no) {
-        Some(o) if o.api == api => st.query(CHANNEL, order_no, now),
+        Some(o) if apis.contains(&o.api.as_str()) => st.query(CHANNEL, order_no, now),
         _ => None,
     })
 }
@@ -358,7 +360,7 @@ async fn counter_query(State(app): State<Arc<App>>, headers: HeaderMap, body: By
         Ok(no) => no.to_owned(),
         Err(msg) => return param_error(&app, &msg),
     };
-    let Some(order) = query_of(&app, &out_order_no, API_BACKEND_COUNTER) else {
+    let Some(order) = query_of(&app, &out_order_no, &[API_BACKEND_COUNTER, API_BACKEND_LEGACY]) else {
         return reply(&app, ORDER_NOT_EXIST, "订单不存在", None);
     };
     let mut data = json!({
@@ -431,12 +433,8 @@ async fn legacy_micropay(
         Ok(v) => v,
         Err(msg) => return param_error(&app, &msg),
     };
-    // No query exists for these calls: the customer's decision comes before the reply.
-    let scenario = match scenario_of(&auth_code) {
-        Scenario::PayingThenPaid { .. } => Scenario::PayNow,
-        Scenario::PayingThenCancelled => Scenario::CancelledAtOnce,
-        s => s,
-    };
+    // Followed up by counter/query, so the whole scenario table applies.
+    let scenario = scenario_of(&auth_code);
     let method = wallet_of(&auth_code).unwrap_or("ALIPAY");
     let outcome = app.store.with(|st, now| {
         if st.exists(CHANNEL, &out_trade_no) {
@@ -450,7 +448,7 @@ async fn legacy_micropay(
             "聚合扫码",
             amount_fen,
             OrderKind::Barcode { scenario },
-            format!("{}{seq:010}", local_stamp(now, "%Y%m%d")),
+            format!("{}{seq:010}", channel_stamp(now, "%Y%m%d")),
             wallet_trade_no(method, now, seq),
             now,
         );
@@ -506,7 +504,7 @@ async fn legacy_preorder(State(app): State<Arc<App>>, headers: HeaderMap, body: 
             "聚合扫码",
             amount_fen,
             OrderKind::Page { page: "preorder".to_owned() },
-            format!("{}{seq:010}", local_stamp(now, "%Y%m%d")),
+            format!("{}{seq:010}", channel_stamp(now, "%Y%m%d")),
             wallet_trade_no("ALIPAY", now, seq),
             now,
         );

@@ -484,7 +484,7 @@ async fn tradequery(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
         Ok(no) => no,
         Err(msg) => return reply(&app, PARAM_ERROR, &msg, None),
     };
-    let Some(order) = query_of(&app, &out_trade_no, API_LABS) else {
+    let Some(order) = query_of(&app, &out_trade_no, &[API_LABS]) else {
         return reply(&app, NOT_FOUND, "交易不存在", None);
     };
     let mut resp_data = json!({
@@ -692,7 +692,7 @@ async fn counter_query(State(app): State<Arc<App>>, headers: HeaderMap, body: By
         Ok(no) => no,
         Err(msg) => return reply(&app, COUNTER_PARAM_ERROR, &msg, None),
     };
-    let Some(order) = query_of(&app, &out_order_no, API_CCSS) else {
+    let Some(order) = query_of(&app, &out_order_no, &[API_CCSS]) else {
         return reply(&app, ORDER_NOT_EXIST, "订单不存在", None);
     };
     let mut resp_data = json!({

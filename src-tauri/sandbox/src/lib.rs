@@ -33,8 +33,9 @@
 //! | `96` | charged; unsigned channels: the body is truncated JSON; lakala direct: whole JSON with a `Lklapi-Signature` that does not verify |
 //! | `97` | "user paying", one pending query, then cancelled by the customer (lakala `trade_state` `FAIL`) |
 //!
-//! The lakala backend's legacy micropay has no query, so there `8N` is paid at once and
-//! `97` fails at once (`USER_CANCELLED`); `90` answers `BBS10000` and closes later.
+//! The lakala backend's legacy micropay answers `BBS10000` while the customer confirms, and
+//! its orders are followed up through `counter/query` (`order_status` `PENDING`, `SUCCESS`,
+//! `FAILED`, `CLOSED`), as the backend's one query call.
 //!
 //! QR and page orders of every channel are paid on the customer page `/pay/{orderNo}`
 //! (or by [`Sandbox::customer_pay`], or automatically in demo mode); an amount whose fen
@@ -85,12 +86,12 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use cashdesk::AmountUnit;
+pub use cashdesk::{AmountReading, AmountUnit, NoResult, QueryForm};
 pub use faults::{Faults, Injected};
 pub use money::{format_yuan, parse_yuan};
 pub use notify::{Forge, NotifyAttempt, NotifyCause, NotifyFormat, NotifyRecord, NotifyRequest};
 pub use sign::{demo_keys, SignScheme};
-pub use state::{Charge, RefundRecord, Truth};
+pub use state::{channel_stamp, Charge, RefundRecord, Truth};
 
 /// The lakala backend's Bearer token the sandbox expects by default.
 pub const LAKALA_TOKEN: &str = "sandbox-token";
@@ -149,6 +150,13 @@ pub struct SandboxOptions {
     pub cashdesk_amount_unit: AmountUnit,
     /// cashdesk: where paid orders are notified (the unified order carries no address).
     pub cashdesk_notify_url: Option<String>,
+    /// cashdesk: how a number is read for the canonical string (default: as a number, `12.30`
+    /// signed as `12.3`).
+    pub cashdesk_amount_reading: cashdesk::AmountReading,
+    /// cashdesk: the pay-result query's reply, flat as seed §4.3 shows it (default) or enveloped.
+    pub cashdesk_query_form: cashdesk::QueryForm,
+    /// cashdesk: how "no result yet" is written (default: `NULL`, `null` and absent by turns).
+    pub cashdesk_no_result: cashdesk::NoResult,
 }
 
 impl Default for SandboxOptions {
@@ -173,6 +181,9 @@ impl Default for SandboxOptions {
             cashdesk_sign: SignScheme::Md5,
             cashdesk_amount_unit: AmountUnit::Fen,
             cashdesk_notify_url: None,
+            cashdesk_amount_reading: cashdesk::AmountReading::default(),
+            cashdesk_query_form: cashdesk::QueryForm::default(),
+            cashdesk_no_result: cashdesk::NoResult::default(),
         }
     }
 }

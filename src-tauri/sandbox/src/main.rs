@@ -102,6 +102,7 @@ impl Args {
             cashdesk_sign: self.cashdesk_sign.unwrap_or(d.cashdesk_sign),
             cashdesk_amount_unit: self.cashdesk_amount_unit.unwrap_or(d.cashdesk_amount_unit),
             cashdesk_notify_url: self.cashdesk_notify_url.clone().or(d.cashdesk_notify_url),
+            ..d
         })
     }
 }

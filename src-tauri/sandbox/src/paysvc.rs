@@ -19,12 +19,11 @@ use serde_json::{json, Value};
 
 use crate::customer::esc;
 use crate::money::{format_yuan, not_positive, parse_yuan_two_decimals};
-use crate::state::{local_stamp, Order, OrderKind, OrderStatus};
+use crate::state::{channel_stamp, Order, OrderKind, OrderStatus};
 use crate::wire::valid_order_no;
 use crate::{json_response, App};
 
 pub const CHANNEL: &str = "paysvc";
-
 
 pub fn router() -> Router<Arc<App>> {
     Router::new().route("/api/pay/create", post(create)).route("/api/pay/status/{order_no}", get(status))
@@ -109,7 +108,7 @@ async fn create(State(app): State<Arc<App>>, body: Bytes) -> Response {
             amount_fen,
             OrderKind::Page { page: "page-pay".to_owned() },
             seq.to_string(),
-            format!("{}2200{seq:016}", local_stamp(now, "%Y%m%d")),
+            format!("{}2200{seq:016}", channel_stamp(now, "%Y%m%d")),
             now,
         );
         order.api = "page-pay".to_owned();
@@ -140,7 +139,7 @@ async fn status(State(app): State<Arc<App>>, Path(order_no): Path<String>) -> Re
     success(json!({
         "orderNo": order.order_no,
         "status": word,
-        "paidAt": order.paid_ms.map(|t| local_stamp(t, "%Y-%m-%dT%H:%M:%S")),
+        "paidAt": order.paid_ms.map(|t| channel_stamp(t, "%Y-%m-%dT%H:%M:%S")),
         "tradeNo": paid.then(|| order.trade_no.clone()),
     }))
 }

@@ -226,14 +226,29 @@ pub fn canonical_string<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     out
 }
 
-/// The canonical string of a JSON object's fields, all but `signature`.
-pub fn canonical_of_object(fields: &BTreeMap<String, Box<RawValue>>, app_key: &str) -> String {
+/// The canonical string of a JSON object's fields, all but `signature`. With `numbers_as_read`, a number is the text a reader that parses it prints back (`12.30` →
+/// `12.3`, `12.00` → `12`), as a desk keeping numbers as numbers signs; without, as written.
+pub fn canonical_of_object(fields: &BTreeMap<String, Box<RawValue>>, app_key: &str, numbers_as_read: bool) -> String {
     let values: Vec<(&str, String)> = fields
         .iter()
         .filter(|(name, _)| name.as_str() != "signature")
-        .filter_map(|(name, raw)| canonical_value(raw).map(|v| (name.as_str(), v)))
+        .filter_map(|(name, raw)| {
+            let text = canonical_value(raw)?;
+            let number = !raw.get().trim_start().starts_with('"');
+            Some((name.as_str(), if numbers_as_read && number { number_as_read(&text) } else { text }))
+        })
         .collect();
     canonical_string(values.iter().map(|(n, v)| (*n, v.as_str())), app_key)
+}
+
+/// A decimal number's shortest text: trailing zeros of its fraction dropped, and the point with
+/// them (`12.30` → `12.3`, `12.00` → `12`); anything else as it is.
+pub fn number_as_read(text: &str) -> String {
+    if text.contains('.') && !text.contains(['e', 'E']) {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text.to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -331,7 +346,7 @@ mod tests {
             "timestamp":1617096420811,"signature":"zz","obj":{"a":1},"arr":[1],"n":null,"t":true,"u":"\u4e2d"}"#;
         let fields: BTreeMap<String, Box<RawValue>> = serde_json::from_str(body).unwrap_or_default();
         assert_eq!(
-            canonical_of_object(&fields, "000000"),
+            canonical_of_object(&fields, "000000", false),
             "amount=1.00&appId=123456&nonce=1617095820812&outTradeNo=A1&t=true&timestamp=1617096420811&u=中\
              &key=000000"
         );

@@ -52,10 +52,21 @@ pub fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Formats epoch milliseconds in local time with a chrono format string.
-pub fn local_stamp(at_ms: i64, fmt: &str) -> String {
+/// The services the sandbox stands in for are Chinese: their wall-clock times are Beijing time
+/// (UTC+8, no daylight saving), whatever zone the machine running them is set to.
+pub fn beijing() -> chrono::FixedOffset {
+    BEIJING
+}
+
+const BEIJING: chrono::FixedOffset = match chrono::FixedOffset::east_opt(8 * 3600) {
+    Some(zone) => zone,
+    None => panic!("UTC+8 is a valid offset"),
+};
+
+/// Formats epoch milliseconds as Beijing wall-clock time with a chrono format string.
+pub fn channel_stamp(at_ms: i64, fmt: &str) -> String {
     use chrono::TimeZone;
-    chrono::Local.timestamp_millis_opt(at_ms).earliest().map(|t| t.format(fmt).to_string()).unwrap_or_default()
+    beijing().timestamp_millis_opt(at_ms).single().map(|t| t.format(fmt).to_string()).unwrap_or_default()
 }
 
 // ---------------------------------------------------------------- records
@@ -135,9 +146,6 @@ pub enum Scenario {
     GarbleAfterCharge,
     /// `97`: "user paying", one pending query, then the customer cancels.
     PayingThenCancelled,
-    /// Not in the table: the customer cancels before the pay call returns (what `97`
-    /// becomes on a channel that has no query, the lakala backend's legacy micropay).
-    CancelledAtOnce,
 }
 
 impl Scenario {
@@ -471,6 +479,14 @@ impl State {
         self.orders.values().find(|o| o.channel == channel && o.extra.get(name).is_some_and(|v| v == value))
     }
 
+    /// Sets an extra value of an order (what a later call told about it).
+    pub fn set_extra(&mut self, channel: &str, order_no: &str, name: &str, value: &str) {
+        if let Some(order) = self.orders.get_mut(&key(channel, order_no)) {
+            order.extra.insert(name.to_owned(), value.to_owned());
+            self.dirty = true;
+        }
+    }
+
     /// Records a new page order (pending).
     pub fn insert_page_order(&mut self, order: Order) {
         self.dirty = true;
@@ -572,10 +588,6 @@ impl State {
             | Scenario::ServerErrorAfterCharge
             | Scenario::GarbleAfterCharge => pay(&mut order, &mut self.charges, &mut self.newly_paid, now),
             Scenario::PayingThenPaid { .. } | Scenario::PayingForever | Scenario::PayingThenCancelled => {}
-            Scenario::CancelledAtOnce => {
-                order.status = OrderStatus::Failed;
-                order.fail = Some(FailReason::UserCancelled);
-            }
             Scenario::InsufficientFunds => {
                 order.status = OrderStatus::Failed;
                 order.fail = Some(FailReason::InsufficientFunds);

@@ -1,5 +1,7 @@
 //! The `cashdesk` channel over real HTTP on loopback: unified order signed with MD5 or SM3,
-//! the reply's signature, the channel list, the payment page, the signed query.
+//! the reply's signature, the channel list, the payment list and the page it makes, the signed
+//! query (flat, as seed §4.3 shows it, or enveloped), "no result" written three ways, and yuan
+//! amounts read as numbers or as written.
 
 mod common;
 
@@ -7,7 +9,10 @@ use std::time::Duration;
 
 use common::{charged, client, get, post_raw, start, start_default, Reply};
 use md5::Digest as _;
-use paydesk_sandbox::{AmountUnit, Faults, Sandbox, SandboxOptions, SignScheme, CASHDESK_APP_ID, CASHDESK_APP_KEY};
+use paydesk_sandbox::{
+    AmountReading, AmountUnit, Faults, NoResult, QueryForm, Sandbox, SandboxOptions, SignScheme, CASHDESK_APP_ID,
+    CASHDESK_APP_KEY,
+};
 use serde_json::Value;
 
 const ORDERS: &str = "/api/cashier-desk/unified/orders";
@@ -30,7 +35,7 @@ fn canonical(pairs: &[(&str, String)], key: &str) -> String {
 }
 
 fn nonce() -> String {
-    format!("{}{:03}", chrono::Local::now().timestamp_millis(), fastrand::u16(..1000))
+    format!("{}{:03}", chrono::Utc::now().timestamp_millis(), fastrand::u16(..1000))
 }
 
 /// A unified order: `amount` is written verbatim; `extra` fields are added (and signed
@@ -60,7 +65,7 @@ impl<'a> Unified<'a> {
 
     fn body(&self) -> (String, String) {
         let nonce = nonce();
-        let ts = chrono::Local::now().timestamp_millis().to_string();
+        let ts = chrono::Utc::now().timestamp_millis().to_string();
         let mut pairs = vec![
             // a string's canonical value is its content
             ("amount", self.amount.trim_matches('"').to_owned()),
@@ -92,7 +97,7 @@ impl<'a> Unified<'a> {
 
 async fn query_with(sb: &Sandbox, no: &str, scheme: SignScheme, key: &str, tweak: impl FnOnce(&mut String)) -> Reply {
     let nonce = nonce();
-    let ts = chrono::Local::now().timestamp_millis().to_string();
+    let ts = chrono::Utc::now().timestamp_millis().to_string();
     let pairs = [
         ("appId", CASHDESK_APP_ID.to_owned()),
         ("nonce", nonce.clone()),
@@ -105,11 +110,33 @@ async fn query_with(sb: &Sandbox, no: &str, scheme: SignScheme, key: &str, tweak
     get(sb, &format!("/api/cashier-desk/out-trade-no/query-pay-result/{no}?{query}")).await
 }
 
+/// The pay-result, flat as seed §4.3 shows it (no envelope).
 async fn query(sb: &Sandbox, no: &str) -> Value {
     let r = query_with(sb, no, SignScheme::Md5, CASHDESK_APP_KEY, |_| {}).await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.field("code"), 1000, "{}", r.text);
-    r.field("data")
+    assert!(r.field("code").is_null(), "flat: {}", r.text);
+    r.json()
+}
+
+/// The seed's `NULL`, written as text, JSON null, or left out.
+fn nothing_yet(d: &Value) -> bool {
+    matches!(d.get("resultCode"), None | Some(Value::Null)) || d["resultCode"] == "NULL"
+}
+
+/// `payment/list` for a token, signed like every request; `lists` goes in unsigned.
+async fn payment_list(sb: &Sandbox, token: &str, lists: &str) -> Reply {
+    let (nonce, ts) = (nonce(), chrono::Utc::now().timestamp_millis().to_string());
+    let pairs = [
+        ("appId", CASHDESK_APP_ID.to_owned()),
+        ("nonce", nonce.clone()),
+        ("timestamp", ts.clone()),
+        ("token", token.to_owned()),
+    ];
+    let signature = digest(SignScheme::Md5, &canonical(&pairs, CASHDESK_APP_KEY));
+    let body = format!(
+        r#"{{"appId":"{CASHDESK_APP_ID}","nonce":"{nonce}","timestamp":{ts},"token":"{token}","signature":"{signature}"{lists}}}"#
+    );
+    post_raw(sb, "/api/cashier-desk/payment/list", &body).await
 }
 
 /// The reply's `data.signature` verifies over appId, nonce, outTradeNo, timestamp.
@@ -159,26 +186,28 @@ async fn unified_order_md5_then_paid() {
         }
     }
 
-    // the payment page leads to the customer page
-    let no_redirects =
-        reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let page = no_redirects
-        .get(format!("{}/cashier-desk-web/payment?token={token}", sb.base_url()))
-        .send()
-        .await
-        .expect("page");
-    assert_eq!(page.status().as_u16(), 302);
-    let location = page.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    assert_eq!(location, format!("{}/pay/CD1", sb.base_url()));
-    let followed = client().get(format!("{}/cashier-desk-web/payment?token={token}", sb.base_url())).send().await;
-    let html = followed.expect("page").text().await.expect("html");
+    // the payment page offers every channel until the merchant picks some
+    let page_url = format!("{}/cashier-desk-web/payment?token={token}", sb.base_url());
+    let html = client().get(&page_url).send().await.expect("page").text().await.expect("html");
     assert!(html.contains("¥12.34"), "{html}");
+    assert!(html.contains("沙箱支付宝H5备用") && html.contains("沙箱微信H5"), "{html}");
+    assert!(html.contains(&format!("{}/pay/CD1", sb.base_url())), "{html}");
     assert_eq!(get(&sb, "/cashier-desk-web/payment?token=NOPE").await.status, 404);
     assert_eq!(get(&sb, "/cashier-desk-web/payment").await.status, 404);
+    // two of one type are refused (seed §3.2), an unknown token too; then one per type is taken
+    let r = payment_list(&sb, &token, r#","channelIds":[1,3]"#).await;
+    assert_eq!((r.field("code"), r.str("msg")), (Value::from(4000), "一类渠道最多留下一个渠道".to_owned()));
+    assert_eq!(payment_list(&sb, "NOPE", r#","channelIds":[1]"#).await.field("code"), 4000);
+    let r = payment_list(&sb, &token, r#","channelIds":[1,2]"#).await;
+    assert_eq!(r.field("code"), 1000, "{}", r.text);
+    assert_eq!(r.field("data")["url"], Value::from(page_url.clone()));
+    let html = client().get(&page_url).send().await.expect("page").text().await.expect("html");
+    assert!(html.contains("沙箱支付宝H5") && html.contains("沙箱微信H5"), "{html}");
+    assert!(!html.contains("沙箱支付宝H5备用"), "the channel not picked is not offered: {html}");
 
     // query: nothing yet, then paid
     let d = query(&sb, "CD1").await;
-    assert_eq!(d["resultCode"], "NULL");
+    assert!(nothing_yet(&d), "{d}");
     assert!(d["payTime"].is_null());
     sb.customer_pay("CD1").expect("pays");
     let d = query(&sb, "CD1").await;
@@ -193,7 +222,7 @@ async fn unified_order_md5_then_paid() {
 
     // unknown order: nothing to report
     let d = query(&sb, "NOSUCH").await;
-    assert_eq!(d["resultCode"], "NULL");
+    assert!(nothing_yet(&d), "{d}");
     sb.shutdown().await;
 }
 
@@ -210,12 +239,12 @@ async fn sm3_when_configured() {
     assert!(reply_signature_verifies(&r, SignScheme::Sm3));
     assert!(!reply_signature_verifies(&r, SignScheme::Md5));
     let q = query_with(&sb, "SM2", SignScheme::Sm3, CASHDESK_APP_KEY, |_| {}).await;
-    assert_eq!(q.field("code"), 1000, "{}", q.text);
+    assert!(q.field("code").is_null() && nothing_yet(&q.json()), "{}", q.text);
     let q = query_with(&sb, "SM2", SignScheme::Md5, CASHDESK_APP_KEY, |_| {}).await;
     assert_eq!(q.field("code"), 4001);
     // nothing was made of the refused order
     let q = query_with(&sb, "SM1", SignScheme::Sm3, CASHDESK_APP_KEY, |_| {}).await;
-    assert_eq!(q.field("data")["resultCode"], "NULL");
+    assert!(nothing_yet(&q.json()), "{}", q.text);
     assert!(sb.customer_pay("SM1").is_err());
     sb.shutdown().await;
 }
@@ -276,9 +305,10 @@ async fn signatures_and_fields_are_checked() {
     // a signature made for one order does not query another
     let q = get(&sb, &{
         let r = query_with(&sb, "X6", SignScheme::Md5, CASHDESK_APP_KEY, |_| {}).await;
-        assert_eq!(r.field("code"), 1000);
+        assert_eq!(r.status, 200);
+        assert!(r.field("code").is_null(), "{}", r.text);
         let nonce = nonce();
-        let ts = chrono::Local::now().timestamp_millis().to_string();
+        let ts = chrono::Utc::now().timestamp_millis().to_string();
         let pairs = [("appId", CASHDESK_APP_ID.to_owned()), ("nonce", nonce.clone()), ("outTradeNo", "X6".to_owned()), ("timestamp", ts.clone())];
         let sig = digest(SignScheme::Md5, &canonical(&pairs, CASHDESK_APP_KEY));
         format!("/api/cashier-desk/out-trade-no/query-pay-result/X5?appId={CASHDESK_APP_ID}&nonce={nonce}&timestamp={ts}&signature={sig}")
@@ -291,16 +321,65 @@ async fn signatures_and_fields_are_checked() {
 
 #[tokio::test]
 async fn yuan_amounts_when_configured() {
-    let sb = start(SandboxOptions { cashdesk_amount_unit: AmountUnit::Yuan, ..SandboxOptions::default() }).await;
+    let yuan = |reading| SandboxOptions {
+        cashdesk_amount_unit: AmountUnit::Yuan,
+        cashdesk_amount_reading: reading,
+        ..SandboxOptions::default()
+    };
+    let sb = start(yuan(AmountReading::AsNumber)).await;
     let r = Unified::new("Y1", "12.34").send(&sb).await;
     assert_eq!(r.field("code"), 1000, "{}", r.text);
     assert!(r.text.contains(r#""amount":12.34"#), "{}", r.text);
-    for (no, amount) in [("Y2", "12.3"), ("Y3", "1234"), ("Y4", "0.00"), ("Y5", "1.005")] {
+    // A desk that reads the number signs `12.30` as `12.3`: written so, it verifies.
+    assert_eq!(Unified::new("Y2", "12.3").send(&sb).await.field("code"), 1000);
+    assert_eq!(Unified::new("Y6", "12").send(&sb).await.field("code"), 1000);
+    // The same amounts written with two decimals and signed as written do not verify there.
+    assert_eq!(Unified::new("Y7", "12.30").send(&sb).await.field("code"), 4001);
+    assert_eq!(Unified::new("Y8", "12.00").send(&sb).await.field("code"), 4001);
+    let r = Unified::new("Y9", "12").send(&sb).await;
+    assert!(r.text.contains(r#""amount":12,"#), "written back as read: {}", r.text);
+    for (no, amount) in [("Y3", r#""12.34""#), ("Y4", "0"), ("Y5", "1.005")] {
         assert_eq!(Unified::new(no, amount).send(&sb).await.field("code"), 4000, "{amount}");
     }
     sb.customer_pay("Y1").expect("pays");
     assert_eq!(charged(&sb, "Y1"), vec![1234]);
     sb.shutdown().await;
+    // One that keeps the text: `12.30` verifies as written.
+    let sb = start(yuan(AmountReading::AsWritten)).await;
+    let r = Unified::new("W1", "12.30").send(&sb).await;
+    assert_eq!(r.field("code"), 1000, "{}", r.text);
+    assert!(r.text.contains(r#""amount":12.30"#), "{}", r.text);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_result_is_written_as_configured_and_the_query_can_be_enveloped() {
+    for (style, form) in [
+        (NoResult::Text, QueryForm::Flat),
+        (NoResult::JsonNull, QueryForm::Flat),
+        (NoResult::Absent, QueryForm::Flat),
+        (NoResult::JsonNull, QueryForm::Envelope),
+    ] {
+        let sb =
+            start(SandboxOptions { cashdesk_no_result: style, cashdesk_query_form: form, ..SandboxOptions::default() })
+                .await;
+        assert_eq!(Unified::new("N1", "100").send(&sb).await.field("code"), 1000);
+        let r = query_with(&sb, "N1", SignScheme::Md5, CASHDESK_APP_KEY, |_| {}).await;
+        let d = match form {
+            QueryForm::Flat => r.json(),
+            QueryForm::Envelope => {
+                assert_eq!(r.field("code"), 1000, "{}", r.text);
+                r.field("data")
+            }
+        };
+        let written = d.get("resultCode").cloned();
+        match style {
+            NoResult::Text => assert_eq!(written, Some(Value::from("NULL"))),
+            NoResult::JsonNull => assert_eq!(written, Some(Value::Null)),
+            NoResult::Absent | NoResult::Mixed => assert_eq!(written, None, "{d}"),
+        }
+        sb.shutdown().await;
+    }
 }
 
 #[tokio::test]
@@ -308,9 +387,9 @@ async fn an_unpaid_order_never_closes_by_itself_and_can_be_paid_late() {
     // Seed 002 names no expiry: hours of sandbox minutes later the order reads NULL and takes payment.
     let sb = start(SandboxOptions { minute: Duration::from_millis(5), ..SandboxOptions::default() }).await;
     assert_eq!(Unified::new("E1", "100").send(&sb).await.field("code"), 1000);
-    assert_eq!(query(&sb, "E1").await["resultCode"], "NULL");
+    assert!(nothing_yet(&query(&sb, "E1").await));
     tokio::time::sleep(Duration::from_millis(900)).await;
-    assert_eq!(query(&sb, "E1").await["resultCode"], "NULL");
+    assert!(nothing_yet(&query(&sb, "E1").await));
     sb.customer_pay("E1").expect("a late customer still pays");
     assert_eq!(query(&sb, "E1").await["resultCode"], "SUCCESS");
     assert_eq!(charged(&sb, "E1"), vec![100]);

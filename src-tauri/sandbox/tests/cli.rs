@@ -85,9 +85,9 @@ async fn channel_flags_are_taken() {
     assert_eq!(query("tok-123").await.expect("query").status().as_u16(), 200);
     assert_eq!(query("sandbox-token").await.expect("query").status().as_u16(), 401);
 
-    // an SM3-signed desk order in yuan, with the given key
+    // an SM3-signed desk order in yuan, with the given key (the desk reads `1.00` as the number 1)
     let ts = 1_767_225_600_000_i64;
-    let text = format!("amount=1.00&appId=123456&nonce={ts}1&orderTitle=t&outTradeNo=CLI2&timestamp={ts}&key=k9");
+    let text = format!("amount=1&appId=123456&nonce={ts}1&orderTitle=t&outTradeNo=CLI2&timestamp={ts}&key=k9");
     let sm3_sig = hex::encode(sm3::Sm3::digest(text.as_bytes()));
     let md5_sig = hex::encode(md5::Md5::digest(text.as_bytes()));
     for (sig, expected) in [(md5_sig, 4001), (sm3_sig, 1000)] {

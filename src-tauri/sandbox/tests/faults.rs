@@ -119,3 +119,14 @@ async fn partial_faults_are_reproducible_with_a_seed() {
     assert_eq!(a, run(42).await);
     assert!(a.contains(&503) && a.contains(&200), "{a:?}");
 }
+
+#[tokio::test]
+async fn faults_can_be_limited_to_one_call() {
+    let sb = start_default().await;
+    let r = set_faults(&sb, r#"{"failBeforePercent":100,"onlyPath":"/alipay/query/OP2"}"#).await;
+    assert_eq!(r.field("onlyPath"), "/alipay/query/OP2");
+    assert_eq!(barcode(&sb, "OP1", "10.00", &code("00")).await.status, 200, "another call is untouched");
+    assert_eq!(query(&sb, "OP1").await.status, 200);
+    assert_eq!(query(&sb, "OP2").await.status, 503);
+    sb.shutdown().await;
+}

@@ -31,7 +31,7 @@ async fn call(sb: &Sandbox, path: &str, body: &Value) -> Reply {
 }
 
 fn create_body(no: &str, fen: i64) -> Value {
-    let until = (chrono::Local::now() + chrono::Duration::minutes(30)).format("%Y%m%d%H%M%S").to_string();
+    let until = paydesk_sandbox::channel_stamp(chrono::Utc::now().timestamp_millis() + 30 * 60_000, "%Y%m%d%H%M%S");
     json!({
         "out_order_no": no, "total_amount": fen, "order_info": "测试商品购买", "payment_method": "ALIPAY",
         "order_efficient_time": until, "support_cancel": 0, "support_refund": 1, "support_repeat_pay": 0,
@@ -202,8 +202,8 @@ async fn counter_orders_are_not_seen_by_direct_calls_and_back() {
 #[tokio::test]
 async fn legacy_micropay_scenarios() {
     let sb = start_default().await;
-    // paid at once: 00–79, and 8N too (no query exists, the customer decides before the reply)
-    for (no, ending) in [("L00", "00"), ("L79", "79"), ("L82", "82")] {
+    // paid at once: 00–79
+    for (no, ending) in [("L00", "00"), ("L79", "79")] {
         let r = call(&sb, MICROPAY, &legacy(no, "150", Some(&code(ending)))).await;
         assert_eq!(r.str("code"), "000000", "{ending}: {}", r.text);
         assert_eq!(r.str("msg"), "成功");
@@ -212,16 +212,29 @@ async fn legacy_micropay_scenarios() {
         assert_eq!(d["transaction_id"].as_str().map(str::len), Some(18));
         assert_eq!(charged(&sb, no), vec![150]);
     }
-    for (no, ending, expected) in
-        [("L91", "91", "BBS11112"), ("L92", "92", "BBS11105"), ("L97", "97", "USER_CANCELLED")]
-    {
+    for (no, ending, expected) in [("L91", "91", "BBS11112"), ("L92", "92", "BBS11105")] {
         let r = call(&sb, MICROPAY, &legacy(no, "150", Some(&code(ending)))).await;
         assert_eq!(r.str("code"), expected, "{}", r.text);
         assert!(r.json().get("resp_data").is_none());
         assert!(charged(&sb, no).is_empty());
     }
-    let r = call(&sb, MICROPAY, &legacy("L90", "150", Some(&code("90")))).await;
-    assert_eq!(r.str("code"), "BBS10000");
+    // "user paying", followed up by the backend's one query (counter/query, our reading of seed 000)
+    let status = |no: &'static str| {
+        let sb = &sb;
+        async move { call(sb, QUERY, &json!({"out_order_no": no})).await.json()["resp_data"]["order_status"].clone() }
+    };
+    for (no, ending) in [("L90", "90"), ("L82", "82"), ("L97", "97")] {
+        let r = call(&sb, MICROPAY, &legacy(no, "150", Some(&code(ending)))).await;
+        assert_eq!(r.str("code"), "BBS10000", "{ending}: {}", r.text);
+    }
+    for _ in 0..3 {
+        assert_eq!(status("L82").await, "PENDING");
+    }
+    assert_eq!(status("L82").await, "SUCCESS");
+    assert_eq!(charged(&sb, "L82"), vec![150]);
+    assert_eq!(status("L97").await, "PENDING");
+    assert_eq!(status("L97").await, "FAILED");
+    assert_eq!(status("L90").await, "PENDING");
     // 93: charged, connection dropped; 95: charged, HTTP 500; 96: charged, garbled (unsigned channel)
     let body = legacy("L93", "150", Some(&code("93"))).to_string();
     let err = post_auth(&sb, MICROPAY, &body, Some(&format!("Bearer {LAKALA_TOKEN}"))).await.expect_err("dropped");
@@ -249,6 +262,7 @@ async fn legacy_micropay_scenarios() {
     assert_eq!(call(&sb, MICROPAY, &json!({"merchant_no": LAKALA_MERCHANT_NO})).await.str("code"), "PARAM_ERROR");
     assert_eq!(call(&sb, MICROPAY, &legacy("L00", "150", Some(&code("00")))).await.str("code"), "ORDER_EXISTS");
     assert_eq!(sb.truth().charges.len(), 6);
+    assert_eq!(call(&sb, QUERY, &json!({"out_order_no": "L93"})).await.json()["resp_data"]["order_status"], "SUCCESS");
     sb.shutdown().await;
 }
 

@@ -581,7 +581,7 @@ async fn counter_create_query_pay_close() {
 #[tokio::test]
 async fn counter_order_expires_at_its_efficient_time() {
     let sb = start_default().await;
-    let until = (chrono::Local::now() + chrono::Duration::seconds(2)).format("%Y%m%d%H%M%S").to_string();
+    let until = paydesk_sandbox::channel_stamp(chrono::Utc::now().timestamp_millis() + 2 * 1_000, "%Y%m%d%H%M%S");
     let mut data = counter_data("KE1", 100, 30);
     data["order_efficient_time"] = json!(until);
     assert_eq!(call(&sb, COUNTER_CREATE, data).await.checked().code(), "000000");

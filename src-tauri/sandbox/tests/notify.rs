@@ -326,7 +326,7 @@ async fn auto_paid_orders_are_notified_too() {
 async fn backend_notify_is_unsigned_and_wants_000000() {
     let rx = Receiver::start(BACKEND_ACK, vec![(200, LABS_ACK)]).await;
     let sb = sandbox(60, None).await;
-    let until = (chrono::Local::now() + chrono::Duration::minutes(30)).format("%Y%m%d%H%M%S").to_string();
+    let until = paydesk_sandbox::channel_stamp(chrono::Utc::now().timestamp_millis() + 30 * 60_000, "%Y%m%d%H%M%S");
     let body = json!({
         "out_order_no": "B1", "total_amount": 1500, "order_info": "x", "payment_method": "WECHAT",
         "order_efficient_time": until, "support_cancel": 0, "support_refund": 1, "support_repeat_pay": 0,
@@ -360,8 +360,8 @@ async fn backend_notify_is_unsigned_and_wants_000000() {
 // ---------------------------------------------------------------- cashdesk
 
 async fn desk_order(sb: &Sandbox, no: &str, fen: i64, scheme: SignScheme) {
-    let nonce = format!("{}123", chrono::Local::now().timestamp_millis());
-    let ts = chrono::Local::now().timestamp_millis();
+    let nonce = format!("{}123", chrono::Utc::now().timestamp_millis());
+    let ts = chrono::Utc::now().timestamp_millis();
     let text = format!(
         "amount={fen}&appId={CASHDESK_APP_ID}&nonce={nonce}&orderTitle=t&outTradeNo={no}&timestamp={ts}&key={CASHDESK_APP_KEY}"
     );
@@ -414,13 +414,14 @@ async fn cashdesk_notify_sm3_in_yuan() {
         minute: Duration::from_millis(60),
         cashdesk_sign: SignScheme::Sm3,
         cashdesk_amount_unit: paydesk_sandbox::AmountUnit::Yuan,
+        cashdesk_amount_reading: paydesk_sandbox::AmountReading::AsWritten,
         cashdesk_notify_url: Some(rx.url.clone()),
         ..SandboxOptions::default()
     })
     .await;
-    // a yuan desk takes 12.30, written with two decimals
-    let nonce = format!("{}123", chrono::Local::now().timestamp_millis());
-    let ts = chrono::Local::now().timestamp_millis();
+    // a yuan desk that keeps amounts as written takes 12.30, written with two decimals
+    let nonce = format!("{}123", chrono::Utc::now().timestamp_millis());
+    let ts = chrono::Utc::now().timestamp_millis();
     let text = format!(
         "amount=12.30&appId={CASHDESK_APP_ID}&nonce={nonce}&orderTitle=t&outTradeNo=D2&timestamp={ts}&key={CASHDESK_APP_KEY}"
     );
@@ -536,7 +537,7 @@ async fn notifies_on_demand_genuine_and_forged() {
     common::qrcode(&sb, "ABC1", "1.00", "").await;
     refused(json!({"orderNo": "ABC1", "url": rx.url}), 409).await; // abc sends no notify
                                                                    // an unsigned channel has no signature to spoil
-    let until = (chrono::Local::now() + chrono::Duration::minutes(30)).format("%Y%m%d%H%M%S").to_string();
+    let until = paydesk_sandbox::channel_stamp(chrono::Utc::now().timestamp_millis() + 30 * 60_000, "%Y%m%d%H%M%S");
     common::client()
         .post(format!("{}/api/v1/payment/lakala/counter/create", sb.base_url()))
         .header("authorization", format!("Bearer {LAKALA_TOKEN}"))

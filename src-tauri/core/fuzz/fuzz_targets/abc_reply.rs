@@ -21,7 +21,6 @@ const ORDER: Order<'static> = Order {
 const CODE: &str = "280123456789012345";
 
 fuzz_target!(|data: &[u8]| {
-    common::store_time_zone();
     let input = common::reply_input(data, false);
     let (status, body) = (input.status, input.body);
     let out = abc_reply(status, body, &ORDER, Fen(5000));

@@ -63,7 +63,6 @@ fn check(o: &LakalaOutcomes, status: u16, body: &[u8]) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    common::store_time_zone();
     let input = common::reply_input(data, true);
     let mut headers = Vec::new();
     if input.sign {

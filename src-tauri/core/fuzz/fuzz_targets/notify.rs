@@ -43,7 +43,6 @@ fn desk_signed(body: &[u8], scheme: SignScheme) -> Option<Vec<u8>> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    common::store_time_zone();
     let (first, body) = common::split_line(data);
     let sign = first == b"@sign";
     let header = String::from_utf8_lossy(first).into_owned();

@@ -4,30 +4,30 @@
 //!
 //! Assumptions (README, "cashdesk"): the seed's signing document (GM-TOOLS) is missing, so the
 //! signature is a pluggable scheme over one canonical string (see [`DeskSigner`]); the amount unit
-//! is configurable; `NULL` (no result) is "unpaid" and lapses after `page_lifetime_ms`; the query
-//! reply names no amount, so `SUCCESS` is believed for the order number it was asked about.
+//! and its text are configurable; the kept channels go to `payment/list` (seed 002 §四) as
+//! `{token, channelIds, channels}`; `NULL` (no result), written as text, JSON `null` or left out,
+//! is "unpaid", and lapses after `page_lifetime_ms`; the query reply names no amount, so
+//! `SUCCESS` is believed for the order number it was asked about.
 
 use super::http::{excerpt, HttpClient, Transport};
 use super::{
     channel_time_ms, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display, Failure, Notice,
     Order, PayOutcome, Reply, SPACED_LOCAL,
 };
-use crate::config::{AmountUnit, CashdeskConfig, ChannelSection, Config, Secret, SignScheme};
+use crate::config::{AmountText, AmountUnit, CashdeskConfig, ChannelSection, Config, Secret, SignScheme};
 use crate::i18n::Lang;
 use crate::money::Fen;
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 const OK: i64 = 1000;
-/// Refusals of a unified order after which nothing exists at the desk [ours]: missing fields,
-/// bad signature. The clerk's config must be fixed; no customer can have paid.
-const CREATE_REFUSALS: &[&str] = &["4000", "4001"];
 
-/// Plain words for the clerk for [`CREATE_REFUSALS`] and the desk's own "no channel".
+/// Plain words for the clerk for the desk's refusals (the seed lists none; `4000` fields and
+/// `4001` signature are ours), and for what the cashier itself concludes.
 pub fn explain(code: &str, lang: Lang) -> Option<&'static str> {
     Some(match code {
         "4001" => lang.pick(
@@ -41,6 +41,10 @@ pub fn explain(code: &str, lang: Lang) -> Option<&'static str> {
         "NO_CHANNEL" => lang.pick(
             "收银台没有可用的支付方式，未扣款。请换一个收款渠道。",
             "The cashier desk offers no way to pay; nothing was charged. Use another channel.",
+        ),
+        "NO_PAGE" => lang.pick(
+            "收银台未给出支付页面，顾客无法付款，未扣款。请重新收款或换一个收款渠道。",
+            "The cashier desk gave no payment page, so the customer could not pay; nothing was charged. Try again or use another channel.",
         ),
         _ => return None,
     })
@@ -108,7 +112,42 @@ impl DeskSigner {
     }
 }
 
-/// A JSON object's scalar fields as text (numbers as written), for the canonical string.
+/// A request body: the signed fields (`amount` and `timestamp` as JSON numbers written exactly as
+/// signed: `12.30` parsed into a float would come out `12.3`), then unsigned `extra` values.
+fn signed_body(fields: &BTreeMap<String, String>, extra: &[(&str, Value)]) -> Option<String> {
+    let mut body: BTreeMap<&str, Box<RawValue>> = BTreeMap::new();
+    for (k, v) in fields {
+        let raw = match k.as_str() {
+            "amount" | "timestamp" => RawValue::from_string(v.clone()).ok()?,
+            _ => serde_json::value::to_raw_value(v).ok()?,
+        };
+        body.insert(k, raw);
+    }
+    for (k, v) in extra {
+        body.insert(k, serde_json::value::to_raw_value(v).ok()?);
+    }
+    serde_json::to_string(&body).ok()
+}
+
+/// A JSON object's scalar fields as the sender wrote them (a number's own text: `12.30` stays
+/// `12.30`), for the canonical string of a body signed as sent.
+fn written_fields(object: &BTreeMap<String, Box<RawValue>>) -> BTreeMap<String, String> {
+    object
+        .iter()
+        .filter_map(|(k, raw)| {
+            let text = raw.get().trim();
+            let value = match text.as_bytes().first()? {
+                b'"' => serde_json::from_str::<String>(text).ok()?,
+                b'{' | b'[' | b'n' => return None,
+                _ => text.to_string(),
+            };
+            Some((k.clone(), value))
+        })
+        .collect()
+}
+
+/// A JSON object's scalar fields as text (numbers as serde reads them back), for the canonical
+/// string of the small signed objects inside a reply (strings and integers only).
 pub fn scalar_fields(object: &Map<String, Value>) -> BTreeMap<String, String> {
     object
         .iter()
@@ -136,6 +175,9 @@ pub struct DeskChannel {
     pub scene_code: Option<String>,
     #[serde(default)]
     pub sort: Option<i64>,
+    /// The entry exactly as the desk sent it (what `payment/list` gets back).
+    #[serde(skip)]
+    pub raw: Value,
 }
 
 /// Seed 002: "一类渠道最多留下一个渠道": at most one channel per `channelType`, the lowest `sort`
@@ -159,6 +201,13 @@ pub fn keep_one_per_type(channels: &[DeskChannel], preferred: &[String]) -> Vec<
     best.into_values().cloned().collect()
 }
 
+/// A unified order the desk accepted.
+pub(crate) struct Unified {
+    token: String,
+    /// One channel per type of the desk's list (none when the desk sent no list).
+    kept: Option<Vec<DeskChannel>>,
+}
+
 pub struct CashdeskChannel {
     http: HttpClient,
     config: CashdeskConfig,
@@ -177,7 +226,8 @@ struct QueryData {
     channel_type: Option<String>,
 }
 
-/// A reply's envelope: `code` and `data`, or the seed's flat query result.
+/// A reply read: its data (an envelope's `data`, `Null` when it has none, or the seed's flat query
+/// result, which has no envelope), or a refusal with the desk's code.
 pub(crate) enum Read {
     Data(Value),
     Refused { code: String, msg: String },
@@ -199,19 +249,20 @@ pub(crate) fn read(transport: Transport) -> Read {
         Ok(_) => return Read::Unknown("reply is not a JSON object".into()),
         Err(e) => return Read::Unknown(format!("unreadable reply: {e}")),
     };
-    if value.get("resultCode").is_some() {
-        return Read::Data(value);
-    }
-    match value.get("code").and_then(Value::as_i64) {
-        Some(OK) => match value.get("data") {
-            Some(d @ Value::Object(_)) => Read::Data(d.clone()),
-            _ => Read::Unknown("reply has no data object".into()),
-        },
+    let code = match value.get("code") {
+        // Seed 002 §4.3 shows the query result flat, without an envelope.
+        None | Some(Value::Null) => return Read::Data(value),
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        Some(_) => None,
+    };
+    match code {
+        Some(OK) => Read::Data(value.get("data").cloned().unwrap_or(Value::Null)),
         Some(code) => Read::Refused {
             code: code.to_string(),
             msg: value.get("msg").and_then(Value::as_str).unwrap_or("").chars().take(200).collect(),
         },
-        None => Read::Unknown("reply has no code".into()),
+        None => Read::Unknown("reply's code is not a number".into()),
     }
 }
 
@@ -240,9 +291,10 @@ impl CashdeskChannel {
     }
 
     fn amount_text(&self, amount: Fen) -> String {
-        match self.config.amount_unit {
-            AmountUnit::Fen => amount.0.to_string(),
-            AmountUnit::Yuan => amount.yuan_text(),
+        match (self.config.amount_unit, self.config.amount_text) {
+            (AmountUnit::Fen, _) => amount.0.to_string(),
+            (AmountUnit::Yuan, AmountText::Plain) => amount.plain_yuan_text(),
+            (AmountUnit::Yuan, AmountText::TwoDecimals) => amount.yuan_text(),
         }
     }
 
@@ -253,45 +305,98 @@ impl CashdeskChannel {
         Ok(url.to_string())
     }
 
-    pub(crate) fn created(&self, read: Read, order: &Order<'_>) -> (CreateOutcome, Option<Value>) {
+    /// The unified order's reply: the token and the channels kept, or the outcome instead. A
+    /// well-formed refusal, whatever its code, is a failure: no page exists, so nobody can pay.
+    pub(crate) fn unified(&self, read: Read, order: &Order<'_>) -> Result<Unified, CreateOutcome> {
         let data = match read {
             Read::Data(d) => d,
-            Read::Refused { code, msg } if CREATE_REFUSALS.contains(&code.as_str()) => {
-                return (CreateOutcome::Failed(Failure { code, message: msg }), None)
+            Read::Refused { code, msg } => return Err(CreateOutcome::Failed(Failure { code, message: msg })),
+            Read::NotSent(why) => return Err(CreateOutcome::NotSent(why)),
+            Read::Unknown(why) => return Err(CreateOutcome::Unknown(why)),
+        };
+        if !(data.is_object() || data.is_null()) {
+            return Err(CreateOutcome::Unknown("reply's data is not an object".into()));
+        }
+        if let Some(Value::Object(sig)) = data.get("signature") {
+            let fields = scalar_fields(sig);
+            if let Err(why) = self.signer.verify(&fields) {
+                return Err(CreateOutcome::Unknown(format!("reply not trusted: {why}")));
             }
-            Read::Refused { code, msg } => return (CreateOutcome::Unknown(format!("code {code}: {msg}")), None),
-            Read::NotSent(why) => return (CreateOutcome::NotSent(why), None),
-            Read::Unknown(why) => return (CreateOutcome::Unknown(why), None),
-        };
-        let token = data.get("token").and_then(Value::as_str).unwrap_or("");
-        if token.is_empty() || token.len() > 256 {
-            return (CreateOutcome::Unknown("reply has no usable token".into()), None);
+            if fields.get("outTradeNo").map(String::as_str) != Some(order.id) {
+                return Err(CreateOutcome::Unknown("reply is signed for another order".into()));
+            }
         }
-        let Some(Value::Object(sig)) = data.get("signature") else {
-            return (CreateOutcome::Unknown("reply is not signed".into()), None);
-        };
-        let fields = scalar_fields(sig);
-        if let Err(why) = self.signer.verify(&fields) {
-            return (CreateOutcome::Unknown(format!("reply not trusted: {why}")), None);
+        let token = data.get("token").and_then(Value::as_str).unwrap_or("").trim();
+        if token.is_empty() {
+            let f = Failure { code: "NO_PAGE".into(), message: "the desk's reply has no token".into() };
+            return Err(CreateOutcome::Failed(f));
         }
-        if fields.get("outTradeNo").map(String::as_str) != Some(order.id) {
-            return (CreateOutcome::Unknown("reply is signed for another order".into()), None);
+        if token.len() > 256 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(CreateOutcome::Unknown("reply's token is not usable".into()));
+        }
+        if !matches!(data.get("signature"), Some(Value::Object(_))) {
+            return Err(CreateOutcome::Unknown("reply is not signed".into()));
         }
         let kept = match data.get("channels") {
             None | Some(Value::Null) => None,
-            Some(list) => match serde_json::from_value::<Vec<DeskChannel>>(list.clone()) {
-                Ok(list) => Some(keep_one_per_type(&list, &self.config.preferred_channels)),
-                Err(e) => return (CreateOutcome::Unknown(format!("unreadable channel list: {e}")), None),
-            },
+            Some(Value::Array(list)) => {
+                let mut channels = Vec::with_capacity(list.len());
+                for raw in list {
+                    match serde_json::from_value::<DeskChannel>(raw.clone()) {
+                        Ok(c) => channels.push(DeskChannel { raw: raw.clone(), ..c }),
+                        Err(e) => return Err(CreateOutcome::Unknown(format!("unreadable channel list: {e}"))),
+                    }
+                }
+                Some(keep_one_per_type(&channels, &self.config.preferred_channels))
+            }
+            Some(_) => return Err(CreateOutcome::Unknown("the channel list is not a list".into())),
         };
         if kept.as_ref().is_some_and(|k| k.is_empty()) {
             let f = Failure { code: "NO_CHANNEL".into(), message: "the desk offers no payment channel".into() };
-            return (CreateOutcome::Failed(f), Some(json!([])));
+            return Err(CreateOutcome::Failed(f));
         }
-        let kept = kept.map(|k| serde_json::to_value(k).unwrap_or(Value::Null));
-        match self.page_url(token) {
-            Ok(payload) => (CreateOutcome::Created { payload }, kept),
-            Err(why) => (CreateOutcome::Unknown(why), kept),
+        Ok(Unified { token: token.to_string(), kept })
+    }
+
+    /// The unified order alone, as if no channel list were sent: the outcome, and the channels
+    /// kept (for the audit).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn created(&self, read: Read, order: &Order<'_>) -> (CreateOutcome, Option<Value>) {
+        match self.unified(read, order) {
+            Err(outcome) => (outcome, None),
+            Ok(u) => {
+                let kept = u.kept.as_ref().map(|k| serde_json::to_value(k).unwrap_or(Value::Null));
+                match self.page_url(&u.token) {
+                    Ok(payload) => (CreateOutcome::Created { payload }, kept),
+                    Err(why) => (CreateOutcome::Unknown(why), kept),
+                }
+            }
+        }
+    }
+
+    /// The reply to `payment/list`: the page to show (the desk's own link if it gives one, else
+    /// the one the token makes). A refusal fails the payment (nothing was shown, nobody can pay);
+    /// a lost answer shows the page anyway: the desk most likely took the list, and if not, the
+    /// customer sees more ways to pay, all into the same account.
+    pub(crate) fn listed(&self, read: Read, token: &str) -> CreateOutcome {
+        let data = match read {
+            Read::Data(d) => d,
+            Read::Refused { code, msg } => {
+                return CreateOutcome::Failed(Failure { code, message: format!("payment/list: {msg}") })
+            }
+            Read::NotSent(_) | Read::Unknown(_) => Value::Null,
+        };
+        let given = match &data {
+            Value::String(url) => Some(url.as_str()),
+            Value::Object(o) => ["paymentUrl", "url", "payUrl"].iter().find_map(|k| o.get(*k).and_then(Value::as_str)),
+            _ => None,
+        };
+        let usable = given.filter(|u| {
+            u.len() <= 2048 && reqwest::Url::parse(u).is_ok_and(|url| matches!(url.scheme(), "https" | "http"))
+        });
+        match usable.map(str::to_string).map_or_else(|| self.page_url(token), Ok) {
+            Ok(payload) => CreateOutcome::Created { payload },
+            Err(why) => CreateOutcome::Unknown(why),
         }
     }
 
@@ -302,11 +407,16 @@ impl CashdeskChannel {
             Read::NotSent(why) => return PayOutcome::NotSent(why),
             Read::Unknown(why) => return PayOutcome::Unknown(why),
         };
-        let q: QueryData = match serde_json::from_value(data) {
-            Ok(q) => q,
-            Err(e) => return PayOutcome::Unknown(format!("unreadable result: {e}")),
+        let q: QueryData = match data {
+            // An envelope with no data: nothing to report.
+            Value::Null => QueryData::default(),
+            Value::Object(_) => match serde_json::from_value(data) {
+                Ok(q) => q,
+                Err(e) => return PayOutcome::Unknown(format!("unreadable result: {e}")),
+            },
+            _ => return PayOutcome::Unknown("the result is not an object".into()),
         };
-        match q.result_code.as_deref() {
+        match q.result_code.as_deref().map(str::trim) {
             Some("SUCCESS" | "FINISH") => PayOutcome::Paid {
                 trade_no: q.channel_type.map(|t| format!("cashdesk:{t}")),
                 paid_at: q.pay_time.as_deref().and_then(|t| channel_time_ms(t, SPACED_LOCAL, self.config.time_zone)),
@@ -315,8 +425,10 @@ impl CashdeskChannel {
                 code: q.result_error_code.unwrap_or_else(|| "FAIL".into()),
                 message: q.result_error_msg.unwrap_or_default().chars().take(200).collect(),
             }),
-            Some("NULL") => PayOutcome::Unpaid,
-            other => PayOutcome::Unknown(format!("resultCode {}", other.unwrap_or("missing"))),
+            // Seed 002: NULL, "no payment result yet". A well-formed reply whose resultCode is JSON
+            // null, empty or left out says the same (a Java desk writes an unset field so).
+            Some("NULL" | "") | None => PayOutcome::Unpaid,
+            Some(other) => PayOutcome::Unknown(format!("resultCode {other}")),
         }
     }
 }
@@ -364,32 +476,40 @@ impl Channel for CashdeskChannel {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let fields = self.signer.stamp(&business);
-        // `amount` and `timestamp` go as JSON numbers written exactly as signed (`1.00` stays
-        // `1.00`: a number parsed into a float would come out `1.0` and break the signature).
-        let mut body: BTreeMap<&str, Box<RawValue>> = BTreeMap::new();
-        for (k, v) in &fields {
-            let raw = match k.as_str() {
-                "amount" | "timestamp" => RawValue::from_string(v.clone()),
-                _ => serde_json::value::to_raw_value(v),
-            };
-            match raw {
-                Ok(raw) => body.insert(k, raw),
-                Err(e) => return unsupported(CreateOutcome::NotSent(e.to_string()), "cannot encode request"),
-            };
-        }
-        let text = match serde_json::to_string(&body) {
-            Ok(t) => t,
-            Err(e) => return unsupported(CreateOutcome::NotSent(e.to_string()), "cannot encode request"),
+        let Some(text) = signed_body(&self.signer.stamp(&business), &[]) else {
+            return unsupported(CreateOutcome::NotSent("cannot encode request".into()), "cannot encode request");
         };
         let request = self.http.post("/api/cashier-desk/unified/orders").header("Content-Type", "application/json");
         let ex = self.http.exchange("unified_order", request.body(text.clone()), Some(&text), None).await;
-        let (outcome, kept) = self.created(read(ex.transport), order);
-        let mut audit = ex.audit;
-        if let Some(kept) = kept {
-            audit["channels_kept"] = kept;
-        }
-        Reply { outcome, audit, elapsed: ex.elapsed }
+        let (mut audit, mut elapsed) = (ex.audit, ex.elapsed);
+        let unified = match self.unified(read(ex.transport), order) {
+            Ok(u) => u,
+            Err(outcome) => return Reply { outcome, audit, elapsed },
+        };
+        let kept = match (&unified.kept, self.config.payment_list) {
+            (Some(kept), true) => kept,
+            _ => {
+                let outcome = self
+                    .page_url(&unified.token)
+                    .map_or_else(CreateOutcome::Unknown, |payload| CreateOutcome::Created { payload });
+                return Reply { outcome, audit, elapsed };
+            }
+        };
+        audit["channels_kept"] = serde_json::to_value(kept).unwrap_or(Value::Null);
+        // Seed 002 §四: the merchant system picks the channels (one per type) and the desk's page
+        // offers only those. `token` is signed; the lists are not scalar, so not in the signature.
+        let ids: Vec<Value> = kept.iter().map(|c| c.id.map_or(Value::Null, Value::from)).collect();
+        let raw: Vec<Value> = kept.iter().map(|c| c.raw.clone()).collect();
+        let business = BTreeMap::from([("token".to_string(), unified.token.clone())]);
+        let lists = [("channelIds", Value::Array(ids)), ("channels", Value::Array(raw))];
+        let Some(text) = signed_body(&self.signer.stamp(&business), &lists) else {
+            return Reply { outcome: CreateOutcome::NotSent("cannot encode request".into()), audit, elapsed };
+        };
+        let request = self.http.post("/api/cashier-desk/payment/list").header("Content-Type", "application/json");
+        let listed = self.http.exchange("payment_list", request.body(text.clone()), Some(&text), None).await;
+        audit["payment_list"] = listed.audit;
+        elapsed += listed.elapsed;
+        Reply { outcome: self.listed(read(listed.transport), &unified.token), audit, elapsed }
     }
 
     async fn query(&self, order: &Order<'_>) -> Reply<PayOutcome> {
@@ -402,13 +522,13 @@ impl Channel for CashdeskChannel {
         Reply { outcome: self.query_outcome(read(ex.transport)), audit: ex.audit, elapsed: ex.elapsed }
     }
 
-    /// Signed with the app key; verified, it is a reason to query now (the query decides).
+    /// Signed with the app key over its fields as the desk wrote them (numbers as their text);
+    /// verified, it is a reason to query now, and the query decides.
     fn read_notify(&self, _authorization: Option<&str>, body: &[u8]) -> Notice {
-        let object = match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(o)) => o,
-            _ => return Notice::Refused("the notify is not a JSON object".into()),
+        let Ok(object) = serde_json::from_slice::<BTreeMap<String, Box<RawValue>>>(body) else {
+            return Notice::Refused("the notify is not a JSON object".into());
         };
-        let fields = scalar_fields(&object);
+        let fields = written_fields(&object);
         if let Err(why) = self.signer.verify(&fields) {
             return Notice::Refused(why);
         }
@@ -480,6 +600,7 @@ mod tests {
             channel_name: Some(name.into()),
             scene_code: None,
             sort: Some(sort),
+            raw: Value::Null,
         };
         let list =
             vec![c(1, "ali-pay", "A", 2), c(2, "ali-pay", "B", 1), c(3, "wx-pay", "W", 1), c(4, "ali-pay", "C", 1)];
@@ -502,10 +623,103 @@ mod tests {
         assert_eq!(ch.query_outcome(read(body(wrapped))), PayOutcome::Unpaid);
         let failed = r#"{"code":1000,"data":{"resultCode":"FAIL","resultErrorCode":"E1","resultErrorMsg":"no"}}"#;
         assert!(matches!(ch.query_outcome(read(body(failed))), PayOutcome::Failed(f) if f.code == "E1"));
-        for bad in
-            [r#"{"code":4001,"msg":"签名错误"}"#, r#"{"code":1000,"data":{"resultCode":"MAYBE"}}"#, "<html>", "[]"]
-        {
+        for bad in [
+            r#"{"code":4001,"msg":"签名错误"}"#,
+            r#"{"code":1000,"data":{"resultCode":"MAYBE"}}"#,
+            r#"{"resultCode":5}"#,
+            r#"{"code":"x","data":{"resultCode":"SUCCESS"}}"#,
+            r#"{"code":1000,"data":"SUCCESS"}"#,
+            "<html>",
+            "[]",
+        ] {
             assert!(matches!(ch.query_outcome(read(body(bad))), PayOutcome::Unknown(_)), "{bad}");
         }
+        // "No result yet", however a desk writes it: NULL, JSON null, empty, or left out.
+        for nothing in [
+            r#"{"resultCode":null,"channelId":0,"payTime":null}"#,
+            r#"{"channelId":0,"channelType":null}"#,
+            "{}",
+            r#"{"resultCode":""}"#,
+            r#"{"code":1000,"data":null}"#,
+            r#"{"code":1000,"msg":"操作成功"}"#,
+            r#"{"code":"1000","data":{"resultCode":null}}"#,
+        ] {
+            assert_eq!(ch.query_outcome(read(body(nothing))), PayOutcome::Unpaid, "{nothing}");
+        }
+    }
+
+    #[test]
+    fn a_well_formed_create_without_a_page_fails_whatever_its_code() {
+        let config = Config::demo(9);
+        let ch = CashdeskChannel::new(config.channels.cashdesk.as_ref().unwrap(), &config).unwrap();
+        let order = Order {
+            id: "DEMO012611221030000001",
+            amount: Fen(100),
+            subject: "",
+            merchant: "123456",
+            method: None,
+            flow: crate::ledger::Flow::Qr,
+        };
+        let body =
+            |b: &str| Transport::Answered { status: 200, headers: Default::default(), body: b.as_bytes().to_vec() };
+        for (reply, code) in [
+            (r#"{"code":4999,"msg":"应用未绑定渠道"}"#, "4999"),
+            (r#"{"code":"5001","msg":"系统繁忙"}"#, "5001"),
+            (r#"{"code":1000,"msg":"操作成功","data":{"token":""}}"#, "NO_PAGE"),
+            (r#"{"code":1000,"msg":"操作成功","data":null}"#, "NO_PAGE"),
+        ] {
+            match ch.created(read(body(reply)), &order).0 {
+                CreateOutcome::Failed(f) => assert_eq!(f.code, code, "{reply}"),
+                other => panic!("{reply}: {other:?}"),
+            }
+        }
+        // A token that is not signed for our order is not believed either way.
+        let unsigned = r#"{"code":1000,"data":{"token":"ABC"}}"#;
+        assert!(matches!(ch.created(read(body(unsigned)), &order).0, CreateOutcome::Unknown(_)));
+    }
+
+    #[test]
+    fn yuan_amounts_are_written_plain_by_default_or_with_two_decimals() {
+        let config = Config::demo(9);
+        let mut desk = config.channels.cashdesk.clone().unwrap();
+        desk.amount_unit = AmountUnit::Yuan;
+        let plain = CashdeskChannel::new(&desk, &config).unwrap();
+        desk.amount_text = AmountText::TwoDecimals;
+        let two = CashdeskChannel::new(&desk, &config).unwrap();
+        for (fen, p, t) in
+            [(1230, "12.3", "12.30"), (1200, "12", "12.00"), (1234, "12.34", "12.34"), (5, "0.05", "0.05")]
+        {
+            assert_eq!((plain.amount_text(Fen(fen)), two.amount_text(Fen(fen))), (p.to_string(), t.to_string()));
+        }
+    }
+
+    #[test]
+    fn the_payment_list_reply_gives_the_page_or_fails_when_refused() {
+        let config = Config::demo(9);
+        let ch = CashdeskChannel::new(config.channels.cashdesk.as_ref().unwrap(), &config).unwrap();
+        let body =
+            |b: &str| Transport::Answered { status: 200, headers: Default::default(), body: b.as_bytes().to_vec() };
+        let ours = ch.page_url("T0KEN").unwrap();
+        let created = |b: &str| ch.listed(read(body(b)), "T0KEN");
+        assert_eq!(created(r#"{"code":1000,"data":null}"#), CreateOutcome::Created { payload: ours.clone() });
+        let theirs = "https://desk.example/cashier-desk-web/payment?token=T0KEN&v=2";
+        for given in
+            [format!(r#"{{"code":1000,"data":"{theirs}"}}"#), format!(r#"{{"code":1000,"data":{{"url":"{theirs}"}}}}"#)]
+        {
+            assert_eq!(created(&given), CreateOutcome::Created { payload: theirs.into() });
+        }
+        // Not a web address: the page the token makes.
+        assert_eq!(
+            created(r#"{"code":1000,"data":{"url":"javascript:alert(1)"}}"#),
+            CreateOutcome::Created { payload: ours.clone() }
+        );
+        assert!(
+            matches!(created(r#"{"code":4000,"msg":"一类渠道最多留下一个渠道"}"#), CreateOutcome::Failed(f) if f.code == "4000")
+        );
+        // The answer was lost: the page is shown all the same (the desk most likely took the list).
+        assert_eq!(
+            ch.listed(read(Transport::Lost("timeout".into())), "T0KEN"),
+            CreateOutcome::Created { payload: ours }
+        );
     }
 }

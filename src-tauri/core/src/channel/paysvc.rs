@@ -4,8 +4,9 @@
 //! The cashier never runs the service's HTML: it reads the form's `action` and hidden fields
 //! ([`HostedForm`]), refuses an action outside `gateway_hosts`, and the app renders its own form
 //! in the customer window. Assumptions (README, "paysvc"): `orderId` is the numeric part of our
-//! order number; errors come as `code:500` in the body whatever the HTTP status; `PENDING` is
-//! "unpaid" and lapses after `page_lifetime_ms`; the status reply names no amount.
+//! order number; errors come as `code:500` in the body whatever the HTTP status, and a refused
+//! create is a failure (no form, so nothing to pay); `PENDING` is "unpaid" and lapses after
+//! `page_lifetime_ms`; the status reply names no amount.
 
 use super::http::{excerpt, HttpClient, Transport};
 use super::{
@@ -28,6 +29,12 @@ const REFUSALS: &[(&str, &str)] = &[
     ("订单标题不能为空", "SUBJECT_MISSING"),
 ];
 const NOT_FOUND_PREFIX: &str = "订单不存在";
+/// Any other refusal of the create call (`创建支付订单失败: …` and the like).
+const CREATE_REFUSED: &str = "CREATE_REFUSED";
+/// A create "success" without a payment form, or with one the cashier will not show (a gateway
+/// outside `gateway_hosts`, not https, unreadable).
+const NO_PAGE: &str = "NO_PAGE";
+const BAD_PAGE: &str = "BAD_PAGE";
 
 /// Plain words for the clerk for this channel's failure codes.
 pub fn explain(code: &str, lang: Lang) -> Option<&'static str> {
@@ -35,6 +42,10 @@ pub fn explain(code: &str, lang: Lang) -> Option<&'static str> {
         "ORDER_NO_MISSING" | "AMOUNT_MISSING" | "AMOUNT_NOT_POSITIVE" => lang.pick(
             "支付服务拒绝了订单（收银软件发送的数据不完整），未扣款。请联系技术支持。",
             "The payment service refused the order (the cashier sent incomplete data); nothing was charged. Call support.",
+        ),
+        "NO_PAGE" | "BAD_PAGE" => lang.pick(
+            "支付服务没有给出可用的支付页面，未向顾客显示，未扣款。请联系技术支持。",
+            "The payment service gave no usable payment page; nothing was shown to the customer and nothing was charged. Call support.",
         ),
         "SUBJECT_MISSING" => lang.pick(
             "支付服务要求填写商品名称，未扣款。请在设置中填写默认商品名称后重试。",
@@ -170,7 +181,8 @@ pub(crate) fn read(transport: Transport) -> Read {
     match (status, envelope.code) {
         (200..=299, Some(200)) => match envelope.data {
             Some(d @ Value::Object(_)) => Read::Data(d),
-            _ => Read::Unknown("reply has no data".into()),
+            None | Some(Value::Null) => Read::Data(Value::Null),
+            Some(_) => Read::Unknown("reply's data is not an object".into()),
         },
         (200..=299 | 500, Some(500)) => Read::Refused(envelope.message.unwrap_or_default().chars().take(200).collect()),
         (s, c) => Read::Unknown(format!("HTTP {s}, code {}", c.map_or("-".into(), |c| c.to_string()))),
@@ -207,25 +219,28 @@ impl PaysvcChannel {
     pub(crate) fn created(&self, read: Read) -> CreateOutcome {
         let data = match read {
             Read::Data(d) => d,
+            // A refusal, whatever its message ("创建支付订单失败: …" too), gives no payment form: the
+            // customer is shown nothing and cannot pay, so nothing can be charged.
             Read::Refused(message) => {
-                return match REFUSALS.iter().find(|(m, _)| message.contains(m)) {
-                    Some((_, code)) => CreateOutcome::Failed(Failure { code: (*code).into(), message }),
-                    // "创建支付订单失败: …" and anything else: whether an order exists is unclear.
-                    None => CreateOutcome::Unknown(format!("create refused: {message}")),
-                };
+                let code = REFUSALS.iter().find(|(m, _)| message.contains(m)).map_or(CREATE_REFUSED, |(_, c)| *c);
+                return CreateOutcome::Failed(Failure { code: code.into(), message });
             }
             Read::NotSent(why) => return CreateOutcome::NotSent(why),
             Read::Unknown(why) => return CreateOutcome::Unknown(why),
         };
+        // A success without a usable form is a refusal too: nothing is shown, nobody can pay.
         let Some(html) = data.get("formHtml").and_then(Value::as_str) else {
-            return CreateOutcome::Unknown("reply has no formHtml".into());
+            return CreateOutcome::Failed(Failure {
+                code: NO_PAGE.into(),
+                message: "the reply has no formHtml".into(),
+            });
         };
         match read_form(html, &self.config.gateway_hosts) {
             Ok(form) => match serde_json::to_string(&form) {
                 Ok(payload) => CreateOutcome::Created { payload },
                 Err(e) => CreateOutcome::Unknown(e.to_string()),
             },
-            Err(why) => CreateOutcome::Unknown(why),
+            Err(why) => CreateOutcome::Failed(Failure { code: BAD_PAGE.into(), message: why }),
         }
     }
 
@@ -237,6 +252,9 @@ impl PaysvcChannel {
             Read::NotSent(why) => return PayOutcome::NotSent(why),
             Read::Unknown(why) => return PayOutcome::Unknown(why),
         };
+        if data.is_null() {
+            return PayOutcome::Unknown("the status reply has no data".into());
+        }
         let s: Status = match serde_json::from_value(data) {
             Ok(s) => s,
             Err(e) => return PayOutcome::Unknown(format!("unreadable status: {e}")),
@@ -407,6 +425,14 @@ mod tests {
         let refused = r#"{"code":500,"message":"订单标题不能为空","data":null}"#;
         assert!(matches!(ch.created(read(at(200, refused))), CreateOutcome::Failed(f) if f.code == "SUBJECT_MISSING"));
         let broken = r#"{"code":500,"message":"创建支付订单失败: timeout","data":null}"#;
-        assert!(matches!(ch.created(read(at(200, broken))), CreateOutcome::Unknown(_)));
+        assert!(
+            matches!(ch.created(read(at(200, broken))), CreateOutcome::Failed(f) if f.code == "CREATE_REFUSED" && f.message.contains("timeout"))
+        );
+        assert!(
+            matches!(ch.created(read(at(500, broken))), CreateOutcome::Failed(_)),
+            "a 500 carrying the service's refusal"
+        );
+        // A reply that is not the service's (a proxy's page) is unknown.
+        assert!(matches!(ch.created(read(at(502, "<html>Bad Gateway</html>"))), CreateOutcome::Unknown(_)));
     }
 }

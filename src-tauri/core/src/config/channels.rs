@@ -126,7 +126,9 @@ impl<'de> Deserialize<'de> for ChannelZone {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         ChannelZone::parse(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!("time_zone {text:?} is not a UTC offset like \"+08:00\" / 须为 UTC 偏移，例如 \"+08:00\""))
+            serde::de::Error::custom(format!(
+                "time_zone {text:?} is not a UTC offset like \"+08:00\" / 须为 UTC 偏移，例如 \"+08:00\""
+            ))
         })
     }
 }
@@ -176,9 +178,16 @@ pub(super) fn default_lakala_watch() -> u64 {
 /// How long a lapsed payment may be watched: up to 30 days.
 fn watch_window(key: &str, v: u64) -> Result<(), ConfigError> {
     if v == 0 || v > 30 * MAX_WAIT_MS {
-        return Err(invalid(&format!("{key}.lapse_watch_ms"), "between 1 and 2592000000 (30 days) / 1 到 2592000000 毫秒"));
+        return Err(invalid(
+            &format!("{key}.lapse_watch_ms"),
+            "between 1 and 2592000000 (30 days) / 1 到 2592000000 毫秒",
+        ));
     }
     Ok(())
+}
+
+pub(super) fn yes() -> bool {
+    true
 }
 
 fn required(key: &str, field: &str, value: &str) -> Result<(), ConfigError> {
@@ -255,14 +264,15 @@ pub enum LakalaMode {
     Direct,
 }
 
-/// How QR payments are made in direct mode.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+/// How QR payments are made.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LakalaQr {
-    /// `labs/trans/preorder`: a wallet QR (`acc_resp_fields.code`).
-    #[default]
+    /// Direct: `labs/trans/preorder`, a wallet QR (`acc_resp_fields.code`). Backend: seed 000's
+    /// legacy `preorder`, an aggregated QR (`qr_code`) that no call can close.
     Preorder,
-    /// `ccss/counter/order/special_create`: the hosted counter page, shown as a QR.
+    /// The hosted counter page, shown as a QR (direct `ccss/counter/order/special_create`,
+    /// backend `counter/create`).
     Counter,
 }
 
@@ -301,9 +311,23 @@ pub struct LakalaConfig {
     /// Direct mode: Lakala's platform certificate (PEM) that signs replies and notifies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lakala_cert: Option<PathBuf>,
-    /// Direct mode: how QR payments are made.
+    /// How QR payments are made: direct mode `preorder` (default) or `counter`; backend mode
+    /// `counter` (default) or `preorder`, seed 000's legacy aggregated QR (no close call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr_api: Option<LakalaQr>,
+    /// The counter order's `support_cancel`, `support_refund` and `support_repeat_pay` (0/1).
+    /// Seed 001's example sends 0, 1, 1. Repeat pay stays 0 by default: Lakala's counter may then
+    /// take a second payment for one order (its own `repeat_pay_auto_refund` exists for that),
+    /// and one order is one payment in the ledger.
     #[serde(default)]
-    pub qr_api: LakalaQr,
+    pub support_cancel: bool,
+    #[serde(default = "yes")]
+    pub support_refund: bool,
+    #[serde(default)]
+    pub support_repeat_pay: bool,
+    /// Backend mode, seed 000's legacy micropay: the unit of `total_fee` (seed: "may differ").
+    #[serde(default)]
+    pub legacy_amount_unit: AmountUnit,
     /// The tenders offered for QR payments, in order; the clerk picks one. Preorder takes
     /// `ALIPAY`, `WECHAT`, `UQRCODEPAY`; the counter takes the 14 codes of seed 001.
     #[serde(default = "default_lakala_methods")]
@@ -368,9 +392,18 @@ pub const LAKALA_PREORDER_METHODS: &[(&str, &str, &str)] = &[
 ];
 
 impl LakalaConfig {
-    /// Whether QR payments go through the hosted counter page (backend mode always does).
+    /// How QR payments are made: as configured, else the counter page in backend mode and the
+    /// wallet QR in direct mode.
+    pub fn qr_api(&self) -> LakalaQr {
+        self.qr_api.unwrap_or(match self.mode {
+            LakalaMode::Backend => LakalaQr::Counter,
+            LakalaMode::Direct => LakalaQr::Preorder,
+        })
+    }
+
+    /// Whether QR payments go through the hosted counter page.
     pub fn uses_counter(&self) -> bool {
-        self.mode == LakalaMode::Backend || self.qr_api == LakalaQr::Counter
+        self.qr_api() == LakalaQr::Counter
     }
 }
 
@@ -443,6 +476,18 @@ pub enum AmountUnit {
     Yuan,
 }
 
+/// How a yuan amount is written, on the wire and in the signed string alike (the seed does not
+/// say). `plain`: the shortest decimal (`12.3`, `12`), which is the same text whether the desk
+/// keeps the number as written or reads it as a number and prints it back; `two_decimals`:
+/// always two (`12.30`), which a desk reading the number signs as `12.3` and refuses.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AmountText {
+    #[default]
+    Plain,
+    TwoDecimals,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CashdeskConfig {
@@ -466,6 +511,13 @@ pub struct CashdeskConfig {
     pub sign_scheme: SignScheme,
     #[serde(default)]
     pub amount_unit: AmountUnit,
+    /// With `amount_unit = "yuan"`: how the amount is written and signed.
+    #[serde(default)]
+    pub amount_text: AmountText,
+    /// After the unified order, send the kept channels (one per type) to `payment/list` so the
+    /// customer's page offers only those (seed 002 §四). Off for a desk without that call.
+    #[serde(default = "yes")]
+    pub payment_list: bool,
     #[serde(default = "default_goods_name")]
     pub order_title: String,
     /// `thirdPartyUser`: who places the order at the desk; default the terminal code.

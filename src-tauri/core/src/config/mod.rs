@@ -345,7 +345,10 @@ impl Config {
             }
         }
         if t.lapsed_recheck_max_ms < t.lapsed_recheck_ms {
-            return Err(invalid("timing.lapsed_recheck_max_ms", "at least timing.lapsed_recheck_ms / 不小于 lapsed_recheck_ms"));
+            return Err(invalid(
+                "timing.lapsed_recheck_max_ms",
+                "at least timing.lapsed_recheck_ms / 不小于 lapsed_recheck_ms",
+            ));
         }
         if self.business_day.cutoff_hour > 23 {
             return Err(invalid("business_day.cutoff_hour", "0–23"));
@@ -465,7 +468,11 @@ impl Config {
                     serial_no: "A1B2C3D4E5F60718".into(),
                     private_key: Some(DEMO_MERCHANT_KEY.into()),
                     lakala_cert: Some(DEMO_LAKALA_CERT.into()),
-                    qr_api: LakalaQr::Preorder,
+                    qr_api: None,
+                    support_cancel: false,
+                    support_refund: true,
+                    support_repeat_pay: false,
+                    legacy_amount_unit: AmountUnit::Fen,
                     methods: vec!["ALIPAY".into(), "WECHAT".into(), "UQRCODEPAY".into()],
                     order_info: default_goods_name(),
                     notify_url: None,
@@ -489,6 +496,8 @@ impl Config {
                     app_key: Secret::new("000000"),
                     sign_scheme: SignScheme::Md5,
                     amount_unit: AmountUnit::Fen,
+                    amount_text: AmountText::Plain,
+                    payment_list: true,
                     order_title: default_goods_name(),
                     third_party_user: None,
                     preferred_channels: Vec::new(),

@@ -93,7 +93,9 @@ pub fn after_query(outcome: &PayOutcome, now: i64, horizon_at: i64, acknowledged
         // Our clock never makes "not charged" final: lapsed is watched, and paid still wins.
         PayOutcome::Unpaid if now >= horizon_at => Step::To(
             State::Lapsed,
-            Detail::note("still unpaid after the payment page's lifetime; the channel cannot close it: lapsed, watched"),
+            Detail::note(
+                "still unpaid after the payment page's lifetime; the channel cannot close it: lapsed, watched",
+            ),
         ),
         PayOutcome::Unpaid => Step::To(State::Pending, Detail::default()),
         PayOutcome::NotFound if acknowledged => {

@@ -108,12 +108,12 @@ impl Inner {
         };
         // A lapse starts the payment's watch: the channel's window, the configured back-off.
         let watch = match to {
-            State::Lapsed => self.current(id).and_then(|p| self.channels.get(p.channel.as_str()).cloned()).map(|ch| {
-                Watch {
+            State::Lapsed => {
+                self.current(id).and_then(|p| self.channels.get(p.channel.as_str()).cloned()).map(|ch| Watch {
                     every_ms: self.config.timing.lapsed_recheck_ms as i64,
                     until: now_ms().saturating_add(ch.lapse_watch().as_millis() as i64),
-                }
-            }),
+                })
+            }
             _ => None,
         };
         let change = Change {

@@ -379,7 +379,9 @@ impl ChargeView {
             S::Open | S::Cancelled => None,
         };
         let last_failure = match (c.state, current) {
-            (S::Open, Some(p)) if !p.state.is_open() => Some(message(p, Phase::of(p, false), lang, display_of(&p.channel))),
+            (S::Open, Some(p)) if !p.state.is_open() => {
+                Some(message(p, Phase::of(p, false), lang, display_of(&p.channel)))
+            }
             _ => None,
         };
         ChargeView {

@@ -101,7 +101,9 @@ impl State {
             State::Unknown => &[State::Created, State::Pending],
             State::Lapsed => State::OPEN,
             // Evidence that money moved wins over any "not paid" we recorded.
-            State::Paid => &[State::Created, State::Pending, State::Unknown, State::Lapsed, State::Failed, State::Closed],
+            State::Paid => {
+                &[State::Created, State::Pending, State::Unknown, State::Lapsed, State::Failed, State::Closed]
+            }
             State::Failed | State::Closed | State::Reversed => UNSETTLED,
         }
     }

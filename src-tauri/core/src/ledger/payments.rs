@@ -570,7 +570,8 @@ mod tests {
         l.insert_payment(&new_payment("W1")).unwrap();
         let start = now_ms();
         let watch = Watch { every_ms: 1_000, until: start + 10_000 };
-        let p = l.transition("W1", State::Lapsed, &Change { watch: Some(watch), ..Change::default() }).unwrap().unwrap();
+        let p =
+            l.transition("W1", State::Lapsed, &Change { watch: Some(watch), ..Change::default() }).unwrap().unwrap();
         let first = p.recheck_at.unwrap();
         assert!((start + 1_000..start + 2_000).contains(&first));
         assert!(l.due_rechecks(first - 1).unwrap().is_empty());

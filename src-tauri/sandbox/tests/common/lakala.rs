@@ -86,7 +86,7 @@ impl Auth {
 
 /// `{"req_time","version":"3.0","req_data"}`
 pub fn envelope(req_data: &Value) -> String {
-    let req_time = chrono::Local::now().format("%Y%m%d%H%M%S").to_string();
+    let req_time = paydesk_sandbox::channel_stamp(chrono::Utc::now().timestamp_millis(), "%Y%m%d%H%M%S");
     json!({"req_time": req_time, "version": "3.0", "req_data": req_data}).to_string()
 }
 
@@ -248,7 +248,8 @@ pub async fn refund(sb: &Sandbox, origin: &str, refund_no: &str, fen: i64) -> Si
 
 /// A counter order that stays open `minutes` wall-clock minutes.
 pub fn counter_data(out_order_no: &str, fen: i64, minutes: i64) -> Value {
-    let until = (chrono::Local::now() + chrono::Duration::minutes(minutes)).format("%Y%m%d%H%M%S").to_string();
+    let until =
+        paydesk_sandbox::channel_stamp(chrono::Utc::now().timestamp_millis() + minutes * 60_000, "%Y%m%d%H%M%S");
     json!({
         "out_order_no": out_order_no, "merchant_no": LAKALA_MERCHANT_NO, "total_amount": fen,
         "order_efficient_time": until, "order_info": "测试商品", "support_cancel": 0, "support_refund": 1,

@@ -30,13 +30,6 @@ pub const LAKALA_CERT_PEM: &str = include_str!("../../keys/lakala_fuzz_cert.pem"
 pub const LAKALA_SERIAL: &str = "0B1C2D3E4F50617283";
 pub const LAKALA_APPID: &str = "OP00000003";
 
-/// Replies carry the store's local times (`local_time_ms`): the targets read them in a Chinese
-/// store's zone, +08:00, where out-of-range dates could overflow, not in the build machine's UTC.
-pub fn store_time_zone() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| std::env::set_var("TZ", "Asia/Shanghai"));
-}
-
 pub fn keys() -> paydesk_core::fuzzing::TestKeys<'static> {
     paydesk_core::fuzzing::TestKeys { merchant_private_pem: MERCHANT_PRIVATE_PEM, lakala_cert_pem: LAKALA_CERT_PEM }
 }

@@ -20,10 +20,12 @@ pub mod sign;
 
 use super::http::{excerpt, not_encoded, Exchange, HttpClient, Transport};
 use super::{
-    channel_time_ms, channel_time_text, unsupported, CancelOutcome, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display,
-    Failure, Method, Notice, Order, PayOutcome, RefundOutcome, Reply, COMPACT_LOCAL,
+    channel_time_ms, channel_time_text, unsupported, CancelOutcome, Capabilities, Channel, ChannelSetupError,
+    CreateOutcome, Display, Failure, Method, Notice, Order, PayOutcome, RefundOutcome, Reply, COMPACT_LOCAL,
 };
-use crate::config::{ChannelZone, Config, LakalaConfig, LakalaMode, LAKALA_METHODS, LAKALA_PREORDER_METHODS};
+use crate::config::{
+    AmountUnit, ChannelZone, Config, LakalaConfig, LakalaMode, LAKALA_METHODS, LAKALA_PREORDER_METHODS,
+};
 use crate::i18n::Lang;
 use crate::ledger::Flow;
 use crate::money::{fen_json, Fen};
@@ -36,6 +38,8 @@ use std::time::Duration;
 /// Labs calls: success, and "customer still paying, query later".
 pub(crate) const LABS_OK: &str = "BBS00000";
 const LABS_PAYING: &str = "BBS10000";
+/// Codes a legacy micropay may answer while the customer confirms [ours: the seed lists none].
+const LEGACY_PAYING: &[&str] = &[LABS_PAYING, "USERPAYING"];
 /// Counter calls (backend and direct) succeed with this code.
 pub(crate) const COUNTER_OK: &str = "000000";
 
@@ -47,6 +51,8 @@ pub const DEFAULT_NOT_FOUND: &[&str] = &["BBS11001", "ORDER_NOT_EXIST"];
 pub const DEFAULT_DEFINITIVE: &[&str] = &["BBS11105", "BBS11112", "BBS00004", "UNAUTHORIZED"];
 
 const SUBJECT_LIMIT: usize = 64;
+/// Ours: a create "success" with no QR code or page to show.
+const NO_PAGE: &str = "NO_PAGE";
 
 /// Plain words for the clerk for the codes of [`DEFAULT_DEFINITIVE`].
 pub fn explain(code: &str, lang: Lang) -> Option<&'static str> {
@@ -58,6 +64,10 @@ pub fn explain(code: &str, lang: Lang) -> Option<&'static str> {
         "BBS11112" => lang.pick(
             "顾客余额不足，未扣款。请顾客换一种付款方式。",
             "The customer's balance is too low; nothing was charged. Ask for another way to pay.",
+        ),
+        "NO_PAGE" => lang.pick(
+            "拉卡拉没有给出收款码或支付页面，顾客无法付款，未扣款。请重新收款。",
+            "Lakala gave no QR code or payment page, so the customer could not pay; nothing was charged. Try again.",
         ),
         "BBS00004" | "UNAUTHORIZED" => lang.pick(
             "拉卡拉拒绝了本机的身份（密钥、证书序列号或令牌配置有误），未扣款。请联系技术支持。",
@@ -136,6 +146,10 @@ struct TradeData {
     order_status: Option<String>,
     trade_time: Option<String>,
     pay_time: Option<String>,
+    /// Seed 000's legacy time of payment, and amount (in `legacy_amount_unit`, as text or number).
+    time_end: Option<String>,
+    #[serde(default, deserialize_with = "code_text")]
+    total_fee: Option<String>,
     need_query: Option<String>,
     counter_url: Option<String>,
     qr_code: Option<String>,
@@ -206,19 +220,18 @@ impl LakalaChannel {
         };
         let table = if config.uses_counter() { LAKALA_METHODS } else { LAKALA_PREORDER_METHODS };
         let direct_mode = direct.is_some();
+        // Backend mode's legacy aggregated QR takes no tender (the customer's wallet decides)
+        // and has no close call.
+        let legacy_qr = !direct_mode && !config.uses_counter();
         let caps = Capabilities {
-            barcode: direct_mode,
+            barcode: true,
             qr: true,
             cancel: direct_mode,
-            close: true,
+            close: !legacy_qr,
             refund: direct_mode,
             refund_resend: direct_mode,
-            barcode_wallets: if direct_mode {
-                vec!["alipay".into(), "wechat".into(), "unionpay".into()]
-            } else {
-                Vec::new()
-            },
-            methods: Method::from_table(&config.methods, table),
+            barcode_wallets: vec!["alipay".into(), "wechat".into(), "unionpay".into()],
+            methods: if legacy_qr { Vec::new() } else { Method::from_table(&config.methods, table) },
             display: Display::Qr,
         };
         let codes = |configured: &Option<Vec<String>>, default: &[&str]| {
@@ -236,6 +249,12 @@ impl LakalaChannel {
 
     fn counter_for(&self, order: &Order<'_>) -> bool {
         order.flow == Flow::Qr && self.config.uses_counter()
+    }
+
+    /// An order made by seed 000's legacy calls (backend micropay, or the legacy QR): nothing can
+    /// close or cancel it, and the backend's query may not know it.
+    fn legacy(&self, order: &Order<'_>) -> bool {
+        self.direct.is_none() && !self.counter_for(order)
     }
 
     fn method<'a>(&'a self, order: &Order<'a>) -> &'a str {
@@ -401,9 +420,15 @@ impl LakalaChannel {
     }
 
     /// Counter query: `order_status` as text (backend) or as a number (direct).
+    /// Counter query: `order_status` as text (backend) or as a number (direct). Backend mode
+    /// answers this one query for the legacy orders too (our reading of seed 000); for those,
+    /// "not paid yet" and "no such order" are `Unpaid`: nothing can close them, and a backend
+    /// that does not keep legacy orders must never make a charged one look "never there".
     pub(crate) fn counter_query_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
+        let legacy = self.legacy(order);
         let (d, msg) = match self.query_answer(got, COUNTER_OK, order) {
             Ok(answer) => answer,
+            Err(PayOutcome::NotFound) if legacy => return PayOutcome::Unpaid,
             Err(outcome) => return outcome,
         };
         let status = d.order_status.as_deref().unwrap_or("");
@@ -413,23 +438,23 @@ impl LakalaChannel {
             (false, "CLOSED") | (true, "4" | "5" | "7") => PayOutcome::Closed,
             (true, "0" | "1") => PayOutcome::Waiting,
             // Seed 001: anything else is still pending.
+            (false, s) if !s.is_empty() && legacy => PayOutcome::Unpaid,
             (false, s) if !s.is_empty() => PayOutcome::Waiting,
             (_, s) => PayOutcome::Unknown(format!("order_status {}", if s.is_empty() { "missing" } else { s })),
         }
     }
 
+    /// A create's reply. Only a clear answer about our order (2xx or 4xx; verified in direct
+    /// mode) says anything; and a clear answer without a page or QR is a refusal whatever its
+    /// code: nothing was shown, so nobody can pay.
     pub(crate) fn created(&self, got: Got, order: &Order<'_>, ok: &str) -> CreateOutcome {
         let a = match got {
             Got::Answer(a) => a,
             Got::NotSent(why) => return CreateOutcome::NotSent(why),
             Got::Unknown(why) => return CreateOutcome::Unknown(why),
         };
-        if a.code != ok || !is_2xx(a.status) {
-            return if self.is_definitive(&a) {
-                CreateOutcome::Failed(Self::failure(&a))
-            } else {
-                CreateOutcome::Unknown(Self::unknown(&a))
-            };
+        if !(is_2xx(a.status) || (400..500).contains(&a.status)) {
+            return CreateOutcome::Unknown(Self::unknown(&a));
         }
         let d: TradeData = match read_data(&a.data) {
             Ok(d) => d,
@@ -439,9 +464,16 @@ impl LakalaChannel {
             return CreateOutcome::Unknown(why);
         }
         let payload = d.counter_url.or(d.acc_resp_fields.and_then(|f| f.code)).or(d.qr_code);
-        match payload.filter(|p| !p.trim().is_empty() && p.len() <= 2048) {
-            Some(payload) => CreateOutcome::Created { payload },
-            None => CreateOutcome::Unknown("reply has no QR code or counter page".into()),
+        let payload = payload.filter(|p| !p.trim().is_empty() && p.len() <= 2048);
+        match (a.code == ok && is_2xx(a.status), payload) {
+            (true, Some(payload)) => CreateOutcome::Created { payload },
+            (true, None) => CreateOutcome::Failed(Failure {
+                code: NO_PAGE.into(),
+                message: "the reply has no QR code or payment page".into(),
+            }),
+            (false, None) => CreateOutcome::Failed(Self::failure(&a)),
+            // A refusal that carries a page contradicts itself: followed by query.
+            (false, Some(_)) => CreateOutcome::Unknown(Self::unknown(&a)),
         }
     }
 
@@ -503,39 +535,72 @@ impl LakalaChannel {
         Reply { outcome, audit: ex.audit, elapsed: ex.elapsed }
     }
 
-    /// Seed 000's legacy barcode call (backend). It has no query, so the engine never uses it;
-    /// kept so a store migrating off it can still be reconciled by hand.
-    pub async fn legacy_micropay(&self, order: &Order<'_>, code: &str) -> Reply<PayOutcome> {
+    /// Backend mode's barcode payment: seed 000's legacy micropay. The seed contradicts itself on
+    /// following it up (§1.2 "usually no separate query, the notify tells"; §2.1's front-end polls
+    /// the status). Our reading: poll the backend's one query call (`counter/query`) with our order
+    /// number; a notify only triggers that query; an order the query cannot find is never
+    /// concluded "not charged" (see `counter_query_outcome`).
+    async fn legacy_micropay(&self, order: &Order<'_>, code: &str) -> Reply<PayOutcome> {
         let body = json!({ "req_data": {
             "merchant_no": order.merchant, "term_no": self.config.term_no,
-            "total_fee": order.amount.0.to_string(), "auth_code": code, "out_trade_no": order.id,
+            "total_fee": self.legacy_fee(order.amount), "auth_code": code, "out_trade_no": order.id,
         }});
         let (got, ex) = self.post("legacy_micropay", "/api/v1/payment/lakala/micropay", &body, Some(code)).await;
-        let outcome = match got {
-            Got::Answer(a) if a.code == COUNTER_OK && is_2xx(a.status) => match read_data::<TradeData>(&a.data) {
-                Ok(d) if d.order_no() == Some(order.id) && d.transaction_id.is_some() => {
-                    PayOutcome::Paid { trade_no: d.transaction_id, paid_at: None }
-                }
-                Ok(_) => PayOutcome::Unknown("reply names no transaction for our order".into()),
-                Err(why) => PayOutcome::Unknown(why),
-            },
-            Got::Answer(a) if self.is_definitive(&a) => PayOutcome::Failed(Self::failure(&a)),
-            Got::Answer(a) => PayOutcome::Unknown(Self::unknown(&a)),
-            Got::NotSent(why) => PayOutcome::NotSent(why),
-            Got::Unknown(why) => PayOutcome::Unknown(why),
-        };
+        let outcome = self.legacy_pay_outcome(got, order);
         Self::reply(ex, outcome)
     }
 
-    /// Seed 000's legacy QR call (backend): `qr_code`. No query or close exists for it.
-    pub async fn legacy_preorder(&self, order: &Order<'_>) -> Reply<CreateOutcome> {
-        let body = json!({ "req_data": {
-            "merchant_no": order.merchant, "term_no": self.config.term_no,
-            "total_fee": order.amount.0.to_string(), "out_trade_no": order.id,
-        }});
-        let (got, ex) = self.post("legacy_preorder", "/api/v1/payment/lakala/preorder", &body, None).await;
-        let outcome = self.created(got, order, COUNTER_OK);
-        Self::reply(ex, outcome)
+    /// The legacy calls' `total_fee`, in `legacy_amount_unit` (seed 000: "may differ" from fen).
+    fn legacy_fee(&self, amount: Fen) -> String {
+        match self.config.legacy_amount_unit {
+            AmountUnit::Fen => amount.0.to_string(),
+            AmountUnit::Yuan => amount.yuan_text(),
+        }
+    }
+
+    /// Seed 000's micropay reply: `000000` with a `transaction_id` for our order is paid (the
+    /// seed's reply names no amount; one that names another amount is not believed); without
+    /// one, the customer is still confirming; "paying" codes likewise; a listed definitive code
+    /// failed; anything else unknown, then queried.
+    pub(crate) fn legacy_pay_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
+        let a = match got {
+            Got::Answer(a) => a,
+            Got::NotSent(why) => return PayOutcome::NotSent(why),
+            Got::Unknown(why) => return PayOutcome::Unknown(why),
+        };
+        if is_2xx(a.status) && LEGACY_PAYING.contains(&a.code.as_str()) {
+            return PayOutcome::Waiting;
+        }
+        if a.code != COUNTER_OK || !is_2xx(a.status) {
+            return if self.is_definitive(&a) {
+                PayOutcome::Failed(Self::failure(&a))
+            } else {
+                PayOutcome::Unknown(Self::unknown(&a))
+            };
+        }
+        let d: TradeData = match read_data(&a.data) {
+            Ok(d) => d,
+            Err(why) => return PayOutcome::Unknown(why),
+        };
+        if let Some(why) = d.mismatch(order) {
+            return PayOutcome::Unknown(why);
+        }
+        if let Some(fee) = &d.total_fee {
+            let read = match self.config.legacy_amount_unit {
+                AmountUnit::Fen => fee.parse::<i64>().ok().map(Fen),
+                AmountUnit::Yuan => Fen::parse_yuan_wire(fee).ok(),
+            };
+            if read != Some(order.amount) {
+                return PayOutcome::Unknown(format!("reply total_fee {fee} is not our amount"));
+            }
+        }
+        match (d.order_no(), d.transaction_id.clone().or(d.trade_no.clone())) {
+            (Some(no), Some(trade_no)) if no == order.id => PayOutcome::Paid {
+                trade_no: Some(trade_no),
+                paid_at: d.time_end.as_deref().and_then(|t| channel_time_ms(t, COMPACT_LOCAL, self.config.time_zone)),
+            },
+            _ => PayOutcome::Waiting,
+        }
     }
 
     /// An instant as Lakala's `yyyyMMddHHmmss`, in the channel's zone.
@@ -573,10 +638,7 @@ impl Channel for LakalaChannel {
 
     async fn barcode_pay(&self, order: &Order<'_>, code: &str) -> Reply<PayOutcome> {
         if self.direct.is_none() {
-            return unsupported(
-                PayOutcome::NotSent("no barcode call".into()),
-                "lakala backend mode has no barcode call",
-            );
+            return self.legacy_micropay(order, code).await;
         }
         let mut req = json!({
             "merchant_no": order.merchant, "term_no": self.config.term_no, "out_trade_no": order.id,
@@ -616,22 +678,34 @@ impl Channel for LakalaChannel {
                 }
             }
         };
+        let flag = |on: bool| json!(u8::from(on));
+        let (cancel, refund, repeat) =
+            (flag(self.config.support_cancel), flag(self.config.support_refund), flag(self.config.support_repeat_pay));
         let (got, ex, ok) = match (&self.direct, self.config.uses_counter()) {
-            (None, _) => {
+            (None, true) => {
                 let mut body = json!({
                     "out_order_no": order.id, "total_amount": order.amount.0, "order_info": subject,
                     "payment_method": method, "order_efficient_time": self.efficient_time(expires_at_ms),
-                    "support_cancel": 0, "support_refund": 1, "support_repeat_pay": 0,
+                    "support_cancel": cancel, "support_refund": refund, "support_repeat_pay": repeat,
                 });
                 optional(&mut body);
                 let (got, ex) = self.post("counter_create", "/api/v1/payment/lakala/counter/create", &body, None).await;
+                (got, ex, COUNTER_OK)
+            }
+            // Seed 000's legacy aggregated QR: `req_data` with the seed's fields, `qr_code` back.
+            (None, false) => {
+                let body = json!({ "req_data": {
+                    "merchant_no": order.merchant, "term_no": self.config.term_no,
+                    "total_fee": self.legacy_fee(order.amount), "out_trade_no": order.id,
+                }});
+                let (got, ex) = self.post("legacy_preorder", "/api/v1/payment/lakala/preorder", &body, None).await;
                 (got, ex, COUNTER_OK)
             }
             (Some(_), true) => {
                 let mut req = json!({
                     "out_order_no": order.id, "merchant_no": order.merchant, "total_amount": order.amount.0,
                     "order_efficient_time": self.efficient_time(expires_at_ms), "order_info": subject,
-                    "support_cancel": 0, "support_refund": 1, "support_repeat_pay": 0,
+                    "support_cancel": cancel, "support_refund": refund, "support_repeat_pay": repeat,
                     "counter_param": { "pay_mode": method },
                 });
                 optional(&mut req);
@@ -859,7 +933,42 @@ mod tests {
         );
         let other = json!({ "out_order_no": "SOMEONE", "counter_url": "https://x" });
         assert!(matches!(ch.created(answer("000000", other), &ORDER, COUNTER_OK), CreateOutcome::Unknown(_)));
-        assert!(matches!(ch.created(answer("000000", json!({})), &ORDER, COUNTER_OK), CreateOutcome::Unknown(_)));
+        // A clear answer without a page: nothing was shown, nobody can pay (whatever the code).
+        assert!(
+            matches!(ch.created(answer("000000", json!({})), &ORDER, COUNTER_OK), CreateOutcome::Failed(f) if f.code == "NO_PAGE")
+        );
+        assert!(
+            matches!(ch.created(answer("X99", Value::Null), &ORDER, COUNTER_OK), CreateOutcome::Failed(f) if f.code == "X99")
+        );
+        // A refusal that carries a page, or a 5xx, is no clear answer.
+        let page = json!({ "out_order_no": ORDER.id, "counter_url": "https://x" });
+        assert!(matches!(ch.created(answer("X99", page), &ORDER, COUNTER_OK), CreateOutcome::Unknown(_)));
+        let gateway = Got::Answer(Answer { status: 502, code: "X".into(), msg: String::new(), data: Value::Null });
+        assert!(matches!(ch.created(gateway, &ORDER, COUNTER_OK), CreateOutcome::Unknown(_)));
+    }
+
+    #[test]
+    fn legacy_micropay_replies() {
+        let ch = backend();
+        let order = Order { flow: Flow::Barcode, ..ORDER };
+        let paid = json!({ "out_trade_no": ORDER.id, "transaction_id": "202411191234567890" });
+        assert!(matches!(
+            ch.legacy_pay_outcome(answer("000000", paid), &order),
+            PayOutcome::Paid { trade_no: Some(_), .. }
+        ));
+        for waiting in [answer("BBS10000", Value::Null), answer("000000", json!({ "out_trade_no": ORDER.id }))] {
+            assert_eq!(ch.legacy_pay_outcome(waiting, &order), PayOutcome::Waiting);
+        }
+        let other = json!({ "out_trade_no": "SOMEONE", "transaction_id": "1" });
+        assert!(matches!(ch.legacy_pay_outcome(answer("000000", other), &order), PayOutcome::Unknown(_)));
+        let cheaper = json!({ "out_trade_no": ORDER.id, "transaction_id": "1", "total_fee": "1" });
+        assert!(matches!(ch.legacy_pay_outcome(answer("000000", cheaper), &order), PayOutcome::Unknown(_)));
+        assert!(matches!(ch.legacy_pay_outcome(answer("BBS11112", Value::Null), &order), PayOutcome::Failed(_)));
+        assert!(matches!(ch.legacy_pay_outcome(answer("E123", Value::Null), &order), PayOutcome::Unknown(_)));
+        // Its query: "not yet" and "no such order" are unpaid, never "not found" (never failed).
+        let pending = json!({ "out_order_no": ORDER.id, "order_status": "PENDING" });
+        assert_eq!(ch.counter_query_outcome(answer("000000", pending), &order), PayOutcome::Unpaid);
+        assert_eq!(ch.counter_query_outcome(answer("ORDER_NOT_EXIST", Value::Null), &order), PayOutcome::Unpaid);
     }
 
     #[test]
