@@ -126,14 +126,16 @@ pub struct Settled {
     pub refunds_decided: usize,
 }
 
-/// A restarted cashier's recovery until nothing is left unfinished, or `limit` passes. Payments
-/// must be resolved by the machine. Refunds on a channel that cannot safely be asked again stay
+/// A restarted cashier's recovery until nothing is left unfinished (and for at least `watch`, so
+/// the lapsed payments' rechecks come round), or `limit` passes. Payments must be resolved by the
+/// machine. Refunds on a channel that cannot safely be asked again stay
 /// `unknown` for a manager, who decides each from the channel's own records, as the refund
 /// screen asks them to. `records` gives what the channel gave back per order (fen); abc, for
 /// one, keeps no refund number of ours, so the manager goes by the order's refunded total.
 pub async fn settle(
     config_path: &Path,
     limit: Duration,
+    watch: Duration,
     records: impl Fn() -> std::collections::BTreeMap<String, i64>,
 ) -> Result<Settled, String> {
     let (cashier, manager) = open(config_path)?;
@@ -153,7 +155,7 @@ pub async fn settle(
                     .and_then(|p| cashier.channel(&p.channel).cloned())
                     .is_some_and(|ch| !ch.capabilities().refund_resend)
         };
-        if open.is_empty() && refunds.iter().all(for_a_manager) {
+        if open.is_empty() && refunds.iter().all(for_a_manager) && started.elapsed() >= watch {
             let mut unexplained = records();
             for (order, given) in unexplained.iter_mut() {
                 for done in ledger.refunds_of(order).map_err(|e| e.to_string())? {

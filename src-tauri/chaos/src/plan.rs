@@ -126,11 +126,24 @@ fn weighted<'a>(rng: &mut fastrand::Rng, table: &[(&'a str, u32)]) -> &'a str {
     table[0].0
 }
 
+/// Channels that can neither close an order nor say it closed: an unpaid page lapses there.
+pub const LAPSING_CHANNELS: &[&str] = &["cashdesk", "paysvc"];
+
+/// How late a customer pays a lapsing page after it was shown (ms): past its lapse with the
+/// harness's timing (page lifetime 2 s plus a 3 s horizon).
+pub const LATE_AFTER_LAPSE_MS: std::ops::Range<u64> = 5_500..9_000;
+
+/// The sandbox's rules by the amount's fen part: 99 is never paid, 98 is refused at creation with
+/// a code no seed lists.
+pub fn declined(amount_fen: i64) -> bool {
+    amount_fen % 100 == 98
+}
+
 fn job(rng: &mut fastrand::Rng, n: usize) -> Job {
-    // ¥0.01 to ¥500.00; never a fen part of 99, which the sandbox keeps unpaid on purpose.
-    let mut amount_fen = rng.i64(1..=50_000);
-    if amount_fen % 100 == 99 {
-        amount_fen -= 1;
+    // ¥0.01 to ¥500.00; a fen part of 99 or 98 only where the plan means it (above).
+    let mut amount_fen = rng.i64(3..=50_000);
+    if matches!(amount_fen % 100, 98 | 99) {
+        amount_fen -= 2;
     }
     let (channel, pay) = if rng.u8(0..100) < 70 {
         let ending = weighted(rng, ENDINGS);
@@ -138,7 +151,18 @@ fn job(rng: &mut fastrand::Rng, n: usize) -> Job {
         (CODE_CHANNELS[rng.usize(0..CODE_CHANNELS.len())], Pay::Code(code))
     } else {
         let (channel, method) = QR_CHANNELS[rng.usize(0..QR_CHANNELS.len())];
-        let customer_after_ms = (rng.u8(0..100) < 75).then(|| rng.u64(0..400));
+        let roll = rng.u8(0..100);
+        let customer_after_ms = match roll {
+            // The channel refuses the create in words nobody listed: no page, nobody pays.
+            0..5 => {
+                amount_fen = amount_fen / 100 * 100 + 98;
+                None
+            }
+            // The customer pays after the page lapsed (on a channel that cannot close it).
+            5..20 if LAPSING_CHANNELS.contains(&channel) => Some(rng.u64(LATE_AFTER_LAPSE_MS)),
+            5..80 => Some(rng.u64(0..400)),
+            _ => None,
+        };
         (channel, Pay::Qr { method: method.map(str::to_owned), customer_after_ms })
     };
     let cancel_after_ms = (rng.u8(0..100) < 8).then(|| rng.u64(0..600));
@@ -209,9 +233,21 @@ mod tests {
     #[test]
     fn refunds_never_exceed_the_amount_and_amounts_are_payable() {
         let plan = Plan::new(1, 2_000, 0);
+        let (mut declined_qr, mut late) = (0, 0);
         for j in &plan.jobs {
             assert!((1..=50_000).contains(&j.amount_fen), "{j:?}");
             assert_ne!(j.amount_fen % 100, 99);
+            match &j.pay {
+                Pay::Qr { customer_after_ms, .. } if declined(j.amount_fen) => {
+                    assert!(customer_after_ms.is_none());
+                    declined_qr += 1;
+                }
+                Pay::Qr { customer_after_ms: Some(after), .. } if LATE_AFTER_LAPSE_MS.contains(after) => {
+                    assert!(LAPSING_CHANNELS.contains(&j.channel.as_str()), "{j:?}");
+                    late += 1;
+                }
+                _ => assert!(!declined(j.amount_fen), "{j:?}"),
+            }
             assert!(j.refunds.iter().sum::<i64>() <= j.amount_fen, "{j:?}");
             assert!(j.refunds.iter().all(|r| *r > 0));
             if let Pay::Code(code) = &j.pay {
@@ -220,6 +256,10 @@ mod tests {
         }
         let qr = plan.jobs.iter().filter(|j| matches!(j.pay, Pay::Qr { .. })).count();
         assert!((400..800).contains(&qr), "about 30 % QR: {qr}");
+        assert!(
+            declined_qr >= 10 && late >= 10,
+            "the mix has declined creates ({declined_qr}) and late payers ({late})"
+        );
     }
 
     #[test]

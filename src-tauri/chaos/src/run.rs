@@ -50,8 +50,16 @@ pub struct Report {
     pub faults: Injected,
     /// Jobs whose payment code picks a fault scenario (93–96: dropped, hung, 500, garbled).
     pub scenario_faults: usize,
+    /// QR jobs whose create the channel refuses with a code no seed lists.
+    pub declined_creates: usize,
+    /// QR jobs on a channel that cannot close, paid by the customer after the page lapsed.
+    pub paid_after_lapse: usize,
+    /// Tills that reach Lakala through the seeds' merchant backend.
+    pub lakala_backend_lanes: usize,
     pub customer_paid_qr: u64,
     pub ledger_payments: BTreeMap<String, usize>,
+    /// Paid after the clerk gave up or the page lapsed (flagged late, alerted).
+    pub ledger_paid_late: usize,
     pub ledger_refunds: BTreeMap<String, usize>,
     pub sandbox_charges: usize,
     pub sandbox_refunds: usize,
@@ -74,8 +82,9 @@ impl Report {
     }
 }
 
-/// The demo profile pointed at the sandbox, with test timings and 1 s request timeouts.
-fn write_config(dir: &Path, port: u16, terminal: &str) -> Result<PathBuf, String> {
+/// The demo profile pointed at the sandbox, with test timings and 1 s request timeouts; Lakala
+/// through the merchant backend of seeds 000/001 instead of direct when `lakala_backend`.
+fn write_config(dir: &Path, port: u16, terminal: &str, lakala_backend: bool) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let path = dir.join("config.toml");
     let mut c = Config::demo(port);
@@ -89,6 +98,11 @@ fn write_config(dir: &Path, port: u16, terminal: &str) -> Result<PathBuf, String
     }
     if let Some(lakala) = ch.lakala.as_mut() {
         (lakala.request_timeout_ms, lakala.connect_timeout_ms) = (1_000, 500);
+        if lakala_backend {
+            lakala.mode = paydesk_core::config::LakalaMode::Backend;
+            lakala.token = Some(paydesk_core::config::Secret::new(paydesk_sandbox::LAKALA_TOKEN));
+            lakala.methods = vec!["ALIPAY".into(), "WECHAT".into()];
+        }
     }
     if let Some(desk) = ch.cashdesk.as_mut() {
         (desk.request_timeout_ms, desk.connect_timeout_ms, desk.page_lifetime_ms) = (1_000, 500, 2_000);
@@ -116,6 +130,14 @@ fn faults_of(p: &FaultPhase) -> Faults {
         bad_signature_percent: p.bad_signature,
         only_path: None,
     }
+}
+
+/// The customers paying shown QR codes, whatever becomes of the cashier.
+#[derive(Default)]
+struct Customers {
+    paid: AtomicU64,
+    /// Paying later (some after their page lapsed); the last restart waits for them.
+    on_the_way: AtomicU64,
 }
 
 /// What the cashier process said or did.
@@ -219,10 +241,12 @@ struct Lane {
 }
 
 impl Lane {
+    /// Odd tills reach Lakala through the seeds' merchant backend (payment codes by its legacy
+    /// micropay), even ones directly.
     fn new(root: &Path, k: usize, port: u16) -> Result<Lane, String> {
         let terminal = format!("K{k:02}");
         let dir = root.join(format!("lane-{k}"));
-        let config = write_config(&dir, port, &terminal)?;
+        let config = write_config(&dir, port, &terminal, k % 2 == 1)?;
         let loaded = Config::load(&config).map_err(|e| e.to_string())?;
         let cashier = paydesk_core::engine::Cashier::open(loaded, &config, None).map_err(|e| e.to_string())?;
         if cashier.people().first_run().map_err(|e| e.to_string())? {
@@ -275,14 +299,20 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     let lanes: Vec<Lane> =
         (0..lanes_n).map(|k| Lane::new(&opts.dir, k, sandbox.addr().port())).collect::<Result<_, _>>()?;
     let plan = Arc::new(Plan::new(opts.seed, opts.payments, opts.kills));
-    let mut report = Report { seed: opts.seed, lanes: lanes_n, payments: opts.payments, ..Report::default() };
+    let mut report = Report {
+        seed: opts.seed,
+        lanes: lanes_n,
+        payments: opts.payments,
+        lakala_backend_lanes: lanes_n / 2,
+        ..Report::default()
+    };
     for job in &plan.jobs {
         count_job(&mut report, job);
     }
-    let customer_paid = Arc::new(AtomicU64::new(0));
+    let customers = Arc::new(Customers::default());
     let mut tasks = Vec::new();
     for (k, lane) in lanes.iter().enumerate() {
-        let (plan, sandbox, paid, verbose) = (plan.clone(), sandbox.clone(), customer_paid.clone(), opts.verbose);
+        let (plan, sandbox, paid, verbose) = (plan.clone(), sandbox.clone(), customers.clone(), opts.verbose);
         let (config, log) = (lane.config.clone(), lane.dir.join("cashier.log"));
         tasks.push(tokio::spawn(async move {
             let jobs = plan.jobs.iter().filter(|j| j.n % lanes_n == k);
@@ -300,9 +330,16 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         report.hung.extend(lane.hung);
     }
 
+    // Customers still on their way pay first (some long after their page lapsed).
+    let waited = Instant::now();
+    while customers.on_the_way.load(Ordering::SeqCst) > 0 && waited.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // The last restart of every till, with the channels healthy again: recovery must finish
-    // everything.
+    // everything, and sweep long enough that every lapsed payment is queried after the last
+    // customer paid (its longest pause between queries, twice).
     sandbox.set_faults(Faults::default());
+    let watch = Duration::from_millis(Timing::quick().lapsed_recheck_max_ms * 2);
     let made_refunds = || {
         let mut given: BTreeMap<String, i64> = BTreeMap::new();
         for r in sandbox.truth().refunds {
@@ -311,7 +348,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         given
     };
     for lane in &lanes {
-        match cashier::settle(&lane.config, Duration::from_secs(120), made_refunds).await {
+        match cashier::settle(&lane.config, Duration::from_secs(120), watch, made_refunds).await {
             Ok(s) => {
                 report.settle_sweeps += s.sweeps;
                 report.refunds_decided_by_manager += s.refunds_decided;
@@ -332,7 +369,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     let injected = sandbox.faults_injected();
     report.faults_injected = injected.total();
     report.faults = injected;
-    report.customer_paid_qr = customer_paid.load(Ordering::Relaxed);
+    report.customer_paid_qr = customers.paid.load(Ordering::Relaxed);
     report.seconds = clock.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -364,7 +401,7 @@ async fn run_lane(
     jobs: impl Iterator<Item = &Job>,
     plan: &Plan,
     sandbox: &Arc<Sandbox>,
-    customer_paid: &Arc<AtomicU64>,
+    customers: &Arc<Customers>,
     verbose: bool,
 ) -> Result<LaneReport, String> {
     let mut report = LaneReport::default();
@@ -391,7 +428,7 @@ async fn run_lane(
         let Some(w) = worker.as_mut() else { continue };
         w.send(job).await?;
         let handed_over = tokio::time::Instant::now();
-        match drive(w, job, kill, sandbox, customer_paid, verbose).await {
+        match drive(w, job, kill, sandbox, customers, verbose).await {
             JobEnd::Done => match kill {
                 // The job never passed its point: the process dies now, between payments, while
                 // its background work (recovery, late queries) goes on.
@@ -446,7 +483,12 @@ fn count_job(report: &mut Report, job: &Job) {
                 report.scenario_faults += 1;
             }
         }
-        Pay::Qr { .. } => report.qr += 1,
+        Pay::Qr { customer_after_ms, .. } => {
+            report.qr += 1;
+            report.declined_creates += usize::from(crate::plan::declined(job.amount_fen));
+            report.paid_after_lapse +=
+                usize::from(customer_after_ms.is_some_and(|after| crate::plan::LATE_AFTER_LAPSE_MS.contains(&after)));
+        }
     }
     report.cancels_asked += usize::from(job.cancel_after_ms.is_some());
     report.refunds_asked += job.refunds.len();
@@ -458,7 +500,7 @@ async fn drive(
     job: &Job,
     kill: Option<Kill>,
     sandbox: &Arc<Sandbox>,
-    customer_paid: &Arc<AtomicU64>,
+    customers: &Arc<Customers>,
     verbose: bool,
 ) -> JobEnd {
     let now = tokio::time::Instant::now();
@@ -478,12 +520,14 @@ async fn drive(
                         Some("started") => {
                             if let (Pay::Qr { customer_after_ms: Some(after), .. }, Some(order)) = (&job.pay, v["order"].as_str()) {
                                 // The customer scans and pays, whatever becomes of the cashier.
-                                let (sandbox, order, paid, after) = (sandbox.clone(), order.to_owned(), customer_paid.clone(), *after);
+                                let (sandbox, order, customers, after) = (sandbox.clone(), order.to_owned(), customers.clone(), *after);
+                                customers.on_the_way.fetch_add(1, Ordering::SeqCst);
                                 tokio::spawn(async move {
                                     tokio::time::sleep(Duration::from_millis(after)).await;
                                     if sandbox.customer_pay(&order).is_ok() {
-                                        paid.fetch_add(1, Ordering::Relaxed);
+                                        customers.paid.fetch_add(1, Ordering::Relaxed);
                                     }
+                                    customers.on_the_way.fetch_sub(1, Ordering::SeqCst);
                                 });
                             }
                         }
@@ -526,6 +570,7 @@ pub fn compare(ledger: &Ledger, truth: &Truth, terminal: &str) -> Result<Vec<Mis
 fn tally(ledger: &Ledger, report: &mut Report) -> Result<(), String> {
     for p in ledger.payments_created_between(0, i64::MAX, usize::MAX >> 1).map_err(|e| e.to_string())? {
         *report.ledger_payments.entry(p.state.as_str().into()).or_default() += 1;
+        report.ledger_paid_late += usize::from(p.state == paydesk_core::ledger::State::Paid && p.late);
         if p.state == paydesk_core::ledger::State::Paid {
             for r in ledger.refunds_of(&p.id).map_err(|e| e.to_string())? {
                 *report.ledger_refunds.entry(r.state.as_str().into()).or_default() += 1;
@@ -550,8 +595,16 @@ pub fn summary(r: &Report) -> String {
         "channel faults injected: {} (delayed {}, 503 before {}, 500 after {}, dropped after {}, garbled {}, bad signature {}); fault scenarios: {}\n",
         r.faults_injected, f.delayed, f.fail_before, f.fail_after, f.drop_after, f.garble, f.bad_signature, r.scenario_faults
     );
-    s += &format!("QR codes paid by the customer: {}\n", r.customer_paid_qr);
-    s += &format!("ledger: payments {}; refunds {}\n", states(&r.ledger_payments), states(&r.ledger_refunds));
+    s += &format!(
+        "QR codes paid by the customer: {} ({} planned after the page lapsed); creates refused with unlisted codes: {}; tills on the Lakala backend: {}\n",
+        r.customer_paid_qr, r.paid_after_lapse, r.declined_creates, r.lakala_backend_lanes
+    );
+    s += &format!(
+        "ledger: payments {} ({} paid late); refunds {}\n",
+        states(&r.ledger_payments),
+        r.ledger_paid_late,
+        states(&r.ledger_refunds)
+    );
     s += &format!("sandbox: {} charges, {} refunds and reversals\n", r.sandbox_charges, r.sandbox_refunds);
     s += &format!(
         "final recovery: {} sweeps, {} refunds decided by the manager from the channel's records{}\n",

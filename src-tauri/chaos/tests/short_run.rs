@@ -27,6 +27,12 @@ fn three_hundred_payments_and_twenty_kills_leave_the_ledger_equal_to_the_sandbox
     let recorded: u64 = states.values().map(|n| n.as_u64().unwrap()).sum();
     assert!(recorded >= 290, "nearly every job recorded a payment: {recorded}");
     assert!(report["sandbox_charges"].as_u64().unwrap() > 150, "{report}");
+    // The mix the seeds' silences call for: creates refused in unlisted words, customers paying
+    // after their page lapsed (found by the watch: paid, late), and tills on the Lakala backend.
+    assert!(report["declined_creates"].as_u64().unwrap() > 0, "{report}");
+    assert!(report["paid_after_lapse"].as_u64().unwrap() > 0, "{report}");
+    assert!(report["ledger_paid_late"].as_u64().unwrap() > 0, "{report}");
+    assert!(report["lakala_backend_lanes"].as_u64().unwrap() > 0, "{report}");
 
     // The same run re-checked agrees; a truth with a charge made twice, or with a paid order the
     // channel never charged, does not.

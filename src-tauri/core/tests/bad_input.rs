@@ -162,3 +162,41 @@ async fn an_order_the_channel_acknowledged_then_forgot_is_unknown_never_failed()
     assert!(rig.cashier.open_payments().unwrap().iter().any(|o| o.id == p.id), "listed for a person");
     drop(amnesiac);
 }
+
+/// A create refused with a code no list of ours names, on every channel and transport: the
+/// channel showed no page, so nobody can pay. The payment fails at once with the channel's own
+/// words, and the clerk's message is true of what the customer saw (no QR was ever shown).
+#[tokio::test]
+async fn a_create_refused_with_an_unlisted_code_fails_on_every_channel() {
+    use paydesk_core::config::{Config, LakalaMode, LakalaQr, Secret};
+    let backend = |qr: LakalaQr| {
+        move |c: &mut Config| {
+            let l = c.channels.lakala.as_mut().unwrap();
+            (l.mode, l.token, l.qr_api) =
+                (LakalaMode::Backend, Some(Secret::new(paydesk_sandbox::LAKALA_TOKEN)), Some(qr));
+            l.methods = vec!["ALIPAY".into()];
+        }
+    };
+    let direct_counter = |c: &mut Config| {
+        let l = c.channels.lakala.as_mut().unwrap();
+        (l.qr_api, l.methods) = (Some(LakalaQr::Counter), vec!["ALIPAY".into()]);
+    };
+    let cases: Vec<(&str, &str, Box<dyn Fn(&mut Config)>)> = vec![
+        ("abc", "TRADE_NOT_ALLOWED", Box::new(|_| {})),
+        ("lakala", "BBS19999", Box::new(|_| {})),
+        ("lakala", "CCSS1999", Box::new(direct_counter)),
+        ("lakala", "TRADE_NOT_ALLOWED", Box::new(backend(LakalaQr::Counter))),
+        ("lakala", "TRADE_NOT_ALLOWED", Box::new(backend(LakalaQr::Preorder))),
+        ("cashdesk", "4999", Box::new(|_| {})),
+        ("paysvc", "CREATE_REFUSED", Box::new(|_| {})),
+    ];
+    for (channel, code, tweak) in cases {
+        let rig = rig_with(fast_sandbox(), |c| tweak(c)).await;
+        let p = rig.cashier.start_qr(channel, "12.98", None, None).await.unwrap();
+        assert_eq!((p.state, p.failure_code.as_deref()), (State::Failed, Some(code)), "{channel} {code}");
+        let message = rig.cashier.view(&p).message;
+        assert!(message.contains("商户交易权限未开通") && message.contains("未扣款"), "{channel}: {message}");
+        assert!(!message.contains("二维码已停止显示"), "{channel}: {message}");
+        assert!(rig.sandbox.truth().charges.is_empty());
+    }
+}

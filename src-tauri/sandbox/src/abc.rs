@@ -341,6 +341,9 @@ fn create_page(app: &App, body: &[u8], call: Call) -> Response {
         Ok(input) => input,
         Err(refused) => return refused.into_response(),
     };
+    if crate::state::declined_amount(input.amount_fen) {
+        return error(StatusCode::OK, Some(&input.order_no), "TRADE_NOT_ALLOWED", crate::state::DECLINED_MSG);
+    }
     let minute_ms = ms(app.store.rules.minute);
     let created = app.store.with(|st, now| {
         if st.exists(CHANNEL, &input.order_no) {

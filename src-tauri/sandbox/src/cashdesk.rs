@@ -349,6 +349,9 @@ async fn unified_order(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let Some(amount_fen) = amount_fen else {
         return error(&app, MISSING, "amount格式错误");
     };
+    if crate::state::declined_amount(amount_fen) {
+        return error(&app, 4999, crate::state::DECLINED_MSG);
+    }
     let created = app.store.with(|st, now| {
         if st.exists(CHANNEL, &out_trade_no) {
             return None;

@@ -204,11 +204,16 @@ pub fn read_counter(
 pub enum CreateRefusal {
     Exists,
     Bad(Bad),
+    /// The sandbox's [`crate::state::declined_amount`] rule.
+    Declined,
 }
 
 /// Records a new counter order (a page order: paid on the customer page).
 pub fn create_counter(app: &App, input: &CounterInput, api: &str) -> Result<Order, CreateRefusal> {
     let minute_ms = crate::state::ms(app.store.rules.minute);
+    if crate::state::declined_amount(input.amount_fen) {
+        return Err(CreateRefusal::Declined);
+    }
     app.store.with(|st, now| {
         if st.exists(CHANNEL, &input.out_order_no) {
             return Err(CreateRefusal::Exists);
@@ -334,6 +339,7 @@ async fn counter_create(State(app): State<Arc<App>>, headers: HeaderMap, body: B
         Ok(order) => order,
         Err(CreateRefusal::Exists) => return reply(&app, ORDER_EXISTS, "订单号重复", None),
         Err(CreateRefusal::Bad(msg)) => return param_error(&app, &msg),
+        Err(CreateRefusal::Declined) => return reply(&app, "TRADE_NOT_ALLOWED", crate::state::DECLINED_MSG, None),
     };
     tracing::info!(order_no = %order.order_no, amount = %format_yuan(order.amount_fen), "lakala backend: counter order");
     let mut data = json!({
@@ -491,6 +497,9 @@ async fn legacy_preorder(State(app): State<Arc<App>>, headers: HeaderMap, body: 
         Ok(v) => v,
         Err(msg) => return param_error(&app, &msg),
     };
+    if crate::state::declined_amount(amount_fen) {
+        return reply(&app, "TRADE_NOT_ALLOWED", crate::state::DECLINED_MSG, None);
+    }
     let lifetime = app.sandbox_minutes(DEFAULT_PAGE_MINUTES);
     let created = app.store.with(|st, now| {
         if st.exists(CHANNEL, &out_trade_no) {

@@ -446,6 +446,9 @@ async fn preorder(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) 
         Ok(v) => v,
         Err(msg) => return reply(&app, PARAM_ERROR, &msg, None),
     };
+    if crate::state::declined_amount(pay.amount_fen) {
+        return reply(&app, "BBS19999", crate::state::DECLINED_MSG, None);
+    }
     let lifetime = app.sandbox_minutes(DEFAULT_PAGE_MINUTES);
     let created = app.store.with(|st, now| {
         if st.exists(CHANNEL, &pay.out_trade_no) {
@@ -665,6 +668,7 @@ async fn counter_create(State(app): State<Arc<App>>, headers: HeaderMap, body: B
         Ok(order) => order,
         Err(CreateRefusal::Exists) => return reply(&app, COUNTER_EXISTS, "订单号重复", None),
         Err(CreateRefusal::Bad(msg)) => return reply(&app, COUNTER_PARAM_ERROR, &msg, None),
+        Err(CreateRefusal::Declined) => return reply(&app, "CCSS1999", crate::state::DECLINED_MSG, None),
     };
     tracing::info!(order_no = %order.order_no, amount = %format_yuan(order.amount_fen), "lakala counter order");
     reply(

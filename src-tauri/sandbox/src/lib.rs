@@ -39,7 +39,9 @@
 //!
 //! QR and page orders of every channel are paid on the customer page `/pay/{orderNo}`
 //! (or by [`Sandbox::customer_pay`], or automatically in demo mode); an amount whose fen
-//! part is 99 is never paid. Unpaid page orders close when their time is up: abc's
+//! part is 99 is never paid, and one whose fen part is 98 is refused at creation with a code
+//! no seed lists (abc and lakala `TRADE_NOT_ALLOWED`, lakala direct `BBS19999`/`CCSS1999`,
+//! cashdesk `4999`, paysvc `创建支付订单失败: …`). Unpaid page orders close when their time is up: abc's
 //! `expiredDate` minutes, lakala counter's `order_efficient_time` (a wall-clock time in
 //! Beijing time), lakala preorders after 120 minutes (a minute lasts
 //! [`SandboxOptions::minute`]). cashdesk and paysvc orders never close by themselves (their

@@ -95,6 +95,9 @@ async fn create(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let Some(order_id) = order_id else {
         return failed_to_create("orderId必须是正整数");
     };
+    if crate::state::declined_amount(amount_fen) {
+        return failed_to_create(crate::state::DECLINED_MSG);
+    }
     let created = app.store.with(|st, now| {
         if st.exists(CHANNEL, &order_no) {
             return None;

@@ -18,8 +18,8 @@
 
 use super::http::{excerpt, not_encoded, HttpClient, Transport};
 use super::{
-    channel_time_ms, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Failure, Order, PayOutcome,
-    RefundOutcome, Reply, ISO_LOCAL,
+    channel_time_ms, page_or_refusal, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Failure,
+    Order, PayOutcome, RefundOutcome, Reply, ISO_LOCAL,
 };
 use crate::config::{AbcConfig, ChannelSection, ChannelZone};
 use crate::i18n::Lang;
@@ -315,19 +315,20 @@ pub(crate) fn created(read: Read, order: &Order<'_>, payload: impl Fn(&AbcReply)
         Read::Unknown(why) => return CreateOutcome::Unknown(why),
         Read::Reply { status, reply } => (status, reply),
     };
-    if reply.definitive_refusal() {
-        return CreateOutcome::Failed(reply.failure());
-    }
-    if !is_2xx(status) || reply.is_success == Some(false) {
-        return CreateOutcome::Unknown(format!("HTTP {status}, create refused with {}", reply.failure().code));
+    // Only the service's clear answer about our order says anything: `isSuccess` true on a 2xx,
+    // or false on a 2xx or 4xx (a 4xx without it may be a proxy's).
+    let clear = match reply.is_success {
+        Some(true) => is_2xx(status),
+        Some(false) => is_2xx(status) || (400..500).contains(&status),
+        None => false,
+    };
+    if !clear {
+        return CreateOutcome::Unknown(format!("HTTP {status}, code {}", reply.failure().code));
     }
     if let Some(why) = reply.mismatch(order) {
         return CreateOutcome::Unknown(why);
     }
-    match payload(&reply).filter(|p| !p.trim().is_empty()) {
-        Some(payload) => CreateOutcome::Created { payload },
-        None => CreateOutcome::Unknown("reply has no payment link".into()),
-    }
+    page_or_refusal(reply.is_success == Some(true), payload(&reply), || reply.failure())
 }
 
 /// Maps a barcode-pay reply.
@@ -594,8 +595,20 @@ mod tests {
         );
         let missing = r#"{"isSuccess":false,"errorCode":"AP7346","message":"缺少订单详情"}"#;
         assert!(matches!(created(read(400, missing), &ORDER, |r| r.qr_code_url.clone()), CreateOutcome::Failed(_)));
+        // A clear answer without a page is a refusal, whatever its code: nothing was shown.
         let empty = r#"{"isSuccess":true,"qrCodeUrl":""}"#;
-        assert!(matches!(created(read(200, empty), &ORDER, |r| r.qr_code_url.clone()), CreateOutcome::Unknown(_)));
+        assert!(
+            matches!(created(read(200, empty), &ORDER, |r| r.qr_code_url.clone()), CreateOutcome::Failed(f) if f.code == "NO_PAGE")
+        );
+        let unlisted = r#"{"isSuccess":false,"errorCode":"SYSTEM_BUSY","message":"系统繁忙"}"#;
+        assert!(
+            matches!(created(read(200, unlisted), &ORDER, |r| r.qr_code_url.clone()), CreateOutcome::Failed(f) if f.code == "SYSTEM_BUSY")
+        );
+        let answered_without_verdict = r#"{"orderNo":"T0126112210300001"}"#;
+        assert!(matches!(
+            created(read(200, answered_without_verdict), &ORDER, |r| r.qr_code_url.clone()),
+            CreateOutcome::Unknown(_)
+        ));
         let gateway = r#"{"message":"bad gateway"}"#;
         assert!(matches!(created(read(401, gateway), &ORDER, |r| r.qr_code_url.clone()), CreateOutcome::Unknown(_)));
     }

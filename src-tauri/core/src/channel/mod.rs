@@ -262,6 +262,30 @@ pub(crate) fn channel_time_text(ms: i64, format: &str, zone: ChannelZone) -> Str
     zone.0.timestamp_millis_opt(ms).single().map(|t| t.format(format).to_string()).unwrap_or_default()
 }
 
+/// Ours: a create "success" with no QR code or page to show.
+pub const NO_PAGE: &str = "NO_PAGE";
+
+/// A create call's clear answer about our order (2xx or 4xx, trusted, naming no other order):
+/// the page to show, or a failure. Whatever the code, an answer without a page is a refusal: no
+/// page was shown, so nobody can pay. A refusal that carries a page contradicts itself: unknown,
+/// then queried.
+pub(crate) fn page_or_refusal(
+    accepted: bool,
+    page: Option<String>,
+    refusal: impl FnOnce() -> Failure,
+) -> CreateOutcome {
+    let page = page.filter(|p| !p.trim().is_empty() && p.len() <= 2048);
+    match (accepted, page) {
+        (true, Some(payload)) => CreateOutcome::Created { payload },
+        (true, None) => CreateOutcome::Failed(Failure {
+            code: NO_PAGE.into(),
+            message: "the reply has no QR code or payment page".into(),
+        }),
+        (false, None) => CreateOutcome::Failed(refusal()),
+        (false, Some(_)) => CreateOutcome::Unknown("a refusal that carries a payment page".into()),
+    }
+}
+
 fn not_offered<T>(channel: &str, call: &str, outcome: impl FnOnce(String) -> T) -> Reply<T> {
     let why = format!("{channel} has no {call} call");
     unsupported(outcome(why.clone()), &why)

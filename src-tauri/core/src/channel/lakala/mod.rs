@@ -20,8 +20,9 @@ pub mod sign;
 
 use super::http::{excerpt, not_encoded, Exchange, HttpClient, Transport};
 use super::{
-    channel_time_ms, channel_time_text, unsupported, CancelOutcome, Capabilities, Channel, ChannelSetupError,
-    CreateOutcome, Display, Failure, Method, Notice, Order, PayOutcome, RefundOutcome, Reply, COMPACT_LOCAL,
+    channel_time_ms, channel_time_text, page_or_refusal, unsupported, CancelOutcome, Capabilities, Channel,
+    ChannelSetupError, CreateOutcome, Display, Failure, Method, Notice, Order, PayOutcome, RefundOutcome, Reply,
+    COMPACT_LOCAL,
 };
 use crate::config::{
     AmountUnit, ChannelZone, Config, LakalaConfig, LakalaMode, LAKALA_METHODS, LAKALA_PREORDER_METHODS,
@@ -51,8 +52,6 @@ pub const DEFAULT_NOT_FOUND: &[&str] = &["BBS11001", "ORDER_NOT_EXIST"];
 pub const DEFAULT_DEFINITIVE: &[&str] = &["BBS11105", "BBS11112", "BBS00004", "UNAUTHORIZED"];
 
 const SUBJECT_LIMIT: usize = 64;
-/// Ours: a create "success" with no QR code or page to show.
-const NO_PAGE: &str = "NO_PAGE";
 
 /// Plain words for the clerk for the codes of [`DEFAULT_DEFINITIVE`].
 pub fn explain(code: &str, lang: Lang) -> Option<&'static str> {
@@ -464,17 +463,7 @@ impl LakalaChannel {
             return CreateOutcome::Unknown(why);
         }
         let payload = d.counter_url.or(d.acc_resp_fields.and_then(|f| f.code)).or(d.qr_code);
-        let payload = payload.filter(|p| !p.trim().is_empty() && p.len() <= 2048);
-        match (a.code == ok && is_2xx(a.status), payload) {
-            (true, Some(payload)) => CreateOutcome::Created { payload },
-            (true, None) => CreateOutcome::Failed(Failure {
-                code: NO_PAGE.into(),
-                message: "the reply has no QR code or payment page".into(),
-            }),
-            (false, None) => CreateOutcome::Failed(Self::failure(&a)),
-            // A refusal that carries a page contradicts itself: followed by query.
-            (false, Some(_)) => CreateOutcome::Unknown(Self::unknown(&a)),
-        }
+        page_or_refusal(a.code == ok && is_2xx(a.status), payload, || Self::failure(&a))
     }
 
     pub(crate) fn close_outcome(&self, got: Got, ok: &str) -> PayOutcome {
