@@ -15,7 +15,7 @@ export function resultKind(v: Pick<PaymentView, 'final' | 'state' | 'phase'>): R
 /**
  * The view to keep when another one for the same payment arrives. Events and command replies travel
  * separately and may arrive out of order; a final view is never replaced by a non-final one (the
- * core never moves a payment out of a final state).
+ * core moves a settled payment on only to "paid", which is final too).
  */
 export function mergeView(prev: PaymentView | undefined, next: PaymentView): PaymentView {
   if (prev && prev.id === next.id && prev.final && !next.final) return prev;

@@ -181,7 +181,8 @@ async fn a_create_refused_with_an_unlisted_code_fails_on_every_channel() {
         let l = c.channels.lakala.as_mut().unwrap();
         (l.qr_api, l.methods) = (Some(LakalaQr::Counter), vec!["ALIPAY".into()]);
     };
-    let cases: Vec<(&str, &str, Box<dyn Fn(&mut Config)>)> = vec![
+    type Tweak = Box<dyn Fn(&mut Config)>;
+    let cases: Vec<(&str, &str, Tweak)> = vec![
         ("abc", "TRADE_NOT_ALLOWED", Box::new(|_| {})),
         ("lakala", "BBS19999", Box::new(|_| {})),
         ("lakala", "CCSS1999", Box::new(direct_counter)),

@@ -65,7 +65,7 @@ async fn cashdesk_page_never_paid_lapses_is_watched_and_never_closed_on_our_cloc
     assert!(p.recheck_at.is_some());
     // Shown as unpaid; not unresolved (a Z needs no reason for it); out of the totals.
     let view = rig.cashier.view(&p);
-    assert!(!view.is_final);
+    assert!(view.is_final && view.phase == paydesk_core::engine::Phase::Done, "over for the clerk");
     assert!(view.message.contains("未付款"), "{}", view.message);
     assert!(rig.cashier.unresolved().unwrap().is_empty());
     // Each recheck finds it still unpaid and waits longer for the next.

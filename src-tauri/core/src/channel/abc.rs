@@ -18,8 +18,8 @@
 
 use super::http::{excerpt, not_encoded, HttpClient, Transport};
 use super::{
-    channel_time_ms, page_or_refusal, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Failure,
-    Order, PayOutcome, RefundOutcome, Reply, ISO_LOCAL,
+    channel_time_ms, is_clear, page_or_refusal, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome,
+    Failure, Order, PayOutcome, RefundOutcome, Reply, ISO_LOCAL,
 };
 use crate::config::{AbcConfig, ChannelSection, ChannelZone};
 use crate::i18n::Lang;
@@ -308,7 +308,8 @@ pub(crate) fn read(transport: Transport) -> Read {
     }
 }
 
-/// Maps a create reply: a payload means created, whatever `status` says.
+/// Maps a create reply: a page means created, whatever `status` says (the seed's WAP/PC replies
+/// say `SUCCESS` for an unpaid order); a clear answer without one is a refusal.
 pub(crate) fn created(read: Read, order: &Order<'_>, payload: impl Fn(&AbcReply) -> Option<String>) -> CreateOutcome {
     let (status, reply) = match read {
         Read::NotSent(why) => return CreateOutcome::NotSent(why),
@@ -319,7 +320,7 @@ pub(crate) fn created(read: Read, order: &Order<'_>, payload: impl Fn(&AbcReply)
     // or false on a 2xx or 4xx (a 4xx without it may be a proxy's).
     let clear = match reply.is_success {
         Some(true) => is_2xx(status),
-        Some(false) => is_2xx(status) || (400..500).contains(&status),
+        Some(false) => is_clear(status),
         None => false,
     };
     if !clear {

@@ -11,10 +11,10 @@
 
 use super::http::{excerpt, HttpClient, Transport};
 use super::{
-    channel_time_ms, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display, Failure, Notice,
-    Order, PayOutcome, Reply, SPACED_LOCAL,
+    channel_time_ms, no_page, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display, Failure,
+    Notice, Order, PayOutcome, Reply, SPACED_LOCAL,
 };
-use crate::config::{AmountText, AmountUnit, CashdeskConfig, ChannelSection, Config, Secret, SignScheme};
+use crate::config::{CashdeskConfig, ChannelSection, Config, Secret, SignScheme};
 use crate::i18n::Lang;
 use crate::money::Fen;
 use async_trait::async_trait;
@@ -25,6 +25,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 const OK: i64 = 1000;
+/// The fields of seed 002 §4.3's query result.
+const QUERY_FIELDS: &[&str] =
+    &["channelId", "channelType", "mchId", "payTime", "resultCode", "resultErrorCode", "resultErrorMsg"];
 
 /// Plain words for the clerk for the desk's refusals (the seed lists none; `4000` fields and
 /// `4001` signature are ours), and for what the cashier itself concludes.
@@ -41,10 +44,6 @@ pub fn explain(code: &str, lang: Lang) -> Option<&'static str> {
         "NO_CHANNEL" => lang.pick(
             "收银台没有可用的支付方式，未扣款。请换一个收款渠道。",
             "The cashier desk offers no way to pay; nothing was charged. Use another channel.",
-        ),
-        "NO_PAGE" => lang.pick(
-            "收银台未给出支付页面，顾客无法付款，未扣款。请重新收款或换一个收款渠道。",
-            "The cashier desk gave no payment page, so the customer could not pay; nothing was charged. Try again or use another channel.",
         ),
         _ => return None,
     })
@@ -250,8 +249,13 @@ pub(crate) fn read(transport: Transport) -> Read {
         Err(e) => return Read::Unknown(format!("unreadable reply: {e}")),
     };
     let code = match value.get("code") {
-        // Seed 002 §4.3 shows the query result flat, without an envelope.
-        None | Some(Value::Null) => return Read::Data(value),
+        // Seed 002 §4.3 shows the query result flat, without an envelope: an object of its fields
+        // (or none of them set). Anything else without a code is not the desk's answer.
+        None | Some(Value::Null) => {
+            let flat =
+                value.as_object().is_some_and(|o| o.is_empty() || QUERY_FIELDS.iter().any(|f| o.contains_key(*f)));
+            return if flat { Read::Data(value) } else { Read::Unknown("reply has no code".into()) };
+        }
         Some(Value::Number(n)) => n.as_i64(),
         Some(Value::String(s)) => s.trim().parse().ok(),
         Some(_) => None,
@@ -291,11 +295,7 @@ impl CashdeskChannel {
     }
 
     fn amount_text(&self, amount: Fen) -> String {
-        match (self.config.amount_unit, self.config.amount_text) {
-            (AmountUnit::Fen, _) => amount.0.to_string(),
-            (AmountUnit::Yuan, AmountText::Plain) => amount.plain_yuan_text(),
-            (AmountUnit::Yuan, AmountText::TwoDecimals) => amount.yuan_text(),
-        }
+        self.config.amount_unit.write(amount, self.config.amount_text)
     }
 
     fn page_url(&self, token: &str) -> Result<String, String> {
@@ -328,8 +328,7 @@ impl CashdeskChannel {
         }
         let token = data.get("token").and_then(Value::as_str).unwrap_or("").trim();
         if token.is_empty() {
-            let f = Failure { code: "NO_PAGE".into(), message: "the desk's reply has no token".into() };
-            return Err(CreateOutcome::Failed(f));
+            return Err(CreateOutcome::Failed(no_page("the desk's reply has no token")));
         }
         if token.len() > 256 || !token.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(CreateOutcome::Unknown("reply's token is not usable".into()));
@@ -391,8 +390,17 @@ impl CashdeskChannel {
             Value::Object(o) => ["paymentUrl", "url", "payUrl"].iter().find_map(|k| o.get(*k).and_then(Value::as_str)),
             _ => None,
         };
+        // The desk's own link is shown only on the desk's own page host (as configured), over
+        // https (plain http only to loopback, the sandbox): a reply must not send the customer
+        // anywhere else.
+        let desk_host = reqwest::Url::parse(self.config.web_url()).ok().and_then(|u| u.host_str().map(str::to_owned));
         let usable = given.filter(|u| {
-            u.len() <= 2048 && reqwest::Url::parse(u).is_ok_and(|url| matches!(url.scheme(), "https" | "http"))
+            u.len() <= 2048
+                && reqwest::Url::parse(u).is_ok_and(|url| {
+                    let secure =
+                        url.scheme() == "https" || (url.scheme() == "http" && crate::config::is_loopback_host(&url));
+                    secure && url.host_str().is_some() && url.host_str() == desk_host.as_deref()
+                })
         });
         match usable.map(str::to_string).map_or_else(|| self.page_url(token), Ok) {
             Ok(payload) => CreateOutcome::Created { payload },
@@ -546,6 +554,7 @@ impl Channel for CashdeskChannel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{AmountText, AmountUnit};
 
     fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -627,6 +636,7 @@ mod tests {
             r#"{"code":4001,"msg":"签名错误"}"#,
             r#"{"code":1000,"data":{"resultCode":"MAYBE"}}"#,
             r#"{"resultCode":5}"#,
+            r#"{"error":"gateway timeout"}"#,
             r#"{"code":"x","data":{"resultCode":"SUCCESS"}}"#,
             r#"{"code":1000,"data":"SUCCESS"}"#,
             "<html>",
@@ -702,17 +712,19 @@ mod tests {
         let ours = ch.page_url("T0KEN").unwrap();
         let created = |b: &str| ch.listed(read(body(b)), "T0KEN");
         assert_eq!(created(r#"{"code":1000,"data":null}"#), CreateOutcome::Created { payload: ours.clone() });
-        let theirs = "https://desk.example/cashier-desk-web/payment?token=T0KEN&v=2";
+        let theirs = "http://127.0.0.1:9/cashier-desk-web/payment?token=T0KEN&v=2";
         for given in
             [format!(r#"{{"code":1000,"data":"{theirs}"}}"#), format!(r#"{{"code":1000,"data":{{"url":"{theirs}"}}}}"#)]
         {
             assert_eq!(created(&given), CreateOutcome::Created { payload: theirs.into() });
         }
-        // Not a web address: the page the token makes.
-        assert_eq!(
-            created(r#"{"code":1000,"data":{"url":"javascript:alert(1)"}}"#),
-            CreateOutcome::Created { payload: ours.clone() }
-        );
+        // Not a web address, or not on the desk's own host: the page the token makes.
+        for elsewhere in [
+            r#"{"code":1000,"data":{"url":"javascript:alert(1)"}}"#,
+            r#"{"code":1000,"data":"https://evil.example/pay?token=T0KEN"}"#,
+        ] {
+            assert_eq!(created(elsewhere), CreateOutcome::Created { payload: ours.clone() }, "{elsewhere}");
+        }
         assert!(
             matches!(created(r#"{"code":4000,"msg":"一类渠道最多留下一个渠道"}"#), CreateOutcome::Failed(f) if f.code == "4000")
         );

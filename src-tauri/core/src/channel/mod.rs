@@ -265,6 +265,16 @@ pub(crate) fn channel_time_text(ms: i64, format: &str, zone: ChannelZone) -> Str
 /// Ours: a create "success" with no QR code or page to show.
 pub const NO_PAGE: &str = "NO_PAGE";
 
+/// The failure of a create that gave no page: nothing was shown, so nobody can pay.
+pub(crate) fn no_page(why: &str) -> Failure {
+    Failure { code: NO_PAGE.into(), message: why.into() }
+}
+
+/// A 2xx or 4xx: the service's own answer. A 3xx or 5xx may be a proxy's, or a crash's.
+pub(crate) fn is_clear(status: u16) -> bool {
+    (200..300).contains(&status) || (400..500).contains(&status)
+}
+
 /// A create call's clear answer about our order (2xx or 4xx, trusted, naming no other order):
 /// the page to show, or a failure. Whatever the code, an answer without a page is a refusal: no
 /// page was shown, so nobody can pay. A refusal that carries a page contradicts itself: unknown,
@@ -277,10 +287,7 @@ pub(crate) fn page_or_refusal(
     let page = page.filter(|p| !p.trim().is_empty() && p.len() <= 2048);
     match (accepted, page) {
         (true, Some(payload)) => CreateOutcome::Created { payload },
-        (true, None) => CreateOutcome::Failed(Failure {
-            code: NO_PAGE.into(),
-            message: "the reply has no QR code or payment page".into(),
-        }),
+        (true, None) => CreateOutcome::Failed(no_page("the reply has no QR code or payment page")),
         (false, None) => CreateOutcome::Failed(refusal()),
         (false, Some(_)) => CreateOutcome::Unknown("a refusal that carries a payment page".into()),
     }
@@ -298,6 +305,12 @@ pub(crate) fn unsupported<T>(outcome: T, why: &str) -> Reply<T> {
 
 /// Plain words for the clerk for a channel's own failure code, where the channel has them.
 pub fn explain(channel: &str, code: &str, lang: Lang) -> Option<&'static str> {
+    if code == NO_PAGE {
+        return Some(lang.pick(
+            "收款渠道没有给出收款码或支付页面，顾客无法付款，未扣款。请重新收款或换一个收款渠道。",
+            "The channel gave no QR code or payment page, so the customer could not pay; nothing was charged. Try again or use another channel.",
+        ));
+    }
     match channel {
         "lakala" => lakala::explain(code, lang),
         "cashdesk" => cashdesk::explain(code, lang),

@@ -10,8 +10,8 @@
 
 use super::http::{excerpt, HttpClient, Transport};
 use super::{
-    channel_time_ms, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display, Failure, Order,
-    PayOutcome, Reply, ISO_LOCAL,
+    channel_time_ms, no_page, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display, Failure,
+    Order, PayOutcome, Reply, ISO_LOCAL,
 };
 use crate::config::{ChannelSection, PaysvcConfig};
 use crate::i18n::Lang;
@@ -31,9 +31,8 @@ const REFUSALS: &[(&str, &str)] = &[
 const NOT_FOUND_PREFIX: &str = "订单不存在";
 /// Any other refusal of the create call (`创建支付订单失败: …` and the like).
 const CREATE_REFUSED: &str = "CREATE_REFUSED";
-/// A create "success" without a payment form, or with one the cashier will not show (a gateway
-/// outside `gateway_hosts`, not https, unreadable).
-const NO_PAGE: &str = "NO_PAGE";
+/// A create "success" with a payment form the cashier will not show (a gateway outside
+/// `gateway_hosts`, not https, unreadable).
 const BAD_PAGE: &str = "BAD_PAGE";
 
 /// Plain words for the clerk for this channel's failure codes.
@@ -43,7 +42,7 @@ pub fn explain(code: &str, lang: Lang) -> Option<&'static str> {
             "支付服务拒绝了订单（收银软件发送的数据不完整），未扣款。请联系技术支持。",
             "The payment service refused the order (the cashier sent incomplete data); nothing was charged. Call support.",
         ),
-        "NO_PAGE" | "BAD_PAGE" => lang.pick(
+        BAD_PAGE => lang.pick(
             "支付服务没有给出可用的支付页面，未向顾客显示，未扣款。请联系技术支持。",
             "The payment service gave no usable payment page; nothing was shown to the customer and nothing was charged. Call support.",
         ),
@@ -230,10 +229,7 @@ impl PaysvcChannel {
         };
         // A success without a usable form is a refusal too: nothing is shown, nobody can pay.
         let Some(html) = data.get("formHtml").and_then(Value::as_str) else {
-            return CreateOutcome::Failed(Failure {
-                code: NO_PAGE.into(),
-                message: "the reply has no formHtml".into(),
-            });
+            return CreateOutcome::Failed(no_page("the reply has no formHtml"));
         };
         match read_form(html, &self.config.gateway_hosts) {
             Ok(form) => match serde_json::to_string(&form) {

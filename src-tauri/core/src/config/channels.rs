@@ -328,6 +328,11 @@ pub struct LakalaConfig {
     /// Backend mode, seed 000's legacy micropay: the unit of `total_fee` (seed: "may differ").
     #[serde(default)]
     pub legacy_amount_unit: AmountUnit,
+    /// Backend mode: the backend's `counter/query` answers for the legacy orders too (our reading of
+    /// seed 000), so its "no such order" means one. Off: "no such order" says nothing, and a
+    /// legacy payment whose answer was lost stays unknown for a manager.
+    #[serde(default = "yes")]
+    pub legacy_orders_queryable: bool,
     /// The tenders offered for QR payments, in order; the clerk picks one. Preorder takes
     /// `ALIPAY`, `WECHAT`, `UQRCODEPAY`; the counter takes the 14 codes of seed 001.
     #[serde(default = "default_lakala_methods")]
@@ -474,6 +479,28 @@ pub enum AmountUnit {
     #[default]
     Fen,
     Yuan,
+}
+
+impl AmountUnit {
+    /// An amount as this unit's text: fen as an integer; yuan as `text` says.
+    pub fn write(self, amount: crate::money::Fen, text: AmountText) -> String {
+        match (self, text) {
+            (AmountUnit::Fen, _) => amount.0.to_string(),
+            (AmountUnit::Yuan, AmountText::Plain) => amount.plain_yuan_text(),
+            (AmountUnit::Yuan, AmountText::TwoDecimals) => amount.yuan_text(),
+        }
+    }
+
+    /// An amount a channel wrote in this unit, read exactly; `None` when it is not one.
+    pub fn read(self, text: &str) -> Option<crate::money::Fen> {
+        match self {
+            AmountUnit::Fen if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
+                text.parse().ok().map(crate::money::Fen)
+            }
+            AmountUnit::Fen => None,
+            AmountUnit::Yuan => crate::money::Fen::parse_yuan_wire(text).ok(),
+        }
+    }
 }
 
 /// How a yuan amount is written, on the wire and in the signed string alike (the seed does not

@@ -473,6 +473,7 @@ impl Config {
                     support_refund: true,
                     support_repeat_pay: false,
                     legacy_amount_unit: AmountUnit::Fen,
+                    legacy_orders_queryable: true,
                     methods: vec!["ALIPAY".into(), "WECHAT".into(), "UQRCODEPAY".into()],
                     order_info: default_goods_name(),
                     notify_url: None,

@@ -139,8 +139,10 @@ pub fn after_cancel(outcome: &CancelOutcome) -> CloseStep {
             State::Reversed,
             Detail::note(if *was_paid { "paid, then refunded by the cancel" } else { "cancelled before payment" }),
         )),
-        CancelOutcome::Retry | CancelOutcome::NotSent(_) => CloseStep::Retry,
-        CancelOutcome::Failed(_) | CancelOutcome::Unknown(_) => CloseStep::QueryAgain,
+        // A cancel whose answer was lost is sent again (same request number), never read back
+        // through a query: "paid" there may only mean the reversal has not landed yet.
+        CancelOutcome::Retry | CancelOutcome::NotSent(_) | CancelOutcome::Unknown(_) => CloseStep::Retry,
+        CancelOutcome::Failed(_) => CloseStep::QueryAgain,
     }
 }
 
@@ -253,7 +255,7 @@ mod tests {
         assert_eq!(after_close(&PayOutcome::Failed(failure()), 0, 0, true), CloseStep::QueryAgain);
         assert_eq!(after_close(&PayOutcome::Unknown("x".into()), 0, 0, true), CloseStep::QueryAgain);
         assert_eq!(after_close(&PayOutcome::NotSent("x".into()), 0, 0, true), CloseStep::Retry);
-        assert_eq!(after_cancel(&CancelOutcome::Unknown("x".into())), CloseStep::QueryAgain);
+        assert_eq!(after_cancel(&CancelOutcome::Unknown("x".into())), CloseStep::Retry);
         assert!(matches!(
             after_cancel(&CancelOutcome::Reversed { was_paid: true }),
             CloseStep::Done(Step::To(State::Reversed, _))

@@ -7,7 +7,7 @@ use super::view::Phase;
 use super::{Inner, RecoverySummary, Update};
 use crate::channel::{Channel, Order, Reply};
 use crate::config::Timing;
-use crate::ledger::{now_ms, Change, Flow, Payment, State, Watch};
+use crate::ledger::{now_ms, Change, Flow, LedgerError, Payment, State, Watch};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -103,8 +103,14 @@ impl Inner {
     /// guard refuses changes nothing; a ledger error is retried, then left to recovery (which
     /// will query again).
     pub(super) async fn apply(&self, id: &str, step: &Step, audit: Value) -> Option<Payment> {
+        self.record(id, step, audit).await.unwrap_or(None)
+    }
+
+    /// As [`Inner::apply`], telling a write that failed (after its retries) from a step the guard
+    /// refused (`Ok(None)`): a notify must not be acknowledged when its news was not recorded.
+    pub(super) async fn record(&self, id: &str, step: &Step, audit: Value) -> Result<Option<Payment>, LedgerError> {
         let Step::To(to, detail) = step else {
-            return None;
+            return Ok(None);
         };
         // A lapse starts the payment's watch: the channel's window, the configured back-off.
         let watch = match to {
@@ -131,9 +137,9 @@ impl Inner {
             match self.ledger.transition(id, *to, &change) {
                 Ok(Some(p)) => {
                     self.emit(&p);
-                    return Some(p);
+                    return Ok(Some(p));
                 }
-                Ok(None) => return None,
+                Ok(None) => return Ok(None),
                 Err(e) => match retries.next() {
                     Some(ms) => {
                         tracing::warn!(payment = id, error = %e, "cannot record the outcome; trying again");
@@ -141,7 +147,7 @@ impl Inner {
                     }
                     None => {
                         tracing::error!(payment = id, error = %e, "cannot record the outcome; recovery will query again");
-                        return None;
+                        return Err(e);
                     }
                 },
             }
@@ -430,9 +436,11 @@ impl Inner {
         let http = AtomicU64::new(0);
         for p in &due {
             let Some(ch) = self.channel_of(p) else { continue };
-            let p = self.query_once(&ch, p, &http).await;
+            let (p, said) = self.query_reply(&ch, p, &http).await;
             if p.state == State::Lapsed {
-                if let Err(e) = self.ledger.reschedule_recheck(&p.id, now_ms(), longest) {
+                let answered =
+                    !matches!(said, crate::channel::PayOutcome::Unknown(_) | crate::channel::PayOutcome::NotSent(_));
+                if let Err(e) = self.ledger.reschedule_recheck(&p.id, now_ms(), longest, answered) {
                     tracing::warn!(payment = %p.id, error = %e, "cannot schedule the next query");
                 }
             }

@@ -113,10 +113,11 @@ impl Cashier {
         Ok(p)
     }
 
-    /// Unfinished, and neither this process nor another (by its lease) is driving it.
+    /// Unfinished (not a lapsed one: it is watched, and only the channel's word settles it), and
+    /// neither this process nor another (by its lease) is driving it.
     pub fn can_force(&self, p: &Payment) -> bool {
         let driven = self.inner.live.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&p.id);
-        !p.state.is_final() && !driven && p.lease_until <= now_ms()
+        p.state.is_open() && !driven && p.lease_until <= now_ms()
     }
 
     /// An unfinished refund not being sent right now. The engine re-sends those it safely can;

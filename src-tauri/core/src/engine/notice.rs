@@ -68,9 +68,13 @@ impl Inner {
                         tracing::warn!(payment = %p.id, why = %why, "notify: the query got no answer; asking for it again");
                         return NoticeTaken::Retry(format!("the order could not be queried: {why}"));
                     }
-                    PayOutcome::Paid { .. } if after.state != State::Paid => {
+                    // Paid moves every state but reversed: anything else here is a write that failed.
+                    PayOutcome::Paid { .. } if after.state == State::Reversed => {
                         self.conflict(&after, json!({ "notify": "query said paid" }));
                         return NoticeTaken::Unchanged;
+                    }
+                    PayOutcome::Paid { .. } if after.state != State::Paid => {
+                        return NoticeTaken::Retry("the payment could not be recorded".into());
                     }
                     _ if after.state != p.state => return NoticeTaken::Applied,
                     _ => return NoticeTaken::Queried,
@@ -90,9 +94,10 @@ impl Inner {
             return NoticeTaken::Unchanged;
         }
         let step = decide::after_query(&outcome, now_ms(), p.horizon_at, true);
-        match self.apply(&p.id, &step, audit.clone()).await {
-            Some(_) => NoticeTaken::Applied,
-            None => {
+        match self.record(&p.id, &step, audit.clone()).await {
+            Ok(Some(_)) => NoticeTaken::Applied,
+            Err(e) => NoticeTaken::Retry(format!("the payment could not be recorded: {e}")),
+            Ok(None) => {
                 // Paid and reversed never change: a person must look at a paid claim on a reversal.
                 if let Ok(now) = self.ledger.payment(&p.id) {
                     if now.state != State::Paid {

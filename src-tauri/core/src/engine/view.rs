@@ -21,9 +21,10 @@ pub enum Phase {
 
 impl Phase {
     pub fn of(p: &Payment, cancelling: bool) -> Phase {
-        if p.state.is_final() {
+        // Lapsed is over for the person too (unpaid; only watched in the background).
+        if !p.state.is_open() {
             Phase::Done
-        } else if p.abandoned_at.is_some() || p.state == State::Lapsed {
+        } else if p.abandoned_at.is_some() {
             Phase::NotConfirmed
         } else if cancelling {
             Phase::Cancelling
@@ -81,7 +82,9 @@ impl PaymentView {
             amount_text: p.amount.yuan_text(),
             state: p.state,
             phase,
-            is_final: p.state.is_final(),
+            // Over for the clerk and the customer: final, or lapsed (a late payment still turns
+            // it paid, which is final too).
+            is_final: !p.state.is_open(),
             late: p.late,
             wallet: p.wallet.clone(),
             code_masked: p.code_masked.clone(),
@@ -136,7 +139,6 @@ pub fn message(p: &Payment, phase: Phase, lang: Lang, display: Display) -> Strin
             .pick("渠道未及时答复，正在查询结果，请稍候…", "The channel did not answer clearly; checking the result…")
             .into(),
         Phase::Cancelling => lang.pick("正在撤销…", "Cancelling…").into(),
-        Phase::NotConfirmed if p.state == State::Lapsed => lapsed_message(p, lang),
         // Nothing was ever shown: nobody can pay it; the order is followed to be sure.
         Phase::NotConfirmed if qr && p.qr_payload.is_none() => lang
             .pick(
@@ -379,9 +381,7 @@ impl ChargeView {
             S::Open | S::Cancelled => None,
         };
         let last_failure = match (c.state, current) {
-            (S::Open, Some(p)) if !p.state.is_open() => {
-                Some(message(p, Phase::of(p, false), lang, display_of(&p.channel)))
-            }
+            (S::Open, Some(p)) if !p.state.is_open() => Some(message(p, Phase::Done, lang, display_of(&p.channel))),
             _ => None,
         };
         ChargeView {

@@ -453,12 +453,24 @@ mod tests {
                 conn.execute_batch(m.sql).unwrap();
             }
             conn.pragma_update(None, "user_version", 4).unwrap();
-            conn.execute(
-                "INSERT INTO payments (id, terminal, channel, flow, amount_fen, subject, merchant, state, created_at, \
-                 updated_at, deadline_at, horizon_at) VALUES ('OLD1', 'T', 'cashdesk', 'qr', 100, '', 'M', 'pending', 1, 1, 2, 3)",
-                [],
-            )
-            .unwrap();
+            for (id, state) in [("OLD1", "pending"), ("OLD2", "closed"), ("OLD3", "closed")] {
+                conn.execute(
+                    "INSERT INTO payments (id, terminal, channel, flow, amount_fen, subject, merchant, state, created_at, \
+                     updated_at, deadline_at, horizon_at) VALUES (?1, 'T', 'cashdesk', 'qr', 100, '', 'M', ?2, 1, 1, 2, 3)",
+                    [id, state],
+                )
+                .unwrap();
+            }
+            // OLD2 was closed on our clock (the old lapse note); OLD3 by its channel.
+            let note = r#"{"note":"still unpaid after the payment page's lifetime: the channel cannot close it, the page has lapsed"}"#;
+            for (id, detail) in [("OLD2", note), ("OLD3", r#"{"note":null}"#)] {
+                conn.execute(
+                    "INSERT INTO payment_events (payment_id, at, kind, from_state, to_state, detail) \
+                     VALUES (?1, 2, 'transition', 'pending', 'closed', ?2)",
+                    [id, detail],
+                )
+                .unwrap();
+            }
             assert!(conn.execute("UPDATE payments SET state = 'lapsed'", []).is_err(), "schema 4 has no lapsed");
         }
         let ledger = Ledger::open(&path).unwrap();
@@ -474,6 +486,13 @@ mod tests {
         // Leaving lapsed ends the watch.
         let p = other.transition("OLD1", State::Paid, &Change::default()).unwrap().unwrap();
         assert!(p.late && p.recheck_at.is_none());
+        // What an earlier version closed on its own clock is lapsed and watched again; what a
+        // channel closed stays closed.
+        let reopened = ledger.payment("OLD2").unwrap();
+        assert_eq!(reopened.state, State::Lapsed);
+        assert!(reopened.recheck_at.is_some_and(|at| at <= now_ms()) && reopened.watch_until > Some(now_ms()));
+        assert!(ledger.events("OLD2").unwrap().iter().any(|e| e.to_state.as_deref() == Some("lapsed")));
+        assert_eq!(ledger.payment("OLD3").unwrap().state, State::Closed);
     }
 
     #[test]

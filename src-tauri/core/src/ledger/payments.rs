@@ -382,12 +382,18 @@ impl Ledger {
     }
 
     /// A lapsed payment was queried at `now` and is still unpaid: the next query comes after twice
-    /// the last pause (at most `longest_ms`), and none after its watch is over.
-    pub fn reschedule_recheck(&self, id: &str, now: i64, longest_ms: i64) -> Result<(), LedgerError> {
+    /// the last pause (at most `longest_ms`), and none after its watch is over. A query that got
+    /// no answer (`answered` false) says nothing: the same pause again, and the watch goes on.
+    pub fn reschedule_recheck(&self, id: &str, now: i64, longest_ms: i64, answered: bool) -> Result<(), LedgerError> {
         let p = self.payment(id)?;
         let (Some(until), State::Lapsed) = (p.watch_until, p.state) else { return Ok(()) };
-        let every = p.recheck_every_ms.unwrap_or(longest_ms).saturating_mul(2).clamp(1, longest_ms.max(1));
-        let next = (now < until).then(|| now.saturating_add(every).min(until));
+        let last = p.recheck_every_ms.unwrap_or(longest_ms).clamp(1, longest_ms.max(1));
+        let (every, next) = if answered {
+            let every = last.saturating_mul(2).min(longest_ms.max(1));
+            (every, (now < until).then(|| now.saturating_add(every).min(until)))
+        } else {
+            (last, Some(now.saturating_add(last)))
+        };
         self.conn().execute(
             "UPDATE payments SET recheck_at = ?2, recheck_every_ms = ?3 WHERE id = ?1 AND state = 'lapsed'",
             params![id, next, every],
@@ -580,7 +586,7 @@ mod tests {
         let mut at = first;
         let mut seen = Vec::new();
         while let Some(next) = {
-            l.reschedule_recheck("W1", at, 4_000).unwrap();
+            l.reschedule_recheck("W1", at, 4_000, true).unwrap();
             l.payment("W1").unwrap().recheck_at
         } {
             seen.push(next - at);
@@ -590,5 +596,8 @@ mod tests {
         assert_eq!(at, watch.until);
         assert!(l.due_rechecks(i64::MAX).unwrap().is_empty(), "the watch is over");
         assert_eq!(l.payment("W1").unwrap().state, State::Lapsed, "still unpaid, never closed by our clock");
+        // Had that last query got no answer, the watch would not be over for it: the same pause again.
+        l.reschedule_recheck("W1", at, 4_000, false).unwrap();
+        assert_eq!(l.payment("W1").unwrap().recheck_at, Some(at + 4_000));
     }
 }

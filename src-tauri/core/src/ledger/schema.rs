@@ -230,6 +230,22 @@ ALTER TABLE payments ADD COLUMN recheck_every_ms INTEGER;   -- the back-off's cu
 ALTER TABLE payments ADD COLUMN watch_until INTEGER;        -- no automatic query after this
 CREATE INDEX payments_recheck ON payments (recheck_at) WHERE state = 'lapsed';
 
+-- Payments an earlier version closed on its own clock (its note says the page lapsed) were never
+-- closed by their channel: they are lapsed, queried again from now on for 25 h (the longest notify
+-- window of the channels that lapse), so a customer who paid late is still found.
+INSERT INTO payment_events (payment_id, at, kind, from_state, to_state, detail)
+SELECT id, strftime('%s', 'now') * 1000, 'transition', 'closed', 'lapsed',
+       '{"note":"closed on our own clock by an earlier version: lapsed, watched again"}'
+  FROM payments
+ WHERE state = 'closed' AND id IN (SELECT payment_id FROM payment_events
+                                    WHERE kind = 'transition' AND to_state = 'closed'
+                                      AND detail LIKE '%the page has lapsed%');
+UPDATE payments SET state = 'lapsed', recheck_at = strftime('%s', 'now') * 1000, recheck_every_ms = 60000,
+                    watch_until = strftime('%s', 'now') * 1000 + 90000000
+ WHERE state = 'closed' AND id IN (SELECT payment_id FROM payment_events
+                                    WHERE kind = 'transition' AND to_state = 'lapsed'
+                                      AND detail LIKE '%closed on our own clock by an earlier version%');
+
 DROP TRIGGER charges_final;
 CREATE TRIGGER charges_final BEFORE UPDATE OF state ON charges
 WHEN OLD.state IN ('paid', 'cancelled') AND NEW.state <> OLD.state

@@ -20,12 +20,12 @@ pub mod sign;
 
 use super::http::{excerpt, not_encoded, Exchange, HttpClient, Transport};
 use super::{
-    channel_time_ms, channel_time_text, page_or_refusal, unsupported, CancelOutcome, Capabilities, Channel,
+    channel_time_ms, channel_time_text, is_clear, page_or_refusal, unsupported, CancelOutcome, Capabilities, Channel,
     ChannelSetupError, CreateOutcome, Display, Failure, Method, Notice, Order, PayOutcome, RefundOutcome, Reply,
     COMPACT_LOCAL,
 };
 use crate::config::{
-    AmountUnit, ChannelZone, Config, LakalaConfig, LakalaMode, LAKALA_METHODS, LAKALA_PREORDER_METHODS,
+    AmountText, ChannelZone, Config, LakalaConfig, LakalaMode, LAKALA_METHODS, LAKALA_PREORDER_METHODS,
 };
 use crate::i18n::Lang;
 use crate::ledger::Flow;
@@ -63,10 +63,6 @@ pub fn explain(code: &str, lang: Lang) -> Option<&'static str> {
         "BBS11112" => lang.pick(
             "顾客余额不足，未扣款。请顾客换一种付款方式。",
             "The customer's balance is too low; nothing was charged. Ask for another way to pay.",
-        ),
-        "NO_PAGE" => lang.pick(
-            "拉卡拉没有给出收款码或支付页面，顾客无法付款，未扣款。请重新收款。",
-            "Lakala gave no QR code or payment page, so the customer could not pay; nothing was charged. Try again.",
         ),
         "BBS00004" | "UNAUTHORIZED" => lang.pick(
             "拉卡拉拒绝了本机的身份（密钥、证书序列号或令牌配置有误），未扣款。请联系技术支持。",
@@ -330,7 +326,7 @@ impl LakalaChannel {
 
     /// Only a clear refusal (2xx or 4xx) is definitive; a redirect or 5xx never is.
     fn is_definitive(&self, a: &Answer) -> bool {
-        self.definitive.contains(&a.code) && (is_2xx(a.status) || (400..500).contains(&a.status))
+        self.definitive.contains(&a.code) && is_clear(a.status)
     }
 
     fn is_not_found(&self, a: &Answer) -> bool {
@@ -418,16 +414,18 @@ impl LakalaChannel {
         }
     }
 
-    /// Counter query: `order_status` as text (backend) or as a number (direct).
     /// Counter query: `order_status` as text (backend) or as a number (direct). Backend mode
-    /// answers this one query for the legacy orders too (our reading of seed 000); for those,
-    /// "not paid yet" and "no such order" are `Unpaid`: nothing can close them, and a backend
-    /// that does not keep legacy orders must never make a charged one look "never there".
+    /// answers this one query for the legacy orders too (our reading of seed 000): for those, "not
+    /// paid yet" is `Unpaid` (nothing can close them). Where the backend keeps no legacy orders
+    /// (`legacy_orders_queryable = false`), its "no such order" says nothing: unknown, never a
+    /// reason to conclude a charged payment was never there.
     pub(crate) fn counter_query_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
         let legacy = self.legacy(order);
         let (d, msg) = match self.query_answer(got, COUNTER_OK, order) {
             Ok(answer) => answer,
-            Err(PayOutcome::NotFound) if legacy => return PayOutcome::Unpaid,
+            Err(PayOutcome::NotFound) if legacy && !self.config.legacy_orders_queryable => {
+                return PayOutcome::Unknown("the backend keeps no legacy orders: not found says nothing".into())
+            }
             Err(outcome) => return outcome,
         };
         let status = d.order_status.as_deref().unwrap_or("");
@@ -452,7 +450,7 @@ impl LakalaChannel {
             Got::NotSent(why) => return CreateOutcome::NotSent(why),
             Got::Unknown(why) => return CreateOutcome::Unknown(why),
         };
-        if !(is_2xx(a.status) || (400..500).contains(&a.status)) {
+        if !is_clear(a.status) {
             return CreateOutcome::Unknown(Self::unknown(&a));
         }
         let d: TradeData = match read_data(&a.data) {
@@ -541,10 +539,7 @@ impl LakalaChannel {
 
     /// The legacy calls' `total_fee`, in `legacy_amount_unit` (seed 000: "may differ" from fen).
     fn legacy_fee(&self, amount: Fen) -> String {
-        match self.config.legacy_amount_unit {
-            AmountUnit::Fen => amount.0.to_string(),
-            AmountUnit::Yuan => amount.yuan_text(),
-        }
+        self.config.legacy_amount_unit.write(amount, AmountText::TwoDecimals)
     }
 
     /// Seed 000's micropay reply: `000000` with a `transaction_id` for our order is paid (the
@@ -575,11 +570,7 @@ impl LakalaChannel {
             return PayOutcome::Unknown(why);
         }
         if let Some(fee) = &d.total_fee {
-            let read = match self.config.legacy_amount_unit {
-                AmountUnit::Fen => fee.parse::<i64>().ok().map(Fen),
-                AmountUnit::Yuan => Fen::parse_yuan_wire(fee).ok(),
-            };
-            if read != Some(order.amount) {
+            if self.config.legacy_amount_unit.read(fee) != Some(order.amount) {
                 return PayOutcome::Unknown(format!("reply total_fee {fee} is not our amount"));
             }
         }
@@ -954,10 +945,16 @@ mod tests {
         assert!(matches!(ch.legacy_pay_outcome(answer("000000", cheaper), &order), PayOutcome::Unknown(_)));
         assert!(matches!(ch.legacy_pay_outcome(answer("BBS11112", Value::Null), &order), PayOutcome::Failed(_)));
         assert!(matches!(ch.legacy_pay_outcome(answer("E123", Value::Null), &order), PayOutcome::Unknown(_)));
-        // Its query: "not yet" and "no such order" are unpaid, never "not found" (never failed).
+        // Its query: "not yet" is unpaid (nothing closes it); "no such order" means one where the
+        // backend keeps legacy orders, and nothing where it does not.
         let pending = json!({ "out_order_no": ORDER.id, "order_status": "PENDING" });
         assert_eq!(ch.counter_query_outcome(answer("000000", pending), &order), PayOutcome::Unpaid);
-        assert_eq!(ch.counter_query_outcome(answer("ORDER_NOT_EXIST", Value::Null), &order), PayOutcome::Unpaid);
+        assert_eq!(ch.counter_query_outcome(answer("ORDER_NOT_EXIST", Value::Null), &order), PayOutcome::NotFound);
+        let text = "[terminal]\ncode=\"T1\"\n[channels.lakala]\nmode=\"backend\"\nbase_url=\"http://127.0.0.1:9\"\ntoken=\"t\"\nlegacy_orders_queryable=false\n";
+        let config = Config::parse(text, std::path::Path::new("c.toml")).unwrap();
+        let forgetful = LakalaChannel::new(config.channels.lakala.as_ref().unwrap(), &config).unwrap();
+        let not_found = forgetful.counter_query_outcome(answer("ORDER_NOT_EXIST", Value::Null), &order);
+        assert!(matches!(not_found, PayOutcome::Unknown(_)), "{not_found:?}");
     }
 
     #[test]
