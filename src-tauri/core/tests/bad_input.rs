@@ -168,13 +168,11 @@ async fn an_order_the_channel_acknowledged_then_forgot_is_unknown_never_failed()
 /// words, and the clerk's message is true of what the customer saw (no QR was ever shown).
 #[tokio::test]
 async fn a_create_refused_with_an_unlisted_code_fails_on_every_channel() {
-    use paydesk_core::config::{Config, LakalaMode, LakalaQr, Secret};
+    use paydesk_core::config::{Config, LakalaQr};
     let backend = |qr: LakalaQr| {
         move |c: &mut Config| {
-            let l = c.channels.lakala.as_mut().unwrap();
-            (l.mode, l.token, l.qr_api) =
-                (LakalaMode::Backend, Some(Secret::new(paydesk_sandbox::LAKALA_TOKEN)), Some(qr));
-            l.methods = vec!["ALIPAY".into()];
+            common::lakala_backend(c);
+            c.channels.lakala.as_mut().unwrap().qr_api = Some(qr);
         }
     };
     let direct_counter = |c: &mut Config| {

@@ -8,7 +8,7 @@
 mod common;
 
 use common::{fast_sandbox, key_files, rig, rig_with, Rig};
-use paydesk_core::config::{LakalaMode, LakalaQr, Secret};
+use paydesk_core::config::{LakalaQr, Secret};
 use paydesk_core::ledger::{Payment, RefundState, State};
 use paydesk_core::people::Action;
 
@@ -204,12 +204,7 @@ async fn replies_that_do_not_verify_are_never_paid_or_failed() {
     assert_eq!(charges(&rig), 1, "the sandbox did charge: a person must reconcile it");
 }
 
-fn backend(c: &mut paydesk_core::config::Config) {
-    let l = c.channels.lakala.as_mut().unwrap();
-    l.mode = LakalaMode::Backend;
-    l.token = Some(Secret::new(paydesk_sandbox::LAKALA_TOKEN));
-    l.methods = vec!["ALIPAY".into(), "WECHAT".into()];
-}
+use common::lakala_backend as backend;
 
 #[tokio::test]
 async fn backend_counter_page_paid_and_expired() {

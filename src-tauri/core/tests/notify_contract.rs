@@ -142,9 +142,7 @@ async fn the_receiver_answers_each_channel_in_its_own_format() {
 async fn an_unsigned_backend_notify_only_triggers_a_query() {
     let rig = rig_with(fast_sandbox(), |c| {
         slow_polls(c);
-        let l = c.channels.lakala.as_mut().unwrap();
-        l.mode = paydesk_core::config::LakalaMode::Backend;
-        l.token = Some(paydesk_core::config::Secret::new(paydesk_sandbox::LAKALA_TOKEN));
+        common::lakala_backend(c);
     })
     .await;
     let p = waiting_qr(&rig, "12.00").await;
@@ -273,9 +271,7 @@ async fn a_verified_paid_notify_wins_over_closed() {
 async fn a_notify_whose_query_fails_is_not_acknowledged() {
     let rig = rig_with(fast_sandbox(), |c| {
         slow_polls(c);
-        let l = c.channels.lakala.as_mut().unwrap();
-        l.mode = paydesk_core::config::LakalaMode::Backend;
-        l.token = Some(paydesk_core::config::Secret::new(paydesk_sandbox::LAKALA_TOKEN));
+        common::lakala_backend(c);
     })
     .await;
     let (addr, _task) = paydesk_core::notify::serve(rig.cashier.clone(), "127.0.0.1:0").await.unwrap();

@@ -277,6 +277,20 @@ fn check_signed(
     Ok(())
 }
 
+/// [`check_signed`] for a JSON body: its identity fields, and its signature over every field.
+fn check_signed_body(app: &App, fields: &BTreeMap<String, Box<RawValue>>) -> Result<(), Box<Response>> {
+    let text = |name: &str| fields.get(name).and_then(|raw| canonical_value(raw));
+    let signature = fields.get("signature").and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
+    check_signed(
+        app,
+        text("appId").as_deref(),
+        text("nonce").as_deref(),
+        text("timestamp").as_deref(),
+        signature.as_deref(),
+        || app.cashdesk.sign_object(fields),
+    )
+}
+
 // ---------------------------------------------------------------- unified order
 
 #[derive(Serialize)]
@@ -315,21 +329,13 @@ async fn unified_order(State(app): State<Arc<App>>, body: Bytes) -> Response {
         Err(_) => return error(&app, MISSING, "请求体必须是JSON对象"),
     };
     let text = |name: &str| fields.get(name).and_then(|raw| canonical_value(raw));
-    let signature = fields.get("signature").and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
     for name in ["amount", "orderTitle", "outTradeNo"] {
         if text(name).is_none() {
             return error(&app, MISSING, &format!("缺少参数: {name}"));
         }
     }
     let desk = &app.cashdesk;
-    if let Err(resp) = check_signed(
-        &app,
-        text("appId").as_deref(),
-        text("nonce").as_deref(),
-        text("timestamp").as_deref(),
-        signature.as_deref(),
-        || desk.sign_object(&fields),
-    ) {
+    if let Err(resp) = check_signed_body(&app, &fields) {
         return *resp;
     }
     let string = |name: &str| fields.get(name).and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
@@ -504,16 +510,8 @@ async fn payment_list(State(app): State<Arc<App>>, body: Bytes) -> Response {
         Err(_) => return error(&app, MISSING, "请求体必须是JSON对象"),
     };
     let text = |name: &str| fields.get(name).and_then(|raw| canonical_value(raw));
-    let signature = fields.get("signature").and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
     let desk = &app.cashdesk;
-    if let Err(resp) = check_signed(
-        &app,
-        text("appId").as_deref(),
-        text("nonce").as_deref(),
-        text("timestamp").as_deref(),
-        signature.as_deref(),
-        || desk.sign_object(&fields),
-    ) {
+    if let Err(resp) = check_signed_body(&app, &fields) {
         return *resp;
     }
     let Some(token) = text("token") else {

@@ -150,7 +150,7 @@ async fn wap_pc_app_shapes() {
     assert_eq!(r.str("status"), "SUCCESS");
     assert_eq!(r.str("paymentUrl"), format!("{}/pay/PC1", sb.base_url()));
 
-    let r = post_raw(&sb, "/api/payment/alipay/app", &pay_body("APP1", "199.98", "")).await;
+    let r = post_raw(&sb, "/api/payment/alipay/app", &pay_body("APP1", "199.97", "")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.str("status"), "PENDING");
     assert!(r.str("orderString").starts_with("app_id="), "{}", r.text);

@@ -60,6 +60,14 @@ pub fn config_for(base_url: &str) -> Config {
     c
 }
 
+/// Lakala through the seeds' merchant backend (Bearer token; counter methods) instead of direct.
+pub fn lakala_backend(c: &mut Config) {
+    let l = c.channels.lakala.as_mut().expect("demo has lakala");
+    l.mode = paydesk_core::config::LakalaMode::Backend;
+    l.token = Some(paydesk_core::config::Secret::new(paydesk_sandbox::LAKALA_TOKEN));
+    l.methods = vec!["ALIPAY".into(), "WECHAT".into()];
+}
+
 /// The sandbox's test key files (the store's private key, Lakala's certificate), written once
 /// under the target directory; absolute paths, so a config naming them works from anywhere.
 pub fn key_files() -> (std::path::PathBuf, std::path::PathBuf) {

@@ -347,30 +347,37 @@ impl LakalaChannel {
         }
     }
 
-    pub(crate) fn pay_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
+    /// A pay call's answer read up to its data about our order, or the outcome to give instead:
+    /// one of `paying` is the customer still confirming; another code than `ok` is failed when
+    /// listed definitive, else unknown ("not found" makes no sense in reply to a pay call).
+    fn pay_answer(&self, got: Got, order: &Order<'_>, ok: &str, paying: &[&str]) -> Result<TradeData, PayOutcome> {
         let a = match got {
             Got::Answer(a) => a,
-            Got::NotSent(why) => return PayOutcome::NotSent(why),
-            Got::Unknown(why) => return PayOutcome::Unknown(why),
+            Got::NotSent(why) => return Err(PayOutcome::NotSent(why)),
+            Got::Unknown(why) => return Err(PayOutcome::Unknown(why)),
         };
-        if a.code == LABS_PAYING && is_2xx(a.status) {
-            return PayOutcome::Waiting;
+        if is_2xx(a.status) && paying.contains(&a.code.as_str()) {
+            return Err(PayOutcome::Waiting);
         }
-        if a.code != LABS_OK || !is_2xx(a.status) {
-            // "Not found" makes no sense in reply to a pay call.
-            return if self.is_definitive(&a) {
+        if a.code != ok || !is_2xx(a.status) {
+            return Err(if self.is_definitive(&a) {
                 PayOutcome::Failed(Self::failure(&a))
             } else {
                 PayOutcome::Unknown(Self::unknown(&a))
-            };
+            });
         }
-        let d: TradeData = match read_data(&a.data) {
+        let d: TradeData = read_data(&a.data).map_err(PayOutcome::Unknown)?;
+        match d.mismatch(order) {
+            Some(why) => Err(PayOutcome::Unknown(why)),
+            None => Ok(d),
+        }
+    }
+
+    pub(crate) fn pay_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
+        let d = match self.pay_answer(got, order, LABS_OK, &[LABS_PAYING]) {
             Ok(d) => d,
-            Err(why) => return PayOutcome::Unknown(why),
+            Err(outcome) => return outcome,
         };
-        if let Some(why) = d.mismatch(order) {
-            return PayOutcome::Unknown(why);
-        }
         if d.need_query.as_deref() == Some("1") {
             return PayOutcome::Waiting;
         }
@@ -547,28 +554,10 @@ impl LakalaChannel {
     /// one, the customer is still confirming; "paying" codes likewise; a listed definitive code
     /// failed; anything else unknown, then queried.
     pub(crate) fn legacy_pay_outcome(&self, got: Got, order: &Order<'_>) -> PayOutcome {
-        let a = match got {
-            Got::Answer(a) => a,
-            Got::NotSent(why) => return PayOutcome::NotSent(why),
-            Got::Unknown(why) => return PayOutcome::Unknown(why),
-        };
-        if is_2xx(a.status) && LEGACY_PAYING.contains(&a.code.as_str()) {
-            return PayOutcome::Waiting;
-        }
-        if a.code != COUNTER_OK || !is_2xx(a.status) {
-            return if self.is_definitive(&a) {
-                PayOutcome::Failed(Self::failure(&a))
-            } else {
-                PayOutcome::Unknown(Self::unknown(&a))
-            };
-        }
-        let d: TradeData = match read_data(&a.data) {
+        let d = match self.pay_answer(got, order, COUNTER_OK, LEGACY_PAYING) {
             Ok(d) => d,
-            Err(why) => return PayOutcome::Unknown(why),
+            Err(outcome) => return outcome,
         };
-        if let Some(why) = d.mismatch(order) {
-            return PayOutcome::Unknown(why);
-        }
         if let Some(fee) = &d.total_fee {
             if self.config.legacy_amount_unit.read(fee) != Some(order.amount) {
                 return PayOutcome::Unknown(format!("reply total_fee {fee} is not our amount"));
