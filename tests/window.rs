@@ -126,12 +126,19 @@ async fn qr_on(s: &Session, channel: &str, method: Option<&str>, amount: &str) -
 }
 
 /// Pays on the sandbox's customer page the way a phone would: opens the link (following any
-/// redirect) and presses Pay.
+/// redirect; on a cashier desk's list of ways to pay, the first one) and presses Pay.
 async fn pay_on_phone(link: &str) -> Result<(), Error> {
     let http = reqwest::Client::new();
     let page = http.get(link).send().await?;
-    let landed = page.url().clone();
-    assert!(page.text().await?.contains("id=\"pay\""), "the customer page offers a Pay button: {landed}");
+    let mut landed = page.url().clone();
+    let mut text = page.text().await?;
+    let picked = text.split("class=\"channel\"").nth(1).and_then(|rest| rest.split("href=\"").nth(1));
+    if let Some(href) = picked.and_then(|rest| rest.split('"').next()).map(str::to_owned) {
+        let page = http.get(&href).send().await?;
+        landed = page.url().clone();
+        text = page.text().await?;
+    }
+    assert!(text.contains("id=\"pay\""), "the customer page offers a Pay button: {landed}");
     assert!(http.post(landed).send().await?.status().is_success());
     Ok(())
 }

@@ -278,10 +278,13 @@ async fn run(cli: Cli) -> u8 {
             if out.json {
                 println!(
                     "{}",
-                    serde_json::json!({"examined": s.examined, "resolved": s.resolved, "still_open": s.still_open})
+                    serde_json::json!({"examined": s.examined, "resolved": s.resolved, "still_open": s.still_open, "rechecked_lapsed": s.rechecked})
                 );
             } else {
-                println!("examined {} resolved {} still open {}", s.examined, s.resolved, s.still_open);
+                println!(
+                    "examined {} resolved {} still open {} lapsed rechecked {}",
+                    s.examined, s.resolved, s.still_open, s.rechecked
+                );
             }
             if s.still_open == 0 {
                 PAID
