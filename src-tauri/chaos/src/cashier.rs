@@ -120,6 +120,17 @@ async fn clerk_done(cashier: &Cashier, id: &str) -> Result<paydesk_core::ledger:
     }
 }
 
+/// Takes one refund of exactly `fen` off a statement's list; whether there was one.
+fn strike(listed: &mut Vec<i64>, fen: i64) -> bool {
+    match listed.iter().position(|r| *r == fen) {
+        Some(i) => {
+            listed.swap_remove(i);
+            true
+        }
+        None => false,
+    }
+}
+
 /// What the last restart did: recovery sweeps, and refunds a manager decided.
 pub struct Settled {
     pub sweeps: usize,
@@ -130,13 +141,13 @@ pub struct Settled {
 /// the lapsed payments' rechecks come round), or `limit` passes. Payments must be resolved by the
 /// machine. Refunds on a channel that cannot safely be asked again stay
 /// `unknown` for a manager, who decides each from the channel's own records, as the refund
-/// screen asks them to. `records` gives what the channel gave back per order (fen); abc, for
-/// one, keeps no refund number of ours, so the manager goes by the order's refunded total.
+/// screen asks them to. `records` gives the refunds the channel made per order (fen each); abc,
+/// for one, keeps no refund number of ours, so the manager matches them by amount.
 pub async fn settle(
     config_path: &Path,
     limit: Duration,
     watch: Duration,
-    records: impl Fn() -> std::collections::BTreeMap<String, i64>,
+    records: impl Fn() -> std::collections::BTreeMap<String, Vec<i64>>,
 ) -> Result<Settled, String> {
     let (cashier, manager) = open(config_path)?;
     let started = Instant::now();
@@ -156,11 +167,13 @@ pub async fn settle(
                     .is_some_and(|ch| !ch.capabilities().refund_resend)
         };
         if open.is_empty() && refunds.iter().all(for_a_manager) && started.elapsed() >= watch {
+            // The channel's refunds of each order that the ledger's succeeded ones do not account
+            // for, one by one with their amounts, as the bank's statement lists them.
             let mut unexplained = records();
             for (order, given) in unexplained.iter_mut() {
                 for done in ledger.refunds_of(order).map_err(|e| e.to_string())? {
                     if done.state == paydesk_core::ledger::RefundState::Succeeded {
-                        *given -= done.amount.0;
+                        strike(given, done.amount.0);
                     }
                 }
             }
@@ -168,11 +181,7 @@ pub async fn settle(
             for r in &refunds {
                 let approval =
                     cashier.people().approve(manager, MANAGER_PIN, Action::ResolveRefund).map_err(|e| e.to_string())?;
-                let left = unexplained.entry(r.payment_id.clone()).or_default();
-                let succeeded = *left >= r.amount.0;
-                if succeeded {
-                    *left -= r.amount.0;
-                }
+                let succeeded = strike(unexplained.entry(r.payment_id.clone()).or_default(), r.amount.0);
                 cashier
                     .resolve_refund(&approval, &r.id, succeeded, "checked against the channel's records")
                     .map_err(|e| format!("deciding refund {}: {e}", r.id))?;

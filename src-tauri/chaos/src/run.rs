@@ -341,9 +341,9 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     sandbox.set_faults(Faults::default());
     let watch = Duration::from_millis(Timing::quick().lapsed_recheck_max_ms * 2);
     let made_refunds = || {
-        let mut given: BTreeMap<String, i64> = BTreeMap::new();
+        let mut given: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         for r in sandbox.truth().refunds {
-            *given.entry(r.order_no).or_default() += r.amount_fen;
+            given.entry(r.order_no).or_default().push(r.amount_fen);
         }
         given
     };

@@ -727,7 +727,10 @@ mod tests {
         ] {
             assert_eq!(created(elsewhere), CreateOutcome::Created { payload: ours.clone() }, "{elsewhere}");
         }
-        assert_eq!(created(r#"{"code":4000,"msg":"一类渠道最多留下一个渠道"}"#), CreateOutcome::Created { payload: ours.clone() });
+        assert_eq!(
+            created(r#"{"code":4000,"msg":"一类渠道最多留下一个渠道"}"#),
+            CreateOutcome::Created { payload: ours.clone() }
+        );
         // The answer was lost: the page is shown all the same (the desk most likely took the list).
         assert_eq!(
             ch.listed(read(Transport::Lost("timeout".into())), "T0KEN"),
