@@ -408,15 +408,22 @@ async fn list(
         };
         return Ok(json(StatusCode::OK, &ApiList { charges, next_before: None }));
     }
-    let to = q.to_ms.unwrap_or_else(|| now_ms() + 1);
-    let from = q.from_ms.unwrap_or(to - 24 * 3_600_000);
+    // Every bound is checked before any arithmetic on it: a time is ms since the epoch, from 1970
+    // to the year 9999.
+    const LAST_MS: i64 = 253_402_300_799_999;
+    let in_range = |t: Option<i64>| t.is_none_or(|t| (0..=LAST_MS).contains(&t));
     let limit = q.limit.unwrap_or(50);
-    if from >= to || !(1..=PAGE_MAX).contains(&limit) {
+    if !in_range(q.from_ms) || !in_range(q.to_ms) || !(1..=PAGE_MAX).contains(&limit) {
         return Err(Refusal::bad_request(
             "查询范围不正确",
             "Bad range",
-            &format!("from_ms < to_ms, limit 1–{PAGE_MAX}"),
+            &format!("from_ms and to_ms 0–{LAST_MS}, limit 1–{PAGE_MAX}"),
         ));
+    }
+    let to = q.to_ms.unwrap_or_else(|| now_ms() + 1);
+    let from = q.from_ms.unwrap_or(to.saturating_sub(24 * 3_600_000));
+    if from >= to {
+        return Err(Refusal::bad_request("查询范围不正确", "Bad range", "from_ms < to_ms"));
     }
     let before = match q.before.as_deref() {
         Some(id) => Some((ledger.charge(id).map_err(lookup)?.created_at, id)),

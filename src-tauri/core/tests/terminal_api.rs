@@ -282,6 +282,23 @@ async fn past_charges_page_newest_first() {
     let (_, page3) = api.get(&format!("/v1/charges?limit=2&before={}", page2["next_before"].as_str().unwrap())).await;
     assert_eq!(amounts(&page3), [100]);
     assert!(page3["next_before"].is_null());
+    // Bounds at the edges of i64 and past the calendar are refused with a 400, never a panic; the
+    // listener still answers after them.
+    for bad in [
+        "to_ms=-9223372036854775808",
+        "from_ms=-9223372036854775808",
+        "to_ms=9223372036854775807",
+        "from_ms=-1",
+        "from_ms=5&to_ms=5",
+        "limit=0",
+        "limit=18446744073709551615",
+    ] {
+        let (status, body) = api.get(&format!("/v1/charges?{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, _) = api.get("/v1/charges?to_ms=253402300799999").await;
+    assert_eq!(status, 200);
+    assert_eq!(amounts(&api.get("/v1/charges?limit=1").await.1), [104]);
 }
 
 #[tokio::test]
