@@ -16,3 +16,4 @@ pub mod people;
 pub mod qr;
 pub mod scan;
 pub mod terminal_api;
+pub mod text;

@@ -185,7 +185,7 @@ fn check_pin_format(pin: &str) -> Result<(), PeopleError> {
 fn clean_name(name: &str) -> Result<String, PeopleError> {
     let name = name.trim();
     let n = name.chars().count();
-    if n == 0 || n > 32 || name.chars().any(char::is_control) {
+    if n == 0 || n > 32 || !crate::text::visible(name) {
         return Err(PeopleError::Name);
     }
     Ok(name.to_string())

@@ -205,6 +205,10 @@ async fn bad_requests_get_a_clear_4xx_and_change_nothing() {
         (json!({ "amount_fen": -100, "external_order_id": "X" }), "amount"),
         (json!({ "amount_fen": 100, "external_order_id": "" }), "external_order_id"),
         (json!({ "amount_fen": 100, "external_order_id": "a\u{7}b" }), "external_order_id"),
+        // A right-to-left override shows another order number than the one stored.
+        (json!({ "amount_fen": 100, "external_order_id": "ERP-\u{202E}1001" }), "external_order_id"),
+        (json!({ "amount_fen": 100, "external_order_id": "X", "subject": "午餐\u{2066}¥1\u{2069}" }), "subject"),
+        (json!({ "amount_fen": 100, "external_order_id": "X", "subject": "zero\u{200B}width" }), "subject"),
         (json!({ "amount_fen": 100, "external_order_id": "X", "channel": "visa" }), "unknown_channel"),
         (json!({ "amount_fen": 100, "external_order_id": "X", "channel": "paysvc", "tender": "code" }), "not_offered"),
     ] {

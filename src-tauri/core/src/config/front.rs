@@ -140,7 +140,12 @@ impl Kiosk {
             if !id_ok || !seen.insert(p.id.as_str()) {
                 return Err(invalid(&format!("kiosk.products[{i}].id"), "unique, 1–32 letters, digits, - or _"));
             }
-            if p.name_zh.trim().is_empty() || p.name_zh.chars().count() > 40 || p.name_en.chars().count() > 40 {
+            if p.name_zh.trim().is_empty()
+                || p.name_zh.chars().count() > 40
+                || p.name_en.chars().count() > 40
+                || !crate::text::visible(&p.name_zh)
+                || !crate::text::visible(&p.name_en)
+            {
                 return Err(invalid(&format!("kiosk.products[{i}].name_zh"), "1–40 characters / 1 到 40 个字"));
             }
             if p.price_fen().is_none() {
@@ -171,7 +176,11 @@ impl Default for CustomerDisplay {
 
 impl CustomerDisplay {
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.welcome_zh.chars().count() > 60 || self.welcome_en.chars().count() > 60 {
+        if self.welcome_zh.chars().count() > 60
+            || self.welcome_en.chars().count() > 60
+            || !crate::text::visible(&self.welcome_zh)
+            || !crate::text::visible(&self.welcome_en)
+        {
             return Err(invalid("display.welcome_zh", "at most 60 characters / 不超过 60 个字"));
         }
         Ok(())

@@ -35,7 +35,7 @@ pub enum ChargeError {
     Amount(AmountError),
     #[error("the external order id must be 1–64 visible characters")]
     ExternalId,
-    #[error("the subject must be at most 128 characters, without control characters")]
+    #[error("the subject must be at most 128 characters, without control or invisible characters")]
     Subject,
     #[error("no channel {0} is configured")]
     UnknownChannel(String),
@@ -85,8 +85,8 @@ impl Localized for ChargeError {
                 .into(),
             ChargeError::Subject => lang
                 .pick(
-                    "商品描述不超过 128 个字，且不能含控制字符",
-                    "The subject is at most 128 characters, no control characters",
+                    "商品描述不超过 128 个字，且不能含控制字符或不可见字符",
+                    "The subject is at most 128 characters, with no control or invisible characters",
                 )
                 .into(),
             ChargeError::UnknownChannel(c) => match lang {
@@ -108,9 +108,7 @@ impl Localized for ChargeError {
     }
 }
 
-fn visible(text: &str) -> bool {
-    !text.chars().any(char::is_control)
-}
+use crate::text::visible;
 
 impl Cashier {
     /// Most charges unfinished at once (`[terminal_api] max_open_charges`; 1 without the API).
