@@ -14,11 +14,15 @@ use sha2::Sha256;
 const LAKALA_KEY: &str = include_str!("../../sandbox/keys/lakala_private.pem");
 const MERCHANT_KEY: &str = include_str!("../../sandbox/keys/merchant_private.pem");
 
-/// `Authorization` for a notify body, signed with `key_pem` as Lakala signs notifies.
+/// `Authorization` for a notify body, signed with `key_pem` as Lakala signs notifies: now, with a
+/// fresh nonce (as Lakala signs every delivery).
 fn signed(key_pem: &str, body: &str) -> String {
+    signed_at(key_pem, body, chrono::Utc::now().timestamp(), &format!("n{:016x}", fastrand::u64(..)))
+}
+
+fn signed_at(key_pem: &str, body: &str, ts: i64, nonce: &str) -> String {
     use base64::Engine;
     let key = SigningKey::<Sha256>::new(rsa::RsaPrivateKey::from_pkcs8_pem(key_pem).unwrap());
-    let (ts, nonce) = (chrono::Utc::now().timestamp(), "n0nce1234567");
     let sig = key.sign(format!("{ts}\n{nonce}\n{body}\n").as_bytes()).to_bytes();
     let sig = base64::engine::general_purpose::STANDARD.encode(sig);
     format!("LKLAPI-SHA256withRSA timestamp=\"{ts}\",nonce_str=\"{nonce}\",signature=\"{sig}\"")
@@ -58,9 +62,13 @@ async fn a_verified_paid_notify_is_applied_once_and_repeats_change_nothing() {
     let auth = signed(LAKALA_KEY, &body);
     assert_eq!(rig.cashier.take_notify("lakala", Some(&auth), body.as_bytes()).await, NoticeTaken::Applied);
     assert_eq!(rig.cashier.ledger().payment(&p.id).unwrap().state, State::Paid);
+    // Lakala's retries (signed afresh) change nothing; the same delivery again is a replay.
     for _ in 0..3 {
-        assert_eq!(rig.cashier.take_notify("lakala", Some(&auth), body.as_bytes()).await, NoticeTaken::Unchanged);
+        let again = signed(LAKALA_KEY, &body);
+        assert_eq!(rig.cashier.take_notify("lakala", Some(&again), body.as_bytes()).await, NoticeTaken::Unchanged);
     }
+    let replay = rig.cashier.take_notify("lakala", Some(&auth), body.as_bytes()).await;
+    assert!(matches!(&replay, NoticeTaken::Refused(why) if why.contains("replayed")), "{replay:?}");
     assert_eq!(transitions(&rig, &p.id), ["created", "pending", "paid"]);
 }
 
@@ -286,4 +294,27 @@ async fn a_notify_whose_query_fails_is_not_acknowledged() {
     let again = http.post(format!("http://{addr}/notify/lakala")).body(body).send().await.unwrap();
     assert_eq!(again.status(), 200);
     assert_eq!(rig.cashier.ledger().payment(&p.id).unwrap().state, State::Paid);
+}
+
+/// A notify signed long ago (a year-old capture replayed), or one that names no merchant: the
+/// first is refused, the second is only a reason to query (the query decides), never applied as is.
+#[tokio::test]
+async fn an_old_notify_is_refused_and_one_without_the_merchant_only_triggers_a_query() {
+    let rig = rig_with(fast_sandbox(), slow_polls).await;
+    let p = waiting_qr(&rig, "12.00").await;
+    let body = labs_notify(&p.id, 1200, &p.merchant);
+    let year_ago = chrono::Utc::now().timestamp() - 365 * 24 * 3600;
+    let old =
+        rig.cashier.take_notify("lakala", Some(&signed_at(LAKALA_KEY, &body, year_ago, "n0ld")), body.as_bytes()).await;
+    assert!(matches!(&old, NoticeTaken::Refused(why) if why.contains("signed")), "{old:?}");
+    let unnamed = serde_json::json!({
+        "out_trade_no": p.id, "trade_no": "2026112200001", "trade_status": "SUCCESS", "total_amount": "1200",
+        "trade_time": "20261122103005",
+    })
+    .to_string();
+    // Not paid at the sandbox: the query it triggers says so, and nothing changes.
+    let taken = rig.cashier.take_notify("lakala", Some(&signed(LAKALA_KEY, &unnamed)), unnamed.as_bytes()).await;
+    assert_eq!(taken, NoticeTaken::Queried);
+    assert_eq!(rig.cashier.ledger().payment(&p.id).unwrap().state, State::Pending);
+    assert_eq!(transitions(&rig, &p.id), ["created", "pending"]);
 }

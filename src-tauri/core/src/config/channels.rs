@@ -328,6 +328,10 @@ pub struct LakalaConfig {
     /// Backend mode, seed 000's legacy micropay: the unit of `total_fee` (seed: "may differ").
     #[serde(default)]
     pub legacy_amount_unit: AmountUnit,
+    /// Direct mode: a signed notify older (or newer) than this is refused, and one whose nonce was
+    /// seen within it is a replay.
+    #[serde(default = "default_notify_max_age")]
+    pub notify_max_age_seconds: u64,
     /// Backend mode: the backend's `counter/query` answers for the legacy orders too (our reading of
     /// seed 000), so its "no such order" means one. Off: "no such order" says nothing, and a
     /// legacy payment whose answer was lost stays unknown for a manager.
@@ -362,6 +366,10 @@ pub struct LakalaConfig {
     /// cancelled) is still queried.
     #[serde(default = "default_lakala_watch")]
     pub lapse_watch_ms: u64,
+}
+
+pub(super) fn default_notify_max_age() -> u64 {
+    300
 }
 
 fn default_lakala_methods() -> Vec<String> {
@@ -456,6 +464,9 @@ impl ChannelSection for LakalaConfig {
             }
         }
         within_a_day(key, "barcode_deadline_ms", self.barcode_deadline_ms)?;
+        if !(1..=86_400).contains(&self.notify_max_age_seconds) {
+            return Err(invalid(&format!("{key}.notify_max_age_seconds"), "1–86400 / 1 到 86400 秒"));
+        }
         watch_window(key, self.lapse_watch_ms)
     }
 }

@@ -474,6 +474,7 @@ impl Config {
                     support_repeat_pay: false,
                     legacy_amount_unit: AmountUnit::Fen,
                     legacy_orders_queryable: true,
+                    notify_max_age_seconds: channels::default_notify_max_age(),
                     methods: vec!["ALIPAY".into(), "WECHAT".into(), "UQRCODEPAY".into()],
                     order_info: default_goods_name(),
                     notify_url: None,

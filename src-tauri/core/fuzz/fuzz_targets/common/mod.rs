@@ -112,9 +112,12 @@ pub fn lakala_reply_headers(body: &[u8]) -> Vec<(String, String)> {
     ]
 }
 
-/// The `Authorization` header Lakala puts on a notify with this body.
+/// The `Authorization` header Lakala puts on a notify with this body: signed now, with a nonce
+/// never used before (the channel refuses old notifies and replays).
 pub fn lakala_notify_authorization(body: &[u8]) -> String {
-    let (ts, nonce) = ("1700000000", "fuzzNonce0123456789");
+    static NONCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (ts, nonce) = (now.to_string(), format!("fuzz{}", NONCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
     let mut message = format!("{ts}\n{nonce}\n").into_bytes();
     message.extend_from_slice(body);
     message.push(b'\n');

@@ -75,6 +75,8 @@ pub fn explain(code: &str, lang: Lang) -> Option<&'static str> {
 pub struct LakalaChannel {
     http: HttpClient,
     config: LakalaConfig,
+    /// Nonces of the signed notifies taken within `notify_max_age_seconds`, with their time.
+    notify_nonces: std::sync::Mutex<std::collections::HashMap<String, i64>>,
     caps: Capabilities,
     direct: Option<Direct>,
     not_found: Vec<String>,
@@ -234,6 +236,7 @@ impl LakalaChannel {
         };
         Ok(LakalaChannel {
             http,
+            notify_nonces: Default::default(),
             caps,
             direct,
             not_found: codes(&config.not_found_codes, DEFAULT_NOT_FOUND),
@@ -544,6 +547,23 @@ impl LakalaChannel {
         Self::reply(ex, outcome)
     }
 
+    /// A verified notify's time is within `notify_max_age_seconds` of ours, and its nonce was not
+    /// taken within that window (Lakala signs every delivery afresh: a repeat is a replay).
+    fn first_seen(&self, stamp: &sign::NotifyStamp) -> Result<(), String> {
+        let now = crate::ledger::now_ms() / 1000;
+        let max_age = self.config.notify_max_age_seconds as i64;
+        let off = now.saturating_sub(stamp.timestamp);
+        if off.saturating_abs() > max_age {
+            return Err(format!("the notify was signed {off} s from now, over {max_age} s"));
+        }
+        let mut seen = self.notify_nonces.lock().unwrap_or_else(|p| p.into_inner());
+        seen.retain(|_, at| now.saturating_sub(*at) <= max_age);
+        if seen.insert(stamp.nonce.clone(), stamp.timestamp).is_some() {
+            return Err("a notify seen before (replayed)".into());
+        }
+        Ok(())
+    }
+
     /// The legacy calls' `total_fee`, in `legacy_amount_unit` (seed 000: "may differ" from fen).
     fn legacy_fee(&self, amount: Fen) -> String {
         self.config.legacy_amount_unit.write(amount, AmountText::TwoDecimals)
@@ -777,14 +797,16 @@ impl Channel for LakalaChannel {
         Self::reply(ex, outcome)
     }
 
-    /// Direct: signed by Lakala; a verified "paid" carries order, amount and merchant for the
-    /// receiver to cross-check. Backend: unsigned, so only a reason to query.
+    /// Direct: signed by Lakala, recent, and not seen before; a verified "paid" that names the
+    /// merchant carries order, amount and merchant for the receiver to cross-check (without the
+    /// merchant it is only a reason to query). Backend: unsigned, so only a reason to query.
     fn read_notify(&self, authorization: Option<&str>, body: &[u8]) -> Notice {
         if let Some(direct) = &self.direct {
             let Some(auth) = authorization else {
                 return Notice::Refused("the notify is not signed".into());
             };
-            if let Err(why) = direct.verifier.verify_notify(auth, body) {
+            let fresh = direct.verifier.verify_notify(auth, body).and_then(|stamp| self.first_seen(&stamp));
+            if let Err(why) = fresh {
                 return Notice::Refused(why);
             }
         }
@@ -796,11 +818,11 @@ impl Channel for LakalaChannel {
             return Notice::Refused("the notify names no order".into());
         };
         let paid = d.trade_status.as_deref() == Some("SUCCESS") || d.order_status.as_deref() == Some("2");
-        match (self.direct.is_some(), paid, d.total_amount) {
-            (true, true, Some(amount)) => Notice::Paid {
+        match (self.direct.is_some(), paid, d.total_amount, d.merchant_no.filter(|m| !m.is_empty())) {
+            (true, true, Some(amount), Some(merchant)) => Notice::Paid {
                 order_id,
                 amount,
-                merchant: d.merchant_no,
+                merchant: Some(merchant),
                 trade_no: d.trade_no.or(d.pay_order_no),
                 paid_at: d.trade_time.as_deref().and_then(|t| channel_time_ms(t, COMPACT_LOCAL, self.config.time_zone)),
             },

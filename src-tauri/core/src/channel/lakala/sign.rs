@@ -113,13 +113,16 @@ impl PlatformVerifier {
         self.verify(&format!("{appid}\n{serial}\n{timestamp}\n{nonce}\n{body}\n"), signature)
     }
 
-    /// A notify: its `Authorization` header over the exact body bytes.
-    pub fn verify_notify(&self, authorization: &str, body: &[u8]) -> Result<(), String> {
+    /// A notify: its `Authorization` header over the exact body bytes. Returns what it was
+    /// signed with: its time (Unix seconds) and nonce, for the caller's age and replay checks.
+    pub fn verify_notify(&self, authorization: &str, body: &[u8]) -> Result<NotifyStamp, String> {
         let params = parse_authorization(authorization)?;
         let get = |k: &str| params.get(k).map(String::as_str).ok_or_else(|| format!("notify has no {k}"));
         let body = std::str::from_utf8(body).map_err(|_| "the notify body is not UTF-8")?;
-        let message = format!("{}\n{}\n{body}\n", get("timestamp")?, get("nonce_str")?);
-        self.verify(&message, get("signature")?)
+        let (timestamp, nonce) = (get("timestamp")?, get("nonce_str")?);
+        self.verify(&format!("{timestamp}\n{nonce}\n{body}\n"), get("signature")?)?;
+        let timestamp = timestamp.parse().map_err(|_| "the notify's timestamp is not a number")?;
+        Ok(NotifyStamp { timestamp, nonce: nonce.to_string() })
     }
 
     fn check_serial(&self, serial: &str) -> Result<(), String> {
@@ -130,6 +133,14 @@ impl PlatformVerifier {
             _ => Ok(()),
         }
     }
+}
+
+/// What a verified notify was signed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyStamp {
+    /// Unix seconds.
+    pub timestamp: i64,
+    pub nonce: String,
 }
 
 /// `LKLAPI-SHA256withRSA k="v",k="v"` into its pairs, in whatever order they come.
