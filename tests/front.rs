@@ -208,6 +208,21 @@ async fn customer_display_shows_the_clerk_qr_and_a_pushed_charge_is_collected_at
         asked.starts_with("refused") && asked.contains("not allowed"),
         "the display called a clerk command: {asked}"
     );
+    // Nor may it emit an event (a fake "paid" for the clerk's window to show).
+    let emitted = s
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI_INTERNALS__.invoke('plugin:event|emit', { event: 'payment', payload: { state: 'paid' } })
+               .then(() => done('allowed'), (e) => done('refused: ' + e));",
+            vec![],
+        )
+        .await?;
+    let emitted = emitted.as_str().unwrap_or_default().to_owned();
+    assert!(
+        emitted.starts_with("refused") && emitted.contains("not allowed"),
+        "the display emitted an event: {emitted}"
+    );
 
     // The clerk asks for a QR; both screens show the same code.
     s.client.switch_to_window(clerk.clone()).await?;
