@@ -182,6 +182,10 @@ pub async fn deliver(delivery: Delivery, ctl: &ConnCtl, resp: Response) -> Respo
 
 /// Middleware over the channel routes.
 pub async fn apply(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    {
+        let mut calls = app.calls.lock().unwrap_or_else(PoisonError::into_inner);
+        *calls.entry(req.uri().path().to_owned()).or_default() += 1;
+    }
     let faults = app.faults.get();
     if faults.only_path.as_deref().is_some_and(|only| !req.uri().path().ends_with(only)) {
         return next.run(req).await;

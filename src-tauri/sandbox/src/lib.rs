@@ -200,6 +200,8 @@ pub(crate) struct App {
     pub lakala: lakala_direct::Setup,
     pub cashdesk: cashdesk::Setup,
     pub notifier: notify::Notifier,
+    /// Channel calls answered so far, by path (tests count the queries a cashier makes).
+    pub calls: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 impl App {
@@ -338,6 +340,7 @@ impl Sandbox {
             lakala,
             cashdesk: cashdesk::Setup::new(&opts),
             notifier,
+            calls: Default::default(),
         });
         let (stop, stop_rx) = watch::channel(false);
         let server = tokio::spawn(server::serve(listener, router(app.clone()), stop_rx.clone()));
@@ -363,6 +366,12 @@ impl Sandbox {
 
     pub fn faults(&self) -> Faults {
         self.app.faults.get()
+    }
+
+    /// How many channel calls whose path ends with `suffix` were made so far.
+    pub fn calls(&self, suffix: &str) -> u64 {
+        let calls = self.app.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        calls.iter().filter(|(path, _)| path.ends_with(suffix)).map(|(_, n)| n).sum()
     }
 
     /// How many faults were injected so far, by kind.

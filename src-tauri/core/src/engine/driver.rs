@@ -39,6 +39,9 @@ pub(super) fn order_of(p: &Payment) -> Order<'_> {
     Order { id: &p.id, amount: p.amount, subject: &p.subject, merchant: &p.merchant, method, flow: p.flow }
 }
 
+/// How many orders hinted at by throttled notifies one recovery sweep asks about.
+const HINTS_PER_SWEEP: usize = 20;
+
 /// How often a failed ledger write is tried again before the step is left to recovery.
 const LEDGER_RETRIES: [u64; 3] = [50, 250, 1_000];
 
@@ -418,8 +421,25 @@ impl Inner {
             }
         }
         summary.rechecked = self.recheck_lapsed().await;
+        self.ask_hinted().await;
         summary.refunds_resolved = self.recover_refunds().await;
         summary
+    }
+
+    /// Queries the orders whose notify hints were coalesced or rate-limited, a few a sweep: a
+    /// payment the ledger holds as settled is queried by nothing else.
+    async fn ask_hinted(&self) {
+        let later = self.hints.lock().unwrap_or_else(|e| e.into_inner()).take_later(HINTS_PER_SWEEP);
+        let http = AtomicU64::new(0);
+        for id in later {
+            let Some(p) = self.current(&id) else { continue };
+            if matches!(p.state, State::Paid | State::Reversed) {
+                continue;
+            }
+            if let Some(ch) = self.channel_of(&p) {
+                self.query_once(&ch, &p, &http).await;
+            }
+        }
     }
 
     /// Queries the lapsed payments whose next query is due (a customer may have paid after the

@@ -108,6 +108,8 @@ struct Inner {
     /// How long past its next step a driven payment stays leased to this process: the longest
     /// request plus the longest pause. Recovery elsewhere waits that long after a crash.
     lease_margin_ms: i64,
+    /// Which notify hints may still make a query.
+    hints: Mutex<notice::HintLimiter>,
 }
 
 impl Cashier {
@@ -131,6 +133,7 @@ impl Cashier {
                 numbers,
                 people,
                 lease_margin_ms,
+                hints: Mutex::new(notice::HintLimiter::new()),
             }),
         }
     }

@@ -10,6 +10,8 @@ use super::Inner;
 use crate::channel::{Notice, PayOutcome};
 use crate::ledger::{now_ms, LedgerError, Payment, State};
 use serde_json::json;
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 /// What became of a notify. `Applied`, `Unchanged` and `Queried` are acknowledged to the
 /// channel; `Retry` and `Refused` are not, so it sends the notify again.
@@ -31,6 +33,59 @@ pub enum NoticeTaken {
 
 const BODY_KEPT: usize = 2048;
 
+/// A hint asks the channel about an order at most once in this long…
+const HINT_PER_ORDER: Duration = Duration::from_secs(5);
+/// …and hints ask at most this many times a second in all.
+const HINTS_PER_SECOND: u32 = 10;
+
+/// Which hints may ask the channel now (see [`HINT_PER_ORDER`], [`HINTS_PER_SECOND`]); the
+/// orders of those that could not are asked about by the next recovery sweep, once each, so a
+/// genuine notify drowned in a flood is not lost (a payment the ledger holds as failed or closed
+/// is queried by nothing else).
+#[derive(Debug)]
+pub(super) struct HintLimiter {
+    asked: HashMap<String, Instant>,
+    second: Instant,
+    in_second: u32,
+    later: BTreeSet<String>,
+}
+
+impl HintLimiter {
+    pub(super) fn new() -> HintLimiter {
+        HintLimiter { asked: HashMap::new(), second: Instant::now(), in_second: 0, later: BTreeSet::new() }
+    }
+
+    /// Whether a hint about `order` (one of ours) may ask now; if so, it is counted, else the
+    /// order waits for the next sweep.
+    pub(super) fn admit(&mut self, order: &str, now: Instant) -> bool {
+        self.asked.retain(|_, at| now.duration_since(*at) < HINT_PER_ORDER);
+        if now.duration_since(self.second) >= Duration::from_secs(1) {
+            (self.second, self.in_second) = (now, 0);
+        }
+        if self.asked.contains_key(order) || self.in_second >= HINTS_PER_SECOND {
+            self.later.insert(order.to_string());
+            return false;
+        }
+        self.in_second += 1;
+        self.asked.insert(order.to_string(), now);
+        true
+    }
+
+    /// A hint's query got no answer: the next hint about the order may ask at once.
+    pub(super) fn forget(&mut self, order: &str) {
+        self.asked.remove(order);
+    }
+
+    /// Up to `most` orders whose hints could not ask, taken off the list.
+    pub(super) fn take_later(&mut self, most: usize) -> Vec<String> {
+        let taken: Vec<String> = self.later.iter().take(most).cloned().collect();
+        for id in &taken {
+            self.later.remove(id);
+        }
+        taken
+    }
+}
+
 impl Inner {
     pub(super) async fn take_notify(&self, channel: &str, authorization: Option<&str>, body: &[u8]) -> NoticeTaken {
         let Some(ch) = self.channels.get(channel).cloned() else {
@@ -50,9 +105,14 @@ impl Inner {
         };
         let p = match self.ledger.payment(&order_id) {
             Ok(p) if p.channel == channel => p,
-            Ok(_) => return refused(format!("order {order_id} belongs to another channel")),
-            Err(LedgerError::NotFound(_)) => return refused(format!("no order {order_id} in the ledger")),
-            Err(e) => return refused(format!("cannot read the ledger: {e}")),
+            // Not ours: the same answer whether the number exists or not, and nothing written.
+            Ok(_) | Err(LedgerError::NotFound(_)) => {
+                return match claim {
+                    None => NoticeTaken::Unchanged,
+                    Some(_) => refused("not an order of this channel's in this ledger".into()),
+                }
+            }
+            Err(e) => return NoticeTaken::Retry(format!("cannot read the ledger: {e}")),
         };
         let text: String = String::from_utf8_lossy(body).chars().take(BODY_KEPT).collect();
         let audit = json!({ "call": "notify", "body": text });
@@ -60,12 +120,20 @@ impl Inner {
         // transition flags it late); only paid and reversed are past changing.
         let outcome = match claim {
             None if p.state == State::Paid => return NoticeTaken::Unchanged,
+            // A hint (unsigned, or saying no more than "ask") writes nothing, and asks the channel
+            // at most once per order in a while and a few times a second in all: a flood of them
+            // neither grows the ledger nor turns into a flood of queries. Polling and recovery
+            // find the truth of whatever a hint was not asked about.
+            None if !self.hints.lock().unwrap_or_else(|e| e.into_inner()).admit(&p.id, Instant::now()) => {
+                return NoticeTaken::Unchanged
+            }
             None => {
-                let _ = self.ledger.note(&p.id, &json!({ "notify": audit }));
                 let (after, said) = self.query_reply(&ch, &p, &Default::default()).await;
                 match said {
                     PayOutcome::Unknown(why) | PayOutcome::NotSent(why) => {
                         tracing::warn!(payment = %p.id, why = %why, "notify: the query got no answer; asking for it again");
+                        // Unanswered, it does not count: the channel's next delivery may ask again.
+                        self.hints.lock().unwrap_or_else(|e| e.into_inner()).forget(&p.id);
                         return NoticeTaken::Retry(format!("the order could not be queried: {why}"));
                     }
                     // Paid moves every state but reversed: anything else here is a write that failed.
