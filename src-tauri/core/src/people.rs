@@ -8,7 +8,7 @@
 use crate::config;
 use crate::engine::view::local_time;
 use crate::i18n::{Lang, Localized};
-use crate::ledger::{now_ms, AuditNote, Ledger, LedgerError, Role, UserRow};
+use crate::ledger::{now_ms, AuditNote, Ledger, LedgerError, PinClaim, Role, UserRow};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use serde::Serialize;
@@ -273,16 +273,19 @@ impl People {
             Err(LedgerError::NotFound(_)) => return Err(PeopleError::UnknownUser),
             Err(e) => return Err(e.into()),
         };
-        if user.locked_until > now_ms() {
-            return Err(PeopleError::Locked { until_ms: user.locked_until });
-        }
+        let max = self.settings.max_wrong_pins;
+        let lock_ms = i64::from(self.settings.lockout_minutes) * 60_000;
+        // Counted before it is checked, in one serialised step: parallel guesses get no further.
+        let miss = match self.ledger.claim_pin_attempt(user.id, max, lock_ms)? {
+            PinClaim::Counted(miss) => miss,
+            PinClaim::Locked { until_ms } => return Err(PeopleError::Locked { until_ms }),
+        };
         if pin_matches(&user.pin_hash, pin) {
             self.ledger.pin_matched(user.id)?;
             return Ok(user);
         }
         let note = AuditNote::by(&user.name, Some(user.role), "pin_failed", json!({ "for": purpose }));
-        let max = self.settings.max_wrong_pins;
-        let miss = self.ledger.pin_missed(user.id, max, i64::from(self.settings.lockout_minutes) * 60_000, &note)?;
+        self.ledger.pin_missed(&miss, &note)?;
         Err(match miss.locked_until {
             Some(until_ms) => PeopleError::Locked { until_ms },
             None => PeopleError::WrongPin { left: max.saturating_sub(miss.failed_pins) },

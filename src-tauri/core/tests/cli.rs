@@ -193,3 +193,43 @@ async fn charge_works_on_every_new_channel() {
         cli(&config, &["charge", "--channel", "cashdesk", "--amount", "1", "--code", &alipay_code("10")]).await;
     assert_eq!(refused.status.code(), Some(2), "the desk takes no payment codes");
 }
+
+/// Forty wrong PINs at once, from forty processes on one ledger: exactly `max_wrong_pins` of them
+/// are checked (each logged), the user is locked, and the right PIN is refused after them.
+#[tokio::test]
+async fn parallel_wrong_pins_from_many_processes_lock_after_exactly_the_limit() {
+    let (_sandbox, dir, config) = setup().await;
+    let added =
+        cli_env(&config, &["user", "add", "--name", "王店长", "--role", "manager"], &[("PAYDESK_NEW_PIN", "864213")]);
+    assert_eq!(added.await.status.code(), Some(0));
+    let code: &'static str = alipay_code("10").leak();
+    let args = ["--user", "王店长", "charge", "--channel", "abc", "--amount", "1", "--code", code];
+    let guesses: Vec<_> = (0..40)
+        .map(|n| {
+            let pin = format!("{:06}", 100_000 + n);
+            let config = config.clone();
+            tokio::spawn(async move { cli_env(&config, &args, &[("PAYDESK_PIN", pin.as_str())]).await })
+        })
+        .collect();
+    let mut refused = 0;
+    for g in guesses {
+        let out = g.await.unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+        refused += 1;
+    }
+    assert_eq!(refused, 40);
+    let ledger = paydesk_core::ledger::Ledger::open(&dir.path().join("ledger.db")).unwrap();
+    let filter = paydesk_core::ledger::AuditFilter {
+        from_ms: None,
+        to_ms: None,
+        action: Some("pin_failed".into()),
+        user: None,
+        before_seq: None,
+        limit: 1_000,
+    };
+    let checked = ledger.audit_log(&filter).unwrap().len();
+    assert_eq!(checked, 5, "exactly max_wrong_pins guesses were checked");
+    let right = cli_env(&config, &args, &[("PAYDESK_PIN", "864213")]).await;
+    assert_eq!(right.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&right.stderr).contains("锁定"), "{}", String::from_utf8_lossy(&right.stderr));
+}

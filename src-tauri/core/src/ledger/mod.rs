@@ -15,7 +15,7 @@ mod shifts;
 pub use audit::{AuditEntry, AuditFilter, AuditNote};
 pub use charges::{Admitted, Charge, ChargeRecord, ChargeRefused, ChargeState, NewCharge, Origin, Tender};
 pub use payments::{Change, Event, NewPayment, Payment, Watch};
-pub use people::{PinMiss, Role, UserRow};
+pub use people::{PinClaim, PinMiss, Role, UserRow};
 pub use reconcile::{ChannelCharge, ChannelRefund, Mismatch};
 pub use refunds::{NewRefund, Refund, RefundChange, RefundState};
 pub use reports::{breakdown_on, local_ms, Breakdown, DayRange, SaleTime, Tally, Totals};

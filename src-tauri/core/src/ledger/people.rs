@@ -62,7 +62,14 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
     })
 }
 
-/// What a wrong PIN did to the user's counter.
+/// What claiming a PIN attempt gave: the attempt, counted (as if wrong), or a locked user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinClaim {
+    Counted(PinMiss),
+    Locked { until_ms: i64 },
+}
+
+/// What a PIN attempt (counted as wrong until the PIN matches) did to the user's counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PinMiss {
     pub failed_pins: u32,
@@ -119,39 +126,48 @@ impl Ledger {
         Ok(row)
     }
 
-    /// Counts a wrong PIN; the `max`-th in a row locks the user until `now + lock_ms`.
-    pub fn pin_missed(&self, id: i64, max: u32, lock_ms: i64, audit: &AuditNote) -> Result<PinMiss, LedgerError> {
+    /// Claims one PIN attempt for user `id`, counted as wrong before the PIN is even checked:
+    /// the check and the count are one step, serialised per ledger (across processes too), so N
+    /// attempts at once get exactly as far as N one after another. `Err(Locked)` when the user is
+    /// locked; the attempt that reaches `max` locks the user until `now + lock_ms` (and is still
+    /// checked). A right PIN then takes its count back ([`Ledger::pin_matched`]).
+    pub fn claim_pin_attempt(&self, id: i64, max: u32, lock_ms: i64) -> Result<PinClaim, LedgerError> {
         let now = now_ms();
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let failed: u32 = tx.query_row(
-            "UPDATE users SET failed_pins = failed_pins + 1 WHERE id = ?1 RETURNING failed_pins",
-            [id],
-            |r| r.get(0),
-        )?;
-        let locked_until = if failed >= max {
-            tx.execute(
-                "UPDATE users SET failed_pins = 0, locked_until = ?2 WHERE id = ?1",
-                params![id, now + lock_ms],
-            )?;
-            Some(now + lock_ms)
-        } else {
-            None
-        };
-        // The caller's detail (what the PIN was for) plus the count.
-        let mut detail = audit.detail.clone();
-        if let Some(d) = detail.as_object_mut() {
-            d.insert("failed_pins".into(), failed.into());
-            d.insert("locked_until".into(), locked_until.into());
+        let (failed, locked): (u32, i64) =
+            tx.query_row("SELECT failed_pins, locked_until FROM users WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        if locked > now {
+            return Ok(PinClaim::Locked { until_ms: locked });
         }
-        append_audit(&tx, now, &AuditNote { detail, ..audit.clone() })?;
+        let failed = failed.saturating_add(1);
+        let locked_until = (failed >= max).then_some(now + lock_ms);
+        tx.execute(
+            "UPDATE users SET failed_pins = ?2, locked_until = COALESCE(?3, locked_until) WHERE id = ?1",
+            params![id, if locked_until.is_some() { 0 } else { failed }, locked_until],
+        )?;
         tx.commit()?;
-        Ok(PinMiss { failed_pins: failed, locked_until })
+        Ok(PinClaim::Counted(PinMiss { failed_pins: failed, locked_until }))
     }
 
-    /// A right PIN clears the count of wrong ones.
+    /// The claimed attempt's PIN was wrong: logged with its count (`audit` says what it was for).
+    pub fn pin_missed(&self, miss: &PinMiss, audit: &AuditNote) -> Result<(), LedgerError> {
+        let mut detail = audit.detail.clone();
+        if let Some(d) = detail.as_object_mut() {
+            d.insert("failed_pins".into(), miss.failed_pins.into());
+            d.insert("locked_until".into(), miss.locked_until.into());
+        }
+        self.audit(&AuditNote { detail, ..audit.clone() })
+    }
+
+    /// A right PIN clears the count of wrong ones, and the lock its own claim may have set.
     pub fn pin_matched(&self, id: i64) -> Result<(), LedgerError> {
-        self.conn().execute("UPDATE users SET failed_pins = 0 WHERE id = ?1 AND failed_pins > 0", [id])?;
+        self.conn().execute(
+            "UPDATE users SET failed_pins = 0, locked_until = 0 WHERE id = ?1 AND (failed_pins > 0 OR locked_until > 0)",
+            [id],
+        )?;
         Ok(())
     }
 }
