@@ -114,6 +114,31 @@ async fn first_run_writes_the_demo_profile_and_takes_a_payment() -> Result<(), E
     Ok(())
 }
 
+/// Something else holds the demo sandbox's port when the app starts: the sandbox moves for this
+/// run, no request goes to whatever holds the old port, and the config file is left as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_demo_whose_sandbox_port_is_taken_moves_for_the_run_and_keeps_its_config() -> Result<(), Error> {
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = squatter.local_addr()?.port();
+    let home = tempfile::tempdir()?;
+    write_config(home.path(), &paydesk_core::config::Config::demo(port))?;
+    let written = std::fs::read(home.path().join("config.toml"))?;
+    let s = Session::start(home.path(), "demo-moved").await?;
+    s.keypad("10").await?;
+    s.click("[data-testid=action-scan]").await?;
+    s.click("[data-testid=sample-code]").await?;
+    s.wait_for("[data-testid=result-success]", SETTLE).await?;
+    assert_eq!(only_payment(home.path()).state, State::Paid);
+    s.close().await;
+    assert_eq!(std::fs::read(home.path().join("config.toml"))?, written, "starting never rewrites the config");
+    squatter.set_nonblocking(true)?;
+    assert!(
+        matches!(squatter.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "no request went to the process holding the configured port"
+    );
+    Ok(())
+}
+
 /// Picks a channel (and a tender) on the tender bar, types the amount and asks for a QR.
 async fn qr_on(s: &Session, channel: &str, method: Option<&str>, amount: &str) -> Result<(), Error> {
     s.click(&format!("[data-testid=channel-{channel}]")).await?;

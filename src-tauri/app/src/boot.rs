@@ -38,6 +38,8 @@ fn free_loopback_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
 }
 
+/// Starts the demo's sandbox on its port. When something else holds that port, the sandbox moves
+/// to a free one and this run's channels follow it in memory; the config file is never rewritten.
 async fn start_sandbox(config: &mut Config, config_path: &Path) -> Result<Option<Sandbox>, BootError> {
     let Some(demo) = config.demo.clone() else { return Ok(None) };
     let options = |port: u16| SandboxOptions {
@@ -49,16 +51,14 @@ async fn start_sandbox(config: &mut Config, config_path: &Path) -> Result<Option
     let sandbox = match Sandbox::start(options(demo.sandbox_port)).await {
         Ok(s) => s,
         Err(e) => {
-            // The port was taken since the profile was written: move, and remember the move.
-            tracing::warn!(port = demo.sandbox_port, error = %e, "demo sandbox port busy; moving");
+            // The port was taken since the profile was written. Whatever holds it is not ours:
+            // no request of this run goes there.
+            tracing::warn!(port = demo.sandbox_port, error = %e, "demo sandbox port busy; using another for this run");
             let s = Sandbox::start(options(0)).await.map_err(|e| BootError {
                 zh: format!("演示沙箱无法启动：{e}"),
                 en: format!("The demo sandbox cannot start: {e}"),
             })?;
             config.repoint_demo(s.addr().port());
-            if let Err(e) = config.save(config_path) {
-                tracing::warn!(error = %e, "cannot save the moved demo port");
-            }
             s
         }
     };

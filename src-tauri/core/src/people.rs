@@ -8,7 +8,7 @@
 use crate::config;
 use crate::engine::view::local_time;
 use crate::i18n::{Lang, Localized};
-use crate::ledger::{now_ms, AuditNote, Ledger, LedgerError, PinClaim, Role, UserRow};
+use crate::ledger::{now_ms, AuditNote, Ledger, LedgerError, LedgerProfile, PinClaim, Role, UserRow};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use serde::Serialize;
@@ -340,10 +340,10 @@ impl People {
         Ok(self.start_session(user))
     }
 
-    /// The demo profile's users (`config::DEMO_USERS`), added to an empty ledger only; no one
-    /// is signed in afterwards.
+    /// The demo profile's users (`config::DEMO_USERS`), added to an empty demo ledger only (their
+    /// PINs are public: a store's ledger never gets them); no one is signed in afterwards.
     pub fn add_demo_users(&self) -> Result<(), PeopleError> {
-        if !self.first_run()? {
+        if self.ledger.profile()? != Some(LedgerProfile::Demo) || !self.first_run()? {
             return Ok(());
         }
         for (i, (name, role, pin)) in config::DEMO_USERS.iter().enumerate() {

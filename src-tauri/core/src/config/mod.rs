@@ -384,12 +384,41 @@ impl Config {
         if self.channel_ids().is_empty() {
             return Err(invalid("channels", "configure at least one channel / 至少配置一个收款渠道"));
         }
+        if let Some(demo) = &self.demo {
+            self.check_wholly_demo(demo)?;
+        }
         // "Not found" becomes final at the horizon: a request that hung must be long over by then.
         if t.late_horizon_ms < 2 * self.longest_request_ms() {
             return Err(invalid(
                 "timing.late_horizon_ms",
                 "at least twice the longest channel request (connect + request timeout) / 至少为渠道最长请求时间的两倍",
             ));
+        }
+        Ok(())
+    }
+
+    /// A demo profile is wholly demo: every channel talks to the bundled sandbox on its loopback
+    /// port. A `[demo]` section left in a real store's config would otherwise start a sandbox
+    /// beside live channels, and whatever held that port could answer "paid" for real sales.
+    fn check_wholly_demo(&self, demo: &Demo) -> Result<(), ConfigError> {
+        let sandbox = format!("http://127.0.0.1:{}", demo.sandbox_port);
+        let on_sandbox = |url: &str| {
+            reqwest::Url::parse(url).is_ok_and(|u| {
+                u.scheme() == "http"
+                    && u.host() == Some(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST))
+                    && u.port() == Some(demo.sandbox_port)
+            })
+        };
+        for (id, section) in self.channels.sections() {
+            let base = section.http().base_url;
+            if !on_sandbox(&base) {
+                return Err(not_demo(&format!("channels.{id}.base_url"), &sandbox));
+            }
+        }
+        if let Some(web) = self.channels.cashdesk.as_ref().and_then(|c| c.web_url.as_deref()) {
+            if !on_sandbox(web) {
+                return Err(not_demo("channels.cashdesk.web_url", &sandbox));
+            }
         }
         Ok(())
     }
@@ -620,6 +649,18 @@ pub fn write_demo_on_first_run(
     Ok(true)
 }
 
+/// A demo profile with a channel off its sandbox: refused, naming both ways out.
+fn not_demo(key: &str, sandbox: &str) -> ConfigError {
+    invalid(
+        key,
+        format!(
+            "a config with [demo] sends every payment to the bundled sandbox, so this must be {sandbox}; \
+             for a real store delete the [demo] section / 含 [demo] 的配置只连接内置沙箱，此处必须为 {sandbox}；\
+             正式门店请删除 [demo] 一节"
+        ),
+    )
+}
+
 fn location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
     match span {
         Some(s) => {
@@ -758,6 +799,34 @@ merchant_id = "103881636900016"
         assert_eq!(back.demo, demo.demo);
         let mut moved = back;
         moved.repoint_demo(5000);
+        moved.validate().unwrap();
         assert_eq!(moved.channels.abc.unwrap().base_url, "http://127.0.0.1:5000");
+    }
+
+    /// `[demo]` beside a channel that is not the bundled sandbox is refused, naming the key and
+    /// the way out: a demo is wholly demo.
+    #[test]
+    fn a_demo_profile_with_a_live_channel_is_refused() {
+        let text = Config::demo(41234).to_toml().unwrap();
+        for (from, to, key) in [
+            ("http://127.0.0.1:41234\"\n", "https://pay.example.com\"\n", "channels.abc.base_url"),
+            ("http://127.0.0.1:41234\"\n", "http://127.0.0.1:41235\"\n", "channels.abc.base_url"),
+            ("http://127.0.0.1:41234\"\n", "http://localhost:41234\"\n", "channels.abc.base_url"),
+        ] {
+            let edited = text.replacen(from, to, 1);
+            assert_ne!(edited, text);
+            let err = parse(&edited).unwrap_err();
+            assert!(matches!(&err, ConfigError::Invalid { key: k, .. } if k == key), "{to}: {err:?}");
+            assert!(err.message(Lang::Zh).contains("正式门店请删除 [demo]"), "{}", err.message(Lang::Zh));
+            assert!(err.message(Lang::En).contains("delete the [demo] section"));
+        }
+        let web =
+            text.replace("[channels.cashdesk]\n", "[channels.cashdesk]\nweb_url = \"https://desk.example.com\"\n");
+        let err = parse(&web).unwrap_err();
+        assert!(matches!(&err, ConfigError::Invalid { key, .. } if key == "channels.cashdesk.web_url"), "{err:?}");
+        // Without [demo] the same channels are a store's own business.
+        let store = text.replacen("http://127.0.0.1:41234\"\n", "https://pay.example.com\"\n", 1);
+        let store = store.split("[demo]").next().unwrap().to_string();
+        parse(&store).unwrap();
     }
 }

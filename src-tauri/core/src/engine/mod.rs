@@ -25,7 +25,7 @@ pub use view::{ChargeView, PaymentView, Phase};
 use crate::channel::{self, Channel, Channels};
 use crate::config::{Config, Timing};
 use crate::i18n::Lang;
-use crate::ledger::{now_ms, DayRange, Flow, Ledger, LedgerError, NewPayment, Payment, Totals};
+use crate::ledger::{now_ms, DayRange, Flow, Ledger, LedgerError, LedgerProfile, NewPayment, Payment, Totals};
 use crate::money::Fen;
 use crate::orderno::OrderNumbers;
 use crate::paycode;
@@ -149,6 +149,8 @@ impl Cashier {
         let ledger = Arc::new(Ledger::open(&path).map_err(CheckoutError::Ledger)?);
         // A damaged ledger is reported, never silently recreated or written to.
         ledger.check_integrity().map_err(CheckoutError::Ledger)?;
+        let profile = if config.demo.is_some() { LedgerProfile::Demo } else { LedgerProfile::Store };
+        ledger.claim_profile(profile).map_err(CheckoutError::Ledger)?;
         let channels = channel::from_config(&config).map_err(|e| CheckoutError::ChannelSetup(e.to_string()))?;
         Ok(Cashier::new(config, ledger, channels))
     }

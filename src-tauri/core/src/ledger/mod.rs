@@ -6,6 +6,7 @@ mod audit;
 mod charges;
 mod payments;
 mod people;
+mod profile;
 mod reconcile;
 mod refunds;
 mod reports;
@@ -16,6 +17,7 @@ pub use audit::{AuditEntry, AuditFilter, AuditNote};
 pub use charges::{Admitted, Charge, ChargeRecord, ChargeRefused, ChargeState, NewCharge, Origin, Tender};
 pub use payments::{Change, Event, NewPayment, Payment, Watch};
 pub use people::{PinClaim, PinMiss, Role, UserRow};
+pub use profile::LedgerProfile;
 pub use reconcile::{ChannelCharge, ChannelRefund, Mismatch};
 pub use refunds::{NewRefund, Refund, RefundChange, RefundState};
 pub use reports::{breakdown_on, local_ms, Breakdown, DayRange, SaleTime, Tally, Totals};
@@ -170,6 +172,8 @@ pub enum LedgerError {
     NoOpenShift,
     #[error(transparent)]
     Charge(#[from] ChargeRefused),
+    #[error("the ledger {path} is a {ledger:?} ledger, which this config cannot open")]
+    ProfileMismatch { ledger: LedgerProfile, path: String },
     #[error("database error: {0}")]
     Sqlite(String),
 }
@@ -235,6 +239,18 @@ impl Localized for LedgerError {
             (LedgerError::Charge(ChargeRefused::NotOpen { id, state }), Lang::En) => {
                 format!("Charge {id} is {state}; no new payment can start for it")
             }
+            (LedgerError::ProfileMismatch { ledger: LedgerProfile::Demo, path }, Lang::Zh) => format!(
+                "账本 {path} 是演示账本：其中是沙箱的收款和演示用户（PIN 公开）。正式门店须使用新账本：请将该文件（连同 -wal、-shm 文件）移走后再启动。"
+            ),
+            (LedgerError::ProfileMismatch { ledger: LedgerProfile::Demo, path }, Lang::En) => format!(
+                "The ledger {path} belongs to the demo: it holds sandbox payments and the demo's users, whose PINs are public. A real store starts a new ledger: move that file (with its -wal and -shm files) aside and start again."
+            ),
+            (LedgerError::ProfileMismatch { ledger: LedgerProfile::Store, path }, Lang::Zh) => format!(
+                "账本 {path} 记录着正式门店的账目，演示配置不能打开它（否则会向沙箱查询其中的订单）。请删除配置中的 [demo] 一节。"
+            ),
+            (LedgerError::ProfileMismatch { ledger: LedgerProfile::Store, path }, Lang::En) => format!(
+                "The ledger {path} holds a real store's books; the demo profile cannot open it (it would ask the sandbox about its payments). Remove the [demo] section from the config."
+            ),
             (LedgerError::Sqlite(why), Lang::Zh) => format!("账本错误：{why}"),
             (LedgerError::Sqlite(why), Lang::En) => format!("Ledger error: {why}"),
         }

@@ -253,6 +253,28 @@ WHEN OLD.state IN ('paid', 'cancelled') AND NEW.state <> OLD.state
 BEGIN SELECT RAISE(ABORT, 'a finished charge cannot change'); END;
 "#,
     },
+    // 6: whose ledger this is, a demo's or a store's, written once and never changed: the demo's
+    // users (public PINs) and sandbox payments never enter a store's books, and a demo profile never
+    // polls a store's open payments on the sandbox. An older ledger is read from what it holds:
+    // the demo's users were added with the reason "demo"; anything else recorded is a store's.
+    sql(r#"
+CREATE TABLE ledger_profile (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    profile TEXT NOT NULL CHECK (profile IN ('demo', 'store')),
+    at      INTEGER NOT NULL
+) STRICT;
+CREATE TRIGGER ledger_profile_no_update BEFORE UPDATE ON ledger_profile
+BEGIN SELECT RAISE(ABORT, 'a ledger''s profile never changes'); END;
+CREATE TRIGGER ledger_profile_no_delete BEFORE DELETE ON ledger_profile
+BEGIN SELECT RAISE(ABORT, 'a ledger''s profile never changes'); END;
+
+INSERT INTO ledger_profile (id, profile, at)
+SELECT 1, CASE WHEN EXISTS (SELECT 1 FROM audit_log WHERE action = 'user_added' AND reason = 'demo')
+               THEN 'demo' ELSE 'store' END,
+       strftime('%s', 'now') * 1000
+ WHERE EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM payments) OR EXISTS (SELECT 1 FROM charges)
+    OR EXISTS (SELECT 1 FROM audit_log);
+"#),
 ];
 
 /// The states CHECK of `payments` gains `lapsed`. SQLite cannot alter a CHECK; widening one (no
