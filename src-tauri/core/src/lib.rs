@@ -13,6 +13,7 @@ pub mod notify;
 pub mod orderno;
 pub mod paycode;
 pub mod people;
+pub mod private_file;
 pub mod qr;
 pub mod scan;
 pub mod terminal_api;

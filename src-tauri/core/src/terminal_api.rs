@@ -75,6 +75,7 @@ pub fn load_or_make_token(path: &FsPath) -> Result<Token, StartError> {
     let fail = |why: String| StartError::Token { path: path.display().to_string(), why };
     match std::fs::read_to_string(path) {
         Ok(text) => {
+            crate::private_file::refuse_if_shared(path).map_err(fail)?;
             let secret = text.trim();
             if secret.len() < 16 || secret.len() > 256 || !secret.bytes().all(|b| b.is_ascii_graphic()) {
                 return Err(fail("16–256 visible ASCII characters expected / 应为 16 到 256 个可见字符".into()));
@@ -86,27 +87,12 @@ pub fn load_or_make_token(path: &FsPath) -> Result<Token, StartError> {
             let mut bytes = [0u8; 32];
             OsRng.fill_bytes(&mut bytes);
             let secret = hex::encode(bytes);
-            write_private(path, &secret).map_err(|e| fail(e.to_string()))?;
+            crate::private_file::create_new(path, format!("{secret}\n").as_bytes()).map_err(|e| fail(e.to_string()))?;
             tracing::info!(path = %path.display(), "made a terminal API token");
             Ok(Token::new(&secret))
         }
         Err(e) => Err(fail(e.to_string())),
     }
-}
-
-fn write_private(path: &FsPath, secret: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(secret.as_bytes())?;
-    file.write_all(b"\n")?;
-    file.sync_all()
 }
 
 #[derive(Clone)]
@@ -460,12 +446,18 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.trim().len(), 64);
         assert!(made.matches(text.trim()));
+        assert!(load_or_make_token(&path).unwrap().matches(text.trim()), "the same token after a restart");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            // Readable by others: refused at start, naming the file and the fix, as ssh does.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+            let Err(err) = load_or_make_token(&path) else { panic!("a shared token was accepted") };
+            let zh = err.message(Lang::Zh);
+            assert!(zh.contains("api.token") && zh.contains("chmod 600"), "{zh}");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
-        assert!(load_or_make_token(&path).unwrap().matches(text.trim()), "the same token after a restart");
         std::fs::write(&path, "short\n").unwrap();
         assert!(matches!(load_or_make_token(&path), Err(StartError::Token { .. })));
     }

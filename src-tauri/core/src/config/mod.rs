@@ -259,15 +259,11 @@ impl Localized for ConfigError {
     }
 }
 
-/// Writes through a temp file and a rename, so a crash never leaves half a config.
+/// Writes through a temp file and a rename, so a crash never leaves half a config; a new config
+/// is this user's only (it holds channel keys), a rewritten one keeps its mode.
 fn write_atomically(path: &Path, text: &str) -> Result<(), ConfigError> {
-    let write_err = |e: std::io::Error| ConfigError::Write { path: path.display().to_string(), why: e.to_string() };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(write_err)?;
-    }
-    let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, text).map_err(write_err)?;
-    std::fs::rename(&tmp, path).map_err(write_err)
+    crate::private_file::write_atomically(path, text.as_bytes())
+        .map_err(|e| ConfigError::Write { path: path.display().to_string(), why: e.to_string() })
 }
 
 /// No wait in the config may exceed a day (keeps every deadline far from overflow).
@@ -281,6 +277,10 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::Read { path: path.display().to_string(), why: e.to_string() })?;
+        if let Err(why) = crate::private_file::refuse_if_shared(path) {
+            // Not refused: the operator may share it on purpose, and it may hold no key at all.
+            tracing::warn!(%why, "the config may hold channel keys");
+        }
         Config::parse(&text, path)
     }
 
@@ -613,12 +613,8 @@ impl DemoKeys<'_> {
         let dir = config_path.parent().unwrap_or(Path::new("."));
         for (name, text) in [(DEMO_MERCHANT_KEY, self.merchant_private_pem), (DEMO_LAKALA_CERT, self.lakala_cert_pem)] {
             let path = dir.join(name);
-            let write_err =
-                |e: std::io::Error| ConfigError::Write { path: path.display().to_string(), why: e.to_string() };
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(write_err)?;
-            }
-            std::fs::write(&path, text).map_err(write_err)?;
+            crate::private_file::write_atomically(&path, text.as_bytes())
+                .map_err(|e| ConfigError::Write { path: path.display().to_string(), why: e.to_string() })?;
         }
         Ok(())
     }
@@ -778,6 +774,12 @@ merchant_id = "103881636900016"
         assert!(demo.demo.is_some());
         let key = demo.channels.lakala.as_ref().unwrap().private_key.clone().unwrap();
         assert_eq!(std::fs::read_to_string(demo.resolve(&key)).unwrap(), "key");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!((mode(&path), mode(&demo.resolve(&key))), (0o600, 0o600), "the config and keys are private");
+        }
         // Second start: the config is there, nothing is written.
         assert!(!write_demo_on_first_run(&path, &NO_KEYS, || panic!("no port needed")).unwrap());
         // The config vanished but the ledger stayed: refuse, name both files, write nothing.

@@ -106,7 +106,7 @@ impl Cashier {
             None => self.exports_dir().join(format!("{}_{first}_{last}.csv", kind.as_str())),
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io)?;
+            crate::private_file::create_dir(dir).map_err(io)?;
         }
         // Written beside the target and renamed: a half-written export never has the real name.
         let partial = path.with_extension("csv.partial");

@@ -286,11 +286,7 @@ impl Ledger {
     }
 
     fn open_rw(path: &Path) -> Result<Ledger, LedgerError> {
-        if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| LedgerError::Sqlite(e.to_string()))?;
-            }
-        }
+        keep_private(path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(Duration::from_secs(5))?;
@@ -357,6 +353,36 @@ impl Ledger {
         // A panic while holding the lock rolled its transaction back; the connection is fine.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// The books (and every PIN's hash) are this user's only: a new ledger file is made 0600 before
+/// SQLite opens it (its -wal and -shm files take the same mode), an existing one that others
+/// could read is tightened.
+fn keep_private(path: &Path) -> Result<(), LedgerError> {
+    use crate::private_file;
+    let io = |e: std::io::Error| LedgerError::Sqlite(e.to_string());
+    if let Some(dir) = path.parent() {
+        private_file::create_dir(dir).map_err(io)?;
+    }
+    match private_file::create_new(path, b"") {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(io(e)),
+        _ => {}
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_os_string();
+        file.push(suffix);
+        match private_file::tighten(Path::new(&file)) {
+            Ok(true) => {
+                tracing::info!(file = %Path::new(&file).display(), "the ledger was readable by other users; now 0600")
+            }
+            Ok(false) => {}
+            // A read-only file system: opening reports it in its own words.
+            Err(e) => {
+                tracing::warn!(file = %Path::new(&file).display(), error = %e, "cannot tighten the ledger's mode")
+            }
+        }
+    }
+    Ok(())
 }
 
 /// True when the ledger file, or the folder its log files go in, refuses writing.
@@ -447,6 +473,30 @@ mod tests {
         assert_eq!(version, schema::MIGRATIONS.len() as i64);
         drop(conn);
         ledger.check_integrity().unwrap();
+    }
+
+    /// The ledger holds the books and every PIN's hash (a short PIN's argon2 hash falls to an
+    /// offline search): no other user may read it, its log files, or its folder.
+    #[cfg(unix)]
+    #[test]
+    fn the_ledger_and_its_logs_are_this_users_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop/ledger.db");
+        let ledger = Ledger::open(&path).unwrap();
+        ledger.conn().execute("INSERT INTO ledger_profile (id, profile, at) VALUES (1, 'store', 1)", []).unwrap();
+        let files = ["ledger.db", "ledger.db-wal", "ledger.db-shm"].map(|f| dir.path().join("shop").join(f));
+        assert_eq!(files.each_ref().map(|f| mode(f)), [0o600; 3]);
+        assert_eq!(mode(&dir.path().join("shop")), 0o700);
+        // A ledger an earlier version left readable by everyone is tightened when opened (here
+        // while another process holds it, so its log files are there too).
+        for f in &files {
+            std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let other = Ledger::open(&path).unwrap();
+        assert_eq!(other.profile().unwrap(), Some(LedgerProfile::Store));
+        assert_eq!(files.each_ref().map(|f| mode(f)), [0o600; 3]);
     }
 
     #[test]

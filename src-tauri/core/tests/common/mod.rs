@@ -81,6 +81,12 @@ pub fn key_files() -> (std::path::PathBuf, std::path::PathBuf) {
             std::fs::write(&tmp, text).expect("key written");
             std::fs::rename(&tmp, &path).expect("key in place");
         }
+        // A key others can read is refused, as ssh refuses one.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("key made private");
+        }
         path
     };
     (

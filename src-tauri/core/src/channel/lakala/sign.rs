@@ -29,6 +29,7 @@ pub struct RequestSigner {
 
 impl RequestSigner {
     pub fn from_pem_file(appid: &str, serial_no: &str, path: &Path) -> Result<RequestSigner, String> {
+        crate::private_file::refuse_if_shared(path)?;
         let pem = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read the private key {}: {e}", path.display()))?;
         let key = RsaPrivateKey::from_pkcs8_pem(&pem)
@@ -166,8 +167,25 @@ mod tests {
     fn signer() -> RequestSigner {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.pem");
-        std::fs::write(&path, MERCHANT_KEY).unwrap();
+        crate::private_file::create_new(&path, MERCHANT_KEY.as_bytes()).unwrap();
         RequestSigner::from_pem_file("OP00000003", "A1B2C3D4E5F60718", &path).unwrap()
+    }
+
+    /// A private key others can read is refused by name, as ssh refuses one.
+    #[cfg(unix)]
+    #[test]
+    fn a_private_key_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("merchant.pem");
+        std::fs::write(&path, MERCHANT_KEY).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let Err(why) = RequestSigner::from_pem_file("OP00000003", "A1B2C3D4E5F60718", &path) else {
+            panic!("a shared key was accepted")
+        };
+        assert!(why.contains("merchant.pem") && why.contains("0644"), "{why}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(RequestSigner::from_pem_file("OP00000003", "A1B2C3D4E5F60718", &path).is_ok());
     }
 
     #[test]
