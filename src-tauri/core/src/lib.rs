@@ -8,6 +8,7 @@ pub mod engine;
 pub mod fuzzing;
 pub mod i18n;
 pub mod ledger;
+pub mod listener;
 pub mod money;
 pub mod notify;
 pub mod orderno;

@@ -5,6 +5,7 @@
 //! the query it called for got no answer (the channel retries, and the news is not lost).
 
 use crate::engine::{Cashier, NoticeTaken};
+use crate::listener;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -12,9 +13,29 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// Notify bodies are small JSON objects; anything bigger is not one.
 const BODY_LIMIT: usize = 64 * 1024;
+
+/// A channel sends one notify per connection, or a few on a kept-alive one: 256 connections
+/// serve any store, and a flood of idle or slow ones gives each back within 10 s.
+const LIMITS: listener::Limits = listener::Limits {
+    max_connections: 256,
+    header_timeout: Duration::from_secs(10),
+    body_timeout: Duration::from_secs(10),
+    body_limit: BODY_LIMIT,
+    refuse,
+};
+
+fn refuse(why: listener::BodyRefused) -> Response {
+    let (status, text) = match why {
+        listener::BodyRefused::Slow => (StatusCode::REQUEST_TIMEOUT, "the body did not arrive in time"),
+        listener::BodyRefused::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "the body is too large"),
+        listener::BodyRefused::Broken => (StatusCode::BAD_REQUEST, "the body could not be read"),
+    };
+    (status, text).into_response()
+}
 
 pub fn router(cashier: Cashier) -> Router {
     Router::new().route("/notify/{channel}", post(receive)).layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(cashier)
@@ -27,12 +48,7 @@ pub async fn serve(cashier: Cashier, listen: &str) -> std::io::Result<(SocketAdd
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     tracing::info!(%bound, "notify receiver listening");
-    let app = router(cashier);
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "the notify receiver stopped");
-        }
-    });
+    let task = tokio::spawn(listener::serve(listener, router(cashier), LIMITS, "notify"));
     Ok((bound, task))
 }
 

@@ -9,6 +9,7 @@ use crate::config::{ConfigError, TerminalApi};
 use crate::engine::{Cashier, ChargeError, ChargeRequest};
 use crate::i18n::{Lang, Localized};
 use crate::ledger::{now_ms, Admitted, ChargeRecord, ChargeState, Origin, Tender};
+use crate::listener;
 use crate::money::Fen;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -130,13 +131,41 @@ pub async fn serve(
     }
     tracing::info!(%bound, "terminal API listening");
     let app = router(cashier, token, Duration::from_secs(u64::from(settings.max_wait_seconds)));
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "the terminal API stopped");
-        }
-    });
+    let task = tokio::spawn(listener::serve(listener, app, LIMITS, "terminal API"));
     Ok((bound, task))
 }
+
+/// The terminal API serves the store's own ERP or kiosk, a few clients each with a connection or
+/// two (one may wait on a charge): 64 connections, and a slow or idle one is given back in 10 s.
+const LIMITS: listener::Limits = listener::Limits {
+    max_connections: 64,
+    header_timeout: Duration::from_secs(10),
+    body_timeout: Duration::from_secs(10),
+    body_limit: BODY_LIMIT,
+    refuse: |why| {
+        let refusal = match why {
+            listener::BodyRefused::Slow => Refusal::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "slow_body",
+                "请求内容未能及时收到",
+                "The request body did not arrive in time",
+            ),
+            listener::BodyRefused::TooLarge => Refusal::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "请求内容太大",
+                "The request body is too large",
+            ),
+            listener::BodyRefused::Broken => Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "无法读取请求内容",
+                "The request body could not be read",
+            ),
+        };
+        refusal.into_response()
+    },
+};
 
 // ------------------------------------------------------------------------------------ wire types
 
