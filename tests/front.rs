@@ -25,7 +25,9 @@ struct TerminalApi {
 impl TerminalApi {
     fn of(home: &Path, config: &Config) -> TerminalApi {
         let api = config.terminal_api.as_ref().expect("the test config has a terminal API");
-        std::fs::write(home.join(&api.token_file), TOKEN).expect("token file");
+        // A token others can read is refused, as the app would for a store.
+        paydesk_core::private_file::write_atomically(&home.join(&api.token_file), TOKEN.as_bytes())
+            .expect("token file");
         TerminalApi { base: format!("http://{}", api.listen), http: reqwest::Client::new() }
     }
 

@@ -316,7 +316,7 @@ impl Session {
 }
 
 /// The first manager a test window creates on a new ledger: name and PIN.
-pub const MANAGER: (&str, &str) = ("测试店长", "2468");
+pub const MANAGER: (&str, &str) = ("测试店长", "246813");
 /// The demo profile's clerk (`config::DEMO_USERS`).
 pub const DEMO_CLERK: (&str, &str) = ("李收银", "0000");
 

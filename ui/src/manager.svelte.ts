@@ -183,7 +183,7 @@ export class UsersState {
       this.formError = this.deps.t('nameRequired');
       return;
     }
-    const problem = newPinProblem(f.pin, f.pinAgain);
+    const problem = newPinProblem(f.pin, f.pinAgain, f.role);
     if (problem) {
       this.formError = this.deps.t(problem);
       return;

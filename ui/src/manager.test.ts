@@ -17,6 +17,7 @@ const TEXTS: Record<string, string> = {
   dateOrder: '开始日期不能晚于结束日期',
   nameRequired: '请输入姓名',
   pinFormat: 'PIN 为 4–8 位数字',
+  managerPinShort: '店长 PIN 为 6–8 位数字',
   pinMismatch: '两次输入的 PIN 不一致',
 };
 
@@ -130,6 +131,11 @@ describe('users', () => {
   it('a refused user shows the core’s message and keeps the form', async () => {
     const u = new UsersState(deps(), vi.fn());
     u.form = { name: '王店长', role: 'manager', pin: '1234', pinAgain: '1234' };
+    // A manager's new PIN has 6–8 digits: said before any call.
+    await u.add();
+    expect(u.formError).toBe('店长 PIN 为 6–8 位数字');
+    expect(api.addUser).not.toHaveBeenCalled();
+    u.form = { name: '王店长', role: 'manager', pin: '123456', pinAgain: '123456' };
     api.addUser.mockRejectedValueOnce({ code: 'name', message: '已有同名用户' });
     await u.add();
     expect(u.formError).toBe('已有同名用户');

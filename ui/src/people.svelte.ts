@@ -121,7 +121,7 @@ export class People {
       f.error = this.deps.t('nameRequired');
       return;
     }
-    const problem = newPinProblem(f.pin, f.pinAgain);
+    const problem = newPinProblem(f.pin, f.pinAgain, 'manager');
     if (problem) {
       f.error = this.deps.t(problem);
       return;

@@ -182,16 +182,21 @@ describe('the first manager', () => {
     expect(s.people.form.error).toBe('请输入姓名');
     s.people.form.name = ' 王店长 ';
     s.people.input('pin', '1234');
-    s.people.input('pinAgain', '1243');
+    s.people.input('pinAgain', '1234');
+    await s.people.createFirstManager();
+    expect(s.people.form.error).toBe('店长 PIN 为 6–8 位数字');
+    expect(api.createFirstManager).not.toHaveBeenCalled();
+    s.people.input('pin', '123456');
+    s.people.input('pinAgain', '123465');
     await s.people.createFirstManager();
     expect(s.people.form.error).toBe('两次输入的 PIN 不一致');
-    s.people.input('pinAgain', '1234');
+    s.people.input('pinAgain', '123456');
     press(s, '9'); // not a PIN pad on this screen: nothing
-    expect(s.people.form.pin).toBe('1234');
+    expect(s.people.form.pin).toBe('123456');
     api.createFirstManager.mockResolvedValueOnce(sessionFixture(managerUser));
     press(s, 'Enter', { tagName: 'INPUT' });
     await settle();
-    expect(api.createFirstManager).toHaveBeenCalledWith('王店长', '1234');
+    expect(api.createFirstManager).toHaveBeenCalledWith('王店长', '123456');
     expect(s.people.session?.role).toBe('manager');
     expect(s.people.screen).toBe(false);
     expect(s.people.info.users).toEqual([managerUser, clerkUser]);

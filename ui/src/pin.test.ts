@@ -36,9 +36,13 @@ describe('PIN entry', () => {
   });
 
   it('says why a new PIN typed twice cannot be used', () => {
-    expect(newPinProblem('12', '12')).toBe('pinFormat');
-    expect(newPinProblem('1234', '1235')).toBe('pinMismatch');
-    expect(newPinProblem('1234', '1234')).toBeNull();
+    expect(newPinProblem('12', '12', 'clerk')).toBe('pinFormat');
+    expect(newPinProblem('1234', '1235', 'clerk')).toBe('pinMismatch');
+    expect(newPinProblem('1234', '1234', 'clerk')).toBeNull();
+    // A manager's new PIN has 6–8 digits.
+    expect(newPinProblem('12345', '12345', 'manager')).toBe('managerPinShort');
+    expect(newPinProblem('123456', '123457', 'manager')).toBe('pinMismatch');
+    expect(newPinProblem('123456', '123456', 'manager')).toBeNull();
   });
 
   it('maps keyboard keys to PIN keys', () => {

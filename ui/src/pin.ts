@@ -3,6 +3,8 @@
 
 export const PIN_MIN = 4;
 export const PIN_MAX = 8;
+/** A new manager PIN's fewest digits (the core checks it too; older PINs still sign in). */
+export const MANAGER_PIN_MIN = 6;
 
 export type PinKey = '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7' | '8' | '9' | 'back' | 'clear';
 
@@ -35,9 +37,14 @@ export function pinKeyFromEvent(e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'meta
   return null;
 }
 
-/** Why a new PIN typed twice cannot be used, or null: the message key. */
-export function newPinProblem(pin: string, again: string): 'pinFormat' | 'pinMismatch' | null {
+/** Why a new PIN typed twice for a user of `role` cannot be used, or null: the message key. */
+export function newPinProblem(
+  pin: string,
+  again: string,
+  role: 'manager' | 'clerk',
+): 'pinFormat' | 'managerPinShort' | 'pinMismatch' | null {
   if (!isPinFormat(pin)) return 'pinFormat';
+  if (role === 'manager' && pin.length < MANAGER_PIN_MIN) return 'managerPinShort';
   if (pin !== again) return 'pinMismatch';
   return null;
 }

@@ -16,7 +16,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The manager who signs in and approves refunds (made by the harness before the first start).
 pub const MANAGER: &str = "混沌店长";
-pub const MANAGER_PIN: &str = "2468";
+pub const MANAGER_PIN: &str = "246813";
 
 fn say(event: serde_json::Value) {
     println!("{event}");

@@ -124,7 +124,7 @@ fn main() {
     )
     .expect("previous Z");
     let people = cashier.people();
-    let manager = people.create_first_manager("店长", "1234").expect("manager");
+    let manager = people.create_first_manager("店长", "246813").expect("manager");
     cashier.open_shift(None).expect("shift");
     let mut x = Vec::new();
     let mut sales = 0;
@@ -135,7 +135,7 @@ fn main() {
         sales = f.totals.all.count + f.unresolved.len() as i64;
     }
     support::report(&format!("X report of the open shift ({sales} sales and open payments)"), x);
-    let approval = people.approve(manager.user_id, "1234", Action::CloseShift).expect("approval");
+    let approval = people.approve(manager.user_id, "246813", Action::CloseShift).expect("approval");
     let t = Instant::now();
     let z = cashier.close_shift(&approval, Some("bench")).expect("z");
     let close = t.elapsed();

@@ -112,6 +112,8 @@ pub enum PeopleError {
     UnknownUser,
     #[error("a PIN is 4 to 8 digits")]
     PinFormat,
+    #[error("a new manager's PIN is 6 to 8 digits")]
+    ManagerPinShort,
     #[error("a name is 1 to 32 characters")]
     Name,
     #[error("that name is taken")]
@@ -131,6 +133,7 @@ impl PeopleError {
             PeopleError::SignedOut => "signed_out",
             PeopleError::UnknownUser => "unknown_user",
             PeopleError::PinFormat => "pin_format",
+            PeopleError::ManagerPinShort => "manager_pin_short",
             PeopleError::Name | PeopleError::NameTaken => "name",
             PeopleError::NotFirstRun => "not_first_run",
             PeopleError::Ledger(_) => "ledger",
@@ -157,6 +160,8 @@ impl Localized for PeopleError {
             (PeopleError::UnknownUser, Lang::En) => "No such user".into(),
             (PeopleError::PinFormat, Lang::Zh) => "PIN 须为 4 到 8 位数字".into(),
             (PeopleError::PinFormat, Lang::En) => "A PIN is 4 to 8 digits".into(),
+            (PeopleError::ManagerPinShort, Lang::Zh) => "店长 PIN 须为 6 到 8 位数字".into(),
+            (PeopleError::ManagerPinShort, Lang::En) => "A manager's PIN is 6 to 8 digits".into(),
             (PeopleError::Name, Lang::Zh) => "姓名须为 1 到 32 个字符".into(),
             (PeopleError::Name, Lang::En) => "A name is 1 to 32 characters".into(),
             (PeopleError::NameTaken, Lang::Zh) => "该姓名已被使用".into(),
@@ -180,6 +185,19 @@ fn check_pin_format(pin: &str) -> Result<(), PeopleError> {
     } else {
         Err(PeopleError::PinFormat)
     }
+}
+
+/// A manager's PIN approves refunds and decisions on money: a new one has at least 6 digits (a
+/// million tries, against ten thousand). PINs made before the rule still sign in.
+pub const MANAGER_PIN_MIN: usize = 6;
+
+/// A PIN about to be set for a user of `role`.
+fn check_new_pin(pin: &str, role: Role) -> Result<(), PeopleError> {
+    check_pin_format(pin)?;
+    if role == Role::Manager && pin.len() < MANAGER_PIN_MIN {
+        return Err(PeopleError::ManagerPinShort);
+    }
+    Ok(())
 }
 
 fn clean_name(name: &str) -> Result<String, PeopleError> {
@@ -330,7 +348,7 @@ impl People {
     /// The first user of a new install: a manager, signed in at once.
     pub fn create_first_manager(&self, name: &str, pin: &str) -> Result<Session, PeopleError> {
         let name = clean_name(name)?;
-        check_pin_format(pin)?;
+        check_new_pin(pin, Role::Manager)?;
         let hash = hash_pin(pin)?;
         let note = AuditNote::by(&name, Some(Role::Manager), "first_manager", json!({ "role": "manager" }));
         let user = match self.ledger.insert_user(&name, Role::Manager, &hash, true, &note) {
@@ -367,7 +385,7 @@ impl People {
     pub fn add_user(&self, approval: &Approval, name: &str, role: Role, pin: &str) -> Result<UserRow, PeopleError> {
         approval.check(Action::AddUser)?;
         let name = clean_name(name)?;
-        check_pin_format(pin)?;
+        check_new_pin(pin, role)?;
         let hash = hash_pin(pin)?;
         let note = approval.note("user_added", None, None, json!({ "role": role.as_str() }));
         match self.ledger.insert_user(&name, role, &hash, false, &note) {
@@ -414,34 +432,62 @@ mod tests {
         assert!(p.first_run().unwrap());
         assert!(!p.sign_in_required().unwrap());
         assert_eq!(p.clerk(), Ok(None));
-        let s = p.create_first_manager("  王店长 ", "1234").unwrap();
+        let s = p.create_first_manager("  王店长 ", "246813").unwrap();
         assert_eq!((s.name.as_str(), s.role), ("王店长", Role::Manager));
-        assert_eq!(p.create_first_manager("又一个", "1234"), Err(PeopleError::NotFirstRun));
+        assert_eq!(p.create_first_manager("又一个", "246813"), Err(PeopleError::NotFirstRun));
         let stored = p.users().unwrap().remove(0);
         assert!(stored.pin_hash.starts_with("$argon2id$"), "{}", stored.pin_hash);
-        assert!(!stored.pin_hash.contains("1234"));
+        assert!(!stored.pin_hash.contains("246813"));
         assert!(p.sign_in_required().unwrap());
         assert_eq!(p.clerk(), Ok(Some("王店长".into())));
         p.sign_out("sign_out").unwrap();
         assert_eq!(p.clerk(), Err(PeopleError::SignedOut));
         for bad in ["123", "123456789", "12a4", ""] {
-            let a = p.approve(s.user_id, "1234", Action::AddUser).unwrap();
+            let a = p.approve(s.user_id, "246813", Action::AddUser).unwrap();
             assert_eq!(p.add_user(&a, "李", Role::Clerk, bad), Err(PeopleError::PinFormat), "{bad:?}");
         }
-        let a = p.approve(s.user_id, "1234", Action::AddUser).unwrap();
+        let a = p.approve(s.user_id, "246813", Action::AddUser).unwrap();
         assert_eq!(p.add_user(&a, "", Role::Clerk, "0000"), Err(PeopleError::Name));
         assert_eq!(p.add_user(&a, "王店长", Role::Clerk, "0000"), Err(PeopleError::NameTaken));
+    }
+
+    /// New manager PINs have 6–8 digits; a clerk's may have 4; a manager PIN made before the rule
+    /// (the demo's 1234, an older install's) still signs in.
+    #[test]
+    fn a_new_manager_pin_has_at_least_six_digits() {
+        let (_d, p) = people();
+        for short in ["1357", "13579"] {
+            assert_eq!(p.create_first_manager("王店长", short), Err(PeopleError::ManagerPinShort), "{short}");
+        }
+        assert!(PeopleError::ManagerPinShort.message(Lang::Zh).contains("6 到 8 位"));
+        assert!(p.first_run().unwrap(), "nothing was added");
+        let m = p.create_first_manager("王店长", "135792").unwrap();
+        let a = p.approve(m.user_id, "135792", Action::AddUser).unwrap();
+        assert_eq!(p.add_user(&a, "赵店长", Role::Manager, "24680"), Err(PeopleError::ManagerPinShort));
+        assert!(p.add_user(&a, "李收银", Role::Clerk, "2468").is_ok());
+        assert!(p.add_user(&a, "赵店长", Role::Manager, "24680135").is_ok());
+        let old = p
+            .ledger
+            .insert_user(
+                "老店长",
+                Role::Manager,
+                &hash_pin("1234").unwrap(),
+                false,
+                &AuditNote::by("-", None, "user_added", json!({})),
+            )
+            .unwrap();
+        assert_eq!(p.sign_in(old.id, "1234").map(|s| s.role), Ok(Role::Manager));
     }
 
     #[test]
     fn five_wrong_pins_lock_the_user_and_a_right_one_resets_the_count() {
         let (_d, p) = people();
-        let m = p.create_first_manager("王店长", "1234").unwrap();
+        let m = p.create_first_manager("王店长", "246813").unwrap();
         // Not a PIN at all: refused without counting.
         assert_eq!(p.sign_in(m.user_id, ""), Err(PeopleError::PinFormat));
         assert_eq!(p.sign_in(m.user_id, "0000"), Err(PeopleError::WrongPin { left: 4 }));
         assert_eq!(p.sign_in(m.user_id, "0000"), Err(PeopleError::WrongPin { left: 3 }));
-        p.sign_in(m.user_id, "1234").unwrap();
+        p.sign_in(m.user_id, "246813").unwrap();
         for left in (1..=4).rev() {
             assert_eq!(p.approve(m.user_id, "9999", Action::Refund), Err(PeopleError::WrongPin { left }));
         }
@@ -450,19 +496,19 @@ mod tests {
         };
         assert!(until_ms > now_ms() + 14 * 60_000);
         // Locked: even the right PIN is refused, for sign-in and approvals.
-        assert_eq!(p.sign_in(m.user_id, "1234"), Err(PeopleError::Locked { until_ms }));
-        assert_eq!(p.approve(m.user_id, "1234", Action::Refund), Err(PeopleError::Locked { until_ms }));
+        assert_eq!(p.sign_in(m.user_id, "246813"), Err(PeopleError::Locked { until_ms }));
+        assert_eq!(p.approve(m.user_id, "246813", Action::Refund), Err(PeopleError::Locked { until_ms }));
         let failed =
             p.ledger.audit_log(&AuditFilter { action: Some("pin_failed".into()), limit: 50, ..Default::default() });
         assert_eq!(failed.unwrap().len(), 7);
-        assert_eq!(p.sign_in(42, "1234"), Err(PeopleError::UnknownUser));
+        assert_eq!(p.sign_in(42, "246813"), Err(PeopleError::UnknownUser));
     }
 
     #[test]
     fn only_managers_approve_and_an_approval_is_for_one_action() {
         let (_d, p) = people();
-        let m = p.create_first_manager("王店长", "1234").unwrap();
-        let a = p.approve(m.user_id, "1234", Action::AddUser).unwrap();
+        let m = p.create_first_manager("王店长", "246813").unwrap();
+        let a = p.approve(m.user_id, "246813", Action::AddUser).unwrap();
         let clerk = p.add_user(&a, "李收银", Role::Clerk, "0000").unwrap();
         assert_eq!(p.add_user(&a, "赵", Role::Clerk, "1111").map(|u| u.name), Ok("赵".to_string()));
         for action in
@@ -470,7 +516,7 @@ mod tests {
         {
             assert_eq!(p.approve(clerk.id, "0000", action), Err(PeopleError::Forbidden), "{action:?}");
         }
-        let refund_only = p.approve(m.user_id, "1234", Action::Refund).unwrap();
+        let refund_only = p.approve(m.user_id, "246813", Action::Refund).unwrap();
         assert_eq!(p.add_user(&refund_only, "钱", Role::Clerk, "2222"), Err(PeopleError::Forbidden));
         let s = p.sign_in(clerk.id, "0000").unwrap();
         assert_eq!(s.role, Role::Clerk);

@@ -55,17 +55,17 @@ async fn charge_exit_status_follows_the_outcome() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("需要店长授权"));
     let added =
-        cli_env(&config, &["user", "add", "--name", "王店长", "--role", "manager"], &[("PAYDESK_NEW_PIN", "8642")]);
+        cli_env(&config, &["user", "add", "--name", "王店长", "--role", "manager"], &[("PAYDESK_NEW_PIN", "864213")]);
     assert_eq!(added.await.status.code(), Some(0));
     let as_manager = ["--user", "王店长"];
     let wrong = cli_env(&config, &[&as_manager[..], &refund_args[..]].concat(), &[("PAYDESK_PIN", "1111")]).await;
     assert_eq!(wrong.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("还可再试 4 次"));
-    let refund = cli_env(&config, &[&as_manager[..], &refund_args[..]].concat(), &[("PAYDESK_PIN", "8642")]).await;
+    let refund = cli_env(&config, &[&as_manager[..], &refund_args[..]].concat(), &[("PAYDESK_PIN", "864213")]).await;
     assert_eq!(refund.status.code(), Some(0), "{}", String::from_utf8_lossy(&refund.stderr));
     assert_eq!(stdout_json(&refund)["state"], "succeeded");
     let over = ["--user", "王店长", "refund", id.as_str(), "--amount", "10.01", "--reason", "x"];
-    let over = cli_env(&config, &over, &[("PAYDESK_PIN", "8642")]).await;
+    let over = cli_env(&config, &over, &[("PAYDESK_PIN", "864213")]).await;
     assert_eq!(over.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&over.stderr).contains("可退金额 ¥10.00"));
     // With a user, charging needs someone signed in.

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub const MANAGER: &str = "测试店长";
-pub const MANAGER_PIN: &str = "2468";
+pub const MANAGER_PIN: &str = "246813";
 
 pub struct Rig {
     pub sandbox: Sandbox,
