@@ -233,3 +233,129 @@ async fn parallel_wrong_pins_from_many_processes_lock_after_exactly_the_limit() 
     assert_eq!(right.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&right.stderr).contains("锁定"), "{}", String::from_utf8_lossy(&right.stderr));
 }
+
+/// `paydesk-cli serve` with the config's listeners on free ports: its first stdout line.
+async fn start_serve(config: &Path) -> (tokio::process::Child, serde_json::Value) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(common::CLI)
+        .arg("--config")
+        .arg(config)
+        .args(["--json", "serve"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(10), stdout.next_line())
+        .await
+        .expect("serve says where it listens in time")
+        .unwrap()
+        .expect("a line on stdout");
+    (child, serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+}
+
+#[tokio::test]
+async fn serve_runs_recovery_the_notify_receiver_and_the_terminal_api_without_a_window() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let sandbox = Sandbox::start(fast_sandbox()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("api.token");
+    let mut c = config_for(&sandbox.base_url());
+    c.notify = Some(paydesk_core::config::NotifyConfig { listen: "127.0.0.1:0".into() });
+    c.terminal_api = Some(paydesk_core::config::TerminalApi {
+        listen: "127.0.0.1:0".into(),
+        token_file: token_file.display().to_string(),
+        ..Default::default()
+    });
+    let config = write_config(dir.path(), &c);
+
+    // A QR charge whose process dies while the customer pays: left open in the ledger.
+    let mut qr = tokio::process::Command::new(common::CLI)
+        .arg("--config")
+        .arg(&config)
+        .args(["charge", "--channel", "abc", "--amount", "8.80", "--qr"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(qr.stderr.take().unwrap()).lines();
+    let link = loop {
+        let line = stderr.next_line().await.unwrap().expect("the QR's link");
+        if line.contains("/pay/") {
+            break line.trim().to_string();
+        }
+    };
+    qr.kill().await.unwrap();
+    let order_no = link.rsplit('/').next().unwrap().to_string();
+    sandbox.customer_pay(&order_no).unwrap();
+    let paid_count = || async {
+        stdout_json(&cli(&config, &["--json", "list"]).await)["totals"]["paid_count"].as_i64().unwrap_or(-1)
+    };
+    assert_eq!(paid_count().await, 0, "nobody has asked the channel yet");
+
+    let (mut serve, listening) = start_serve(&config).await;
+    // Its recovery sweep finds the payment paid.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while paid_count().await != 1 {
+        assert!(std::time::Instant::now() < deadline, "serve's recovery settles the dead charge");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // The terminal API takes a charge with the token serve made (this user's only).
+    let api = listening["terminal_api"].as_str().expect("the API's address");
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777, 0o600);
+    let http = reqwest::Client::new();
+    let created = http
+        .post(format!("http://{api}/v1/charges"))
+        .bearer_auth(token.trim())
+        .json(&serde_json::json!({ "amount_fen": 1200, "external_order_id": "ERP-1", "subject": "套餐" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let charge_id = created.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    // A clerk (here the CLI) collects it on the same ledger; the API sees it paid.
+    let collected =
+        cli(&config, &["charge", "--channel", "abc", "--for-charge", &charge_id, "--code", &alipay_code("10")]).await;
+    assert_eq!(collected.status.code(), Some(0), "{}", String::from_utf8_lossy(&collected.stderr));
+    let status = http
+        .get(format!("http://{api}/v1/charges/{charge_id}?wait=5"))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(status["state"], "paid", "{status}");
+    // The notify receiver answers: an unsigned notify is refused and changes nothing.
+    let notify = listening["notify"].as_str().expect("the receiver's address");
+    let refused = http.post(format!("http://{notify}/notify/abc")).body("{}").send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(paid_count().await, 2);
+
+    // SIGTERM (systemd's stop) ends it cleanly.
+    let pid = serve.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let exit = tokio::time::timeout(std::time::Duration::from_secs(5), serve.wait()).await.unwrap().unwrap();
+    assert_eq!(exit.code(), Some(0));
+}
+
+#[tokio::test]
+async fn serve_that_cannot_listen_says_so_and_stops() {
+    let (_sandbox, dir, _) = setup().await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut c = config_for(&_sandbox.base_url());
+    c.notify = Some(paydesk_core::config::NotifyConfig { listen: taken.local_addr().unwrap().to_string() });
+    let config = write_config(dir.path(), &c);
+    let out = tokio::time::timeout(std::time::Duration::from_secs(10), cli(&config, &["serve"])).await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("通知接收无法监听") && stderr.contains(&taken.local_addr().unwrap().to_string()),
+        "{stderr}"
+    );
+}

@@ -108,6 +108,10 @@ enum Command {
     },
     /// Resolve every unfinished payment now.
     Recover,
+    /// Run as a headless till service until stopped (Ctrl-C or SIGTERM): the recovery sweeps, and
+    /// the config's notify receiver and terminal API. For an integration PC or a back office; not
+    /// beside the app on the same config (both would listen on the same ports).
+    Serve,
 }
 
 #[derive(Subcommand)]
@@ -273,6 +277,7 @@ async fn run(cli: Cli) -> u8 {
         }
         Command::User { which } => user(&cashier, &out, &who, which),
         Command::List { day } => list(&cashier, &out, day.as_deref()),
+        Command::Serve => serve(&cashier, &out).await,
         Command::Recover => {
             let s = cashier.recover().await;
             if out.json {
@@ -292,6 +297,81 @@ async fn run(cli: Cli) -> u8 {
                 UNKNOWN
             }
         }
+    }
+}
+
+/// Starts what the app starts besides its window, then waits for a stop signal. A listener that
+/// cannot start is fatal here (exit 2): without a window, nothing else would show it.
+async fn serve(cashier: &Cashier, out: &Output) -> u8 {
+    let lang = out.lang;
+    let notify = match cashier.config().notify.clone() {
+        None => None,
+        Some(n) => match paydesk_core::notify::serve(cashier.clone(), &n.listen).await {
+            Ok((addr, _task)) => Some(addr),
+            Err(e) => {
+                let message = match lang {
+                    Lang::Zh => format!("通知接收无法监听 {}：{e}", n.listen),
+                    Lang::En => format!("The notify receiver cannot listen on {}: {e}", n.listen),
+                };
+                return out.error("notify_listen", &message);
+            }
+        },
+    };
+    let api = match cashier.config().terminal_api.clone() {
+        None => None,
+        Some(settings) => match paydesk_core::terminal_api::serve(cashier.clone(), &settings).await {
+            Ok((addr, _task)) => Some(addr),
+            Err(e) => return out.error("terminal_api", &e.message(lang)),
+        },
+    };
+    let _recovery = cashier.spawn_recovery();
+    let every_s = cashier.config().timing.recovery_interval_ms as f64 / 1000.0;
+    if out.json {
+        let addr = |a: Option<std::net::SocketAddr>| a.map(|a| a.to_string());
+        println!(
+            "{}",
+            serde_json::json!({ "notify": addr(notify), "terminal_api": addr(api), "recovery_every_s": every_s })
+        );
+    } else {
+        let none = match lang {
+            Lang::Zh => "未配置".to_string(),
+            Lang::En => "not configured".to_string(),
+        };
+        let shown = |a: Option<std::net::SocketAddr>| a.map(|a| a.to_string()).unwrap_or_else(|| none.clone());
+        match lang {
+            Lang::Zh => println!(
+                "通知接收：{}；终端接口：{}；每 {every_s} 秒核对未完成的付款。按 Ctrl-C 停止。",
+                shown(notify),
+                shown(api)
+            ),
+            Lang::En => println!(
+                "notify receiver: {}; terminal API: {}; unfinished payments checked every {every_s} s. Ctrl-C stops.",
+                shown(notify),
+                shown(api)
+            ),
+        }
+    }
+    // Scripts read the line above to find the ports (a listen port of 0 picks a free one).
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    stop_signal().await;
+    tracing::info!("stopping: no payment is left half-written (each step is one ledger transaction)");
+    PAID
+}
+
+/// Ctrl-C or SIGTERM (what systemd and `kill` send).
+async fn stop_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGTERM; Ctrl-C still stops");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
     }
 }
 
