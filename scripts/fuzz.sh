@@ -110,8 +110,9 @@ for t in "${targets[@]}"; do
   status=0
   mkdir -p "artifacts/$t"
   # Crashing inputs go to artifacts/<target>/. -timeout: an input that takes 10 s is a hang;
-  # -rss_limit_mb: a reply that eats memory is a crash.
-  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_odr_violation=0} "$target_dir/$host/release/$t" "$corpus" \
+  # -rss_limit_mb: a reply that eats memory is a crash. TMPDIR: a target's own files (the
+  # http_listeners ledger) go where this script cleans up.
+  TMPDIR="$work" ASAN_OPTIONS=${ASAN_OPTIONS:-detect_odr_violation=0} "$target_dir/$host/release/$t" "$corpus" \
     -artifact_prefix="$here/artifacts/$t/" -max_total_time="$seconds" -print_final_stats=1 \
     -timeout=10 -rss_limit_mb=2048 >"$log" 2>&1 || status=$?
   elapsed=$(($(date +%s) - started))
@@ -122,7 +123,7 @@ for t in "${targets[@]}"; do
     if [[ ${FUZZ_KEEP_CORPUS:-0} == 1 ]]; then
       mkdir -p "corpus/$t"
       before=$(find "corpus/$t" -type f | wc -l)
-      ASAN_OPTIONS=${ASAN_OPTIONS:-detect_odr_violation=0} "$target_dir/$host/release/$t" -merge=1 \
+      TMPDIR="$work" ASAN_OPTIONS=${ASAN_OPTIONS:-detect_odr_violation=0} "$target_dir/$host/release/$t" -merge=1 \
         "corpus/$t" "$corpus" -timeout=10 -rss_limit_mb=2048 >"$work/$t.merge.log" 2>&1 || {
         echo "fuzz $t: merging into corpus/$t failed:" >&2
         tail -n 20 "$work/$t.merge.log" >&2

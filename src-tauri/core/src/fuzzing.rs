@@ -199,3 +199,78 @@ pub fn paysvc_reply(ch: &PaysvcChannel, status: u16, body: &[u8], order: &Order<
     let read = || paysvc::read(answered(status, &[], body));
     PaysvcOutcomes { create: ch.created(read()), status: ch.status_outcome(read(), order) }
 }
+
+// ---------------------------------------------------------------- the listeners' HTTP layer
+
+/// The bearer token the fuzzed terminal API takes; seed inputs carry it so the handlers behind
+/// the check are reached.
+pub const API_TOKEN: &str = "fuzz-terminal-token-0123456789";
+
+/// The notify receiver and the terminal API as they serve one connection (hyper's parser, the
+/// whole-body deadline, the routes and handlers), on a demo cashier whose ledger is in `dir` and
+/// whose channels are unreachable (port 9).
+pub struct Listeners {
+    pub cashier: crate::engine::Cashier,
+    notify: axum::Router,
+    api: axum::Router,
+    ledger: PathBuf,
+}
+
+/// Which listener an input goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    Notify,
+    TerminalApi,
+}
+
+impl Listeners {
+    /// Call inside a Tokio runtime: the cashier starts its tasks there.
+    pub fn new(dir: &std::path::Path, keys: TestKeys<'_>) -> Result<Listeners, String> {
+        use crate::{listener, notify, terminal_api};
+        let config_path = dir.join("config.toml");
+        DemoKeys { merchant_private_pem: keys.merchant_private_pem, lakala_cert_pem: keys.lakala_cert_pem }
+            .write(&config_path)
+            .map_err(|e| e.to_string())?;
+        let mut config = Config::demo(9);
+        config.dir = dir.to_path_buf();
+        let ledger = config.ledger_path(&config_path);
+        let cashier = crate::engine::Cashier::open(config, &config_path, None).map_err(|e| e.to_string())?;
+        let notify = listener::guarded(notify::router(cashier.clone()), notify::LIMITS);
+        let token = terminal_api::Token::new(API_TOKEN);
+        let api = terminal_api::router(cashier.clone(), token, Duration::from_secs(2));
+        let api = listener::guarded(api, terminal_api::LIMITS);
+        Ok(Listeners { cashier, notify, api, ledger })
+    }
+
+    /// One connection: `raw` is everything the client sends, and the answer everything it got.
+    /// The client never closes its side (as a slow one would), so the connection ends when the
+    /// server closes it: on bad input, or at the header deadline (run under paused Tokio time, so
+    /// the deadlines pass at once).
+    pub async fn exchange(&self, to: Listener, raw: &[u8]) -> Vec<u8> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (app, limits) = match to {
+            Listener::Notify => (self.notify.clone(), crate::notify::LIMITS),
+            Listener::TerminalApi => (self.api.clone(), crate::terminal_api::LIMITS),
+        };
+        let (client, server) = tokio::io::duplex(16 * 1024);
+        let (mut reading, mut writing) = tokio::io::split(client);
+        let mut answer = Vec::new();
+        let send = async {
+            let _ = writing.write_all(raw).await;
+            writing
+        };
+        let (_, _, _writing) = tokio::join!(
+            crate::listener::serve_connection(server, app, limits),
+            reading.read_to_end(&mut answer),
+            send
+        );
+        answer
+    }
+
+    /// The ledger's bytes on disk (database and WAL): what a request that writes nothing leaves
+    /// as it was.
+    pub fn ledger_bytes(&self) -> u64 {
+        let wal = self.ledger.with_extension("db-wal");
+        [&self.ledger, &wal].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+    }
+}

@@ -45,7 +45,7 @@ pub enum BodyRefused {
 /// Serves `app` on `listener` under `limits` until the runtime stops. `name` is for the logs.
 pub async fn serve(listener: TcpListener, app: Router, limits: Limits, name: &'static str) {
     raise_file_limit();
-    let app = app.layer(axum::middleware::from_fn(move |req: Request, next: Next| whole_body(limits, req, next)));
+    let app = guarded(app, limits);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let refused_logged_at = AtomicI64::new(0);
     loop {
@@ -74,18 +74,31 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, name: &'s
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let app = app.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .serve_connection(TokioIo::new(stream), service);
-            if let Err(e) = connection.await {
+            if let Err(e) = serve_connection(stream, app, limits).await {
                 tracing::debug!(listener = name, error = %e, "connection ended");
             }
         });
     }
+}
+
+/// `app` behind the whole-body deadline every listener applies.
+pub(crate) fn guarded(app: Router, limits: Limits) -> Router {
+    app.layer(axum::middleware::from_fn(move |req: Request, next: Next| whole_body(limits, req, next)))
+}
+
+/// One connection of a `guarded` app, with the header deadline (the fuzz targets drive it too).
+pub(crate) async fn serve_connection<I>(io: I, app: Router, limits: Limits) -> Result<(), hyper::Error>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .serve_connection(TokioIo::new(io), hyper_util::service::TowerToHyperService::new(app))
+        .await
 }
 
 /// Reads the whole body within `limits.body_timeout` before the handler sees the request.

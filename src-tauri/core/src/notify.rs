@@ -20,7 +20,7 @@ const BODY_LIMIT: usize = 64 * 1024;
 
 /// A channel sends one notify per connection, or a few on a kept-alive one: 256 connections
 /// serve any store, and a flood of idle or slow ones gives each back within 10 s.
-const LIMITS: listener::Limits = listener::Limits {
+pub(crate) const LIMITS: listener::Limits = listener::Limits {
     max_connections: 256,
     header_timeout: Duration::from_secs(10),
     body_timeout: Duration::from_secs(10),

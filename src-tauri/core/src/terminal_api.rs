@@ -137,7 +137,7 @@ pub async fn serve(
 
 /// The terminal API serves the store's own ERP or kiosk, a few clients each with a connection or
 /// two (one may wait on a charge): 64 connections, and a slow or idle one is given back in 10 s.
-const LIMITS: listener::Limits = listener::Limits {
+pub(crate) const LIMITS: listener::Limits = listener::Limits {
     max_connections: 64,
     header_timeout: Duration::from_secs(10),
     body_timeout: Duration::from_secs(10),
