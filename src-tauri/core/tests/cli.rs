@@ -101,23 +101,25 @@ async fn charge_exit_status_follows_the_outcome() {
     assert_eq!(bad.status.code(), Some(2));
 }
 
-#[tokio::test]
-async fn charge_qr_prints_the_code_and_waits_for_payment() {
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-    let (sandbox, _dir, config) = setup().await;
-    let mut child = tokio::process::Command::new(common::CLI)
+/// `paydesk-cli --config CONFIG ARGS…` left running, its output piped.
+fn spawn_cli(config: &Path, args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(common::CLI)
         .arg("--config")
-        .arg(&config)
-        .args(["--json", "charge", "--channel", "abc", "--amount", "6.60", "--qr"])
+        .arg(config)
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .unwrap();
-    // The customer scans what the terminal shows: read the link from stderr and pay it.
+        .unwrap()
+}
+
+/// What a `charge --qr` draws on stderr, up to the link the customer scans: (link, all of it).
+async fn qr_drawn(child: &mut tokio::process::Child) -> (String, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
     let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut seen = String::new();
-    let link = loop {
+    loop {
         let line = tokio::time::timeout(std::time::Duration::from_secs(10), stderr.next_line())
             .await
             .expect("the CLI prints the QR in time")
@@ -126,9 +128,18 @@ async fn charge_qr_prints_the_code_and_waits_for_payment() {
         seen.push_str(&line);
         seen.push('\n');
         if line.contains("/pay/") {
-            break line.trim().to_string();
+            return (line.trim().to_string(), seen);
         }
-    };
+    }
+}
+
+#[tokio::test]
+async fn charge_qr_prints_the_code_and_waits_for_payment() {
+    use tokio::io::AsyncReadExt;
+    let (sandbox, _dir, config) = setup().await;
+    let mut child = spawn_cli(&config, &["--json", "charge", "--channel", "abc", "--amount", "6.60", "--qr"]);
+    // The customer scans what the terminal shows: read the link from stderr and pay it.
+    let (link, seen) = qr_drawn(&mut child).await;
     assert!(seen.contains('█') || seen.contains('▀') || seen.contains('▄'), "a QR drawn in the terminal: {seen}");
     let order_no = link.rsplit('/').next().unwrap();
     sandbox.customer_pay(order_no).unwrap();
@@ -234,18 +245,10 @@ async fn parallel_wrong_pins_from_many_processes_lock_after_exactly_the_limit() 
     assert!(String::from_utf8_lossy(&right.stderr).contains("锁定"), "{}", String::from_utf8_lossy(&right.stderr));
 }
 
-/// `paydesk-cli serve` with the config's listeners on free ports: its first stdout line.
+/// `paydesk-cli serve` started: the line that says where it listens.
 async fn start_serve(config: &Path) -> (tokio::process::Child, serde_json::Value) {
     use tokio::io::{AsyncBufReadExt, BufReader};
-    let mut child = tokio::process::Command::new(common::CLI)
-        .arg("--config")
-        .arg(config)
-        .args(["--json", "serve"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_cli(config, &["--json", "serve"]);
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
     let line = tokio::time::timeout(std::time::Duration::from_secs(10), stdout.next_line())
         .await
@@ -257,7 +260,6 @@ async fn start_serve(config: &Path) -> (tokio::process::Child, serde_json::Value
 
 #[tokio::test]
 async fn serve_runs_recovery_the_notify_receiver_and_the_terminal_api_without_a_window() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
     let sandbox = Sandbox::start(fast_sandbox()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("api.token");
@@ -271,22 +273,8 @@ async fn serve_runs_recovery_the_notify_receiver_and_the_terminal_api_without_a_
     let config = write_config(dir.path(), &c);
 
     // A QR charge whose process dies while the customer pays: left open in the ledger.
-    let mut qr = tokio::process::Command::new(common::CLI)
-        .arg("--config")
-        .arg(&config)
-        .args(["charge", "--channel", "abc", "--amount", "8.80", "--qr"])
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(qr.stderr.take().unwrap()).lines();
-    let link = loop {
-        let line = stderr.next_line().await.unwrap().expect("the QR's link");
-        if line.contains("/pay/") {
-            break line.trim().to_string();
-        }
-    };
+    let mut qr = spawn_cli(&config, &["charge", "--channel", "abc", "--amount", "8.80", "--qr"]);
+    let (link, _) = qr_drawn(&mut qr).await;
     qr.kill().await.unwrap();
     let order_no = link.rsplit('/').next().unwrap().to_string();
     sandbox.customer_pay(&order_no).unwrap();

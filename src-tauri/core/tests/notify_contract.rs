@@ -50,6 +50,15 @@ fn slow_polls(c: &mut paydesk_core::config::Config) {
     c.timing.late_horizon_ms = 120_000;
 }
 
+/// Lakala through the merchant backend (unsigned notifies), polling slowed.
+async fn backend_rig() -> Rig {
+    rig_with(fast_sandbox(), |c| {
+        slow_polls(c);
+        common::lakala_backend(c);
+    })
+    .await
+}
+
 fn transitions(rig: &Rig, id: &str) -> Vec<String> {
     rig.cashier.ledger().events(id).unwrap().into_iter().filter_map(|e| e.to_state).collect()
 }
@@ -148,11 +157,7 @@ async fn the_receiver_answers_each_channel_in_its_own_format() {
 
 #[tokio::test]
 async fn an_unsigned_backend_notify_only_triggers_a_query() {
-    let rig = rig_with(fast_sandbox(), |c| {
-        slow_polls(c);
-        common::lakala_backend(c);
-    })
-    .await;
+    let rig = backend_rig().await;
     let p = waiting_qr(&rig, "12.00").await;
     // Claims paid, but the order is not paid at the sandbox: the query says so, nothing changes.
     let claim =
@@ -280,11 +285,7 @@ async fn a_verified_paid_notify_wins_over_closed() {
 /// and the news is not lost.
 #[tokio::test]
 async fn a_notify_whose_query_fails_is_not_acknowledged() {
-    let rig = rig_with(fast_sandbox(), |c| {
-        slow_polls(c);
-        common::lakala_backend(c);
-    })
-    .await;
+    let rig = backend_rig().await;
     let (addr, _task) = paydesk_core::notify::serve(rig.cashier.clone(), "127.0.0.1:0").await.unwrap();
     let p = waiting_qr(&rig, "12.00").await;
     rig.sandbox.customer_pay(&p.id).unwrap();
@@ -327,11 +328,7 @@ async fn an_old_notify_is_refused_and_one_without_the_merchant_only_triggers_a_q
 /// handful of queries, not 2,000 (the one drowned hint is asked about by the next sweep).
 #[tokio::test]
 async fn a_flood_of_unsigned_notifies_writes_nothing_and_asks_a_few_times() {
-    let rig = rig_with(fast_sandbox(), |c| {
-        slow_polls(c);
-        common::lakala_backend(c);
-    })
-    .await;
+    let rig = backend_rig().await;
     let (addr, _task) = paydesk_core::notify::serve(rig.cashier.clone(), "127.0.0.1:0").await.unwrap();
     let p = waiting_qr(&rig, "12.00").await;
     let files = |dir: &std::path::Path| -> u64 {
