@@ -277,9 +277,12 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::Read { path: path.display().to_string(), why: e.to_string() })?;
-        if let Err(why) = crate::private_file::refuse_if_shared(path) {
-            // Not refused: the operator may share it on purpose, and it may hold no key at all.
-            tracing::warn!(%why, "the config may hold channel keys");
+        // It may hold channel keys (the desk's app key, Lakala's backend token): made this user's
+        // only, as the ledger is, rather than refused, so an older till still starts.
+        match crate::private_file::tighten(path) {
+            Ok(true) => tracing::warn!(path = %path.display(), "the config could be read by other users; made it 0600"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(path = %path.display(), error = %e, "the config can be read by other users"),
         }
         Config::parse(&text, path)
     }
@@ -782,6 +785,15 @@ merchant_id = "103881636900016"
         }
         // Second start: the config is there, nothing is written.
         assert!(!write_demo_on_first_run(&path, &NO_KEYS, || panic!("no port needed")).unwrap());
+        #[cfg(unix)]
+        {
+            // A config an older version left readable by all (it holds the desk's app key) is made
+            // this user's only when it is read.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            Config::load(&path).unwrap();
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
         // The config vanished but the ledger stayed: refuse, name both files, write nothing.
         std::fs::write(dir.path().join("ledger.db"), b"").unwrap();
         std::fs::remove_file(&path).unwrap();
