@@ -180,6 +180,8 @@ async fn customer_display_shows_the_clerk_qr_and_a_pushed_charge_is_collected_at
     let home = tempfile::tempdir()?;
     let mut config = config_for(&sandbox.base_url());
     config.display.enabled = true;
+    // One screen under Xvfb: the display opens as a window only because this asks for it.
+    config.display.on_single_screen = true;
     config.display.welcome_zh = "欢迎光临 E2E 小店".into();
     write_config(home.path(), &config)?;
     let api = TerminalApi::of(home.path(), &config);

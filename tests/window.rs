@@ -302,12 +302,14 @@ async fn serial_camera_and_wedge_scanners_and_their_settings() -> Result<(), Err
     let s = Session::start(home.path(), "scanners").await?;
     s.wait_for("[data-testid=scanner-status]", Duration::from_secs(10)).await?;
 
-    // A wedge scan with no payment waiting, focus on the amount: shown, not used.
-    s.keypad("7.00").await?;
+    // A wedge scan with no amount on the keypad, focus on the amount: shown, not used, and what
+    // the scanner typed into the keypad is undone.
+    s.click("[data-testid=key-clear]").await?;
     s.click("[data-testid=amount-display]").await?;
     s.wedge("280000000000000010\u{E007}").await?;
     s.wait_text("[data-testid=notice]", "没有等待收款", Duration::from_secs(10)).await?;
-    assert!(s.wait_for("[data-testid=amount-display]", Duration::from_secs(5)).await?.text().await?.contains("7.00"));
+    let typed = s.wait_for("[data-testid=amount-display] .typed", Duration::from_secs(5)).await?;
+    assert_eq!(typed.text().await?.trim(), "");
     assert!(paid_payments(home.path()).is_empty());
 
     // The serial scanner pays the armed payment.

@@ -42,23 +42,83 @@ pub struct Session {
     pub home: PathBuf,
 }
 
+/// A virtual screen of a given size (an Xvfb server of its own), for tests that check the window
+/// fits the screens stores use. Stopped when dropped.
+pub struct Screen {
+    pub display: String,
+    pub size: (u32, u32),
+    _server: Child,
+}
+
+impl Screen {
+    pub async fn start(width: u32, height: u32) -> Result<Screen, Error> {
+        for n in 90..190u32 {
+            if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+                continue;
+            }
+            let mut server = Command::new("Xvfb")
+                .args([
+                    format!(":{n}"),
+                    "-screen".into(),
+                    "0".into(),
+                    format!("{width}x{height}x24"),
+                    "-nolisten".into(),
+                    "tcp".into(),
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| format!("cannot start Xvfb ({e}); install it: apt-get install xvfb"))?;
+            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !socket.exists() && Instant::now() < deadline {
+                if server.try_wait()?.is_some() {
+                    break; // lost the race for this display number: try the next
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            if socket.exists() && server.try_wait()?.is_none() {
+                return Ok(Screen { display: format!(":{n}"), size: (width, height), _server: server });
+            }
+        }
+        Err("no free X display number for Xvfb".into())
+    }
+}
+
 impl Session {
     /// Starts the app with `home` as its data folder, gets past the sign-in screens and waits
     /// until the clerk window answers.
     pub async fn start(home: &Path, name: &str) -> Result<Session, Error> {
-        let session = Session::launch(home, name).await?;
+        Session::start_on(home, name, None).await
+    }
+
+    /// `start` on a screen of its own (else the one in `DISPLAY`).
+    pub async fn start_on(home: &Path, name: &str, screen: Option<&Screen>) -> Result<Session, Error> {
+        let session = Session::launch_on(home, name, screen).await?;
         session.sign_in_as_asked().await?;
         Ok(session)
     }
 
     /// Starts the app and connects, without waiting for any screen.
     pub async fn launch(home: &Path, name: &str) -> Result<Session, Error> {
-        assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: run the window tests under xvfb-run");
+        Session::launch_on(home, name, None).await
+    }
+
+    pub async fn launch_on(home: &Path, name: &str, screen: Option<&Screen>) -> Result<Session, Error> {
+        assert!(
+            screen.is_some() || std::env::var_os("DISPLAY").is_some(),
+            "no DISPLAY: run the window tests under xvfb-run"
+        );
         let app = app_binary();
         let port = free_port();
         let native = free_port();
         let log = std::fs::File::create(artefacts().join(format!("{name}-driver.log")))?;
-        let driver = Command::new("tauri-driver")
+        let mut driver = Command::new("tauri-driver");
+        if let Some(screen) = screen {
+            driver.env("DISPLAY", &screen.display);
+        }
+        let driver = driver
             .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
             .env("PAYDESK_HOME", home)
             .env("PAYDESK_LOG", "info")

@@ -86,6 +86,8 @@ export interface Bootstrap {
   charge: ChargeView | null;
   /** the customer display (a second window, label `display`) */
   display: { enabled: boolean };
+  /** `[counter]`: how long "paid" stays (0: until a key); whether the window opens maximised */
+  counter?: { paid_close_seconds: number; start_maximized: boolean };
 }
 
 // ---------------------------------------------------------------- people and approvals
@@ -389,7 +391,12 @@ export const api = {
   /** The scan overlay closed without a payment. */
   disarmScan: () => call<null>('disarm_scan'),
   /** A scan of the UI's own (wedge, typed): the core's answer is the same `ScanEvent` as the event's. */
-  submitScan: (code: string, source: OwnScanSource) => call<ScanEvent>('submit_scan', { code, source }),
+  submitScan: (code: string, source: OwnScanSource, keypad?: { channel: string; amountText: string; charge: string | null }) =>
+    call<ScanEvent>('submit_scan', {
+      code,
+      source,
+      ...(keypad ? { channel: keypad.channel, amountText: keypad.amountText, ...chargeArg(keypad.charge) } : {}),
+    }),
   scannerSettings: () => call<ScannerSettingsView>('scanner_settings'),
   /** A protected action: changing the settings takes a manager's approval. */
   saveScannerSettings: (approval: Approval, settings: Scanners) =>

@@ -31,6 +31,8 @@ const zh = {
   channelCycleTitle: '按 F3 切换收款通道',
   method: '付款方式',
   keyboardHint: '数字键输入金额 · Backspace 退格 · Delete 清除',
+  scanReady: '可直接扫顾客付款码收款 · Enter 打开扫码窗口',
+  chargeScanReady: '可直接扫顾客付款码收取此订单 · Enter 开始收款',
 
   chargeTitle_api: '订单收款',
   chargeTitle_kiosk: '自助点单',
@@ -89,7 +91,8 @@ const zh = {
   notConfirmedDoNotCharge: '请勿重复收款。',
   notConfirmedKeepsChecking: '系统会继续查询，有结果会提醒你。',
   done: '完成',
-  newSaleHint: '按 Enter 开始下一笔',
+  newSaleHint: '按 Enter 或直接输入下一笔金额',
+  newSaleAuto: '{n} 秒后自动返回 · 按 Enter 或直接输入下一笔金额',
   retryHint: '按 Enter 返回，可换一个付款码或改用收款码',
 
   todayTitle: '今日收款',
@@ -351,6 +354,8 @@ const en: Record<MessageKey, string> = {
   channelCycleTitle: 'Press F3 to switch the channel',
   method: 'Pay with',
   keyboardHint: 'Digits type the amount · Backspace deletes · Delete clears',
+  scanReady: "Scan the customer's payment code now · Enter opens the scan window",
+  chargeScanReady: "Scan the customer's payment code to collect this order · Enter starts the payment",
 
   chargeTitle_api: 'Order to collect',
   chargeTitle_kiosk: 'Kiosk order',
@@ -409,7 +414,8 @@ const en: Record<MessageKey, string> = {
   notConfirmedDoNotCharge: 'Do not charge again.',
   notConfirmedKeepsChecking: 'The system keeps checking and will alert you when it knows.',
   done: 'Done',
-  newSaleHint: 'Press Enter for the next sale',
+  newSaleHint: 'Press Enter, or type the next amount',
+  newSaleAuto: 'Back in {n} s · press Enter, or type the next amount',
   retryHint: 'Press Enter to go back; try another code or show a QR instead',
 
   todayTitle: "Today's payments",

@@ -20,6 +20,7 @@ import {
   clerkUser,
   fakeKey,
   managerUser,
+  paidFixture,
   paymentFixture,
   scannersFixture,
   wedgeScanInto,
@@ -114,6 +115,80 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
+describe('amount → scan → done (the keypad arms the scan)', () => {
+  it('a typed amount arms the core; a serial scan then pays it with no Enter', async () => {
+    const s = await ready();
+    for (const k of ['1', '2']) s.onKeydown(key(k) as unknown as KeyboardEvent);
+    expect(s.keypadWant).toEqual({ channel: 'abc', amountText: '12', charge: null });
+    await s.keypadArm.sync();
+    expect(api.armScan).toHaveBeenCalledWith('abc', '12', null);
+    expect(s.keypadArmed).toBe(true);
+    // the customer's code on the serial scanner: the core started the payment
+    fire().onScan(scanEvent({ source: 'serial', outcome: charging({ amountText: '12.00' }) }));
+    expect(s.active?.amountText).toBe('12.00');
+    expect(s.keypadWant).toBe('hands-off'); // the core disarmed itself; the keypad leaves it alone
+    await s.keypadArm.sync();
+    expect(s.keypadArmed).toBe(false);
+    expect(api.disarmScan).not.toHaveBeenCalled();
+  });
+
+  it('nothing typed, a covered screen or a channel without payment codes arms nothing', async () => {
+    const s = await ready();
+    expect(s.keypadWant).toBeNull();
+    s.amount = '3';
+    s.openManager();
+    expect(s.keypadWant).toBeNull();
+    s.closeManager();
+    expect(s.keypadWant).not.toBeNull();
+    await s.openScan(); // the overlay owns the arming
+    expect(s.keypadWant).toBe('hands-off');
+  });
+
+  it('"paid" goes back to the keypad by itself after [counter] paid_close_seconds', async () => {
+    const s = await ready(boot({ counter: { paid_close_seconds: 4, start_maximized: true } }));
+    vi.useFakeTimers();
+    vi.stubGlobal('window', { setTimeout, clearTimeout, setInterval, clearInterval }); // the fake ones
+    try {
+      s.amount = '12.34';
+      fire().onScan(scanEvent({ source: 'serial', outcome: charging() }));
+      fire().onUpdate(paidFixture());
+      expect(s.active?.state).toBe('paid');
+      vi.advanceTimersByTime(3_900);
+      expect(s.active).not.toBeNull();
+      vi.advanceTimersByTime(200);
+      expect(s.active).toBeNull();
+      expect(s.amount).toBe('');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('the next sale\'s first digit closes "paid" and is typed; 0 seconds keeps it until a key', async () => {
+    const s = await ready(boot({ counter: { paid_close_seconds: 0, start_maximized: true } }));
+    vi.useFakeTimers();
+    vi.stubGlobal('window', { setTimeout, clearTimeout, setInterval, clearInterval }); // the fake ones
+    try {
+      fire().onScan(scanEvent({ source: 'serial', outcome: charging() }));
+      fire().onUpdate(paidFixture());
+      vi.advanceTimersByTime(60_000);
+      expect(s.active?.state).toBe('paid');
+      s.onKeydown(key('7') as unknown as KeyboardEvent);
+      expect(s.active).toBeNull();
+      expect(s.amount).toBe('7');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a failure screen is not closed by a digit (the clerk reads why)', async () => {
+    const s = await ready();
+    fire().onScan(scanEvent({ source: 'serial', outcome: charging() }));
+    fire().onUpdate(paymentFixture({ state: 'failed', phase: 'done', final: true, message: '余额不足' }));
+    s.onKeydown(key('7') as unknown as KeyboardEvent);
+    expect(s.active?.state).toBe('failed');
+  });
+});
+
 describe('arming and disarming', () => {
   it('arms the core with the channel and the amount as typed once the amount is checked', async () => {
     const s = await scanning();
@@ -160,6 +235,7 @@ describe('arming and disarming', () => {
     const s = await scanning();
     s.closeScan();
     expect(s.scan).toBeNull();
+    await settle(); // in turn with the keypad's arming
     expect(api.disarmScan).toHaveBeenCalledTimes(1);
 
     await s.openScan();
@@ -167,6 +243,7 @@ describe('arming and disarming', () => {
     s.capture.handleKey(esc as unknown as KeyboardEvent);
     s.onKeydown(esc as unknown as KeyboardEvent);
     expect(s.scan).toBeNull();
+    await settle();
     expect(api.disarmScan).toHaveBeenCalledTimes(2);
     expect(api.armScan).toHaveBeenCalledTimes(2);
   });
@@ -260,7 +337,7 @@ describe("the UI's own scans", () => {
     expect(s.scan?.busy).toBe(false);
   });
 
-  it('passive: a wedge scan outside the overlay goes to the core and its message is the notice', async () => {
+  it('passive: a wedge scan outside the overlay goes to the core with the keypad amount; its message is the notice', async () => {
     const s = await ready();
     s.amount = '12';
     api.submitScan.mockResolvedValueOnce(
@@ -268,7 +345,12 @@ describe("the UI's own scans", () => {
     );
     wedgeScan(s, '130012345678901210');
     expect(s.amount).toBe('12'); // what the scanner typed is undone
-    expect(api.submitScan).toHaveBeenCalledWith('130012345678901210', 'wedge');
+    // it pays what the keypad shows once the scanner's own keys are undone, whatever was armed
+    expect(api.submitScan).toHaveBeenCalledWith('130012345678901210', 'wedge', {
+      channel: s.channel!.id,
+      amountText: '12',
+      charge: null,
+    });
     await settle();
     expect(s.notice).toBe('扫到微信付款码，但没有等待收款的订单');
     expect(s.scan).toBeNull();

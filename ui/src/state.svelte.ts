@@ -24,6 +24,7 @@ import {
 import type { ChargeView, KioskInfo, Tender } from './charges';
 import { canDismiss, chargeFromBoot, enterAction, nextCharge, openCharge as toCollect, preferredChannel } from './chargeFlow';
 import { amountKeyFromEvent, editAmount, type AmountKey } from './amountEdit';
+import { KeypadArm, wishKey, type Want } from './keypadArm';
 import { translate, type MessageKey } from './i18n';
 import { mergeView, rememberView, resultKind } from './payment';
 import { playSound } from './sounds';
@@ -182,6 +183,16 @@ export class AppState {
     busy: this.idleBusy,
     timeoutMs: this.people.info.idleLockMs,
   });
+  /** the keypad armed the scan: the next payment code pays the amount on screen */
+  keypadArmed = $state(false);
+  /** App.svelte tells `keypadArm` whenever this changes */
+  keypadWantKey: string = $derived.by(() => {
+    const w = this.keypadWant;
+    return w === null ? '' : w === 'hands-off' ? 'hands-off' : wishKey(w);
+  });
+  /** how long the keypad waits for the amount to be still before arming: longer than the gaps
+   * between a wedge scanner's keys, so what a wedge types is never armed */
+  keypadArmDelayMs: number = $derived(Math.max(250, 3 * (this.scanners?.wedge.max_gap_ms ?? 50)));
   /** the header's scanner pill: null when neither the serial scanner nor the camera is enabled */
   scannerPill = $derived(
     scannerStatus((k, v) => this.t(k, v), this.scanners, this.scannerState, this.scan !== null),
@@ -197,6 +208,10 @@ export class AppState {
   private todayAgain = false;
   private unlisten: (() => void) | null = null;
   private timers: number[] = [];
+  /** the "paid" screen's way back to the keypad (`[counter] paid_close_seconds`) */
+  private paidCloseTimer: number | undefined;
+  /** when "paid" goes back to the keypad by itself (for its countdown), or null */
+  paidCloseAtMs = $state<number | null>(null);
   /** the charge whose preferred channel was selected (once per charge) */
   private preselectedFor: string | null = null;
   /** the charge selected its own channel: the clerk's choice comes back when it ends */
@@ -224,6 +239,13 @@ export class AppState {
       };
     },
     onPassiveScan: (code) => void this.passiveScan(code),
+  });
+
+  readonly keypadArm = new KeypadArm({
+    arm: (w) => api.armScan(w.channel, w.amountText, w.charge),
+    disarm: () => api.disarmScan(),
+    want: () => this.keypadWant,
+    onArmed: (armed) => (this.keypadArmed = armed),
   });
 
   constructor() {
@@ -463,8 +485,23 @@ export class AppState {
       if (!this.sounded.has(key)) {
         this.sounded.add(key);
         playSound(kind === 'success' ? 'success' : 'failure');
+        if (kind === 'success') this.closePaidLater(v.id);
       }
     }
+  }
+
+  /** "Paid" goes back to the keypad by itself after `[counter] paid_close_seconds` (0: on a key
+   * only), unless the clerk is doing something else over it by then. */
+  private closePaidLater(id: string): void {
+    const seconds = this.boot?.counter?.paid_close_seconds ?? 0;
+    window.clearTimeout(this.paidCloseTimer);
+    this.paidCloseAtMs = null;
+    if (seconds <= 0 || this.kiosk) return;
+    this.paidCloseAtMs = Date.now() + seconds * 1000;
+    this.paidCloseTimer = window.setTimeout(() => {
+      const a = this.active;
+      if (a?.id === id && resultKind(a) === 'success' && !this.covered) this.finishPayment();
+    }, seconds * 1000);
   }
 
   /** Start of the countdown shown for the active payment (ms), for the progress bar. */
@@ -608,6 +645,17 @@ export class AppState {
     );
   }
 
+  /** What the keypad would arm now (see keypadArm.ts). */
+  get keypadWant(): Want {
+    // the kiosk arms its own scans; the overlay, a payment or a command under way own the arming
+    if (this.status !== 'ready' || this.kiosk || this.scan || this.active || this.busy) return 'hands-off';
+    const ch = this.channel;
+    if (this.covered || this.settings || this.chargeBusy || !ch?.barcode) return null;
+    const charge = this.openCharge;
+    if (charge) return charge.state === 'cancelling' ? null : { channel: ch.id, amountText: '', charge: charge.id };
+    return this.amount === '' ? null : { channel: ch.id, amountText: this.amount, charge: null };
+  }
+
   async openScan(): Promise<void> {
     if (!this.canStart || !this.channel) return;
     if (!this.channel.barcode) {
@@ -625,12 +673,12 @@ export class AppState {
       let amountText: string;
       if (charge) {
         // the next payment code from any source pays the charge
-        await api.armScan(channel, '', charge.id);
+        await this.keypadArm.exclusive(() => api.armScan(channel, '', charge.id));
         amountText = charge.amountText;
       } else {
         amountText = (await api.checkAmount(typed)).amountText;
         // from now on the next payment code from any source (wedge, serial, camera, typed) pays it
-        await api.armScan(channel, typed);
+        await this.keypadArm.exclusive(() => api.armScan(channel, typed));
       }
       // a code from the serial scanner or the camera may already have started the payment
       if (this.active) return;
@@ -685,7 +733,7 @@ export class AppState {
     this.scan = null;
     this.preview = null;
     this.capture.reset();
-    api.disarmScan().catch((e) => this.showNotice(this.errorText(e)));
+    this.keypadArm.exclusive(() => api.disarmScan()).catch((e) => this.showNotice(this.errorText(e)));
     this.settleCharge();
   }
 
@@ -741,8 +789,11 @@ export class AppState {
       return;
     }
     if (this.status !== 'ready') return;
+    // the amount on the keypad (what the wedge typed there is already undone) is what this code pays
+    const want = this.keypadWant;
     try {
-      this.handleScanEvent(await api.submitScan(code, 'wedge'));
+      const keypad = want && want !== 'hands-off' ? want : null;
+      this.handleScanEvent(await (keypad ? api.submitScan(code, 'wedge', keypad) : api.submitScan(code, 'wedge')));
     } catch (e) {
       this.showNotice(this.errorText(e));
     }
@@ -978,6 +1029,8 @@ export class AppState {
     const kind = resultKind(a);
     if (!kind) return;
     if (kind === 'success' || kind === 'not_confirmed') this.amount = '';
+    window.clearTimeout(this.paidCloseTimer);
+    this.paidCloseAtMs = null;
     this.active = null;
     this.activeError = null;
     this.amountError = null;
@@ -1008,9 +1061,15 @@ export class AppState {
     const key = e.key;
     if (this.active) {
       const kind = resultKind(this.active);
+      const amountKey = kind === 'success' && !e.ctrlKey && !e.metaKey && !e.altKey ? amountKeyFromEvent(e) : null;
       if (kind && (key === 'Enter' || key === 'Escape')) {
         e.preventDefault();
         this.finishPayment();
+      } else if (amountKey && amountKey !== 'back' && amountKey !== 'clear') {
+        // the next sale's first digit closes "paid" and is typed
+        e.preventDefault();
+        this.finishPayment();
+        this.press(amountKey);
       } else if (!kind && key === 'Escape') {
         e.preventDefault();
         void this.cancel();

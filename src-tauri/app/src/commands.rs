@@ -133,6 +133,8 @@ pub struct Bootstrap {
     /// The open charge (terminal API or kiosk) the screen collects.
     charge: Option<paydesk_core::engine::ChargeView>,
     display: DisplayInfo,
+    /// `[counter]`: the clerk window's behaviour (how long "paid" stays).
+    counter: paydesk_core::config::Counter,
 }
 
 #[derive(Serialize)]
@@ -215,6 +217,7 @@ pub fn bootstrap_of(app: &AppHandle, r: &Ready) -> UiResult<Bootstrap> {
         kiosk: if app.state::<crate::front::KioskMode>().on() { crate::front::kiosk_info(c) } else { None },
         charge: crate::front::charge_on_screen(c),
         display: DisplayInfo { enabled: c.config().display.enabled },
+        counter: c.config().counter.clone(),
     })
 }
 

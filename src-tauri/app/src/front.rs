@@ -11,7 +11,7 @@ use paydesk_core::ledger::{Role, Tender};
 use paydesk_core::people::Action;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tauri::{AppHandle, Manager, State, WebviewUrl, WebviewWindowBuilder};
+use tauri::{AppHandle, Manager, PhysicalPosition, PhysicalSize, State, WebviewUrl, WebviewWindowBuilder};
 
 pub const DISPLAY_LABEL: &str = "display";
 const MAIN_LABEL: &str = "main";
@@ -181,12 +181,61 @@ pub fn enter_kiosk_at_start(app: &AppHandle, r: &Ready) {
     }
 }
 
-/// Opens the customer display: full screen on the second monitor when there is one, else a
-/// window beside the clerk's.
-pub fn open_display(app: &AppHandle) {
+/// Fits the clerk window to its screen's work area (the screen less its panels), then shows it
+/// (it starts hidden, so it never flashes at the wrong size): maximised when the till wants it
+/// (`[counter] start_maximized`), else its size shrunk to fit and centred, so a 1366×768 panel
+/// loses nothing at the top or bottom.
+pub fn fit_clerk_window(app: &AppHandle, maximize: bool) {
+    let Some(window) = app.get_webview_window(MAIN_LABEL) else { return };
+    fit(app, &window, maximize);
+    if let Err(e) = window.show() {
+        tracing::error!(error = %e, "cannot show the window");
+    }
+}
+
+fn fit(app: &AppHandle, window: &tauri::WebviewWindow, maximize: bool) {
+    let monitor = match window.current_monitor() {
+        Ok(Some(m)) => m,
+        _ => match app.primary_monitor() {
+            Ok(Some(m)) => m,
+            _ => return,
+        },
+    };
+    let area = *monitor.work_area();
+    let (Ok(outer), Ok(inner)) = (window.outer_size(), window.inner_size()) else { return };
+    // What the window manager's frame adds around the page.
+    let frame = PhysicalSize::new(outer.width.saturating_sub(inner.width), outer.height.saturating_sub(inner.height));
+    let fitted = if maximize {
+        area.size
+    } else {
+        PhysicalSize::new(outer.width.min(area.size.width), outer.height.min(area.size.height))
+    };
+    let x = area.position.x + (area.size.width.saturating_sub(fitted.width) / 2) as i32;
+    let y = area.position.y + (area.size.height.saturating_sub(fitted.height) / 2) as i32;
+    let page = PhysicalSize::new(
+        fitted.width - frame.width.min(fitted.width),
+        fitted.height - frame.height.min(fitted.height),
+    );
+    let steps = [window.set_size(page), window.set_position(PhysicalPosition::new(x, y))];
+    // Without a window manager (a bare X server) maximize does nothing: the size above stands.
+    let maximized = if maximize { window.maximize() } else { Ok(()) };
+    if let Some(e) = steps.into_iter().chain([maximized]).find_map(Result::err) {
+        tracing::warn!(error = %e, "cannot fit the window to the screen");
+    }
+    tracing::info!(width = fitted.width, height = fitted.height, maximize, "clerk window fitted to the screen");
+}
+
+/// Opens the customer display: full screen on the second monitor. With one screen it would cover
+/// the clerk's window, so it opens (as a window beside it) only when `[display] on_single_screen`
+/// asks for it.
+pub fn open_display(app: &AppHandle, on_single_screen: bool) {
     let monitors = app.available_monitors().unwrap_or_default();
     let primary = app.primary_monitor().ok().flatten();
     let second = monitors.into_iter().find(|m| primary.as_ref().is_none_or(|p| p.position() != m.position()));
+    if second.is_none() && !on_single_screen {
+        tracing::info!("the customer display needs a second screen; not opened (see [display] on_single_screen)");
+        return;
+    }
     let mut builder = WebviewWindowBuilder::new(app, DISPLAY_LABEL, WebviewUrl::App("index.html".into()))
         .title("顾客显示 Customer display")
         .focused(false);

@@ -71,6 +71,8 @@ fn main() {
         })
         .register_uri_scheme_protocol(customer::SCHEME, |ctx, _request| customer::serve(ctx.app_handle()))
         .setup(|app| {
+            // The window starts hidden and is shown fitted to its screen (a kiosk is full screen).
+            let mut maximize = paydesk_core::config::Counter::default().start_maximized;
             let state = match tauri::async_runtime::block_on(boot::boot()) {
                 Ok(booted) => {
                     tracing::info!(config = %booted.config_path.display(), "cashier ready");
@@ -95,11 +97,12 @@ fn main() {
                     });
                     let ready = Ready { cashier, demo, scanners, config_path: booted.config_path };
                     let config = ready.cashier.config();
+                    maximize = config.counter.start_maximized;
                     if config.kiosk.enabled {
                         front::enter_kiosk_at_start(app.handle(), &ready);
                     }
                     if config.display.enabled {
-                        front::open_display(app.handle());
+                        front::open_display(app.handle(), config.display.on_single_screen);
                     }
                     AppState::Ready(Box::new(ready))
                 }
@@ -109,6 +112,7 @@ fn main() {
                 }
             };
             app.manage(state);
+            front::fit_clerk_window(app.handle(), maximize);
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

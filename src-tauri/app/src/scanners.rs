@@ -84,15 +84,28 @@ pub async fn disarm_scan(state: State<'_, AppState>) -> UiResult<()> {
     Ok(())
 }
 
-/// A scan the window read itself: the keyboard wedge, or a code the clerk typed.
+/// A scan the window read itself: the keyboard wedge, or a code the clerk typed. With `channel`,
+/// it was read while the keypad showed `amount_text` (or the open `charge`): it pays exactly that.
 #[tauri::command]
-pub async fn submit_scan(state: State<'_, AppState>, code: String, source: String) -> UiResult<ScanEvent> {
+pub async fn submit_scan(
+    state: State<'_, AppState>,
+    code: String,
+    source: String,
+    channel: Option<String>,
+    amount_text: Option<String>,
+    charge: Option<String>,
+) -> UiResult<ScanEvent> {
     let r = ready(&state)?;
     let source = match ScanSource::parse(&source) {
         Some(s @ (ScanSource::Wedge | ScanSource::Manual)) => s,
         _ => return Err(UiError::plain("source", format!("unknown scan source {source}"))),
     };
-    Ok(r.scanners.hub().submit(Scan::now(code, source)))
+    let hub = r.scanners.hub();
+    let scan = Scan::now(code, source);
+    Ok(match channel {
+        Some(channel) => hub.submit_for(scan, &channel, amount_text.as_deref().unwrap_or(""), charge.as_deref()),
+        None => hub.submit(scan),
+    })
 }
 
 #[derive(Serialize)]

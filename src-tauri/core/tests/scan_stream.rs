@@ -163,3 +163,35 @@ async fn the_camera_reads_a_payment_code_while_armed_and_is_off_otherwise() {
     .unwrap();
     assert_eq!(payments(&rig), 1, "the code held in view paid once");
 }
+
+/// The keypad arms as the clerk types; a scan the window read pays what its keypad shows, whatever
+/// an earlier keystroke armed, and a refused amount leaves nothing armed.
+#[tokio::test]
+async fn a_scan_read_by_the_window_pays_the_amount_on_its_keypad() {
+    let rig = rig().await;
+    let hub = ScanHub::new(rig.cashier.clone());
+    // A wedge typed its digits into the keypad before the window undid them: "12" + "28" armed.
+    hub.arm("abc", "1228", None).unwrap();
+    let e = hub.submit_for(Scan::now(alipay_code("10"), ScanSource::Wedge), "abc", "12", None);
+    let ScanOutcome::Charging { payment } = e.outcome else { panic!("{e:?}") };
+    assert_eq!(payment.amount_text, "12.00");
+    assert!(hub.armed().is_none(), "the payment took the hub's arming with it");
+    assert_eq!(rig.cashier.wait_settled(&payment.id).await.unwrap().payment.state, State::Paid);
+
+    // An amount the keypad cannot pay: the scan says why and nothing is sent.
+    let e = hub.submit_for(Scan::now(alipay_code("11"), ScanSource::Wedge), "abc", "0", None);
+    assert!(matches!(e.outcome, ScanOutcome::Rejected { .. }), "{e:?}");
+    assert!(e.message.contains("金额"), "{}", e.message);
+    // A product barcode is named as one, whatever the amount.
+    let e = hub.submit_for(Scan::now("6901234567892", ScanSource::Wedge), "abc", "0", None);
+    assert!(e.message.contains("商品条码"), "{}", e.message);
+    assert_eq!(payments(&rig), 1);
+
+    // Typing on: "5" armed, then "5." refused by the core: nothing is left armed.
+    hub.arm("abc", "5", None).unwrap();
+    assert!(hub.arm("abc", "5.001", None).is_err());
+    assert!(hub.armed().is_none(), "a refused amount never leaves an earlier one armed");
+    let e = hub.submit(Scan::now(alipay_code("12"), ScanSource::Serial));
+    assert!(matches!(e.outcome, ScanOutcome::NotWaiting), "{e:?}");
+    assert_eq!(payments(&rig), 1);
+}

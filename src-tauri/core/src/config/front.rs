@@ -161,6 +161,9 @@ impl Kiosk {
 #[serde(deny_unknown_fields, default)]
 pub struct CustomerDisplay {
     pub enabled: bool,
+    /// Open it even with one screen, as a window beside the clerk's (it would cover part of it):
+    /// for a test rig, or a clerk who turns the screen round.
+    pub on_single_screen: bool,
     pub welcome_zh: String,
     pub welcome_en: String,
     /// A PNG, JPEG or SVG file (relative to the config's directory), at most 1 MiB; the bundled
@@ -170,7 +173,13 @@ pub struct CustomerDisplay {
 
 impl Default for CustomerDisplay {
     fn default() -> Self {
-        CustomerDisplay { enabled: false, welcome_zh: "欢迎光临".into(), welcome_en: "Welcome".into(), logo: None }
+        CustomerDisplay {
+            enabled: false,
+            on_single_screen: false,
+            welcome_zh: "欢迎光临".into(),
+            welcome_en: "Welcome".into(),
+            logo: None,
+        }
     }
 }
 
@@ -187,12 +196,45 @@ impl CustomerDisplay {
     }
 }
 
-pub(super) fn validate(api: Option<&TerminalApi>, kiosk: &Kiosk, display: &CustomerDisplay) -> Result<(), ConfigError> {
+/// The clerk's window.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Counter {
+    /// The "paid" screen goes back to the keypad after this long, or at the next digit typed;
+    /// 0 keeps it until a key.
+    pub paid_close_seconds: u32,
+    /// The window opens maximised: a till's screen is the cashier's. Off on a desktop shared with
+    /// other programs.
+    pub start_maximized: bool,
+}
+
+impl Default for Counter {
+    fn default() -> Self {
+        Counter { paid_close_seconds: 4, start_maximized: true }
+    }
+}
+
+impl Counter {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.paid_close_seconds > 60 {
+            return Err(invalid("counter.paid_close_seconds", "0–60 (0: until a key / 0 表示按键才返回)"));
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn validate(
+    api: Option<&TerminalApi>,
+    kiosk: &Kiosk,
+    display: &CustomerDisplay,
+    counter: &Counter,
+) -> Result<(), ConfigError> {
     if let Some(api) = api {
         api.validate()?;
     }
     kiosk.validate()?;
-    display.validate()
+    display.validate()?;
+    counter.validate()
 }
 
 #[cfg(test)]

@@ -47,6 +47,8 @@ pub struct Config {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terminal_api: Option<TerminalApi>,
     #[serde(default)]
+    pub counter: Counter,
+    #[serde(default)]
     pub kiosk: Kiosk,
     /// The customer display (second screen); its welcome and logo are also the kiosk's.
     #[serde(default)]
@@ -383,7 +385,7 @@ impl Config {
             notify.validate()?;
         }
         self.scanners.validate()?;
-        front::validate(self.terminal_api.as_ref(), &self.kiosk, &self.display)?;
+        front::validate(self.terminal_api.as_ref(), &self.kiosk, &self.display, &self.counter)?;
         if self.channel_ids().is_empty() {
             return Err(invalid("channels", "configure at least one channel / 至少配置一个收款渠道"));
         }
@@ -555,6 +557,7 @@ impl Config {
             terminal_api: Some(TerminalApi::default()),
             kiosk: Kiosk { products: demo_products(), ..Kiosk::default() },
             display: CustomerDisplay::default(),
+            counter: Counter::default(),
             demo: Some(Demo { sandbox_port: port, auto_pay_ms: 8_000 }),
             dir: PathBuf::new(),
         };

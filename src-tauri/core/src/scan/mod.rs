@@ -197,8 +197,25 @@ impl ScanHub {
     }
 
     /// The next payment code pays `amount_text` (or the open `charge`) through `channel`. The
-    /// amount is checked now, so the clerk hears about a bad one before the customer scans.
+    /// amount is checked now, so the clerk hears about a bad one before the customer scans; a
+    /// refused one leaves nothing armed (the keypad arms as the clerk types: an amount being
+    /// edited must never leave an earlier one waiting).
     pub fn arm(&self, channel: &str, amount_text: &str, charge: Option<&str>) -> Result<(), String> {
+        match self.checked(channel, amount_text, charge) {
+            Ok(armed) => {
+                self.lock().armed = Some(armed);
+                self.armed_tx.send_replace(true);
+                Ok(())
+            }
+            Err(why) => {
+                self.disarm();
+                Err(why)
+            }
+        }
+    }
+
+    /// What `arm` would arm, checked: the amount (or that the charge is open) and the channel.
+    fn checked(&self, channel: &str, amount_text: &str, charge: Option<&str>) -> Result<Armed, String> {
         let lang = self.cashier.lang();
         match charge {
             Some(id) => self.cashier.charge_open(id).map_err(|e| e.message(lang))?,
@@ -208,10 +225,7 @@ impl ScanHub {
         if !takes_codes {
             return Err(ArmError::NoBarcodeChannel(channel.into()).message(lang));
         }
-        let armed = Armed { channel: channel.into(), amount_text: amount_text.into(), charge: charge.map(Into::into) };
-        self.lock().armed = Some(armed);
-        self.armed_tx.send_replace(true);
-        Ok(())
+        Ok(Armed { channel: channel.into(), amount_text: amount_text.into(), charge: charge.map(Into::into) })
     }
 
     pub fn disarm(&self) {
@@ -225,8 +239,20 @@ impl ScanHub {
 
     /// Takes one scan from any source; returns (and broadcasts, duplicates aside) what became of it.
     pub fn submit(&self, scan: Scan) -> ScanEvent {
+        self.submit_with(scan, None)
+    }
+
+    /// A scan the window read while `amount_text` (or the open `charge`) was on its keypad: it pays
+    /// exactly that, whatever an earlier keystroke armed (a wedge types its code into the keypad
+    /// before the window undoes it). A bad amount rejects the scan with the amount's message.
+    pub fn submit_for(&self, scan: Scan, channel: &str, amount_text: &str, charge: Option<&str>) -> ScanEvent {
+        let arm = self.checked(channel, amount_text, charge);
+        self.submit_with(scan, Some(arm))
+    }
+
+    fn submit_with(&self, scan: Scan, arm: Option<Result<Armed, String>>) -> ScanEvent {
         let lang = self.cashier.lang();
-        let (outcome, refusal) = self.decide(&scan);
+        let (outcome, refusal) = self.decide(&scan, arm);
         let read = paycode::classify(&scan.code, &self.cashier.config().payment_codes);
         let message = refusal.unwrap_or_else(|| describe(&read, &outcome, lang));
         let code_shown = match read {
@@ -242,13 +268,23 @@ impl ScanHub {
     }
 
     /// What the scan does, under the lock so two scans never both take the armed payment; with
-    /// the channel's refusal, in the clerk's language, when it is rejected.
-    fn decide(&self, scan: &Scan) -> (ScanOutcome, Option<String>) {
+    /// the channel's refusal, in the clerk's language, when it is rejected. `arm`: what the scan
+    /// itself asks to pay (checked before the lock), instead of what is armed.
+    fn decide(&self, scan: &Scan, arm: Option<Result<Armed, String>>) -> (ScanOutcome, Option<String>) {
         let mut state = self.lock();
         if !state.dedupe.admit(&scan.code, scan.at_ms) {
             return (ScanOutcome::Duplicate, None);
         }
-        let Some(armed) = state.armed.clone() else { return (ScanOutcome::NotWaiting, None) };
+        let armed = match arm {
+            Some(Ok(armed)) => armed,
+            // Not a payment code at all: that is the news, whatever the amount.
+            Some(Err(_)) if !is_payment_code(&self.cashier, &scan.code) => return (ScanOutcome::NotWaiting, None),
+            Some(Err(why)) => return (ScanOutcome::Rejected { code: "amount".into() }, Some(why)),
+            None => match state.armed.clone() {
+                Some(armed) => armed,
+                None => return (ScanOutcome::NotWaiting, None),
+            },
+        };
         let request = BarcodeRequest {
             channel: &armed.channel,
             amount_text: &armed.amount_text,
@@ -267,6 +303,10 @@ impl ScanHub {
             Err(e) => (ScanOutcome::Rejected { code: e.code().into() }, Some(e.message(self.cashier.lang()))),
         }
     }
+}
+
+fn is_payment_code(cashier: &Cashier, code: &str) -> bool {
+    matches!(paycode::classify(code, &cashier.config().payment_codes), Ok(ScannedCode::Payment { .. }))
 }
 
 fn kind(outcome: &ScanOutcome) -> &'static str {

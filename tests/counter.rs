@@ -1,0 +1,105 @@
+//! The counter as a clerk lives it, through the real window on the screens stores use (1366×768,
+//! the common cheap POS panel, and 1280×800), in Chinese and English: the window fits its screen,
+//! a sale is amount → scan → done, "paid" goes back to the keypad by itself, and the customer
+//! display never covers the clerk window on a single screen. Screenshots land
+//! in `target/e2e/counter-*.png`.
+
+use paydesk_core::i18n::Lang;
+use paydesk_core::ledger::{Ledger, State};
+use paydesk_e2e::{config_for, write_config, Error, Screen, Session};
+use paydesk_sandbox::{Sandbox, SandboxOptions};
+use std::time::Duration;
+
+const SETTLE: Duration = Duration::from_secs(30);
+const SCREENS: [(u32, u32); 2] = [(1366, 768), (1280, 800)];
+const LANGS: [Lang; 2] = [Lang::Zh, Lang::En];
+
+fn lang_tag(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => "zh",
+        Lang::En => "en",
+    }
+}
+
+/// The window fills its screen, and the keypad, the amount and both tender buttons are wholly on
+/// it (none pushed off by a wrapped row).
+async fn assert_fits(s: &Session, (width, height): (u32, u32)) -> Result<(), Error> {
+    let js = r#"
+        const box = (sel) => { const r = document.querySelector(sel)?.getBoundingClientRect();
+                               return r ? [r.left, r.top, r.right, r.bottom] : null; };
+        return { screen: [screen.width, screen.height], window: [window.screenX, window.screenY,
+                 window.outerWidth, window.outerHeight], view: [innerWidth, innerHeight],
+                 parts: ['[data-testid=amount-display]', '[data-testid=key-0]', '[data-testid=key-clear]',
+                         '[data-testid=action-scan]', '[data-testid=action-qr]'].map((s) => [s, box(s)]) };"#;
+    let got = s.client.execute(js, vec![]).await?;
+    let n = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+    let w = &got["window"];
+    assert_eq!((n(&got["screen"][0]), n(&got["screen"][1])), (width as f64, height as f64), "{got}");
+    assert!(n(&w[0]) >= 0.0 && n(&w[1]) >= 0.0, "the window starts on the screen: {got}");
+    assert!(n(&w[0]) + n(&w[2]) <= width as f64 && n(&w[1]) + n(&w[3]) <= height as f64, "and ends on it: {got}");
+    assert!(n(&w[2]) >= width as f64 - 1.0 && n(&w[3]) >= height as f64 - 1.0, "maximised: {got}");
+    let (vw, vh) = (n(&got["view"][0]), n(&got["view"][1]));
+    for part in got["parts"].as_array().into_iter().flatten() {
+        let r = &part[1];
+        assert!(!r.is_null(), "{} is drawn: {got}", part[0]);
+        assert!(
+            n(&r[0]) >= 0.0 && n(&r[1]) >= 0.0 && n(&r[2]) <= vw + 0.5 && n(&r[3]) <= vh + 0.5,
+            "{} is wholly on screen ({vw}×{vh}): {r}",
+            part[0]
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sale_is_amount_then_scan_and_paid_goes_back_by_itself() -> Result<(), Error> {
+    for size in SCREENS {
+        for lang in LANGS {
+            let name = format!("counter-{}x{}-{}", size.0, size.1, lang_tag(lang));
+            let screen = Screen::start(size.0, size.1).await?;
+            let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+            let home = tempfile::tempdir()?;
+            let mut config = config_for(&sandbox.base_url());
+            config.language = lang;
+            config.counter.paid_close_seconds = 3;
+            // One screen: the customer display would cover the clerk window, so it stays shut.
+            config.display.enabled = true;
+            write_config(home.path(), &config)?;
+            let s = Session::start_on(home.path(), &name, Some(&screen)).await?;
+            assert_fits(&s, size).await?;
+            assert_eq!(s.client.windows().await?.len(), 1, "no customer display on a single screen");
+
+            // Amount, then the customer's code on the wedge scanner: no Enter, no button.
+            s.keypad("12.34").await?;
+            s.wait_for("[data-testid=scan-ready]", Duration::from_secs(5)).await?;
+            s.screenshot(&format!("{name}-armed.png")).await?;
+            s.wedge("280000000000000010\u{E007}").await?;
+            s.wait_for("[data-testid=result-success]", SETTLE).await?;
+            s.screenshot(&format!("{name}-paid.png")).await?;
+            let ledger = Ledger::open(&home.path().join("ledger.db"))?;
+            let all = ledger.payments_created_between(0, i64::MAX, 10)?;
+            assert_eq!(all.len(), 1, "{all:?}");
+            assert_eq!((all[0].state, all[0].amount.0), (State::Paid, 1234));
+            let events = ledger.events(&all[0].id)?;
+            assert!(events.iter().any(|e| e.detail["source"] == "wedge"), "a wedge scan: {events:?}");
+
+            // "Paid" closes by itself; the keypad is empty for the next sale.
+            s.wait_gone("[data-testid=result-success]", Duration::from_secs(8)).await?;
+            let typed = s.wait_for("[data-testid=amount-display] .typed", Duration::from_secs(5)).await?;
+            assert_eq!(typed.text().await?.trim(), "");
+            assert!(!s.present("[data-testid=scan-ready]").await, "nothing typed, nothing armed");
+
+            // A scan with no amount still explains itself, and pays nothing.
+            s.wedge("280000000000000011\u{E007}").await?;
+            let needle = match lang {
+                Lang::Zh => "请先输入金额",
+                Lang::En => "enter the amount first",
+            };
+            s.wait_text("[data-testid=notice]", needle, Duration::from_secs(10)).await?;
+            s.screenshot(&format!("{name}-no-amount.png")).await?;
+            assert_eq!(ledger.payments_created_between(0, i64::MAX, 10)?.len(), 1);
+            s.close().await;
+        }
+    }
+    Ok(())
+}
