@@ -103,3 +103,26 @@ async fn a_sale_is_amount_then_scan_and_paid_goes_back_by_itself() -> Result<(),
     }
     Ok(())
 }
+
+/// The window fits every screen a store may have, in both languages: nothing is pushed off by a
+/// wrapped row of channel buttons, and the window starts on the screen.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_window_fits_every_screen_from_1024x768_to_1920x1080() -> Result<(), Error> {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+    for size in [(1024, 768), (1366, 768), (1280, 800), (1920, 1080)] {
+        let name = format!("fit-{}x{}", size.0, size.1);
+        let screen = Screen::start(size.0, size.1).await?;
+        let home = tempfile::tempdir()?;
+        write_config(home.path(), &config_for(&sandbox.base_url()))?;
+        let s = Session::start_on(home.path(), &name, Some(&screen)).await?;
+        s.keypad("88.88").await?;
+        assert_fits(&s, size).await?;
+        s.screenshot(&format!("{name}-zh.png")).await?;
+        s.click("[data-testid=lang-toggle]").await?;
+        s.wait_text("[data-testid=action-qr]", "QR", Duration::from_secs(10)).await?;
+        assert_fits(&s, size).await?;
+        s.screenshot(&format!("{name}-en.png")).await?;
+        s.close().await;
+    }
+    Ok(())
+}
