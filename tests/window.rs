@@ -395,6 +395,8 @@ async fn manager_refund_needs_the_pin_and_the_reports_show_it() -> Result<(), Er
     s.click("[data-testid=pin-prompt-ok]").await?;
     s.wait_for("[data-testid=refund-row][data-state=succeeded]", SETTLE).await?;
     s.wait_text("[data-testid=detail-refundable]", "15.00", Duration::from_secs(10)).await?;
+    // Refunds show: the detail and the list say 部分退款, never the green 已支付.
+    s.wait_text("[data-testid=detail-status]", "部分退款", Duration::from_secs(10)).await?;
     s.screenshot("payment-detail-refunded.png").await?;
     let truth = sandbox.truth();
     assert_eq!(truth.refunds.iter().map(|r| r.amount_fen).collect::<Vec<_>>(), [500]);
@@ -402,6 +404,13 @@ async fn manager_refund_needs_the_pin_and_the_reports_show_it() -> Result<(), Er
     let refunds = ledger.refunds_of(&p.id)?;
     assert_eq!(refunds[0].approved_by.as_deref(), Some(MANAGER.0));
     s.click("[data-testid=detail-close]").await?;
+    s.wait_text(
+        &format!("[data-testid=payment-row][data-id='{}'] [data-testid=row-status]", p.id),
+        "部分退款",
+        Duration::from_secs(10),
+    )
+    .await?;
+    s.screenshot("list-partly-refunded.png").await?;
 
     // The manager area: today's report shows the refund; the audit log has it.
     s.click("[data-testid=open-manager]").await?;

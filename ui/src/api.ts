@@ -10,6 +10,8 @@ export type Lang = 'zh' | 'en';
 /** `lapsed`: unpaid when its page expired, on a channel that cannot close it; still watched (not final). */
 export type PaymentState = 'created' | 'pending' | 'unknown' | 'lapsed' | 'paid' | 'failed' | 'closed' | 'reversed';
 
+/** A payment's state with what was refunded of it (the core names each: `statusText`). */
+export type PaymentStatus = PaymentState | 'partly_refunded' | 'refunded';
 export type Phase = 'sending' | 'waiting' | 'checking' | 'cancelling' | 'not_confirmed' | 'done';
 
 /** Where a scan came from. The UI submits `wedge` and `manual` scans itself (`submit_scan`); the
@@ -48,7 +50,13 @@ export interface PaymentView {
   amountFen: number;
   amountText: string;
   state: PaymentState;
+  /** the state with refunds, and its one name (the same in every screen, report, CSV and the CLI) */
+  status: PaymentStatus;
+  statusText: string;
+  /** what succeeded refunds gave back ("0.00" when none) */
+  refundedText: string;
   phase: Phase;
+  phaseText: string;
   final: boolean;
   late: boolean;
   wallet: string | null;

@@ -1,7 +1,7 @@
 // Static texts of the UI, Chinese first. Messages from the core arrive already localized and are
 // shown as they are; only the UI's own labels live here. `{name}` marks a value filled in by `t`.
 
-import type { Lang, PaymentState, Phase, Role, TenderMethod } from './api';
+import type { Lang, Role, TenderMethod } from './api';
 
 const zh = {
   appName: '收银台',
@@ -70,10 +70,6 @@ const zh = {
   sending: '正在发送，请稍候…',
 
   amount: '金额',
-  phase_sending: '正在发送',
-  phase_waiting: '等待顾客付款',
-  phase_checking: '正在查询结果',
-  phase_cancelling: '正在取消',
   secondsLeft: '剩余 {s} 秒',
   cancel: '取消收款',
   cancelling: '正在取消…',
@@ -86,7 +82,6 @@ const zh = {
   closedTitle: '订单已关闭，未收款',
   lapsedTitle: '二维码已过期，未收款',
   reversedTitle: '已撤销，未收款',
-  notConfirmedTitle: '付款未确认',
   notConfirmedMayArrive: '顾客的钱可能仍会到账。',
   notConfirmedDoNotCharge: '请勿重复收款。',
   notConfirmedKeepsChecking: '系统会继续查询，有结果会提醒你。',
@@ -106,16 +101,8 @@ const zh = {
   colWallet: '钱包',
   colCode: '付款码',
   colState: '状态',
-  state_created: '待发送',
-  state_pending: '等待付款',
-  state_unknown: '状态未知',
-  state_lapsed: '未付款（已过期）',
-  state_paid: '已支付',
-  state_failed: '失败',
-  state_closed: '已关闭',
-  state_reversed: '已撤销',
+  rowRefunded: '已退 ¥{amount}',
   lateLabel: '迟到付款',
-  unconfirmedLabel: '待确认',
   wallet_alipay: '支付宝',
   wallet_wechat: '微信支付',
   wallet_unionpay: '云闪付',
@@ -393,10 +380,6 @@ const en: Record<MessageKey, string> = {
   sending: 'Sending, please wait…',
 
   amount: 'Amount',
-  phase_sending: 'Sending',
-  phase_waiting: 'Waiting for the customer',
-  phase_checking: 'Checking the result',
-  phase_cancelling: 'Cancelling',
   secondsLeft: '{s} s left',
   cancel: 'Cancel payment',
   cancelling: 'Cancelling…',
@@ -409,7 +392,6 @@ const en: Record<MessageKey, string> = {
   closedTitle: 'Order closed, nothing collected',
   lapsedTitle: 'The code expired, nothing collected',
   reversedTitle: 'Reversed, nothing collected',
-  notConfirmedTitle: 'Payment not confirmed',
   notConfirmedMayArrive: 'The money may still arrive.',
   notConfirmedDoNotCharge: 'Do not charge again.',
   notConfirmedKeepsChecking: 'The system keeps checking and will alert you when it knows.',
@@ -429,16 +411,8 @@ const en: Record<MessageKey, string> = {
   colWallet: 'Wallet',
   colCode: 'Code',
   colState: 'Status',
-  state_created: 'Not sent',
-  state_pending: 'Waiting',
-  state_unknown: 'Unknown',
-  state_lapsed: 'Unpaid (expired)',
-  state_paid: 'Paid',
-  state_failed: 'Failed',
-  state_closed: 'Closed',
-  state_reversed: 'Reversed',
+  rowRefunded: 'refunded ¥{amount}',
   lateLabel: 'Late',
-  unconfirmedLabel: 'Unconfirmed',
   wallet_alipay: 'Alipay',
   wallet_wechat: 'WeChat Pay',
   wallet_unionpay: 'UnionPay',
@@ -675,23 +649,6 @@ export function roleKey(role: Role): MessageKey {
 export function approvalKey(action: string): MessageKey | null {
   const key = `approval_${action}`;
   return key in zh ? (key as MessageKey) : null;
-}
-
-export function stateKey(state: PaymentState): MessageKey {
-  return `state_${state}` as MessageKey;
-}
-
-/** Title of a payment still in progress, by its phase. */
-export function phaseKey(phase: Phase): MessageKey {
-  switch (phase) {
-    case 'sending':
-    case 'waiting':
-    case 'checking':
-    case 'cancelling':
-      return `phase_${phase}`;
-    default:
-      return 'phase_checking';
-  }
 }
 
 /**

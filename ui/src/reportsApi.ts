@@ -111,6 +111,8 @@ export interface ShiftInfo {
 export interface UnresolvedItem {
   id: string;
   state: PaymentState | RefundState;
+  /** the state's one name, from the core */
+  stateText: string;
   what: 'payment' | 'refund';
   amount: Money;
   timeText: string;

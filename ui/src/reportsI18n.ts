@@ -2,8 +2,7 @@
 // messages from the core arrive localized and are shown as they are. `{name}` marks a value filled
 // in by `rt`.
 
-import type { Lang, PaymentState } from './api';
-import type { RefundState } from './reportsApi';
+import type { Lang } from './api';
 import { fillVars } from './i18n';
 
 const zh = {
@@ -109,19 +108,6 @@ const zh = {
   zBack: '返回',
   zReprintNote: '重印内容与交班时相同。',
 
-  pstate_created: '待发送',
-  pstate_pending: '处理中',
-  pstate_unknown: '结果未知',
-  pstate_lapsed: '未付款（已过期）',
-  pstate_paid: '已收款',
-  pstate_failed: '失败',
-  pstate_closed: '已关闭',
-  pstate_reversed: '已撤销',
-  rstate_created: '待发送',
-  rstate_pending: '处理中',
-  rstate_unknown: '结果未知',
-  rstate_succeeded: '已退款',
-  rstate_failed: '退款失败',
 
   coreLost: '与收银核心的连接中断，这一步没有完成。请再试一次。',
 };
@@ -231,19 +217,6 @@ const en: Record<ReportKey, string> = {
   zBack: 'Back',
   zReprintNote: 'A reprint shows what was printed at the close.',
 
-  pstate_created: 'Not sent',
-  pstate_pending: 'Processing',
-  pstate_unknown: 'Unknown',
-  pstate_lapsed: 'Unpaid (expired)',
-  pstate_paid: 'Paid',
-  pstate_failed: 'Failed',
-  pstate_closed: 'Closed',
-  pstate_reversed: 'Reversed',
-  rstate_created: 'Not sent',
-  rstate_pending: 'Processing',
-  rstate_unknown: 'Unknown',
-  rstate_succeeded: 'Refunded',
-  rstate_failed: 'Refund failed',
 
   coreLost: 'Lost contact with the cashier core; this step did not happen. Try again.',
 };
@@ -253,14 +226,4 @@ export const reportDictionaries: Record<Lang, Record<ReportKey, string>> = { zh,
 /** Looks up a text of the reports screens and fills in `{name}` placeholders. */
 export function rt(lang: Lang, key: ReportKey, vars?: Record<string, string | number>): string {
   return fillVars(reportDictionaries[lang]?.[key] ?? zh[key] ?? key, vars);
-}
-
-const PAYMENT_STATES: readonly string[] = ['created', 'pending', 'unknown', 'lapsed', 'paid', 'failed', 'closed', 'reversed'];
-const REFUND_STATES: readonly string[] = ['created', 'pending', 'unknown', 'succeeded', 'failed'];
-
-/** The name of a payment's or refund's state; an unknown state is shown as it is. */
-export function stateText(lang: Lang, what: 'payment' | 'refund', state: PaymentState | RefundState): string {
-  if (what === 'payment' && PAYMENT_STATES.includes(state)) return rt(lang, `pstate_${state}` as ReportKey);
-  if (what === 'refund' && REFUND_STATES.includes(state)) return rt(lang, `rstate_${state}` as ReportKey);
-  return state;
 }

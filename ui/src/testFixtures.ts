@@ -92,7 +92,11 @@ export function paymentFixture(p: Partial<PaymentView> = {}): PaymentView {
     amountFen: 1234,
     amountText: '12.34',
     state: 'pending',
+    status: 'pending',
+    statusText: '等待付款',
+    refundedText: '0.00',
     phase: 'sending',
+    phaseText: '正在发送',
     final: false,
     late: false,
     wallet: 'alipay',
@@ -111,7 +115,16 @@ export function paymentFixture(p: Partial<PaymentView> = {}): PaymentView {
 
 /** The same payment, paid. */
 export function paidFixture(p: Partial<PaymentView> = {}): PaymentView {
-  return paymentFixture({ state: 'paid', phase: 'done', final: true, message: '支付成功', ...p });
+  return paymentFixture({
+    state: 'paid',
+    status: 'paid',
+    statusText: '已支付',
+    phase: 'done',
+    phaseText: '已结束',
+    final: true,
+    message: '支付成功',
+    ...p,
+  });
 }
 
 export function todayFixture(p: Partial<Today> = {}): Today {

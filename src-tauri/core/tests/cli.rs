@@ -95,7 +95,20 @@ async fn charge_exit_status_follows_the_outcome() {
         assert_eq!(done["rows"], rows);
         let bytes = std::fs::read(&out).unwrap();
         assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 with BOM");
-        assert_eq!(String::from_utf8(bytes).unwrap().lines().count(), rows + 1);
+        let text = String::from_utf8(bytes).unwrap();
+        assert_eq!(text.lines().count(), rows + 1);
+        if kind == "payments" {
+            // The refund shows: amount, refunded, net and the status that says so.
+            assert!(text.lines().next().unwrap().contains("已退款（元）,净额（元）,状态"), "{text}");
+            assert!(text.contains(",12.34,2.34,10.00,部分退款,"), "{text}");
+            // Long numbers (channel trade numbers) stay text in Excel and WPS: a tab after them.
+            for field in text.lines().skip(1).flat_map(|l| l.split(',')) {
+                let digits = field.trim_end_matches('\t');
+                if digits.len() >= 12 && digits.bytes().all(|b| b.is_ascii_digit()) {
+                    assert!(field.ends_with('\t'), "{field:?} would show as 1.23E+21");
+                }
+            }
+        }
     }
     let bad = cli(&config, &["export", "--from", "2026-13-01", "--to", &date]).await;
     assert_eq!(bad.status.code(), Some(2));

@@ -388,7 +388,7 @@ impl Output {
             value["message"] = serde_json::Value::String(view.message.clone());
             println!("{value}");
         } else {
-            println!("{} ¥{} {} — {}", p.id, p.amount, p.state.label(self.lang), view.message);
+            println!("{} ¥{} {} — {}", p.id, p.amount, view.status_text, view.message);
         }
         exit_for(p.state)
     }
@@ -495,7 +495,7 @@ fn list(cashier: &Cashier, out: &Output, day: Option<&str>) -> u8 {
                         v.time_text,
                         p.id,
                         p.amount.yuan_text(),
-                        p.state.as_str(),
+                        v.status_text,
                         p.code_masked.as_deref().unwrap_or("-"),
                         late
                     );

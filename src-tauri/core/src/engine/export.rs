@@ -6,7 +6,8 @@ use super::reports::{instant_text, ShiftReport};
 use super::view::local_time;
 use super::Cashier;
 use crate::i18n::Lang;
-use crate::ledger::{DayRange, LedgerError, State};
+use crate::ledger::{DayRange, LedgerError, State, Status};
+use crate::money::Fen;
 use chrono::NaiveDate;
 use html_escape::encode_text as esc;
 use std::io::Write;
@@ -43,6 +44,17 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 fn cell(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// A long number that is an identifier (a channel's trade number, often 20+ digits) with a tab
+/// after it, as Alipay's own bills write them: Excel and WPS then keep it as text instead of
+/// showing 2.02612E+21 and losing its last digits.
+fn long_number(text: &str) -> String {
+    if text.len() >= 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{text}\t")
     } else {
         text.to_string()
     }
@@ -135,6 +147,8 @@ impl Cashier {
                 "渠道",
                 "付款方式",
                 "金额（元）",
+                "已退款（元）",
+                "净额（元）",
                 "状态",
                 "渠道交易号",
                 "付款码（掩码）",
@@ -150,7 +164,9 @@ impl Cashier {
                 "channel",
                 "wallet",
                 "amount (yuan)",
-                "state",
+                "refunded (yuan)",
+                "net (yuan)",
+                "status",
                 "channel trade no",
                 "payment code (masked)",
                 "subject",
@@ -163,17 +179,22 @@ impl Cashier {
             page,
             |p| (p.created_at, p.id.clone()),
             |p| {
+                let paid = p.state == State::Paid;
+                let refunded = if paid { self.ledger().refunded(&p.id)? } else { Fen::ZERO };
+                let net = if paid { Fen(p.amount.0 - refunded.0) } else { Fen::ZERO };
                 w.write_record([
-                    p.id.clone(),
+                    long_number(&p.id),
                     stamp(Some(p.created_at)),
-                    stamp(p.paid_at.filter(|_| p.state == State::Paid)),
-                    p.terminal.clone(),
+                    stamp(p.paid_at.filter(|_| paid)),
+                    long_number(&p.terminal),
                     cell(p.clerk.as_deref().unwrap_or("")),
                     self.channel(&p.channel).map_or(p.channel.clone(), |c| c.name(lang).to_string()),
                     p.wallet.clone().unwrap_or_default(),
                     p.amount.yuan_text(),
-                    p.state.label(lang).to_string(),
-                    p.channel_trade_no.clone().unwrap_or_default(),
+                    refunded.yuan_text(),
+                    net.yuan_text(),
+                    Status::of(p.state, p.amount, refunded).label(lang).to_string(),
+                    long_number(p.channel_trade_no.as_deref().unwrap_or_default()),
                     p.code_masked.clone().unwrap_or_default(),
                     cell(&p.subject),
                     cell(p.failure_message.as_deref().unwrap_or("")),
@@ -218,15 +239,15 @@ impl Cashier {
             |r| (r.created_at, r.id.clone()),
             |r| {
                 w.write_record([
-                    r.id.clone(),
-                    r.payment_id.clone(),
+                    long_number(&r.id),
+                    long_number(&r.payment_id),
                     stamp(Some(r.created_at)),
                     stamp(r.settled_at),
                     r.amount.yuan_text(),
-                    super::manage::refund_state_label(r.state, lang).to_string(),
+                    r.state.label(lang).to_string(),
                     cell(&r.reason),
                     cell(r.approved_by.as_deref().unwrap_or("")),
-                    r.channel_refund_no.clone().unwrap_or_default(),
+                    long_number(r.channel_refund_no.as_deref().unwrap_or_default()),
                     cell(r.failure_message.as_deref().unwrap_or("")),
                 ])
                 .map_err(io)

@@ -6,7 +6,6 @@ use super::errors::ManageError;
 use super::reports::{ShiftFigures, Unresolved};
 use super::{driver, Cashier, Inner};
 use crate::channel::{Channel, RefundOutcome};
-use crate::i18n::Lang;
 use crate::ledger::{
     now_ms, AuditNote, Change, LedgerError, NewRefund, Payment, Refund, RefundChange, RefundState, SaleTime, Shift,
     State,
@@ -15,17 +14,6 @@ use crate::money::{AmountError, Fen};
 use crate::people::{Action, Approval};
 use serde_json::json;
 use std::sync::Arc;
-
-/// A refund's state for a person.
-pub fn refund_state_label(state: RefundState, lang: Lang) -> &'static str {
-    match state {
-        RefundState::Created => lang.pick("待发送", "Not sent"),
-        RefundState::Pending => lang.pick("处理中", "Processing"),
-        RefundState::Unknown => lang.pick("结果未知", "Unknown"),
-        RefundState::Succeeded => lang.pick("退款成功", "Refunded"),
-        RefundState::Failed => lang.pick("退款失败", "Failed"),
-    }
-}
 
 /// The code a payment or refund decided by a manager carries as its failure code.
 pub const MANAGER_DECISION: &str = "MANAGER_DECISION";
@@ -379,7 +367,7 @@ impl Cashier {
                     amount_text: r.amount.yuan_text(),
                     reason: r.reason.clone(),
                     state: r.state,
-                    state_text: refund_state_label(r.state, lang).into(),
+                    state_text: r.state.label(lang).into(),
                     approved_by: r.approved_by.clone(),
                     failure_message: r.failure_message.clone(),
                     created_at_ms: r.created_at,

@@ -412,7 +412,13 @@ impl Cashier {
 
     /// The payment as the screen shows it in `phase` (the phase an [`Update`] carried).
     pub fn view_in(&self, payment: &Payment, phase: Phase) -> PaymentView {
-        PaymentView::of(payment, phase, self.lang(), self.display_of(&payment.channel))
+        // Only a paid payment can have refunds; a ledger that cannot say counts none (the detail
+        // and the reports read them again).
+        let refunded = match payment.state {
+            crate::ledger::State::Paid => self.inner.ledger.refunded(&payment.id).unwrap_or(Fen::ZERO),
+            _ => Fen::ZERO,
+        };
+        PaymentView::of(payment, phase, self.lang(), self.display_of(&payment.channel), refunded)
     }
 
     /// A charge as the screen shows it.

@@ -198,12 +198,23 @@ impl From<&Shift> for ShiftInfo {
     }
 }
 
+/// An unfinished payment's or refund's state, named as everywhere else.
+fn state_text(what: &str, state: &str, lang: Lang) -> String {
+    let named = match what {
+        "refund" => crate::ledger::RefundState::parse(state).map(|s| s.label(lang)),
+        _ => crate::ledger::State::parse(state).map(|s| s.label(lang)),
+    };
+    named.unwrap_or(state).to_string()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UnresolvedView {
     pub id: String,
     pub what: String,
     pub state: String,
+    /// The state's one name (`ledger::status`).
+    pub state_text: String,
     pub amount: Money,
     pub time_text: String,
 }
@@ -376,6 +387,7 @@ impl Cashier {
     }
 
     pub fn shift_view(&self, f: &ShiftFigures) -> ShiftReport {
+        let lang = self.lang();
         ShiftReport {
             shift: f.shift.as_ref().map(ShiftInfo::from),
             kind: if f.is_z() { "z" } else { "x" },
@@ -390,6 +402,7 @@ impl Cashier {
                     id: u.id.clone(),
                     what: u.what.clone(),
                     state: u.state.clone(),
+                    state_text: state_text(&u.what, &u.state, lang),
                     amount: Fen(u.amount_fen).into(),
                     time_text: local_time(u.created_at, "%m-%d %H:%M:%S"),
                 })

@@ -4,7 +4,8 @@
 use super::decide::{NOT_FOUND_AT_CHANNEL, NOT_SENT};
 use crate::channel::Display;
 use crate::i18n::Lang;
-use crate::ledger::{Flow, Payment, State};
+use crate::ledger::{Flow, Payment, State, Status};
+use crate::money::Fen;
 use chrono::{Local, TimeZone};
 use serde::Serialize;
 
@@ -20,6 +21,18 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// What the counter shows while a payment runs (one name each, as [`Status`] is for states).
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Phase::Sending => lang.pick("正在发送", "Sending"),
+            Phase::Waiting => lang.pick("等待顾客付款", "Waiting for the customer"),
+            Phase::Checking => lang.pick("正在查询结果", "Checking the result"),
+            Phase::Cancelling => lang.pick("正在取消", "Cancelling"),
+            Phase::NotConfirmed => Status::Unknown.label(lang),
+            Phase::Done => lang.pick("已结束", "Done"),
+        }
+    }
+
     pub fn of(p: &Payment, cancelling: bool) -> Phase {
         // Lapsed is over for the person too (unpaid; only watched in the background).
         if !p.state.is_open() {
@@ -48,7 +61,13 @@ pub struct PaymentView {
     pub amount_fen: i64,
     pub amount_text: String,
     pub state: State,
+    /// The state's one name, with refunds (`partly_refunded`, `refunded`).
+    pub status: Status,
+    pub status_text: String,
+    /// What succeeded refunds gave back, as yuan text ("0.00" when none).
+    pub refunded_text: String,
     pub phase: Phase,
+    pub phase_text: String,
     #[serde(rename = "final")]
     pub is_final: bool,
     pub late: bool,
@@ -67,7 +86,9 @@ pub struct PaymentView {
 }
 
 impl PaymentView {
-    pub fn of(p: &Payment, phase: Phase, lang: Lang, display: Display) -> PaymentView {
+    /// `refunded`: what succeeded refunds of it gave back.
+    pub fn of(p: &Payment, phase: Phase, lang: Lang, display: Display, refunded: Fen) -> PaymentView {
+        let status = Status::of(p.state, p.amount, refunded);
         let showing_qr = p.flow == Flow::Qr && matches!(phase, Phase::Waiting | Phase::Checking);
         let qr_svg = match display {
             Display::Qr if showing_qr => p.qr_payload.as_deref().and_then(crate::qr::svg),
@@ -81,7 +102,11 @@ impl PaymentView {
             amount_fen: p.amount.0,
             amount_text: p.amount.yuan_text(),
             state: p.state,
+            status,
+            status_text: status.label(lang).into(),
+            refunded_text: refunded.yuan_text(),
             phase,
+            phase_text: phase.label(lang).into(),
             // Over for the clerk and the customer: final, or lapsed (a late payment still turns
             // it paid, which is final too).
             is_final: !p.state.is_open(),
@@ -322,7 +347,7 @@ pub fn event_text(e: &crate::ledger::Event, lang: Lang) -> String {
         }
         "refund" => {
             let to = d.get("to").and_then(|v| v.as_str()).and_then(crate::ledger::RefundState::parse);
-            let label = to.map_or("?", |t| super::manage::refund_state_label(t, lang));
+            let label = to.map_or("?", |t| t.label(lang));
             match lang {
                 Lang::Zh => format!("退款 {}：{}", s("refund"), label),
                 Lang::En => format!("Refund {}: {}", s("refund"), label),

@@ -12,6 +12,7 @@ mod refunds;
 mod reports;
 mod schema;
 mod shifts;
+mod status;
 
 pub use audit::{AuditEntry, AuditFilter, AuditNote};
 pub use charges::{Admitted, Charge, ChargeRecord, ChargeRefused, ChargeState, NewCharge, Origin, Tender};
@@ -22,6 +23,7 @@ pub use reconcile::{ChannelCharge, ChannelRefund, Mismatch};
 pub use refunds::{NewRefund, Refund, RefundChange, RefundState};
 pub use reports::{breakdown_on, local_ms, Breakdown, DayRange, SaleTime, Tally, Totals};
 pub use shifts::Shift;
+pub use status::Status;
 
 use crate::i18n::{Lang, Localized};
 use crate::money::Fen;
@@ -107,19 +109,6 @@ impl State {
                 &[State::Created, State::Pending, State::Unknown, State::Lapsed, State::Failed, State::Closed]
             }
             State::Failed | State::Closed | State::Reversed => UNSETTLED,
-        }
-    }
-
-    pub fn label(self, lang: Lang) -> &'static str {
-        match self {
-            State::Created => lang.pick("待发送", "Not sent"),
-            State::Pending => lang.pick("等待付款", "Waiting"),
-            State::Unknown => lang.pick("状态未知", "Unknown"),
-            State::Lapsed => lang.pick("未付款（已过期）", "Unpaid (expired)"),
-            State::Paid => lang.pick("已支付", "Paid"),
-            State::Failed => lang.pick("失败", "Failed"),
-            State::Closed => lang.pick("已关闭", "Closed"),
-            State::Reversed => lang.pick("已撤销", "Reversed"),
         }
     }
 }

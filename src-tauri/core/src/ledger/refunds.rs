@@ -251,6 +251,16 @@ impl Ledger {
         Ok(if state == State::Paid { refundable } else { Fen::ZERO })
     }
 
+    /// What succeeded refunds of the payment gave back.
+    pub fn refunded(&self, payment_id: &str) -> Result<Fen, LedgerError> {
+        let given: i64 = self.conn().query_row(
+            "SELECT COALESCE(SUM(amount_fen), 0) FROM refunds WHERE payment_id = ?1 AND state = 'succeeded'",
+            [payment_id],
+            |r| r.get(0),
+        )?;
+        Ok(Fen(given))
+    }
+
     pub fn refunds_of(&self, payment_id: &str) -> Result<Vec<Refund>, LedgerError> {
         let conn = self.conn();
         let mut stmt =
