@@ -126,3 +126,40 @@ async fn the_window_fits_every_screen_from_1024x768_to_1920x1080() -> Result<(),
     }
     Ok(())
 }
+
+/// One stray Esc never drops a customer's payment: the first asks, the second cancels; and a QR
+/// the clerk cancelled on purpose ends on a neutral "cancelled, nothing collected".
+#[tokio::test(flavor = "multi_thread")]
+async fn esc_asks_before_it_cancels_and_a_cancelled_qr_is_not_a_failure() -> Result<(), Error> {
+    const ESC: &str = "\u{E00C}";
+    for size in SCREENS {
+        for lang in LANGS {
+            let name = format!("cancel-{}x{}-{}", size.0, size.1, lang_tag(lang));
+            let screen = Screen::start(size.0, size.1).await?;
+            let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+            let home = tempfile::tempdir()?;
+            let mut config = config_for(&sandbox.base_url());
+            config.language = lang;
+            write_config(home.path(), &config)?;
+            let s = Session::start_on(home.path(), &name, Some(&screen)).await?;
+            // Lakala closes a shown QR at the channel (abc cannot: its order stays open, "not confirmed").
+            s.click("[data-testid=channel-lakala]").await?;
+            s.keypad("9.90").await?;
+            s.click("[data-testid=action-qr]").await?;
+            s.wait_for("[data-testid=qr-image]", SETTLE).await?;
+            s.wedge(ESC).await?;
+            s.wait_for("[data-testid=cancel][data-asked=true]", Duration::from_secs(5)).await?;
+            s.screenshot(&format!("{name}-asked.png")).await?;
+            assert!(s.present("[data-testid=qr-image]").await, "one Esc leaves the QR up");
+            s.wedge(ESC).await?;
+            s.wait_for("[data-testid=result-cancelled]", SETTLE).await?;
+            assert!(!s.present("[data-testid=result-failure]").await);
+            s.screenshot(&format!("{name}-cancelled.png")).await?;
+            let ledger = Ledger::open(&home.path().join("ledger.db"))?;
+            let all = ledger.payments_created_between(0, i64::MAX, 10)?;
+            assert_eq!(all[0].state, State::Closed, "closed at the channel, nothing collected");
+            s.close().await;
+        }
+    }
+    Ok(())
+}

@@ -385,6 +385,11 @@ async fn manager_refund_needs_the_pin_and_the_reports_show_it() -> Result<(), Er
     s.type_into("[data-testid=refund-amount]", "5.00").await?;
     s.type_into("[data-testid=refund-reason]", "顾客退货").await?;
     s.click("[data-testid=refund-submit]").await?;
+    // The PIN prompt says what it approves: the action, the amount and the order.
+    let last4 = &p.id[p.id.len() - 4..];
+    let asked = s.wait_text("[data-testid=pin-prompt-action]", "¥5.00", Duration::from_secs(10)).await?;
+    assert!(asked.contains("退款") && asked.contains(last4), "{asked}");
+    s.screenshot("pin-prompt-says-what.png").await?;
     s.approve(MANAGER.0, "1111").await?;
     s.wait_text("[data-testid=pin-prompt-error]", "PIN", Duration::from_secs(10)).await?;
     assert!(sandbox.truth().refunds.is_empty(), "a wrong PIN refunds nothing");

@@ -148,7 +148,12 @@ export interface DemoUser {
  * `action` names what is approved (`refund`, `force_outcome`, `resolve_refund`, `close_shift`,
  * `settings`, `add_user`, `kiosk`): the prompt's title.
  */
-export type WithApproval = <T>(action: string, call: (approval: Approval) => Promise<T>) => Promise<T | null>;
+/** `what`: what exactly is approved, shown under the action ("¥12.34 · 订单 …3563"). */
+export type WithApproval = <T>(
+  action: string,
+  call: (approval: Approval) => Promise<T>,
+  what?: string,
+) => Promise<T | null>;
 
 // ---------------------------------------------------------------- payment detail, refunds, audit
 

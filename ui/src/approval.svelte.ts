@@ -15,6 +15,8 @@ const RETRY_CODES = new Set(['wrong_pin', 'locked', 'forbidden']);
 
 export interface PromptState {
   action: string;
+  /** what exactly is approved (amount, order), or null */
+  what: string | null;
   /** the managers to pick from */
   managers: UserInfo[];
   userId: number | null;
@@ -59,12 +61,17 @@ export class Approvals {
   constructor(private readonly deps: ApprovalDeps) {}
 
   /** See `WithApproval`. One prompt at a time: a second request while one is open is cancelled. */
-  withApproval: WithApproval = <T>(action: string, call: (approval: Approval) => Promise<T>): Promise<T | null> => {
+  withApproval: WithApproval = <T>(
+    action: string,
+    call: (approval: Approval) => Promise<T>,
+    what?: string,
+  ): Promise<T | null> => {
     if (this.prompt) return Promise.resolve(null);
     this.picked = false;
     const managers = managersOf(this.deps.knownUsers());
     this.prompt = {
       action,
+      what: what ?? null,
       managers,
       userId: preselectManager(managers, this.deps.sessionUserId()),
       pin: '',

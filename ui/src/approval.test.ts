@@ -58,6 +58,16 @@ describe('withApproval', () => {
     expect(a.prompt).toBeNull();
   });
 
+  it('says what it approves: the action, and the amount and order when there are any', async () => {
+    const { a } = approvals({ session: 3 });
+    void a.withApproval('refund', vi.fn(), '¥12.34 · 订单 …3563');
+    expect(a.prompt?.action).toBe('refund');
+    expect(a.prompt?.what).toBe('¥12.34 · 订单 …3563');
+    a.cancel();
+    void a.withApproval('close_shift', vi.fn());
+    expect(a.prompt?.what).toBeNull();
+  });
+
   it('does not call before a manager is picked and the PIN has 4–8 digits', async () => {
     const { a } = approvals({ known: [managerUser, secondManager], users: [managerUser, secondManager] });
     const call = vi.fn(async () => 1);

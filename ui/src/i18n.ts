@@ -72,6 +72,8 @@ const zh = {
   amount: '金额',
   secondsLeft: '剩余 {s} 秒',
   cancel: '取消收款',
+  cancelAgain: '再按一次取消收款',
+  cancelledTitle: '已取消，未收款',
   cancelling: '正在取消…',
   qrTitle: '请顾客用手机扫码付款',
   qrPayloadTitle: '收款码内容',
@@ -215,6 +217,7 @@ const zh = {
 
   approvalTitle: '需要店长授权',
   approval_refund: '退款',
+  approvalWhat: '¥{amount} · 订单 …{order}',
   approval_force_outcome: '确认收款结果',
   approval_resolve_refund: '确认退款结果',
   approval_close_shift: '交班（Z 报表）',
@@ -382,6 +385,8 @@ const en: Record<MessageKey, string> = {
   amount: 'Amount',
   secondsLeft: '{s} s left',
   cancel: 'Cancel payment',
+  cancelAgain: 'Press again to cancel',
+  cancelledTitle: 'Cancelled, nothing collected',
   cancelling: 'Cancelling…',
   qrTitle: 'Ask the customer to scan this code with their phone',
   qrPayloadTitle: 'QR content',
@@ -528,6 +533,7 @@ const en: Record<MessageKey, string> = {
 
   approvalTitle: "A manager's approval is needed",
   approval_refund: 'Refund',
+  approvalWhat: '¥{amount} · order …{order}',
   approval_force_outcome: 'Record the payment outcome',
   approval_resolve_refund: 'Record the refund outcome',
   approval_close_shift: 'Close the shift (Z report)',

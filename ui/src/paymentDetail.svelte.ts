@@ -15,7 +15,7 @@ import type { MessageKey } from './i18n';
 
 export interface DetailDeps {
   withApproval: WithApproval;
-  t(key: MessageKey): string;
+  t(key: MessageKey, vars?: Record<string, string | number>): string;
   errorText(e: unknown): string;
   /** an action changed the payment: the today list (and anything else showing it) reloads */
   onChanged(detail: PaymentDetail): void;
@@ -61,7 +61,14 @@ export class PaymentDetailState {
     if (this.refundAmount.trim() === '') return this.fail('refundAmountRequired');
     if (reason === '') return this.fail('reasonRequired');
     const amountText = this.refundAmount.trim();
-    await this.act('refund', 'refund', (approval) => api.refund(approval, d.payment.id, amountText, reason));
+    // the amount as the core reads it ("5" → "5.00"); a bad one is refused by the refund itself
+    const shown = await api.checkAmount(amountText).then((c) => c.amountText).catch(() => amountText);
+    await this.act(
+      'refund',
+      'refund',
+      (approval) => api.refund(approval, d.payment.id, amountText, reason),
+      this.what(shown, d.payment.id),
+    );
   }
 
   async force(outcome: ForcedOutcome): Promise<void> {
@@ -69,7 +76,12 @@ export class PaymentDetailState {
     if (!d?.canForce || this.busy) return;
     const reason = this.forceReason.trim();
     if (reason === '') return this.fail('reasonRequired');
-    await this.act('force', 'force_outcome', (approval) => api.forceOutcome(approval, d.payment.id, outcome, reason));
+    await this.act(
+      'force',
+      'force_outcome',
+      (approval) => api.forceOutcome(approval, d.payment.id, outcome, reason),
+      this.what(d.payment.amountText, d.payment.id),
+    );
   }
 
   async resolve(refundId: string, outcome: RefundOutcome): Promise<void> {
@@ -77,7 +89,18 @@ export class PaymentDetailState {
     if (!r?.canResolve || this.busy) return;
     const reason = (this.resolveReasons[refundId] ?? '').trim();
     if (reason === '') return this.fail('reasonRequired');
-    await this.act('resolve', 'resolve_refund', (approval) => api.resolveRefund(approval, refundId, outcome, reason));
+    const d = this.detail;
+    await this.act(
+      'resolve',
+      'resolve_refund',
+      (approval) => api.resolveRefund(approval, refundId, outcome, reason),
+      d ? this.what(r.amountText, d.payment.id) : undefined,
+    );
+  }
+
+  /** What the manager's PIN approves: "¥12.34 · 订单 …3563" (the order's last four). */
+  private what(amountText: string, orderId: string): string {
+    return this.deps.t('approvalWhat', { amount: amountText, order: orderId.slice(-4) });
   }
 
   private fail(key: MessageKey): void {
@@ -88,11 +111,12 @@ export class PaymentDetailState {
     busy: Exclude<DetailBusy, null | 'load'>,
     action: string,
     call: (approval: Approval) => Promise<PaymentDetail>,
+    what?: string,
   ): Promise<void> {
     this.busy = busy;
     this.error = null;
     try {
-      const d = await this.deps.withApproval(action, call);
+      const d = await this.deps.withApproval(action, call, what);
       if (d) {
         this.take(d);
         this.deps.onChanged(d);

@@ -3,14 +3,24 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Approval, WithApproval } from './api';
 
-const api = vi.hoisted(() => ({ paymentDetail: vi.fn(), refund: vi.fn(), forceOutcome: vi.fn(), resolveRefund: vi.fn() }));
+const api = vi.hoisted(() => ({
+  paymentDetail: vi.fn(),
+  refund: vi.fn(),
+  forceOutcome: vi.fn(),
+  resolveRefund: vi.fn(),
+  checkAmount: vi.fn(),
+}));
 vi.mock('./api', async (importOriginal) => ({ ...(await importOriginal<typeof import('./api')>()), api }));
 
 import { PaymentDetailState } from './paymentDetail.svelte';
 import { detailFixture, paymentFixture, refundFixture } from './testFixtures';
 
 const approval: Approval = { userId: 1, pin: '1234' };
-const TEXTS: Record<string, string> = { reasonRequired: '请填写原因', refundAmountRequired: '请输入退款金额' };
+const TEXTS: Record<string, string> = {
+  reasonRequired: '请填写原因',
+  refundAmountRequired: '请输入退款金额',
+  approvalWhat: '¥{amount} · 订单 …{order}',
+};
 
 function detail(answer: 'approve' | 'cancel' = 'approve') {
   const withApproval = vi.fn(async (_action: string, call: (a: Approval) => Promise<unknown>) =>
@@ -19,7 +29,7 @@ function detail(answer: 'approve' | 'cancel' = 'approve') {
   const onChanged = vi.fn();
   const d = new PaymentDetailState('T0012511221403250001', {
     withApproval: withApproval as unknown as WithApproval,
-    t: (k) => TEXTS[k] ?? k,
+    t: (k, vars) => (TEXTS[k] ?? k).replace(/\{(\w+)\}/g, (_, n: string) => String(vars?.[n] ?? '')),
     errorText: (e) => (e as { message: string }).message,
     onChanged,
   });
@@ -28,6 +38,8 @@ function detail(answer: 'approve' | 'cancel' = 'approve') {
 
 beforeEach(() => {
   for (const f of Object.values(api)) f.mockReset();
+  // the core formats a typed amount ("5" → "5.00")
+  api.checkAmount.mockImplementation(async (t: string) => ({ amountText: Number.isInteger(Number(t)) ? `${t}.00` : t }));
 });
 
 describe('payment detail', () => {
@@ -72,7 +84,8 @@ describe('payment detail', () => {
     const after = detailFixture({ refunds: [refundFixture({ amountText: '5.00' })], refundableText: '7.34' });
     api.refund.mockResolvedValueOnce(after);
     await d.refund();
-    expect(withApproval).toHaveBeenCalledWith('refund', expect.any(Function));
+    // the PIN prompt says what it approves: the amount and the order's last four
+    expect(withApproval).toHaveBeenCalledWith('refund', expect.any(Function), '¥5.00 · 订单 …0001');
     expect(api.refund).toHaveBeenCalledWith(approval, 'T0012511221403250001', '5', '重复收款');
     expect(d.detail).toEqual(after);
     expect(d.refundAmount).toBe('7.34');
@@ -119,7 +132,7 @@ describe('payment detail', () => {
     d.forceReason = '通道记录未收款';
     api.forceOutcome.mockResolvedValueOnce(detailFixture({ payment: paymentFixture({ state: 'failed', final: true }), canForce: false }));
     await d.force('not_paid');
-    expect(withApproval).toHaveBeenCalledWith('force_outcome', expect.any(Function));
+    expect(withApproval).toHaveBeenCalledWith('force_outcome', expect.any(Function), expect.stringContaining('订单 …0001'));
     expect(api.forceOutcome).toHaveBeenCalledWith(approval, 'T0012511221403250001', 'not_paid', '通道记录未收款');
     expect(d.detail?.payment.state).toBe('failed');
     expect(d.forceReason).toBe('');
@@ -138,7 +151,7 @@ describe('payment detail', () => {
     d.resolveReasons.R1 = '通道已退款';
     api.resolveRefund.mockResolvedValueOnce(detailFixture({ refunds: [{ ...unknown, state: 'succeeded', canResolve: false }] }));
     await d.resolve('R1', 'succeeded');
-    expect(withApproval).toHaveBeenCalledWith('resolve_refund', expect.any(Function));
+    expect(withApproval).toHaveBeenCalledWith('resolve_refund', expect.any(Function), expect.stringContaining('订单 …0001'));
     expect(api.resolveRefund).toHaveBeenCalledWith(approval, 'R1', 'succeeded', '通道已退款');
     expect(d.resolveReasons).toEqual({});
   });

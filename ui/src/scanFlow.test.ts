@@ -13,6 +13,7 @@ vi.mock('./sounds', () => ({ playSound: mocks.playSound }));
 
 import { AppState, app } from './state.svelte';
 import ScanOverlay from './components/ScanOverlay.svelte';
+import PaymentOverlay from './components/PaymentOverlay.svelte';
 import Header from './components/Header.svelte';
 import SettingsModal from './components/SettingsModal.svelte';
 import {
@@ -789,5 +790,65 @@ describe('rendering', () => {
     expect(html).toContain('scanners.serial.baud: 50–4000000');
     expect(html).toContain('1280×720');
     app.closeSettings();
+  });
+});
+
+describe('Esc and Cancel', () => {
+  /** The shared `app` (the overlay reads it), booted afresh; it subscribed in an earlier test, so
+   * these tests call what the events call (`handleScanEvent`, `applyUpdate`) directly. Last in
+   * the file: the tests above need the shared app's first subscription. */
+  async function freshApp(): Promise<AppState> {
+    app.active = null;
+    app.scan = null;
+    app.busy = null;
+    app.cancelArmedUntil = null;
+    return ready(boot(), app);
+  }
+  afterEach(() => {
+    app.active = null;
+    app.cancelArmedUntil = null;
+  });
+
+  it('one Esc on a waiting payment only asks; a second within a few seconds cancels', async () => {
+    const s = await freshApp();
+    s.handleScanEvent(scanEvent({ source: 'serial', outcome: charging({ phase: 'waiting' }) }));
+    api.cancelPayment.mockResolvedValue(payment({ phase: 'cancelling' }));
+    s.onKeydown(key('Escape') as unknown as KeyboardEvent);
+    expect(api.cancelPayment).not.toHaveBeenCalled();
+    expect(render(PaymentOverlay).body).toContain('再按一次取消收款');
+    s.onKeydown(key('Escape') as unknown as KeyboardEvent);
+    expect(api.cancelPayment).toHaveBeenCalledTimes(1);
+  });
+
+  it('an Esc long after the first one asks again', async () => {
+    const s = await freshApp();
+    s.handleScanEvent(scanEvent({ source: 'serial', outcome: charging({ phase: 'waiting' }) }));
+    s.onKeydown(key('Escape') as unknown as KeyboardEvent);
+    s.cancelArmedUntil = Date.now() - 1; // the few seconds passed
+    s.onKeydown(key('Escape') as unknown as KeyboardEvent);
+    expect(api.cancelPayment).not.toHaveBeenCalled();
+  });
+
+  it('a payment the clerk cancelled ends on a neutral "cancelled, nothing collected", not a red failure', async () => {
+    const s = await freshApp();
+    s.handleScanEvent(scanEvent({ source: 'serial', outcome: charging({ flow: 'qr', phase: 'waiting' }) }));
+    api.cancelPayment.mockResolvedValue(payment({ flow: 'qr', phase: 'cancelling' }));
+    s.requestCancel();
+    s.requestCancel();
+    await settle();
+    s.applyUpdate(
+      payment({ flow: 'qr', state: 'closed', status: 'closed', phase: 'done', final: true, message: '订单已关闭，未扣款。' }),
+    );
+    const html = render(PaymentOverlay).body;
+    expect(html).toContain('result-cancelled');
+    expect(html).toContain('已取消，未收款');
+    expect(html).not.toContain('result-failure');
+  });
+
+  it('a payment that failed by itself is still a failure', async () => {
+    const s = await freshApp();
+    s.handleScanEvent(scanEvent({ source: 'serial', outcome: charging({ id: 'T2' }) }));
+    s.applyUpdate(payment({ id: 'T2', state: 'failed', status: 'failed', phase: 'done', final: true, message: '余额不足' }));
+    expect(render(PaymentOverlay).body).toContain('result-failure');
   });
 });

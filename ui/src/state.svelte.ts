@@ -81,6 +81,8 @@ export interface SettingsSession {
 }
 
 const TODAY_REFRESH_MS = 30_000;
+/** a waiting payment is cancelled by a second Esc (or Cancel) within this long of the first */
+export const CANCEL_CONFIRM_MS = 3_000;
 const NOTICE_MS = 6_000;
 const CACHE_LIMIT = 100;
 
@@ -210,6 +212,10 @@ export class AppState {
   private timers: number[] = [];
   /** the "paid" screen's way back to the keypad (`[counter] paid_close_seconds`) */
   private paidCloseTimer: number | undefined;
+  /** the first Esc (or Cancel) on a payment under way asks for a second one until then */
+  cancelArmedUntil = $state<number | null>(null);
+  /** the payments the clerk cancelled on purpose: their end is "cancelled", not a failure */
+  private cancelledByClerk = new Set<string>();
   /** when "paid" goes back to the keypad by itself (for its countdown), or null */
   paidCloseAtMs = $state<number | null>(null);
   /** the charge whose preferred channel was selected (once per charge) */
@@ -988,7 +994,7 @@ export class AppState {
     if (this.active || this.scan || this.settings || this.busy) return;
     const d = new PaymentDetailState(id, {
       withApproval: this.withApproval,
-      t: (k) => this.t(k),
+      t: (k, vars) => this.t(k, vars),
       errorText: (e) => this.errorText(e),
       onChanged: () => {
         void this.refreshToday();
@@ -1006,9 +1012,31 @@ export class AppState {
 
   // ---------------------------------------------------------------- payment overlay
 
+  /** Esc or Cancel on a payment under way: the first press asks ("press again to cancel"), a
+   * second within CANCEL_CONFIRM_MS cancels; one stray key never drops a customer's payment. */
+  requestCancel(): void {
+    const a = this.active;
+    if (!a || a.final || a.phase === 'cancelling' || a.phase === 'not_confirmed' || this.cancelBusy) return;
+    const now = Date.now();
+    if (this.cancelArmedUntil !== null && now < this.cancelArmedUntil) {
+      this.cancelArmedUntil = null;
+      void this.cancel();
+      return;
+    }
+    this.now = now;
+    this.cancelArmedUntil = now + CANCEL_CONFIRM_MS;
+  }
+
+  /** The clerk cancelled this payment on purpose (its end shows as cancelled, not failed). */
+  cancelledOnPurpose(id: string): boolean {
+    return this.cancelledByClerk.has(id);
+  }
+
   async cancel(): Promise<void> {
     const a = this.active;
     if (!a || a.final || a.phase === 'cancelling' || a.phase === 'not_confirmed' || this.cancelBusy) return;
+    this.cancelledByClerk.add(a.id);
+    this.cancelArmedUntil = null;
     this.cancelBusy = true;
     this.activeError = null;
     try {
@@ -1031,6 +1059,7 @@ export class AppState {
     if (kind === 'success' || kind === 'not_confirmed') this.amount = '';
     window.clearTimeout(this.paidCloseTimer);
     this.paidCloseAtMs = null;
+    this.cancelledByClerk.delete(a.id);
     this.active = null;
     this.activeError = null;
     this.amountError = null;
@@ -1072,7 +1101,7 @@ export class AppState {
         this.press(amountKey);
       } else if (!kind && key === 'Escape') {
         e.preventDefault();
-        void this.cancel();
+        this.requestCancel();
       }
       return;
     }

@@ -193,7 +193,7 @@ impl Cashier {
                     p.amount.yuan_text(),
                     refunded.yuan_text(),
                     net.yuan_text(),
-                    Status::of(p.state, p.amount, refunded).label(lang).to_string(),
+                    Status::of_payment(p, refunded).label(lang).to_string(),
                     long_number(p.channel_trade_no.as_deref().unwrap_or_default()),
                     p.code_masked.clone().unwrap_or_default(),
                     cell(&p.subject),

@@ -88,7 +88,7 @@ pub struct PaymentView {
 impl PaymentView {
     /// `refunded`: what succeeded refunds of it gave back.
     pub fn of(p: &Payment, phase: Phase, lang: Lang, display: Display, refunded: Fen) -> PaymentView {
-        let status = Status::of(p.state, p.amount, refunded);
+        let status = Status::of_payment(p, refunded);
         let showing_qr = p.flow == Flow::Qr && matches!(phase, Phase::Waiting | Phase::Checking);
         let qr_svg = match display {
             Display::Qr if showing_qr => p.qr_payload.as_deref().and_then(crate::qr::svg),

@@ -41,6 +41,16 @@ impl Status {
         }
     }
 
+    /// A payment's status: a payment still open that the clerk stopped waiting for is named as
+    /// an unknown one ("付款未确认"), the words the clerk saw when they stopped: in the list,
+    /// the reports and on the result screen alike.
+    pub fn of_payment(p: &super::Payment, refunded: Fen) -> Status {
+        match Status::of(p.state, p.amount, refunded) {
+            Status::Created | Status::Pending if p.abandoned_at.is_some() => Status::Unknown,
+            s => s,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Created => "created",
