@@ -382,6 +382,8 @@ async fn manager_refund_needs_the_pin_and_the_reports_show_it() -> Result<(), Er
     // The payment's detail: refund 5.00 with a reason; a wrong PIN first changes nothing.
     s.click(&format!("[data-testid=payment-row][data-id='{}']", p.id)).await?;
     s.wait_text("[data-testid=detail-refundable]", "20.00", Duration::from_secs(10)).await?;
+    // Its history reads in Chinese: where the code came from, no English, no JSON.
+    s.wait_text("[data-testid=detail-event][data-kind=created]", "来源：扫码枪", Duration::from_secs(10)).await?;
     s.type_into("[data-testid=refund-amount]", "5.00").await?;
     s.type_into("[data-testid=refund-reason]", "顾客退货").await?;
     s.click("[data-testid=refund-submit]").await?;
@@ -429,6 +431,9 @@ async fn manager_refund_needs_the_pin_and_the_reports_show_it() -> Result<(), Er
     s.click("[data-testid=tab-audit]").await?;
     s.wait_for("[data-testid=audit-row][data-action=refund]", Duration::from_secs(10)).await?;
     s.wait_for("[data-testid=audit-row][data-action=pin_failed]", Duration::from_secs(10)).await?;
+    let audit =
+        s.wait_text("[data-testid=audit-row][data-action=refund]", "金额 ¥5.00", Duration::from_secs(10)).await?;
+    assert!(!audit.contains('{') && !audit.contains("amount_fen"), "the audit log reads as words: {audit}");
     s.screenshot("manager-audit.png").await?;
     s.close().await;
     Ok(())

@@ -319,10 +319,10 @@ pub async fn audit_log(
             user: e.user,
             role: e.role,
             action_text: action_text(&e.action, c.lang()),
+            detail: paydesk_core::engine::view::audit_detail(&e.action, &e.detail, c.lang()),
             action: e.action,
-            target: e.target,
+            target: e.target.map(|t| paydesk_core::engine::view::audit_target(&t, c.lang())),
             reason: e.reason,
-            detail: e.detail.to_string(),
         })
         .collect())
 }

@@ -410,6 +410,7 @@ pub fn action_text(action: &str, lang: Lang) -> String {
         "shift_open" => ("开班", "Shift opened"),
         "shift_close" => ("交班（Z 报表）", "Shift closed (Z report)"),
         "settings_change" => ("修改设置", "Settings changed"),
+        "leave_kiosk" => ("退出自助模式", "Left kiosk mode"),
         other => return other.to_string(),
     };
     lang.pick(zh, en).to_string()

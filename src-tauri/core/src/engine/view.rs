@@ -312,9 +312,10 @@ pub fn event_text(e: &crate::ledger::Event, lang: Lang) -> String {
         k.and_then(|s| State::parse(s)).map_or_else(|| "?".to_string(), |s| s.label(lang).to_string())
     };
     match e.kind.as_str() {
-        "created" => match lang {
-            Lang::Zh => format!("创建订单（来源：{}）", s("source")),
-            Lang::En => format!("Created (from {})", s("source")),
+        "created" => match (source_label(&s("source"), lang), lang) {
+            (Some(from), Lang::Zh) => format!("创建订单（来源：{from}）"),
+            (Some(from), Lang::En) => format!("Created (from {from})"),
+            (None, _) => lang.pick("创建订单", "Created").into(),
         },
         "transition" => {
             let mut line = format!("{} → {}", state(e.from_state.as_ref()), state(e.to_state.as_ref()));
@@ -323,7 +324,7 @@ pub fn event_text(e: &crate::ledger::Event, lang: Lang) -> String {
                     Lang::Zh => format!("（{} 确认：{}）", s("decided_by"), s("reason")),
                     Lang::En => format!(" (decided by {}: {})", s("decided_by"), s("reason")),
                 };
-            } else if let Some(note) = d.get("note").and_then(|n| n.as_str()).filter(|n| !n.is_empty()) {
+            } else if let Some(note) = d.get("note").and_then(|n| n.as_str()).and_then(|n| our_words(n, lang)) {
                 line += &format!(" · {note}");
             }
             line
@@ -355,21 +356,123 @@ pub fn event_text(e: &crate::ledger::Event, lang: Lang) -> String {
         }
         _ => {
             if let Some(why) = d.get("abandoned").and_then(|v| v.as_str()) {
-                return match lang {
-                    Lang::Zh => format!("停止等待：{why}"),
-                    Lang::En => format!("Stopped waiting: {why}"),
+                return match (our_words(why, lang), lang) {
+                    (Some(why), Lang::Zh) => format!("停止等待：{why}"),
+                    (Some(why), Lang::En) => format!("Stopped waiting: {why}"),
+                    (None, _) => lang.pick("停止等待", "Stopped waiting").into(),
                 };
             }
             if d.get("alert").is_some() {
                 return lang.pick("迟到的付款提醒已确认", "Late payment alert acknowledged").into();
             }
-            let mut brief = d.clone();
-            if let Some(o) = brief.as_object_mut() {
-                o.remove("reply");
+            if d.get("refund_resent").is_some() {
+                return match lang {
+                    Lang::Zh => format!("重发退款 {}", s("refund_resent")),
+                    Lang::En => format!("Refund {} sent again", s("refund_resent")),
+                };
             }
-            format!("{} {}", lang.pick("备注", "Note"), brief)
+            if d.get("conflict").is_some() {
+                return lang
+                    .pick(
+                        "渠道报告已支付，与账本不符（已提醒店长）",
+                        "The channel reports paid, unlike the ledger (alerted)",
+                    )
+                    .into();
+            }
+            if d.get("reply").is_some() {
+                return lang.pick("收到渠道回复（已存档）", "Channel reply kept").into();
+            }
+            // Anything else is for support: its words stay in the ledger, not on a clerk's screen.
+            lang.pick("其他记录", "Other record").into()
         }
     }
+}
+
+/// Where a payment code came from, for a person (`None`: not one we name).
+fn source_label(source: &str, lang: Lang) -> Option<&'static str> {
+    Some(match source {
+        "wedge" => lang.pick("扫码枪", "barcode scanner"),
+        "serial" => lang.pick("串口扫码器", "serial scanner"),
+        "camera" => lang.pick("摄像头", "camera"),
+        "manual" => lang.pick("手动输入", "typed by hand"),
+        _ => return None,
+    })
+}
+
+/// Our own notes, kept in English in the ledger for support, as a person reads them. A channel's
+/// own technical words (a timeout, an HTTP status) are not shown in Chinese: the state change
+/// says what matters, and the ledger keeps them.
+fn our_words(note: &str, lang: Lang) -> Option<String> {
+    let zh = match note {
+        "QR no longer shown" => "二维码已停止显示",
+        "barcode deadline or cancel" => "付款码等待超时或收银员取消",
+        "cancel not confirmed" | "cancel/close not confirmed" => "取消未得到渠道确认",
+        "no QR payload" => "渠道未给出二维码",
+        "found unfinished by recovery" => "重启后发现未完成，继续查询",
+        "pay reply said order not found" => "渠道回复订单不存在",
+        "the channel acknowledged this order but now says it has none" => "渠道曾确认此订单，现在却说没有",
+        "paid, then refunded in full at the channel (a reversal whose reply was lost)" => "已支付，后在渠道全额退回",
+        "paid, then refunded by the cancel" => "已支付，撤销时已退回",
+        "cancelled before payment" => "付款前已撤销",
+        _ if lang == Lang::Zh || note.is_empty() => return None,
+        _ => return Some(note.to_string()),
+    };
+    Some(lang.pick(zh, note).to_string())
+}
+
+/// An audit entry's target for a person ("shift 3 / Z 2" is the ledger's: 第 3 班 · Z 2 号).
+pub fn audit_target(target: &str, lang: Lang) -> String {
+    let numbers: Vec<&str> = target.split(|c: char| !c.is_ascii_digit()).filter(|n| !n.is_empty()).collect();
+    match (target.starts_with("shift "), numbers.as_slice(), lang) {
+        (true, [shift, z], Lang::Zh) => format!("第 {shift} 班 · Z 报表 {z} 号"),
+        (true, [shift, z], Lang::En) => format!("shift {shift} · Z {z}"),
+        (true, [shift], Lang::Zh) => format!("第 {shift} 班"),
+        _ => target.to_string(),
+    }
+}
+
+/// An audit entry's detail for a person: the known fields in words, amounts as yuan; never the
+/// raw JSON (the ledger keeps it).
+pub fn audit_detail(action: &str, detail: &serde_json::Value, lang: Lang) -> String {
+    if action == "settings_change" {
+        return lang
+            .pick("扫码设置已修改（已写入配置文件）", "Scanner settings changed (saved to the config file)")
+            .into();
+    }
+    let Some(fields) = detail.as_object() else { return String::new() };
+    let mut parts = Vec::new();
+    for (key, value) in fields {
+        let text = value.as_str().map(str::to_string);
+        let part = match key.as_str() {
+            "amount_fen" | "opening_cash_fen" => value.as_i64().map(|f| {
+                let label =
+                    if key == "amount_fen" { lang.pick("金额", "amount") } else { lang.pick("备用金", "float") };
+                format!("{label} ¥{}", Fen(f).yuan_text())
+            }),
+            "refund" => text.map(|r| format!("{} {r}", lang.pick("退款单", "refund"))),
+            "outcome" => text.map(|o| {
+                let named = State::parse(&o)
+                    .map(|s| s.label(lang))
+                    .or_else(|| crate::ledger::RefundState::parse(&o).map(|r| r.label(lang)))
+                    .unwrap_or(o.as_str())
+                    .to_string();
+                format!("{} {named}", lang.pick("结果", "outcome"))
+            }),
+            "role" => text.map(|r| match (r.as_str(), lang) {
+                ("manager", Lang::Zh) => "角色 店长".to_string(),
+                ("clerk", Lang::Zh) => "角色 收银员".to_string(),
+                (r, _) => format!("role {r}"),
+            }),
+            "unresolved" => value.as_array().filter(|a| !a.is_empty()).map(|a| match lang {
+                Lang::Zh => format!("{} 笔未完成", a.len()),
+                Lang::En => format!("{} unfinished", a.len()),
+            }),
+            "for" => text.map(|f| format!("{} {}", lang.pick("用于", "for"), crate::people::action_text(&f, lang))),
+            _ => None,
+        };
+        parts.extend(part);
+    }
+    parts.join(" · ")
 }
 
 /// A charge as the UI contract (docs/ui-contract.md, "Charges") describes it.
@@ -425,5 +528,68 @@ impl ChargeView {
             last_failure,
             created_at_ms: c.created_at,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::Event;
+    use serde_json::json;
+
+    fn event(kind: &str, from: Option<&str>, to: Option<&str>, detail: serde_json::Value) -> Event {
+        Event {
+            seq: 1,
+            payment_id: "T1".into(),
+            at: 0,
+            kind: kind.into(),
+            from_state: from.map(Into::into),
+            to_state: to.map(Into::into),
+            detail,
+        }
+    }
+
+    /// Latin letters a Chinese screen may show: none but codes, amounts and names.
+    fn latin_words(text: &str) -> Vec<String> {
+        text.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| w.len() > 1).map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_payment_s_history_reads_in_chinese_without_english_or_json() {
+        let lines = [
+            event("created", None, None, json!({ "source": "wedge" })),
+            event("transition", Some("created"), Some("pending"), json!({ "note": null })),
+            event("note", None, None, json!({ "abandoned": "barcode deadline or cancel" })),
+            event("note", None, None, json!({ "abandoned": "QR no longer shown" })),
+            event("transition", Some("pending"), Some("unknown"), json!({ "note": "HTTP 503 from gateway" })),
+            event(
+                "transition",
+                Some("pending"),
+                Some("reversed"),
+                json!({ "note": "paid, then refunded by the cancel" }),
+            ),
+            event("note", None, None, json!({ "reply": { "status": 200, "body": "{\"code\":\"x\"}" } })),
+            event("note", None, None, json!({ "something": "new" })),
+        ];
+        for e in &lines {
+            let zh = event_text(e, Lang::Zh);
+            assert!(latin_words(&zh).is_empty(), "English in {zh:?}");
+            assert!(!zh.contains('{'), "JSON in {zh:?}");
+        }
+        assert_eq!(event_text(&lines[0], Lang::Zh), "创建订单（来源：扫码枪）");
+        assert_eq!(event_text(&lines[2], Lang::Zh), "停止等待：付款码等待超时或收银员取消");
+        // English keeps the channel's own words for support.
+        assert!(event_text(&lines[4], Lang::En).contains("HTTP 503"));
+    }
+
+    #[test]
+    fn the_audit_log_reads_as_words_not_json() {
+        let detail = audit_detail("refund", &json!({ "refund": "R1", "amount_fen": 1234 }), Lang::Zh);
+        assert_eq!(detail, "金额 ¥12.34 · 退款单 R1");
+        assert_eq!(audit_detail("force_outcome", &json!({ "outcome": "paid" }), Lang::Zh), "结果 已支付");
+        assert!(!audit_detail("settings_change", &json!({ "wedge": { "min_length": 8 } }), Lang::Zh).contains('{'));
+        assert_eq!(audit_target("shift 3 / Z 2", Lang::Zh), "第 3 班 · Z 报表 2 号");
+        assert_eq!(audit_target("shift 4", Lang::Zh), "第 4 班");
+        assert_eq!(audit_target("王店长", Lang::Zh), "王店长");
     }
 }
