@@ -162,14 +162,23 @@ async fn kiosk_menu_order_resets_when_idle_and_pays_by_payment_code() -> Result<
     s.click("[data-testid=kiosk-pay]").await?;
     s.click("[data-testid=kiosk-tender-code]").await?;
     s.wait_attr("[data-testid=kiosk-state]", "data-state", "waiting", Duration::from_secs(10)).await?;
+    // A wallet short of money first: the customer reads why in words, never the channel's code.
+    s.wedge("280000000000000091\u{E007}").await?;
+    s.wait_attr("[data-testid=kiosk-state]", "data-state", "failed", SETTLE).await?;
+    let said = s.wait_text("[data-testid=kiosk-message]", "未扣款", Duration::from_secs(10)).await?;
+    assert!(!said.chars().any(|c| c.is_ascii_uppercase()), "a channel code on the kiosk: {said}");
+    s.screenshot("kiosk-failed-in-words.png").await?;
+    s.click("[data-testid=kiosk-retry]").await?;
+    s.click("[data-testid=kiosk-tender-code]").await?;
+    s.wait_attr("[data-testid=kiosk-state]", "data-state", "waiting", Duration::from_secs(10)).await?;
     s.wedge("280000000000000010\u{E007}").await?;
     s.wait_attr("[data-testid=kiosk-state]", "data-state", "paid", SETTLE).await?;
     let charges = charges_of(home.path());
     assert_eq!((charges[0].amount.0, charges[0].state), (950, ChargeState::Paid));
     let ledger = Ledger::open(&home.path().join("ledger.db"))?;
     let paid = ledger.charge_record(&charges[0].id)?;
-    assert_eq!(paid.attempts.len(), 1);
-    assert_eq!((paid.attempts[0].state, paid.attempts[0].clerk.as_deref()), (State::Paid, Some("kiosk")));
+    assert_eq!(paid.attempts.len(), 2, "the failed attempt, then the paid one");
+    assert_eq!((paid.attempts[1].state, paid.attempts[1].clerk.as_deref()), (State::Paid, Some("kiosk")));
     s.close().await;
     Ok(())
 }

@@ -67,6 +67,8 @@ export interface PaymentView {
   display: QrDisplay;
   deadlineAtMs: number | null;
   message: string;
+  /** the same news for the customer (kiosk, customer display): no channel codes */
+  customerMessage: string;
   failureCode: string | null;
   createdAtMs: number;
   timeText: string;

@@ -22,6 +22,8 @@ export interface ChargeView {
   paymentId: string | null;
   /** the last failed attempt's message (localized), for "try again" */
   lastFailure: string | null;
+  /** the same for the customer (the kiosk): no channel codes */
+  lastFailureCustomer?: string | null;
   createdAtMs: number;
 }
 

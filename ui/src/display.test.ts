@@ -41,8 +41,10 @@ function barcodeWaiting(p: Partial<PaymentView> = {}): PaymentView {
   return paymentFixture({ id: 'B1', phase: 'waiting', deadlineAtMs: T0 + 30_000, createdAtMs: T0, ...p });
 }
 
-function failed(v: PaymentView, message = '余额不足'): PaymentView {
-  return { ...v, state: 'failed', phase: 'done', final: true, qrSvg: null, deadlineAtMs: null, message };
+/** Failed: the clerk reads the channel's code, the customer only words (`customerMessage`). */
+function failed(v: PaymentView, customerMessage = '余额不足'): PaymentView {
+  const message = `支付失败：${customerMessage}（BALANCE_NOT_ENOUGH），未扣款。`;
+  return { ...v, state: 'failed', phase: 'done', final: true, qrSvg: null, deadlineAtMs: null, message, customerMessage };
 }
 
 function feed(...steps: ((s: DisplayState) => DisplayState)[]): DisplayState {
@@ -230,6 +232,7 @@ describe('display screen', () => {
     expect(html).toMatch(/data-testid="display-result"[^>]*data-state="failed"/);
     expect(html).toContain('支付未成功');
     expect(html).toMatch(/data-testid="display-message"[^>]*>付款码已过期</);
+    expect(html, 'a channel code is for the clerk, never the customer').not.toContain('BALANCE_NOT_ENOUGH');
   });
 
   it('shows a charge’s amount without a QR', () => {

@@ -139,7 +139,7 @@ export function displayView(s: DisplayState, nowMs: number): DisplayView {
         result: paid ? 'paid' : 'failed',
         notConfirmed: kind === 'not_confirmed',
         // the core's outcome line of a failed payment; a payment not confirmed gets the display's own
-        message: kind === 'failure' ? p.message : null,
+        message: kind === 'failure' ? p.customerMessage : null,
       };
     }
   }

@@ -118,7 +118,7 @@ export function enterCharge(c: ChargeView, nowMs: number, views: ViewLookup = no
   switch (c.state) {
     case 'open':
       // the last attempt failed (e.g. before a reload): offer "try again"
-      return c.lastFailure ? { ...m, step: 'failed', message: c.lastFailure } : m;
+      return c.lastFailure ? { ...m, step: 'failed', message: customerFailure(c) } : m;
     case 'paying': {
       const v = c.paymentId ? views(c.paymentId) : undefined;
       return v ? withPayment({ ...m, step: 'paying' }, v, nowMs) : { ...m, step: 'paying' };
@@ -169,10 +169,10 @@ export function onCharge(
       return withPayment({ ...next, step: 'paying', message: null }, v, nowMs);
     }
     case 'open':
-      if (m.step === 'failed') return { ...next, message: charge.lastFailure ?? m.message };
+      if (m.step === 'failed') return { ...next, message: customerFailure(charge) ?? m.message };
       // the attempt ended without paying: its final view may still be on its way
       if (m.step === 'paying' && (m.payment === null || m.payment.final)) {
-        return toFailed(next, charge.lastFailure ?? m.payment?.message ?? null);
+        return toFailed(next, customerFailure(charge) ?? m.payment?.customerMessage ?? null);
       }
       return next;
   }
@@ -206,7 +206,7 @@ function withPayment(m: PayModel, v: PaymentView, nowMs: number): PayModel {
       // the failed attempt reported again (not paid: see above)
       return next;
     default:
-      if (payment.final) return toFailed(next, payment.message);
+      if (payment.final) return toFailed(next, payment.customerMessage);
       return { ...next, step: 'paying' };
   }
 }
@@ -215,8 +215,13 @@ function toPaid(m: PayModel, nowMs: number): PayModel {
   return { ...m, step: 'paid', message: null, paidAtMs: m.step === 'paid' ? m.paidAtMs : nowMs };
 }
 
+/** Why the charge's last attempt failed, in the customer's words (never a channel code). */
+function customerFailure(c: ChargeView): string | null {
+  return c.lastFailureCustomer ?? c.lastFailure;
+}
+
 function toFailed(m: PayModel, message: string | null): PayModel {
-  return { ...m, step: 'failed', message: message ?? m.charge.lastFailure };
+  return { ...m, step: 'failed', message: message ?? customerFailure(m.charge) };
 }
 
 /** The customer picked a tender (or the only one was picked): the request goes out. */

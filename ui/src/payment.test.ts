@@ -24,6 +24,7 @@ function view(p: Partial<PaymentView>): PaymentView {
     display: 'qr',
     deadlineAtMs: 61_000,
     message: '请顾客在手机上确认付款',
+    customerMessage: '请顾客在手机上确认付款',
     failureCode: null,
     createdAtMs: 1_000,
     timeText: '14:03:25',

@@ -66,6 +66,7 @@ function view(p: Partial<PaymentView> = {}): PaymentView {
     display: 'qr',
     deadlineAtMs: Date.now() + 60_000,
     message: '请顾客用微信扫描二维码付款',
+    customerMessage: '请顾客用微信扫描二维码付款',
     failureCode: null,
     createdAtMs: Date.now(),
     timeText: '14:03:25',

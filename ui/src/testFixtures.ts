@@ -85,7 +85,7 @@ export function bootFixture(p: Partial<Bootstrap> = {}): Bootstrap {
 
 /** A barcode payment on its way (pending, sending). */
 export function paymentFixture(p: Partial<PaymentView> = {}): PaymentView {
-  return {
+  const v: PaymentView = {
     id: 'T0012511221403250001',
     channel: 'abc',
     flow: 'barcode',
@@ -106,11 +106,14 @@ export function paymentFixture(p: Partial<PaymentView> = {}): PaymentView {
     display: 'qr',
     deadlineAtMs: null,
     message: '正在发送',
+    customerMessage: '',
     failureCode: null,
     createdAtMs: Date.now(),
     timeText: '14:03:25',
     ...p,
   };
+  // the customer's words follow the clerk's unless a test sets them
+  return { ...v, customerMessage: p.customerMessage ?? v.message };
 }
 
 /** The same payment, paid. */

@@ -80,6 +80,9 @@ pub struct PaymentView {
     pub display: Display,
     pub deadline_at_ms: Option<i64>,
     pub message: String,
+    /// The same news for the customer (the kiosk, the customer display): no channel codes, no
+    /// instructions meant for the clerk.
+    pub customer_message: String,
     pub failure_code: Option<String>,
     pub created_at_ms: i64,
     pub time_text: String,
@@ -118,6 +121,7 @@ impl PaymentView {
             display,
             deadline_at_ms: counting.then_some(p.deadline_at),
             message: message(p, phase, lang, display),
+            customer_message: customer_message(p, phase, lang, display),
             failure_code: p.failure_code.clone(),
             created_at_ms: p.created_at,
             time_text: local_time(p.created_at, "%H:%M:%S"),
@@ -128,6 +132,42 @@ impl PaymentView {
 /// An instant as local wall-clock text in a chrono `format`.
 pub fn local_time(ms: i64, format: &str) -> String {
     Local.timestamp_millis_opt(ms).earliest().map(|t| t.format(format).to_string()).unwrap_or_default()
+}
+
+/// One line for the customer: what happened, in their words. A channel's reason is kept only when
+/// it is plain Chinese (余额不足), never a code (BALANCE_NOT_ENOUGH).
+pub fn customer_message(p: &Payment, phase: Phase, lang: Lang, display: Display) -> String {
+    let not_collected = match p.state {
+        State::Failed => {
+            let said = p.failure_message.as_deref().unwrap_or("").trim();
+            let plain_chinese = !said.is_empty()
+                && said.chars().count() <= 30
+                && said.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+                && !said.chars().any(|c| c.is_ascii_alphabetic());
+            return match (p.failure_code.as_deref(), lang) {
+                (Some(NOT_SENT), _) => lang
+                    .pick("网络异常，未扣款。请稍后再试。", "A network problem; nothing was charged. Please try again.")
+                    .into(),
+                (Some("AUTHCODE_INVALID"), _) => lang
+                    .pick(
+                        "付款码无效或已过期，未扣款。请刷新付款码后再试。",
+                        "The payment code is invalid or expired; nothing was charged. Refresh it and try again.",
+                    )
+                    .into(),
+                (_, Lang::Zh) if plain_chinese => format!("支付未成功：{said}。未扣款，请换一种付款方式或咨询店员。"),
+                _ => lang
+                    .pick(
+                        "支付未成功，未扣款。请换一种付款方式或咨询店员。",
+                        "Payment not completed; nothing was charged. Try another way to pay, or ask the staff.",
+                    )
+                    .into(),
+            };
+        }
+        State::Closed | State::Lapsed => lang.pick("订单已关闭，未扣款。", "The order is closed; nothing was charged."),
+        State::Reversed => lang.pick("已撤销，未扣款或已原路退回。", "Cancelled: not charged, or refunded in full."),
+        _ => return message(p, phase, lang, display),
+    };
+    not_collected.into()
 }
 
 /// One line for the clerk: what happened and what to do next.
@@ -495,6 +535,8 @@ pub struct ChargeView {
     pub payment_id: Option<String>,
     /// Why the last attempt did not pay, while the charge is open for another try.
     pub last_failure: Option<String>,
+    /// The same for the customer (the kiosk): no channel codes.
+    pub last_failure_customer: Option<String>,
     pub created_at_ms: i64,
 }
 
@@ -508,10 +550,12 @@ impl ChargeView {
             S::Paying | S::Paid | S::Cancelling => current.map(|p| p.id.clone()),
             S::Open | S::Cancelled => None,
         };
-        let last_failure = match (c.state, current) {
-            (S::Open, Some(p)) if !p.state.is_open() => Some(message(p, Phase::Done, lang, display_of(&p.channel))),
+        let failed = match (c.state, current) {
+            (S::Open, Some(p)) if !p.state.is_open() => Some(p),
             _ => None,
         };
+        let last_failure = failed.map(|p| message(p, Phase::Done, lang, display_of(&p.channel)));
+        let last_failure_customer = failed.map(|p| customer_message(p, Phase::Done, lang, display_of(&p.channel)));
         ChargeView {
             id: c.id.clone(),
             external_order_id: c.external_id.clone(),
@@ -526,6 +570,7 @@ impl ChargeView {
             is_final: c.state.is_final(),
             payment_id,
             last_failure,
+            last_failure_customer,
             created_at_ms: c.created_at,
         }
     }
@@ -580,6 +625,29 @@ mod tests {
         assert_eq!(event_text(&lines[2], Lang::Zh), "停止等待：付款码等待超时或收银员取消");
         // English keeps the channel's own words for support.
         assert!(event_text(&lines[4], Lang::En).contains("HTTP 503"));
+    }
+
+    #[test]
+    fn the_customer_never_reads_a_channel_code() {
+        use crate::ledger::test_support::{new_payment, temp_ledger};
+        use crate::ledger::Change;
+        let (_d, l) = temp_ledger();
+        let failed = |id: &str, code: &str, said: &str| {
+            l.insert_payment(&new_payment(id)).unwrap();
+            let why = Change { failure: Some((code.into(), said.into())), ..Change::default() };
+            l.transition(id, State::Failed, &why).unwrap().unwrap()
+        };
+        let p = failed("F1", "BALANCE_NOT_ENOUGH", "余额不足");
+        let clerk = message(&p, Phase::Done, Lang::Zh, Display::Qr);
+        let customer = customer_message(&p, Phase::Done, Lang::Zh, Display::Qr);
+        assert!(clerk.contains("BALANCE_NOT_ENOUGH"), "the clerk sees the code: {clerk}");
+        assert_eq!(customer, "支付未成功：余额不足。未扣款，请换一种付款方式或咨询店员。");
+        // A reason in English or with a code in it is not passed on.
+        let p = failed("F2", "ACQ.SYSTEM_ERROR", "System error, retry");
+        let customer = customer_message(&p, Phase::Done, Lang::Zh, Display::Qr);
+        assert!(latin_words(&customer).is_empty(), "{customer}");
+        let customer = customer_message(&p, Phase::Done, Lang::En, Display::Qr);
+        assert!(!customer.contains("ACQ"), "{customer}");
     }
 
     #[test]
