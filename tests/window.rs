@@ -434,6 +434,9 @@ async fn manager_refund_needs_the_pin_and_the_reports_show_it() -> Result<(), Er
     let audit =
         s.wait_text("[data-testid=audit-row][data-action=refund]", "金额 ¥5.00", Duration::from_secs(10)).await?;
     assert!(!audit.contains('{') && !audit.contains("amount_fen"), "the audit log reads as words: {audit}");
+    // Dates read and are typed YYYY-MM-DD in Chinese, not as the machine's locale (12/03/2026).
+    assert_eq!(s.attr("[data-testid=audit-filter-from]", "placeholder").await?.as_deref(), Some("YYYY-MM-DD"));
+    assert_eq!(s.attr("[data-testid=audit-filter-from]", "type").await?.as_deref(), Some("text"));
     s.screenshot("manager-audit.png").await?;
     s.close().await;
     Ok(())
