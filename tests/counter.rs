@@ -6,7 +6,7 @@
 
 use paydesk_core::i18n::Lang;
 use paydesk_core::ledger::{Ledger, State};
-use paydesk_e2e::{config_for, write_config, Error, Screen, Session};
+use paydesk_e2e::{config_for, write_config, Error, Screen, Session, DEMO_CLERK};
 use paydesk_sandbox::{Sandbox, SandboxOptions};
 use std::time::Duration;
 
@@ -161,5 +161,33 @@ async fn esc_asks_before_it_cancels_and_a_cancelled_qr_is_not_a_failure() -> Res
             s.close().await;
         }
     }
+    Ok(())
+}
+
+/// The sign-in screen works without a mouse: arrows pick the user, digits type the PIN, Enter.
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_in_by_keyboard_alone() -> Result<(), Error> {
+    let home = tempfile::tempdir()?;
+    // A first run writes the demo profile, whose clerks sign in.
+    let s = Session::launch(home.path(), "sign-in-keys").await?;
+    s.wait_for("[data-testid=sign-in-user]", Duration::from_secs(30)).await?;
+    let picked = "[data-testid=sign-in-user][aria-pressed=true]";
+    let mut tries = 0;
+    while !s.present(picked).await || !s.wait_text(picked, DEMO_CLERK.0, Duration::from_millis(300)).await.is_ok() {
+        s.wedge("\u{E015}").await?; // ArrowDown
+        tries += 1;
+        assert!(tries < 10, "the arrows never reached {}", DEMO_CLERK.0);
+    }
+    // And back and forth: the arrows really move the pick.
+    s.wedge("\u{E013}").await?; // ArrowUp
+    let other = s.wait_for(picked, Duration::from_secs(5)).await?.text().await?;
+    assert!(!other.contains(DEMO_CLERK.0), "ArrowUp moved off {}: {other}", DEMO_CLERK.0);
+    s.wedge("\u{E015}").await?;
+    s.wait_text(picked, DEMO_CLERK.0, Duration::from_secs(5)).await?;
+    s.screenshot("sign-in-by-keyboard.png").await?;
+    s.wedge(&format!("{}\u{E007}", DEMO_CLERK.1)).await?;
+    s.wait_for("[data-testid=action-scan]", Duration::from_secs(15)).await?;
+    s.wait_text("[data-testid=session-user]", DEMO_CLERK.0, Duration::from_secs(5)).await?;
+    s.close().await;
     Ok(())
 }

@@ -70,6 +70,15 @@ export class People {
     this.form.error = null;
   }
 
+  /** The next (1) or previous (-1) user in the list, wrapping round; the first when none is picked. */
+  pickNext(step: number): void {
+    const users = this.info.users;
+    if (users.length === 0 || this.form.busy) return;
+    const at = users.findIndex((u) => u.id === this.form.userId);
+    const next = at < 0 ? 0 : (at + step + users.length) % users.length;
+    this.pick(users[next].id);
+  }
+
   press(key: PinKey): void {
     if (this.form.busy) return;
     this.form.pin = editPin(this.form.pin, key);
@@ -197,6 +206,13 @@ export class People {
 
   /** Keys while the screen shows (it takes them all): digits, Backspace, Enter, Esc. */
   onKeydown(e: KeyboardEvent): void {
+    // arrows pick the user (digits are the PIN's): the sign-in works without a mouse
+    const step = { ArrowUp: -1, ArrowLeft: -1, ArrowDown: 1, ArrowRight: 1 }[e.key];
+    if (step !== undefined && !this.firstRun && !e.ctrlKey && !e.metaKey && !e.altKey) {
+      e.preventDefault();
+      this.pickNext(step);
+      return;
+    }
     const k = pinScreenKey(e);
     if (k === null) return;
     e.preventDefault();

@@ -120,6 +120,20 @@ describe('the sign-in screen', () => {
     expect(s.amount).toBe('7');
   });
 
+  it('arrow keys pick the user, wrapping round; digits still type the PIN', async () => {
+    const s = await ready(bootFixture({ people: signInPeople() }));
+    const ids = s.people.info.users.map((u) => u.id);
+    s.people.pick(ids[0]);
+    press(s, 'ArrowDown');
+    expect(s.people.form.userId).toBe(ids[1]);
+    press(s, 'ArrowUp', { tagName: 'INPUT' }); // even from the PIN field
+    expect(s.people.form.userId).toBe(ids[0]);
+    press(s, 'ArrowLeft');
+    expect(s.people.form.userId).toBe(ids[ids.length - 1]);
+    press(s, '2');
+    expect(s.people.form.pin).toBe('2');
+  });
+
   it('a wrong PIN shows the core’s message and clears the PIN', async () => {
     const s = await ready(bootFixture({ people: signInPeople() }));
     s.people.pick(2);
