@@ -427,6 +427,9 @@ async fn manager_refund_needs_the_pin_and_the_reports_show_it() -> Result<(), Er
     s.screenshot("manager-reports.png").await?;
     s.click("[data-testid=tab-shift]").await?;
     s.wait_for("[data-testid=x-report]", Duration::from_secs(10)).await?;
+    // The first shift's period starts at a real time, not "—".
+    let x = s.wait_text("[data-testid=x-report]", " – ", Duration::from_secs(10)).await?;
+    assert!(!x.contains("— –"), "the X period has a start: {x}");
     s.screenshot("manager-shift.png").await?;
     s.click("[data-testid=tab-audit]").await?;
     s.wait_for("[data-testid=audit-row][data-action=refund]", Duration::from_secs(10)).await?;

@@ -228,6 +228,10 @@ async fn a_closed_z_never_changes_and_later_money_goes_to_the_next_shift() {
     rig.cashier.refund(&rig.approve(Action::Refund), &b.id, "0.66", "退一件").await.unwrap();
     let (_, x) = rig.cashier.x_report().unwrap();
     assert_eq!((x.totals.all.count, x.totals.all.gross, x.totals.all.refunds), (2, Fen(2000), Fen(66)));
+    // No Z before it: the period starts at the terminal's first shift or payment, not "—".
+    let period = rig.cashier.shift_view(&x).period_text;
+    let opened = paydesk_core::engine::view::local_time(shift.opened_at, "%Y-%m-%d %H:%M");
+    assert!(period.starts_with(&opened), "{period} starts at the shift's opening {opened}");
     // An unresolved payment blocks the close until the manager gives a reason.
     let stuck = stuck_payment(&rig, "T01UNKNOWN3");
     let err = rig.cashier.close_shift(&rig.approve(Action::CloseShift), None).unwrap_err();

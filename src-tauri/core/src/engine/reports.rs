@@ -386,6 +386,16 @@ impl Cashier {
         Ok(RangeReport { from: first.to_string(), to: last.to_string(), totals: self.breakdown_view(&b), daily })
     }
 
+    /// Where a shift's period is shown to start: the previous Z, or (with none before it) the
+    /// terminal's first payment or shift, never "—" or 1970.
+    fn period_shown_from(&self, f: &ShiftFigures) -> i64 {
+        if f.from_ms > 0 {
+            return f.from_ms;
+        }
+        let first = self.ledger().first_activity(&self.config().terminal.code).ok().flatten();
+        first.unwrap_or(f.to_ms).min(f.to_ms)
+    }
+
     pub fn shift_view(&self, f: &ShiftFigures) -> ShiftReport {
         let lang = self.lang();
         ShiftReport {
@@ -393,7 +403,7 @@ impl Cashier {
             kind: if f.is_z() { "z" } else { "x" },
             from_ms: f.from_ms,
             to_ms: f.to_ms,
-            period_text: format!("{} – {}", instant_text(f.from_ms), instant_text(f.to_ms)),
+            period_text: format!("{} – {}", instant_text(self.period_shown_from(f)), instant_text(f.to_ms)),
             totals: self.breakdown_view(&f.totals),
             unresolved: f
                 .unresolved

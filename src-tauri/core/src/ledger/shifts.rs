@@ -94,6 +94,17 @@ impl Ledger {
         Ok(shift)
     }
 
+    /// When `terminal` first did anything the books show (its first payment, or its first shift
+    /// opened): where a period with no Z before it really starts.
+    pub fn first_activity(&self, terminal: &str) -> Result<Option<i64>, LedgerError> {
+        Ok(self.conn().query_row(
+            "SELECT MIN(t) FROM (SELECT MIN(created_at) AS t FROM payments WHERE terminal = ?1 \
+             UNION ALL SELECT MIN(opened_at) FROM shifts WHERE terminal = ?1)",
+            [terminal],
+            |r| r.get(0),
+        )?)
+    }
+
     pub fn open_shift_of(&self, terminal: &str) -> Result<Option<Shift>, LedgerError> {
         Ok(open_on(&self.conn(), terminal)?)
     }
