@@ -425,6 +425,12 @@ async fn manager_refund_needs_the_pin_and_the_reports_show_it() -> Result<(), Er
     s.wait_text("[data-testid=report-net]", "15.00", Duration::from_secs(10)).await?;
     s.wait_for("[data-testid=hourly-chart] canvas", Duration::from_secs(10)).await?;
     s.screenshot("manager-reports.png").await?;
+    let js = "const t = document.querySelector('[data-group=byTerminal]'); t.scrollIntoView(); \
+              const r = t.getBoundingClientRect(); const row = t.querySelector('tbody tr'); \
+              return [r.right <= innerWidth + 0.5, t.scrollWidth <= t.clientWidth + 1, row ? row.textContent : ''];";
+    let terminals = s.client.execute(js, vec![]).await?;
+    s.screenshot("manager-reports-terminals.png").await?;
+    assert_eq!((terminals[0].as_bool(), terminals[1].as_bool()), (Some(true), Some(true)), "cut off: {terminals}");
     s.click("[data-testid=tab-shift]").await?;
     s.wait_for("[data-testid=x-report]", Duration::from_secs(10)).await?;
     // The first shift's period starts at a real time, not "—".
