@@ -447,6 +447,15 @@ async fn manager_refund_needs_the_pin_and_the_reports_show_it() -> Result<(), Er
     assert_eq!(s.attr("[data-testid=audit-filter-from]", "placeholder").await?.as_deref(), Some("YYYY-MM-DD"));
     assert_eq!(s.attr("[data-testid=audit-filter-from]", "type").await?.as_deref(), Some("text"));
     s.screenshot("manager-audit.png").await?;
+    // Find the payment by the last four digits of the customer's code.
+    s.click("[data-testid=tab-payments]").await?;
+    s.type_into("[data-testid=payments-search]", "0010\u{E007}").await?;
+    s.wait_for(
+        &format!("[data-testid=payments-found] [data-testid=payment-row][data-id='{}']", p.id),
+        Duration::from_secs(10),
+    )
+    .await?;
+    s.screenshot("manager-payments-search.png").await?;
     s.close().await;
     Ok(())
 }

@@ -48,6 +48,7 @@ const COMMANDS: &[&str] = &[
     "range_report",
     "export_csv",
     "audit_log",
+    "search_payments",
     "cancel_charge",
     "kiosk_quote",
     "kiosk_order",

@@ -455,6 +455,8 @@ export const api = {
   resolveRefund: (approval: Approval, refundId: string, outcome: RefundOutcome, reason: string) =>
     call<PaymentDetail>('resolve_refund', { approval, refundId, outcome, reason }),
   /** Newest first. */
+  /** Payments found by an amount, the last four digits of the payment code, or part of the order number. */
+  searchPayments: (query: string) => call<PaymentView[]>('search_payments', { query }),
   auditLog: (q: AuditQuery = {}) =>
     call<AuditEntry[]>('audit_log', {
       fromMs: q.fromMs ?? null,

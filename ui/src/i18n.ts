@@ -216,6 +216,9 @@ const zh = {
   wedgeScanIgnored: '扫码枪读到 {n} 个字符：{code}（输入 PIN 时不使用）',
 
   approvalTitle: '需要店长授权',
+  paymentsSearch: '查找收款',
+  paymentsSearchHint: '金额、付款码后四位或订单号',
+  paymentsFound: '“{query}” 找到 {n} 笔',
   approval_refund: '退款',
   approvalWhat: '¥{amount} · 订单 …{order}',
   approval_force_outcome: '确认收款结果',
@@ -532,6 +535,9 @@ const en: Record<MessageKey, string> = {
   wedgeScanIgnored: 'The scanner read {n} characters: {code} (not used while a PIN is typed)',
 
   approvalTitle: "A manager's approval is needed",
+  paymentsSearch: 'Find a payment',
+  paymentsSearchHint: 'Amount, last 4 of the payment code, or order number',
+  paymentsFound: '"{query}": {n} found',
   approval_refund: 'Refund',
   approvalWhat: '¥{amount} · order …{order}',
   approval_force_outcome: 'Record the payment outcome',

@@ -212,6 +212,10 @@ export class UsersState {
 export class DayPayments {
   /** '' : the current business day (the `today` list); else "YYYY-MM-DD" */
   date = $state('');
+  /** what the manager searches for (amount, payment code end, order number); '' : no search */
+  query = $state('');
+  /** the payments found for `query`, newest first; null while no search was made */
+  found = $state<PaymentView[] | null>(null);
   /** another day's unresolved payments (`day_report`) */
   unresolved = $state<PaymentView[]>([]);
   loading = $state(false);
@@ -230,6 +234,26 @@ export class DayPayments {
       return;
     }
     await this.reload();
+  }
+
+  /** Searches every day's payments; an empty query goes back to the day's lists. */
+  async search(query: string): Promise<void> {
+    this.query = query;
+    this.error = null;
+    if (query.trim() === '') {
+      this.found = null;
+      return;
+    }
+    const seq = ++this.seq;
+    this.loading = true;
+    try {
+      const found = await api.searchPayments(query.trim());
+      if (seq === this.seq) this.found = found;
+    } catch (e) {
+      if (seq === this.seq) this.error = this.deps.errorText(e);
+    } finally {
+      if (seq === this.seq) this.loading = false;
+    }
   }
 
   /** Reads the picked day again (after an action on one of its payments). */

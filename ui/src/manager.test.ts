@@ -3,7 +3,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Approval, WithApproval } from './api';
 
-const api = vi.hoisted(() => ({ auditLog: vi.fn(), users: vi.fn(), addUser: vi.fn() }));
+const api = vi.hoisted(() => ({ auditLog: vi.fn(), users: vi.fn(), addUser: vi.fn(), searchPayments: vi.fn() }));
 const reportsApi = vi.hoisted(() => ({ dayReport: vi.fn() }));
 vi.mock('./api', async (importOriginal) => ({ ...(await importOriginal<typeof import('./api')>()), api }));
 vi.mock('./reportsApi', async (importOriginal) => ({ ...(await importOriginal<typeof import('./reportsApi')>()), reportsApi }));
@@ -156,6 +156,17 @@ describe('payments of a day', () => {
     await p.pick('2025-11-31');
     expect(p.error).toBe('请输入有效的日期');
     expect(reportsApi.dayReport).toHaveBeenCalledTimes(1);
+  });
+
+  it('searches every day by what the manager typed; an empty search goes back to the lists', async () => {
+    const p = new DayPayments(deps());
+    api.searchPayments.mockResolvedValueOnce([paymentFixture()]);
+    await p.search(' 0010 ');
+    expect(api.searchPayments).toHaveBeenCalledWith('0010');
+    expect(p.found).toHaveLength(1);
+    await p.search('');
+    expect(p.found).toBeNull();
+    expect(api.searchPayments).toHaveBeenCalledTimes(1);
   });
 
   it('the area opens the audit log and the users when their tab is shown', async () => {

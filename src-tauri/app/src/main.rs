@@ -148,6 +148,7 @@ fn main() {
             manager::range_report,
             manager::export_csv,
             manager::audit_log,
+            manager::search_payments,
             front::cancel_charge,
             front::kiosk_quote,
             front::kiosk_order,

@@ -6,7 +6,7 @@ use crate::commands::{ready, UiError, UiResult};
 use crate::AppState;
 use paydesk_core::engine::export::ExportKind;
 use paydesk_core::engine::reports::{DayReport, RangeReport, ShiftInfo, ShiftReport};
-use paydesk_core::engine::view::{local_time, PaymentDetail};
+use paydesk_core::engine::view::{local_time, PaymentDetail, PaymentView};
 use paydesk_core::engine::{Cashier, ManageError};
 use paydesk_core::i18n::Localized;
 use paydesk_core::ledger::{AuditFilter, Role};
@@ -274,6 +274,14 @@ pub async fn export_csv(state: State<'_, AppState>, kind: String, from: String, 
         .map_err(|e| UiError::plain("export", e.to_string()))?
         .map_err(|e| manage_error(&c, e))?;
     Ok(Exported { path: path.display().to_string(), rows })
+}
+
+/// Payments found by amount, payment code end or order number (the manager's search).
+#[tauri::command]
+pub async fn search_payments(state: State<'_, AppState>, query: String) -> UiResult<Vec<PaymentView>> {
+    let c = cashier(&state)?;
+    let found = c.search_payments(&query).map_err(|e| manage_error(c, e.into()))?;
+    Ok(found.iter().map(|p| c.view(p)).collect())
 }
 
 #[derive(Serialize)]

@@ -187,6 +187,20 @@ impl Cashier {
         self.inner.updates.subscribe()
     }
 
+    /// Payments a manager looks for by what they know: an amount ("12.34"), the last four digits
+    /// of the customer's payment code, or part of the order number. Newest first, at most 100.
+    pub fn search_payments(&self, query: &str) -> Result<Vec<Payment>, LedgerError> {
+        let q = query.trim();
+        if q.is_empty() || q.chars().count() > 40 || !crate::text::visible(q) {
+            return Ok(Vec::new());
+        }
+        let amount = Fen::parse_input(q, Fen(i64::MAX)).ok();
+        let code_end = (q.len() == 4 && q.bytes().all(|b| b.is_ascii_digit())).then_some(q);
+        // An order number has letters and digits; 3 characters at least, so "12" is not everything.
+        let order_part = (q.len() >= 3 && q.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(q);
+        self.inner.ledger.search_payments(amount, code_end, order_part, 100)
+    }
+
     pub fn check_amount(&self, text: &str) -> Result<Fen, CheckoutError> {
         Fen::parse_input(text, self.inner.config.ceiling()).map_err(CheckoutError::Amount)
     }

@@ -411,6 +411,34 @@ impl Ledger {
         Ok(rows)
     }
 
+    /// Payments a person looks for, newest first: of exactly `amount`, or whose payment code ends
+    /// in `code_end` (the masked code keeps its last four), or whose order number contains
+    /// `order_part`. Any of the three may be absent; none matches nothing.
+    pub fn search_payments(
+        &self,
+        amount: Option<Fen>,
+        code_end: Option<&str>,
+        order_part: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Payment>, LedgerError> {
+        // LIKE patterns with the person's text escaped: a % or _ they typed matches itself.
+        let like = |t: &str| t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM payments WHERE amount_fen = ?1 \
+             OR (?2 IS NOT NULL AND code_masked LIKE '%' || ?2 ESCAPE '\\') \
+             OR (?3 IS NOT NULL AND id LIKE '%' || ?3 || '%' ESCAPE '\\') \
+             ORDER BY created_at DESC LIMIT ?4"
+        ))?;
+        let rows = stmt
+            .query_map(
+                params![amount.map(|a| a.0), code_end.map(like), order_part.map(like), limit as i64],
+                payment_from_row,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
     /// Payments started in `[from, to)`, oldest first, `limit` at a time after the row `after`
     /// (its `created_at` and id): an export walks the range without holding the ledger.
     pub fn payments_page(
