@@ -173,7 +173,7 @@ async fn signing_in_by_keyboard_alone() -> Result<(), Error> {
     s.wait_for("[data-testid=sign-in-user]", Duration::from_secs(30)).await?;
     let picked = "[data-testid=sign-in-user][aria-pressed=true]";
     let mut tries = 0;
-    while !s.present(picked).await || !s.wait_text(picked, DEMO_CLERK.0, Duration::from_millis(300)).await.is_ok() {
+    while !s.present(picked).await || s.wait_text(picked, DEMO_CLERK.0, Duration::from_millis(300)).await.is_err() {
         s.wedge("\u{E015}").await?; // ArrowDown
         tries += 1;
         assert!(tries < 10, "the arrows never reached {}", DEMO_CLERK.0);
