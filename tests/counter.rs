@@ -191,3 +191,25 @@ async fn signing_in_by_keyboard_alone() -> Result<(), Error> {
     s.close().await;
     Ok(())
 }
+
+/// A second copy of the app on the same data folder is refused with a message (and brings the
+/// first to the front); the first keeps running.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_copy_on_the_same_folder_is_refused() -> Result<(), Error> {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+    let home = tempfile::tempdir()?;
+    write_config(home.path(), &config_for(&sandbox.base_url()))?;
+    let s = Session::start(home.path(), "second-copy").await?;
+    let second = tokio::process::Command::new(paydesk_e2e::app_binary())
+        .env("PAYDESK_HOME", home.path())
+        .stdin(std::process::Stdio::null())
+        .output();
+    let second = tokio::time::timeout(Duration::from_secs(20), second).await??;
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{said}");
+    assert!(said.contains("已在使用此数据文件夹") && said.contains("already running"), "{said}");
+    s.keypad("1.00").await?;
+    s.wait_for("[data-testid=scan-ready]", Duration::from_secs(5)).await?;
+    s.close().await;
+    Ok(())
+}

@@ -9,6 +9,7 @@ mod customer;
 mod front;
 mod manager;
 mod scanners;
+mod single;
 
 pub use commands::AppState;
 use commands::{Demo, Ready};
@@ -57,6 +58,20 @@ fn main() {
         )
         .init();
 
+    // One window per data folder (see single.rs).
+    let data_dir = boot::config_path().parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let instance = match single::claim(&data_dir) {
+        single::Claim::First(instance) => instance,
+        single::Claim::Running => {
+            let message = "paydesk 已在使用此数据文件夹，已切换到正在运行的收银窗口。\n\
+                           paydesk is already running on this data folder; its window was brought to the front.";
+            eprintln!("{message}");
+            tracing::warn!(folder = %data_dir.display(), "a second copy was refused");
+            std::process::exit(2);
+        }
+    };
+    let focus_socket = instance.socket.clone();
+
     let result = tauri::Builder::default()
         .manage(customer::CustomerPage::default())
         .manage(front::KioskMode::default())
@@ -70,7 +85,18 @@ fn main() {
             }
         })
         .register_uri_scheme_protocol(customer::SCHEME, |ctx, _request| customer::serve(ctx.app_handle()))
-        .setup(|app| {
+        .setup(move |app| {
+            if let Some(socket) = &focus_socket {
+                let handle = app.handle().clone();
+                single::listen(socket, move || {
+                    if let Some(w) = handle.get_webview_window("main") {
+                        let steps = [w.unminimize(), w.show(), w.set_focus()];
+                        if let Some(e) = steps.into_iter().find_map(Result::err) {
+                            tracing::warn!(error = %e, "cannot bring the window to the front");
+                        }
+                    }
+                });
+            }
             // The window starts hidden and is shown fitted to its screen (a kiosk is full screen).
             let mut maximize = paydesk_core::config::Counter::default().start_maximized;
             let state = match tauri::async_runtime::block_on(boot::boot()) {
