@@ -6,7 +6,7 @@
 
 use paydesk_core::i18n::Lang;
 use paydesk_core::ledger::{Ledger, State};
-use paydesk_e2e::{config_for, write_config, Error, Screen, Session, DEMO_CLERK};
+use paydesk_e2e::{config_for, write_config, Error, Screen, Session, DEMO_CLERK, MANAGER};
 use paydesk_sandbox::{Sandbox, SandboxOptions};
 use std::time::Duration;
 
@@ -210,6 +210,47 @@ async fn a_second_copy_on_the_same_folder_is_refused() -> Result<(), Error> {
     assert!(said.contains("已在使用此数据文件夹") && said.contains("already running"), "{said}");
     s.keypad("1.00").await?;
     s.wait_for("[data-testid=scan-ready]", Duration::from_secs(5)).await?;
+    s.close().await;
+    Ok(())
+}
+
+/// A manager disables a clerk: the clerk leaves the sign-in screen and cannot sign in; the
+/// change needs the manager's PIN and is in the audit log.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_manager_disables_a_clerk_who_then_cannot_sign_in() -> Result<(), Error> {
+    use paydesk_core::ledger::{AuditFilter, Role};
+    use paydesk_core::people::{Action, People};
+    let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+    let home = tempfile::tempdir()?;
+    let config = config_for(&sandbox.base_url());
+    write_config(home.path(), &config)?;
+    {
+        let ledger = std::sync::Arc::new(Ledger::open(&home.path().join("ledger.db"))?);
+        let people = People::new(ledger, config.people.clone());
+        let m = people.create_first_manager(MANAGER.0, MANAGER.1)?;
+        let ok = people.approve(m.user_id, MANAGER.1, Action::AddUser)?;
+        people.add_user(&ok, "李收银", Role::Clerk, "2468")?;
+    }
+    let s = Session::launch(home.path(), "users-disable").await?;
+    s.sign_in(MANAGER.0, MANAGER.1).await?;
+    s.wait_for("[data-testid=action-scan]", Duration::from_secs(15)).await?;
+    s.click("[data-testid=open-manager]").await?;
+    s.click("[data-testid=tab-users]").await?;
+    let clerk_row = "[data-testid=user-row][data-role=clerk]";
+    s.wait_for(&format!("{clerk_row} [data-testid=user-disable]"), Duration::from_secs(10)).await?;
+    s.click(&format!("{clerk_row} [data-testid=user-disable]")).await?;
+    s.wait_text("[data-testid=pin-prompt-action]", "李收银", Duration::from_secs(10)).await?;
+    s.approve(MANAGER.0, MANAGER.1).await?;
+    s.wait_for(&format!("{clerk_row}[data-disabled=true]"), Duration::from_secs(10)).await?;
+    s.screenshot("users-disabled.png").await?;
+    s.click("[data-testid=manager-close]").await?;
+    s.click("[data-testid=sign-out]").await?;
+    s.wait_for("[data-testid=sign-in-user]", Duration::from_secs(10)).await?;
+    let names = s.client.find_all(fantoccini::Locator::Css("[data-testid=sign-in-user]")).await?;
+    assert_eq!(names.len(), 1, "only the manager is offered");
+    let ledger = Ledger::open(&home.path().join("ledger.db"))?;
+    let filter = AuditFilter { action: Some("user_disabled".into()), limit: 5, ..Default::default() };
+    assert_eq!(ledger.audit_log(&filter)?.len(), 1);
     s.close().await;
     Ok(())
 }

@@ -49,6 +49,7 @@ const COMMANDS: &[&str] = &[
     "export_csv",
     "audit_log",
     "search_payments",
+    "change_user",
     "cancel_charge",
     "kiosk_quote",
     "kiosk_order",

@@ -104,12 +104,16 @@ export interface Bootstrap {
 
 export type Role = 'clerk' | 'manager';
 
+export type UserChange = 'disable' | 'enable' | 'unlock' | 'reset_pin';
+
 export interface UserInfo {
   id: number;
   name: string;
   role: Role;
   /** too many wrong PINs: the core refuses this user until a time its message names */
   locked: boolean;
+  /** disabled by a manager: cannot sign in or approve (listed only on the users tab) */
+  disabled?: boolean;
 }
 
 export interface Session {
@@ -445,6 +449,9 @@ export const api = {
   createFirstManager: (name: string, pin: string) => call<Session>('create_first_manager', { name, pin }),
   addUser: (approval: Approval, name: string, role: Role, pin: string) =>
     call<UserInfo[]>('add_user', { approval, name, role, pin }),
+  /** A manager's change to a user; `pin` only for `reset_pin`. The answer is the new list. */
+  changeUser: (approval: Approval, userId: number, what: UserChange, pin?: string) =>
+    call<UserInfo[]>('change_user', { approval, userId, what, ...(pin === undefined ? {} : { pin }) }),
 
   paymentDetail: (id: string) => call<PaymentDetail>('payment_detail', { id }),
   /** `amountText` as typed: the core parses and checks it against what can still be refunded. */

@@ -45,7 +45,7 @@ interface Pending {
 }
 
 export function managersOf(users: readonly UserInfo[]): UserInfo[] {
-  return users.filter((u) => u.role === 'manager');
+  return users.filter((u) => u.role === 'manager' && !u.disabled);
 }
 
 /** The manager to preselect: the signed-in one, else the only one, else none (the sign-in

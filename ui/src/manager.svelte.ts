@@ -3,10 +3,12 @@
 
 import {
   api,
+  type Approval,
   type AuditEntry,
   type AuditQuery,
   type PaymentView,
   type Role,
+  type UserChange,
   type UserInfo,
   type WithApproval,
 } from './api';
@@ -150,6 +152,12 @@ export class UsersState {
   formError = $state<string | null>(null);
   /** the name of the user just added (a confirmation line) */
   added = $state<string | null>(null);
+  /** the user whose new PIN is being typed, with the PIN and its repeat */
+  reset = $state<{ userId: number; pin: string; pinAgain: string } | null>(null);
+  /** a change to a user is on its way */
+  changing = $state(false);
+  /** why the last change to a user did not happen */
+  changeError = $state<string | null>(null);
 
   constructor(
     private readonly deps: ManagerDeps,
@@ -167,6 +175,54 @@ export class UsersState {
       this.error = this.deps.errorText(e);
     } finally {
       this.loading = false;
+    }
+  }
+
+  /** Disables, enables or unlocks a user (a manager approves; the prompt names the user). */
+  async change(userId: number, what: Exclude<UserChange, 'reset_pin'>): Promise<void> {
+    const name = this.users.find((u) => u.id === userId)?.name ?? '';
+    await this.run(name, (approval) => api.changeUser(approval, userId, what));
+  }
+
+  /** Opens (or closes) the new-PIN form of a user. */
+  startReset(userId: number | null): void {
+    this.reset = userId === null ? null : { userId, pin: '', pinAgain: '' };
+    this.changeError = null;
+  }
+
+  resetInput(field: 'pin' | 'pinAgain', text: string): void {
+    if (this.reset) this.reset[field] = pinFromText(text);
+  }
+
+  /** Sets the typed PIN for the user (the new-PIN rules of their role apply). */
+  async resetPin(): Promise<void> {
+    const r = this.reset;
+    const user = this.users.find((u) => u.id === r?.userId);
+    if (!r || !user) return;
+    const problem = newPinProblem(r.pin, r.pinAgain, user.role);
+    if (problem) {
+      this.changeError = this.deps.t(problem);
+      return;
+    }
+    const done = await this.run(user.name, (approval) => api.changeUser(approval, user.id, 'reset_pin', r.pin));
+    if (done) this.reset = null;
+  }
+
+  private async run(name: string, call: (approval: Approval) => Promise<UserInfo[]>): Promise<boolean> {
+    if (this.changing) return false;
+    this.changing = true;
+    this.changeError = null;
+    try {
+      const users = await this.deps.withApproval('manage_users', call, name);
+      if (!users) return false;
+      this.users = users;
+      this.onUsers(users);
+      return true;
+    } catch (e) {
+      this.changeError = this.deps.errorText(e);
+      return false;
+    } finally {
+      this.changing = false;
     }
   }
 

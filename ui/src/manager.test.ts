@@ -3,7 +3,13 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Approval, WithApproval } from './api';
 
-const api = vi.hoisted(() => ({ auditLog: vi.fn(), users: vi.fn(), addUser: vi.fn(), searchPayments: vi.fn() }));
+const api = vi.hoisted(() => ({
+  auditLog: vi.fn(),
+  users: vi.fn(),
+  addUser: vi.fn(),
+  searchPayments: vi.fn(),
+  changeUser: vi.fn(),
+}));
 const reportsApi = vi.hoisted(() => ({ dayReport: vi.fn() }));
 vi.mock('./api', async (importOriginal) => ({ ...(await importOriginal<typeof import('./api')>()), api }));
 vi.mock('./reportsApi', async (importOriginal) => ({ ...(await importOriginal<typeof import('./reportsApi')>()), reportsApi }));
@@ -101,6 +107,32 @@ describe('audit log', () => {
 });
 
 describe('users', () => {
+  it('disables, unlocks and resets a PIN with a manager’s approval that names the user', async () => {
+    const d = deps();
+    const onUsers = vi.fn();
+    const u = new UsersState(d, onUsers);
+    api.users.mockResolvedValueOnce([managerUser, clerkUser]);
+    await u.load();
+    const off = { ...clerkUser, disabled: true };
+    api.changeUser.mockResolvedValueOnce([managerUser, off]);
+    await u.change(clerkUser.id, 'disable');
+    expect(d.spy).toHaveBeenCalledWith('manage_users', expect.any(Function), clerkUser.name);
+    expect(api.changeUser).toHaveBeenCalledWith(approval, clerkUser.id, 'disable');
+    expect(onUsers).toHaveBeenLastCalledWith([managerUser, off]);
+    // A manager's new PIN has six digits at least, typed twice alike; nothing is sent otherwise.
+    u.startReset(managerUser.id);
+    u.resetInput('pin', '1357');
+    u.resetInput('pinAgain', '1357');
+    await u.resetPin();
+    expect(u.changeError).toBe('店长 PIN 为 6–8 位数字');
+    u.resetInput('pin', '135790');
+    u.resetInput('pinAgain', '135790');
+    api.changeUser.mockResolvedValueOnce([managerUser, off]);
+    await u.resetPin();
+    expect(api.changeUser).toHaveBeenLastCalledWith(approval, managerUser.id, 'reset_pin', '135790');
+    expect(u.reset).toBeNull();
+  });
+
   it('adds a user with a manager’s approval after checking the name and the PIN typed twice', async () => {
     const d = deps();
     const onUsers = vi.fn();

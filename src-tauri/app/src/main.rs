@@ -175,6 +175,7 @@ fn main() {
             manager::export_csv,
             manager::audit_log,
             manager::search_payments,
+            manager::change_user,
             front::cancel_charge,
             front::kiosk_quote,
             front::kiosk_order,

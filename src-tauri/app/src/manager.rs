@@ -57,6 +57,8 @@ pub struct UserInfo {
     name: String,
     role: Role,
     locked: bool,
+    /// Cannot sign in or approve (shown in the users list only).
+    disabled: bool,
 }
 
 #[derive(Serialize)]
@@ -74,7 +76,7 @@ fn user_list(c: &Cashier) -> UiResult<Vec<UserInfo>> {
     let users = c.people().users().map_err(|e| people_error(c, e))?;
     Ok(users
         .into_iter()
-        .map(|u| UserInfo { id: u.id, name: u.name, role: u.role, locked: u.locked_until > now })
+        .map(|u| UserInfo { id: u.id, name: u.name, role: u.role, locked: u.locked_until > now, disabled: u.disabled })
         .collect())
 }
 
@@ -130,6 +132,29 @@ pub async fn add_user(
     let role = Role::parse(&role).ok_or_else(|| UiError::plain("role", "clerk / manager"))?;
     let a = approve(c, approval, Action::AddUser).await?;
     c.people().add_user(&a, &name, role, &pin).map_err(|e| people_error(c, e))?;
+    user_list(c)
+}
+
+/// A manager's change to a user: `disable`, `enable`, `unlock`, or `reset_pin` (with `pin`).
+#[tauri::command]
+pub async fn change_user(
+    state: State<'_, AppState>,
+    approval: ApprovalArg,
+    user_id: i64,
+    what: String,
+    pin: Option<String>,
+) -> UiResult<Vec<UserInfo>> {
+    let c = cashier(&state)?;
+    let a = approve(c, approval, Action::ManageUsers).await?;
+    let p = c.people();
+    let done = match what.as_str() {
+        "disable" => p.set_disabled(&a, user_id, true),
+        "enable" => p.set_disabled(&a, user_id, false),
+        "unlock" => p.unlock(&a, user_id),
+        "reset_pin" => p.reset_pin(&a, user_id, pin.as_deref().unwrap_or("")),
+        _ => return Err(UiError::plain("what", "disable / enable / unlock / reset_pin")),
+    };
+    done.map_err(|e| people_error(c, e))?;
     user_list(c)
 }
 

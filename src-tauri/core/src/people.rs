@@ -25,6 +25,8 @@ pub enum Action {
     CloseShift,
     ChangeSettings,
     AddUser,
+    /// Disable or enable a user, set a new PIN, unlock a locked user.
+    ManageUsers,
     LeaveKiosk,
 }
 
@@ -37,6 +39,7 @@ impl Action {
             Action::CloseShift => "close_shift",
             Action::ChangeSettings => "settings",
             Action::AddUser => "add_user",
+            Action::ManageUsers => "manage_users",
             Action::LeaveKiosk => "leave_kiosk",
         }
     }
@@ -120,6 +123,8 @@ pub enum PeopleError {
     NameTaken,
     #[error("users exist already")]
     NotFirstRun,
+    #[error("this user is disabled")]
+    Disabled,
     #[error("{0}")]
     Ledger(LedgerError),
 }
@@ -136,6 +141,7 @@ impl PeopleError {
             PeopleError::ManagerPinShort => "manager_pin_short",
             PeopleError::Name | PeopleError::NameTaken => "name",
             PeopleError::NotFirstRun => "not_first_run",
+            PeopleError::Disabled => "disabled",
             PeopleError::Ledger(_) => "ledger",
         }
     }
@@ -166,6 +172,8 @@ impl Localized for PeopleError {
             (PeopleError::Name, Lang::En) => "A name is 1 to 32 characters".into(),
             (PeopleError::NameTaken, Lang::Zh) => "该姓名已被使用".into(),
             (PeopleError::NameTaken, Lang::En) => "That name is taken".into(),
+            (PeopleError::Disabled, Lang::Zh) => "该用户已停用，请联系店长".into(),
+            (PeopleError::Disabled, Lang::En) => "This user is disabled; ask a manager".into(),
             (PeopleError::NotFirstRun, Lang::Zh) => "已有用户，请由店长添加新用户".into(),
             (PeopleError::NotFirstRun, Lang::En) => "Users exist already; a manager adds new ones".into(),
             (PeopleError::Ledger(e), lang) => e.message(lang),
@@ -291,6 +299,9 @@ impl People {
             Err(LedgerError::NotFound(_)) => return Err(PeopleError::UnknownUser),
             Err(e) => return Err(e.into()),
         };
+        if user.disabled {
+            return Err(PeopleError::Disabled);
+        }
         let max = self.settings.max_wrong_pins;
         let lock_ms = i64::from(self.settings.lockout_minutes) * 60_000;
         // Counted before it is checked, in one serialised step: parallel guesses get no further.
@@ -395,6 +406,55 @@ impl People {
     }
 }
 
+impl People {
+    /// Disables (or enables again) a user: a disabled one cannot sign in or approve, and their
+    /// name stays on what they did. The last active manager cannot be disabled. A user disabled
+    /// while signed in here is signed out.
+    pub fn set_disabled(&self, approval: &Approval, user_id: i64, disabled: bool) -> Result<UserRow, PeopleError> {
+        approval.check(Action::ManageUsers)?;
+        let action = if disabled { "user_disabled" } else { "user_enabled" };
+        let change = crate::ledger::UserChange { disable: Some(disabled), ..Default::default() };
+        let user = self.change(user_id, &change, approval.note(action, None, None, json!({})))?;
+        if disabled && self.session().is_some_and(|s| s.user_id == user_id) {
+            self.sign_out("sign_out")?;
+        }
+        Ok(user)
+    }
+
+    /// Sets a new PIN for a user (who forgot theirs, or whose PIN was seen): the rules of a new
+    /// PIN apply, and the wrong-PIN count and any lock are cleared.
+    pub fn reset_pin(&self, approval: &Approval, user_id: i64, pin: &str) -> Result<UserRow, PeopleError> {
+        approval.check(Action::ManageUsers)?;
+        let user = self.ledger.user(user_id).map_err(|e| match e {
+            LedgerError::NotFound(_) => PeopleError::UnknownUser,
+            e => e.into(),
+        })?;
+        check_new_pin(pin, user.role)?;
+        let hash = hash_pin(pin)?;
+        let change = crate::ledger::UserChange { pin_hash: Some(&hash), ..Default::default() };
+        self.change(user_id, &change, approval.note("pin_reset", None, None, json!({})))
+    }
+
+    /// Lets a user locked by wrong PINs try again now.
+    pub fn unlock(&self, approval: &Approval, user_id: i64) -> Result<UserRow, PeopleError> {
+        approval.check(Action::ManageUsers)?;
+        let change = crate::ledger::UserChange { unlock: true, ..Default::default() };
+        self.change(user_id, &change, approval.note("user_unlocked", None, None, json!({})))
+    }
+
+    fn change(
+        &self,
+        user_id: i64,
+        change: &crate::ledger::UserChange<'_>,
+        note: AuditNote,
+    ) -> Result<UserRow, PeopleError> {
+        self.ledger.change_user(user_id, change, &note).map_err(|e| match e {
+            LedgerError::NotFound(_) => PeopleError::UnknownUser,
+            e => e.into(),
+        })
+    }
+}
+
 /// An audit action for a person.
 pub fn action_text(action: &str, lang: Lang) -> String {
     let (zh, en) = match action {
@@ -411,6 +471,10 @@ pub fn action_text(action: &str, lang: Lang) -> String {
         "shift_close" => ("交班（Z 报表）", "Shift closed (Z report)"),
         "settings_change" => ("修改设置", "Settings changed"),
         "leave_kiosk" => ("退出自助模式", "Left kiosk mode"),
+        "user_disabled" => ("停用用户", "User disabled"),
+        "user_enabled" => ("启用用户", "User enabled"),
+        "pin_reset" => ("重设 PIN", "PIN reset"),
+        "user_unlocked" => ("解除锁定", "User unlocked"),
         other => return other.to_string(),
     };
     lang.pick(zh, en).to_string()
@@ -478,6 +542,45 @@ mod tests {
             )
             .unwrap();
         assert_eq!(p.sign_in(old.id, "1234").map(|s| s.role), Ok(Role::Manager));
+    }
+
+    #[test]
+    fn a_manager_disables_resets_and_unlocks_users_and_each_change_is_audited() {
+        let (_d, p) = people();
+        let m = p.create_first_manager("王店长", "246813").unwrap();
+        let ok = |action| p.approve(m.user_id, "246813", action).unwrap();
+        let clerk = p.add_user(&ok(Action::AddUser), "李收银", Role::Clerk, "2468").unwrap();
+        // Only with the users action's approval.
+        assert_eq!(p.set_disabled(&ok(Action::Refund), clerk.id, true), Err(PeopleError::Forbidden));
+        // Disabled: cannot sign in (not counted as a wrong PIN), then enabled again.
+        assert!(p.set_disabled(&ok(Action::ManageUsers), clerk.id, true).unwrap().disabled);
+        assert_eq!(p.sign_in(clerk.id, "2468"), Err(PeopleError::Disabled));
+        p.set_disabled(&ok(Action::ManageUsers), clerk.id, false).unwrap();
+        p.sign_in(clerk.id, "2468").unwrap();
+        // The last active manager stays.
+        let last = p.set_disabled(&ok(Action::ManageUsers), m.user_id, true).unwrap_err();
+        assert!(last.message(Lang::Zh).contains("最后一位店长"), "{last:?}");
+        // Locked by wrong PINs: a manager unlocks; a reset PIN also unlocks, and the old PIN is gone.
+        for _ in 0..5 {
+            let _ = p.sign_in(clerk.id, "1111");
+        }
+        assert!(matches!(p.sign_in(clerk.id, "2468"), Err(PeopleError::Locked { .. })));
+        p.unlock(&ok(Action::ManageUsers), clerk.id).unwrap();
+        p.sign_in(clerk.id, "2468").unwrap();
+        for _ in 0..5 {
+            let _ = p.sign_in(clerk.id, "1111");
+        }
+        assert_eq!(p.reset_pin(&ok(Action::ManageUsers), clerk.id, "12"), Err(PeopleError::PinFormat));
+        p.reset_pin(&ok(Action::ManageUsers), clerk.id, "8642").unwrap();
+        assert_eq!(p.sign_in(clerk.id, "2468"), Err(PeopleError::WrongPin { left: 4 }));
+        p.sign_in(clerk.id, "8642").unwrap();
+        // A manager's new PIN has six digits at least.
+        assert_eq!(p.reset_pin(&ok(Action::ManageUsers), m.user_id, "1357"), Err(PeopleError::ManagerPinShort));
+        let filter = AuditFilter { limit: 50, ..Default::default() };
+        let actions: Vec<String> = p.ledger.audit_log(&filter).unwrap().into_iter().map(|e| e.action).collect();
+        for done in ["user_disabled", "user_enabled", "user_unlocked", "pin_reset"] {
+            assert!(actions.iter().any(|a| a == done), "{done} not in the audit log: {actions:?}");
+        }
     }
 
     #[test]

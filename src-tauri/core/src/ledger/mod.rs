@@ -17,7 +17,7 @@ mod status;
 pub use audit::{AuditEntry, AuditFilter, AuditNote};
 pub use charges::{Admitted, Charge, ChargeRecord, ChargeRefused, ChargeState, NewCharge, Origin, Tender};
 pub use payments::{Change, Event, NewPayment, Payment, Watch};
-pub use people::{PinClaim, PinMiss, Role, UserRow};
+pub use people::{PinClaim, PinMiss, Role, UserChange, UserRow};
 pub use profile::LedgerProfile;
 pub use reconcile::{ChannelCharge, ChannelRefund, Mismatch};
 pub use refunds::{NewRefund, Refund, RefundChange, RefundState};
@@ -159,6 +159,8 @@ pub enum LedgerError {
     ShiftOpen,
     #[error("no shift is open")]
     NoOpenShift,
+    #[error("the last active manager cannot be disabled")]
+    LastManager,
     #[error(transparent)]
     Charge(#[from] ChargeRefused),
     #[error("the ledger {path} is a {ledger:?} ledger, which this config cannot open")]
@@ -185,6 +187,10 @@ impl Localized for LedgerError {
             (LedgerError::NewerSchema { .. }, Lang::Zh) => "账本由更新版本的 paydesk 写入，请升级本程序。".into(),
             (LedgerError::NewerSchema { .. }, Lang::En) => {
                 "The ledger was written by a newer paydesk; upgrade this program.".into()
+            }
+            (LedgerError::LastManager, Lang::Zh) => "不能停用最后一位店长：至少要有一位店长能授权。".into(),
+            (LedgerError::LastManager, Lang::En) => {
+                "The last active manager cannot be disabled: someone must be able to approve.".into()
             }
             (LedgerError::Duplicate, Lang::Zh) => "订单号重复".into(),
             (LedgerError::Duplicate, Lang::En) => "That order number exists already".into(),

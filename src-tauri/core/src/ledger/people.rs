@@ -39,6 +39,8 @@ pub struct UserRow {
     pub pin_hash: String,
     pub failed_pins: u32,
     pub locked_until: i64,
+    /// A disabled user cannot sign in or approve; their name stays on what they did.
+    pub disabled: bool,
 }
 
 impl std::fmt::Debug for UserRow {
@@ -47,7 +49,7 @@ impl std::fmt::Debug for UserRow {
     }
 }
 
-const COLUMNS: &str = "id, name, role, pin_hash, failed_pins, locked_until";
+const COLUMNS: &str = "id, name, role, pin_hash, failed_pins, locked_until, disabled_at";
 
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
     let role: String = r.get(2)?;
@@ -59,7 +61,17 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
         pin_hash: r.get(3)?,
         failed_pins: r.get(4)?,
         locked_until: r.get(5)?,
+        disabled: r.get::<_, Option<i64>>(6)?.is_some(),
     })
+}
+
+/// What a manager changes about a user (`Ledger::change_user`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UserChange<'a> {
+    pub disable: Option<bool>,
+    /// A new PIN's argon2 hash (never the PIN).
+    pub pin_hash: Option<&'a str>,
+    pub unlock: bool,
 }
 
 /// What claiming a PIN attempt gave: the attempt, counted (as if wrong), or a locked user.
@@ -121,6 +133,42 @@ impl Ledger {
         )?;
         let id = tx.last_insert_rowid();
         append_audit(&tx, now, &AuditNote { target: Some(name.into()), ..audit.clone() })?;
+        let row = tx.query_row(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"), [id], user_from_row)?;
+        tx.commit()?;
+        Ok(row)
+    }
+
+    /// A manager's change to user `id`, with its audit row, in one transaction: disabled or not,
+    /// a new PIN hash, and/or the wrong-PIN count cleared (a reset PIN also unlocks). Refuses to
+    /// disable the last active manager: someone must be able to approve.
+    pub fn change_user(&self, id: i64, change: &UserChange<'_>, audit: &AuditNote) -> Result<UserRow, LedgerError> {
+        let now = now_ms();
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let user = tx
+            .query_row(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"), [id], user_from_row)
+            .optional()?
+            .ok_or_else(|| LedgerError::NotFound(format!("user {id}")))?;
+        if change.disable == Some(true) && user.role == Role::Manager && !user.disabled {
+            let others: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM users WHERE role = 'manager' AND disabled_at IS NULL AND id != ?1",
+                [id],
+                |r| r.get(0),
+            )?;
+            if others == 0 {
+                return Err(LedgerError::LastManager);
+            }
+        }
+        if let Some(disable) = change.disable {
+            tx.execute("UPDATE users SET disabled_at = ?2 WHERE id = ?1", params![id, disable.then_some(now)])?;
+        }
+        if let Some(hash) = change.pin_hash {
+            tx.execute("UPDATE users SET pin_hash = ?2 WHERE id = ?1", params![id, hash])?;
+        }
+        if change.unlock || change.pin_hash.is_some() {
+            tx.execute("UPDATE users SET failed_pins = 0, locked_until = 0 WHERE id = ?1", [id])?;
+        }
+        append_audit(&tx, now, &AuditNote { target: Some(user.name.clone()), ..audit.clone() })?;
         let row = tx.query_row(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"), [id], user_from_row)?;
         tx.commit()?;
         Ok(row)

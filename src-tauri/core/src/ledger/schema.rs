@@ -275,6 +275,10 @@ SELECT 1, CASE WHEN EXISTS (SELECT 1 FROM audit_log WHERE action = 'user_added' 
  WHERE EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM payments) OR EXISTS (SELECT 1 FROM charges)
     OR EXISTS (SELECT 1 FROM audit_log);
 "#),
+    // 7: a user can be disabled (never deleted: payments and the audit log name them).
+    sql(r#"
+ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+"#),
 ];
 
 /// The states CHECK of `payments` gains `lapsed`. SQLite cannot alter a CHECK; widening one (no
