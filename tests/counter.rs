@@ -128,7 +128,8 @@ async fn the_window_fits_every_screen_from_1024x768_to_1920x1080() -> Result<(),
 }
 
 /// One stray Esc never drops a customer's payment: the first asks, the second cancels; and a QR
-/// the clerk cancelled on purpose ends on a neutral "cancelled, nothing collected".
+/// the clerk cancelled on purpose ends on a neutral "cancelled, nothing collected". On the way,
+/// F4 picks the wallet and the QR names it.
 #[tokio::test(flavor = "multi_thread")]
 async fn esc_asks_before_it_cancels_and_a_cancelled_qr_is_not_a_failure() -> Result<(), Error> {
     const ESC: &str = "\u{E00C}";
@@ -144,9 +145,13 @@ async fn esc_asks_before_it_cancels_and_a_cancelled_qr_is_not_a_failure() -> Res
             let s = Session::start_on(home.path(), &name, Some(&screen)).await?;
             // Lakala closes a shown QR at the channel (abc cannot: its order stays open, "not confirmed").
             s.click("[data-testid=channel-lakala]").await?;
+            // F4 switches the wallet (支付宝 → 微信); the QR then says which app to open.
+            s.wedge("\u{E034}").await?;
+            s.wait_for("[data-testid=method-WECHAT][aria-pressed=true]", Duration::from_secs(5)).await?;
             s.keypad("9.90").await?;
             s.click("[data-testid=action-qr]").await?;
             s.wait_for("[data-testid=qr-image]", SETTLE).await?;
+            s.wait_for("[data-testid=wallet-marks][data-wallets=wechat]", Duration::from_secs(5)).await?;
             s.wedge(ESC).await?;
             s.wait_for("[data-testid=cancel][data-asked=true]", Duration::from_secs(5)).await?;
             s.screenshot(&format!("{name}-asked.png")).await?;

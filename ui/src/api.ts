@@ -65,6 +65,8 @@ export interface PaymentView {
   /** for `customer_window` payments: an internal form (JSON), never shown */
   qrPayload: string | null;
   display: QrDisplay;
+  /** the wallets a QR takes (`alipay`, `wechat`, `unionpay`): the customer is told which app to open */
+  wallets?: string[];
   deadlineAtMs: number | null;
   message: string;
   /** the same news for the customer (kiosk, customer display): no channel codes */

@@ -191,6 +191,15 @@ describe('display screen', () => {
   const base: Screen = { lang: 'zh', welcome: '欢迎光临 小面馆', logo: 'data:image/png;base64,AAAA', terminalName: '一号收银台' };
   const show = (view: DisplayView, p: Partial<Screen> = {}) => render(DisplayScreen, { props: { view, ...base, ...p } }).body;
 
+  it('tells the customer which wallet to open, with its mark; says nothing of a wallet it does not know', () => {
+    const one = show(displayView(withPayment(emptyDisplay, qrWaiting({ wallets: ['wechat'] }), T0), T0));
+    expect(one).toContain('请用微信支付扫码付款');
+    expect(one).toMatch(/data-testid="wallet-marks"[^>]*data-wallets="wechat"/);
+    const any = show(displayView(withPayment(emptyDisplay, qrWaiting({ wallets: [] }), T0), T0));
+    expect(any).toContain('请用手机扫码付款');
+    expect(any).not.toContain('wallet-marks');
+  });
+
   it('welcomes with the logo', () => {
     const html = show(displayView(emptyDisplay, T0));
     expect(html).toMatch(/data-testid="display"[^>]*data-mode="welcome"/);

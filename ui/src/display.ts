@@ -33,6 +33,8 @@ export interface DisplayView {
   /** `qr`: the QR's SVG markup and the text inside it */
   qrSvg: string | null;
   qrPayload: string | null;
+  /** `qr`: the wallets the code takes (the customer opens one of these), [] when unknown */
+  wallets: readonly string[];
   /** whole seconds left of the customer's wait (`qr`, `confirm`), else null */
   seconds: number | null;
   /** `result`: paid or failed (a payment not confirmed counts as failed here, see `notConfirmed`) */
@@ -99,6 +101,7 @@ export function displayView(s: DisplayState, nowMs: number): DisplayView {
     subject: null,
     qrSvg: null,
     qrPayload: null,
+    wallets: [],
     seconds: null,
     result: null,
     notConfirmed: false,
@@ -121,7 +124,8 @@ export function displayView(s: DisplayState, nowMs: number): DisplayView {
     if (kind === null) {
       const seconds = p.deadlineAtMs !== null ? secondsLeft(p.deadlineAtMs, nowMs) : null;
       if (p.flow === 'qr' && p.display === 'qr' && p.phase === 'waiting' && p.qrSvg) {
-        return { ...base, mode: 'qr', amountText: p.amountText, subject, qrSvg: p.qrSvg, qrPayload: p.qrPayload, seconds };
+        const wallets = p.wallets ?? [];
+        return { ...base, mode: 'qr', amountText: p.amountText, subject, qrSvg: p.qrSvg, qrPayload: p.qrPayload, wallets, seconds };
       }
       if (p.flow === 'barcode' && p.phase === 'waiting') {
         return { ...base, mode: 'confirm', amountText: p.amountText, subject, seconds };

@@ -49,6 +49,8 @@ const zh = {
 
   display_amountDue: '应付金额',
   display_scanQr: '请用手机扫码付款',
+  display_scanQrWith: '请用{wallets}扫码付款',
+  or: '或',
   display_confirm: '请在手机上确认付款',
   display_processing: '正在处理，请稍候…',
   display_page: '请按付款页面的提示付款',
@@ -375,6 +377,8 @@ const en: Record<MessageKey, string> = {
 
   display_amountDue: 'Amount due',
   display_scanQr: 'Scan the code with your phone to pay',
+  display_scanQrWith: 'Scan the code with {wallets} to pay',
+  or: ' or ',
   display_confirm: 'Please confirm the payment on your phone',
   display_processing: 'Processing, please wait…',
   display_page: 'Please pay as the payment page shows',

@@ -609,6 +609,14 @@ export class AppState {
     this.setChannel(nextChannel(channels, this.channel.id));
   }
 
+  /** F4: the selected channel's next QR method (支付宝 → 微信 → 银联 …), wrapping round. */
+  cycleMethod(): void {
+    const methods = this.channel?.methods ?? [];
+    if (methods.length < 2 || this.tenderLocked) return;
+    const at = methods.findIndex((m) => m.code === this.method?.code);
+    this.selectMethod(methods[(at + 1) % methods.length].code);
+  }
+
   selectMethod(code: string): void {
     const ch = this.channel;
     if (this.tenderLocked || !ch || !ch.methods.some((m) => m.code === code)) return;
@@ -1148,6 +1156,11 @@ export class AppState {
     if (key === 'F3') {
       e.preventDefault();
       this.cycleChannel();
+      return;
+    }
+    if (key === 'F4') {
+      e.preventDefault();
+      this.cycleMethod();
       return;
     }
     if (key === 'F9') {

@@ -203,6 +203,18 @@ describe('F3 and the other keys', () => {
     expect(seen).toEqual(['lakala', 'paysvc', 'abc', 'lakala']);
   });
 
+  it('F4 switches the QR wallet on a channel that offers several (支付宝 → 微信 → …), wrapping round', async () => {
+    const s = await ready(boot([lakala]));
+    const codes = lakala.methods.map((m) => m.code);
+    expect(codes.length).toBeGreaterThan(1);
+    const seen: string[] = [];
+    for (let i = 0; i < codes.length; i++) {
+      s.onKeydown(keydown('F4'));
+      seen.push(s.method?.code ?? '');
+    }
+    expect(seen).toEqual([...codes.slice(1), codes[0]]);
+  });
+
   it('F3 does nothing with a single channel or while the scan overlay is open', async () => {
     const one = await ready(boot([lakala]));
     one.onKeydown(keydown('F3'));

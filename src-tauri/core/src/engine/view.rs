@@ -78,6 +78,9 @@ pub struct PaymentView {
     pub qr_payload: Option<String>,
     /// Where the customer sees a QR payment: as a QR code, or in the customer window.
     pub display: Display,
+    /// The wallets a QR or page takes (`alipay`, `wechat`, `unionpay`), so the customer is told
+    /// which app to open; empty when the page offers whatever it offers.
+    pub wallets: Vec<String>,
     pub deadline_at_ms: Option<i64>,
     pub message: String,
     /// The same news for the customer (the kiosk, the customer display): no channel codes, no
@@ -119,6 +122,7 @@ impl PaymentView {
             qr_svg,
             qr_payload: if showing_qr { p.qr_payload.clone() } else { None },
             display,
+            wallets: qr_wallets(p),
             deadline_at_ms: counting.then_some(p.deadline_at),
             message: message(p, phase, lang, display),
             customer_message: customer_message(p, phase, lang, display),
@@ -132,6 +136,25 @@ impl PaymentView {
 /// An instant as local wall-clock text in a chrono `format`.
 pub fn local_time(ms: i64, format: &str) -> String {
     Local.timestamp_millis_opt(ms).earliest().map(|t| t.format(format).to_string()).unwrap_or_default()
+}
+
+/// The wallets a QR payment can be paid with: the tender the clerk picked, else what the channel
+/// serves (abc's cashier and the page-pay service are Alipay's). A desk page lists its own.
+pub fn qr_wallets(p: &Payment) -> Vec<String> {
+    if p.flow != Flow::Qr {
+        return Vec::new();
+    }
+    let of_method = |m: &str| match m {
+        "ALIPAY" => Some("alipay"),
+        "WECHAT" => Some("wechat"),
+        "UNION" | "UNION_CC" | "UQRCODEPAY" => Some("unionpay"),
+        _ => None,
+    };
+    match (p.wallet.as_deref().and_then(of_method), p.channel.as_str()) {
+        (Some(w), _) => vec![w.to_string()],
+        (None, "abc" | "paysvc") => vec!["alipay".to_string()],
+        _ => Vec::new(),
+    }
 }
 
 /// One line for the customer: what happened, in their words. A channel's reason is kept only when
@@ -648,6 +671,26 @@ mod tests {
         assert!(latin_words(&customer).is_empty(), "{customer}");
         let customer = customer_message(&p, Phase::Done, Lang::En, Display::Qr);
         assert!(!customer.contains("ACQ"), "{customer}");
+    }
+
+    #[test]
+    fn a_qr_says_which_wallets_take_it() {
+        use crate::ledger::test_support::{new_payment, temp_ledger};
+        let (_d, l) = temp_ledger();
+        let mut p = l.insert_payment(&new_payment("Q1")).unwrap();
+        p.flow = Flow::Qr;
+        let of = |p: &Payment| qr_wallets(p);
+        (p.channel, p.wallet) = ("abc".into(), None);
+        assert_eq!(of(&p), ["alipay"]);
+        (p.channel, p.wallet) = ("lakala".into(), Some("WECHAT".into()));
+        assert_eq!(of(&p), ["wechat"]);
+        (p.channel, p.wallet) = ("lakala".into(), Some("UQRCODEPAY".into()));
+        assert_eq!(of(&p), ["unionpay"]);
+        // A page that offers what it offers: no claim.
+        (p.channel, p.wallet) = ("cashdesk".into(), None);
+        assert!(of(&p).is_empty());
+        p.flow = Flow::Barcode;
+        assert!(of(&p).is_empty(), "a payment code names its own wallet");
     }
 
     #[test]
