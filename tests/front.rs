@@ -92,6 +92,8 @@ async fn kiosk_collects_a_pushed_charge_and_only_a_manager_leaves() -> Result<()
     let id = charge["id"].as_str().unwrap_or_default().to_string();
     s.wait_text("[data-testid=kiosk-amount]", "18.80", Duration::from_secs(15)).await?;
     let payload = s.attr("[data-testid=kiosk-qr]", "data-payload").await?.unwrap_or_default();
+    // The customer is told which app to open (Lakala's first method: Alipay), with its mark.
+    s.wait_for("[data-testid=wallet-marks][data-wallets=alipay]", Duration::from_secs(5)).await?;
     assert!(!payload.is_empty());
     assert_eq!(s.qr_in_screenshot("kiosk-qr.png").await?, payload, "the QR on screen is the channel's");
 
