@@ -259,3 +259,85 @@ async fn a_manager_disables_a_clerk_who_then_cannot_sign_in() -> Result<(), Erro
     s.close().await;
     Ok(())
 }
+
+/// Every screen of the clerk window in Chinese, on the common panel: no English words but names
+/// and codes (paydesk, PIN, keys), and no raw JSON.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_screen_in_chinese_has_no_english_or_raw_data() -> Result<(), Error> {
+    // Latin words a Chinese screen may show: the product's name, key names, codes and formats.
+    const ALLOWED: &[&str] = &[
+        "paydesk",
+        "English",
+        "PIN",
+        "Enter",
+        "Esc",
+        "Backspace",
+        "Delete",
+        "Tab",
+        "QR",
+        "Z",
+        "X",
+        "E2E",
+        "YYYY",
+        "MM",
+        "DD",
+    ];
+    let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+    let screen = Screen::start(1366, 768).await?;
+    let home = tempfile::tempdir()?;
+    write_config(home.path(), &config_for(&sandbox.base_url()))?;
+    let s = Session::start_on(home.path(), "walk-zh", Some(&screen)).await?;
+    let problems = std::sync::Mutex::new(Vec::<String>::new());
+    let look = |name: &'static str| {
+        let s = &s;
+        let problems = &problems;
+        async move {
+            let text = s.client.execute("return document.body.innerText", vec![]).await?;
+            let text = text.as_str().unwrap_or_default().to_string();
+            for word in text.split(|c: char| !c.is_ascii_alphanumeric()) {
+                let latin = word.len() > 1 && word.chars().all(|c| c.is_ascii_alphabetic());
+                let key = word.len() <= 3 && word.starts_with('F') && word[1..].chars().all(|c| c.is_ascii_digit());
+                if latin && !key && !ALLOWED.contains(&word) {
+                    problems.lock().unwrap().push(format!("{name}: {word:?}"));
+                }
+            }
+            if text.contains("{\"") || text.contains("\":") {
+                problems.lock().unwrap().push(format!("{name}: raw JSON"));
+            }
+            s.screenshot(&format!("walk-zh-{name}.png")).await?;
+            Ok::<(), Error>(())
+        }
+    };
+    look("keypad").await?;
+    s.keypad("20.00").await?;
+    s.wedge("280000000000000010\u{E007}").await?;
+    s.wait_for("[data-testid=result-success]", SETTLE).await?;
+    look("paid").await?;
+    s.click("[data-testid=result-done]").await?;
+    s.keypad("8.00").await?;
+    s.click("[data-testid=action-qr]").await?;
+    s.wait_for("[data-testid=qr-image]", SETTLE).await?;
+    look("qr").await?;
+    s.wedge("\u{E00C}\u{E00C}").await?;
+    s.wait_for("[data-testid=result-done]", SETTLE).await?;
+    look("qr-ended").await?;
+    s.click("[data-testid=result-done]").await?;
+    s.click("[data-testid=payment-row]").await?;
+    s.wait_for("[data-testid=detail-event]", Duration::from_secs(10)).await?;
+    look("detail").await?;
+    s.click("[data-testid=detail-close]").await?;
+    s.click("[data-testid=open-manager]").await?;
+    for tab in ["reports", "shift", "payments", "audit", "users"] {
+        s.click(&format!("[data-testid=tab-{tab}]")).await?;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        look(tab).await?;
+    }
+    s.click("[data-testid=manager-close]").await?;
+    s.click("[data-testid=open-settings]").await?;
+    s.wait_for("[data-testid=settings-wedge-max-gap]", Duration::from_secs(10)).await?;
+    look("settings").await?;
+    let problems = problems.into_inner().unwrap();
+    assert!(problems.is_empty(), "English or raw data on Chinese screens: {problems:#?}");
+    s.close().await;
+    Ok(())
+}
