@@ -425,6 +425,7 @@ async fn manager_refund_needs_the_pin_and_the_reports_show_it() -> Result<(), Er
     s.wait_text("[data-testid=report-net]", "15.00", Duration::from_secs(10)).await?;
     s.wait_for("[data-testid=hourly-chart] canvas", Duration::from_secs(10)).await?;
     s.screenshot("manager-reports.png").await?;
+    assert!(s.present("[data-testid=export-pick-dir]").await, "exports can go to a folder the manager picks");
     let js = "const t = document.querySelector('[data-group=byTerminal]'); t.scrollIntoView(); \
               const r = t.getBoundingClientRect(); const row = t.querySelector('tbody tr'); \
               return [r.right <= innerWidth + 0.5, t.scrollWidth <= t.clientWidth + 1, row ? row.textContent : ''];";

@@ -144,7 +144,9 @@ export const reportsApi = {
   dayReport: (date: string | null) => call<DayReport>('day_report', { date }),
   /** Dates inclusive, at most 366 days. */
   rangeReport: (from: string, to: string) => call<RangeReport>('range_report', { from, to }),
-  exportCsv: (kind: ExportKind, from: string, to: string) => call<ExportResult>('export_csv', { kind, from, to }),
+  /** `dir`: a folder the manager picked; else the exports folder beside the ledger. */
+  exportCsv: (kind: ExportKind, from: string, to: string, dir?: string | null) =>
+    call<ExportResult>('export_csv', { kind, from, to, ...(dir ? { dir } : {}) }),
 
   shiftStatus: () => call<ShiftStatus>('shift_status'),
   /** `openingCashText`: the opening cash as typed (the core parses it), or null. */

@@ -73,6 +73,8 @@ fn main() {
     let focus_socket = instance.socket.clone();
 
     let result = tauri::Builder::default()
+        // The folder picker of the exports (a USB stick, a shared folder).
+        .plugin(tauri_plugin_dialog::init())
         .manage(customer::CustomerPage::default())
         .manage(front::KioskMode::default())
         .on_window_event(|window, event| {

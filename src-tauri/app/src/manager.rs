@@ -290,14 +290,33 @@ pub struct Exported {
 }
 
 #[tauri::command]
-pub async fn export_csv(state: State<'_, AppState>, kind: String, from: String, to: String) -> UiResult<Exported> {
+pub async fn export_csv(
+    state: State<'_, AppState>,
+    kind: String,
+    from: String,
+    to: String,
+    dir: Option<String>,
+) -> UiResult<Exported> {
     let c = cashier(&state)?.clone();
     let kind = ExportKind::parse(&kind).ok_or_else(|| UiError::plain("kind", "payments / refunds"))?;
+    // A folder the manager picked; it must exist (the picker only offers existing ones).
+    let dir = match dir.filter(|d| !d.is_empty()).map(std::path::PathBuf::from) {
+        Some(d) if d.is_absolute() && d.is_dir() => Some(d),
+        Some(d) => {
+            let message = match c.lang() {
+                paydesk_core::i18n::Lang::Zh => format!("找不到文件夹 {}", d.display()),
+                paydesk_core::i18n::Lang::En => format!("No folder {}", d.display()),
+            };
+            return Err(UiError::plain("dir", message));
+        }
+        None => None,
+    };
     let cashier = c.clone();
-    let (path, rows) = tauri::async_runtime::spawn_blocking(move || cashier.export_csv(kind, &from, &to, None))
-        .await
-        .map_err(|e| UiError::plain("export", e.to_string()))?
-        .map_err(|e| manage_error(&c, e))?;
+    let (path, rows) =
+        tauri::async_runtime::spawn_blocking(move || cashier.export_csv(kind, &from, &to, dir.as_deref()))
+            .await
+            .map_err(|e| UiError::plain("export", e.to_string()))?
+            .map_err(|e| manage_error(&c, e))?;
     Ok(Exported { path: path.display().to_string(), rows })
 }
 

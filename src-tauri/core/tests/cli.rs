@@ -110,6 +110,14 @@ async fn charge_exit_status_follows_the_outcome() {
             }
         }
     }
+    // A folder (a USB stick the manager picked): the file gets its usual name there.
+    let stick = dir.path().join("usb");
+    std::fs::create_dir(&stick).unwrap();
+    let args = ["--json", "export", "--from", &date, "--to", &date, "--out", stick.to_str().unwrap()];
+    let done = stdout_json(&cli(&config, &args).await);
+    let file = stick.join(format!("payments_{date}_{date}.csv"));
+    assert_eq!(done["path"].as_str(), Some(file.to_str().unwrap()));
+    assert!(file.exists());
     let bad = cli(&config, &["export", "--from", "2026-13-01", "--to", &date]).await;
     assert_eq!(bad.status.code(), Some(2));
 }

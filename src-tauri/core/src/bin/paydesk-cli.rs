@@ -91,7 +91,8 @@ enum Command {
         /// payments or refunds
         #[arg(long, default_value = "payments")]
         kind: String,
-        /// File to write (default: exports/ beside the ledger).
+        /// File to write, or a folder to write the usual file name into (default: exports/ beside
+        /// the ledger).
         #[arg(long)]
         out: Option<PathBuf>,
     },

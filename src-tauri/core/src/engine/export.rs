@@ -97,8 +97,9 @@ impl Cashier {
         self.ledger().path().parent().unwrap_or(Path::new(".")).join("exports")
     }
 
-    /// Writes the `kind` rows started in business days `from` to `to` (inclusive) to `out`
-    /// (default: the exports folder); returns the file and the number of rows.
+    /// Writes the `kind` rows started in business days `from` to `to` (inclusive) to `out` (a
+    /// file, or a folder to write the usual file name into; default: the exports folder);
+    /// returns the file and the number of rows.
     pub fn export_csv(
         &self,
         kind: ExportKind,
@@ -113,9 +114,12 @@ impl Cashier {
         }
         let cutoff = self.config().business_day.cutoff_hour;
         let (start, end) = (DayRange::of(first, cutoff).from_ms, DayRange::of(last, cutoff).to_ms);
+        let name = format!("{}_{first}_{last}.csv", kind.as_str());
+        // `out` may be a folder the manager picked (a USB stick): the file gets its usual name there.
         let path = match out {
+            Some(p) if p.is_dir() => p.join(name),
             Some(p) => p.to_path_buf(),
-            None => self.exports_dir().join(format!("{}_{first}_{last}.csv", kind.as_str())),
+            None => self.exports_dir().join(name),
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             crate::private_file::create_dir(dir).map_err(io)?;
