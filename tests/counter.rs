@@ -21,17 +21,29 @@ fn lang_tag(lang: Lang) -> &'static str {
     }
 }
 
+/// What the counter must show whole: the amount, the keypad's corners and both tender buttons.
+const COUNTER_PARTS: &[&str] = &[
+    "[data-testid=amount-display]",
+    "[data-testid=key-0]",
+    "[data-testid=key-clear]",
+    "[data-testid=action-scan]",
+    "[data-testid=action-qr]",
+];
+
 /// The window fills its screen, and the keypad, the amount and both tender buttons are wholly on
 /// it (none pushed off by a wrapped row).
-async fn assert_fits(s: &Session, (width, height): (u32, u32)) -> Result<(), Error> {
+async fn assert_fits(s: &Session, size: (u32, u32)) -> Result<(), Error> {
+    assert_parts_fit(s, size, COUNTER_PARTS).await
+}
+
+async fn assert_parts_fit(s: &Session, (width, height): (u32, u32), parts: &[&str]) -> Result<(), Error> {
     let js = r#"
         const box = (sel) => { const r = document.querySelector(sel)?.getBoundingClientRect();
                                return r ? [r.left, r.top, r.right, r.bottom] : null; };
         return { screen: [screen.width, screen.height], window: [window.screenX, window.screenY,
                  window.outerWidth, window.outerHeight], view: [innerWidth, innerHeight],
-                 parts: ['[data-testid=amount-display]', '[data-testid=key-0]', '[data-testid=key-clear]',
-                         '[data-testid=action-scan]', '[data-testid=action-qr]'].map((s) => [s, box(s)]) };"#;
-    let got = s.client.execute(js, vec![]).await?;
+                 parts: arguments[0].map((s) => [s, box(s)]) };"#;
+    let got = s.client.execute(js, vec![serde_json::json!(parts)]).await?;
     let n = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
     let w = &got["window"];
     assert_eq!((n(&got["screen"][0]), n(&got["screen"][1])), (width as f64, height as f64), "{got}");
@@ -113,7 +125,9 @@ async fn the_window_fits_every_screen_from_1024x768_to_1920x1080() -> Result<(),
         let name = format!("fit-{}x{}", size.0, size.1);
         let screen = Screen::start(size.0, size.1).await?;
         let home = tempfile::tempdir()?;
-        write_config(home.path(), &config_for(&sandbox.base_url()))?;
+        let config = config_for(&sandbox.base_url());
+        write_config(home.path(), &config)?;
+        let api = paydesk_e2e::TerminalApi::of(home.path(), &config);
         let s = Session::start_on(home.path(), &name, Some(&screen)).await?;
         s.keypad("88.88").await?;
         assert_fits(&s, size).await?;
@@ -122,6 +136,17 @@ async fn the_window_fits_every_screen_from_1024x768_to_1920x1080() -> Result<(),
         s.wait_text("[data-testid=action-qr]", "QR", Duration::from_secs(10)).await?;
         assert_fits(&s, size).await?;
         s.screenshot(&format!("{name}-en.png")).await?;
+        // A charge pushed by the ordering system: its banner, the wallets row and the keypad fit too.
+        api.push(&format!("ERP-{}", size.0), 3600, "两份套餐 Two set meals", Some("qr")).await?;
+        s.wait_for("[data-testid=charge-banner]", Duration::from_secs(10)).await?;
+        // On Lakala the wallets row shows as well: the tallest counter there is.
+        s.click("[data-testid=channel-lakala]").await?;
+        s.wait_for("[data-testid=method-picker]", Duration::from_secs(5)).await?;
+        let mut with_charge = COUNTER_PARTS.to_vec();
+        with_charge[0] = "[data-testid=charge-banner]";
+        with_charge.push("[data-testid=method-picker]");
+        s.screenshot(&format!("{name}-charge-en.png")).await?;
+        assert_parts_fit(&s, size, &with_charge).await?;
         s.close().await;
     }
     Ok(())

@@ -6,57 +6,14 @@
 use paydesk_core::config::Config;
 use paydesk_core::ledger::{AuditFilter, ChargeState, Ledger, State, Tender};
 use paydesk_core::people::People;
-use paydesk_e2e::{config_for, write_config, Error, Session, MANAGER};
+use paydesk_e2e::{config_for, write_config, Error, Session, TerminalApi, MANAGER};
 use paydesk_sandbox::{Sandbox, SandboxOptions};
-use serde_json::{json, Value};
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 const SETTLE: Duration = Duration::from_secs(30);
-const TOKEN: &str = "e2e-terminal-token-0123456789abcdef";
-
-/// The config's terminal API, with a token the test knows.
-struct TerminalApi {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl TerminalApi {
-    fn of(home: &Path, config: &Config) -> TerminalApi {
-        let api = config.terminal_api.as_ref().expect("the test config has a terminal API");
-        // A token others can read is refused, as the app would for a store.
-        paydesk_core::private_file::write_atomically(&home.join(&api.token_file), TOKEN.as_bytes())
-            .expect("token file");
-        TerminalApi { base: format!("http://{}", api.listen), http: reqwest::Client::new() }
-    }
-
-    async fn push(&self, order: &str, fen: i64, subject: &str, tender: Option<&str>) -> Result<Value, Error> {
-        let body = json!({ "amount_fen": fen, "external_order_id": order, "subject": subject, "tender": tender });
-        let r = self.http.post(format!("{}/v1/charges", self.base)).bearer_auth(TOKEN).json(&body).send().await?;
-        assert_eq!(r.status().as_u16(), 201);
-        Ok(r.json().await?)
-    }
-
-    async fn charge(&self, id: &str, wait_s: u32) -> Result<Value, Error> {
-        let url = format!("{}/v1/charges/{id}?wait={wait_s}", self.base);
-        Ok(self.http.get(url).bearer_auth(TOKEN).send().await?.json().await?)
-    }
-
-    /// The charge's current attempt, once the screen has started one.
-    async fn attempt(&self, id: &str) -> Result<String, Error> {
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            let c = self.charge(id, 0).await?;
-            if let Some(p) = c["payment"]["id"].as_str().filter(|_| c["state"] == "paying") {
-                return Ok(p.to_string());
-            }
-            assert!(std::time::Instant::now() < deadline, "the screen never started a payment: {c}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-}
-
 /// A kiosk config on lakala; a manager exists beforehand (kiosk mode needs someone who can leave it).
 fn kiosk_home(sandbox: &Sandbox, tenders: Vec<Tender>, idle_s: u32) -> Result<(tempfile::TempDir, Config), Error> {
     let home = tempfile::tempdir()?;

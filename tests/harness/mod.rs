@@ -50,11 +50,34 @@ pub struct Screen {
     _server: Child,
 }
 
+impl Drop for Screen {
+    /// SIGTERM, so the server removes its lock file (a SIGKILL does not), then waits for it.
+    fn drop(&mut self) {
+        if let Some(pid) = self._server.id() {
+            let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+                // reap it if it is our zombie
+                let _ = self._server.try_wait();
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
 impl Screen {
     pub async fn start(width: u32, height: u32) -> Result<Screen, Error> {
         for n in 90..190u32 {
-            if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
-                continue;
+            let lock = PathBuf::from(format!("/tmp/.X{n}-lock"));
+            if lock.exists() {
+                // A server killed without its goodbye leaves its lock: take the number back when
+                // the process that held it is gone.
+                let pid = std::fs::read_to_string(&lock).unwrap_or_default().trim().to_string();
+                if pid.is_empty() || Path::new(&format!("/proc/{pid}")).exists() {
+                    continue;
+                }
+                let _ = std::fs::remove_file(&lock);
+                let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{n}"));
             }
             let mut server = Command::new("Xvfb")
                 .args([
@@ -67,7 +90,6 @@ impl Screen {
                 ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
-                .kill_on_drop(true)
                 .spawn()
                 .map_err(|e| format!("cannot start Xvfb ({e}); install it: apt-get install xvfb"))?;
             let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
@@ -411,4 +433,55 @@ pub fn config_for(base_url: &str) -> Config {
     c.terminal_api =
         Some(paydesk_core::config::TerminalApi { listen: format!("127.0.0.1:{}", free_port()), ..Default::default() });
     c
+}
+
+pub const TERMINAL_TOKEN: &str = "e2e-terminal-token-0123456789abcdef";
+
+/// The config's terminal API, with a token the test knows.
+pub struct TerminalApi {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl TerminalApi {
+    pub fn of(home: &Path, config: &Config) -> TerminalApi {
+        let api = config.terminal_api.as_ref().expect("the test config has a terminal API");
+        // A token others can read is refused, as the app would for a store.
+        paydesk_core::private_file::write_atomically(&home.join(&api.token_file), TERMINAL_TOKEN.as_bytes())
+            .expect("token file");
+        TerminalApi { base: format!("http://{}", api.listen), http: reqwest::Client::new() }
+    }
+
+    pub async fn push(
+        &self,
+        order: &str,
+        fen: i64,
+        subject: &str,
+        tender: Option<&str>,
+    ) -> Result<serde_json::Value, Error> {
+        let body =
+            serde_json::json!({ "amount_fen": fen, "external_order_id": order, "subject": subject, "tender": tender });
+        let r =
+            self.http.post(format!("{}/v1/charges", self.base)).bearer_auth(TERMINAL_TOKEN).json(&body).send().await?;
+        assert_eq!(r.status().as_u16(), 201);
+        Ok(r.json().await?)
+    }
+
+    pub async fn charge(&self, id: &str, wait_s: u32) -> Result<serde_json::Value, Error> {
+        let url = format!("{}/v1/charges/{id}?wait={wait_s}", self.base);
+        Ok(self.http.get(url).bearer_auth(TERMINAL_TOKEN).send().await?.json().await?)
+    }
+
+    /// The charge's current attempt, once the screen has started one.
+    pub async fn attempt(&self, id: &str) -> Result<String, Error> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let c = self.charge(id, 0).await?;
+            if let Some(p) = c["payment"]["id"].as_str().filter(|_| c["state"] == "paying") {
+                return Ok(p.to_string());
+            }
+            assert!(std::time::Instant::now() < deadline, "the screen never started a payment: {c}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 }
