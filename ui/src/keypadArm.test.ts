@@ -94,6 +94,24 @@ describe('the keypad arms the scan', () => {
     expect(r.k.armed).toBe(false);
   });
 
+  it('typing on takes back what was armed at once, and arms the new amount only once still', async () => {
+    const r = rig(amount('5'));
+    r.k.changed(250);
+    await r.advance(250);
+    await r.answer();
+    expect(r.k.armed).toBe(true);
+    r.set(amount('50'));
+    r.k.changed(250);
+    await r.advance(0);
+    await r.answer();
+    // no timer has run yet: the ¥5 arming is gone before ¥50 is armed
+    expect(r.calls).toEqual(['arm 5', 'disarm']);
+    expect(r.k.armed).toBe(false);
+    await r.advance(250);
+    await r.answer();
+    expect(r.calls).toEqual(['arm 5', 'disarm', 'arm 50']);
+  });
+
   it('an amount the core refuses leaves it unarmed (the core armed nothing)', async () => {
     const r = rig(amount('99999999'));
     r.refuseWith(() => true);

@@ -2,7 +2,9 @@
 // scanner pays it (amount → scan → done, no Enter). The core checks every amount (a refused one
 // leaves nothing armed); this file only decides *when* to tell it, and keeps the calls in order.
 //
-// Two rules keep a sale safe:
+// Three rules keep a sale safe:
+// - The moment the amount on screen is no longer what is armed, the armed one is taken back: a
+//   scan while the clerk is still typing pays nothing, never the amount typed so far.
 // - Arming waits until the amount has been still for a moment (`delayMs`), so the digits a
 //   keyboard-wedge scanner types into the keypad (undone as soon as the scan is recognised) are
 //   never armed. A wedge scan itself carries the keypad's amount to the core (`submit_scan` with
@@ -55,8 +57,18 @@ export class KeypadArm {
     return this.armedKey !== '';
   }
 
-  /** Something the keypad depends on changed: look again once it has been still for `delayMs`. */
+  /** Something the keypad depends on changed: what was armed and is no longer on screen is taken
+   * back at once (a scan meanwhile pays nothing rather than the old amount); the new one is armed
+   * once it has been still for `delayMs`. */
   changed(delayMs: number): void {
+    if (this.armedKey !== '' && this.stale(this.deps.want())) {
+      void this.exclusive(async () => {
+        // read again at its turn: the overlay or a payment may have taken over meanwhile
+        if (!this.stale(this.deps.want())) return;
+        this.setArmed('');
+        await this.deps.disarm().catch(() => undefined);
+      });
+    }
     const set = this.deps.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
     const clear = this.deps.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
     if (this.timer !== null) clear(this.timer);
@@ -97,6 +109,12 @@ export class KeypadArm {
         this.setArmed('');
       }
     });
+  }
+
+  /** What is armed differs from what the screen wants (and the screen still owns the arming). */
+  private stale(want: Want): boolean {
+    if (this.armedKey === '' || want === 'hands-off') return false;
+    return want === null || wishKey(want) !== this.armedKey;
   }
 
   private setArmed(key: string): void {
