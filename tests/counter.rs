@@ -366,3 +366,48 @@ async fn every_screen_in_chinese_has_no_english_or_raw_data() -> Result<(), Erro
     s.close().await;
     Ok(())
 }
+
+/// Refunds show and the PIN prompt says what it approves, on both screens in both languages: a
+/// partly refunded payment has one name in the list and the detail, never the green "paid".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refund_shows_everywhere_by_one_name_and_the_prompt_says_what() -> Result<(), Error> {
+    for size in SCREENS {
+        for lang in LANGS {
+            let name = format!("refund-{}x{}-{}", size.0, size.1, lang_tag(lang));
+            let screen = Screen::start(size.0, size.1).await?;
+            let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+            let home = tempfile::tempdir()?;
+            let mut config = config_for(&sandbox.base_url());
+            config.language = lang;
+            config.counter.paid_close_seconds = 1;
+            write_config(home.path(), &config)?;
+            let s = Session::start_on(home.path(), &name, Some(&screen)).await?;
+            s.keypad("20.00").await?;
+            s.wait_for("[data-testid=scan-ready]", Duration::from_secs(5)).await?;
+            s.wedge("280000000000000010\u{E007}").await?;
+            s.wait_for("[data-testid=result-success]", SETTLE).await?;
+            s.wait_gone("[data-testid=result-success]", Duration::from_secs(5)).await?;
+            let id =
+                Ledger::open(&home.path().join("ledger.db"))?.payments_created_between(0, i64::MAX, 1)?[0].id.clone();
+            s.click(&format!("[data-testid=payment-row][data-id='{id}']")).await?;
+            s.type_into("[data-testid=refund-amount]", "5").await?;
+            s.type_into("[data-testid=refund-reason]", "退货 return").await?;
+            s.click("[data-testid=refund-submit]").await?;
+            let (refund_word, partly) = match lang {
+                Lang::Zh => ("退款", "部分退款"),
+                Lang::En => ("Refund", "Partly refunded"),
+            };
+            let asked = s.wait_text("[data-testid=pin-prompt-action]", "¥5.00", Duration::from_secs(10)).await?;
+            assert!(asked.contains(refund_word) && asked.contains(&id[id.len() - 4..]), "{asked}");
+            s.screenshot(&format!("{name}-prompt.png")).await?;
+            s.approve(MANAGER.0, MANAGER.1).await?;
+            s.wait_text("[data-testid=detail-status]", partly, SETTLE).await?;
+            s.click("[data-testid=detail-close]").await?;
+            let row = format!("[data-testid=payment-row][data-id='{id}'] [data-testid=row-status]");
+            s.wait_text(&row, partly, Duration::from_secs(10)).await?;
+            s.screenshot(&format!("{name}-list.png")).await?;
+            s.close().await;
+        }
+    }
+    Ok(())
+}
