@@ -112,6 +112,21 @@ describe('the keypad arms the scan', () => {
     expect(r.calls).toEqual(['arm 5', 'disarm', 'arm 50']);
   });
 
+  it('release takes back what the keypad armed (a QR sale starts), and nothing when nothing is armed', async () => {
+    const r = rig(amount('8'));
+    await r.k.release();
+    expect(r.calls).toEqual([]);
+    r.k.changed(250);
+    await r.advance(250);
+    await r.answer();
+    const released = r.k.release();
+    await r.advance(0);
+    await r.answer();
+    await released;
+    expect(r.calls).toEqual(['arm 8', 'disarm']);
+    expect(r.k.armed).toBe(false);
+  });
+
   it('an amount the core refuses leaves it unarmed (the core armed nothing)', async () => {
     const r = rig(amount('99999999'));
     r.refuseWith(() => true);

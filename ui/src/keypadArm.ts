@@ -85,6 +85,16 @@ export class KeypadArm {
     return run;
   }
 
+  /** Takes back what the keypad armed, now (in turn): a QR payment is starting, and a payment code
+   * scanned meanwhile must not start a second payment for the same sale. */
+  release(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.armedKey === '') return;
+      this.setArmed('');
+      await this.deps.disarm().catch(() => undefined);
+    });
+  }
+
   /** Brings the core in line with what the screen wants now (in turn). */
   sync(): Promise<void> {
     return this.exclusive(async () => {

@@ -133,6 +133,23 @@ describe('amount → scan → done (the keypad arms the scan)', () => {
     expect(api.disarmScan).not.toHaveBeenCalled();
   });
 
+  it('a QR sale takes the keypad\'s arming back first: a code scanned meanwhile cannot pay twice', async () => {
+    const s = await ready();
+    s.amount = '8';
+    await s.keypadArm.sync();
+    expect(s.keypadArmed).toBe(true);
+    const order: string[] = [];
+    api.disarmScan.mockImplementation(async () => void order.push('disarm'));
+    api.checkAmount.mockResolvedValue({ amountFen: 800, amountText: '8.00' });
+    api.startQr.mockImplementation(async () => {
+      order.push('start_qr');
+      return payment({ flow: 'qr', phase: 'waiting' });
+    });
+    await s.startQr();
+    expect(order).toEqual(['disarm', 'start_qr']);
+    expect(s.keypadArmed).toBe(false);
+  });
+
   it('nothing typed, a covered screen or a channel without payment codes arms nothing', async () => {
     const s = await ready();
     expect(s.keypadWant).toBeNull();

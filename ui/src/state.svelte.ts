@@ -720,6 +720,8 @@ export class AppState {
     this.amountError = null;
     const typed = this.amount;
     try {
+      // the keypad armed this amount for a payment code: a QR sale takes it back first
+      await this.keypadArm.release();
       let v: PaymentView;
       if (charge) {
         // the amount comes from the charge
