@@ -197,9 +197,17 @@ async fn esc_asks_before_it_cancels_and_a_cancelled_qr_is_not_a_failure() -> Res
 /// The sign-in screen works without a mouse: arrows pick the user, digits type the PIN, Enter.
 #[tokio::test(flavor = "multi_thread")]
 async fn signing_in_by_keyboard_alone() -> Result<(), Error> {
+    for size in SCREENS {
+        sign_in_by_keys(size).await?;
+    }
+    Ok(())
+}
+
+async fn sign_in_by_keys(size: (u32, u32)) -> Result<(), Error> {
     let home = tempfile::tempdir()?;
     // A first run writes the demo profile, whose clerks sign in.
-    let s = Session::launch(home.path(), "sign-in-keys").await?;
+    let screen = Screen::start(size.0, size.1).await?;
+    let s = Session::launch_on(home.path(), &format!("sign-in-keys-{}x{}", size.0, size.1), Some(&screen)).await?;
     s.wait_for("[data-testid=sign-in-user]", Duration::from_secs(30)).await?;
     let picked = "[data-testid=sign-in-user][aria-pressed=true]";
     let mut tries = 0;
@@ -214,7 +222,7 @@ async fn signing_in_by_keyboard_alone() -> Result<(), Error> {
     assert!(!other.contains(DEMO_CLERK.0), "ArrowUp moved off {}: {other}", DEMO_CLERK.0);
     s.wedge("\u{E015}").await?;
     s.wait_text(picked, DEMO_CLERK.0, Duration::from_secs(5)).await?;
-    s.screenshot("sign-in-by-keyboard.png").await?;
+    s.screenshot(&format!("sign-in-by-keyboard-{}x{}.png", size.0, size.1)).await?;
     s.wedge(&format!("{}\u{E007}", DEMO_CLERK.1)).await?;
     s.wait_for("[data-testid=action-scan]", Duration::from_secs(15)).await?;
     s.wait_text("[data-testid=session-user]", DEMO_CLERK.0, Duration::from_secs(5)).await?;
@@ -248,11 +256,23 @@ async fn a_second_copy_on_the_same_folder_is_refused() -> Result<(), Error> {
 /// change needs the manager's PIN and is in the audit log.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_manager_disables_a_clerk_who_then_cannot_sign_in() -> Result<(), Error> {
+    for size in SCREENS {
+        for lang in LANGS {
+            let name = format!("users-{}x{}-{}", size.0, size.1, lang_tag(lang));
+            disable_a_clerk(size, lang, &name).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn disable_a_clerk(size: (u32, u32), lang: Lang, name: &str) -> Result<(), Error> {
     use paydesk_core::ledger::{AuditFilter, Role};
     use paydesk_core::people::{Action, People};
     let sandbox = Sandbox::start(SandboxOptions::default()).await?;
     let home = tempfile::tempdir()?;
-    let config = config_for(&sandbox.base_url());
+    let screen = Screen::start(size.0, size.1).await?;
+    let mut config = config_for(&sandbox.base_url());
+    config.language = lang;
     write_config(home.path(), &config)?;
     {
         let ledger = std::sync::Arc::new(Ledger::open(&home.path().join("ledger.db"))?);
@@ -261,7 +281,7 @@ async fn a_manager_disables_a_clerk_who_then_cannot_sign_in() -> Result<(), Erro
         let ok = people.approve(m.user_id, MANAGER.1, Action::AddUser)?;
         people.add_user(&ok, "李收银", Role::Clerk, "2468")?;
     }
-    let s = Session::launch(home.path(), "users-disable").await?;
+    let s = Session::launch_on(home.path(), name, Some(&screen)).await?;
     s.sign_in(MANAGER.0, MANAGER.1).await?;
     s.wait_for("[data-testid=action-scan]", Duration::from_secs(15)).await?;
     s.click("[data-testid=open-manager]").await?;
@@ -272,7 +292,7 @@ async fn a_manager_disables_a_clerk_who_then_cannot_sign_in() -> Result<(), Erro
     s.wait_text("[data-testid=pin-prompt-action]", "李收银", Duration::from_secs(10)).await?;
     s.approve(MANAGER.0, MANAGER.1).await?;
     s.wait_for(&format!("{clerk_row}[data-disabled=true]"), Duration::from_secs(10)).await?;
-    s.screenshot("users-disabled.png").await?;
+    s.screenshot(&format!("{name}.png")).await?;
     s.click("[data-testid=manager-close]").await?;
     s.click("[data-testid=sign-out]").await?;
     s.wait_for("[data-testid=sign-in-user]", Duration::from_secs(10)).await?;
