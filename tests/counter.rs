@@ -21,6 +21,32 @@ fn lang_tag(lang: Lang) -> &'static str {
     }
 }
 
+/// A till of its own on a screen of `size`, in `lang`: its Xvfb server, sandbox and data folder,
+/// the config as `tweak` leaves it, signed in (the first manager).
+struct Till {
+    s: Session,
+    home: tempfile::TempDir,
+    _sandbox: Sandbox,
+    _screen: Screen,
+}
+
+async fn till(
+    size: (u32, u32),
+    lang: Lang,
+    name: &str,
+    tweak: impl FnOnce(&mut paydesk_core::config::Config),
+) -> Result<Till, Error> {
+    let screen = Screen::start(size.0, size.1).await?;
+    let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+    let home = tempfile::tempdir()?;
+    let mut config = config_for(&sandbox.base_url());
+    config.language = lang;
+    tweak(&mut config);
+    write_config(home.path(), &config)?;
+    let s = Session::start_on(home.path(), name, Some(&screen)).await?;
+    Ok(Till { s, home, _sandbox: sandbox, _screen: screen })
+}
+
 /// What the counter must show whole: the amount, the keypad's corners and both tender buttons.
 const COUNTER_PARTS: &[&str] = &[
     "[data-testid=amount-display]",
@@ -68,16 +94,12 @@ async fn a_sale_is_amount_then_scan_and_paid_goes_back_by_itself() -> Result<(),
     for size in SCREENS {
         for lang in LANGS {
             let name = format!("counter-{}x{}-{}", size.0, size.1, lang_tag(lang));
-            let screen = Screen::start(size.0, size.1).await?;
-            let sandbox = Sandbox::start(SandboxOptions::default()).await?;
-            let home = tempfile::tempdir()?;
-            let mut config = config_for(&sandbox.base_url());
-            config.language = lang;
-            config.counter.paid_close_seconds = 3;
-            // One screen: the customer display would cover the clerk window, so it stays shut.
-            config.display.enabled = true;
-            write_config(home.path(), &config)?;
-            let s = Session::start_on(home.path(), &name, Some(&screen)).await?;
+            let Till { s, home, _sandbox, _screen } = till(size, lang, &name, |c| {
+                c.counter.paid_close_seconds = 3;
+                // One screen: the customer display would cover the clerk window, so it stays shut.
+                c.display.enabled = true;
+            })
+            .await?;
             assert_fits(&s, size).await?;
             assert_eq!(s.client.windows().await?.len(), 1, "no customer display on a single screen");
 
@@ -161,13 +183,7 @@ async fn esc_asks_before_it_cancels_and_a_cancelled_qr_is_not_a_failure() -> Res
     for size in SCREENS {
         for lang in LANGS {
             let name = format!("cancel-{}x{}-{}", size.0, size.1, lang_tag(lang));
-            let screen = Screen::start(size.0, size.1).await?;
-            let sandbox = Sandbox::start(SandboxOptions::default()).await?;
-            let home = tempfile::tempdir()?;
-            let mut config = config_for(&sandbox.base_url());
-            config.language = lang;
-            write_config(home.path(), &config)?;
-            let s = Session::start_on(home.path(), &name, Some(&screen)).await?;
+            let Till { s, home, _sandbox, _screen } = till(size, lang, &name, |_| {}).await?;
             // Lakala closes a shown QR at the channel (abc cannot: its order stays open, "not confirmed").
             s.click("[data-testid=channel-lakala]").await?;
             // F4 switches the wallet (支付宝 → 微信); the QR then says which app to open.
@@ -394,14 +410,8 @@ async fn a_refund_shows_everywhere_by_one_name_and_the_prompt_says_what() -> Res
     for size in SCREENS {
         for lang in LANGS {
             let name = format!("refund-{}x{}-{}", size.0, size.1, lang_tag(lang));
-            let screen = Screen::start(size.0, size.1).await?;
-            let sandbox = Sandbox::start(SandboxOptions::default()).await?;
-            let home = tempfile::tempdir()?;
-            let mut config = config_for(&sandbox.base_url());
-            config.language = lang;
-            config.counter.paid_close_seconds = 1;
-            write_config(home.path(), &config)?;
-            let s = Session::start_on(home.path(), &name, Some(&screen)).await?;
+            let Till { s, home, _sandbox, _screen } =
+                till(size, lang, &name, |c| c.counter.paid_close_seconds = 1).await?;
             s.keypad("20.00").await?;
             s.wait_for("[data-testid=scan-ready]", Duration::from_secs(5)).await?;
             s.wedge("280000000000000010\u{E007}").await?;
