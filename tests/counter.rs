@@ -15,10 +15,7 @@ const SCREENS: [(u32, u32); 2] = [(1366, 768), (1280, 800)];
 const LANGS: [Lang; 2] = [Lang::Zh, Lang::En];
 
 fn lang_tag(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Zh => "zh",
-        Lang::En => "en",
-    }
+    lang.pick("zh", "en")
 }
 
 /// A till of its own on a screen of `size`, in `lang`: its Xvfb server, sandbox and data folder,
