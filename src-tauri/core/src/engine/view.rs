@@ -204,11 +204,12 @@ pub fn message(p: &Payment, phase: Phase, lang: Lang, display: Display) -> Strin
                 "The payment page is open on the customer screen; ask the customer to follow it",
             )
             .into(),
-        Phase::Waiting if qr => match (p.channel.as_str(), p.wallet.as_deref()) {
-            ("abc", _) | (_, Some("ALIPAY")) => {
+        // The same wallets the screen marks (`qr_wallets`).
+        Phase::Waiting if qr => match qr_wallets(p).as_slice() {
+            [w] if w == "alipay" => {
                 lang.pick("请顾客用支付宝扫描二维码付款", "Ask the customer to scan the QR code with Alipay")
             }
-            (_, Some("WECHAT")) => {
+            [w] if w == "wechat" => {
                 lang.pick("请顾客用微信扫描二维码付款", "Ask the customer to scan the QR code with WeChat")
             }
             _ => lang.pick("请顾客用手机扫描二维码付款", "Ask the customer to scan the QR code with their phone"),
