@@ -405,11 +405,7 @@ pub const DEMO_CLERK: (&str, &str) = ("李收银", "0000");
 /// Writes `config` into `home` with the sandbox's test keys beside it (the demo profile names them).
 pub fn write_config(home: &Path, config: &Config) -> Result<(), Error> {
     let path = home.join("config.toml");
-    paydesk_core::config::DemoKeys {
-        merchant_private_pem: paydesk_sandbox::demo_keys::MERCHANT_PRIVATE_PEM,
-        lakala_cert_pem: paydesk_sandbox::demo_keys::LAKALA_CERT_PEM,
-    }
-    .write(&path)?;
+    paydesk_core::config::DemoKeys { files: paydesk_sandbox::demo_keys::CASHIER_FILES }.write(&path)?;
     config.save(&path)?;
     Ok(())
 }

@@ -68,10 +68,7 @@ async fn start_sandbox(config: &mut Config, config_path: &Path) -> Result<Option
 
 pub async fn boot() -> Result<Booted, BootError> {
     let config_path = config_path();
-    let keys = config::DemoKeys {
-        merchant_private_pem: paydesk_sandbox::demo_keys::MERCHANT_PRIVATE_PEM,
-        lakala_cert_pem: paydesk_sandbox::demo_keys::LAKALA_CERT_PEM,
-    };
+    let keys = config::DemoKeys { files: paydesk_sandbox::demo_keys::CASHIER_FILES };
     if config::write_demo_on_first_run(&config_path, &keys, free_loopback_port).map_err(|e| BootError::from(&e))? {
         tracing::info!(path = %config_path.display(), "wrote the demo profile");
     }

@@ -149,7 +149,8 @@ pub struct Alert {
     pub message: String,
 }
 
-/// The sandbox's scenarios (CHANNELS.md), by the last two digits of an Alipay payment code.
+/// The sandbox's scenarios (CHANNELS.md), by the last two digits of a payment code: Alipay codes
+/// (28…), and a few WeChat codes (13…), which go to the WeChat Pay channel whatever is selected.
 fn sample_codes(lang: Lang) -> Vec<SampleCode> {
     [
         ("280000000000000010", "立即成功", "paid at once"),
@@ -161,6 +162,9 @@ fn sample_codes(lang: Lang) -> Vec<SampleCode> {
         ("280000000000000095", "扣款后渠道出错", "charged, channel error 500"),
         ("280000000000000096", "回复乱码", "garbled reply, charged"),
         ("280000000000000097", "顾客取消", "customer cancels in the wallet"),
+        ("130000000000000010", "微信·立即成功", "WeChat · paid at once"),
+        ("130000000000000083", "微信·输入密码后成功", "WeChat · password, then paid"),
+        ("130000000000000091", "微信·余额不足", "WeChat · insufficient funds"),
     ]
     .into_iter()
     .map(|(code, zh, en)| SampleCode { code: code.into(), label: lang.pick(zh, en).into() })

@@ -65,9 +65,16 @@ pub struct Plan {
 }
 
 /// Channels that read payment codes, and those that show a QR or page.
-const CODE_CHANNELS: &[&str] = &["abc", "lakala"];
-const QR_CHANNELS: &[(&str, Option<&str>)] =
-    &[("abc", None), ("lakala", Some("ALIPAY")), ("lakala", Some("WECHAT")), ("cashdesk", None), ("paysvc", None)];
+const CODE_CHANNELS: &[&str] = &["abc", "lakala", "alipay", "wechat"];
+const QR_CHANNELS: &[(&str, Option<&str>)] = &[
+    ("abc", None),
+    ("lakala", Some("ALIPAY")),
+    ("lakala", Some("WECHAT")),
+    ("cashdesk", None),
+    ("paysvc", None),
+    ("alipay", None),
+    ("wechat", None),
+];
 
 /// Payment-code endings (CHANNELS.md, "Sandbox scenarios") with their weights: mostly paid at
 /// once, a fair share of "user paying" and every fault scenario.
@@ -147,8 +154,11 @@ fn job(rng: &mut fastrand::Rng, n: usize) -> Job {
     }
     let (channel, pay) = if rng.u8(0..100) < 70 {
         let ending = weighted(rng, ENDINGS);
-        let code = format!("28{:014}{ending}", rng.u64(0..100_000_000_000_000));
-        (CODE_CHANNELS[rng.usize(0..CODE_CHANNELS.len())], Pay::Code(code))
+        let channel = CODE_CHANNELS[rng.usize(0..CODE_CHANNELS.len())];
+        // A WeChat code for the WeChat channel (18 digits from 13), an Alipay code for the rest.
+        let prefix = if channel == "wechat" { "13" } else { "28" };
+        let code = format!("{prefix}{:014}{ending}", rng.u64(0..100_000_000_000_000));
+        (channel, Pay::Code(code))
     } else {
         let (channel, method) = QR_CHANNELS[rng.usize(0..QR_CHANNELS.len())];
         let roll = rng.u8(0..100);
@@ -174,6 +184,16 @@ fn job(rng: &mut fastrand::Rng, n: usize) -> Job {
         if first < amount_fen && rng.bool() {
             refunds.push(rng.i64(1..=amount_fen - first));
         }
+    }
+    // The WeChat sandbox gives up refunds of x.95 and x.96 on purpose (REFUNDCLOSE, CHANGE: for a
+    // person); the chaos run's refunds are ones that can end.
+    if channel == "wechat" {
+        for r in &mut refunds {
+            if matches!(*r % 100, 95 | 96) {
+                *r -= 2;
+            }
+        }
+        refunds.retain(|r| *r > 0);
     }
     Job { n, channel: channel.into(), amount_fen, pay, cancel_after_ms, refunds }
 }
@@ -252,6 +272,7 @@ mod tests {
             assert!(j.refunds.iter().all(|r| *r > 0));
             if let Pay::Code(code) = &j.pay {
                 assert_eq!(code.len(), 18, "{code}");
+                assert_eq!(code.starts_with("13"), j.channel == "wechat", "{j:?}");
             }
         }
         let qr = plan.jobs.iter().filter(|j| matches!(j.pay, Pay::Qr { .. })).count();

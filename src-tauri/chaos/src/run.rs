@@ -110,13 +110,14 @@ fn write_config(dir: &Path, port: u16, terminal: &str, lakala_backend: bool) -> 
     if let Some(paysvc) = ch.paysvc.as_mut() {
         (paysvc.request_timeout_ms, paysvc.connect_timeout_ms, paysvc.page_lifetime_ms) = (1_000, 500, 2_000);
     }
-    c.save(&path).map_err(|e| e.to_string())?;
-    DemoKeys {
-        merchant_private_pem: paydesk_sandbox::demo_keys::MERCHANT_PRIVATE_PEM,
-        lakala_cert_pem: paydesk_sandbox::demo_keys::LAKALA_CERT_PEM,
+    if let Some(alipay) = ch.alipay.as_mut() {
+        (alipay.request_timeout_ms, alipay.connect_timeout_ms) = (1_000, 500);
     }
-    .write(&path)
-    .map_err(|e| e.to_string())?;
+    if let Some(wechat) = ch.wechat.as_mut() {
+        (wechat.request_timeout_ms, wechat.connect_timeout_ms) = (1_000, 500);
+    }
+    c.save(&path).map_err(|e| e.to_string())?;
+    DemoKeys { files: paydesk_sandbox::demo_keys::CASHIER_FILES }.write(&path).map_err(|e| e.to_string())?;
     Ok(path)
 }
 

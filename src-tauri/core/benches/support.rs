@@ -32,11 +32,8 @@ pub fn demo_config(port: u16, dir: &std::path::Path) -> paydesk_core::config::Co
     let mut config = paydesk_core::config::Config::demo(port);
     config.demo = None;
     config.dir = dir.to_path_buf();
-    paydesk_core::config::DemoKeys {
-        merchant_private_pem: paydesk_sandbox::demo_keys::MERCHANT_PRIVATE_PEM,
-        lakala_cert_pem: paydesk_sandbox::demo_keys::LAKALA_CERT_PEM,
-    }
-    .write(&dir.join("config.toml"))
-    .expect("demo keys");
+    paydesk_core::config::DemoKeys { files: paydesk_sandbox::demo_keys::CASHIER_FILES }
+        .write(&dir.join("config.toml"))
+        .expect("demo keys");
     config
 }

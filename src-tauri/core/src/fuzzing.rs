@@ -7,7 +7,9 @@ use crate::channel::cashdesk::CashdeskChannel;
 use crate::channel::http::{audit, Transport};
 use crate::channel::lakala::{LakalaChannel, COUNTER_OK, LABS_OK};
 use crate::channel::paysvc::PaysvcChannel;
-use crate::channel::{abc, cashdesk, paysvc, CancelOutcome, CreateOutcome, Order, PayOutcome, RefundOutcome};
+use crate::channel::{
+    abc, alipay, cashdesk, paysvc, wechat, CancelOutcome, CreateOutcome, Notice, Order, PayOutcome, RefundOutcome,
+};
 use crate::config::{ChannelZone, Config, DemoKeys, LakalaMode, Secret, SignScheme};
 use crate::money::Fen;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -73,6 +75,14 @@ pub struct TestKeys<'a> {
     pub lakala_cert_pem: &'a str,
 }
 
+impl TestKeys<'_> {
+    /// Writes Lakala's key files where the demo config names them.
+    fn write(&self, config_path: &std::path::Path) -> Result<(), String> {
+        let files = [("merchant_private.pem", self.merchant_private_pem), ("lakala_cert.pem", self.lakala_cert_pem)];
+        DemoKeys { files: &files }.write(config_path).map_err(|e| e.to_string())
+    }
+}
+
 /// Lakala in both transports: backend (no signatures) and direct (every reply verified).
 pub struct Lakala {
     pub backend: LakalaChannel,
@@ -98,9 +108,7 @@ impl Lakala {
     /// removed again once the channels have read them) and builds both channels.
     pub fn new(keys: TestKeys<'_>) -> Result<Lakala, String> {
         let dir: PathBuf = std::env::temp_dir().join(format!("paydesk-fuzz-{}", std::process::id()));
-        DemoKeys { merchant_private_pem: keys.merchant_private_pem, lakala_cert_pem: keys.lakala_cert_pem }
-            .write(&dir.join("config.toml"))
-            .map_err(|e| e.to_string())?;
+        keys.write(&dir.join("config.toml"))?;
         let mut config = Config::demo(9);
         config.dir = dir.clone();
         let built = Self::from_config(&config);
@@ -200,6 +208,103 @@ pub fn paysvc_reply(ch: &PaysvcChannel, status: u16, body: &[u8], order: &Order<
     PaysvcOutcomes { create: ch.created(read()), status: ch.status_outcome(read(), order) }
 }
 
+// ---------------------------------------------------------------- alipay
+
+pub use crate::channel::alipay::ReplyKeys as AlipayKeys;
+
+/// What the alipay channel makes of one reply, for each call it could answer. `refund` is the
+/// refund call's reading: done or refused (`Ok(Some)`), "ask the refund query" (`Ok(None)`), or
+/// unknown (`Err`).
+#[derive(Debug, Clone)]
+pub struct AlipayOutcomes {
+    pub pay: PayOutcome,
+    pub create: CreateOutcome,
+    pub query_barcode: PayOutcome,
+    pub query_qr: PayOutcome,
+    pub cancel: CancelOutcome,
+    pub close: PayOutcome,
+    pub refund: Result<Option<RefundOutcome>, String>,
+    pub refund_query: RefundOutcome,
+}
+
+/// `body_for(method)` is the reply body as the gateway would answer `method` (a target wraps one
+/// inner object under each method's key when it signs).
+pub fn alipay_reply(
+    keys: &AlipayKeys,
+    status: u16,
+    body_for: impl Fn(&str) -> Vec<u8>,
+    order: &Order<'_>,
+    refund_amount: Fen,
+) -> AlipayOutcomes {
+    let read = |method: &str| alipay::read(answered(status, &[], &body_for(method)), method, keys);
+    let zone = ChannelZone::default();
+    let qr = Order { flow: crate::ledger::Flow::Qr, ..*order };
+    let failures: Vec<String> = crate::config::ALIPAY_PAY_FAILURES.iter().map(|c| c.to_string()).collect();
+    let refund_failures: Vec<String> = crate::config::ALIPAY_REFUND_FAILURES.iter().map(|c| c.to_string()).collect();
+    AlipayOutcomes {
+        pay: alipay::pay_outcome(read("alipay.trade.pay"), order, zone, &failures),
+        create: alipay::created(read("alipay.trade.precreate"), &qr),
+        query_barcode: alipay::query_outcome(read("alipay.trade.query"), order, zone),
+        query_qr: alipay::query_outcome(read("alipay.trade.query"), &qr, zone),
+        cancel: alipay::cancel_outcome(read("alipay.trade.cancel"), order),
+        close: alipay::close_outcome(read("alipay.trade.close"), &qr),
+        refund: alipay::refund_outcome(read("alipay.trade.refund"), order, &refund_failures),
+        refund_query: alipay::refund_query_outcome(
+            read("alipay.trade.fastpay.refund.query"),
+            order,
+            "R1",
+            refund_amount,
+        ),
+    }
+}
+
+/// An Alipay notify (a form body) as the channel reads it, for app `app_id` and seller `seller_id`.
+pub fn alipay_notify(keys: &AlipayKeys, body: &[u8], app_id: &str, seller_id: Option<&str>) -> Notice {
+    alipay::read_notify(body, keys, app_id, seller_id, ChannelZone::default())
+}
+
+// ---------------------------------------------------------------- wechat
+
+pub use crate::channel::wechat::Check as WechatCheck;
+
+/// What the wechat channel makes of one reply, for each call it could answer (`refund` as for
+/// [`AlipayOutcomes`]).
+#[derive(Debug, Clone)]
+pub struct WechatOutcomes {
+    pub pay: PayOutcome,
+    pub create: CreateOutcome,
+    pub query: PayOutcome,
+    pub reverse: CancelOutcome,
+    pub close: PayOutcome,
+    pub refund: Result<Option<RefundOutcome>, String>,
+    pub refund_query: RefundOutcome,
+}
+
+pub fn wechat_reply(
+    check: &WechatCheck,
+    status: u16,
+    body: &[u8],
+    order: &Order<'_>,
+    refund_amount: Fen,
+) -> WechatOutcomes {
+    let read = || wechat::read(answered(status, &[], body), check);
+    let zone = ChannelZone::default();
+    let failures: Vec<String> = crate::config::WECHAT_PAY_FAILURES.iter().map(|c| c.to_string()).collect();
+    WechatOutcomes {
+        pay: wechat::pay_outcome(read(), order, zone, &failures),
+        create: wechat::created(read(), order),
+        query: wechat::query_outcome(read(), order, zone),
+        reverse: wechat::reverse_outcome(read()),
+        close: wechat::close_outcome(read()),
+        refund: wechat::refund_outcome(read(), order, refund_amount),
+        refund_query: wechat::refund_query_outcome(read(), "R1", refund_amount),
+    }
+}
+
+pub fn wechat_notify(check: &WechatCheck, body: &[u8]) -> Notice {
+    wechat::read_notify(body, check, ChannelZone::default())
+}
+
 // ---------------------------------------------------------------- the listeners' HTTP layer
 
 /// The bearer token the fuzzed terminal API takes; seed inputs carry it so the handlers behind
@@ -228,11 +333,11 @@ impl Listeners {
     pub fn new(dir: &std::path::Path, keys: TestKeys<'_>) -> Result<Listeners, String> {
         use crate::{listener, notify, terminal_api};
         let config_path = dir.join("config.toml");
-        DemoKeys { merchant_private_pem: keys.merchant_private_pem, lakala_cert_pem: keys.lakala_cert_pem }
-            .write(&config_path)
-            .map_err(|e| e.to_string())?;
+        keys.write(&config_path)?;
         let mut config = Config::demo(9);
         config.dir = dir.to_path_buf();
+        // The wallets' notifies are fuzzed by the notify target; these listeners need no keys of theirs.
+        (config.channels.alipay, config.channels.wechat) = (None, None);
         let ledger = config.ledger_path(&config_path);
         let cashier = crate::engine::Cashier::open(config, &config_path, None).map_err(|e| e.to_string())?;
         let notify = listener::guarded(notify::router(cashier.clone()), notify::LIMITS);

@@ -38,7 +38,12 @@ async fn malformed_amounts_are_refused_with_a_message_and_record_nothing() {
 
 #[tokio::test]
 async fn codes_that_are_not_payment_codes_never_reach_the_channel() {
-    let rig = rig().await;
+    // abc alone: a WeChat code has no channel to go to (with a WeChat channel it is routed there).
+    let rig = rig_with(fast_sandbox(), |c| {
+        let abc = c.channels.abc.take();
+        c.channels = paydesk_core::config::Channels { abc, ..Default::default() };
+    })
+    .await;
     for (code, expect) in [
         ("6901234567892", "扫到的是商品条码"),
         ("134567890123456789", "不支持微信付款码"),

@@ -265,8 +265,8 @@ fn transaction_id(now: i64, seq: u64) -> String {
     format!("ABC{}{seq:03}", channel_stamp(now, "%Y%m%d%H%M%S"))
 }
 
-/// Alipay-style trade number: date, `2200`, 16 digits.
-fn trade_no(now: i64, seq: u64) -> String {
+/// Alipay-style trade number: date, `2200`, 16 digits (the `alipay` channel's too).
+pub fn trade_no(now: i64, seq: u64) -> String {
     format!("{}2200{seq:016}", channel_stamp(now, "%Y%m%d"))
 }
 

@@ -116,7 +116,11 @@ fn refusal_status(r: PayRefusal) -> StatusCode {
 }
 
 async fn show(State(app): State<Arc<App>>, Path(order_no): Path<String>) -> Response {
-    let order = app.store.with(|st, _| st.find_by_no(&order_no).cloned());
+    // Opening the page is the customer's scan (an Alipay QR becomes a trade only then).
+    let order = app.store.with(|st, now| {
+        st.open_page(&order_no, now);
+        st.find_by_no(&order_no).cloned()
+    });
     let Some(order) = order else {
         let r = PayRefusal::NotFound;
         let body = format!("<p class=\"state bad\" id=\"state\">{}</p><p class=\"en\">{}</p>", r.zh(), r.en());

@@ -33,7 +33,8 @@ pub struct Faults {
     /// The call is processed, then the body is garbled (truncated).
     pub garble_percent: u8,
     /// The call is processed, then the reply's signature is spoiled (lakala direct's
-    /// `Lklapi-Signature` header, the cashdesk's signed block); unsigned replies pass as they are.
+    /// `Lklapi-Signature` header, the cashdesk's signed block, Alipay's `sign`, WeChat's
+    /// `<sign>`); unsigned replies pass as they are.
     pub bad_signature_percent: u8,
 }
 
@@ -235,8 +236,9 @@ pub async fn apply(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
     resp
 }
 
-/// The reply with its signature spoiled: lakala direct's `Lklapi-Signature` header, else the
-/// cashdesk's `data.signature.signature`. False when the reply carries no signature.
+/// The reply with its signature spoiled: lakala direct's `Lklapi-Signature` header, else
+/// Alipay's `sign` or WeChat's `<sign>`, else the cashdesk's `data.signature.signature`. False
+/// when the reply carries no signature.
 async fn spoil_signature(resp: Response) -> (Response, bool) {
     const HEADER: &str = "lklapi-signature";
     let (mut parts, body) = resp.into_parts();
@@ -248,6 +250,10 @@ async fn spoil_signature(resp: Response) -> (Response, bool) {
         }
     }
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    if let Some(spoiled) = crate::alipay::spoil_reply(&bytes).or_else(|| crate::wechat::spoil_reply(&bytes)) {
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return (Response::from_parts(parts, Body::from(spoiled)), true);
+    }
     let mut json: serde_json::Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
         Err(_) => return (Response::from_parts(parts, Body::from(bytes)), false),

@@ -582,15 +582,18 @@ async fn refund(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) ->
         Ok(v) => v,
         Err(msg) => return reply(&app, PARAM_ERROR, &msg, None),
     };
-    use crate::state::RefundRefusal;
+    use crate::state::{RefundRefusal, RefundScope};
     let result = app.store.with(|st, now| match st.order(CHANNEL, &origin) {
         // Counter orders are refunded through the labs call too.
         Some(o) if o.api == API_LABS || o.api == API_CCSS => {
             let trade = o.transaction_id.clone();
-            st.refund_numbered(CHANNEL, &origin, &refund_no, amount_fen, now).map(|(record, new)| {
-                let index = st.truth().refunds.iter().filter(|r| r.order_no == origin && r.channel == CHANNEL).count();
-                (record, new, format!("{trade}{index:02}"))
-            })
+            st.refund_numbered(RefundScope::Channel, CHANNEL, &origin, &refund_no, amount_fen, now).map(
+                |(record, new)| {
+                    let index =
+                        st.truth().refunds.iter().filter(|r| r.order_no == origin && r.channel == CHANNEL).count();
+                    (record, new, format!("{trade}{index:02}"))
+                },
+            )
         }
         _ => Err(RefundRefusal::NotFound),
     });

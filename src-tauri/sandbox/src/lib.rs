@@ -12,26 +12,40 @@
 //! | `lakala` direct (open platform v3) | signed requests, signed replies; `/api/v3/labs/trans/{micropay,preorder}`, `/api/v3/labs/query/tradequery`, `/api/v3/labs/relation/{revoked,close,refund}`, `/api/v3/ccss/counter/order/{special_create,query,close}` |
 //! | `cashdesk` (seed 002) | MD5 or SM3 signed; `/api/cashier-desk/unified/orders`, `…/out-trade-no/query-pay-result/{outTradeNo}`, page `/cashier-desk-web/payment?token=` |
 //! | `paysvc` (seed 003) | `/api/pay/create` (a form to `/alipay/gateway.do`), `/api/pay/status/{orderNo}` |
+//! | `alipay` (OpenAPI, RSA2, public-key or cert mode) | `POST /gateway.do`, `method` = `alipay.trade.{pay,precreate,query,cancel,close,refund,fastpay.refund.query}`; async notify (form) |
+//! | `wechat` (Pay v2, XML, MD5 or HMAC-SHA256) | `/pay/{micropay,orderquery,unifiedorder,closeorder,refundquery}`, `/secapi/pay/{reverse,refund}`; NATIVE notify (XML) |
 //!
 //! The credentials it expects default to the demo profile's ([`LAKALA_TOKEN`],
 //! [`LAKALA_APPID`], [`LAKALA_MERCHANT_NO`], [`LAKALA_TERM_NO`], [`CASHDESK_APP_ID`],
-//! [`CASHDESK_APP_KEY`], and the test keys of [`demo_keys`]); see [`SandboxOptions`].
+//! [`CASHDESK_APP_KEY`], [`ALIPAY_APP_ID`], [`ALIPAY_SELLER_ID`], [`WECHAT_APPID`],
+//! [`WECHAT_MCH_ID`], [`WECHAT_API_KEY`], and the test keys of [`demo_keys`]); see
+//! [`SandboxOptions`].
 //!
-//! Barcode payments (abc `barcode`, lakala `micropay`) follow the scenario table of
-//! CHANNELS.md, steered by the last two digits of the payment code:
+//! Barcode payments (abc `barcode`, lakala `micropay`, alipay `trade.pay`, wechat `micropay`)
+//! follow the scenario table of CHANNELS.md, steered by the last two digits of the payment code:
 //!
 //! | ending | behaviour |
 //! |---|---|
 //! | `00`–`79` | paid at once (`98` and `99` too) |
-//! | `8N` | "user paying" (lakala `BBS10000`), the next N+1 queries answer pending, then paid |
-//! | `90` | "user paying" until `barcode_close_after`, then closed, nothing charged (lakala: revoke closes it) |
-//! | `91` | failed: insufficient funds (lakala `BBS11112`) |
-//! | `92` | failed: invalid or expired payment code (lakala `BBS11105`); so is a code of no known wallet |
+//! | `8N` | "user paying" (lakala `BBS10000`, alipay `10003`, wechat `USERPAYING`), the next N+1 queries answer pending, then paid; `89` also: the first alipay cancel / wechat reverse answers "try again" (`retry_flag Y`, `recall Y`) |
+//! | `90` | "user paying" until `barcode_close_after`, then closed, nothing charged (lakala: revoke closes it; wechat: `REVOKED`) |
+//! | `91` | failed: insufficient funds (lakala `BBS11112`, alipay `ACQ.BUYER_BALANCE_NOT_ENOUGH` with a closed trade, wechat `NOTENOUGH` with no order) |
+//! | `92` | failed: invalid or expired payment code (lakala `BBS11105`, alipay `ACQ.PAYMENT_AUTH_CODE_INVALID` and wechat `AUTH_CODE_INVALID`, no order); so is a code of no known wallet (of another wallet, for alipay and wechat) |
 //! | `93` | charged, then the connection drops before the reply |
 //! | `94` | the call hangs for `hang`, nothing charged, no order; then the connection drops |
-//! | `95` | charged, reply is HTTP 500 |
-//! | `96` | charged; unsigned channels: the body is truncated JSON; lakala direct: whole JSON with a `Lklapi-Signature` that does not verify |
-//! | `97` | "user paying", one pending query, then cancelled by the customer (lakala `trade_state` `FAIL`) |
+//! | `95` | charged, reply is HTTP 500 (alipay: signed `20000 isp.unknow-error`, wechat: signed `SYSTEMERROR`, both HTTP 200) |
+//! | `96` | charged; unsigned channels, alipay and wechat: the body is truncated; lakala direct: whole JSON with a `Lklapi-Signature` that does not verify |
+//! | `97` | "user paying", one pending query, then cancelled by the customer (lakala `trade_state` `FAIL`, alipay `TRADE_CLOSED`, wechat `PAYERROR`) |
+//!
+//! An alipay precreated QR is no trade until the customer opens its page (GET
+//! `/pay/{orderNo}`): until then query, close and cancel answer "no such trade", and the QR can
+//! still be paid until `timeout_express`. A wechat refund whose amount's fen part is 97 answers
+//! `PROCESSING` to its first refund query; 96 and 95 are given up by the wallet (`CHANGE`,
+//! `REFUNDCLOSE`): no money goes back.
+//!
+//! With [`SandboxOptions::tls_listen`] a second listener serves the same routes over TLS and
+//! requires a client certificate chained to the WeChat CA (`/secapi/*`'s mutual TLS); the plain
+//! listener answers `/secapi/*` too.
 //!
 //! The lakala backend's legacy micropay answers `BBS10000` while the customer confirms, and
 //! its orders are followed up through `counter/query` (`order_status` `PENDING`, `SUCCESS`,
@@ -41,14 +55,17 @@
 //! (or by [`Sandbox::customer_pay`], or automatically in demo mode); an amount whose fen
 //! part is 99 is never paid, and one whose fen part is 98 is refused at creation with a code
 //! no seed lists (abc and lakala `TRADE_NOT_ALLOWED`, lakala direct `BBS19999`/`CCSS1999`,
-//! cashdesk `4999`, paysvc `创建支付订单失败: …`). Unpaid page orders close when their time is up: abc's
-//! `expiredDate` minutes, lakala counter's `order_efficient_time` (a wall-clock time in
-//! Beijing time), lakala preorders after 120 minutes (a minute lasts
+//! cashdesk `4999`, paysvc `创建支付订单失败: …`, alipay `ACQ.ACCESS_FORBIDDEN`, wechat `NOAUTH`).
+//! Unpaid page orders close when their time is up: abc's `expiredDate` minutes, lakala
+//! counter's `order_efficient_time` and wechat's `time_expire` (wall-clock times in Beijing
+//! time), lakala preorders and wechat NATIVE orders without `time_expire` after 120 minutes,
+//! alipay QR codes after `timeout_express` (default 120 minutes) (a minute lasts
 //! [`SandboxOptions::minute`]). cashdesk and paysvc orders never close by themselves (their
 //! seeds name no expiry and no close call): a customer can pay them however late.
 //!
 //! Every order with a notify address (lakala `notify_url`; cashdesk
-//! [`SandboxOptions::cashdesk_notify_url`]) is notified once paid, in the channel's
+//! [`SandboxOptions::cashdesk_notify_url`]; alipay precreate's and wechat NATIVE's `notify_url`)
+//! is notified once paid, in the channel's
 //! format and signature, and retried on the channel's schedule (scaled by `minute`)
 //! until exactly acknowledged (see `notify.rs`).
 //!
@@ -60,6 +77,7 @@
 
 mod abc;
 mod admin;
+mod alipay;
 mod cashdesk;
 mod customer;
 mod faults;
@@ -71,6 +89,7 @@ mod paysvc;
 mod server;
 mod sign;
 mod state;
+mod wechat;
 mod wire;
 
 use std::io;
@@ -92,8 +111,9 @@ pub use cashdesk::{AmountReading, AmountUnit, NoResult, QueryForm};
 pub use faults::{Faults, Injected};
 pub use money::{format_yuan, parse_yuan};
 pub use notify::{Forge, NotifyAttempt, NotifyCause, NotifyFormat, NotifyRecord, NotifyRequest};
-pub use sign::{demo_keys, SignScheme};
+pub use sign::{alipay_cert_sn, alipay_root_cert_sn, demo_keys, SignScheme};
 pub use state::{channel_stamp, Charge, RefundRecord, Truth};
+pub use wechat::NOTIFY_ACK as WECHAT_NOTIFY_ACK;
 
 /// The lakala backend's Bearer token the sandbox expects by default.
 pub const LAKALA_TOKEN: &str = "sandbox-token";
@@ -107,6 +127,16 @@ pub const LAKALA_TERM_NO: &str = "D9296400";
 pub const CASHDESK_APP_ID: &str = "123456";
 /// The cashdesk `appKey` the sandbox expects by default (the seed's test value).
 pub const CASHDESK_APP_KEY: &str = "000000";
+/// The Alipay `app_id` the sandbox expects by default.
+pub const ALIPAY_APP_ID: &str = "2021000000000001";
+/// The Alipay seller id (PID) the sandbox's notifies carry by default.
+pub const ALIPAY_SELLER_ID: &str = "2088000000000001";
+/// The WeChat Pay `appid` the sandbox expects by default.
+pub const WECHAT_APPID: &str = "wxd930ea5d5a258f4f";
+/// The WeChat Pay `mch_id` the sandbox expects by default.
+pub const WECHAT_MCH_ID: &str = "1900000109";
+/// The WeChat Pay API v2 key (32 characters) the sandbox signs and verifies with by default.
+pub const WECHAT_API_KEY: &str = "paydesksandboxwechatv2apikey0032";
 
 /// How the sandbox runs.
 #[derive(Clone, Debug)]
@@ -159,6 +189,39 @@ pub struct SandboxOptions {
     pub cashdesk_query_form: cashdesk::QueryForm,
     /// cashdesk: how "no result yet" is written (default: `NULL`, `null` and absent by turns).
     pub cashdesk_no_result: cashdesk::NoResult,
+    /// alipay: the expected `app_id`.
+    pub alipay_app_id: String,
+    /// alipay: the seller id (PID) notifies carry.
+    pub alipay_seller_id: String,
+    /// alipay public-key mode: the app's public key (PEM) that verifies requests.
+    pub alipay_app_public_key_pem: String,
+    /// alipay: Alipay's private key (PEM) that signs replies and notifies.
+    pub alipay_private_key_pem: String,
+    /// alipay: cert mode (requests carry `app_cert_sn` and `alipay_root_cert_sn`, checked against
+    /// the certificates below, and are verified with the app certificate's key; replies carry
+    /// `alipay_cert_sn`). Default: public-key mode.
+    pub alipay_cert_mode: bool,
+    /// alipay cert mode: the app's certificate (PEM).
+    pub alipay_app_cert_pem: String,
+    /// alipay cert mode: Alipay's certificate (PEM), whose key is `alipay_private_key_pem`'s.
+    pub alipay_cert_pem: String,
+    /// alipay cert mode: Alipay's root bundle (PEM).
+    pub alipay_root_cert_pem: String,
+    /// wechat: the expected `appid`.
+    pub wechat_appid: String,
+    /// wechat: the expected `mch_id`.
+    pub wechat_mch_id: String,
+    /// wechat: the API v2 key of the signatures.
+    pub wechat_api_key: String,
+    /// A second listener serving every route over TLS, requiring a client certificate chained to
+    /// `wechat_ca_cert_pem` (the mutual TLS of wechat's `/secapi/*`). Default: none.
+    pub tls_listen: Option<SocketAddr>,
+    /// The CA (PEM) the TLS listener trusts for client certificates.
+    pub wechat_ca_cert_pem: String,
+    /// The TLS listener's certificate chain (PEM).
+    pub tls_server_cert_pem: String,
+    /// The TLS listener's private key (PEM).
+    pub tls_server_key_pem: String,
 }
 
 impl Default for SandboxOptions {
@@ -186,6 +249,21 @@ impl Default for SandboxOptions {
             cashdesk_amount_reading: cashdesk::AmountReading::default(),
             cashdesk_query_form: cashdesk::QueryForm::default(),
             cashdesk_no_result: cashdesk::NoResult::default(),
+            alipay_app_id: ALIPAY_APP_ID.to_owned(),
+            alipay_seller_id: ALIPAY_SELLER_ID.to_owned(),
+            alipay_app_public_key_pem: demo_keys::ALIPAY_APP_PUBLIC_PEM.to_owned(),
+            alipay_private_key_pem: demo_keys::ALIPAY_PRIVATE_PEM.to_owned(),
+            alipay_cert_mode: false,
+            alipay_app_cert_pem: demo_keys::ALIPAY_APP_CERT_PEM.to_owned(),
+            alipay_cert_pem: demo_keys::ALIPAY_CERT_PEM.to_owned(),
+            alipay_root_cert_pem: demo_keys::ALIPAY_ROOT_CERT_PEM.to_owned(),
+            wechat_appid: WECHAT_APPID.to_owned(),
+            wechat_mch_id: WECHAT_MCH_ID.to_owned(),
+            wechat_api_key: WECHAT_API_KEY.to_owned(),
+            tls_listen: None,
+            wechat_ca_cert_pem: demo_keys::WECHAT_CA_CERT_PEM.to_owned(),
+            tls_server_cert_pem: demo_keys::WECHAT_SERVER_CERT_PEM.to_owned(),
+            tls_server_key_pem: demo_keys::WECHAT_SERVER_KEY_PEM.to_owned(),
         }
     }
 }
@@ -199,6 +277,8 @@ pub(crate) struct App {
     pub hang: Duration,
     pub lakala: lakala_direct::Setup,
     pub cashdesk: cashdesk::Setup,
+    pub alipay: alipay::Setup,
+    pub wechat: wechat::Setup,
     pub notifier: notify::Notifier,
     /// Channel calls answered so far, by path (tests count the queries a cashier makes).
     pub calls: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
@@ -246,17 +326,19 @@ impl App {
 /// A JSON reply written by serde_json itself (so `RawValue` amounts stay exact).
 pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     match serde_json::to_vec(body) {
-        Ok(bytes) => {
-            let mut resp = (status, bytes).into_response();
-            resp.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
-            resp
-        }
+        Ok(bytes) => json_bytes(status, bytes),
         Err(e) => {
             tracing::error!("cannot serialize a reply: {e}");
             (StatusCode::INTERNAL_SERVER_ERROR, "serialization error").into_response()
         }
     }
+}
+
+/// A JSON reply of these exact bytes.
+pub(crate) fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
+    let mut resp = (status, bytes).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    resp
 }
 
 fn router(app: Arc<App>) -> Router {
@@ -266,6 +348,8 @@ fn router(app: Arc<App>) -> Router {
         .merge(lakala_direct::router())
         .merge(cashdesk::router())
         .merge(paysvc::router())
+        .merge(alipay::router())
+        .merge(wechat::router())
         .layer(axum::middleware::from_fn_with_state(app.clone(), faults::apply));
     Router::new()
         .merge(channels)
@@ -298,13 +382,20 @@ fn base_url_for(addr: SocketAddr) -> String {
     }
 }
 
+/// `https://IP:PORT` of the TLS listener.
+fn tls_url_for(addr: SocketAddr) -> String {
+    base_url_for(addr).replacen("http://", "https://", 1)
+}
+
 /// A running sandbox. Dropping it stops the server too (at the runtime's next
 /// turn); [`Sandbox::shutdown`] waits until it has stopped.
 pub struct Sandbox {
     addr: SocketAddr,
+    tls_addr: Option<SocketAddr>,
     app: Arc<App>,
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
+    tls_server: Option<JoinHandle<()>>,
     ticker: JoinHandle<()>,
     notifies: JoinHandle<()>,
 }
@@ -326,6 +417,17 @@ impl Sandbox {
         };
         let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
         let lakala = lakala_direct::Setup::new(&opts).map_err(invalid)?;
+        let alipay = alipay::Setup::new(&opts).map_err(invalid)?;
+        let wechat = wechat::Setup::new(&opts).map_err(invalid)?;
+        let tls = match opts.tls_listen {
+            Some(at) => {
+                let acceptor =
+                    server::tls_acceptor(&opts.tls_server_cert_pem, &opts.tls_server_key_pem, &opts.wechat_ca_cert_pem)
+                        .map_err(invalid)?;
+                Some((TcpListener::bind(at).await?, acceptor))
+            }
+            None => None,
+        };
         let (paid_tx, paid_rx) = mpsc::unbounded_channel();
         let (retry_tx, retry_rx) = mpsc::unbounded_channel();
         let notifier = notify::Notifier::new(retry_tx).map_err(io::Error::other)?;
@@ -339,15 +441,27 @@ impl Sandbox {
             hang: opts.hang,
             lakala,
             cashdesk: cashdesk::Setup::new(&opts),
+            alipay,
+            wechat,
             notifier,
             calls: Default::default(),
         });
         let (stop, stop_rx) = watch::channel(false);
-        let server = tokio::spawn(server::serve(listener, router(app.clone()), stop_rx.clone()));
+        let router = router(app.clone());
+        let server = tokio::spawn(server::serve(listener, router.clone(), None, stop_rx.clone()));
+        let mut tls_addr = None;
+        let mut tls_server = None;
+        if let Some((listener, acceptor)) = tls {
+            tls_addr = Some(listener.local_addr()?);
+            tls_server = Some(tokio::spawn(server::serve(listener, router, Some(acceptor), stop_rx.clone())));
+        }
         let notifies = tokio::spawn(notify::run(app.clone(), paid_rx, retry_rx, stop_rx.clone()));
         let ticker = tokio::spawn(tick(app.clone(), stop_rx));
         tracing::info!("sandbox listening on {}", app.base_url);
-        Ok(Sandbox { addr, app, stop, server, ticker, notifies })
+        if let Some(at) = tls_addr {
+            tracing::info!("sandbox listening on {} (TLS, client certificate required)", tls_url_for(at));
+        }
+        Ok(Sandbox { addr, tls_addr, app, stop, server, tls_server, ticker, notifies })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -359,6 +473,11 @@ impl Sandbox {
         self.app.base_url.clone()
     }
 
+    /// `https://127.0.0.1:PORT` of the TLS listener, if [`SandboxOptions::tls_listen`] asked for one.
+    pub fn tls_base_url(&self) -> Option<String> {
+        self.tls_addr.map(tls_url_for)
+    }
+
     /// Every charge and refund so far (what `GET /admin/truth` returns).
     pub fn truth(&self) -> Truth {
         self.app.truth()
@@ -368,7 +487,9 @@ impl Sandbox {
         self.app.faults.get()
     }
 
-    /// How many channel calls whose path ends with `suffix` were made so far.
+    /// How many channel calls whose path ends with `suffix` were made so far. Alipay's calls are
+    /// counted under `/gateway.do` and under `/gateway.do?method=<method>` too, so
+    /// `calls("alipay.trade.query")` counts its queries.
     pub fn calls(&self, suffix: &str) -> u64 {
         let calls = self.app.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         calls.iter().filter(|(path, _)| path.ends_with(suffix)).map(|(_, n)| n).sum()
@@ -406,6 +527,9 @@ impl Sandbox {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.server.await;
+        if let Some(tls) = self.tls_server {
+            let _ = tls.await;
+        }
         let _ = self.ticker.await;
         let _ = self.notifies.await;
         if let Err(e) = self.app.store.save_now() {

@@ -1,5 +1,6 @@
 //! `paydesk-sandbox`: runs the payment-service simulator until Ctrl-C or SIGTERM.
-//! The first line of stdout is the base URL it listens on; logs go to stderr.
+//! The first line of stdout is the base URL it listens on (with `--tls-listen`, the second
+//! line is the TLS listener's); logs go to stderr.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -70,6 +71,51 @@ struct Args {
     /// cashdesk: where paid orders are notified.
     #[arg(long, value_name = "URL")]
     cashdesk_notify_url: Option<String>,
+    /// alipay: the expected app_id [default: 2021000000000001].
+    #[arg(long, value_name = "ID")]
+    alipay_app_id: Option<String>,
+    /// alipay: the seller id (PID) notifies carry [default: 2088000000000001].
+    #[arg(long, value_name = "PID")]
+    alipay_seller_id: Option<String>,
+    /// alipay public-key mode: the app's public key (PEM) [default: the built-in test key].
+    #[arg(long, value_name = "FILE")]
+    alipay_app_public_key: Option<PathBuf>,
+    /// alipay: Alipay's private key (PEM) that signs replies [default: the built-in test key].
+    #[arg(long, value_name = "FILE")]
+    alipay_private_key: Option<PathBuf>,
+    /// alipay: cert mode (app_cert_sn, alipay_root_cert_sn, alipay_cert_sn) instead of public-key mode.
+    #[arg(long)]
+    alipay_cert_mode: bool,
+    /// alipay cert mode: the app's certificate (PEM) [default: the built-in test certificate].
+    #[arg(long, value_name = "FILE")]
+    alipay_app_cert: Option<PathBuf>,
+    /// alipay cert mode: Alipay's certificate (PEM) [default: the built-in test certificate].
+    #[arg(long, value_name = "FILE")]
+    alipay_cert: Option<PathBuf>,
+    /// alipay cert mode: Alipay's root bundle (PEM) [default: the built-in test bundle].
+    #[arg(long, value_name = "FILE")]
+    alipay_root_cert: Option<PathBuf>,
+    /// wechat: the expected appid [default: wxd930ea5d5a258f4f].
+    #[arg(long, value_name = "ID")]
+    wechat_appid: Option<String>,
+    /// wechat: the expected mch_id [default: 1900000109].
+    #[arg(long, value_name = "ID")]
+    wechat_mch_id: Option<String>,
+    /// wechat: the API v2 key [default: the built-in test key].
+    #[arg(long, value_name = "KEY")]
+    wechat_api_key: Option<String>,
+    /// Also listen here over TLS, requiring a client certificate (WeChat's /secapi mutual TLS).
+    #[arg(long, value_name = "ADDR")]
+    tls_listen: Option<SocketAddr>,
+    /// The CA (PEM) the TLS listener trusts for client certificates [default: the built-in test CA].
+    #[arg(long, value_name = "FILE")]
+    wechat_ca_cert: Option<PathBuf>,
+    /// The TLS listener's certificate (PEM) [default: the built-in test certificate].
+    #[arg(long, value_name = "FILE")]
+    tls_server_cert: Option<PathBuf>,
+    /// The TLS listener's private key (PEM) [default: the built-in test key].
+    #[arg(long, value_name = "FILE")]
+    tls_server_key: Option<PathBuf>,
 }
 
 fn read_pem(path: Option<&PathBuf>, default: String) -> Result<String, String> {
@@ -102,6 +148,21 @@ impl Args {
             cashdesk_sign: self.cashdesk_sign.unwrap_or(d.cashdesk_sign),
             cashdesk_amount_unit: self.cashdesk_amount_unit.unwrap_or(d.cashdesk_amount_unit),
             cashdesk_notify_url: self.cashdesk_notify_url.clone().or(d.cashdesk_notify_url),
+            alipay_app_id: self.alipay_app_id.clone().unwrap_or(d.alipay_app_id),
+            alipay_seller_id: self.alipay_seller_id.clone().unwrap_or(d.alipay_seller_id),
+            alipay_app_public_key_pem: read_pem(self.alipay_app_public_key.as_ref(), d.alipay_app_public_key_pem)?,
+            alipay_private_key_pem: read_pem(self.alipay_private_key.as_ref(), d.alipay_private_key_pem)?,
+            alipay_cert_mode: self.alipay_cert_mode,
+            alipay_app_cert_pem: read_pem(self.alipay_app_cert.as_ref(), d.alipay_app_cert_pem)?,
+            alipay_cert_pem: read_pem(self.alipay_cert.as_ref(), d.alipay_cert_pem)?,
+            alipay_root_cert_pem: read_pem(self.alipay_root_cert.as_ref(), d.alipay_root_cert_pem)?,
+            wechat_appid: self.wechat_appid.clone().unwrap_or(d.wechat_appid),
+            wechat_mch_id: self.wechat_mch_id.clone().unwrap_or(d.wechat_mch_id),
+            wechat_api_key: self.wechat_api_key.clone().unwrap_or(d.wechat_api_key),
+            tls_listen: self.tls_listen,
+            wechat_ca_cert_pem: read_pem(self.wechat_ca_cert.as_ref(), d.wechat_ca_cert_pem)?,
+            tls_server_cert_pem: read_pem(self.tls_server_cert.as_ref(), d.tls_server_cert_pem)?,
+            tls_server_key_pem: read_pem(self.tls_server_key.as_ref(), d.tls_server_key_pem)?,
             ..d
         })
     }
@@ -158,6 +219,9 @@ async fn main() -> ExitCode {
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", sandbox.base_url());
+        if let Some(tls) = sandbox.tls_base_url() {
+            let _ = writeln!(out, "{tls}");
+        }
         let _ = out.flush();
     }
     stop_signal().await;

@@ -8,6 +8,8 @@
 //! | `lakala-labs` | `{merchant_no, out_trade_no, trade_no, trade_status:"SUCCESS", total_amount:"100", trade_time, account_type}` | `Authorization: LKLAPI-SHA256withRSA timestamp,nonce_str,signature` | HTTP 200 `{"code":"SUCCESS",…}` | as above |
 //! | `lakala-counter` | `{out_order_no, merchant_no, order_status:2, total_amount:100, pay_order_no}` | as labs | as labs | as above |
 //! | `cashdesk` | `{outTradeNo, resultCode, payTime, channelType, mchId, amount, appId, nonce, timestamp, signature}` | `signature` field (md5/sm3) | HTTP 200 `{"code":1000,…}` | 15s 15s 30s 3m 10m 20m 30m 30m 30m 60m 3h 3h 3h 6h 6h |
+//! | `alipay` | form `notify_type=trade_status_sync&…&trade_status=TRADE_SUCCESS&sign_type=RSA2&sign=…` | RSA2 over all but `sign`, `sign_type` | HTTP 200, body `success` | 2m 10m 10m 1h 2h 6h 15h |
+//! | `wechat` | XML `<xml><return_code>SUCCESS…<sign>…</xml>` | `sign` (the order's MD5 or HMAC-SHA256) | HTTP 200, XML `return_code` `SUCCESS` | as cashdesk |
 //!
 //! Delays are scaled like every sandbox minute (delay × `minute` / 60 s). Every attempt
 //! is re-signed with a fresh timestamp and nonce. Attempts are recorded
@@ -36,8 +38,11 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const REPLY_KEEP: usize = 2000;
 
 const LAKALA_SCHEDULE_S: &[u64] = &[1, 5, 5, 10, 180, 600, 1200, 1800, 3600, 7200];
-const CASHDESK_SCHEDULE_S: &[u64] =
+const WECHAT_SCHEDULE_S: &[u64] =
     &[15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600];
+/// The cash desk's seed gives WeChat Pay's schedule.
+const CASHDESK_SCHEDULE_S: &[u64] = WECHAT_SCHEDULE_S;
+const ALIPAY_SCHEDULE_S: &[u64] = &[120, 600, 600, 3600, 7200, 21600, 54000];
 
 /// Which notify a channel sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +52,8 @@ pub enum NotifyFormat {
     LakalaLabs,
     LakalaCounter,
     Cashdesk,
+    Alipay,
+    Wechat,
 }
 
 impl NotifyFormat {
@@ -58,6 +65,8 @@ impl NotifyFormat {
             (crate::lakala::CHANNEL, API_LABS) => Some(NotifyFormat::LakalaLabs),
             (crate::lakala::CHANNEL, API_CCSS) => Some(NotifyFormat::LakalaCounter),
             (crate::cashdesk::CHANNEL, _) => Some(NotifyFormat::Cashdesk),
+            (crate::alipay::CHANNEL, crate::alipay::API_PRECREATE) => Some(NotifyFormat::Alipay),
+            (crate::wechat::CHANNEL, crate::wechat::API_NATIVE) => Some(NotifyFormat::Wechat),
             _ => None,
         }
     }
@@ -66,7 +75,9 @@ impl NotifyFormat {
     pub fn schedule_s(self) -> &'static [u64] {
         match self {
             NotifyFormat::Cashdesk => CASHDESK_SCHEDULE_S,
-            _ => LAKALA_SCHEDULE_S,
+            NotifyFormat::Wechat => WECHAT_SCHEDULE_S,
+            NotifyFormat::Alipay => ALIPAY_SCHEDULE_S,
+            NotifyFormat::LakalaBackend | NotifyFormat::LakalaLabs | NotifyFormat::LakalaCounter => LAKALA_SCHEDULE_S,
         }
     }
 
@@ -74,8 +85,22 @@ impl NotifyFormat {
         self != NotifyFormat::LakalaBackend
     }
 
+    /// The `Content-Type` of the notify's body.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            NotifyFormat::Alipay => "application/x-www-form-urlencoded; charset=utf-8",
+            NotifyFormat::Wechat => "text/xml; charset=utf-8",
+            _ => "application/json; charset=utf-8",
+        }
+    }
+
     /// Whether the merchant's answer is the channel's exact acknowledgement.
     pub fn acknowledged(self, status: u16, body: &[u8]) -> bool {
+        match self {
+            NotifyFormat::Alipay => return crate::alipay::acknowledged(status, body),
+            NotifyFormat::Wechat => return crate::wechat::acknowledged(status, body),
+            _ => {}
+        }
         if status != 200 {
             return false;
         }
@@ -87,6 +112,7 @@ impl NotifyFormat {
             NotifyFormat::LakalaBackend => code == Some(&json!("000000")),
             NotifyFormat::LakalaLabs | NotifyFormat::LakalaCounter => code == Some(&json!("SUCCESS")),
             NotifyFormat::Cashdesk => code.and_then(Value::as_i64) == Some(1000) && code.is_some_and(Value::is_i64),
+            NotifyFormat::Alipay | NotifyFormat::Wechat => false,
         }
     }
 }
@@ -269,6 +295,8 @@ fn build(app: &App, job: &Job, now: i64) -> (Vec<u8>, Option<String>) {
     let paid_at = order.paid_ms.unwrap_or(now);
     let value = match job.format {
         NotifyFormat::Cashdesk => return (crate::cashdesk::notify_body(app, order, amount, now, bad_signature), None),
+        NotifyFormat::Alipay => return (crate::alipay::notify_body(app, order, amount, now, bad_signature), None),
+        NotifyFormat::Wechat => return (crate::wechat::notify_body(app, order, amount, bad_signature), None),
         NotifyFormat::LakalaBackend => json!({
             "out_order_no": order.order_no,
             "pay_order_no": order.transaction_id,
@@ -311,12 +339,8 @@ fn build(app: &App, job: &Job, now: i64) -> (Vec<u8>, Option<String>) {
 async fn attempt(app: &App, job: &Job) -> NotifyAttempt {
     let at_ms = app.now_ms();
     let (body, authorization) = build(app, job, at_ms);
-    let mut req = app
-        .notifier
-        .client
-        .post(&job.url)
-        .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
-        .body(body.clone());
+    let mut req =
+        app.notifier.client.post(&job.url).header(header::CONTENT_TYPE, job.format.content_type()).body(body.clone());
     if let Some(auth) = &authorization {
         req = req.header(header::AUTHORIZATION, auth);
     }
@@ -460,6 +484,10 @@ mod tests {
     fn schedules_are_the_channels() {
         let total: u64 = NotifyFormat::Cashdesk.schedule_s().iter().sum();
         assert_eq!(total, 24 * 3600 + 4 * 60);
+        assert_eq!(NotifyFormat::Wechat.schedule_s(), NotifyFormat::Cashdesk.schedule_s());
+        // Alipay: 8 attempts within 25 h (the first at once, then 7 retries).
+        let total: u64 = NotifyFormat::Alipay.schedule_s().iter().sum();
+        assert_eq!((NotifyFormat::Alipay.schedule_s().len(), total), (7, 24 * 3600 + 22 * 60));
         assert_eq!(NotifyFormat::LakalaLabs.schedule_s().len(), 10);
         assert_eq!(NotifyFormat::LakalaBackend.schedule_s(), NotifyFormat::LakalaCounter.schedule_s());
     }

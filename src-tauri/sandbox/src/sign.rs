@@ -5,11 +5,14 @@
 //!   the `Authorization: LKLAPI-SHA256withRSA k="v",…` header.
 //! - cashdesk: the canonical string (`name=value` sorted by name, joined by `&`, then
 //!   `&key=<appKey>`) digested with MD5 or SM3, lowercase hex.
+//! - Alipay OpenAPI: SHA256withRSA over the sorted `k=v&…` of the parameters; the cert-mode SNs.
+//! - WeChat Pay v2: the same canonical string as the cash desk's, with the API key, digested with
+//!   MD5 or keyed HMAC-SHA256, uppercase hex.
 
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use rsa::pkcs1::DecodeRsaPrivateKey;
+use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
 use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePublicKey};
 use rsa::signature::{SignatureEncoding, Signer, Verifier};
@@ -35,6 +38,75 @@ pub mod demo_keys {
     pub const LAKALA_CERT_PEM: &str = include_str!("../keys/lakala_cert.pem");
     /// The serial of [`LAKALA_CERT_PEM`] in hex, as the sandbox sends it in `Lklapi-Serial`.
     pub const LAKALA_SERIAL: &str = "0B1C2D3E4F50617283";
+
+    /// The store's Alipay app private key (PKCS#8): the cashier signs gateway requests with it.
+    pub const ALIPAY_APP_PRIVATE_PEM: &str = include_str!("../keys/alipay_app_private.pem");
+    /// The app public key: the sandbox verifies requests with it (public-key mode).
+    pub const ALIPAY_APP_PUBLIC_PEM: &str = include_str!("../keys/alipay_app_public.pem");
+    /// "Alipay's" private key: the sandbox signs replies and notifies with it.
+    pub const ALIPAY_PRIVATE_PEM: &str = include_str!("../keys/alipay_private.pem");
+    /// Alipay's public key: the cashier verifies replies and notifies with it (public-key mode).
+    pub const ALIPAY_PUBLIC_PEM: &str = include_str!("../keys/alipay_public.pem");
+    /// Cert mode: the app's certificate (the app public key's), issued by the root below.
+    pub const ALIPAY_APP_CERT_PEM: &str = include_str!("../keys/alipay_app_cert.pem");
+    /// Cert mode: Alipay's certificate (Alipay's public key's), issued by the root below.
+    pub const ALIPAY_CERT_PEM: &str = include_str!("../keys/alipay_cert.pem");
+    /// Cert mode: the root bundle, an EC certificate first (its SN is skipped), then the RSA root.
+    pub const ALIPAY_ROOT_CERT_PEM: &str = include_str!("../keys/alipay_root_cert.pem");
+    /// `app_cert_sn` of [`ALIPAY_APP_CERT_PEM`].
+    pub const ALIPAY_APP_CERT_SN: &str = "7ed9d283cc9da9bd4f06413b718cc23b";
+    /// `alipay_cert_sn` of [`ALIPAY_CERT_PEM`].
+    pub const ALIPAY_CERT_SN: &str = "08acdd0f270eabd1bc4ffcab2933531b";
+    /// `alipay_root_cert_sn` of [`ALIPAY_ROOT_CERT_PEM`].
+    pub const ALIPAY_ROOT_CERT_SN: &str = "a3fe398bb344d393ffe066dba2bd133c";
+
+    /// The store's WeChat Pay client certificate (mutual TLS for `/secapi/*`).
+    pub const WECHAT_APICLIENT_CERT_PEM: &str = include_str!("../keys/wechat_apiclient_cert.pem");
+    /// The client certificate's private key (PKCS#8).
+    pub const WECHAT_APICLIENT_KEY_PEM: &str = include_str!("../keys/wechat_apiclient_key.pem");
+    /// The CA that issued the client and server certificates: the TLS listener trusts client
+    /// certificates chained to it, and a client trusts the listener through it.
+    pub const WECHAT_CA_CERT_PEM: &str = include_str!("../keys/wechat_ca_cert.pem");
+    /// The TLS listener's certificate (CN localhost, SAN 127.0.0.1).
+    pub const WECHAT_SERVER_CERT_PEM: &str = include_str!("../keys/wechat_server_cert.pem");
+    /// The TLS listener's private key.
+    pub const WECHAT_SERVER_KEY_PEM: &str = include_str!("../keys/wechat_server_key.pem");
+
+    /// Every key file above as (file name in `keys/`, text), for writing them all to a folder.
+    pub const FILES: &[(&str, &str)] = &[
+        ("merchant_private.pem", MERCHANT_PRIVATE_PEM),
+        ("merchant_cert.pem", MERCHANT_CERT_PEM),
+        ("lakala_private.pem", LAKALA_PRIVATE_PEM),
+        ("lakala_cert.pem", LAKALA_CERT_PEM),
+        ("alipay_app_private.pem", ALIPAY_APP_PRIVATE_PEM),
+        ("alipay_app_public.pem", ALIPAY_APP_PUBLIC_PEM),
+        ("alipay_private.pem", ALIPAY_PRIVATE_PEM),
+        ("alipay_public.pem", ALIPAY_PUBLIC_PEM),
+        ("alipay_app_cert.pem", ALIPAY_APP_CERT_PEM),
+        ("alipay_cert.pem", ALIPAY_CERT_PEM),
+        ("alipay_root_cert.pem", ALIPAY_ROOT_CERT_PEM),
+        ("wechat_apiclient_cert.pem", WECHAT_APICLIENT_CERT_PEM),
+        ("wechat_apiclient_key.pem", WECHAT_APICLIENT_KEY_PEM),
+        ("wechat_ca_cert.pem", WECHAT_CA_CERT_PEM),
+        ("wechat_server_cert.pem", WECHAT_SERVER_CERT_PEM),
+        ("wechat_server_key.pem", WECHAT_SERVER_KEY_PEM),
+    ];
+
+    /// The files a cashier on the demo profile needs (its own keys and the channels' public
+    /// certificates; never a key the sandbox signs with), as (file name in `keys/`, text): what
+    /// `paydesk_core::config::DemoKeys` writes beside the demo config.
+    pub const CASHIER_FILES: &[(&str, &str)] = &[
+        ("merchant_private.pem", MERCHANT_PRIVATE_PEM),
+        ("lakala_cert.pem", LAKALA_CERT_PEM),
+        ("alipay_app_private.pem", ALIPAY_APP_PRIVATE_PEM),
+        ("alipay_public.pem", ALIPAY_PUBLIC_PEM),
+        ("alipay_app_cert.pem", ALIPAY_APP_CERT_PEM),
+        ("alipay_cert.pem", ALIPAY_CERT_PEM),
+        ("alipay_root_cert.pem", ALIPAY_ROOT_CERT_PEM),
+        ("wechat_apiclient_cert.pem", WECHAT_APICLIENT_CERT_PEM),
+        ("wechat_apiclient_key.pem", WECHAT_APICLIENT_KEY_PEM),
+        ("wechat_ca_cert.pem", WECHAT_CA_CERT_PEM),
+    ];
 }
 
 /// The scheme of the `Authorization` header of Lakala v3 requests and notifies.
@@ -59,6 +131,17 @@ pub fn read_private_key(pem: &str) -> Result<RsaPrivateKey, String> {
     RsaPrivateKey::from_pkcs8_pem(pem)
         .or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem))
         .map_err(|e| format!("not an RSA private key in PEM: {e}"))
+}
+
+/// An RSA public key in PEM: SPKI (`BEGIN PUBLIC KEY`), PKCS#1 (`BEGIN RSA PUBLIC KEY`), or a
+/// certificate's.
+pub fn read_public_key(pem: &str) -> Result<RsaPublicKey, String> {
+    if pem.contains("BEGIN CERTIFICATE") {
+        return read_cert(pem).map(|(key, _)| key);
+    }
+    RsaPublicKey::from_public_key_pem(pem)
+        .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem))
+        .map_err(|e| format!("not an RSA public key in PEM: {e}"))
 }
 
 /// Whether a private key belongs to a public key.
@@ -98,6 +181,15 @@ pub fn corrupt_signature(signature_b64: &str) -> String {
         }
         _ => "AAAA".to_owned(),
     }
+}
+
+/// The same hex digest with its first digit changed (a digest signature that does not verify).
+pub fn spoil_hex(hex: &str) -> String {
+    let mut chars: Vec<char> = hex.chars().collect();
+    if let Some(c) = chars.first_mut() {
+        *c = if *c == '0' { '1' } else { '0' };
+    }
+    chars.into_iter().collect()
 }
 
 /// The Lakala v3 signed message: every part followed by `\n`.
@@ -210,20 +302,20 @@ pub fn canonical_value(raw: &RawValue) -> Option<String> {
     }
 }
 
-/// `a=1&b=2&…&key=<app_key>` over the pairs (sorted by name here; empty values left out).
-pub fn canonical_string<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>, app_key: &str) -> String {
+/// `a=1&b=2…` over the pairs, sorted by name (byte order), empty values left out, values as they
+/// are (no URL-encoding).
+pub fn join_sorted<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut sorted: Vec<(&str, &str)> = pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
     sorted.sort();
-    let mut out = String::new();
-    for (name, value) in sorted {
-        out.push_str(name);
-        out.push('=');
-        out.push_str(value);
-        out.push('&');
-    }
-    out.push_str("key=");
-    out.push_str(app_key);
-    out
+    let joined: Vec<String> = sorted.iter().map(|(name, value)| format!("{name}={value}")).collect();
+    joined.join("&")
+}
+
+/// `a=1&b=2&…&key=<app_key>` over the pairs (sorted by name here; empty values left out).
+pub fn canonical_string<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>, app_key: &str) -> String {
+    let joined = join_sorted(pairs);
+    let sep = if joined.is_empty() { "" } else { "&" };
+    format!("{joined}{sep}key={app_key}")
 }
 
 /// The canonical string of a JSON object's fields, all but `signature`. With `numbers_as_read`, a number is the text a reader that parses it prints back (`12.30` →
@@ -248,6 +340,108 @@ pub fn number_as_read(text: &str) -> String {
         text.trim_end_matches('0').trim_end_matches('.').to_owned()
     } else {
         text.to_owned()
+    }
+}
+
+// ---------------------------------------------------------------- Alipay cert mode
+
+/// All the certificates of a PEM text, in order. (Not x509-cert's `load_pem_chain`, which
+/// panics on an empty text.)
+fn read_certs(pem: &str) -> Result<Vec<Certificate>, String> {
+    use rustls::pki_types::pem::PemObject;
+    use x509_cert::der::Decode;
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+        .map(|der| {
+            let der = der.map_err(|e| format!("not PEM certificates: {e}"))?;
+            Certificate::from_der(&der).map_err(|e| format!("not a certificate: {e}"))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    if certs.is_empty() {
+        return Err("no certificate in the PEM text".to_owned());
+    }
+    Ok(certs)
+}
+
+/// Alipay's SN of one certificate: lowercase hex MD5 of the issuer's DN (RFC 4514: its RDNs most
+/// specific first, short names, `CN=…,OU=…,O=…,C=…`) followed by the serial number in decimal.
+fn cert_sn(cert: &Certificate) -> String {
+    use md5::Digest as _;
+    let tbs = &cert.tbs_certificate;
+    let serial = rsa::BigUint::from_bytes_be(tbs.serial_number.as_bytes());
+    hex::encode(md5::Md5::digest(format!("{}{serial}", tbs.issuer).as_bytes()))
+}
+
+/// The Alipay cert-mode SN (`app_cert_sn`, `alipay_cert_sn`) of a certificate in PEM (its first
+/// certificate).
+pub fn alipay_cert_sn(pem: &str) -> Result<String, String> {
+    read_certs(pem).map(|certs| certs.first().map(cert_sn).unwrap_or_default())
+}
+
+/// The Alipay cert-mode SN of a root bundle in PEM (`alipay_root_cert_sn`): the SNs of its
+/// RSA-signed certificates (signature algorithm OID starting `1.2.840.113549.1.1`, compared as
+/// text as Alipay's SDK does), joined by `_`; the others (EC) are skipped.
+pub fn alipay_root_cert_sn(pem: &str) -> Result<String, String> {
+    let sns: Vec<String> = read_certs(pem)?
+        .iter()
+        .filter(|c| c.signature_algorithm.oid.to_string().starts_with("1.2.840.113549.1.1"))
+        .map(cert_sn)
+        .collect();
+    if sns.is_empty() {
+        return Err("no RSA-signed certificate in the root bundle".to_owned());
+    }
+    Ok(sns.join("_"))
+}
+
+// ---------------------------------------------------------------- WeChat Pay v2
+
+/// A WeChat Pay v2 signature type (`sign_type`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WechatSignType {
+    /// `MD5`, the default when `sign_type` is absent.
+    #[default]
+    Md5,
+    /// `HMAC-SHA256`, keyed with the API key.
+    HmacSha256,
+}
+
+impl WechatSignType {
+    /// The type a message names in `sign_type` (absent or empty: MD5); `None` for another name.
+    pub fn named(sign_type: Option<&str>) -> Option<WechatSignType> {
+        match sign_type.unwrap_or_default() {
+            "" | "MD5" => Some(WechatSignType::Md5),
+            "HMAC-SHA256" => Some(WechatSignType::HmacSha256),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            WechatSignType::Md5 => "MD5",
+            WechatSignType::HmacSha256 => "HMAC-SHA256",
+        }
+    }
+
+    /// The `sign` of the fields (all but `sign`, empty ones left out): the canonical string with
+    /// `&key=<api key>`, then uppercase hex MD5 or HMAC-SHA256 keyed with the API key.
+    pub fn sign<'a>(self, fields: impl IntoIterator<Item = (&'a str, &'a str)>, api_key: &str) -> String {
+        let text = canonical_string(fields.into_iter().filter(|(name, _)| *name != "sign"), api_key);
+        match self {
+            WechatSignType::Md5 => {
+                use md5::Digest as _;
+                hex::encode_upper(md5::Md5::digest(text.as_bytes()))
+            }
+            WechatSignType::HmacSha256 => {
+                use hmac::Mac as _;
+                match hmac::Hmac::<Sha256>::new_from_slice(api_key.as_bytes()) {
+                    Ok(mut mac) => {
+                        mac.update(text.as_bytes());
+                        hex::encode_upper(mac.finalize().into_bytes())
+                    }
+                    // HMAC takes a key of any length; kept total all the same.
+                    Err(_) => String::new(),
+                }
+            }
+        }
     }
 }
 
@@ -287,6 +481,9 @@ mod tests {
         assert!(!rsa_verify(&verifier, b"a\nb", &sig));
         assert!(!rsa_verify(&verifier, b"a\nb\n", &corrupt_signature(&sig)));
         assert_eq!(corrupt_signature(&sig).len(), sig.len());
+        assert_eq!(spoil_hex("0abc"), "1abc");
+        assert_eq!(spoil_hex("fabc"), "0abc");
+        assert_eq!(spoil_hex(""), "");
         assert!(!rsa_verify(&verifier, b"a\nb\n", "not base64!"));
         assert!(!rsa_verify(&verifier, b"a\nb\n", ""));
     }
@@ -341,6 +538,74 @@ mod tests {
     }
 
     #[test]
+    fn every_key_file_is_listed_once() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/keys");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .map(|entries| entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+            .unwrap_or_default();
+        on_disk.retain(|name| name.ends_with(".pem"));
+        on_disk.sort();
+        let mut listed: Vec<String> = demo_keys::FILES.iter().map(|(name, _)| (*name).to_owned()).collect();
+        listed.sort();
+        assert_eq!(listed, on_disk);
+        for (name, text) in demo_keys::FILES {
+            assert_eq!(std::fs::read_to_string(format!("{dir}/{name}")).ok().as_deref(), Some(*text), "{name}");
+        }
+    }
+
+    #[test]
+    fn alipay_keys_and_sns() {
+        assert_eq!(alipay_cert_sn(demo_keys::ALIPAY_APP_CERT_PEM), Ok(demo_keys::ALIPAY_APP_CERT_SN.to_owned()));
+        assert_eq!(alipay_cert_sn(demo_keys::ALIPAY_CERT_PEM), Ok(demo_keys::ALIPAY_CERT_SN.to_owned()));
+        // The bundle's EC root comes first and is skipped.
+        assert_eq!(alipay_root_cert_sn(demo_keys::ALIPAY_ROOT_CERT_PEM), Ok(demo_keys::ALIPAY_ROOT_CERT_SN.to_owned()));
+        assert!(alipay_cert_sn("").is_err());
+        assert!(alipay_cert_sn("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").is_err());
+        // A bundle of one RSA root is its own SN; of an EC root only, none.
+        let (ec, rsa_root) = demo_keys::ALIPAY_ROOT_CERT_PEM
+            .split_at(demo_keys::ALIPAY_ROOT_CERT_PEM.rfind("-----BEGIN").unwrap_or_default());
+        assert_eq!(alipay_root_cert_sn(rsa_root), Ok(demo_keys::ALIPAY_ROOT_CERT_SN.to_owned()));
+        assert!(alipay_root_cert_sn(ec).is_err());
+
+        let app_public = read_public_key(demo_keys::ALIPAY_APP_PUBLIC_PEM).unwrap_or_else(|e| panic!("{e}"));
+        let app_private = read_private_key(demo_keys::ALIPAY_APP_PRIVATE_PEM).unwrap_or_else(|e| panic!("{e}"));
+        let alipay_public = read_public_key(demo_keys::ALIPAY_PUBLIC_PEM).unwrap_or_else(|e| panic!("{e}"));
+        let alipay_private = read_private_key(demo_keys::ALIPAY_PRIVATE_PEM).unwrap_or_else(|e| panic!("{e}"));
+        assert!(same_key(&app_private, &app_public));
+        assert!(same_key(&alipay_private, &alipay_public));
+        assert!(!same_key(&app_private, &alipay_public));
+        let app_cert = read_public_key(demo_keys::ALIPAY_APP_CERT_PEM).unwrap_or_else(|e| panic!("{e}"));
+        let alipay_cert = read_public_key(demo_keys::ALIPAY_CERT_PEM).unwrap_or_else(|e| panic!("{e}"));
+        assert!(same_key(&app_private, &app_cert));
+        assert!(same_key(&alipay_private, &alipay_cert));
+        assert!(read_public_key("nope").is_err());
+    }
+
+    /// The research file's vector (§2.2), recomputed there with both algorithms.
+    #[test]
+    fn wechat_signatures_match_the_published_vector() {
+        let fields = [
+            ("appid", "wxd930ea5d5a258f4f"),
+            ("mch_id", "10000100"),
+            ("device_info", "1000"),
+            ("body", "test"),
+            ("nonce_str", "ibuaiVcKdpRxkhJA"),
+        ];
+        let key = "192006250b4c09247ec02edce69f6a2d";
+        assert_eq!(WechatSignType::Md5.sign(fields, key), "9A0A8659F005D6984697E2CA0A9CF3B7");
+        assert_eq!(
+            WechatSignType::HmacSha256.sign(fields, key),
+            "6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6"
+        );
+        // `sign` itself and empty fields are left out.
+        let more = fields.iter().copied().chain([("sign", "X"), ("attach", "")]);
+        assert_eq!(WechatSignType::Md5.sign(more, key), "9A0A8659F005D6984697E2CA0A9CF3B7");
+        assert_eq!(WechatSignType::named(None), Some(WechatSignType::Md5));
+        assert_eq!(WechatSignType::named(Some("HMAC-SHA256")), Some(WechatSignType::HmacSha256));
+        assert_eq!(WechatSignType::named(Some("md5")), None);
+    }
+
+    #[test]
     fn canonical_strings() {
         let body = r#"{"outTradeNo":"A1","amount":1.00,"goodsDesc":"","appId":"123456","nonce":"1617095820812",
             "timestamp":1617096420811,"signature":"zz","obj":{"a":1},"arr":[1],"n":null,"t":true,"u":"\u4e2d"}"#;
@@ -351,5 +616,7 @@ mod tests {
              &key=000000"
         );
         assert_eq!(canonical_string([("b", "2"), ("a", "1"), ("c", "")], "k"), "a=1&b=2&key=k");
+        assert_eq!(canonical_string([("c", "")], "k"), "key=k");
+        assert_eq!(join_sorted([("b", "2"), ("a", "x=1&y"), ("C", "3")]), "C=3&a=x=1&y&b=2");
     }
 }

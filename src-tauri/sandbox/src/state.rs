@@ -313,6 +313,11 @@ impl Order {
         matches!(self.kind, OrderKind::Page { .. })
     }
 
+    /// Whether the customer has opened the order's page (scanned its QR code).
+    pub fn page_opened(&self) -> bool {
+        self.extra.contains_key(PAGE_OPENED)
+    }
+
     /// Whether the customer page (or auto-pay) may pay this order now.
     pub fn payable(&self) -> Result<(), PayRefusal> {
         if !self.is_page() {
@@ -396,6 +401,24 @@ pub enum RefundRefusal {
     NumberReused,
 }
 
+/// Where a merchant's refund number must be unique.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefundScope {
+    /// Across the channel (Lakala's refund `out_trade_no`, WeChat's `out_refund_no`).
+    Channel,
+    /// Within one order (Alipay's `out_request_no`).
+    Order,
+}
+
+/// What became of a refund the channel accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefundFate {
+    /// The money went back to the customer.
+    Returned,
+    /// The wallet gave it up: nothing went back, and the order is refundable again.
+    Failed,
+}
+
 /// Why a close was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CloseRefusal {
@@ -431,6 +454,9 @@ pub struct State {
     charges: Vec<Charge>,
     #[serde(default)]
     refunds: Vec<RefundRecord>,
+    /// Refunds accepted and then given up by the wallet (not in the truth: no money moved).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    failed_refunds: Vec<RefundRecord>,
     #[serde(default)]
     seq: u64,
     #[serde(skip)]
@@ -439,6 +465,9 @@ pub struct State {
     #[serde(skip)]
     newly_paid: Vec<Order>,
 }
+
+/// The extra value that records when the customer first opened an order's page.
+const PAGE_OPENED: &str = "page_opened_ms";
 
 fn key(channel: &str, order_no: &str) -> String {
     format!("{channel}/{order_no}")
@@ -495,6 +524,32 @@ impl State {
             order.extra.insert(name.to_owned(), value.to_owned());
             self.dirty = true;
         }
+    }
+
+    /// Sets a flag of an order (an extra value `1`; [`State::take_flag`] reads and clears a
+    /// one-shot one).
+    pub fn set_flag(&mut self, channel: &str, order_no: &str, name: &str) {
+        self.set_extra(channel, order_no, name, "1");
+    }
+
+    /// Whether an order's one-shot flag was set; clears it.
+    pub fn take_flag(&mut self, channel: &str, order_no: &str, name: &str) -> bool {
+        let set = self.order(channel, order_no).is_some_and(|o| o.extra(name) == "1");
+        if set {
+            self.set_extra(channel, order_no, name, "0");
+        }
+        set
+    }
+
+    /// The customer opened the page of the most recent order with this number (scanned its QR
+    /// code): remembered once, for channels where an order exists only from then on.
+    pub fn open_page(&mut self, order_no: &str, now: i64) {
+        let scannable = |o: &&Order| o.is_page() && o.status == OrderStatus::Pending && !o.page_opened();
+        let Some(order) = self.find_by_no(order_no).filter(scannable) else {
+            return;
+        };
+        let (channel, no) = (order.channel.clone(), order.order_no.clone());
+        self.set_extra(&channel, &no, PAGE_OPENED, &now.to_string());
     }
 
     /// Records a new page order (pending).
@@ -565,16 +620,22 @@ impl State {
     }
 
     /// Refunds under the merchant's own refund number, idempotently: the same number
-    /// for the same order and amount answers the first refund again (`false`: not new).
+    /// for the same order and amount answers the first refund again (`false`: not new),
+    /// whatever became of it.
     pub fn refund_numbered(
         &mut self,
+        scope: RefundScope,
         channel: &str,
         order_no: &str,
         refund_no: &str,
         amount_fen: i64,
         now: i64,
     ) -> Result<(RefundRecord, bool), RefundRefusal> {
-        if let Some(done) = self.refunds.iter().find(|r| r.channel == channel && r.refund_no == refund_no) {
+        let scoped = match scope {
+            RefundScope::Channel => None,
+            RefundScope::Order => Some(order_no),
+        };
+        if let Some((done, _)) = self.find_refund(channel, scoped, refund_no) {
             return if done.order_no == order_no && done.amount_fen == amount_fen {
                 Ok((done.clone(), false))
             } else {
@@ -583,6 +644,37 @@ impl State {
         }
         let no = refund_no.to_owned();
         self.refund(channel, order_no, amount_fen, now, |_, _| no).map(|r| (r, true))
+    }
+
+    /// A refund of a channel by its number (within one order when `order_no` is given), and
+    /// what became of it.
+    pub fn find_refund(
+        &self,
+        channel: &str,
+        order_no: Option<&str>,
+        refund_no: &str,
+    ) -> Option<(&RefundRecord, RefundFate)> {
+        let matches = |r: &&RefundRecord| {
+            r.channel == channel && r.refund_no == refund_no && order_no.is_none_or(|no| r.order_no == no)
+        };
+        let returned = self.refunds.iter().find(matches).map(|r| (r, RefundFate::Returned));
+        returned.or_else(|| self.failed_refunds.iter().find(matches).map(|r| (r, RefundFate::Failed)))
+    }
+
+    /// The wallet gives up a refund it accepted: it leaves the truth, the order is refundable
+    /// again, and the refund is kept (for queries and repeats) as failed.
+    pub fn fail_refund(&mut self, channel: &str, order_no: &str, refund_no: &str) {
+        let found = self
+            .refunds
+            .iter()
+            .position(|r| r.channel == channel && r.order_no == order_no && r.refund_no == refund_no);
+        let Some(i) = found else { return };
+        let record = self.refunds.remove(i);
+        if let Some(order) = self.orders.get_mut(&key(channel, order_no)) {
+            order.refunded_fen -= record.amount_fen;
+        }
+        self.failed_refunds.push(record);
+        self.dirty = true;
     }
 
     /// Runs the pay call of a barcode payment according to the order's scenario.
@@ -853,14 +945,22 @@ mod tests {
         assert_eq!(st.close_order("ch", "NO", 6, CloseReason::Closed), Err(CloseRefusal::NotFound));
 
         // numbered refunds are idempotent per number
-        let (r1, new) = st.refund_numbered("ch", "P1", "R1", 400, 8).unwrap_or_else(|e| panic!("{e:?}"));
+        let (r1, new) =
+            st.refund_numbered(RefundScope::Channel, "ch", "P1", "R1", 400, 8).unwrap_or_else(|e| panic!("{e:?}"));
         assert!(new);
         assert_eq!(r1.refund_no, "R1");
-        let (again, new) = st.refund_numbered("ch", "P1", "R1", 400, 9).unwrap_or_else(|e| panic!("{e:?}"));
+        let (again, new) =
+            st.refund_numbered(RefundScope::Channel, "ch", "P1", "R1", 400, 9).unwrap_or_else(|e| panic!("{e:?}"));
         assert!(!new);
         assert_eq!(again, r1);
-        assert_eq!(st.refund_numbered("ch", "P1", "R1", 300, 9), Err(RefundRefusal::NumberReused));
-        assert_eq!(st.refund_numbered("ch", "P1", "R2", 700, 9), Err(RefundRefusal::Exceeds { refundable_fen: 600 }));
+        assert_eq!(
+            st.refund_numbered(RefundScope::Channel, "ch", "P1", "R1", 300, 9),
+            Err(RefundRefusal::NumberReused)
+        );
+        assert_eq!(
+            st.refund_numbered(RefundScope::Channel, "ch", "P1", "R2", 700, 9),
+            Err(RefundRefusal::Exceeds { refundable_fen: 600 })
+        );
         assert!(st.order("ch", "P1").is_some_and(Order::partly_refunded));
 
         // revoke of a paid order refunds what is left, once
@@ -876,6 +976,53 @@ mod tests {
         let truth = st.truth();
         assert_eq!(truth.charges.len(), 1);
         assert_eq!(truth.refunds.iter().map(|r| r.amount_fen).sum::<i64>(), 1000);
+    }
+
+    #[test]
+    fn refund_scopes_failed_refunds_pages_and_flags() {
+        let mut st = State::default();
+        st.insert_page_order(page("P1", 1000));
+        st.insert_page_order(page("P2", 1000));
+        assert!(st.pay_page("P1", 1).is_ok() && st.pay_page("P2", 1).is_ok());
+        // per order, one number may serve two orders; per channel, not
+        assert!(st.refund_numbered(RefundScope::Order, "ch", "P1", "R1", 100, 2).is_ok());
+        assert!(st.refund_numbered(RefundScope::Order, "ch", "P2", "R1", 100, 2).is_ok());
+        assert_eq!(
+            st.refund_numbered(RefundScope::Channel, "ch", "P2", "R1", 100, 2),
+            Err(RefundRefusal::NumberReused)
+        );
+        assert_eq!(
+            st.find_refund("ch", Some("P2"), "R1").map(|(r, f)| (r.order_no.as_str(), f)),
+            Some(("P2", RefundFate::Returned))
+        );
+
+        // a refund the wallet gives up leaves the truth and frees the amount, and still answers repeats
+        assert!(st.refund_numbered(RefundScope::Channel, "ch", "P1", "R9", 900, 3).is_ok());
+        st.fail_refund("ch", "P1", "R9");
+        assert_eq!(st.find_refund("ch", None, "R9").map(|(_, f)| f), Some(RefundFate::Failed));
+        assert_eq!(st.order("ch", "P1").map(|o| o.refunded_fen), Some(100));
+        assert!(!st.truth().refunds.iter().any(|r| r.refund_no == "R9"));
+        let (again, new) =
+            st.refund_numbered(RefundScope::Channel, "ch", "P1", "R9", 900, 4).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!((again.amount_fen, new), (900, false));
+        assert_eq!(st.order("ch", "P1").map(|o| o.refunded_fen), Some(100), "a repeat refunds nothing");
+
+        // a page is opened once, only while its order waits
+        st.insert_page_order(page("P3", 500));
+        st.open_page("P3", 7);
+        st.open_page("P3", 8);
+        assert_eq!(
+            st.order("ch", "P3").map(|o| (o.page_opened(), o.extra(PAGE_OPENED).to_owned())),
+            Some((true, "7".to_owned()))
+        );
+        st.open_page("P1", 9);
+        assert!(st.order("ch", "P1").is_some_and(|o| !o.page_opened()), "paid already");
+
+        // one-shot flags
+        st.set_flag("ch", "P3", "retry");
+        assert!(st.take_flag("ch", "P3", "retry"));
+        assert!(!st.take_flag("ch", "P3", "retry"));
+        assert!(!st.take_flag("ch", "NO", "retry"));
     }
 
     #[test]

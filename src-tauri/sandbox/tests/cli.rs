@@ -104,12 +104,67 @@ async fn channel_flags_are_taken() {
     assert!(child.wait().expect("wait").success());
 }
 
+#[tokio::test]
+async fn wallet_flags_are_taken() {
+    use md5::Digest as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_paydesk-sandbox"))
+        .args(["--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0", "--alipay-cert-mode"])
+        .args(["--alipay-app-id", "2021000000000009", "--wechat-api-key", "abcdefghijklmnopqrstuvwxyz012345"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let url = lines.next().expect("first line").expect("url");
+    let tls = lines.next().expect("second line").expect("tls url");
+    assert!(url.starts_with("http://127.0.0.1:") && tls.starts_with("https://127.0.0.1:"), "{url} {tls}");
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+
+    // WeChat: a query signed with the given key is taken
+    let text = "appid=wxd930ea5d5a258f4f&mch_id=1900000109&nonce_str=abc123&out_trade_no=NONE\
+                &key=abcdefghijklmnopqrstuvwxyz012345";
+    let sign = hex::encode_upper(md5::Md5::digest(text.as_bytes()));
+    let body = format!(
+        "<xml><appid>wxd930ea5d5a258f4f</appid><mch_id>1900000109</mch_id><nonce_str>abc123</nonce_str>\
+         <out_trade_no>NONE</out_trade_no><sign>{sign}</sign></xml>"
+    );
+    let r = client.post(format!("{url}/pay/orderquery")).body(body).send().await.expect("orderquery");
+    let text = r.text().await.expect("text");
+    assert!(text.contains("<err_code><![CDATA[ORDERNOTEXIST]]></err_code>"), "{text}");
+
+    // Alipay: the given app id, in cert mode (the SNs are asked for before the signature)
+    let gateway = |app_id: &'static str| {
+        let params = [
+            ("app_id", app_id),
+            ("method", "alipay.trade.query"),
+            ("sign", "x"),
+            ("sign_type", "RSA2"),
+            ("timestamp", "2026-01-15 12:00:00"),
+            ("version", "1.0"),
+        ];
+        client.post(format!("{url}/gateway.do")).form(&params).send()
+    };
+    let refused = gateway("2021000000000001").await.expect("gateway").text().await.expect("text");
+    assert!(refused.contains("isv.invalid-app-id"), "{refused}");
+    let refused = gateway("2021000000000009").await.expect("gateway").text().await.expect("text");
+    assert!(refused.contains("isv.missing-app-cert-sn"), "{refused}");
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    assert!(child.wait().expect("wait").success());
+}
+
 #[test]
 fn bad_channel_flags_stop_the_binary() {
+    let app_cert = concat!(env!("CARGO_MANIFEST_DIR"), "/keys/alipay_app_cert.pem");
     for args in [
         vec!["--cashdesk-sign", "sha1"],
         vec!["--cashdesk-amount-unit", "jiao"],
         vec!["--lakala-merchant-cert", "/nonexistent/merchant_cert.pem"],
+        vec!["--alipay-private-key", "/nonexistent/alipay_private.pem"],
+        // Alipay's key does not belong to this certificate
+        vec!["--alipay-cert-mode", "--alipay-cert", app_cert],
+        vec!["--tls-listen", "127.0.0.1:0", "--tls-server-key", app_cert],
     ] {
         let status = Command::new(env!("CARGO_BIN_EXE_paydesk-sandbox"))
             .args(["--listen", "127.0.0.1:0"])

@@ -4,15 +4,10 @@
 
 mod common;
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::Router;
 use common::lakala::{self as lk, platform_verifier, verify_b64};
+use common::receiver::{wait_for, Got, Receiver};
 use common::{code, get, post_raw, start};
 use md5::Digest as _;
 use paydesk_sandbox::{
@@ -26,58 +21,6 @@ const BACKEND_ACK: &str =
     r#"{"code":"000000","msg":"Notification received successfully","resp_time":"20260101120000"}"#;
 const DESK_ACK: &str = r#"{"code":1000,"msg":"操作成功"}"#;
 
-// ---------------------------------------------------------------- the merchant's receiver
-
-#[derive(Clone, Debug)]
-struct Got {
-    authorization: Option<String>,
-    body: String,
-    at: Instant,
-}
-
-#[derive(Default)]
-struct Inbox {
-    got: Vec<Got>,
-    /// Answers for the next requests; then `ack`.
-    script: VecDeque<(u16, String)>,
-    ack: String,
-}
-
-#[derive(Clone)]
-struct Receiver {
-    url: String,
-    inbox: Arc<Mutex<Inbox>>,
-}
-
-impl Receiver {
-    async fn start(ack: &str, script: Vec<(u16, &str)>) -> Receiver {
-        let inbox = Arc::new(Mutex::new(Inbox {
-            got: Vec::new(),
-            script: script.into_iter().map(|(s, b)| (s, b.to_owned())).collect(),
-            ack: ack.to_owned(),
-        }));
-        let app = Router::new().route("/notify", post(take)).with_state(inbox.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Receiver { url: format!("http://{addr}/notify"), inbox }
-    }
-
-    fn got(&self) -> Vec<Got> {
-        self.inbox.lock().expect("inbox").got.clone()
-    }
-}
-
-async fn take(State(inbox): State<Arc<Mutex<Inbox>>>, headers: HeaderMap, body: String) -> (StatusCode, String) {
-    let mut inbox = inbox.lock().expect("inbox");
-    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    inbox.got.push(Got { authorization, body, at: Instant::now() });
-    let (status, text) = inbox.script.pop_front().unwrap_or_else(|| (200, inbox.ack.clone()));
-    (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), text)
-}
-
 // ---------------------------------------------------------------- helpers
 
 /// A sandbox whose minute lasts `minute_ms` (the notify schedule scales with it).
@@ -88,14 +31,6 @@ async fn sandbox(minute_ms: u64, desk_url: Option<&str>) -> Sandbox {
         ..SandboxOptions::default()
     })
     .await
-}
-
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 fn records_of(sb: &Sandbox, no: &str) -> Vec<NotifyRecord> {

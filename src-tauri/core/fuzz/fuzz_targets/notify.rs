@@ -2,8 +2,9 @@
 //! `read_notify` parses and verifies; the HTTP listener itself is not fuzzed.
 //!
 //! Input: the first line is the `Authorization` header (empty: none); the rest is the body. A
-//! first line of exactly `@sign` makes the target sign the body as Lakala (header) and the cash
-//! desk (`signature` field) would, so the reading behind the signature check is reached.
+//! first line of exactly `@sign` makes the target sign the body as Lakala (header), the cash desk
+//! (`signature` field), Alipay (form `sign`) and WeChat Pay (XML `sign`) would, so the reading
+//! behind the signature check is reached.
 #![no_main]
 
 mod common;
@@ -15,7 +16,9 @@ use paydesk_core::channel::lakala::sign::parse_authorization;
 use paydesk_core::channel::paysvc::PaysvcChannel;
 use paydesk_core::channel::{Channel, Notice};
 use paydesk_core::config::{Config, Secret, SignScheme};
-use paydesk_core::fuzzing::{cashdesk_channel, paysvc_channel, Lakala};
+use paydesk_core::fuzzing::{
+    alipay_notify, cashdesk_channel, paysvc_channel, wechat_notify, AlipayKeys, Lakala, WechatCheck,
+};
 use serde_json::Value;
 use std::sync::LazyLock;
 
@@ -24,6 +27,8 @@ struct Channels {
     desks: [(SignScheme, CashdeskChannel); 2],
     abc: AbcChannel,
     paysvc: PaysvcChannel,
+    alipay: AlipayKeys,
+    wechat: WechatCheck,
 }
 
 static CHANNELS: LazyLock<Channels> = LazyLock::new(|| Channels {
@@ -31,6 +36,8 @@ static CHANNELS: LazyLock<Channels> = LazyLock::new(|| Channels {
     desks: [SignScheme::Md5, SignScheme::Sm3].map(|s| (s, cashdesk_channel(s).expect("cashdesk"))),
     abc: AbcChannel::new(Config::demo(9).channels.abc.as_ref().expect("abc")).expect("abc"),
     paysvc: paysvc_channel(&["127.0.0.1"]).expect("paysvc"),
+    alipay: common::alipay_keys(),
+    wechat: common::wechat_check(),
 });
 
 /// The body with a top-level `signature` the cash desk would have made.
@@ -80,4 +87,24 @@ fuzz_target!(|data: &[u8]| {
     // Channels that send no notifies refuse every one.
     assert!(matches!(ch.abc.read_notify(lakala_auth.as_deref(), body), Notice::Refused(_)));
     assert!(matches!(ch.paysvc.read_notify(lakala_auth.as_deref(), body), Notice::Refused(_)));
+
+    // Alipay: news of a payment only from a form Alipay signed, for our app and seller.
+    let alipay_signed = if sign { common::alipay_signed_notify(body) } else { None };
+    let alipay = alipay_notify(
+        &ch.alipay,
+        alipay_signed.as_deref().unwrap_or(body),
+        common::ALIPAY_APP_ID,
+        Some(common::ALIPAY_SELLER_ID),
+    );
+    if let Notice::Paid { order_id, amount, .. } = &alipay {
+        assert!(alipay_signed.is_some(), "an unsigned Alipay notify was taken as paid");
+        assert!(!order_id.is_empty() && amount.0 >= 0);
+    }
+    // WeChat Pay: the same, for a message signed with the API key.
+    let wechat_signed = if sign { common::wechat_signed(body) } else { None };
+    let wechat = wechat_notify(&ch.wechat, wechat_signed.as_deref().unwrap_or(body));
+    if let Notice::Paid { order_id, .. } = &wechat {
+        assert!(wechat_signed.is_some(), "an unsigned WeChat Pay notify was taken as paid");
+        assert!(!order_id.is_empty());
+    }
 });

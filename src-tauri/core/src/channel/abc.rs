@@ -25,7 +25,7 @@ use crate::config::{AbcConfig, ChannelSection, ChannelZone};
 use crate::i18n::Lang;
 use crate::money::{yuan_json, Fen};
 use async_trait::async_trait;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -118,22 +118,12 @@ pub(crate) struct AbcReply {
     amount: Option<Fen>,
     status: Option<String>,
     message: Option<String>,
-    #[serde(default, deserialize_with = "code_text")]
+    #[serde(default, deserialize_with = "super::code_text")]
     error_code: Option<String>,
     pay_time: Option<String>,
     refund_no: Option<String>,
     #[serde(default, deserialize_with = "yuan_json::option::deserialize")]
     refund_amount: Option<Fen>,
-}
-
-/// `errorCode` as text whether it came as `"1002"` or `1002`.
-fn code_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        Some(other) => return Err(serde::de::Error::custom(format!("errorCode is {other}"))),
-    })
 }
 
 /// A reply that was answered and parsed, or why it could not be used.

@@ -24,9 +24,28 @@ const AUDIT_BODY_LIMIT: usize = 4096;
 /// peer): it is not read into memory, and the answer counts as lost (unknown, then queried).
 const MAX_REPLY_BYTES: usize = 1 << 20;
 
+/// What a mutual-TLS call adds to the connection: the merchant's client certificate, and a CA
+/// to trust besides the system's (a test gateway only).
+#[derive(Default)]
+pub(crate) struct Tls {
+    pub identity: Option<reqwest::Identity>,
+    pub extra_root: Option<reqwest::Certificate>,
+}
+
 impl HttpClient {
     pub fn new(settings: &HttpSettings) -> Result<HttpClient, String> {
-        let client = reqwest::Client::builder()
+        Self::with_tls(settings, Tls::default())
+    }
+
+    pub fn with_tls(settings: &HttpSettings, tls: Tls) -> Result<HttpClient, String> {
+        let mut builder = reqwest::Client::builder();
+        if let Some(identity) = tls.identity {
+            builder = builder.identity(identity);
+        }
+        if let Some(root) = tls.extra_root {
+            builder = builder.add_root_certificate(root);
+        }
+        let client = builder
             .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
             .timeout(Duration::from_millis(settings.request_timeout_ms))
             // The base URL is the whole truth about where money requests go: no proxy from the

@@ -2,10 +2,12 @@
 //! channel's module; the engine sees only the outcomes below.
 
 pub mod abc;
+pub mod alipay;
 pub mod cashdesk;
 pub(crate) mod http;
 pub mod lakala;
 pub mod paysvc;
+pub mod wechat;
 
 use crate::config::{ChannelZone, Config};
 use crate::i18n::Lang;
@@ -128,10 +130,11 @@ pub enum CreateOutcome {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CancelOutcome {
-    /// Reversed at the channel; `was_paid` when the channel says it had been paid and the cancel
+    /// Reversed at the channel; `was_paid` when the channel says whether it had been paid (and
+    /// the cancel refunded it), `None` when its reply does not say.
     /// refunded it.
     Reversed {
-        was_paid: bool,
+        was_paid: Option<bool>,
     },
     /// The channel asks to try again.
     Retry,
@@ -239,6 +242,12 @@ pub fn from_config(config: &Config) -> Result<Channels, ChannelSetupError> {
     if let Some(paysvc) = &c.paysvc {
         channels.insert("paysvc", Arc::new(paysvc::PaysvcChannel::new(paysvc)?));
     }
+    if let Some(alipay) = &c.alipay {
+        channels.insert("alipay", Arc::new(alipay::AlipayChannel::new(alipay, config)?));
+    }
+    if let Some(wechat) = &c.wechat {
+        channels.insert("wechat", Arc::new(wechat::WechatChannel::new(wechat, config)?));
+    }
     Ok(channels)
 }
 
@@ -260,6 +269,26 @@ pub(crate) fn channel_time_ms(text: &str, format: &str, zone: ChannelZone) -> Op
 pub(crate) fn channel_time_text(ms: i64, format: &str, zone: ChannelZone) -> String {
     use chrono::TimeZone;
     zone.0.timestamp_millis_opt(ms).single().map(|t| t.format(format).to_string()).unwrap_or_default()
+}
+
+/// 32 random letters and digits (a request's `nonce_str`).
+pub(crate) fn nonce() -> String {
+    use rsa::rand_core::{OsRng, RngCore};
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect()
+}
+
+/// A code field as text whether the channel wrote it as `"1002"` or `1002`.
+pub(crate) fn code_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    use serde::Deserialize;
+    Ok(match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(other) => return Err(serde::de::Error::custom(format!("a code that is {other}"))),
+    })
 }
 
 /// Ours: a create "success" with no QR code or page to show.
@@ -315,6 +344,8 @@ pub fn explain(channel: &str, code: &str, lang: Lang) -> Option<&'static str> {
         "lakala" => lakala::explain(code, lang),
         "cashdesk" => cashdesk::explain(code, lang),
         "paysvc" => paysvc::explain(code, lang),
+        "alipay" => alipay::explain(code, lang),
+        "wechat" => wechat::explain(code, lang),
         _ => None,
     }
 }

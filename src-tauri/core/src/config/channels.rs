@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Channels {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -18,6 +18,10 @@ pub struct Channels {
     pub cashdesk: Option<CashdeskConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paysvc: Option<PaysvcConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alipay: Option<AlipayConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat: Option<WechatConfig>,
 }
 
 impl Channels {
@@ -35,6 +39,12 @@ impl Channels {
         }
         if let Some(c) = &self.paysvc {
             out.push(("paysvc", c));
+        }
+        if let Some(c) = &self.alipay {
+            out.push(("alipay", c));
+        }
+        if let Some(c) = &self.wechat {
+            out.push(("wechat", c));
         }
         out
     }
@@ -640,6 +650,286 @@ impl ChannelSection for PaysvcConfig {
             return Err(invalid(&format!("{key}.gateway_hosts"), "at least one host / 至少一个主机名"));
         }
         within_a_day(key, "page_lifetime_ms", Some(self.page_lifetime_ms))?;
+        watch_window(key, self.lapse_watch_ms)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// alipay (OpenAPI gateway, 当面付)
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlipayConfig {
+    /// The gateway's origin: `https://openapi.alipay.com` (calls go to `{base_url}/gateway.do`);
+    /// Alipay's sandbox is `https://openapi-sandbox.dl.alipaydev.com`.
+    pub base_url: String,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_ms: u64,
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_ms: u64,
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    /// The zone of `timestamp` and of the times in replies (`+08:00` by default).
+    #[serde(default)]
+    pub time_zone: ChannelZone,
+    pub app_id: String,
+    /// The app's RSA private key (PEM PKCS#8/PKCS#1, or the key tool's Base64), 0600.
+    pub private_key: PathBuf,
+    /// Public-key mode: Alipay's public key (PEM or Base64) that signs replies and notifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alipay_public_key: Option<PathBuf>,
+    /// Certificate mode: the app's certificate (`appCertPublicKey_….crt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_cert: Option<PathBuf>,
+    /// Certificate mode: Alipay's certificate (`alipayCertPublicKey_RSA2.crt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alipay_cert: Option<PathBuf>,
+    /// Certificate mode: Alipay's root bundle (`alipayRootCert.crt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alipay_root_cert: Option<PathBuf>,
+    /// The merchant's PID (2088…): a notify for another seller is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seller_id: Option<String>,
+    /// A service provider (ISV) calling for the merchant: the merchant's `app_auth_token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_auth_token: Option<Secret>,
+    #[serde(default = "default_goods_name")]
+    pub subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<String>,
+    /// Where Alipay posts QR payments' notifies (the cashier's notify receiver, behind a proxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_url: Option<String>,
+    /// `sub_code`s of a refused payment after which nothing was charged; any other refusal is
+    /// unknown and queried. Default: [`ALIPAY_PAY_FAILURES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_sub_codes: Option<Vec<String>>,
+    /// `sub_code`s of a refused refund after which nothing was refunded. Default:
+    /// [`ALIPAY_REFUND_FAILURES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_failure_sub_codes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub barcode_deadline_ms: Option<u64>,
+    /// How long an unpaid QR order that could not be closed (never scanned) is still queried:
+    /// Alipay notifies for about 25 h.
+    #[serde(default = "default_paysvc_watch")]
+    pub lapse_watch_ms: u64,
+}
+
+/// `alipay.trade.pay` refusals after which nothing was charged (the method's documented
+/// business errors). ACQ.SYSTEM_ERROR, ACQ.TRADE_HAS_SUCCESS, ACQ.TRADE_HAS_CLOSE and
+/// ACQ.CONTEXT_INCONSISTENT are left out on purpose: they say something about an order that may
+/// exist, so a query decides.
+pub const ALIPAY_PAY_FAILURES: &[&str] = &[
+    "ACQ.PAYMENT_AUTH_CODE_INVALID",
+    "ACQ.BUYER_BALANCE_NOT_ENOUGH",
+    "ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH",
+    "ACQ.ERROR_BALANCE_PAYMENT_DISABLE",
+    "ACQ.BUYER_SELLER_EQUAL",
+    "ACQ.TRADE_BUYER_NOT_MATCH",
+    "ACQ.BUYER_ENABLE_STATUS_FORBID",
+    "ACQ.PULL_MOBILE_CASHIER_FAIL",
+    "ACQ.MOBILE_PAYMENT_SWITCH_OFF",
+    "ACQ.PAYMENT_FAIL",
+    "ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR",
+    "ACQ.BUYER_PAYMENT_AMOUNT_MONTH_LIMIT_ERROR",
+    "ACQ.BEYOND_PAY_RESTRICTION",
+    "ACQ.BEYOND_PER_RECEIPT_RESTRICTION",
+    "ACQ.SELLER_BEEN_BLOCKED",
+    "ACQ.ERROR_BUYER_CERTIFY_LEVEL_LIMIT",
+    "ACQ.PAYMENT_REQUEST_HAS_RISK",
+    "ACQ.NO_PAYMENT_INSTRUMENTS_AVAILABLE",
+    "ACQ.USER_FACE_PAYMENT_SWITCH_OFF",
+    "ACQ.INVALID_PARAMETER",
+    "ACQ.ACCESS_FORBIDDEN",
+    "ACQ.EXIST_FORBIDDEN_WORD",
+    "ACQ.PARTNER_ERROR",
+    "ACQ.TOTAL_FEE_EXCEED",
+    "ACQ.INVALID_STORE_ID",
+];
+
+/// `alipay.trade.refund` refusals after which nothing was refunded.
+pub const ALIPAY_REFUND_FAILURES: &[&str] = &[
+    "ACQ.TRADE_NOT_EXIST",
+    "ACQ.TRADE_STATUS_ERROR",
+    "ACQ.TRADE_NOT_ALLOW_REFUND",
+    "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
+    "ACQ.REASON_TRADE_REFUND_FEE_ERR",
+    "ACQ.REFUND_FEE_ERROR",
+    "ACQ.SELLER_BALANCE_NOT_ENOUGH",
+    "ACQ.DISCORDANT_REPEAT_REQUEST",
+    "ACQ.REASON_TRADE_BEEN_FREEZEN",
+    "ACQ.ONLINE_TRADE_VOUCHER_NOT_ALLOW_REFUND",
+    "ACQ.INVALID_PARAMETER",
+];
+
+/// Which way Alipay's signatures are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlipayKeys<'a> {
+    PublicKey(&'a PathBuf),
+    Certificates { app: &'a PathBuf, alipay: &'a PathBuf, root: &'a PathBuf },
+}
+
+impl AlipayConfig {
+    /// Public-key mode or certificate mode, whichever the section names (never both).
+    pub fn keys(&self) -> Result<AlipayKeys<'_>, String> {
+        match (&self.alipay_public_key, &self.app_cert, &self.alipay_cert, &self.alipay_root_cert) {
+            (Some(key), None, None, None) => Ok(AlipayKeys::PublicKey(key)),
+            (None, Some(app), Some(alipay), Some(root)) => Ok(AlipayKeys::Certificates { app, alipay, root }),
+            (Some(_), _, _, _) => Err("either alipay_public_key (public-key mode) or the three certificates (certificate mode), not both / 公钥模式与证书模式只能选一种".into()),
+            _ => Err("alipay_public_key, or app_cert + alipay_cert + alipay_root_cert / 需配置支付宝公钥，或应用证书、支付宝证书、根证书三者".into()),
+        }
+    }
+
+    pub fn pay_failures(&self) -> Vec<String> {
+        codes_or(&self.failure_sub_codes, ALIPAY_PAY_FAILURES)
+    }
+
+    pub fn refund_failures(&self) -> Vec<String> {
+        codes_or(&self.refund_failure_sub_codes, ALIPAY_REFUND_FAILURES)
+    }
+}
+
+fn codes_or(configured: &Option<Vec<String>>, default: &[&str]) -> Vec<String> {
+    configured.clone().unwrap_or_else(|| default.iter().map(|c| c.to_string()).collect())
+}
+
+impl ChannelSection for AlipayConfig {
+    fn http(&self) -> HttpSettings {
+        http_settings!(self)
+    }
+    fn barcode_deadline_ms(&self) -> Option<u64> {
+        self.barcode_deadline_ms
+    }
+    fn validate_own(&self, key: &str) -> Result<(), ConfigError> {
+        required(key, "app_id", &self.app_id)?;
+        required(key, "subject", &self.subject)?;
+        self.keys().map_err(|why| invalid(&format!("{key}.alipay_public_key"), why))?;
+        within_a_day(key, "barcode_deadline_ms", self.barcode_deadline_ms)?;
+        watch_window(key, self.lapse_watch_ms)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// wechat (WeChat Pay merchant API v2)
+
+/// How v2 messages are signed.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub enum WechatSignType {
+    /// `HMAC-SHA256` (sent as `sign_type`).
+    #[default]
+    #[serde(rename = "HMAC-SHA256")]
+    HmacSha256,
+    /// `MD5`, v2's original algorithm, for merchants configured that way.
+    #[serde(rename = "MD5")]
+    Md5,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WechatConfig {
+    /// `https://api.mch.weixin.qq.com` (backup `https://api2.mch.weixin.qq.com`).
+    pub base_url: String,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_ms: u64,
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_ms: u64,
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    /// The zone of `time_expire` and `time_end` (`+08:00` by default).
+    #[serde(default)]
+    pub time_zone: ChannelZone,
+    pub appid: String,
+    pub mch_id: String,
+    /// A service provider's sub-merchant (服务商模式): `sub_mch_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_mch_id: Option<String>,
+    /// The API v2 key (32 characters, set in the merchant platform).
+    pub api_key: Secret,
+    #[serde(default)]
+    pub sign_type: WechatSignType,
+    /// The merchant's API client certificate and its key (`apiclient_cert.pem`,
+    /// `apiclient_key.pem`, 0600): reverse and refund are mutual-TLS calls.
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+    /// A CA (PEM) to trust for the API host besides the system's: only for a test gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_ca_cert: Option<PathBuf>,
+    #[serde(default = "default_goods_name")]
+    pub body: String,
+    /// `spbill_create_ip`: the till's address as WeChat should see it.
+    #[serde(default = "default_request_ip")]
+    pub spbill_create_ip: String,
+    /// Where WeChat posts Native (QR) payments' notifies. WeChat requires one on every Native
+    /// order: without it the channel takes payment codes only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_url: Option<String>,
+    /// `err_code`s of a refused payment after which nothing was charged; any other refusal is
+    /// unknown and queried. Default: [`WECHAT_PAY_FAILURES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_codes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub barcode_deadline_ms: Option<u64>,
+    /// How long an unpaid QR order is still queried after it lapsed (WeChat notifies for about
+    /// 24 h 4 min).
+    #[serde(default = "default_desk_watch")]
+    pub lapse_watch_ms: u64,
+}
+
+/// `micropay` refusals after which nothing was charged (the documented final errors).
+/// SYSTEMERROR, BANKERROR and USERPAYING are not final (query); ORDERPAID, ORDERCLOSED and
+/// OUT_TRADE_NO_USED speak about an order that exists, so a query decides them too.
+pub const WECHAT_PAY_FAILURES: &[&str] = &[
+    "AUTHCODEEXPIRE",
+    "AUTH_CODE_INVALID",
+    "AUTH_CODE_ERROR",
+    "NOTENOUGH",
+    "NOTSUPORTCARD",
+    "PARAM_ERROR",
+    "NOAUTH",
+    "TRADE_ERROR",
+    "BUYER_MISMATCH",
+    "APPID_MCHID_NOT_MATCH",
+    "MCHID_NOT_EXIST",
+    "APPID_NOT_EXIST",
+    "LACK_PARAMS",
+    "INVALID_REQUEST",
+    "XML_FORMAT_ERROR",
+    "SIGNERROR",
+    "REQUIRE_POST_METHOD",
+    "POST_DATA_EMPTY",
+    "NOT_UTF8",
+];
+
+impl WechatConfig {
+    pub fn pay_failures(&self) -> Vec<String> {
+        codes_or(&self.failure_codes, WECHAT_PAY_FAILURES)
+    }
+}
+
+impl ChannelSection for WechatConfig {
+    fn http(&self) -> HttpSettings {
+        http_settings!(self)
+    }
+    fn barcode_deadline_ms(&self) -> Option<u64> {
+        self.barcode_deadline_ms
+    }
+    fn validate_own(&self, key: &str) -> Result<(), ConfigError> {
+        required(key, "appid", &self.appid)?;
+        required(key, "mch_id", &self.mch_id)?;
+        required(key, "body", &self.body)?;
+        if self.api_key.reveal().chars().count() != 32
+            || !self.api_key.reveal().bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(invalid(
+                &format!("{key}.api_key"),
+                "32 letters and digits, as set in the merchant platform / 32 位字母数字（商户平台设置的 API 密钥）",
+            ));
+        }
+        if self.spbill_create_ip.parse::<IpAddr>().is_err() {
+            return Err(invalid(&format!("{key}.spbill_create_ip"), "an IP address / IP 地址"));
+        }
+        within_a_day(key, "barcode_deadline_ms", self.barcode_deadline_ms)?;
         watch_window(key, self.lapse_watch_ms)
     }
 }

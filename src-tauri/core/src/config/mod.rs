@@ -551,6 +551,49 @@ impl Config {
                     page_lifetime_ms: 600_000,
                     lapse_watch_ms: channels::default_paysvc_watch(),
                 }),
+                alipay: Some(AlipayConfig {
+                    base_url: String::new(),
+                    connect_timeout_ms: default_connect_timeout(),
+                    request_timeout_ms: 5_000,
+                    allow_insecure_http: false,
+                    time_zone: ChannelZone::default(),
+                    app_id: "2021000000000001".into(),
+                    private_key: DEMO_ALIPAY_APP_KEY.into(),
+                    alipay_public_key: Some(DEMO_ALIPAY_PUBLIC_KEY.into()),
+                    app_cert: None,
+                    alipay_cert: None,
+                    alipay_root_cert: None,
+                    seller_id: Some("2088000000000001".into()),
+                    app_auth_token: None,
+                    subject: default_goods_name(),
+                    store_id: None,
+                    notify_url: None,
+                    failure_sub_codes: None,
+                    refund_failure_sub_codes: None,
+                    barcode_deadline_ms: None,
+                    lapse_watch_ms: channels::default_paysvc_watch(),
+                }),
+                wechat: Some(WechatConfig {
+                    base_url: String::new(),
+                    connect_timeout_ms: default_connect_timeout(),
+                    request_timeout_ms: 5_000,
+                    allow_insecure_http: false,
+                    time_zone: ChannelZone::default(),
+                    appid: "wxd930ea5d5a258f4f".into(),
+                    mch_id: "1900000109".into(),
+                    sub_mch_id: None,
+                    api_key: Secret::new("paydesksandboxwechatv2apikey0032"),
+                    sign_type: WechatSignType::HmacSha256,
+                    client_cert: DEMO_WECHAT_CERT.into(),
+                    client_key: DEMO_WECHAT_KEY.into(),
+                    extra_ca_cert: None,
+                    body: default_goods_name(),
+                    spbill_create_ip: "127.0.0.1".into(),
+                    notify_url: None,
+                    failure_codes: None,
+                    barcode_deadline_ms: None,
+                    lapse_watch_ms: channels::default_desk_watch(),
+                }),
             },
             scanners: Scanners::default(),
             notify: None,
@@ -583,18 +626,31 @@ impl Config {
         if let Some(paysvc) = c.paysvc.as_mut() {
             paysvc.base_url = base.clone();
         }
+        if let Some(alipay) = c.alipay.as_mut() {
+            alipay.base_url = base.clone();
+        }
+        if let Some(wechat) = c.wechat.as_mut() {
+            wechat.base_url = base.clone();
+            // WeChat requires a notify address on every QR order; the demo has no receiver, so
+            // the sandbox's notifies go nowhere and the cashier finds payments by querying.
+            wechat.notify_url = Some(format!("{base}/demo-has-no-notify-receiver"));
+        }
         if let Some(demo) = self.demo.as_mut() {
             demo.sandbox_port = port;
         }
     }
 }
 
-/// Where the demo profile keeps the sandbox's test keys, relative to the config file.
+/// Where the demo profile keeps the sandbox's test keys, relative to the config file; each file
+/// has its name in the sandbox's `keys/` folder.
+pub const DEMO_KEY_DIR: &str = "demo-keys";
 pub const DEMO_MERCHANT_KEY: &str = "demo-keys/merchant_private.pem";
 pub const DEMO_LAKALA_CERT: &str = "demo-keys/lakala_cert.pem";
+pub const DEMO_ALIPAY_APP_KEY: &str = "demo-keys/alipay_app_private.pem";
+pub const DEMO_ALIPAY_PUBLIC_KEY: &str = "demo-keys/alipay_public.pem";
+pub const DEMO_WECHAT_CERT: &str = "demo-keys/wechat_apiclient_cert.pem";
+pub const DEMO_WECHAT_KEY: &str = "demo-keys/wechat_apiclient_key.pem";
 
-/// The sandbox's test key files the demo profile needs (PEM text), handed in by whoever bundles
-/// the sandbox (the core does not depend on it).
 /// The demo kiosk's menu (kiosk mode itself stays off until the config turns it on).
 fn demo_products() -> Vec<Product> {
     [("coffee", "咖啡", "Coffee", "12.00"), ("tea", "奶茶", "Milk tea", "9.50"), ("bun", "包子", "Steamed bun", "3.00")]
@@ -608,16 +664,17 @@ fn demo_products() -> Vec<Product> {
         .collect()
 }
 
+/// The sandbox's test key files the demo profile needs, as (file name, PEM text), handed in by
+/// whoever bundles the sandbox (the core does not depend on it): `paydesk_sandbox::demo_keys::FILES`.
 pub struct DemoKeys<'a> {
-    pub merchant_private_pem: &'a str,
-    pub lakala_cert_pem: &'a str,
+    pub files: &'a [(&'a str, &'a str)],
 }
 
 impl DemoKeys<'_> {
     /// Writes the key files beside `config_path`, where [`Config::demo`] expects them.
     pub fn write(&self, config_path: &Path) -> Result<(), ConfigError> {
-        let dir = config_path.parent().unwrap_or(Path::new("."));
-        for (name, text) in [(DEMO_MERCHANT_KEY, self.merchant_private_pem), (DEMO_LAKALA_CERT, self.lakala_cert_pem)] {
+        let dir = config_path.parent().unwrap_or(Path::new(".")).join(DEMO_KEY_DIR);
+        for (name, text) in self.files {
             let path = dir.join(name);
             crate::private_file::write_atomically(&path, text.as_bytes())
                 .map_err(|e| ConfigError::Write { path: path.display().to_string(), why: e.to_string() })?;
@@ -769,7 +826,8 @@ merchant_id = "103881636900016"
         assert!(parse(&insecure).is_ok());
     }
 
-    const NO_KEYS: DemoKeys<'static> = DemoKeys { merchant_private_pem: "key", lakala_cert_pem: "cert" };
+    const NO_KEYS: DemoKeys<'static> =
+        DemoKeys { files: &[("merchant_private.pem", "key"), ("lakala_cert.pem", "cert")] };
 
     #[test]
     fn the_demo_is_written_only_on_a_truly_first_run() {

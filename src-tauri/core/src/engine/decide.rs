@@ -116,7 +116,14 @@ pub fn after_close(outcome: &PayOutcome, now: i64, horizon_at: i64, acknowledged
         PayOutcome::Paid { .. } | PayOutcome::Refunded { .. } => {
             CloseStep::Done(after_query(outcome, now, horizon_at, acknowledged))
         }
-        PayOutcome::Waiting | PayOutcome::Unpaid => CloseStep::Retry,
+        PayOutcome::Waiting => CloseStep::Retry,
+        // Not paid, and the channel cannot close it (Alipay's precreated code nobody has scanned:
+        // no trade exists to close, and the code stays payable until its own expiry). Retrying
+        // cannot change that: it lapses and is watched, and a late payment is still taken.
+        PayOutcome::Unpaid => CloseStep::Done(Step::To(
+            State::Lapsed,
+            Detail::note("unpaid, and the channel cannot close it (not opened by the customer yet): lapsed, watched"),
+        )),
         // A refused close may mean "already paid", and a close whose answer was lost may have
         // closed: only a query can tell (asked between the attempts).
         PayOutcome::Failed(_) | PayOutcome::Unknown(_) => CloseStep::QueryAgain,
@@ -137,7 +144,11 @@ pub fn after_cancel(outcome: &CancelOutcome) -> CloseStep {
     match outcome {
         CancelOutcome::Reversed { was_paid } => CloseStep::Done(Step::To(
             State::Reversed,
-            Detail::note(if *was_paid { "paid, then refunded by the cancel" } else { "cancelled before payment" }),
+            Detail::note(match was_paid {
+                Some(true) => "paid, then refunded by the cancel",
+                Some(false) => "cancelled before payment",
+                None => "reversed at the channel (refunded if it had been paid)",
+            }),
         )),
         // A cancel whose answer was lost is sent again (same request number), never read back
         // through a query: "paid" there may only mean the reversal has not landed yet.
@@ -239,6 +250,9 @@ mod tests {
         }
         // A plain "waiting" never lapses by the clock: that channel closes its own orders.
         assert_eq!(state(&after_query(&PayOutcome::Waiting, 1_000, 100, true)), Some(State::Pending));
+        // A close the channel cannot make (nothing to close yet) lapses at once, whatever the clock.
+        assert!(matches!(after_close(&PayOutcome::Unpaid, 0, 100, true), CloseStep::Done(Step::To(State::Lapsed, _))));
+        assert_eq!(after_close(&PayOutcome::Waiting, 0, 100, true), CloseStep::Retry);
     }
 
     #[test]
@@ -257,7 +271,7 @@ mod tests {
         assert_eq!(after_close(&PayOutcome::NotSent("x".into()), 0, 0, true), CloseStep::Retry);
         assert_eq!(after_cancel(&CancelOutcome::Unknown("x".into())), CloseStep::Retry);
         assert!(matches!(
-            after_cancel(&CancelOutcome::Reversed { was_paid: true }),
+            after_cancel(&CancelOutcome::Reversed { was_paid: Some(true) }),
             CloseStep::Done(Step::To(State::Reversed, _))
         ));
         assert_eq!(after_cancel(&CancelOutcome::Retry), CloseStep::Retry);

@@ -218,22 +218,46 @@ impl Cashier {
         Ok(ch.clone())
     }
 
+    /// The channel a payment code goes to: the one asked for when it takes the code's wallet;
+    /// otherwise the wallet's own channel, then the first configured one that takes it (an Alipay
+    /// code scanned while WeChat Pay is selected goes to Alipay): the clerk never has to choose.
+    fn barcode_channel(&self, asked: &str, code: &str) -> Result<(String, Arc<dyn Channel>), CheckoutError> {
+        let ch = self.offering(asked, "barcode", |c| c.barcode)?;
+        let Ok(paycode::ScannedCode::Payment { wallet, .. }) =
+            paycode::classify(code, &self.inner.config.payment_codes)
+        else {
+            return Ok((asked.to_string(), ch));
+        };
+        let takes = |c: &channel::Capabilities| c.barcode && c.barcode_wallets.contains(&wallet);
+        if takes(ch.capabilities()) {
+            return Ok((asked.to_string(), ch));
+        }
+        let ids = self.inner.config.channel_ids();
+        let preferred = ids.iter().find(|id| **id == wallet).into_iter().chain(ids.iter());
+        for id in preferred {
+            if let Some(other) = self.inner.channels.get(id).filter(|c| takes(c.capabilities())) {
+                return Ok((id.to_string(), other.clone()));
+            }
+        }
+        Ok((asked.to_string(), ch))
+    }
+
     /// Validates everything, commits the `created` row and starts the barcode flow in the
     /// background. Progress arrives as [`Update`]s.
     pub fn start_barcode(&self, req: &BarcodeRequest<'_>) -> Result<Payment, CheckoutError> {
         let clerk = self.inner.people.clerk().map_err(CheckoutError::People)?;
         let (amount, subject, charge) = self.due(req.amount_text, req.subject, req.charge)?;
-        let ch = self.offering(req.channel, "barcode", |c| c.barcode)?;
+        let (channel, ch) = self.barcode_channel(req.channel, req.code)?;
         let (code, wallet) =
             paycode::payment_code(req.code, &self.inner.config.payment_codes, &ch.capabilities().barcode_wallets)
                 .map_err(CheckoutError::Code)?;
         let timing = &self.inner.config.timing;
         let now = now_ms();
-        let deadline = now + self.inner.config.barcode_deadline(req.channel).as_millis() as i64;
+        let deadline = now + self.inner.config.barcode_deadline(&channel).as_millis() as i64;
         let new = NewPayment {
             id: String::new(),
             terminal: self.inner.config.terminal.code.clone(),
-            channel: req.channel.into(),
+            channel,
             flow: Flow::Barcode,
             amount,
             subject,

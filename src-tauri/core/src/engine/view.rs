@@ -152,7 +152,8 @@ pub fn qr_wallets(p: &Payment) -> Vec<String> {
     };
     match (p.wallet.as_deref().and_then(of_method), p.channel.as_str()) {
         (Some(w), _) => vec![w.to_string()],
-        (None, "abc" | "paysvc") => vec!["alipay".to_string()],
+        (None, "abc" | "paysvc" | "alipay") => vec!["alipay".to_string()],
+        (None, "wechat") => vec!["wechat".to_string()],
         _ => Vec::new(),
     }
 }

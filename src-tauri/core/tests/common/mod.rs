@@ -57,7 +57,26 @@ pub fn config_for(base_url: &str) -> Config {
     let paysvc = ch.paysvc.as_mut().expect("demo has paysvc");
     (paysvc.base_url, paysvc.request_timeout_ms, paysvc.connect_timeout_ms) = (base_url.into(), 1_000, 500);
     paysvc.page_lifetime_ms = 2_000;
+    let keys = key_dir();
+    let alipay = ch.alipay.as_mut().expect("demo has alipay");
+    (alipay.base_url, alipay.request_timeout_ms, alipay.connect_timeout_ms) = (base_url.into(), 1_000, 500);
+    alipay.private_key = keys.join("alipay_app_private.pem");
+    alipay.alipay_public_key = Some(keys.join("alipay_public.pem"));
+    let wechat = ch.wechat.as_mut().expect("demo has wechat");
+    (wechat.base_url, wechat.request_timeout_ms, wechat.connect_timeout_ms) = (base_url.into(), 1_000, 500);
+    (wechat.client_cert, wechat.client_key) =
+        (keys.join("wechat_apiclient_cert.pem"), keys.join("wechat_apiclient_key.pem"));
     c
+}
+
+/// Alipay in certificate mode (公钥证书) instead of public-key mode.
+pub fn alipay_cert_mode(c: &mut Config) {
+    let keys = key_dir();
+    let a = c.channels.alipay.as_mut().expect("demo has alipay");
+    a.alipay_public_key = None;
+    a.app_cert = Some(keys.join("alipay_app_cert.pem"));
+    a.alipay_cert = Some(keys.join("alipay_cert.pem"));
+    a.alipay_root_cert = Some(keys.join("alipay_root_cert.pem"));
 }
 
 /// Lakala through the seeds' merchant backend (Bearer token; counter methods) instead of direct.
@@ -71,6 +90,13 @@ pub fn lakala_backend(c: &mut Config) {
 /// The sandbox's test key files (the store's private key, Lakala's certificate), written once
 /// under the target directory; absolute paths, so a config naming them works from anywhere.
 pub fn key_files() -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = key_dir();
+    (dir.join("merchant_private.pem"), dir.join("lakala_cert.pem"))
+}
+
+/// Every key file a demo cashier has (`demo_keys::CASHIER_FILES`), written once under the target
+/// directory, private to this user.
+pub fn key_dir() -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-keys");
     let write = |name: &str, text: &str| {
         let path = dir.join(name);
@@ -89,10 +115,10 @@ pub fn key_files() -> (std::path::PathBuf, std::path::PathBuf) {
         }
         path
     };
-    (
-        write("merchant_private.pem", paydesk_sandbox::demo_keys::MERCHANT_PRIVATE_PEM),
-        write("lakala_cert.pem", paydesk_sandbox::demo_keys::LAKALA_CERT_PEM),
-    )
+    for (name, text) in paydesk_sandbox::demo_keys::CASHIER_FILES {
+        write(name, text);
+    }
+    dir
 }
 
 pub async fn rig() -> Rig {
@@ -113,6 +139,11 @@ pub async fn rig_with(opts: SandboxOptions, tweak: impl FnOnce(&mut Config)) -> 
 /// An 18-digit Alipay payment code whose last two digits pick the sandbox scenario.
 pub fn alipay_code(ending: &str) -> String {
     format!("2800000000000000{ending}")
+}
+
+/// An 18-digit WeChat payment code whose last two digits pick the sandbox scenario.
+pub fn wechat_code(ending: &str) -> String {
+    format!("1300000000000000{ending}")
 }
 
 impl Rig {

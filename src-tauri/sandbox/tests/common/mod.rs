@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod lakala;
+pub mod receiver;
 
 use std::time::Duration;
 
@@ -150,4 +151,9 @@ pub async fn set_faults(sb: &Sandbox, json: &str) -> Reply {
 /// The charges of one order, in fen.
 pub fn charged(sb: &Sandbox, order_no: &str) -> Vec<i64> {
     sb.truth().charges.iter().filter(|c| c.order_no == order_no).map(|c| c.amount_fen).collect()
+}
+
+/// The refunds of one order, in fen.
+pub fn refunded(sb: &Sandbox, order_no: &str) -> Vec<i64> {
+    sb.truth().refunds.iter().filter(|r| r.order_no == order_no).map(|r| r.amount_fen).collect()
 }

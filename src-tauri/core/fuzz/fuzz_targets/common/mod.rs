@@ -137,3 +137,71 @@ pub fn json_names(body: &[u8], wanted: &str) -> bool {
     // Lossy: serde_json skips unknown fields without checking their UTF-8, and so do the channels.
     serde_json::from_str::<Value>(&String::from_utf8_lossy(body)).is_ok_and(|v| walk(&v, wanted))
 }
+
+/// A 512-bit stand-in for Alipay's key pair (`keys/README.md`).
+pub const ALIPAY_PRIVATE_PEM: &str = include_str!("../../keys/alipay_fuzz_private.pem");
+pub const ALIPAY_PUBLIC_PEM: &str = include_str!("../../keys/alipay_fuzz_public.pem");
+pub const ALIPAY_APP_ID: &str = "2021000000000001";
+pub const ALIPAY_SELLER_ID: &str = "2088000000000001";
+
+static ALIPAY_SIGNER: LazyLock<paydesk_core::channel::alipay::sign::AppSigner> = LazyLock::new(|| {
+    paydesk_core::channel::alipay::sign::AppSigner::from_pem(ALIPAY_PRIVATE_PEM).expect("the fuzz Alipay key")
+});
+
+pub fn alipay_keys() -> paydesk_core::fuzzing::AlipayKeys {
+    paydesk_core::fuzzing::AlipayKeys::public_key(ALIPAY_PUBLIC_PEM).expect("the fuzz Alipay public key")
+}
+
+/// `inner` as Alipay answers `method`: under the method's key, signed over its exact bytes.
+pub fn alipay_signed_reply(method: &str, inner: &[u8]) -> Vec<u8> {
+    let sign = ALIPAY_SIGNER.sign(&String::from_utf8_lossy(inner));
+    let mut out = format!("{{\"{}_response\":", method.replace('.', "_")).into_bytes();
+    out.extend_from_slice(inner);
+    out.extend_from_slice(format!(",\"sign\":\"{sign}\"}}").as_bytes());
+    out
+}
+
+/// A form body signed as Alipay signs notifies (over the fields but `sign` and `sign_type`);
+/// `None` when the body is not a form with at least one field.
+pub fn alipay_signed_notify(body: &[u8]) -> Option<Vec<u8>> {
+    let fields: Vec<(String, String)> = url::form_urlencoded::parse(body)
+        .into_owned()
+        .filter(|(k, _)| k != "sign" && k != "sign_type")
+        .collect();
+    if fields.is_empty() {
+        return None;
+    }
+    let content = paydesk_core::channel::alipay::sign::sign_content(
+        fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        &["sign", "sign_type"],
+    );
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.extend_pairs(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    form.append_pair("sign_type", "RSA2");
+    form.append_pair("sign", &ALIPAY_SIGNER.sign(&content));
+    Some(form.finish().into_bytes())
+}
+
+pub const WECHAT_KEY: &str = "paydesksandboxwechatv2apikey0032";
+pub const WECHAT_APPID: &str = "wxd930ea5d5a258f4f";
+pub const WECHAT_MCH_ID: &str = "1900000109";
+
+pub fn wechat_check() -> paydesk_core::fuzzing::WechatCheck {
+    paydesk_core::fuzzing::WechatCheck::new(
+        WECHAT_KEY,
+        paydesk_core::config::WechatSignType::HmacSha256,
+        WECHAT_APPID,
+        WECHAT_MCH_ID,
+    )
+}
+
+/// The XML message `body` signed with the API key (HMAC-SHA256); `None` when it is not a flat
+/// `<xml>` message.
+pub fn wechat_signed(body: &[u8]) -> Option<Vec<u8>> {
+    use paydesk_core::channel::wechat::xml;
+    let mut fields = xml::read(body).ok()?;
+    fields.remove("sign");
+    let sign = xml::sign(&fields, WECHAT_KEY, paydesk_core::config::WechatSignType::HmacSha256);
+    fields.insert("sign".into(), sign);
+    Some(xml::write(&fields).into_bytes())
+}

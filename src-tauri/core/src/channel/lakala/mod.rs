@@ -493,9 +493,9 @@ impl LakalaChannel {
                 Ok(d) if d.out_trade_no.as_deref().is_some_and(|no| no != format!("{}C", order.id)) => {
                     CancelOutcome::Unknown("revoke reply names another request".into())
                 }
-                Ok(d) => {
-                    CancelOutcome::Reversed { was_paid: matches!(d.trade_state.as_deref(), Some("REFUND" | "SUCCESS")) }
-                }
+                Ok(d) => CancelOutcome::Reversed {
+                    was_paid: Some(matches!(d.trade_state.as_deref(), Some("REFUND" | "SUCCESS"))),
+                },
                 Err(why) => CancelOutcome::Unknown(why),
             },
             Got::Answer(a) if a.code == LABS_PAYING && is_2xx(a.status) => CancelOutcome::Retry,

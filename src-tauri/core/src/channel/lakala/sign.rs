@@ -40,7 +40,7 @@ impl RequestSigner {
 
     /// The `Authorization` header for `body`, with a fresh timestamp and nonce.
     pub fn authorization(&self, body: &str) -> String {
-        self.authorization_at(body, chrono::Utc::now().timestamp(), &nonce())
+        self.authorization_at(body, chrono::Utc::now().timestamp(), &crate::channel::nonce())
     }
 
     pub fn authorization_at(&self, body: &str, timestamp: i64, nonce: &str) -> String {
@@ -51,15 +51,6 @@ impl RequestSigner {
             self.appid, self.serial_no
         )
     }
-}
-
-/// 32 random letters and digits.
-fn nonce() -> String {
-    use rsa::rand_core::{OsRng, RngCore};
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect()
 }
 
 /// Verifies what Lakala signs: replies and notifies.
