@@ -307,3 +307,128 @@ async fn a_scan_goes_to_the_channel_of_its_wallet_whatever_is_selected() {
     assert_eq!(abc.channel, "abc");
     rig.assert_matches_truth();
 }
+
+/// Polling slowed so only a notify can move a QR payment.
+fn slow_polls(c: &mut paydesk_core::config::Config) {
+    c.timing.qr_poll_interval_ms = 60_000;
+    c.timing.qr_timeout_ms = 60_000;
+    c.timing.late_horizon_ms = 120_000;
+}
+
+#[tokio::test]
+async fn the_wallets_notifies_settle_a_qr_payment_before_any_poll() {
+    for wallet in [Alipay, Wechat] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("http://127.0.0.1:{port}/notify/{}", wallet.channel());
+        let rig = rig_with(fast_sandbox(), |c| {
+            slow_polls(c);
+            match wallet {
+                Alipay => c.channels.alipay.as_mut().unwrap().notify_url = Some(url.clone()),
+                Wechat => c.channels.wechat.as_mut().unwrap().notify_url = Some(url.clone()),
+            }
+        })
+        .await;
+        let (_addr, _task) =
+            paydesk_core::notify::serve(rig.cashier.clone(), &format!("127.0.0.1:{port}")).await.unwrap();
+        let p = rig.cashier.start_qr(wallet.channel(), "12.00", None, None).await.unwrap();
+        rig.sandbox.customer_pay(&p.id).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while rig.cashier.ledger().payment(&p.id).unwrap().state != State::Paid {
+            assert!(std::time::Instant::now() < deadline, "{wallet:?}: the notify never settled the payment");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let record = rig.sandbox.notifies().into_iter().find(|n| n.order_no == p.id).expect("a notify was sent");
+        assert!(record.acknowledged, "{wallet:?}: our answer is the one the wallet expects: {record:?}");
+        let events = rig.cashier.ledger().events(&p.id).unwrap();
+        assert!(
+            events.iter().any(|e| e.detail.to_string().contains("\"notify\"")),
+            "{wallet:?}: settled by the notify"
+        );
+        rig.assert_matches_truth();
+    }
+}
+
+#[tokio::test]
+async fn forged_wallet_notifies_change_nothing() {
+    use paydesk_core::channel::alipay::sign::{sign_content, AppSigner};
+    use paydesk_core::channel::wechat::xml;
+    use paydesk_core::engine::NoticeTaken;
+    let rig = rig_with(fast_sandbox(), slow_polls).await;
+    // Alipay: signed with the app's own key instead of Alipay's.
+    let p = rig.cashier.start_qr("alipay", "12.00", None, None).await.unwrap();
+    let fields = [
+        ("app_id", paydesk_sandbox::ALIPAY_APP_ID),
+        ("out_trade_no", p.id.as_str()),
+        ("trade_status", "TRADE_SUCCESS"),
+        ("total_amount", "12.00"),
+    ];
+    let forger = AppSigner::from_pem(paydesk_sandbox::demo_keys::ALIPAY_APP_PRIVATE_PEM).unwrap();
+    let sign = forger.sign(&sign_content(fields, &["sign", "sign_type"]));
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.extend_pairs(fields).append_pair("sign_type", "RSA2").append_pair("sign", &sign);
+    let taken = rig.cashier.take_notify("alipay", None, form.finish().as_bytes()).await;
+    assert!(!matches!(taken, NoticeTaken::Applied), "{taken:?}");
+    assert_eq!(rig.cashier.ledger().payment(&p.id).unwrap().state, State::Pending);
+    // WeChat: signed with another key.
+    let rig = rig_with(fast_sandbox(), slow_polls).await;
+    let q = rig.cashier.start_qr("wechat", "13.00", None, None).await.unwrap();
+    let mut f: xml::Fields = [
+        ("return_code", "SUCCESS"),
+        ("result_code", "SUCCESS"),
+        ("appid", paydesk_sandbox::WECHAT_APPID),
+        ("mch_id", paydesk_sandbox::WECHAT_MCH_ID),
+        ("out_trade_no", q.id.as_str()),
+        ("total_fee", "1300"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let forged_sign = xml::sign(&f, &"0".repeat(32), paydesk_core::config::WechatSignType::HmacSha256);
+    f.insert("sign".into(), forged_sign);
+    let taken = rig.cashier.take_notify("wechat", None, xml::write(&f).as_bytes()).await;
+    assert!(!matches!(taken, NoticeTaken::Applied), "{taken:?}");
+    assert_eq!(rig.cashier.ledger().payment(&q.id).unwrap().state, State::Pending);
+    assert!(rig.sandbox.truth().charges.is_empty());
+}
+
+/// A cashier whose WeChat channel talks to the sandbox's mutual-TLS listener, presenting the
+/// client certificate in `cert`/`key` (file names in the demo key folder).
+async fn over_tls(cert: &str, key: &str) -> Rig {
+    let sandbox = paydesk_sandbox::Sandbox::start(SandboxOptions {
+        tls_listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..fast_sandbox()
+    })
+    .await
+    .unwrap();
+    let mut config = common::config_for(&sandbox.base_url());
+    let keys = common::key_dir();
+    let w = config.channels.wechat.as_mut().unwrap();
+    w.base_url = sandbox.tls_base_url().expect("a TLS listener");
+    w.extra_ca_cert = Some(keys.join("wechat_ca_cert.pem"));
+    (w.client_cert, w.client_key) = (keys.join(cert), keys.join(key));
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = std::sync::Arc::new(paydesk_core::ledger::Ledger::open(&dir.path().join("ledger.db")).unwrap());
+    let channels = paydesk_core::channel::from_config(&config).unwrap();
+    Rig { sandbox, cashier: paydesk_core::engine::Cashier::new(config, ledger, channels), dir }
+}
+
+#[tokio::test]
+async fn wechat_reverse_and_refund_present_the_client_certificate() {
+    let rig = over_tls("wechat_apiclient_cert.pem", "wechat_apiclient_key.pem").await;
+    // Reverse at the deadline (90: never confirmed), over mutual TLS.
+    let p = pay_code(&rig, "wechat", &wechat_code("90"), "5.00").await;
+    assert_eq!(p.state, State::Reversed, "{p:?}");
+    let paid = pay_code(&rig, "wechat", &wechat_code("00"), "20.00").await;
+    assert_eq!(paid.state, State::Paid);
+    let r = rig.cashier.refund(&rig.approve(Action::Refund), &paid.id, "20.00", "退款").await.unwrap();
+    assert_eq!(r.state, RefundState::Succeeded, "{r:?}");
+    rig.assert_matches_truth();
+
+    // A certificate not issued for this merchant: the gateway refuses the connection, nothing
+    // is charged, and the payment is never called paid.
+    let rig = over_tls("merchant_cert.pem", "merchant_private.pem").await;
+    let p = pay_code(&rig, "wechat", &wechat_code("00"), "20.00").await;
+    assert_ne!(p.state, State::Paid, "{p:?}");
+    assert!(rig.sandbox.truth().charges.is_empty());
+    assert_eq!(rig.sandbox.calls("/pay/micropay"), 0, "refused before any call was answered");
+}

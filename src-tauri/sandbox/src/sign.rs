@@ -97,6 +97,7 @@ pub mod demo_keys {
     /// `paydesk_core::config::DemoKeys` writes beside the demo config.
     pub const CASHIER_FILES: &[(&str, &str)] = &[
         ("merchant_private.pem", MERCHANT_PRIVATE_PEM),
+        ("merchant_cert.pem", MERCHANT_CERT_PEM),
         ("lakala_cert.pem", LAKALA_CERT_PEM),
         ("alipay_app_private.pem", ALIPAY_APP_PRIVATE_PEM),
         ("alipay_public.pem", ALIPAY_PUBLIC_PEM),

@@ -56,7 +56,7 @@ impl HttpClient {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("paydesk/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| innermost(&e))?;
         Ok(HttpClient { client, base: settings.base_url.trim_end_matches('/').to_string() })
     }
 
@@ -142,6 +142,15 @@ pub(crate) fn not_encoded(call: &str, e: impl std::fmt::Display) -> Exchange {
     }
 }
 
+/// The deepest cause of an error: reqwest's own text ("builder error") says nothing.
+fn innermost(e: &dyn std::error::Error) -> String {
+    let mut source = e;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    source.to_string()
+}
+
 fn describe(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timeout"
@@ -152,11 +161,7 @@ fn describe(e: &reqwest::Error) -> String {
     } else {
         "transport error"
     };
-    let mut source: &dyn std::error::Error = e;
-    while let Some(next) = source.source() {
-        source = next;
-    }
-    format!("{kind}: {source}")
+    format!("{kind}: {}", innermost(e))
 }
 
 /// The audit record of one exchange. `scrub` masks what must not be stored (payment codes).

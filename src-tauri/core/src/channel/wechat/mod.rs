@@ -60,9 +60,9 @@ pub const REFUND_FAILURES: &[&str] = &[
 ];
 
 pub struct WechatChannel {
+    /// Holds the merchant's client certificate: reverse and refund need it (`/secapi/`); the
+    /// other calls do not ask for one, and a server that does not ask is never shown it.
     http: HttpClient,
-    /// The same gateway with the merchant's client certificate: reverse and refund.
-    secure: HttpClient,
     config: WechatConfig,
     caps: Capabilities,
     check: Check,
@@ -374,7 +374,6 @@ impl WechatChannel {
     pub fn new(config: &WechatConfig, whole: &Config) -> Result<WechatChannel, ChannelSetupError> {
         let setup = |why: String| ChannelSetupError { channel: "wechat".into(), why };
         let settings = crate::config::ChannelSection::http(config);
-        let http = HttpClient::new(&settings).map_err(setup)?;
         let cert_path = whole.resolve(&config.client_cert);
         let key_path = whole.resolve(&config.client_key);
         crate::private_file::refuse_if_shared(&key_path).map_err(setup)?;
@@ -402,14 +401,7 @@ impl WechatChannel {
             }
             None => None,
         };
-        let secure = HttpClient::with_tls(&settings, Tls { identity: Some(identity), extra_root: extra_root.clone() })
-            .map_err(setup)?;
-        let http = match extra_root {
-            Some(root) => {
-                HttpClient::with_tls(&settings, Tls { identity: None, extra_root: Some(root) }).map_err(setup)?
-            }
-            None => http,
-        };
+        let http = HttpClient::with_tls(&settings, Tls { identity: Some(identity), extra_root }).map_err(setup)?;
         let caps = Capabilities {
             barcode: true,
             // WeChat requires a `notify_url` on every Native order [doc: unifiedorder, 必填].
@@ -428,7 +420,7 @@ impl WechatChannel {
             appid: config.appid.clone(),
             mch_id: config.mch_id.clone(),
         };
-        Ok(WechatChannel { http, secure, pay_failures: config.pay_failures(), config: config.clone(), caps, check })
+        Ok(WechatChannel { http, pay_failures: config.pay_failures(), config: config.clone(), caps, check })
     }
 
     /// The common fields of every request.
@@ -452,19 +444,12 @@ impl WechatChannel {
     }
 
     /// Signs, sends and reads one call. `secret` (a payment code) is masked in the audit.
-    async fn call(
-        &self,
-        path: &str,
-        mut fields: Fields,
-        secure: bool,
-        secret: Option<&str>,
-    ) -> (Read, serde_json::Value, Duration) {
+    async fn call(&self, path: &str, mut fields: Fields, secret: Option<&str>) -> (Read, serde_json::Value, Duration) {
         let sign = xml::sign(&fields, &self.check.key, self.check.sign_type);
         fields.insert("sign".into(), sign);
         let body = xml::write(&fields);
-        let client = if secure { &self.secure } else { &self.http };
-        let request = client.post(path).header("Content-Type", "text/xml; charset=utf-8").body(body.clone());
-        let ex = client.exchange(path, request, Some(&body), secret).await;
+        let request = self.http.post(path).header("Content-Type", "text/xml; charset=utf-8").body(body.clone());
+        let ex = self.http.exchange(path, request, Some(&body), secret).await;
         (read(ex.transport, &self.check), ex.audit, ex.elapsed)
     }
 
@@ -522,7 +507,7 @@ impl Channel for WechatChannel {
             ("spbill_create_ip", &self.config.spbill_create_ip),
             ("auth_code", code),
         ]);
-        let ex = self.call("/pay/micropay", fields, false, Some(code)).await;
+        let ex = self.call("/pay/micropay", fields, Some(code)).await;
         reply(ex, |read| pay_outcome(read, order, self.zone(), &self.pay_failures))
     }
 
@@ -543,25 +528,25 @@ impl Channel for WechatChannel {
             ("product_id", order.id),
             ("time_expire", &expire),
         ]);
-        let ex = self.call("/pay/unifiedorder", fields, false, None).await;
+        let ex = self.call("/pay/unifiedorder", fields, None).await;
         reply(ex, |read| created(read, order))
     }
 
     async fn query(&self, order: &Order<'_>) -> Reply<PayOutcome> {
         let fields = self.fields(&[("out_trade_no", order.id)]);
-        let ex = self.call("/pay/orderquery", fields, false, None).await;
+        let ex = self.call("/pay/orderquery", fields, None).await;
         reply(ex, |read| query_outcome(read, order, self.zone()))
     }
 
     async fn cancel(&self, order: &Order<'_>) -> Reply<CancelOutcome> {
         let fields = self.fields(&[("out_trade_no", order.id)]);
-        let ex = self.call("/secapi/pay/reverse", fields, true, None).await;
+        let ex = self.call("/secapi/pay/reverse", fields, None).await;
         reply(ex, reverse_outcome)
     }
 
     async fn close(&self, order: &Order<'_>) -> Reply<PayOutcome> {
         let fields = self.fields(&[("out_trade_no", order.id)]);
-        let ex = self.call("/pay/closeorder", fields, false, None).await;
+        let ex = self.call("/pay/closeorder", fields, None).await;
         reply(ex, close_outcome)
     }
 
@@ -575,14 +560,14 @@ impl Channel for WechatChannel {
             ("refund_fee_type", "CNY"),
             ("refund_desc", reason.trim()),
         ]);
-        let (read, audit, elapsed) = self.call("/secapi/pay/refund", fields, true, None).await;
+        let (read, audit, elapsed) = self.call("/secapi/pay/refund", fields, None).await;
         let first = match refund_outcome(read, order, amount) {
             Ok(Some(done)) => return Reply { outcome: done, audit, elapsed },
             Ok(None) => None,
             Err(why) => Some(why),
         };
         let asked = self.fields(&[("out_refund_no", refund_id)]);
-        let (q_read, q_audit, q_elapsed) = self.call("/pay/refundquery", asked, false, None).await;
+        let (q_read, q_audit, q_elapsed) = self.call("/pay/refundquery", asked, None).await;
         let outcome = match (refund_query_outcome(q_read, refund_id, amount), first) {
             // The refund's answer was lost and the query does not know it: unknown, re-sent later.
             (RefundOutcome::Unknown(q), Some(why)) => RefundOutcome::Unknown(format!("{why}; {q}")),
