@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, the core and the sandbox (unit, contract against the sandbox over
-# loopback HTTP, bad input, disk faults, CLI, crash and recovery, and a short chaos run), each fuzz
+# loopback HTTP, bad input, disk faults, CLI, crash and recovery, Alipay's and WeChat Pay's own client
+# libraries against the sandbox and against our requests, and a short chaos run), each fuzz
 # target briefly, the UI's unit tests, and the end-to-end tests of the real window under Xvfb.
 # Installs what it needs first.
 set -euo pipefail
@@ -13,6 +14,9 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "format"
 cargo fmt --all -- --check
+
+step "wallet SDKs (the wallets' own npm client libraries check our signatures: tests/wallet_sdks.rs)"
+(cd scripts/wallet-sdks && npm ci --no-audit --no-fund)
 
 step "core and sandbox"
 cargo test --workspace --exclude paydesk-e2e --exclude paydesk-app

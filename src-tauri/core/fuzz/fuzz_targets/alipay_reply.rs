@@ -27,7 +27,12 @@ static KEYS: LazyLock<AlipayKeys> = LazyLock::new(common::alipay_keys);
 fuzz_target!(|data: &[u8]| {
     let input = common::reply_input(data, false);
     let (status, body, sign) = (input.status, input.body, input.sign);
-    let body_for = |method: &str| if sign { common::alipay_signed_reply(method, body) } else { body.to_vec() };
+    // One signature serves every method: it covers the inner object only.
+    let signature = sign.then(|| common::alipay_sign(body));
+    let body_for = |method: &str| match &signature {
+        Some(s) => common::alipay_signed_reply(method, body, s),
+        None => body.to_vec(),
+    };
     let out = alipay_reply(&KEYS, status, body_for, &ORDER, Fen(1000));
 
     let is_2xx = (200..300).contains(&status);

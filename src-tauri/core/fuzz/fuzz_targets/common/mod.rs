@@ -152,9 +152,13 @@ pub fn alipay_keys() -> paydesk_core::fuzzing::AlipayKeys {
     paydesk_core::fuzzing::AlipayKeys::public_key(ALIPAY_PUBLIC_PEM).expect("the fuzz Alipay public key")
 }
 
-/// `inner` as Alipay answers `method`: under the method's key, signed over its exact bytes.
-pub fn alipay_signed_reply(method: &str, inner: &[u8]) -> Vec<u8> {
-    let sign = ALIPAY_SIGNER.sign(&String::from_utf8_lossy(inner));
+/// Alipay's signature of an inner reply object (its exact text).
+pub fn alipay_sign(inner: &[u8]) -> String {
+    ALIPAY_SIGNER.sign(&String::from_utf8_lossy(inner))
+}
+
+/// `inner` as Alipay answers `method`: under the method's key, with `sign` ([`alipay_sign`]).
+pub fn alipay_signed_reply(method: &str, inner: &[u8], sign: &str) -> Vec<u8> {
     let mut out = format!("{{\"{}_response\":", method.replace('.', "_")).into_bytes();
     out.extend_from_slice(inner);
     out.extend_from_slice(format!(",\"sign\":\"{sign}\"}}").as_bytes());

@@ -540,6 +540,9 @@ impl AlipayChannel {
             params.push(("app_cert_sn", certs.app.clone()));
             params.push(("alipay_root_cert_sn", certs.root.clone()));
         }
+        // A blank value is not sent at all: Alipay's SDKs disagree on whether one is signed
+        // (the Node SDK signs `k=`, the Java SDK skips whitespace-only values).
+        params.retain(|(_, v)| !v.trim().is_empty());
         let content = sign::sign_content(params.iter().map(|(k, v)| (*k, v.as_str())), &["sign"]);
         params.push(("sign", self.signer.sign(&content)));
         params
