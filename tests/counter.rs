@@ -129,6 +129,18 @@ async fn a_sale_is_amount_then_scan_and_paid_goes_back_by_itself() -> Result<(),
             s.wait_text("[data-testid=notice]", needle, Duration::from_secs(10)).await?;
             s.screenshot(&format!("{name}-no-amount.png")).await?;
             assert_eq!(ledger.payments_created_between(0, i64::MAX, 10)?.len(), 1);
+            s.click("[data-testid=notice] button").await?;
+
+            // A WeChat code while the ABC (Alipay) channel is selected goes to WeChat Pay by
+            // itself: the clerk never picks a channel for a scan.
+            s.keypad("5.67").await?;
+            s.wait_for("[data-testid=scan-ready]", Duration::from_secs(5)).await?;
+            s.wedge("130000000000000010\u{E007}").await?;
+            s.wait_for("[data-testid=result-success]", SETTLE).await?;
+            s.screenshot(&format!("{name}-wechat-paid.png")).await?;
+            let all = ledger.payments_created_between(0, i64::MAX, 10)?;
+            let wechat = all.iter().find(|p| p.amount.0 == 567).expect("the WeChat payment");
+            assert_eq!((wechat.channel.as_str(), wechat.state), ("wechat", State::Paid));
             s.close().await;
         }
     }
