@@ -9,7 +9,7 @@
 //! is "unpaid", and lapses after `page_lifetime_ms`; the query reply names no amount, so
 //! `SUCCESS` is believed for the order number it was asked about.
 
-use super::http::{excerpt, HttpClient, Transport};
+use super::http::{Answer, HttpClient, Transport};
 use super::{
     channel_time_ms, no_page, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display, Failure,
     Notice, Order, PayOutcome, Reply, SPACED_LOCAL,
@@ -235,14 +235,11 @@ pub(crate) enum Read {
 }
 
 pub(crate) fn read(transport: Transport) -> Read {
-    let (status, body) = match transport {
-        Transport::NotSent(why) => return Read::NotSent(why),
-        Transport::Lost(why) => return Read::Unknown(why),
-        Transport::Answered { status, body, .. } => (status, body),
+    let body = match transport.body_2xx() {
+        Answer::Body(body) => body,
+        Answer::NotSent(why) => return Read::NotSent(why),
+        Answer::Unknown(why) => return Read::Unknown(why),
     };
-    if !(200..300).contains(&status) {
-        return Read::Unknown(format!("HTTP {status}: {}", excerpt(&body)));
-    }
     let value: Value = match serde_json::from_slice(&body) {
         Ok(Value::Object(o)) => Value::Object(o),
         Ok(_) => return Read::Unknown("reply is not a JSON object".into()),

@@ -127,6 +127,25 @@ impl HttpClient {
     }
 }
 
+/// A 2xx answer's body, or why the exchange says nothing about the call.
+pub(crate) enum Answer {
+    Body(Vec<u8>),
+    NotSent(String),
+    Unknown(String),
+}
+
+impl Transport {
+    /// For channels whose every answer is a 2xx: a 3xx, 4xx or 5xx may be a proxy's or a crash's.
+    pub(crate) fn body_2xx(self) -> Answer {
+        match self {
+            Transport::NotSent(why) => Answer::NotSent(why),
+            Transport::Lost(why) => Answer::Unknown(why),
+            Transport::Answered { status, body, .. } if (200..300).contains(&status) => Answer::Body(body),
+            Transport::Answered { status, body, .. } => Answer::Unknown(format!("HTTP {status}: {}", excerpt(&body))),
+        }
+    }
+}
+
 /// The first 200 characters of a body, for a reason text.
 pub(crate) fn excerpt(body: &[u8]) -> String {
     String::from_utf8_lossy(body).chars().take(200).collect()

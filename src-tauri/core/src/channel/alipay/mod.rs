@@ -26,7 +26,7 @@
 
 pub mod sign;
 
-use super::http::{excerpt, not_encoded, HttpClient, Transport};
+use super::http::{Answer, not_encoded, HttpClient, Transport};
 use super::{
     channel_time_ms, page_or_refusal, CancelOutcome, Capabilities, Channel, ChannelSetupError, CreateOutcome, Failure,
     Notice, Order, PayOutcome, RefundOutcome, Reply, SPACED_LOCAL,
@@ -182,14 +182,11 @@ fn response_key(method: &str) -> String {
 /// Reads a gateway reply: finds the method's object (or `error_response`), checks `sign` over
 /// its exact text and, in certificate mode, that the reply names our Alipay certificate.
 pub(crate) fn read(transport: Transport, method: &str, keys: &ReplyKeys) -> Read {
-    let (status, body) = match transport {
-        Transport::NotSent(why) => return Read::NotSent(why),
-        Transport::Lost(why) => return Read::Unknown(why),
-        Transport::Answered { status, body, .. } => (status, body),
+    let body = match transport.body_2xx() {
+        Answer::Body(body) => body,
+        Answer::NotSent(why) => return Read::NotSent(why),
+        Answer::Unknown(why) => return Read::Unknown(why),
     };
-    if !(200..300).contains(&status) {
-        return Read::Unknown(format!("HTTP {status}: {}", excerpt(&body)));
-    }
     read_body(&body, method, keys)
 }
 

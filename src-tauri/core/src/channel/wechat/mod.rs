@@ -27,7 +27,7 @@
 
 pub mod xml;
 
-use super::http::{excerpt, HttpClient, Tls, Transport};
+use super::http::{Answer, HttpClient, Tls, Transport};
 use super::{
     channel_time_ms, channel_time_text, page_or_refusal, CancelOutcome, Capabilities, Channel, ChannelSetupError,
     CreateOutcome, Failure, Notice, Order, PayOutcome, RefundOutcome, Reply, COMPACT_LOCAL,
@@ -127,14 +127,11 @@ fn result_ok(f: &Fields) -> bool {
 }
 
 pub(crate) fn read(transport: Transport, check: &Check) -> Read {
-    let (status, body) = match transport {
-        Transport::NotSent(why) => return Read::NotSent(why),
-        Transport::Lost(why) => return Read::Unknown(why),
-        Transport::Answered { status, body, .. } => (status, body),
+    let body = match transport.body_2xx() {
+        Answer::Body(body) => body,
+        Answer::NotSent(why) => return Read::NotSent(why),
+        Answer::Unknown(why) => return Read::Unknown(why),
     };
-    if !(200..300).contains(&status) {
-        return Read::Unknown(format!("HTTP {status}: {}", excerpt(&body)));
-    }
     read_body(&body, check)
 }
 
@@ -453,6 +450,18 @@ impl WechatChannel {
         (read(ex.transport, &self.check), ex.audit, ex.elapsed)
     }
 
+    /// The fields of a new order (micropay, unifiedorder), then `more`.
+    fn order_fields(&self, order: &Order<'_>, total_fen: &str, more: &[(&str, &str)]) -> Fields {
+        let common = [
+            ("body", self.body(order)),
+            ("out_trade_no", order.id),
+            ("total_fee", total_fen),
+            ("fee_type", "CNY"),
+            ("spbill_create_ip", self.config.spbill_create_ip.as_str()),
+        ];
+        self.fields(&[&common[..], more].concat())
+    }
+
     fn body<'a>(&'a self, order: &Order<'a>) -> &'a str {
         if order.subject.trim().is_empty() {
             &self.config.body
@@ -499,14 +508,7 @@ impl Channel for WechatChannel {
 
     async fn barcode_pay(&self, order: &Order<'_>, code: &str) -> Reply<PayOutcome> {
         let total = order.amount.0.to_string();
-        let fields = self.fields(&[
-            ("body", self.body(order)),
-            ("out_trade_no", order.id),
-            ("total_fee", &total),
-            ("fee_type", "CNY"),
-            ("spbill_create_ip", &self.config.spbill_create_ip),
-            ("auth_code", code),
-        ]);
+        let fields = self.order_fields(order, &total, &[("auth_code", code)]);
         let ex = self.call("/pay/micropay", fields, Some(code)).await;
         reply(ex, |read| pay_outcome(read, order, self.zone(), &self.pay_failures))
     }
@@ -517,17 +519,11 @@ impl Channel for WechatChannel {
         // Rounded up to the second: WeChat never closes a code the screen still shows.
         let expire = channel_time_text(expires_at_ms.max(earliest) + 999, COMPACT_LOCAL, self.zone());
         let notify = self.config.notify_url.as_deref().unwrap_or_default();
-        let fields = self.fields(&[
-            ("body", self.body(order)),
-            ("out_trade_no", order.id),
-            ("total_fee", &total),
-            ("fee_type", "CNY"),
-            ("spbill_create_ip", &self.config.spbill_create_ip),
-            ("notify_url", notify),
-            ("trade_type", "NATIVE"),
-            ("product_id", order.id),
-            ("time_expire", &expire),
-        ]);
+        let fields = self.order_fields(
+            order,
+            &total,
+            &[("notify_url", notify), ("trade_type", "NATIVE"), ("product_id", order.id), ("time_expire", &expire)],
+        );
         let ex = self.call("/pay/unifiedorder", fields, None).await;
         reply(ex, |read| created(read, order))
     }
