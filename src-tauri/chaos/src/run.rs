@@ -115,6 +115,9 @@ fn write_config(dir: &Path, port: u16, terminal: &str, lakala_backend: bool) -> 
     }
     if let Some(wechat) = ch.wechat.as_mut() {
         (wechat.request_timeout_ms, wechat.connect_timeout_ms) = (1_000, 500);
+        // The sandbox takes any time_expire: a QR create whose answer was lost is followed for a
+        // minute, not WeChat's five, so the run's end does not wait on it.
+        wechat.min_qr_expiry_ms = 60_000;
     }
     c.save(&path).map_err(|e| e.to_string())?;
     DemoKeys { files: paydesk_sandbox::demo_keys::CASHIER_FILES }.write(&path).map_err(|e| e.to_string())?;

@@ -592,6 +592,7 @@ impl Config {
                     notify_url: None,
                     failure_codes: None,
                     barcode_deadline_ms: None,
+                    min_qr_expiry_ms: channels::default_wechat_min_expiry(),
                     lapse_watch_ms: channels::default_desk_watch(),
                 }),
             },

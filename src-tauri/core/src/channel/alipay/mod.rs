@@ -26,7 +26,7 @@
 
 pub mod sign;
 
-use super::http::{Answer, not_encoded, HttpClient, Transport};
+use super::http::{not_encoded, Answer, HttpClient, Transport};
 use super::{
     channel_time_ms, page_or_refusal, CancelOutcome, Capabilities, Channel, ChannelSetupError, CreateOutcome, Failure,
     Notice, Order, PayOutcome, RefundOutcome, Reply, SPACED_LOCAL,

@@ -40,9 +40,6 @@ use std::time::Duration;
 use xml::Fields;
 
 const SUCCESS: &str = "SUCCESS";
-/// WeChat closes an unpaid Native order at `time_expire`, which must be at least 5 minutes
-/// after the order [doc: unifiedorder `time_expire`].
-const MIN_EXPIRY: Duration = Duration::from_secs(5 * 60 + 30);
 
 /// `refund` refusals after which nothing was refunded.
 pub const REFUND_FAILURES: &[&str] = &[
@@ -470,6 +467,12 @@ impl WechatChannel {
         }
     }
 
+    /// WeChat closes an unpaid Native order at `time_expire`, which must be some minutes after
+    /// the order (5 in the current v2 docs, 1 in older ones): `min_qr_expiry_ms`.
+    fn min_expiry(&self) -> Duration {
+        Duration::from_millis(self.config.min_qr_expiry_ms)
+    }
+
     fn zone(&self) -> ChannelZone {
         self.config.time_zone
     }
@@ -497,9 +500,9 @@ impl Channel for WechatChannel {
         &self.config.mch_id
     }
 
-    /// `time_expire` is whole seconds, and at least 5 minutes away.
+    /// `time_expire` is whole seconds, and at least `min_qr_expiry_ms` away.
     fn qr_expiry(&self, shown: Duration) -> Duration {
-        Duration::from_secs(shown.as_millis().div_ceil(1000) as u64).max(MIN_EXPIRY)
+        Duration::from_secs(shown.as_millis().div_ceil(1000) as u64).max(self.min_expiry())
     }
 
     fn lapse_watch(&self) -> Duration {
@@ -515,7 +518,7 @@ impl Channel for WechatChannel {
 
     async fn create_qr(&self, order: &Order<'_>, expires_at_ms: i64) -> Reply<CreateOutcome> {
         let total = order.amount.0.to_string();
-        let earliest = crate::ledger::now_ms() + MIN_EXPIRY.as_millis() as i64;
+        let earliest = crate::ledger::now_ms() + self.min_expiry().as_millis() as i64;
         // Rounded up to the second: WeChat never closes a code the screen still shows.
         let expire = channel_time_text(expires_at_ms.max(earliest) + 999, COMPACT_LOCAL, self.zone());
         let notify = self.config.notify_url.as_deref().unwrap_or_default();
