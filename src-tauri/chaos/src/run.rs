@@ -7,7 +7,9 @@
 
 use crate::cashier::{self, MANAGER, MANAGER_PIN};
 use crate::plan::{FaultPhase, Job, Kill, Pay, Plan};
+use chrono::NaiveDate;
 use paydesk_core::config::{Config, DemoKeys, Timing};
+use paydesk_core::engine::recon::{day_of, ReconError, StatementSource};
 use paydesk_core::ledger::{ChannelCharge, ChannelRefund, Ledger, Mismatch};
 use paydesk_core::money::Fen;
 use paydesk_sandbox::{Faults, Injected, Sandbox, SandboxOptions, Truth};
@@ -73,12 +75,21 @@ pub struct Report {
     pub hung: Vec<usize>,
     pub unsettled: Option<String>,
     pub mismatches: Vec<String>,
+    /// Reconciliation runs (each till × channel × business day, against the sandbox's bills or
+    /// by query sweeps), the statement rows they read, and what they found to act on.
+    pub recon_runs: usize,
+    pub recon_rows: usize,
+    pub recon_differences: Vec<String>,
     pub seconds: f64,
 }
 
 impl Report {
     pub fn passed(&self) -> bool {
-        self.crashes.is_empty() && self.hung.is_empty() && self.unsettled.is_none() && self.mismatches.is_empty()
+        self.crashes.is_empty()
+            && self.hung.is_empty()
+            && self.unsettled.is_none()
+            && self.mismatches.is_empty()
+            && self.recon_differences.is_empty()
     }
 }
 
@@ -287,6 +298,7 @@ impl LaneReport {
 
 pub async fn run(opts: &Options) -> Result<Report, String> {
     let clock = Instant::now();
+    let first_day = day_of(paydesk_core::ledger::now_ms());
     std::fs::create_dir_all(&opts.dir).map_err(|e| e.to_string())?;
     let sandbox = Arc::new(
         Sandbox::start(SandboxOptions {
@@ -294,6 +306,8 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
             barcode_close_after: Duration::from_millis(2_200),
             hang: Duration::from_millis(2_500),
             seed: opts.seed,
+            // The run ends by reconciling today's (and tomorrow's) bills at once.
+            bills_ready_same_day: true,
             ..SandboxOptions::default()
         })
         .await
@@ -364,6 +378,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     std::fs::write(opts.dir.join("truth.json"), serde_json::to_vec(&truth).map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
     report.mismatches = verify_lanes(&opts.dir, &truth)?;
+    reconcile_lanes(&lanes, first_day, &mut report).await?;
     for lane in &lanes {
         let ledger = Ledger::open(&lane.dir.join("ledger.db")).map_err(|e| e.to_string())?;
         tally(&ledger, &mut report)?;
@@ -376,6 +391,48 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     report.customer_paid_qr = customers.paid.load(Ordering::Relaxed);
     report.seconds = clock.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Every till reconciles every channel's business days of the run through the product's own
+/// reconciliation (the wallets' bills, query sweeps for the rest), and the day after the last
+/// (where a payment near midnight lands): nothing may be left to act on, and nothing may await
+/// a bill after that.
+async fn reconcile_lanes(lanes: &[Lane], first_day: NaiveDate, report: &mut Report) -> Result<(), String> {
+    let last_day = day_of(paydesk_core::ledger::now_ms()) + chrono::Duration::days(1);
+    for lane in lanes {
+        let config = Config::load(&lane.config).map_err(|e| e.to_string())?;
+        let cashier = paydesk_core::engine::Cashier::open(config, &lane.config, None).map_err(|e| e.to_string())?;
+        let channels: Vec<String> = cashier.channels().keys().map(|c| c.to_string()).collect();
+        for channel in &channels {
+            let mut day = first_day;
+            while day <= last_day {
+                let run = match cashier.reconcile(channel, day, StatementSource::Channel, "chaos").await {
+                    Ok(r) => r,
+                    // A wallet with no trade that day (WeChat says no bill): nothing to compare.
+                    Err(ReconError::NotReady(_)) => {
+                        day += chrono::Duration::days(1);
+                        continue;
+                    }
+                    Err(e) => return Err(format!("{} {channel} {day}: {e}", lane.terminal)),
+                };
+                report.recon_runs += 1;
+                report.recon_rows += usize::try_from(run.run.rows).unwrap_or(0);
+                for d in &run.differences {
+                    if !d.waiting || day == last_day {
+                        report.recon_differences.push(format!(
+                            "{} {channel} {day}: {} {} {}",
+                            lane.terminal,
+                            d.kind,
+                            d.order_no,
+                            d.refund_no.as_deref().unwrap_or("")
+                        ));
+                    }
+                }
+                day += chrono::Duration::days(1);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Each lane's ledger against the truth of its terminal's orders; a charge for an order of no
@@ -621,6 +678,15 @@ pub fn summary(r: &Report) -> String {
     }
     if !r.hung.is_empty() {
         s += &format!("HUNG jobs: {:?}\n", r.hung);
+    }
+    s += &format!(
+        "reconciliation: {} runs over {} statement rows, {} differences to act on\n",
+        r.recon_runs,
+        r.recon_rows,
+        r.recon_differences.len()
+    );
+    for d in &r.recon_differences {
+        s += &format!("  {d}\n");
     }
     s += &format!("mismatches: {}\n", r.mismatches.len());
     for m in &r.mismatches {

@@ -379,3 +379,30 @@ impl Listeners {
         [&self.ledger, &wal].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
     }
 }
+
+// ---------------------------------------------------------------- reconciliation statements
+
+// The statement parsers themselves are public: `crate::recon::bills`.
+
+/// The CSV inside Alipay's trade-bill zip (GBK bytes), read as `alipay_trade_bill` reads the zip's
+/// entry: the target reaches the CSV reader without having to build a zip.
+pub fn alipay_detail_csv(
+    bytes: &[u8],
+) -> Result<Vec<crate::recon::statement::StatementRow>, crate::recon::statement::StatementError> {
+    crate::recon::bills::alipay_detail_csv(bytes)
+}
+
+/// `csv` as the one entry of an Alipay trade-bill zip (`…_业务明细.csv`, deflated).
+pub fn alipay_zip_of(csv: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("20880000000000010156_20260115_业务明细.csv", options).map_err(|e| e.to_string())?;
+    zip.write_all(csv).map_err(|e| e.to_string())?;
+    Ok(zip.finish().map_err(|e| e.to_string())?.into_inner())
+}
+
+/// A file's SHA-1 as WeChat Pay gives it (`hash_value`, lowercase hex).
+pub fn sha1_hex(bytes: &[u8]) -> String {
+    crate::recon::bills::sha1_hex(bytes)
+}

@@ -16,6 +16,7 @@ pub mod paycode;
 pub mod people;
 pub mod private_file;
 pub mod qr;
+pub mod recon;
 pub mod scan;
 pub mod terminal_api;
 pub mod text;

@@ -26,9 +26,31 @@ impl OrderNumbers {
     }
 }
 
+/// The terminal code of a payment number this module made (`T01` of `T01` + `yyMMddHHmmss` + 4 digits),
+/// or none for any other text (an order made outside paydesk, or a refund number).
+pub fn terminal_of(order_no: &str) -> Option<&str> {
+    const DIGITS: usize = 12 + 4;
+    let split = order_no.len().checked_sub(DIGITS)?;
+    let (code, digits) = (order_no.get(..split)?, order_no.get(split..)?);
+    let code_ok = (1..=8).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric());
+    (code_ok && digits.bytes().all(|b| b.is_ascii_digit())).then_some(code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_payment_number_names_its_terminal() {
+        let n = OrderNumbers::new("k2");
+        assert_eq!(terminal_of(&n.next("")), Some("K2"));
+        assert_eq!(terminal_of("T012611221030000001"), Some("T01"));
+        assert_eq!(terminal_of("T01R2611221030000001"), Some("T01R"), "a refund number reads as its own code");
+        assert_eq!(terminal_of("T0126112210300001"), Some("T"), "only the 16 digits are fixed");
+        for other in ["NOT-OURS-1", "2026112210300001", "", "T01261122103000x1", "ABCDEFGHI2611221030000001"] {
+            assert_eq!(terminal_of(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn numbers_are_short_alphanumeric_and_distinct() {

@@ -28,6 +28,8 @@ pub enum Action {
     /// Disable or enable a user, set a new PIN, unlock a locked user.
     ManageUsers,
     LeaveKiosk,
+    /// Resolve a reconciliation difference (mark a charged payment paid, or follow one up).
+    ResolveDifference,
 }
 
 impl Action {
@@ -41,6 +43,7 @@ impl Action {
             Action::AddUser => "add_user",
             Action::ManageUsers => "manage_users",
             Action::LeaveKiosk => "leave_kiosk",
+            Action::ResolveDifference => "resolve_difference",
         }
     }
 
@@ -471,6 +474,8 @@ pub fn action_text(action: &str, lang: Lang) -> String {
         "shift_close" => ("交班（Z 报表）", "Shift closed (Z report)"),
         "settings_change" => ("修改设置", "Settings changed"),
         "leave_kiosk" => ("退出自助模式", "Left kiosk mode"),
+        "reconciled" => ("对账", "Reconciled"),
+        "difference_resolved" => ("处理对账差异", "Reconciliation difference resolved"),
         "user_disabled" => ("停用用户", "User disabled"),
         "user_enabled" => ("启用用户", "User enabled"),
         "pin_reset" => ("重设 PIN", "PIN reset"),

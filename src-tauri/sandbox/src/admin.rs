@@ -1,5 +1,6 @@
 //! Admin endpoints on loopback only: the truth (every charge and refund), the fault
-//! switches, and the notifies (the record of every attempt; sending one on demand).
+//! switches, the statements' faults, and the notifies (the record of every attempt; sending one
+//! on demand).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::bills::BillFaults;
 use crate::faults::Faults;
 use crate::notify::{self, NotifyRequest};
 use crate::{json_response, App};
@@ -21,6 +23,7 @@ pub fn router() -> Router<Arc<App>> {
     Router::new()
         .route("/admin/truth", get(truth))
         .route("/admin/faults", get(get_faults).post(set_faults))
+        .route("/admin/bill-faults", get(get_bill_faults).post(set_bill_faults))
         .route("/admin/notifies", get(notifies))
         .route("/admin/notify", post(send_notify))
         .layer(middleware::from_fn(loopback_only))
@@ -86,6 +89,31 @@ async fn set_faults(State(app): State<Arc<App>>, body: Bytes) -> Response {
     tracing::info!(?faults, "faults set");
     let reply = json_response(StatusCode::OK, &faults);
     app.faults.set(faults);
+    reply
+}
+
+async fn get_bill_faults(State(app): State<Arc<App>>) -> Response {
+    json_response(StatusCode::OK, &app.bills.faults())
+}
+
+/// The statements' faults: [`BillFaults`] as camelCase JSON (absent fields: none, fee 60 bp);
+/// an unknown field or a bad value is refused with 400.
+async fn set_bill_faults(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let faults: BillFaults = match serde_json::from_slice(&body) {
+        Ok(f) => f,
+        Err(e) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &serde_json::json!({ "error": format!("bad bill faults: {e}") }),
+            )
+        }
+    };
+    if let Err(e) = faults.validate() {
+        return json_response(StatusCode::BAD_REQUEST, &serde_json::json!({ "error": e }));
+    }
+    tracing::info!(?faults, "bill faults set");
+    let reply = json_response(StatusCode::OK, &faults);
+    app.bills.set_faults(faults);
     reply
 }
 

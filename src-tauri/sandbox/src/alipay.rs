@@ -3,7 +3,7 @@
 //! store (RSA2 over the sorted parameters), in public-key mode or cert mode; replies are signed
 //! over the exact bytes of their inner object. Amounts are yuan text with two decimals.
 //!
-//! Readings where the contract (`/work/notes/issue17-wire.md`) and the wallets' docs are silent:
+//! Readings where the contract (`docs/wire-formats.md`) and the wallets' docs are silent:
 //! - Refusals of the request itself are unsigned and sit under the method's key (`error_response`
 //!   when the method is missing or unknown): `40001` for a missing common parameter, `40002` for a
 //!   bad one, `isv.*` sub-codes. A bad `biz_content` (not a JSON object, a field missing or
@@ -59,7 +59,7 @@ const DEFAULT_QR_MINUTES: i64 = 120;
 /// The longest `timeout_express` taken: 15 days.
 const MAX_QR_MINUTES: i64 = 15 * 24 * 60;
 /// The buyer every sandbox trade names (masked, as Alipay shows it).
-const BUYER_LOGON_ID: &str = "158****1562";
+pub(crate) const BUYER_LOGON_ID: &str = "158****1562";
 /// Flag of a trade whose first cancel asks to be retried (payment code ending 89).
 const RETRY_CANCEL: &str = "retry_cancel";
 /// The signature type every request names and every notify carries (SHA256withRSA).
@@ -150,10 +150,11 @@ enum Method {
     Close,
     Refund,
     RefundQuery,
+    BillUrl,
 }
 
 impl Method {
-    const ALL: [Method; 7] = [
+    const ALL: [Method; 8] = [
         Method::Pay,
         Method::Precreate,
         Method::Query,
@@ -161,6 +162,7 @@ impl Method {
         Method::Close,
         Method::Refund,
         Method::RefundQuery,
+        Method::BillUrl,
     ];
 
     fn name(self) -> &'static str {
@@ -172,6 +174,7 @@ impl Method {
             Method::Close => "alipay.trade.close",
             Method::Refund => "alipay.trade.refund",
             Method::RefundQuery => "alipay.trade.fastpay.refund.query",
+            Method::BillUrl => "alipay.data.dataservice.bill.downloadurl.query",
         }
     }
 
@@ -364,6 +367,7 @@ async fn gateway(
         Method::Close => close(&app, &f),
         Method::Refund => refund(&app, &f),
         Method::RefundQuery => refund_query(&app, &f),
+        Method::BillUrl => bill_url(&app, &f),
     };
     signed(&app, method, answer.unwrap_or_else(|msg| invalid_parameter(&msg)))
 }
@@ -602,7 +606,7 @@ fn query(app: &App, f: &Fields) -> Result<Map<String, Value>, Bad> {
 }
 
 /// The number the refund of a cancelled paid trade is recorded under.
-fn cancel_no(no: &str) -> String {
+pub(crate) fn cancel_no(no: &str) -> String {
     format!("{no}-cancel")
 }
 
@@ -725,6 +729,27 @@ fn refund_query(app: &App, f: &Fields) -> Result<Map<String, Value>, Bad> {
         obj.insert("gmt_refund_pay".to_owned(), json!(stamp(r.at_ms)));
     }
     Ok(ok(fields))
+}
+
+// ---------------------------------------------------------------- statements
+
+/// `alipay.data.dataservice.bill.downloadurl.query`: `trade` bills of one day (`yyyy-MM-dd`) only.
+fn bill_url(app: &App, f: &Fields) -> Result<Map<String, Value>, Bad> {
+    let bill_type = f.str("bill_type")?;
+    if bill_type != "trade" {
+        return Err(format!("bill_type不支持: {bill_type}（仅支持trade）"));
+    }
+    let text = f.str("bill_date")?;
+    let day =
+        crate::bills::parse_day(text, "%Y-%m-%d").ok_or_else(|| format!("bill_date格式错误（yyyy-MM-dd）: {text}"))?;
+    Ok(match crate::bills::alipay_download_url(app, day) {
+        Ok(Some(url)) => ok(json!({"bill_download_url": url})),
+        Ok(None) => failure("ACQ.BILL_NOT_EXIST", "账单不存在"),
+        Err(e) => {
+            tracing::error!("alipay bill of {day}: {e}");
+            unknown_error()
+        }
+    })
 }
 
 // ---------------------------------------------------------------- notify

@@ -12,8 +12,8 @@
 //! | `lakala` direct (open platform v3) | signed requests, signed replies; `/api/v3/labs/trans/{micropay,preorder}`, `/api/v3/labs/query/tradequery`, `/api/v3/labs/relation/{revoked,close,refund}`, `/api/v3/ccss/counter/order/{special_create,query,close}` |
 //! | `cashdesk` (seed 002) | MD5 or SM3 signed; `/api/cashier-desk/unified/orders`, `…/out-trade-no/query-pay-result/{outTradeNo}`, page `/cashier-desk-web/payment?token=` |
 //! | `paysvc` (seed 003) | `/api/pay/create` (a form to `/alipay/gateway.do`), `/api/pay/status/{orderNo}` |
-//! | `alipay` (OpenAPI, RSA2, public-key or cert mode) | `POST /gateway.do`, `method` = `alipay.trade.{pay,precreate,query,cancel,close,refund,fastpay.refund.query}`; async notify (form) |
-//! | `wechat` (Pay v2, XML, MD5 or HMAC-SHA256) | `/pay/{micropay,orderquery,unifiedorder,closeorder,refundquery}`, `/secapi/pay/{reverse,refund}`; NATIVE notify (XML) |
+//! | `alipay` (OpenAPI, RSA2, public-key or cert mode) | `POST /gateway.do`, `method` = `alipay.trade.{pay,precreate,query,cancel,close,refund,fastpay.refund.query}`, `alipay.data.dataservice.bill.downloadurl.query`; `GET /bills/alipay/{token}` (the bill zip); async notify (form) |
+//! | `wechat` (Pay v2, XML, MD5 or HMAC-SHA256) | `/pay/{micropay,orderquery,unifiedorder,closeorder,refundquery,downloadbill}`, `/secapi/pay/{reverse,refund}`; NATIVE notify (XML) |
 //!
 //! The credentials it expects default to the demo profile's ([`LAKALA_TOKEN`],
 //! [`LAKALA_APPID`], [`LAKALA_MERCHANT_NO`], [`LAKALA_TERM_NO`], [`CASHDESK_APP_ID`],
@@ -69,15 +69,32 @@
 //! format and signature, and retried on the channel's schedule (scaled by `minute`)
 //! until exactly acknowledged (see `notify.rs`).
 //!
+//! Each wallet publishes its daily statement (对账单, `bills.rs`), written from the sandbox's own
+//! record (the truth) in the wallet's format: Alipay's trade bill through
+//! `alipay.data.dataservice.bill.downloadurl.query` (biz `{bill_type:"trade",
+//! bill_date:"yyyy-MM-dd"}` → `10000 {bill_download_url}`, a `GET /bills/alipay/{token}` that serves
+//! `{pid}_{yyyymmdd}.csv.zip` for 30 s (scaled by `minute`), then 404), WeChat's ALL trade bill
+//! through `POST /pay/downloadbill` (`bill_date` `yyyyMMdd`: the text itself, `text/plain`). A day
+//! is billed T+1, once it is over (before: Alipay `40004 ACQ.BILL_NOT_EXIST`, WeChat `return_code
+//! FAIL` `No Bill Exist`, as WeChat also answers for a day without trade; Alipay's file of such a
+//! day has no rows); [`SandboxOptions::bills_ready_same_day`] bills any day at once (today and
+//! later days: what they hold so far).
+//! The fee is 0.6 % (60 bp per channel), charged on payments and given back pro rata on refunds.
+//! `GET`/`POST /admin/bill-faults` ([`BillFaults`], [`Sandbox::set_bill_faults`]) makes the
+//! statements wrong as real ones are (`dropOrders`, `dropRefunds`, `nextDayOrders`, `feeRateBp`,
+//! `extraCharges`, `amountOverrides`); the truth stays as it is.
+//!
 //! Loopback-only admin endpoints: `GET /admin/truth` (every charge and refund),
 //! `GET`/`POST /admin/faults` (latency, 503 before, 500 after, dropped connection
-//! after, garbled body; on every channel call), `GET /admin/notifies[?orderNo=]`
+//! after, garbled body; on every channel call), `GET`/`POST /admin/bill-faults` (what the
+//! statements get wrong), `GET /admin/notifies[?orderNo=]`
 //! (every notify and its attempts) and `POST /admin/notify` (send one now, genuine
 //! or forged: [`NotifyRequest`]). `GET /healthz` answers `ok`.
 
 mod abc;
 mod admin;
 mod alipay;
+mod bills;
 mod cashdesk;
 mod customer;
 mod faults;
@@ -107,6 +124,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+pub use bills::{AmountOverride, BillFaults, ExtraCharge, FeeRates, DEFAULT_FEE_RATE_BP};
 pub use cashdesk::{AmountReading, AmountUnit, NoResult, QueryForm};
 pub use faults::{Faults, Injected};
 pub use money::{format_yuan, parse_yuan};
@@ -222,6 +240,10 @@ pub struct SandboxOptions {
     pub tls_server_cert_pem: String,
     /// The TLS listener's private key (PEM).
     pub tls_server_key_pem: String,
+    /// Statements: any day's bill exists at once (today's, and a later day's with what it holds
+    /// so far), not only once the day is over (T+1, as the wallets do: the default). Tests switch
+    /// it on to bill what they just paid, and the next day's bill.
+    pub bills_ready_same_day: bool,
 }
 
 impl Default for SandboxOptions {
@@ -264,6 +286,7 @@ impl Default for SandboxOptions {
             wechat_ca_cert_pem: demo_keys::WECHAT_CA_CERT_PEM.to_owned(),
             tls_server_cert_pem: demo_keys::WECHAT_SERVER_CERT_PEM.to_owned(),
             tls_server_key_pem: demo_keys::WECHAT_SERVER_KEY_PEM.to_owned(),
+            bills_ready_same_day: false,
         }
     }
 }
@@ -280,6 +303,8 @@ pub(crate) struct App {
     pub alipay: alipay::Setup,
     pub wechat: wechat::Setup,
     pub notifier: notify::Notifier,
+    /// Statements: their faults and the Alipay downloads on offer.
+    pub bills: bills::Desk,
     /// Channel calls answered so far, by path (tests count the queries a cashier makes).
     pub calls: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
@@ -350,6 +375,7 @@ fn router(app: Arc<App>) -> Router {
         .merge(paysvc::router())
         .merge(alipay::router())
         .merge(wechat::router())
+        .merge(bills::router())
         .layer(axum::middleware::from_fn_with_state(app.clone(), faults::apply));
     Router::new()
         .merge(channels)
@@ -444,6 +470,7 @@ impl Sandbox {
             alipay,
             wechat,
             notifier,
+            bills: bills::Desk::new(&opts),
             calls: Default::default(),
         });
         let (stop, stop_rx) = watch::channel(false);
@@ -503,6 +530,18 @@ impl Sandbox {
     /// Percentages above 100 act as 100.
     pub fn set_faults(&self, f: Faults) {
         self.app.faults.set(f);
+    }
+
+    /// The statements' faults (what `GET /admin/bill-faults` returns).
+    pub fn bill_faults(&self) -> BillFaults {
+        self.app.bills.faults()
+    }
+
+    /// Sets what the statements get wrong (what `POST /admin/bill-faults` does, unchecked: a rate
+    /// above 10 000 bp acts as 10 000, an extra charge of a bad day or channel is never listed).
+    /// The truth is untouched.
+    pub fn set_bill_faults(&self, faults: BillFaults) {
+        self.app.bills.set_faults(faults);
     }
 
     /// What the customer page's Pay button does; the error says why it could not pay.

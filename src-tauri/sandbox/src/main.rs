@@ -116,6 +116,10 @@ struct Args {
     /// The TLS listener's private key (PEM) [default: the built-in test key].
     #[arg(long, value_name = "FILE")]
     tls_server_key: Option<PathBuf>,
+    /// Statements: bill any day at once, today and later ones with what they hold so far
+    /// (default: T+1, once the day is over, as the wallets do).
+    #[arg(long)]
+    bills_ready_same_day: bool,
 }
 
 fn read_pem(path: Option<&PathBuf>, default: String) -> Result<String, String> {
@@ -163,6 +167,7 @@ impl Args {
             wechat_ca_cert_pem: read_pem(self.wechat_ca_cert.as_ref(), d.wechat_ca_cert_pem)?,
             tls_server_cert_pem: read_pem(self.tls_server_cert.as_ref(), d.tls_server_cert_pem)?,
             tls_server_key_pem: read_pem(self.tls_server_key.as_ref(), d.tls_server_key_pem)?,
+            bills_ready_same_day: self.bills_ready_same_day,
             ..d
         })
     }

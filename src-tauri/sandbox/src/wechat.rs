@@ -6,7 +6,7 @@
 //! request was not taken (bad XML, bad signature, a missing `appid`/`mch_id`/`nonce_str`/`sign`);
 //! otherwise `result_code SUCCESS`/`FAIL` with `err_code`/`err_code_des`, signed.
 //!
-//! Readings where the contract (`/work/notes/issue17-wire.md`) and the wallets' docs are silent:
+//! Readings where the contract (`docs/wire-formats.md`) and the wallets' docs are silent:
 //! - A business field missing or malformed: `result_code FAIL`, `err_code PARAM_ERROR`.
 //! - Orders are found by `out_trade_no` only (not `transaction_id`); refunds by `out_refund_no`.
 //! - A repeated micropay or unifiedorder with a used `out_trade_no`: `ORDERPAID` if paid; a
@@ -51,7 +51,7 @@ pub const API_NATIVE: &str = "native";
 /// A NATIVE code lives 2 h unless `time_expire` says otherwise (the wallets' docs).
 const DEFAULT_NATIVE_MINUTES: i64 = 120;
 /// The payer every sandbox order names (the docs' sample openid).
-const OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
+pub(crate) const OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
 /// Extra values of an order.
 const SIGN_TYPE: &str = "sign_type";
 const PREPAY_ID: &str = "prepay_id";
@@ -72,6 +72,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/pay/closeorder", post(closeorder))
         .route("/secapi/pay/refund", post(refund))
         .route("/pay/refundquery", post(refundquery))
+        .route("/pay/downloadbill", post(downloadbill))
 }
 
 // ---------------------------------------------------------------- set-up
@@ -495,7 +496,7 @@ async fn orderquery(State(app): State<Arc<App>>, body: Bytes) -> Response {
 }
 
 /// The number the refund of a reversed paid order is recorded under.
-fn reverse_no(no: &str) -> String {
+pub(crate) fn reverse_no(no: &str) -> String {
     format!("{no}-reverse")
 }
 
@@ -596,7 +597,7 @@ async fn unifiedorder(State(app): State<Arc<App>>, body: Bytes) -> Response {
 // ---------------------------------------------------------------- refunds
 
 /// Extra values of an order, per refund number.
-fn refund_id_key(refund_no: &str) -> String {
+pub(crate) fn refund_id_key(refund_no: &str) -> String {
     format!("refund_id/{refund_no}")
 }
 
@@ -684,6 +685,35 @@ async fn refundquery(State(app): State<Arc<App>>, body: Bytes) -> Response {
         }
         Ok(Outcome::Success(fields))
     })
+}
+
+// ---------------------------------------------------------------- statements
+
+/// `/pay/downloadbill`: the ALL trade bill of one day (`yyyyMMdd`) as text, or `return_code
+/// FAIL`: `No Bill Exist` before the day is billed (T+1) or when it had no trade. Only
+/// `bill_type ALL` (the default) is served, and only as plain text (no `tar_type`).
+async fn downloadbill(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let req = match accept(&app, &body) {
+        Ok(req) => req,
+        Err(resp) => return *resp,
+    };
+    if req.opt("bill_type").is_some_and(|t| t != "ALL") {
+        return not_taken("invalid bill_type");
+    }
+    if req.opt("tar_type").is_some() {
+        return not_taken("invalid tar_type");
+    }
+    let Some(day) = req.opt("bill_date").and_then(|d| crate::bills::parse_day(d, "%Y%m%d")) else {
+        return not_taken("invalid bill_date");
+    };
+    match crate::bills::wechat_bill(&app, day) {
+        Some(text) => {
+            let mut resp = (StatusCode::OK, text).into_response();
+            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain;charset=utf-8"));
+            resp
+        }
+        None => not_taken("No Bill Exist"),
+    }
 }
 
 // ---------------------------------------------------------------- notify

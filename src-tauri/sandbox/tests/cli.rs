@@ -108,7 +108,14 @@ async fn channel_flags_are_taken() {
 async fn wallet_flags_are_taken() {
     use md5::Digest as _;
     let mut child = Command::new(env!("CARGO_BIN_EXE_paydesk-sandbox"))
-        .args(["--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0", "--alipay-cert-mode"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-listen",
+            "127.0.0.1:0",
+            "--alipay-cert-mode",
+            "--bills-ready-same-day",
+        ])
         .args(["--alipay-app-id", "2021000000000009", "--wechat-api-key", "abcdefghijklmnopqrstuvwxyz012345"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -131,6 +138,26 @@ async fn wallet_flags_are_taken() {
     let r = client.post(format!("{url}/pay/orderquery")).body(body).send().await.expect("orderquery");
     let text = r.text().await.expect("text");
     assert!(text.contains("<err_code><![CDATA[ORDERNOTEXIST]]></err_code>"), "{text}");
+
+    // WeChat: with --bills-ready-same-day, today's payment is on today's bill
+    let signed = |fields: &[(&str, &str)]| {
+        let fields: std::collections::BTreeMap<&str, &str> = fields.iter().copied().collect();
+        let mut text: String = fields.iter().map(|(k, v)| format!("{k}={v}&")).collect();
+        text.push_str("key=abcdefghijklmnopqrstuvwxyz012345");
+        let sign = hex::encode_upper(md5::Md5::digest(text.as_bytes()));
+        let inner: String = fields.iter().map(|(k, v)| format!("<{k}>{v}</{k}>")).collect();
+        format!("<xml>{inner}<sign>{sign}</sign></xml>")
+    };
+    let common = [("appid", "wxd930ea5d5a258f4f"), ("mch_id", "1900000109"), ("nonce_str", "abc124")];
+    let pay = [&common[..], &[("body", "b"), ("out_trade_no", "CLI3"), ("total_fee", "100")]].concat();
+    let pay = [&pay[..], &[("spbill_create_ip", "127.0.0.1"), ("auth_code", "134567890123456700")]].concat();
+    let r = client.post(format!("{url}/pay/micropay")).body(signed(&pay)).send().await.expect("micropay");
+    assert!(r.text().await.expect("text").contains("<result_code><![CDATA[SUCCESS]]></result_code>"));
+    let today = paydesk_sandbox::channel_stamp(chrono::Utc::now().timestamp_millis(), "%Y%m%d");
+    let bill = [&common[..], &[("bill_date", today.as_str()), ("bill_type", "ALL")]].concat();
+    let r = client.post(format!("{url}/pay/downloadbill")).body(signed(&bill)).send().await.expect("downloadbill");
+    let text = r.text().await.expect("text");
+    assert!(text.starts_with('\u{feff}') && text.contains("`CLI3,"), "{text}");
 
     // Alipay: the given app id, in cert mode (the SNs are asked for before the signature)
     let gateway = |app_id: &'static str| {

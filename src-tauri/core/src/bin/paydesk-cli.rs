@@ -9,6 +9,7 @@ use paydesk_core::channel::paysvc::HostedForm;
 use paydesk_core::channel::Display;
 use paydesk_core::config::{self, Config};
 use paydesk_core::engine::export::ExportKind;
+use paydesk_core::engine::recon::ReconError;
 use paydesk_core::engine::{BarcodeRequest, Cashier, Update};
 use paydesk_core::i18n::{Lang, Localized};
 use paydesk_core::ledger::{DayRange, Payment, RefundState, Role, State};
@@ -109,10 +110,51 @@ enum Command {
     },
     /// Resolve every unfinished payment now.
     Recover,
+    /// Reconciliation: a business day checked against the channel's own record (its bill, or a
+    /// sweep of queries where it publishes none), or against a statement file.
+    Reconcile {
+        #[command(subcommand)]
+        which: ReconCommand,
+    },
     /// Run as a headless till service until stopped (Ctrl-C or SIGTERM): the recovery sweeps, and
     /// the config's notify receiver and terminal API. For an integration PC or a back office; not
     /// beside the app on the same config (both would listen on the same ports).
     Serve,
+}
+
+#[derive(Subcommand)]
+enum ReconCommand {
+    /// Reconcile DAY (default: yesterday, Beijing time) for one channel or every configured one.
+    /// Exit status: 0 nothing to act on, 1 differences found, 2 bad input, 3 a statement could
+    /// not be had (not ready yet, or the channel did not answer).
+    Run {
+        /// YYYY-MM-DD
+        #[arg(long)]
+        day: Option<String>,
+        /// One channel id (default: every configured channel).
+        #[arg(long)]
+        channel: Option<String>,
+        /// A statement file to check instead of asking the channel (needs --channel): Alipay's
+        /// bill zip or CSV, WeChat Pay's bill, or paydesk's CSV.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Runs of business days FROM to TO (default: the last 31 days).
+    List {
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// One run and its differences.
+    Show { id: i64 },
+    /// Act on a difference, with a reason (a manager's --user and PIN): a charge the ledger does
+    /// not have paid becomes paid (late); otherwise it is marked for follow-up.
+    Resolve {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -277,6 +319,7 @@ async fn run(cli: Cli) -> u8 {
             }
         }
         Command::User { which } => user(&cashier, &out, &who, which),
+        Command::Reconcile { which } => reconcile(&cashier, &out, &who, which).await,
         Command::List { day } => list(&cashier, &out, day.as_deref()),
         Command::Serve => serve(&cashier, &out).await,
         Command::Recover => {
@@ -469,6 +512,154 @@ fn show_to_customer(cashier: &Cashier, id: &str, channel: &str, payload: &str) {
         eprintln!("{art}");
     }
     eprintln!("{payload}");
+}
+
+async fn reconcile(cashier: &Cashier, out: &Output, who: &Who<'_>, which: ReconCommand) -> u8 {
+    use paydesk_core::engine::recon::{day_of, ReconReport, StatementSource};
+    let lang = out.lang;
+    let day_arg = |text: Option<&str>, default: chrono::NaiveDate| match text {
+        None => Ok(default),
+        Some(d) => chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| d.to_string()),
+    };
+    let today = day_of(paydesk_core::ledger::now_ms());
+    let print = |r: &ReconReport| {
+        if out.json {
+            println!("{}", serde_json::to_string(r).unwrap_or_default());
+            return;
+        }
+        let run = &r.run;
+        println!(
+            "#{} {} {} {}: {} rows, {} matched ¥{}, refunds {} ¥{}, fee ¥{}, {} differences ({} to act on, {} awaiting the next bill)",
+            run.id,
+            run.day,
+            run.channel,
+            run.source,
+            run.rows,
+            run.matched,
+            run.matched_fen,
+            run.refunds_matched,
+            run.refunds_matched_fen,
+            run.fee_fen,
+            run.differences,
+            run.unresolved,
+            run.waiting
+        );
+        for d in &r.differences {
+            let amount = |f: Option<paydesk_core::money::Fen>| f.map_or("-".to_string(), |f| format!("¥{f}"));
+            let done =
+                d.resolution.as_ref().map_or(String::new(), |s| format!(" [{} by {}: {}]", s.action, s.by, s.reason));
+            println!(
+                "  {} {} {} {} ledger {} channel {}{}",
+                d.id,
+                d.kind,
+                d.order_no,
+                d.refund_no.as_deref().unwrap_or(""),
+                amount(d.ledger),
+                amount(d.channel),
+                done
+            );
+        }
+    };
+    match which {
+        ReconCommand::Run { day, channel, file } => {
+            let day = match day_arg(day.as_deref(), today - chrono::Duration::days(1)) {
+                Ok(d) => d,
+                Err(d) => return out.error("day", &format!("--day {d}: YYYY-MM-DD")),
+            };
+            let channels: Vec<String> = match &channel {
+                Some(c) => vec![c.clone()],
+                None => cashier.channels().keys().map(|k| k.to_string()).collect(),
+            };
+            let source = match (&file, &channel) {
+                (None, _) => StatementSource::Channel,
+                (Some(_), None) => return out.error("channel", "--file needs --channel"),
+                (Some(path), Some(_)) => match std::fs::read(path) {
+                    Ok(bytes) => StatementSource::Import(bytes),
+                    Err(e) => return out.error("file", &format!("{}: {e}", path.display())),
+                },
+            };
+            let mut status = PAID;
+            for ch in &channels {
+                match cashier.reconcile(ch, day, source.clone(), "cli").await {
+                    Ok(report) => {
+                        print(&report);
+                        if report.run.unresolved > 0 && status == PAID {
+                            status = NOT_PAID;
+                        }
+                    }
+                    Err(e) => {
+                        let message = format!("{ch} {day}: {}", e.message(lang));
+                        if out.json {
+                            println!("{}", serde_json::json!({ "channel": ch, "error": e.code(), "message": message }));
+                        }
+                        eprintln!("{message}");
+                        status = match e {
+                            ReconError::NotReady(_) | ReconError::Channel(_) => UNKNOWN,
+                            _ => BAD_INPUT,
+                        }
+                        .max(status);
+                    }
+                }
+            }
+            status
+        }
+        ReconCommand::List { from, to } => {
+            let to = match day_arg(to.as_deref(), today) {
+                Ok(d) => d,
+                Err(d) => return out.error("day", &format!("--to {d}: YYYY-MM-DD")),
+            };
+            let from = match day_arg(from.as_deref(), to - chrono::Duration::days(30)) {
+                Ok(d) => d,
+                Err(d) => return out.error("day", &format!("--from {d}: YYYY-MM-DD")),
+            };
+            match cashier.recon_runs(from, to) {
+                Ok(runs) if out.json => {
+                    println!("{}", serde_json::to_string(&runs).unwrap_or_default());
+                    PAID
+                }
+                Ok(runs) => {
+                    for r in runs {
+                        println!(
+                            "#{} {} {} {} rows {} matched {} ¥{} differences {} to act on {}",
+                            r.id,
+                            r.day,
+                            r.channel,
+                            r.source,
+                            r.rows,
+                            r.matched,
+                            r.matched_fen,
+                            r.differences,
+                            r.unresolved
+                        );
+                    }
+                    PAID
+                }
+                Err(e) => out.error("ledger", &e.message(lang)),
+            }
+        }
+        ReconCommand::Show { id } => match cashier.recon_report(id) {
+            Ok(r) => {
+                print(&r);
+                PAID
+            }
+            Err(e) => out.error("not_found", &e.message(lang)),
+        },
+        ReconCommand::Resolve { id, reason } => match who.approve(cashier, Action::ResolveDifference) {
+            Err(e) => out.error(e.code(), &e.message(lang)),
+            Ok(approval) => match cashier.resolve_difference(&approval, id, &reason) {
+                Ok(d) => {
+                    if out.json {
+                        println!("{}", serde_json::to_string(&d).unwrap_or_default());
+                    } else {
+                        let action = d.resolution.as_ref().map_or("", |r| r.action.as_str());
+                        println!("{} {} {} → {action}", d.id, d.kind, d.order_no);
+                    }
+                    PAID
+                }
+                Err(e) => out.error(e.code(), &e.message(lang)),
+            },
+        },
+    }
 }
 
 fn list(cashier: &Cashier, out: &Output, day: Option<&str>) -> u8 {

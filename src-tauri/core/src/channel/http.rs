@@ -24,6 +24,12 @@ const AUDIT_BODY_LIMIT: usize = 4096;
 /// peer): it is not read into memory, and the answer counts as lost (unknown, then queried).
 const MAX_REPLY_BYTES: usize = 1 << 20;
 
+/// A statement (a day's bill) is bigger: it is read up to the size its reader accepts.
+const MAX_STATEMENT_BYTES: usize = crate::recon::bills::MAX_ENTRY_BYTES as usize;
+
+/// A statement download may take longer than a payment call's timeout allows.
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// What a mutual-TLS call adds to the connection: the merchant's client certificate, and a CA
 /// to trust besides the system's (a test gateway only).
 #[derive(Default)]
@@ -74,6 +80,10 @@ impl HttpClient {
 
     /// Sends and reads the whole body. Returns the transport result and the elapsed time.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> (Transport, Duration) {
+        self.send_limited(request, MAX_REPLY_BYTES).await
+    }
+
+    async fn send_limited(&self, request: reqwest::RequestBuilder, limit: usize) -> (Transport, Duration) {
         let started = Instant::now();
         let transport = match request.send().await {
             Err(e) if e.is_connect() => Transport::NotSent(describe(&e)),
@@ -84,10 +94,10 @@ impl HttpClient {
                 let mut body = Vec::new();
                 loop {
                     match resp.chunk().await {
-                        Ok(Some(chunk)) if body.len() + chunk.len() > MAX_REPLY_BYTES => {
+                        Ok(Some(chunk)) if body.len() + chunk.len() > limit => {
                             break Transport::Lost(format!(
                                 "HTTP {status}, a reply over {} KiB: not read",
-                                MAX_REPLY_BYTES / 1024
+                                limit / 1024
                             ));
                         }
                         Ok(Some(chunk)) => body.extend_from_slice(&chunk),
@@ -124,6 +134,19 @@ impl HttpClient {
         };
         let audit = audit(call, body, &transport, elapsed, &scrub);
         Exchange { transport, audit, elapsed }
+    }
+
+    /// A statement: `request` (built by the caller, to the base URL or to a URL the channel
+    /// signed) read up to a statement's size, with a statement's timeout.
+    pub async fn statement(&self, call: &str, request: reqwest::RequestBuilder, body: Option<&str>) -> Exchange {
+        let (transport, elapsed) = self.send_limited(request.timeout(STATEMENT_TIMEOUT), MAX_STATEMENT_BYTES).await;
+        let audit = audit(call, body, &transport, elapsed, &|text: &str| text.to_string());
+        Exchange { transport, audit, elapsed }
+    }
+
+    /// A GET of an absolute URL (a download link a signed reply gave).
+    pub fn get_url(&self, url: &str) -> reqwest::RequestBuilder {
+        self.client.get(url)
     }
 }
 
@@ -195,9 +218,11 @@ pub(crate) fn audit(
     let elapsed_ms = elapsed.as_millis();
     match transport {
         Transport::Answered { status, body, .. } => {
-            let text = String::from_utf8_lossy(body);
+            // A character is at most 4 bytes: more than this is never kept (a statement is MiBs).
+            let head = &body[..body.len().min(AUDIT_BODY_LIMIT * 4)];
+            let text = String::from_utf8_lossy(head);
             let mut cut: String = text.chars().take(AUDIT_BODY_LIMIT).collect();
-            if cut.len() < text.len() {
+            if cut.len() < body.len() {
                 cut.push('…');
             }
             json!({ "call": call, "request": request, "status": status, "body": scrub(&cut), "ms": elapsed_ms })

@@ -195,6 +195,10 @@ pub trait Channel: Send + Sync {
     async fn refund(&self, _order: &Order<'_>, _refund_id: &str, _amount: Fen, _reason: &str) -> Reply<RefundOutcome> {
         not_offered(self.id(), "refund", RefundOutcome::NotSent)
     }
+    /// The channel's statement (对账单) of one of its business days, as the channel gives it.
+    async fn statement(&self, _day: chrono::NaiveDate) -> Reply<StatementOutcome> {
+        Reply { outcome: StatementOutcome::NotOffered, audit: Value::Null, elapsed: Duration::ZERO }
+    }
     /// A notify posted to the local receiver: its `Authorization` header and exact body.
     fn read_notify(&self, _authorization: Option<&str>, _body: &[u8]) -> Notice {
         Notice::Refused("this channel sends no notifies to the cashier".into())
@@ -203,6 +207,20 @@ pub trait Channel: Send + Sync {
     fn notify_ack(&self) -> String {
         String::new()
     }
+}
+
+/// A statement download's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatementOutcome {
+    /// The file, and the hash the channel gave with it, if any (SHA-1, hex).
+    File { bytes: Vec<u8>, sha1: Option<String> },
+    /// The channel has no statement of that day: not made yet (bills are T+1, ready in the
+    /// morning), or none because the day had no trade. The channel's own words.
+    NoStatement(String),
+    /// The channel publishes no statement: a sweep of queries stands in.
+    NotOffered,
+    /// Refused, unreadable or lost: nothing learned; try again later.
+    Failed(String),
 }
 
 /// What a notify says, once read.

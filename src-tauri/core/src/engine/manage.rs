@@ -18,7 +18,7 @@ use std::sync::Arc;
 /// The code a payment or refund decided by a manager carries as its failure code.
 pub const MANAGER_DECISION: &str = "MANAGER_DECISION";
 
-fn reason_of(reason: &str) -> Result<&str, ManageError> {
+pub(super) fn reason_of(reason: &str) -> Result<&str, ManageError> {
     let r = reason.trim();
     if r.is_empty() || r.chars().count() > 200 {
         Err(ManageError::Reason)

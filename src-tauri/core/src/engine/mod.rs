@@ -14,6 +14,7 @@ pub mod export;
 mod failpoint;
 pub mod manage;
 mod notice;
+pub mod recon;
 pub mod reports;
 pub mod view;
 

@@ -7,6 +7,7 @@ mod charges;
 mod payments;
 mod people;
 mod profile;
+mod recon_runs;
 mod reconcile;
 mod refunds;
 mod reports;
@@ -19,6 +20,7 @@ pub use charges::{Admitted, Charge, ChargeRecord, ChargeRefused, ChargeState, Ne
 pub use payments::{Change, Event, NewPayment, Payment, Watch};
 pub use people::{PinClaim, PinMiss, Role, UserChange, UserRow};
 pub use profile::LedgerProfile;
+pub use recon_runs::{NewReconDifference, NewReconRun, ReconDifference, ReconResolution, ReconRun};
 pub use reconcile::{ChannelCharge, ChannelRefund, Mismatch};
 pub use refunds::{NewRefund, Refund, RefundChange, RefundState};
 pub use reports::{breakdown_on, local_ms, Breakdown, DayRange, SaleTime, Tally, Totals};
@@ -161,6 +163,10 @@ pub enum LedgerError {
     NoOpenShift,
     #[error("the last active manager cannot be disabled")]
     LastManager,
+    #[error("no reconciliation {0}")]
+    ReconNotFound(String),
+    #[error("this difference has been resolved already")]
+    AlreadyResolved,
     #[error(transparent)]
     Charge(#[from] ChargeRefused),
     #[error("the ledger {path} is a {ledger:?} ledger, which this config cannot open")]
@@ -192,6 +198,10 @@ impl Localized for LedgerError {
             (LedgerError::LastManager, Lang::En) => {
                 "The last active manager cannot be disabled: someone must be able to approve.".into()
             }
+            (LedgerError::ReconNotFound(what), Lang::Zh) => format!("没有这条对账记录（{what}）"),
+            (LedgerError::ReconNotFound(what), Lang::En) => format!("No such reconciliation record ({what})"),
+            (LedgerError::AlreadyResolved, Lang::Zh) => "这条差异已经处理过了".into(),
+            (LedgerError::AlreadyResolved, Lang::En) => "This difference has been resolved already".into(),
             (LedgerError::Duplicate, Lang::Zh) => "订单号重复".into(),
             (LedgerError::Duplicate, Lang::En) => "That order number exists already".into(),
             (LedgerError::NotFound(id), Lang::Zh) => format!("找不到记录 {id}"),

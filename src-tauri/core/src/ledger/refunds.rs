@@ -104,10 +104,10 @@ pub struct RefundChange {
     pub unless_leased: bool,
 }
 
-const COLUMNS: &str = "id, payment_id, amount_fen, reason, state, channel_refund_no, failure_code, \
+pub(super) const COLUMNS: &str = "id, payment_id, amount_fen, reason, state, channel_refund_no, failure_code, \
      failure_message, created_at, updated_at, approved_by, settled_at, lease_until";
 
-fn refund_from_row(r: &Row<'_>) -> rusqlite::Result<Refund> {
+pub(super) fn refund_from_row(r: &Row<'_>) -> rusqlite::Result<Refund> {
     let state: String = r.get(4)?;
     Ok(Refund {
         id: r.get(0)?,

@@ -279,6 +279,65 @@ SELECT 1, CASE WHEN EXISTS (SELECT 1 FROM audit_log WHERE action = 'user_added' 
     sql(r#"
 ALTER TABLE users ADD COLUMN disabled_at INTEGER;
 "#),
+    // 8: reconciliation. A run (one channel, one business day, one statement) and what it found
+    // are written once, like a Z report; a manager's resolution of a difference is written once
+    // beside it. The statement file itself is kept under `statements/` beside the ledger; the run
+    // holds its name and SHA-256.
+    sql(r#"
+CREATE TABLE recon_runs (
+    id                  INTEGER PRIMARY KEY,
+    channel             TEXT NOT NULL,
+    day                 TEXT NOT NULL,                  -- the channel's business day, YYYY-MM-DD
+    source              TEXT NOT NULL CHECK (source IN ('download', 'import', 'query_sweep')),
+    format              TEXT,                           -- alipay, wechat, csv (none: a query sweep)
+    file_name           TEXT,                           -- under statements/ beside the ledger
+    file_sha256         TEXT,
+    rows                INTEGER NOT NULL CHECK (rows >= 0),
+    other_tills_rows    INTEGER NOT NULL,               -- rows of orders other tills made (same account)
+    matched             INTEGER NOT NULL,
+    matched_fen         INTEGER NOT NULL,
+    refunds_matched     INTEGER NOT NULL,
+    refunds_matched_fen INTEGER NOT NULL,
+    fee_fen             INTEGER NOT NULL,
+    differences         INTEGER NOT NULL,               -- all kinds, awaiting ones included
+    run_by              TEXT NOT NULL,                  -- a user, or `schedule`, `cli`, `chaos`
+    at                  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX recon_runs_day ON recon_runs (day, channel);
+CREATE TABLE recon_differences (
+    id          INTEGER PRIMARY KEY,
+    run_id      INTEGER NOT NULL REFERENCES recon_runs (id),
+    kind        TEXT NOT NULL,
+    order_no    TEXT NOT NULL,
+    refund_no   TEXT,
+    trade_no    TEXT,
+    ledger_fen  INTEGER,
+    channel_fen INTEGER,
+    channel_at  INTEGER,                                -- the statement's time of the row, if any
+    waiting     INTEGER NOT NULL CHECK (waiting IN (0, 1))  -- awaits the next statement: not yet a difference
+) STRICT;
+CREATE INDEX recon_differences_run ON recon_differences (run_id);
+CREATE INDEX recon_differences_order ON recon_differences (order_no);
+CREATE TABLE recon_resolutions (
+    difference_id INTEGER PRIMARY KEY REFERENCES recon_differences (id),
+    action        TEXT NOT NULL CHECK (action IN ('marked_paid', 'refund_recorded', 'follow_up')),
+    reason        TEXT NOT NULL,
+    user_name     TEXT NOT NULL,
+    at            INTEGER NOT NULL
+) STRICT;
+CREATE TRIGGER recon_runs_no_update BEFORE UPDATE ON recon_runs
+BEGIN SELECT RAISE(ABORT, 'a reconciliation run never changes'); END;
+CREATE TRIGGER recon_runs_no_delete BEFORE DELETE ON recon_runs
+BEGIN SELECT RAISE(ABORT, 'a reconciliation run never changes'); END;
+CREATE TRIGGER recon_differences_no_update BEFORE UPDATE ON recon_differences
+BEGIN SELECT RAISE(ABORT, 'a reconciliation run never changes'); END;
+CREATE TRIGGER recon_differences_no_delete BEFORE DELETE ON recon_differences
+BEGIN SELECT RAISE(ABORT, 'a reconciliation run never changes'); END;
+CREATE TRIGGER recon_resolutions_no_update BEFORE UPDATE ON recon_resolutions
+BEGIN SELECT RAISE(ABORT, 'a resolution never changes'); END;
+CREATE TRIGGER recon_resolutions_no_delete BEFORE DELETE ON recon_resolutions
+BEGIN SELECT RAISE(ABORT, 'a resolution never changes'); END;
+"#),
 ];
 
 /// The states CHECK of `payments` gains `lapsed`. SQLite cannot alter a CHECK; widening one (no

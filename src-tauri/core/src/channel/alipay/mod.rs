@@ -29,7 +29,7 @@ pub mod sign;
 use super::http::{not_encoded, Answer, HttpClient, Transport};
 use super::{
     channel_time_ms, page_or_refusal, CancelOutcome, Capabilities, Channel, ChannelSetupError, CreateOutcome, Failure,
-    Notice, Order, PayOutcome, RefundOutcome, Reply, SPACED_LOCAL,
+    Notice, Order, PayOutcome, RefundOutcome, Reply, StatementOutcome, SPACED_LOCAL,
 };
 use crate::config::{AlipayConfig, AlipayKeys, ChannelZone, Config};
 use crate::i18n::Lang;
@@ -52,6 +52,7 @@ const BUSINESS_FAILED: &str = "40004";
 /// insufficient permissions.
 const REQUEST_REFUSED: &[&str] = &["40001", "40002", "40006"];
 const TRADE_NOT_EXIST: &str = "ACQ.TRADE_NOT_EXIST";
+const BILL_NOT_EXIST: &str = "ACQ.BILL_NOT_EXIST";
 
 /// The certificate-mode serial numbers (`app_cert_sn`, `alipay_root_cert_sn`, and the
 /// `alipay_cert_sn` replies must carry).
@@ -108,6 +109,7 @@ pub(crate) struct Inner {
     out_request_no: Option<String>,
     refund_amount: Option<String>,
     refund_status: Option<String>,
+    bill_download_url: Option<String>,
 }
 
 /// A reply that was answered, signed and parsed, or why it could not be used.
@@ -394,6 +396,24 @@ pub(crate) fn refund_query_outcome(read: Read, order: &Order<'_>, refund_id: &st
 
 /// What a notify form says. Verified first; then only `TRADE_SUCCESS`/`TRADE_FINISHED` for our
 /// app (and seller, when configured) is news of a payment; anything else is a reason to query.
+/// The bill's download link, or what the reply says instead. `ACQ.BILL_NOT_EXIST`: no bill of
+/// that day (not made yet, T+1). Reading: the link is used as given (its host is Alipay's, named in
+/// a signed reply); it is never logged beyond the audit of this call.
+pub(crate) fn bill_url(read: Read) -> Result<String, StatementOutcome> {
+    let reply = match read {
+        Read::NotSent(why) | Read::Unknown(why) => return Err(StatementOutcome::Failed(why)),
+        Read::Reply(reply) => reply,
+    };
+    match (reply.code(), reply.bill_download_url.as_deref()) {
+        (SUCCESS, Some(url)) if url.starts_with("https://") || url.starts_with("http://") => Ok(url.to_string()),
+        (SUCCESS, _) => Err(StatementOutcome::Failed("the reply has no bill_download_url".into())),
+        (BUSINESS_FAILED, _) if reply.sub_code.as_deref() == Some(BILL_NOT_EXIST) => {
+            Err(StatementOutcome::NoStatement(reply.failure().message))
+        }
+        _ => Err(StatementOutcome::Failed(format!("{} {}", reply.describe(), reply.failure().message))),
+    }
+}
+
 pub(crate) fn read_notify(
     body: &[u8],
     keys: &ReplyKeys,
@@ -456,6 +476,13 @@ struct Biz<'a> {
     refund_reason: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     out_request_no: Option<&'a str>,
+}
+
+/// `alipay.data.dataservice.bill.downloadurl.query`'s business fields.
+#[derive(Serialize)]
+struct BillBiz<'a> {
+    bill_type: &'a str,
+    bill_date: String,
 }
 
 /// One exchange's result: the reply read, the audit record, the time on the wire.
@@ -546,7 +573,7 @@ impl AlipayChannel {
     }
 
     /// Signs, sends, verifies and reads one call. `secret` (a payment code) is masked in the audit.
-    async fn call(&self, method: &str, biz: &Biz<'_>, notify: bool, secret: Option<&str>) -> Exchanged {
+    async fn call<B: Serialize + Sync>(&self, method: &str, biz: &B, notify: bool, secret: Option<&str>) -> Exchanged {
         let biz_content = match serde_json::to_string(biz) {
             Ok(text) => text,
             Err(e) => {
@@ -686,6 +713,26 @@ impl Channel for AlipayChannel {
         };
         let audit = serde_json::json!({ "refund": ex.audit, "refund_query": q.audit });
         Reply { outcome, audit, elapsed: ex.elapsed + q.elapsed }
+    }
+
+    /// The `trade` bill: the signed reply gives a short-lived link, which is fetched at once.
+    async fn statement(&self, day: chrono::NaiveDate) -> Reply<StatementOutcome> {
+        const METHOD: &str = "alipay.data.dataservice.bill.downloadurl.query";
+        let biz = BillBiz { bill_type: "trade", bill_date: day.format("%Y-%m-%d").to_string() };
+        let asked = self.call(METHOD, &biz, false, None).await;
+        let url = match bill_url(asked.read) {
+            Ok(url) => url,
+            Err(outcome) => return Reply { outcome, audit: asked.audit, elapsed: asked.elapsed },
+        };
+        let got = self.http.statement("bill download", self.http.get_url(&url), None).await;
+        let outcome = match got.transport.body_2xx() {
+            Answer::Body(bytes) => StatementOutcome::File { bytes, sha1: None },
+            Answer::NotSent(why) | Answer::Unknown(why) => {
+                StatementOutcome::Failed(format!("the bill download: {why}"))
+            }
+        };
+        let audit = serde_json::json!({ "bill_url": asked.audit, "download": got.audit });
+        Reply { outcome, audit, elapsed: asked.elapsed + got.elapsed }
     }
 
     fn read_notify(&self, _authorization: Option<&str>, body: &[u8]) -> Notice {

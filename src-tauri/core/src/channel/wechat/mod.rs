@@ -30,7 +30,7 @@ pub mod xml;
 use super::http::{Answer, HttpClient, Tls, Transport};
 use super::{
     channel_time_ms, channel_time_text, page_or_refusal, CancelOutcome, Capabilities, Channel, ChannelSetupError,
-    CreateOutcome, Failure, Notice, Order, PayOutcome, RefundOutcome, Reply, COMPACT_LOCAL,
+    CreateOutcome, Failure, Notice, Order, PayOutcome, RefundOutcome, Reply, StatementOutcome, COMPACT_LOCAL,
 };
 use crate::config::{ChannelZone, Config, WechatConfig, WechatSignType};
 use crate::i18n::Lang;
@@ -330,6 +330,30 @@ pub(crate) fn refund_query_outcome(read: Read, refund_id: &str, amount: Fen) -> 
 }
 
 /// What a Native payment's notify says. Believed only signed, for our ids and saying SUCCESS.
+/// The bill text, or the XML that says why there is none: `No Bill Exist` (not made yet, T+1, or
+/// no trade that day) is no statement; anything else a failure. Reading: the bill itself carries no
+/// signature in v2 (TLS is its only protection); its summary line is checked by the reader.
+pub(crate) fn bill_outcome(transport: Transport) -> StatementOutcome {
+    let body = match transport.body_2xx() {
+        Answer::Body(body) => body,
+        Answer::NotSent(why) | Answer::Unknown(why) => return StatementOutcome::Failed(why),
+    };
+    if !body.trim_ascii_start().starts_with(b"<xml") {
+        return StatementOutcome::File { bytes: body, sha1: None };
+    }
+    match xml::read(&body) {
+        Ok(f) => {
+            let why = get(&f, "return_msg").unwrap_or("return_code is not SUCCESS").to_string();
+            if why.to_ascii_lowercase().contains("no bill exist") {
+                StatementOutcome::NoStatement(why)
+            } else {
+                StatementOutcome::Failed(why)
+            }
+        }
+        Err(why) => StatementOutcome::Failed(format!("unreadable reply: {why}")),
+    }
+}
+
 pub(crate) fn read_notify(body: &[u8], check: &Check, zone: ChannelZone) -> Notice {
     let f = match xml::read(body) {
         Ok(f) => f,
@@ -435,6 +459,20 @@ impl WechatChannel {
             }
         }
         f
+    }
+
+    /// `downloadbill`: the trade bill of `day` (`bill_type=ALL`), plain text; an XML reply instead
+    /// says why there is none.
+    async fn download_bill(&self, day: chrono::NaiveDate) -> Reply<StatementOutcome> {
+        let date = day.format("%Y%m%d").to_string();
+        let mut fields = self.fields(&[("bill_date", &date), ("bill_type", "ALL")]);
+        let sign = xml::sign(&fields, &self.check.key, self.check.sign_type);
+        fields.insert("sign".into(), sign);
+        let body = xml::write(&fields);
+        let request =
+            self.http.post("/pay/downloadbill").header("Content-Type", "text/xml; charset=utf-8").body(body.clone());
+        let ex = self.http.statement("/pay/downloadbill", request, Some(&body)).await;
+        Reply { outcome: bill_outcome(ex.transport), audit: ex.audit, elapsed: ex.elapsed }
     }
 
     /// Signs, sends and reads one call. `secret` (a payment code) is masked in the audit.
@@ -547,6 +585,10 @@ impl Channel for WechatChannel {
         let fields = self.fields(&[("out_trade_no", order.id)]);
         let ex = self.call("/pay/closeorder", fields, None).await;
         reply(ex, close_outcome)
+    }
+
+    async fn statement(&self, day: chrono::NaiveDate) -> Reply<StatementOutcome> {
+        self.download_bill(day).await
     }
 
     async fn refund(&self, order: &Order<'_>, refund_id: &str, amount: Fen, reason: &str) -> Reply<RefundOutcome> {
