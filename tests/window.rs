@@ -460,3 +460,71 @@ async fn manager_refund_needs_the_pin_and_the_reports_show_it() -> Result<(), Er
     s.close().await;
     Ok(())
 }
+
+/// Reconciliation in the manager area: a day of WeChat Pay's bill (the sandbox's, with a charge
+/// the ledger holds failed) shows the difference; the manager resolves it with a reason and the
+/// PIN, and the payment becomes paid, late.
+#[tokio::test(flavor = "multi_thread")]
+async fn manager_reconciles_a_day_and_resolves_the_difference() -> Result<(), Error> {
+    let sandbox = Sandbox::start(SandboxOptions { bills_ready_same_day: true, ..SandboxOptions::default() }).await?;
+    let home = tempfile::tempdir()?;
+    write_config(home.path(), &config_for(&sandbox.base_url()))?;
+    let s = Session::start(home.path(), "recon").await?;
+    // Refused for insufficient funds: failed in the ledger; the bill will say it was charged.
+    s.keypad("66.00").await?;
+    s.click("[data-testid=action-scan]").await?;
+    s.wait_for("[data-testid=scan-overlay]", Duration::from_secs(10)).await?;
+    s.wedge("130000000000000091\u{E007}").await?;
+    s.wait_for("[data-testid=result-failure]", SETTLE).await?;
+    s.click("[data-testid=result-done]").await?;
+    let p = only_payment(home.path());
+    assert_eq!((p.channel.as_str(), p.state), ("wechat", State::Failed));
+    let today = paydesk_core::engine::recon::day_of(paydesk_core::ledger::now_ms()).to_string();
+    sandbox.set_bill_faults(paydesk_sandbox::BillFaults {
+        extra_charges: vec![paydesk_sandbox::ExtraCharge {
+            channel: "wechat".into(),
+            order_no: p.id.clone(),
+            amount_fen: 6_600,
+            day: today.clone(),
+        }],
+        ..Default::default()
+    });
+
+    s.click("[data-testid=open-manager]").await?;
+    s.click("[data-testid=tab-recon]").await?;
+    s.wait_for("[data-testid=recon-chart]", Duration::from_secs(10)).await?;
+    s.client
+        .execute(
+            "const e = document.querySelector('[data-testid=recon-channel]'); e.value = 'wechat'; \
+             e.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await?;
+    s.type_into("[data-testid=recon-day]", &today).await?;
+    s.click("[data-testid=recon-run]").await?;
+    let found = s
+        .wait_text(
+            &format!("[data-testid=recon-difference][data-kind=charged_not_paid][data-order='{}']", p.id),
+            "66.00",
+            Duration::from_secs(20),
+        )
+        .await?;
+    assert!(found.contains("渠道已扣款"), "the difference reads in Chinese: {found}");
+    let row = format!("[data-testid=recon-run-row][data-channel=wechat][data-day='{today}']");
+    s.wait_for(&format!("{row}[data-unresolved='1']"), Duration::from_secs(10)).await?;
+    s.screenshot("manager-reconciliation.png").await?;
+
+    s.type_into("[data-testid=recon-reason]", "账单显示已扣款").await?;
+    s.click("[data-testid=recon-resolve]").await?;
+    let asked = s.wait_text("[data-testid=pin-prompt-action]", "对账", Duration::from_secs(10)).await?;
+    assert!(asked.contains(&p.id), "the prompt names the order: {asked}");
+    s.approve(MANAGER.0, MANAGER.1).await?;
+    s.wait_text("[data-testid=recon-resolution]", "账单显示已扣款", Duration::from_secs(10)).await?;
+    s.wait_for(&format!("{row}[data-unresolved='0']"), Duration::from_secs(10)).await?;
+    s.screenshot("manager-reconciliation-resolved.png").await?;
+    let ledger = Ledger::open(&home.path().join("ledger.db"))?;
+    let now = ledger.payment(&p.id)?;
+    assert_eq!((now.state, now.late), (State::Paid, true), "paid, late: {now:?}");
+    s.close().await;
+    Ok(())
+}

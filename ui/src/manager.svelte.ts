@@ -16,9 +16,10 @@ import type { MessageKey } from './i18n';
 import { newPinProblem, pinFromText } from './pin';
 import { isDateString } from './reports';
 import { reportsApi } from './reportsApi';
+import { ReconState } from './recon.svelte';
 
-export type ManagerTab = 'reports' | 'shift' | 'payments' | 'audit' | 'users';
-export const MANAGER_TABS: readonly ManagerTab[] = ['reports', 'shift', 'payments', 'audit', 'users'];
+export type ManagerTab = 'reports' | 'shift' | 'payments' | 'recon' | 'audit' | 'users';
+export const MANAGER_TABS: readonly ManagerTab[] = ['reports', 'shift', 'payments', 'recon', 'audit', 'users'];
 
 /** The actions of the audit log (the filter's choices). */
 export const AUDIT_ACTIONS = [
@@ -34,6 +35,8 @@ export const AUDIT_ACTIONS = [
   'shift_close',
   'settings_change',
   'first_manager',
+  'reconciled',
+  'difference_resolved',
 ] as const;
 
 export const AUDIT_PAGE = 100;
@@ -335,16 +338,19 @@ export class ManagerArea {
   readonly audit: AuditState;
   readonly users: UsersState;
   readonly payments: DayPayments;
+  readonly recon: ReconState;
 
   constructor(deps: ManagerDeps, onUsers: (users: UserInfo[]) => void) {
     this.audit = new AuditState(deps);
     this.users = new UsersState(deps, onUsers);
     this.payments = new DayPayments(deps);
+    this.recon = new ReconState(deps);
   }
 
   show(tab: ManagerTab): void {
     this.tab = tab;
     if (tab === 'audit' && this.audit.entries.length === 0 && !this.audit.loading) void this.audit.load();
     if (tab === 'users') void this.users.load();
+    if (tab === 'recon') void this.recon.load();
   }
 }

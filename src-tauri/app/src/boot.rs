@@ -46,6 +46,9 @@ async fn start_sandbox(config: &mut Config, config_path: &Path) -> Result<Option
         listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
         auto_pay_after: (demo.auto_pay_ms > 0).then(|| Duration::from_millis(demo.auto_pay_ms)),
         state_file: Some(config_path.with_file_name("sandbox-state.json")),
+        // The demo's manager can reconcile today at once (a real wallet bills a day the next
+        // morning).
+        bills_ready_same_day: true,
         ..SandboxOptions::default()
     };
     let sandbox = match Sandbox::start(options(demo.sandbox_port)).await {

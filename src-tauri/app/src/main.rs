@@ -8,6 +8,7 @@ mod commands;
 mod customer;
 mod front;
 mod manager;
+mod recon;
 mod scanners;
 mod single;
 
@@ -110,6 +111,7 @@ fn main() {
                     // Inside the async runtime: the engine spawns its tasks onto it.
                     let scanners = tauri::async_runtime::block_on(async {
                         let _recovery = cashier.spawn_recovery();
+                        let _reconciliation = cashier.spawn_reconcile_schedule();
                         boot::start_notify_receiver(&cashier).await;
                         boot::start_terminal_api(&cashier).await;
                         let hub = ScanHub::new(cashier.clone());
@@ -178,6 +180,10 @@ fn main() {
             manager::audit_log,
             manager::search_payments,
             manager::change_user,
+            recon::recon_month,
+            recon::recon_run,
+            recon::reconcile_now,
+            recon::resolve_difference,
             front::cancel_charge,
             front::kiosk_quote,
             front::kiosk_order,

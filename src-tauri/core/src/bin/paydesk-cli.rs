@@ -116,7 +116,7 @@ enum Command {
         #[command(subcommand)]
         which: ReconCommand,
     },
-    /// Run as a headless till service until stopped (Ctrl-C or SIGTERM): the recovery sweeps, and
+    /// Run as a headless till service until stopped (Ctrl-C or SIGTERM): the recovery sweeps, the morning reconciliation, and
     /// the config's notify receiver and terminal API. For an integration PC or a back office; not
     /// beside the app on the same config (both would listen on the same ports).
     Serve,
@@ -369,6 +369,7 @@ async fn serve(cashier: &Cashier, out: &Output) -> u8 {
         },
     };
     let _recovery = cashier.spawn_recovery();
+    let _reconciliation = cashier.spawn_reconcile_schedule();
     let every_s = cashier.config().timing.recovery_interval_ms as f64 / 1000.0;
     if out.json {
         let addr = |a: Option<std::net::SocketAddr>| a.map(|a| a.to_string());
@@ -519,7 +520,7 @@ async fn reconcile(cashier: &Cashier, out: &Output, who: &Who<'_>, which: ReconC
     let lang = out.lang;
     let day_arg = |text: Option<&str>, default: chrono::NaiveDate| match text {
         None => Ok(default),
-        Some(d) => chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| d.to_string()),
+        Some(d) => paydesk_core::engine::recon::parse_day(d).map_err(|_| d.to_string()),
     };
     let today = day_of(paydesk_core::ledger::now_ms());
     let print = |r: &ReconReport| {

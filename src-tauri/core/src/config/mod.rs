@@ -30,6 +30,9 @@ pub struct Config {
     pub ledger: LedgerConfig,
     #[serde(default)]
     pub business_day: BusinessDay,
+    /// The daily reconciliation run.
+    #[serde(default)]
+    pub reconciliation: Reconciliation,
     /// Signing in, the idle lock and PIN lock-out.
     #[serde(default)]
     pub people: People,
@@ -189,6 +192,23 @@ pub struct BusinessDay {
 impl Default for BusinessDay {
     fn default() -> Self {
         BusinessDay { cutoff_hour: 4 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reconciliation {
+    /// Reconcile the previous days of every channel by itself each morning, once this hour
+    /// (0–23, Beijing time, when the wallets' bills are ready) has passed.
+    pub auto: bool,
+    pub hour: u32,
+    /// How many past days a morning run makes up for (a till that was off, a bill that was late).
+    pub catch_up_days: u32,
+}
+
+impl Default for Reconciliation {
+    fn default() -> Self {
+        Reconciliation { auto: true, hour: 10, catch_up_days: 3 }
     }
 }
 
@@ -358,6 +378,12 @@ impl Config {
         if self.business_day.cutoff_hour > 23 {
             return Err(invalid("business_day.cutoff_hour", "0–23"));
         }
+        if self.reconciliation.hour > 23 {
+            return Err(invalid("reconciliation.hour", "0–23"));
+        }
+        if !(1..=31).contains(&self.reconciliation.catch_up_days) {
+            return Err(invalid("reconciliation.catch_up_days", "1–31"));
+        }
         let p = &self.people;
         if p.idle_lock_minutes > 24 * 60 {
             return Err(invalid("people.idle_lock_minutes", "0–1440 (0: never) / 0 到 1440 分钟（0 为不锁定）"));
@@ -472,6 +498,7 @@ impl Config {
             timing: Timing::default(),
             ledger: LedgerConfig::default(),
             business_day: BusinessDay::default(),
+            reconciliation: Reconciliation::default(),
             people: People::default(),
             payment_codes: default_rules(),
             channels: Channels {

@@ -63,6 +63,8 @@ pub enum ReconError {
     Ledger(LedgerError),
     #[error("cannot keep the statement file: {0}")]
     File(String),
+    #[error("not a date: {0}")]
+    Date(String),
 }
 
 impl From<LedgerError> for ReconError {
@@ -80,6 +82,7 @@ impl ReconError {
             ReconError::Statement(_) => "statement",
             ReconError::Ledger(_) => "ledger",
             ReconError::File(_) => "file",
+            ReconError::Date(_) => "date",
         }
     }
 }
@@ -104,6 +107,8 @@ impl Localized for ReconError {
             (ReconError::Ledger(e), _) => e.message(lang),
             (ReconError::File(why), Lang::Zh) => format!("无法保存对账单文件：{why}"),
             (ReconError::File(why), Lang::En) => format!("Cannot keep the statement file: {why}"),
+            (ReconError::Date(d), Lang::Zh) => format!("日期格式不正确：{d}（应为 2026-11-22）"),
+            (ReconError::Date(d), Lang::En) => format!("Not a date: {d} (use 2026-11-22)"),
         }
     }
 }
@@ -137,6 +142,199 @@ impl Resolution {
     }
 }
 
+/// A run as the Reconciliation tab shows it: every figure the screen prints, made here.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunView {
+    pub id: i64,
+    pub channel: String,
+    pub channel_name: String,
+    pub day: String,
+    pub source: String,
+    pub source_text: String,
+    pub file_name: Option<String>,
+    pub file_sha256: Option<String>,
+    pub rows: i64,
+    pub other_tills_rows: i64,
+    pub matched: i64,
+    pub matched_yuan: String,
+    pub refunds_matched: i64,
+    pub refunds_matched_yuan: String,
+    pub fee_yuan: String,
+    pub differences: i64,
+    pub unresolved: i64,
+    pub waiting: i64,
+    /// Matched payments out of matched plus differences to act on, in per mille (the chart).
+    pub match_permille: i64,
+    pub run_by: String,
+    pub at_text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DifferenceView {
+    pub id: i64,
+    pub kind: String,
+    pub kind_text: String,
+    /// What it means and what resolving it does, in the manager's words.
+    pub explain: String,
+    pub waiting: bool,
+    pub order_no: String,
+    pub refund_no: Option<String>,
+    pub trade_no: Option<String>,
+    pub ledger_yuan: Option<String>,
+    pub channel_yuan: Option<String>,
+    /// What resolving does (`marked_paid`, `refund_recorded`, `follow_up`); none once resolved
+    /// or while it awaits the next bill.
+    pub proposed: Option<String>,
+    pub proposed_text: Option<String>,
+    pub resolution: Option<ResolutionView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolutionView {
+    pub action: String,
+    pub action_text: String,
+    pub reason: String,
+    pub by: String,
+    pub at_text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunDetailView {
+    pub run: RunView,
+    pub differences: Vec<DifferenceView>,
+}
+
+/// The days of a month: the newest run of each channel and day, and each day's match rate.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MonthView {
+    pub month: String,
+    pub channels: Vec<ChannelName>,
+    pub runs: Vec<RunView>,
+    pub days: Vec<DayRate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelName {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DayRate {
+    pub day: String,
+    /// None: no run that day.
+    pub match_permille: Option<i64>,
+    pub unresolved: i64,
+}
+
+fn permille(matched: i64, unresolved: i64) -> i64 {
+    let all = matched + unresolved;
+    if all == 0 {
+        1000
+    } else {
+        matched * 1000 / all
+    }
+}
+
+fn kind_text(kind: &str, lang: Lang) -> (&'static str, &'static str) {
+    let (zh, en, zh_explain, en_explain) = match Kind::parse(kind) {
+        Some(Kind::ChargedNotPaid) => (
+            "渠道已扣款，账本未收款",
+            "Charged, not paid in the ledger",
+            "渠道的账单显示顾客已付款，本机账本却没有记为已收款（或没有这笔订单）。处理后记为已收款（迟到），并提醒。",
+            "The channel's record shows the customer paid; the ledger does not have it paid (or has no such order). Resolving records it paid (late) and alerts.",
+        ),
+        Some(Kind::ChargedTwice) => (
+            "渠道重复扣款",
+            "Charged twice",
+            "账单中同一订单出现多次收款，请联系渠道核实并退回多扣的款项。",
+            "The statement lists the order charged more than once: check with the channel and refund the extra.",
+        ),
+        Some(Kind::PaidAbsent) => (
+            "账本已收款，渠道无记录",
+            "Paid in the ledger, absent at the channel",
+            "本机记为已收款，但当天和次日的账单里都没有。标记为待跟进，绝不删除。",
+            "Paid in the ledger, but in neither this bill nor the next day's. Marked for follow-up, never dropped.",
+        ),
+        Some(Kind::AwaitingNextBill) => (
+            "等待次日账单",
+            "Awaiting the next day's bill",
+            "账单按渠道的日切生成，接近零点的收款可能出现在次日账单中。次日对账后再判断。",
+            "Bills are cut at the channel's midnight: a payment near it may be in the next day's bill. The next run decides.",
+        ),
+        Some(Kind::AmountDiffers) => (
+            "金额不一致",
+            "Amounts differ",
+            "账单金额与账本金额不同，请联系渠道核实。",
+            "The statement's amount is not the ledger's: check with the channel.",
+        ),
+        Some(Kind::RefundNotInLedger) => (
+            "渠道已退款，账本未记录",
+            "Refunded at the channel, not in the ledger",
+            "渠道已退款，本机账本没有记为退款成功。若本机有这笔未完成的退款，处理后记为退款成功。",
+            "The channel refunded money the ledger does not hold refunded. If the ledger has that refund unfinished, resolving records it succeeded.",
+        ),
+        Some(Kind::RefundAbsent) => (
+            "账本已退款，渠道无记录",
+            "Refunded in the ledger, absent at the channel",
+            "本机记为退款成功，但当天和次日的账单里都没有。标记为待跟进。",
+            "Refunded in the ledger, in neither this bill nor the next day's. Marked for follow-up.",
+        ),
+        Some(Kind::RefundAwaitingNextBill) => (
+            "退款等待次日账单",
+            "Refund awaiting the next day's bill",
+            "退款可能出现在次日账单中。次日对账后再判断。",
+            "The refund may be in the next day's bill. The next run decides.",
+        ),
+        Some(Kind::RefundAmountDiffers) => (
+            "退款金额不一致",
+            "Refund amounts differ",
+            "账单中的退款与账本中的退款不一致，请联系渠道核实。",
+            "The statement's refund is not the ledger's: check with the channel.",
+        ),
+        Some(Kind::NotAsked) => (
+            "未能查询",
+            "Could not be asked",
+            "逐笔查询时渠道没有回答这笔订单，请稍后重新对账。",
+            "The channel did not answer about this order during the sweep: run it again later.",
+        ),
+        None => ("未知差异", "Unknown difference", "", ""),
+    };
+    match lang {
+        Lang::Zh => (zh, zh_explain),
+        Lang::En => (en, en_explain),
+    }
+}
+
+fn action_text(action: &str, lang: Lang) -> &'static str {
+    match (action, lang) {
+        ("marked_paid", Lang::Zh) => "记为已收款（迟到）",
+        ("marked_paid", Lang::En) => "Record paid (late)",
+        ("refund_recorded", Lang::Zh) => "记为退款成功",
+        ("refund_recorded", Lang::En) => "Record the refund succeeded",
+        (_, Lang::Zh) => "标记为待跟进",
+        (_, Lang::En) => "Mark for follow-up",
+    }
+}
+
+fn source_text(source: &str, lang: Lang) -> &'static str {
+    match (source, lang) {
+        ("download", Lang::Zh) => "渠道账单",
+        ("download", Lang::En) => "channel bill",
+        ("import", Lang::Zh) => "导入的对账单",
+        ("import", Lang::En) => "imported statement",
+        (_, Lang::Zh) => "逐笔查询",
+        (_, Lang::En) => "query sweep",
+    }
+}
+
 /// `[start, end)` of the channel's business day `day`, in ms since the epoch.
 pub fn day_bounds(day: NaiveDate) -> (i64, i64) {
     let zone = ChannelZone::default().0;
@@ -144,6 +342,11 @@ pub fn day_bounds(day: NaiveDate) -> (i64, i64) {
         zone.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN)).single().map_or(0, |t| t.timestamp_millis())
     };
     (start(day), start(day + Days::days(1)))
+}
+
+/// A business day typed `YYYY-MM-DD`.
+pub fn parse_day(text: &str) -> Result<NaiveDate, ReconError> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| ReconError::Date(text.to_string()))
 }
 
 /// The channel's business day containing `ms`.
@@ -437,6 +640,103 @@ impl Cashier {
         Ok(ReconReport { run: stored, differences })
     }
 
+    pub fn run_view(&self, r: &ReconRun) -> RunView {
+        let lang = self.lang();
+        RunView {
+            id: r.id,
+            channel: r.channel.clone(),
+            channel_name: self.channel(&r.channel).map_or_else(|| r.channel.clone(), |c| c.name(lang).to_string()),
+            day: r.day.clone(),
+            source: r.source.clone(),
+            source_text: source_text(&r.source, lang).to_string(),
+            file_name: r.file_name.clone(),
+            file_sha256: r.file_sha256.clone(),
+            rows: r.rows,
+            other_tills_rows: r.other_tills_rows,
+            matched: r.matched,
+            matched_yuan: r.matched_fen.yuan_text(),
+            refunds_matched: r.refunds_matched,
+            refunds_matched_yuan: r.refunds_matched_fen.yuan_text(),
+            fee_yuan: r.fee_fen.yuan_text(),
+            differences: r.differences,
+            unresolved: r.unresolved,
+            waiting: r.waiting,
+            match_permille: permille(r.matched, r.unresolved),
+            run_by: r.run_by.clone(),
+            at_text: super::view::local_time(r.at, "%Y-%m-%d %H:%M"),
+        }
+    }
+
+    pub fn run_detail_view(&self, report: &ReconReport) -> RunDetailView {
+        let lang = self.lang();
+        let differences = report
+            .differences
+            .iter()
+            .map(|d| {
+                let (kind_text, explain) = kind_text(&d.kind, lang);
+                let proposed = (d.resolution.is_none() && !d.waiting).then(|| self.resolution_for(d).as_str());
+                DifferenceView {
+                    id: d.id,
+                    kind: d.kind.clone(),
+                    kind_text: kind_text.to_string(),
+                    explain: explain.to_string(),
+                    waiting: d.waiting,
+                    order_no: d.order_no.clone(),
+                    refund_no: d.refund_no.clone(),
+                    trade_no: d.trade_no.clone(),
+                    ledger_yuan: d.ledger.map(Fen::yuan_text),
+                    channel_yuan: d.channel.map(Fen::yuan_text),
+                    proposed: proposed.map(str::to_string),
+                    proposed_text: proposed.map(|a| action_text(a, lang).to_string()),
+                    resolution: d.resolution.as_ref().map(|s| ResolutionView {
+                        action: s.action.clone(),
+                        action_text: action_text(&s.action, lang).to_string(),
+                        reason: s.reason.clone(),
+                        by: s.by.clone(),
+                        at_text: super::view::local_time(s.at, "%Y-%m-%d %H:%M"),
+                    }),
+                }
+            })
+            .collect();
+        RunDetailView { run: self.run_view(&report.run), differences }
+    }
+
+    /// The month `YYYY-MM` for the Reconciliation tab: the newest run of each channel and day,
+    /// and each day's match rate over all its channels.
+    pub fn recon_month(&self, month: &str) -> Result<MonthView, ManageError> {
+        let first = NaiveDate::parse_from_str(&format!("{}-01", month.trim()), "%Y-%m-%d")
+            .map_err(|_| ManageError::Date(month.to_string()))?;
+        let next = first.checked_add_months(chrono::Months::new(1)).ok_or(ManageError::Range)?;
+        let last = next - Days::days(1);
+        let mut newest: BTreeMap<(String, String), ReconRun> = BTreeMap::new();
+        for r in self.recon_runs(first, last)? {
+            // Newest first: the first seen of each (day, channel) is the one that stands.
+            newest.entry((r.day.clone(), r.channel.clone())).or_insert(r);
+        }
+        let mut days = Vec::new();
+        let mut day = first;
+        while day <= last {
+            let key = day.to_string();
+            let of_day: Vec<&ReconRun> = newest.iter().filter(|((d, _), _)| *d == key).map(|(_, r)| r).collect();
+            let (matched, unresolved) = of_day.iter().fold((0, 0), |(m, u), r| (m + r.matched, u + r.unresolved));
+            days.push(DayRate {
+                day: key,
+                match_permille: (!of_day.is_empty()).then(|| permille(matched, unresolved)),
+                unresolved,
+            });
+            day += Days::days(1);
+        }
+        let lang = self.lang();
+        let channels = self
+            .channels()
+            .iter()
+            .map(|(id, c)| ChannelName { id: id.to_string(), name: c.name(lang).to_string() })
+            .collect();
+        let mut runs: Vec<RunView> = newest.values().map(|r| self.run_view(r)).collect();
+        runs.sort_by(|a, b| b.day.cmp(&a.day).then(a.channel.cmp(&b.channel)));
+        Ok(MonthView { month: first.format("%Y-%m").to_string(), channels, runs, days })
+    }
+
     /// Runs of business days `from..=to`, newest first.
     pub fn recon_runs(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<ReconRun>, LedgerError> {
         self.inner.ledger.recon_runs(&from.to_string(), &to.to_string())
@@ -563,6 +863,57 @@ impl Cashier {
             json!({ "difference": d.id, "kind": d.kind, "action": action.as_str(), "run": run.id }),
         );
         Ok(ledger.resolve_recon_difference(d.id, action.as_str(), reason, approval.by(), &note)?)
+    }
+
+    /// The morning run: once `[reconciliation] hour` (Beijing) has passed, every channel's past
+    /// `catch_up_days` business days that have no run yet are reconciled, by `schedule`. A bill
+    /// that is not ready, or a channel that does not answer, is tried again at the next tick.
+    /// Returns how many runs it recorded.
+    pub async fn reconcile_due_days(&self) -> usize {
+        let settings = self.inner.config.reconciliation.clone();
+        let now = now_ms();
+        let (today_start, _) = day_bounds(day_of(now));
+        if !settings.auto || now < today_start + i64::from(settings.hour) * 3_600_000 {
+            return 0;
+        }
+        let today = day_of(now);
+        let mut done = 0;
+        let channels: Vec<&'static str> = self.channels().keys().copied().collect();
+        for back in (1..=i64::from(settings.catch_up_days)).rev() {
+            let day = today - Days::days(back);
+            for channel in &channels {
+                match self.inner.ledger.latest_recon_run(channel, &day.to_string()) {
+                    Ok(None) => {}
+                    Ok(Some(_)) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reconciliation schedule: cannot read the runs");
+                        return done;
+                    }
+                }
+                match self.reconcile(channel, day, StatementSource::Channel, "schedule").await {
+                    Ok(report) => {
+                        done += 1;
+                        tracing::info!(channel, day = %day, run = report.run.id, unresolved = report.run.unresolved, "reconciled");
+                    }
+                    Err(e) => tracing::info!(channel, day = %day, error = %e, "reconciliation not done yet"),
+                }
+            }
+        }
+        done
+    }
+
+    /// [`Cashier::reconcile_due_days`] now and then every 15 minutes, until the runtime stops.
+    pub fn spawn_reconcile_schedule(&self) -> tokio::task::JoinHandle<()> {
+        let cashier = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let tick = cashier.clone();
+                if let Err(e) = tokio::spawn(async move { tick.reconcile_due_days().await }).await {
+                    tracing::error!(error = %e, "a reconciliation tick failed; the next one runs as planned");
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(15 * 60)).await;
+            }
+        })
     }
 
     /// A payment the statement shows charged can be settled paid unless a process is driving it

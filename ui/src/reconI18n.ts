@@ -1,0 +1,105 @@
+// Texts of the Reconciliation tab, Chinese first (same style as reportsI18n.ts). Kinds, actions,
+// sources and amounts arrive localized from the core and are shown as they are.
+
+import type { Lang } from './api';
+import { fillVars } from './i18n';
+
+const zh = {
+  title: '每日对账',
+  intro: '逐日核对本机账本与各渠道自己的记录（支付宝、微信支付的对账单；其他渠道逐笔查询）。每天上午 10 点后自动对前几天的账。',
+  prevMonth: '上个月',
+  nextMonth: '下个月',
+  chartLabel: '本月每日对账匹配率',
+  noRun: '未对账',
+  runNow: '对账',
+  channel: '渠道',
+  day: '营业日',
+  fromChannel: '从渠道获取',
+  importFile: '导入对账单…',
+  importTitle: '选择对账单文件（支付宝账单 zip/csv、微信支付账单或 paydesk CSV）',
+  running: '正在对账…',
+  runs: '对账记录',
+  noRuns: '本月还没有对账记录。',
+  colDay: '营业日',
+  colChannel: '渠道',
+  colSource: '来源',
+  colRows: '账单笔数',
+  colMatched: '已匹配',
+  colRefunds: '退款匹配',
+  colFee: '手续费',
+  colDiff: '待处理差异',
+  colWaiting: '等待次日',
+  colRate: '匹配率',
+  allMatched: '全部一致',
+  detailTitle: '{day} {channel} 的对账结果',
+  detailMeta: '第 {id} 次对账 · {source} · {at} · {by}',
+  file: '对账单文件：{name}（SHA-256 {hash}…）',
+  otherTills: '另有 {n} 笔属于同一商户号下的其他收银台，由它们各自核对。',
+  noDifferences: '没有差异：账本与渠道记录完全一致。',
+  order: '订单',
+  refundNo: '退款单',
+  tradeNo: '渠道交易号',
+  ledgerAmount: '账本金额',
+  channelAmount: '渠道金额',
+  resolve: '处理：{action}',
+  reason: '处理原因（必填）',
+  reasonNeeded: '请先填写处理原因',
+  resolvedBy: '{action} · {by} · {at} · {reason}',
+  waitingNote: '等待次日账单，届时自动判断',
+  coreLost: '与收银核心失去联系，这一步没有完成，请重试。',
+};
+
+export type ReconKey = keyof typeof zh;
+
+const en: Record<ReconKey, string> = {
+  title: 'Daily reconciliation',
+  intro: "Each day of the ledger checked against each channel's own record (Alipay's and WeChat Pay's bills; a sweep of queries for the others). Past days are reconciled by themselves each morning after 10:00.",
+  prevMonth: 'Previous month',
+  nextMonth: 'Next month',
+  chartLabel: "This month's daily match rate",
+  noRun: 'not reconciled',
+  runNow: 'Reconcile',
+  channel: 'Channel',
+  day: 'Business day',
+  fromChannel: 'From the channel',
+  importFile: 'Import a statement…',
+  importTitle: "Pick a statement file (Alipay's bill zip/csv, WeChat Pay's bill, or paydesk CSV)",
+  running: 'Reconciling…',
+  runs: 'Runs',
+  noRuns: 'No reconciliation this month yet.',
+  colDay: 'Day',
+  colChannel: 'Channel',
+  colSource: 'Source',
+  colRows: 'Rows',
+  colMatched: 'Matched',
+  colRefunds: 'Refunds matched',
+  colFee: 'Fees',
+  colDiff: 'To act on',
+  colWaiting: 'Awaiting next bill',
+  colRate: 'Match rate',
+  allMatched: 'All agree',
+  detailTitle: '{channel}, {day}',
+  detailMeta: 'Run {id} · {source} · {at} · {by}',
+  file: 'Statement file: {name} (SHA-256 {hash}…)',
+  otherTills: '{n} more rows belong to other tills of the same merchant account; each checks its own.',
+  noDifferences: "No differences: the ledger and the channel's record agree.",
+  order: 'Order',
+  refundNo: 'Refund',
+  tradeNo: 'Channel trade no.',
+  ledgerAmount: 'Ledger',
+  channelAmount: 'Channel',
+  resolve: 'Resolve: {action}',
+  reason: 'Reason (required)',
+  reasonNeeded: 'Give a reason first',
+  resolvedBy: '{action} · {by} · {at} · {reason}',
+  waitingNote: "Awaits the next day's bill, which decides it",
+  coreLost: 'Lost contact with the cashier core; this step did not happen. Try again.',
+};
+
+const dictionaries: Record<Lang, Record<ReconKey, string>> = { zh, en };
+
+export function ct(lang: Lang, key: ReconKey, vars?: Record<string, string | number>): string {
+  return fillVars(dictionaries[lang]?.[key] ?? zh[key] ?? key, vars);
+}
+
+export const reconDictionaries = dictionaries;
