@@ -500,6 +500,7 @@ async fn manager_reconciles_a_day_and_resolves_the_difference() -> Result<(), Er
             vec![],
         )
         .await?;
+    // Typed, then the button clicked at once, as a manager does: the day typed is the day run.
     s.type_into("[data-testid=recon-day]", &today).await?;
     s.click("[data-testid=recon-run]").await?;
     let found = s

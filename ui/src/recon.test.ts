@@ -146,7 +146,7 @@ describe('reconciliation state', () => {
   });
 
   it("draws the core's per mille as it is", () => {
-    expect([barPercent(null), barPercent(0), barPercent(995), barPercent(1000)]).toEqual([0, 0, 100, 100]);
+    expect([barPercent(null), barPercent(0), barPercent(995), barPercent(1000)]).toEqual([0, 4, 100, 100]);
     expect(barPercent(666)).toBe(67);
     expect([rateText(1000), rateText(995), rateText(0)]).toEqual(['100.0 %', '99.5 %', '0.0 %']);
   });

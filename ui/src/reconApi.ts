@@ -95,9 +95,10 @@ export function shiftMonth(month: string, delta: number): string {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}`;
 }
 
-/** The bar height of a day in the month chart, 0–100 (percent of the chart). */
+/** The bar height of a day in the month chart, 0–100 (percent of the chart): a day that was
+ * reconciled always shows a stub, so 0 % is not mistaken for "not reconciled". */
 export function barPercent(permille: number | null): number {
-  return permille === null ? 0 : Math.max(0, Math.min(100, Math.round(permille / 10)));
+  return permille === null ? 0 : Math.max(4, Math.min(100, Math.round(permille / 10)));
 }
 
 /** "99.5 %" from per mille (integer arithmetic on the core's figure). */

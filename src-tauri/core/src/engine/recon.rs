@@ -41,6 +41,10 @@ pub enum StatementSource {
     Import(Vec<u8>),
 }
 
+/// How much later than the channel the ledger may record a refund's success (its answer's time
+/// on the wire, a retry): see `record_run`.
+const REFUND_CLOCK_SLACK_MS: i64 = 5 * 60_000;
+
 /// How many queries a sweep keeps in flight.
 const SWEEP_CONCURRENCY: usize = 4;
 
@@ -570,6 +574,11 @@ impl Cashier {
             .map(|r| LedgerRefund { id: r.id, payment_id: r.payment_id, state: r.state, amount: r.amount })
             .collect();
         if !sweep {
+            // A refund's day in the ledger is when it recorded the success, a little after the
+            // channel's own time: the window runs late by that slack, so one made just before
+            // midnight is expected in its own day's bill, and one made just after is expected in
+            // the previous day's (where it waits, and the next bill finds it).
+            let (from, to) = (from + REFUND_CLOCK_SLACK_MS, to + REFUND_CLOCK_SLACK_MS);
             side.refunded_that_day =
                 ledger.refunds_succeeded_between(channel, from, to)?.into_iter().map(|r| r.id).collect();
         }
