@@ -58,8 +58,7 @@ fn alipay_zip(rows: &[(String, i64, i64)]) -> Vec<u8> {
     let (gbk, _, _) = encoding_rs::GBK.encode(&csv);
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-    let (name, _, _) = encoding_rs::GBK.encode("20880000000000010156_20260115_业务明细.csv");
-    zip.start_file(String::from_utf8_lossy(&name), options).expect("zip entry");
+    zip.start_file("20880000000000010156_20260115_业务明细.csv", options).expect("zip entry");
     zip.write_all(&gbk).expect("zip write");
     zip.finish().expect("zip").into_inner()
 }

@@ -155,6 +155,33 @@ async fn a_charge_the_ledger_holds_failed_is_found_and_becomes_paid_late() {
 }
 
 #[tokio::test]
+async fn fees_off_the_contracted_rate_are_differences() {
+    // The contract says 0.6 %; the bill charges 1 % on WeChat Pay.
+    let rig = rig_with(SandboxOptions { bills_ready_same_day: true, ..fast_sandbox() }, |c| {
+        c.reconciliation.fee_rate_bp = [("wechat".to_string(), 60), ("alipay".to_string(), 60)].into();
+    })
+    .await;
+    let a = pay(&rig, "alipay", "50.00", "00").await;
+    let w = pay(&rig, "wechat", "50.00", "00").await;
+    rig.sandbox.set_bill_faults(BillFaults {
+        fee_rate_bp: paydesk_sandbox::FeeRates { alipay: 60, wechat: 100 },
+        ..BillFaults::default()
+    });
+    let fair = run(&rig, "alipay", today()).await;
+    assert_eq!((kinds(&fair), fair.run.fee_fen), (vec![], Fen(30)), "{}", a.id);
+    let dear = run(&rig, "wechat", today()).await;
+    assert_eq!(kinds(&dear), [("fee_differs".to_string(), w.id.clone())]);
+    let d = diff(&dear, "fee_differs");
+    assert_eq!((d.ledger, d.channel, dear.run.fee_fen), (Some(Fen(30)), Some(Fen(50)), Fen(50)));
+    assert_eq!(dear.run.matched, 1, "the payment itself matches");
+    let done = rig
+        .cashier
+        .resolve_difference(&rig.approve(Action::ResolveDifference), d.id, "已联系微信支付核实费率")
+        .unwrap();
+    assert_eq!(done.resolution.unwrap().action, "follow_up");
+}
+
+#[tokio::test]
 async fn a_charge_no_till_made_and_a_charge_listed_twice_are_followed_up() {
     let rig = recon_rig().await;
     let p = pay(&rig, "alipay", "10.00", "00").await;

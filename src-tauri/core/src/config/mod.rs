@@ -204,11 +204,16 @@ pub struct Reconciliation {
     pub hour: u32,
     /// How many past days a morning run makes up for (a till that was off, a bill that was late).
     pub catch_up_days: u32,
+    /// The fee rate each channel's contract says, in basis points (`alipay = 60`: 0.6 %): a
+    /// statement's fee on a payment that is more than a fen off it is a difference. None: fees
+    /// are only totalled.
+    #[serde(default)]
+    pub fee_rate_bp: std::collections::BTreeMap<String, u32>,
 }
 
 impl Default for Reconciliation {
     fn default() -> Self {
-        Reconciliation { auto: true, hour: 10, catch_up_days: 3 }
+        Reconciliation { auto: true, hour: 10, catch_up_days: 3, fee_rate_bp: Default::default() }
     }
 }
 
@@ -383,6 +388,9 @@ impl Config {
         }
         if !(1..=31).contains(&self.reconciliation.catch_up_days) {
             return Err(invalid("reconciliation.catch_up_days", "1–31"));
+        }
+        if self.reconciliation.fee_rate_bp.values().any(|bp| *bp > 10_000) {
+            return Err(invalid("reconciliation.fee_rate_bp", "0–10000 (basis points: 60 is 0.6 %)"));
         }
         let p = &self.people;
         if p.idle_lock_minutes > 24 * 60 {

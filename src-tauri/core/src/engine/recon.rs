@@ -303,6 +303,12 @@ fn kind_text(kind: &str, lang: Lang) -> (&'static str, &'static str) {
             "账单中的退款与账本中的退款不一致，请联系渠道核实。",
             "The statement's refund is not the ledger's: check with the channel.",
         ),
+        Some(Kind::FeeDiffers) => (
+            "手续费与费率不符",
+            "Fee off the contracted rate",
+            "账单对这笔收款收取的手续费与配置的签约费率不符（账本金额一栏为按费率应收的手续费）。请联系渠道核实。",
+            "The statement's fee on this payment is not the contracted rate of it (the ledger column shows the fee at that rate): check with the channel.",
+        ),
         Some(Kind::NotAsked) => (
             "未能查询",
             "Could not be asked",
@@ -529,7 +535,8 @@ impl Cashier {
         let other_tills_rows = all_rows - record.rows.len();
         let (from, to) = day_bounds(day);
         let sweep = record.asked.is_some();
-        let mut side = LedgerSide { complete: sweep, ..LedgerSide::default() };
+        let fee_rate_bp = self.inner.config.reconciliation.fee_rate_bp.get(channel).copied().filter(|_| !sweep);
+        let mut side = LedgerSide { complete: sweep, fee_rate_bp, ..LedgerSide::default() };
 
         // What the previous day's run left waiting for this statement.
         if !sweep {

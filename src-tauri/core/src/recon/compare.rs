@@ -47,6 +47,15 @@ pub struct LedgerSide {
     /// No later statement adds to this one (a query sweep asks about every order itself): what
     /// it lacks is absent now, not awaiting the next day's.
     pub complete: bool,
+    /// The merchant's contracted fee rate with this channel, in basis points, where configured:
+    /// each payment row's fee is checked against it.
+    pub fee_rate_bp: Option<u32>,
+}
+
+/// The fee at `bp` basis points of `amount`, rounded half up to the fen.
+pub fn fee_at(amount: Fen, bp: u32) -> Fen {
+    let raw = i128::from(amount.0) * i128::from(bp);
+    Fen(i64::try_from((raw + 5_000).div_euclid(10_000)).unwrap_or(i64::MAX))
 }
 
 /// The kinds of difference.
@@ -74,6 +83,9 @@ pub enum Kind {
     RefundAmountDiffers,
     /// A query sweep could not learn this order's state: the run is incomplete for it.
     NotAsked,
+    /// The statement's fee on a payment is not the merchant's contracted rate of it (more than a
+    /// fen of rounding apart).
+    FeeDiffers,
 }
 
 impl Kind {
@@ -89,6 +101,7 @@ impl Kind {
             Kind::RefundAwaitingNextBill => "refund_awaiting_next_bill",
             Kind::RefundAmountDiffers => "refund_amount_differs",
             Kind::NotAsked => "not_asked",
+            Kind::FeeDiffers => "fee_differs",
         }
     }
 
@@ -113,6 +126,7 @@ pub const ALL_KINDS: &[Kind] = &[
     Kind::RefundAwaitingNextBill,
     Kind::RefundAmountDiffers,
     Kind::NotAsked,
+    Kind::FeeDiffers,
 ];
 
 /// One difference between the ledger and the statement.
@@ -173,6 +187,12 @@ pub fn compare(rows: &[StatementRow], ledger: &LedgerSide) -> Outcome {
         let from = out.differences.len();
         out.fee_fen = add(out.fee_fen, row.fee);
         let trade = Some(row.trade_no.as_str()).filter(|t| !t.is_empty());
+        if let Some(bp) = ledger.fee_rate_bp {
+            let expected = fee_at(row.amount, bp);
+            if (row.fee.0 - expected.0).abs() > 1 {
+                out.differences.push(diff(Kind::FeeDiffers, &row.order_no, None, trade, Some(expected), Some(row.fee)));
+            }
+        }
         if !paid_seen.insert(row.order_no.as_str()) {
             out.differences.push(diff(Kind::ChargedTwice, &row.order_no, None, trade, None, Some(row.amount)));
             stamp(&mut out, from, row);
@@ -434,6 +454,19 @@ mod tests {
             ]
         );
         assert_eq!((o.refunds_matched, o.refunds_matched_fen), (2, Fen(700)));
+    }
+
+    #[test]
+    fn fees_off_the_contracted_rate_by_more_than_a_fen() {
+        let mut ledger = side(&[("A", State::Paid, 8888), ("B", State::Paid, 10_000)], &["A", "B"]);
+        ledger.fee_rate_bp = Some(60);
+        assert_eq!(fee_at(Fen(8888), 60), Fen(53));
+        let fair = StatementRow { fee: Fen(54), ..pay("A", 8888) }; // a fen of rounding
+        let dear = StatementRow { fee: Fen(100), ..pay("B", 10_000) };
+        let o = compare(&[fair, dear], &ledger);
+        assert_eq!(kinds(&o), [(Kind::FeeDiffers, "B".to_string())]);
+        assert_eq!((o.differences[0].ledger, o.differences[0].channel), (Some(Fen(60)), Some(Fen(100))));
+        assert_eq!(o.matched, 2, "the payment itself matches");
     }
 
     #[test]
