@@ -8,7 +8,6 @@ mod common;
 use chrono::{Duration as Days, NaiveDate};
 use common::{fast_sandbox, rig_with, Rig};
 use paydesk_core::engine::recon::{day_of, ReconReport, StatementSource};
-use paydesk_core::engine::BarcodeRequest;
 use paydesk_core::ledger::{LedgerError, Payment, RefundState, State};
 use paydesk_core::money::Fen;
 use paydesk_core::people::Action;
@@ -26,19 +25,7 @@ fn code_of(channel: &str, ending: &str) -> String {
 }
 
 async fn pay(rig: &Rig, channel: &str, amount: &str, ending: &str) -> Payment {
-    let code = code_of(channel, ending);
-    let p = rig
-        .cashier
-        .start_barcode(&BarcodeRequest {
-            channel,
-            amount_text: amount,
-            code: &code,
-            source: "test",
-            subject: None,
-            charge: None,
-        })
-        .expect("payment starts");
-    rig.cashier.wait_settled(&p.id).await.expect("settles").payment
+    rig.pay_code(channel, amount, &code_of(channel, ending)).await.payment
 }
 
 fn today() -> NaiveDate {

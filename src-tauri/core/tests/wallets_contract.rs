@@ -67,18 +67,7 @@ async fn barcode(wallet: Wallet, amount: &str, ending: &str) -> (Rig, Payment) {
 }
 
 async fn pay_code(rig: &Rig, channel: &str, code: &str, amount: &str) -> Payment {
-    let p = rig
-        .cashier
-        .start_barcode(&BarcodeRequest {
-            channel,
-            amount_text: amount,
-            code,
-            source: "test",
-            subject: None,
-            charge: None,
-        })
-        .expect("payment starts");
-    rig.cashier.wait_settled(&p.id).await.expect("settles").payment
+    rig.pay_code(channel, amount, code).await.payment
 }
 
 async fn scenario(wallet: Wallet, ending: &str, expect: Expect) -> (Rig, Payment) {

@@ -99,6 +99,10 @@ pub enum PayOutcome {
     /// Paid, then refunded in full at the channel before the ledger recorded it paid: our
     /// reversal (撤销) whose reply was lost, as the chaos run found. The money went back.
     Refunded { trade_no: Option<String> },
+    /// The channel says the order was reversed (撤销: our cancel whose answer was lost, or the
+    /// wallet's own for a code never confirmed): whatever had been charged went back. Not known
+    /// whether it had been paid.
+    Reversed { trade_no: Option<String> },
     /// The customer has not confirmed yet ("user paying", QR not scanned).
     Waiting,
     /// Not paid (yet), on a channel that cannot close an order or say it closed. Before the

@@ -47,11 +47,23 @@ fn refunded(trade_no: &Option<String>) -> Step {
     )
 }
 
+/// Reversed at the channel (撤销) before the ledger recorded the reversal: the money is home.
+fn reversed(trade_no: &Option<String>) -> Step {
+    Step::To(
+        State::Reversed,
+        Detail {
+            trade_no: trade_no.clone(),
+            ..Detail::note("reversed at the channel (refunded if it had been paid): a cancel whose reply was lost")
+        },
+    )
+}
+
 /// The reply to the barcode pay call itself.
 pub fn after_pay(outcome: &PayOutcome) -> Step {
     match outcome {
         PayOutcome::Paid { trade_no, paid_at } => paid(trade_no, paid_at),
         PayOutcome::Refunded { trade_no } => refunded(trade_no),
+        PayOutcome::Reversed { trade_no } => reversed(trade_no),
         PayOutcome::Failed(f) => Step::To(State::Failed, Detail { failure: Some(f.clone()), ..Detail::default() }),
         // No connection was made, so the request never reached the channel: nothing charged.
         PayOutcome::NotSent(why) => Step::To(State::Failed, Detail::failure(NOT_SENT, why)),
@@ -87,6 +99,7 @@ pub fn after_query(outcome: &PayOutcome, now: i64, horizon_at: i64, acknowledged
     match outcome {
         PayOutcome::Paid { trade_no, paid_at } => paid(trade_no, paid_at),
         PayOutcome::Refunded { trade_no } => refunded(trade_no),
+        PayOutcome::Reversed { trade_no } => reversed(trade_no),
         PayOutcome::Failed(f) => Step::To(State::Failed, Detail { failure: Some(f.clone()), ..Detail::default() }),
         PayOutcome::Closed => Step::To(State::Closed, Detail::default()),
         PayOutcome::Waiting => Step::To(State::Pending, Detail::default()),
@@ -113,7 +126,7 @@ pub fn after_query(outcome: &PayOutcome, now: i64, horizon_at: i64, acknowledged
 pub fn after_close(outcome: &PayOutcome, now: i64, horizon_at: i64, acknowledged: bool) -> CloseStep {
     match outcome {
         PayOutcome::Closed => CloseStep::Done(Step::To(State::Closed, Detail::default())),
-        PayOutcome::Paid { .. } | PayOutcome::Refunded { .. } => {
+        PayOutcome::Paid { .. } | PayOutcome::Refunded { .. } | PayOutcome::Reversed { .. } => {
             CloseStep::Done(after_query(outcome, now, horizon_at, acknowledged))
         }
         PayOutcome::Waiting => CloseStep::Retry,
@@ -208,6 +221,16 @@ mod tests {
         assert_eq!(state(&after_pay(&PayOutcome::Waiting)), Some(State::Pending));
         assert_eq!(state(&after_query(&PayOutcome::Closed, 0, 0, true)), Some(State::Closed));
         assert_eq!(state(&after_query(&PayOutcome::Failed(failure()), 0, 0, true)), Some(State::Failed));
+    }
+
+    #[test]
+    fn a_reversal_the_channel_reports_is_reversed_never_closed() {
+        // Found by chaos (seed 18): a WeChat reverse whose answer was lost, then REVOKED on query.
+        // The charge had gone back: `reversed`, not `closed` ("never charged").
+        let r = PayOutcome::Reversed { trade_no: Some("4200".into()) };
+        assert_eq!(state(&after_query(&r, 0, 0, true)), Some(State::Reversed));
+        assert_eq!(state(&after_pay(&r)), Some(State::Reversed));
+        assert!(matches!(after_close(&r, 0, 0, true), CloseStep::Done(Step::To(State::Reversed, _))));
     }
 
     #[test]

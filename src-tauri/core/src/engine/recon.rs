@@ -505,7 +505,9 @@ impl Cashier {
                     not_asked.push((p.id.clone(), p.amount));
                     continue;
                 }
-                PayOutcome::Waiting
+                // Reversed: whatever was charged went back; nothing of it stands at the channel.
+                PayOutcome::Reversed { .. }
+                | PayOutcome::Waiting
                 | PayOutcome::Unpaid
                 | PayOutcome::Failed(_)
                 | PayOutcome::Closed

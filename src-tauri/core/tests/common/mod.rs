@@ -152,13 +152,17 @@ impl Rig {
     }
 
     pub async fn barcode_on(&self, channel: &str, amount: &str, ending: &str) -> Settled {
-        let code = alipay_code(ending);
+        self.pay_code(channel, amount, &alipay_code(ending)).await
+    }
+
+    /// One payment-code payment with exactly `code`, run to its end.
+    pub async fn pay_code(&self, channel: &str, amount: &str, code: &str) -> Settled {
         let p = self
             .cashier
             .start_barcode(&BarcodeRequest {
                 channel,
                 amount_text: amount,
-                code: &code,
+                code,
                 source: "test",
                 subject: None,
                 charge: None,

@@ -19,7 +19,9 @@
 //!   `timeout_express`: for a QR order that is "unpaid, and cannot be closed" ([`PayOutcome::Unpaid`]),
 //!   so the payment lapses and is watched instead of failing.
 //! - `TRADE_CLOSED` covers "never paid", "cancelled" and "paid then refunded in full": all three
-//!   end with the customer's money where it started, so all read as closed.
+//!   end with the customer's money where it started. One that carries a payment time
+//!   (`send_pay_date`, which stays on a trade once paid) had been charged: it reads as refunded
+//!   (the ledger's `reversed`, money given back), not closed; one without reads as closed.
 //! - A refund is done on `fund_change=Y`; otherwise (a repeat of the same `out_request_no`, or
 //!   no such field) `alipay.trade.fastpay.refund.query` decides, and only
 //!   `refund_status=REFUND_SUCCESS` means refunded. Re-sending the same number and amount is safe.
@@ -294,6 +296,11 @@ pub(crate) fn query_outcome(read: Read, order: &Order<'_>, zone: ChannelZone) ->
     match reply.trade_status.as_deref() {
         Some("TRADE_SUCCESS" | "TRADE_FINISHED") if reply.confirms(order) => reply.paid(zone),
         Some("WAIT_BUYER_PAY") if names => PayOutcome::Waiting,
+        // Closed after it was paid (it has a payment time): refunded in full, by our cancel whose
+        // answer was lost or by refunds. Reading: `send_pay_date` stays on a trade once paid.
+        Some("TRADE_CLOSED") if names && reply.send_pay_date.is_some() => {
+            PayOutcome::Refunded { trade_no: reply.trade_no.clone() }
+        }
         Some("TRADE_CLOSED") if names => PayOutcome::Closed,
         other => PayOutcome::Unknown(format!("trade_status {} without our order and amount", other.unwrap_or("-"))),
     }

@@ -138,7 +138,10 @@ fn query_replies() {
     assert!(matches!(q(Flow::Barcode, &status("TRADE_SUCCESS")), PayOutcome::Paid { paid_at: Some(_), .. }));
     assert!(matches!(q(Flow::Qr, &status("TRADE_FINISHED")), PayOutcome::Paid { .. }));
     assert_eq!(q(Flow::Barcode, &status("WAIT_BUYER_PAY")), PayOutcome::Waiting);
-    assert_eq!(q(Flow::Qr, &status("TRADE_CLOSED")), PayOutcome::Closed);
+    // Closed after a payment (its time stays on the trade): refunded in full; never paid: closed.
+    assert_eq!(q(Flow::Qr, &status("TRADE_CLOSED")), PayOutcome::Refunded { trade_no: Some("1".into()) });
+    let unpaid_closed = r#"{"code":"10000","msg":"Success","out_trade_no":"T0126112210300001","total_amount":"88.88","trade_no":"1","trade_status":"TRADE_CLOSED"}"#;
+    assert_eq!(q(Flow::Qr, unpaid_closed), PayOutcome::Closed);
     let missing = r#"{"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST","sub_msg":"交易不存在"}"#;
     assert_eq!(q(Flow::Barcode, missing), PayOutcome::NotFound);
     // A precreated code nobody has scanned yet: unpaid, and no close can reach it.

@@ -16,7 +16,8 @@
 //! - Payment codes: `USERPAYING` → confirming (poll); `SYSTEMERROR`, `BANKERROR` → unknown
 //!   (query); only the configured failure codes (default [`WECHAT_PAY_FAILURES`]) are failed.
 //! - `orderquery`: `SUCCESS`/`REFUND` → paid (with our order and amount); `NOTPAY`,
-//!   `USERPAYING`, `ACCEPT` → waiting; `CLOSED`, `REVOKED` → closed; `PAYERROR` ("支付失败，请撤销订单")
+//!   `USERPAYING`, `ACCEPT` → waiting; `CLOSED` → closed; `REVOKED` → reversed (whatever was
+//!   charged went back: a reverse made it); `PAYERROR` ("支付失败，请撤销订单")
 //!   → unknown, so the engine reverses it at the clerk's deadline; `ORDERNOTEXIST` → no such order.
 //! - `reverse`: `recall=Y` → try again; `SUCCESS` → reversed (the reply does not say whether it
 //!   had been paid). `USERPAYING` and `SYSTEMERROR` → try again. Reverse and refund are sent with
@@ -232,7 +233,10 @@ pub(crate) fn query_outcome(read: Read, order: &Order<'_>, zone: ChannelZone) ->
     match get(&f, "trade_state") {
         Some("SUCCESS" | "REFUND") if confirms(&f, order) => paid(&f, zone),
         Some("NOTPAY" | "USERPAYING" | "ACCEPT") if names => PayOutcome::Waiting,
-        Some("CLOSED" | "REVOKED") if names => PayOutcome::Closed,
+        Some("CLOSED") if names => PayOutcome::Closed,
+        // Only a reversal (ours, or the wallet's for a code never confirmed) makes REVOKED: the
+        // customer's money is where it started, charged or not. Not "closed": a charge went back.
+        Some("REVOKED") if names => PayOutcome::Reversed { trade_no: get(&f, "transaction_id").map(str::to_string) },
         // "支付失败，请撤销订单": a charge may exist; the reversal at the deadline settles it.
         Some("PAYERROR") => PayOutcome::Unknown("PAYERROR: to be reversed".into()),
         other => PayOutcome::Unknown(format!("trade_state {} without our order and amount", other.unwrap_or("-"))),

@@ -117,7 +117,7 @@ fn orderquery_replies() {
         assert_eq!(q_state(waiting), PayOutcome::Waiting);
     }
     assert_eq!(q_state("CLOSED"), PayOutcome::Closed);
-    assert_eq!(q_state("REVOKED"), PayOutcome::Closed);
+    assert!(matches!(q_state("REVOKED"), PayOutcome::Reversed { .. }), "a reversal, not a close: a charge went back");
     assert!(matches!(q_state("PAYERROR"), PayOutcome::Unknown(_)));
     assert!(matches!(q_state("NEWSTATE"), PayOutcome::Unknown(_)));
     assert_eq!(q(&[("result_code", "FAIL"), ("err_code", "ORDERNOTEXIST")]), PayOutcome::NotFound);
