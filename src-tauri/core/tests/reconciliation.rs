@@ -11,7 +11,7 @@ use paydesk_core::engine::recon::{day_of, ReconReport, StatementSource};
 use paydesk_core::ledger::{LedgerError, Payment, RefundState, State};
 use paydesk_core::money::Fen;
 use paydesk_core::people::Action;
-use paydesk_sandbox::{AmountOverride, BillFaults, ExtraCharge, Faults, SandboxOptions};
+use paydesk_sandbox::{AmountOverride, BillFaults, ExtraCharge, Faults, RefundAmountOverride, SandboxOptions};
 
 async fn recon_rig() -> Rig {
     rig_with(SandboxOptions { bills_ready_same_day: true, ..fast_sandbox() }, |_| {}).await
@@ -251,9 +251,12 @@ async fn refunds_the_ledger_does_not_have_and_refunds_the_bill_lacks() {
     assert!(!lost.state.is_final(), "{lost:?}");
     // A payment whose row is in tomorrow's bill (so tomorrow has one: a day without trade has none).
     let tomorrows = pay(&rig, "wechat", "1.00", "00").await;
+    // And one the bill lists with another amount.
+    let odd = rig.cashier.refund(&rig.approve(Action::Refund), &p.id, "5.00", "退五元").await.unwrap();
     rig.sandbox.set_bill_faults(BillFaults {
         drop_refunds: vec![listed.id.clone()],
         next_day_orders: vec![tomorrows.id.clone()],
+        refund_amount_overrides: vec![RefundAmountOverride { refund_no: odd.id.clone(), amount_fen: 501 }],
         ..BillFaults::default()
     });
 
@@ -264,10 +267,15 @@ async fn refunds_the_ledger_does_not_have_and_refunds_the_bill_lacks() {
         got,
         [
             ("awaiting_next_bill".to_string(), None),
+            ("refund_amount_differs".to_string(), Some(odd.id.clone())),
             ("refund_awaiting_next_bill".to_string(), Some(listed.id.clone())),
             ("refund_not_in_ledger".to_string(), Some(lost.id.clone())),
         ]
     );
+    let amounts = diff(&report, "refund_amount_differs");
+    assert_eq!((amounts.ledger, amounts.channel), (Some(Fen(500)), Some(Fen(501))));
+    let done = rig.cashier.resolve_difference(&rig.approve(Action::ResolveDifference), amounts.id, "联系核实").unwrap();
+    assert_eq!(done.resolution.unwrap().action, "follow_up");
     let d = diff(&report, "refund_not_in_ledger");
     let done = rig.cashier.resolve_difference(&rig.approve(Action::ResolveDifference), d.id, "账单显示已退款").unwrap();
     assert_eq!(done.resolution.unwrap().action, "refund_recorded");

@@ -48,7 +48,8 @@
 //! - A fault names an order number, whatever its channel. `dropOrders` and `nextDayOrders` move
 //!   the charge's row only (its refunds stay where they are; a REVOKED row is the charge's row);
 //!   a moved charge keeps its own time. `amountOverrides` changes the charge's amount in the bill
-//!   and the fee follows it. `dropRefunds` removes a refund's row (by our refund number). `extraCharges` are paid at 12:00:00 Beijing time on their `day`
+//!   and the fee follows it. `dropRefunds` removes a refund's row (by our refund number), and
+//!   `refundAmountOverrides` changes its amount (the fee given back does not follow). `extraCharges` are paid at 12:00:00 Beijing time on their `day`
 //!   (a second later for each following one), with a trade number of their own.
 
 use std::collections::{BTreeMap, HashMap};
@@ -92,6 +93,8 @@ pub struct BillFaults {
     pub extra_charges: Vec<ExtraCharge>,
     /// Charges the bill lists with another amount.
     pub amount_overrides: Vec<AmountOverride>,
+    /// Refunds the bill lists with another amount (by our refund number).
+    pub refund_amount_overrides: Vec<RefundAmountOverride>,
 }
 
 /// Fee rates in basis points (60 = 0.6 %).
@@ -135,6 +138,14 @@ pub struct AmountOverride {
     pub amount_fen: i64,
 }
 
+/// The bill says another amount for a refund.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefundAmountOverride {
+    pub refund_no: String,
+    pub amount_fen: i64,
+}
+
 impl BillFaults {
     /// What the admin endpoint refuses: a rate above 100 %, an extra charge of no known channel,
     /// of a bad day or of no positive amount, an override of no positive amount.
@@ -162,6 +173,11 @@ impl BillFaults {
         for o in &self.amount_overrides {
             if o.amount_fen <= 0 {
                 return Err(format!("amountOverrides: amountFen must be positive, not {}", o.amount_fen));
+            }
+        }
+        for o in &self.refund_amount_overrides {
+            if o.amount_fen <= 0 {
+                return Err(format!("refundAmountOverrides: amountFen must be positive, not {}", o.amount_fen));
             }
         }
         Ok(())
@@ -425,10 +441,16 @@ impl Statement {
                 Some(o) if channel == wechat::CHANNEL => o.extra(&wechat::refund_id_key(&r.refund_no)).to_owned(),
                 _ => String::new(),
             };
+            let listed_amount = faults
+                .refund_amount_overrides
+                .iter()
+                .rev()
+                .find(|o| o.refund_no == r.refund_no)
+                .map_or(r.amount_fen, |o| o.amount_fen);
             let row = Row {
                 kind: Kind::Refund,
                 at_ms: r.at_ms,
-                amount_fen: r.amount_fen,
+                amount_fen: listed_amount,
                 fee_fen: fee_back,
                 refund_no: (!reversal).then(|| r.refund_no.clone()),
                 refund_id,

@@ -124,7 +124,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use bills::{AmountOverride, BillFaults, ExtraCharge, FeeRates, DEFAULT_FEE_RATE_BP};
+pub use bills::{AmountOverride, BillFaults, ExtraCharge, FeeRates, RefundAmountOverride, DEFAULT_FEE_RATE_BP};
 pub use cashdesk::{AmountReading, AmountUnit, NoResult, QueryForm};
 pub use faults::{Faults, Injected};
 pub use money::{format_yuan, parse_yuan};

@@ -592,6 +592,7 @@ async fn bill_faults_change_the_statements_not_the_truth() {
             {"channel": "alipay", "orderNo": "X3", "amountFen": 100, "day": ali_day(-1)},
         ],
         "amountOverrides": [{"orderNo": "A3", "amountFen": 9999}],
+        "refundAmountOverrides": [],
     });
     let set = post_raw(&sb, "/admin/bill-faults", &faults.to_string()).await;
     assert_eq!(set.status, 200, "{}", set.text);

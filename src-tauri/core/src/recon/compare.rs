@@ -237,6 +237,10 @@ pub fn compare(rows: &[StatementRow], ledger: &LedgerSide) -> Outcome {
             Some(no) => ledger.refunds.iter().find(|r| r.id == no),
             None => None,
         };
+        if let (Some(_), Some(no)) = (ours, refund_no) {
+            // In the statement, whatever it says of it: not also "missing from it".
+            refunds_seen.insert(no);
+        }
         match (ours, refund_no) {
             (Some(r), _) if r.payment_id != row.order_no || r.amount != row.amount => out.differences.push(diff(
                 Kind::RefundAmountDiffers,
@@ -246,8 +250,7 @@ pub fn compare(rows: &[StatementRow], ledger: &LedgerSide) -> Outcome {
                 Some(r.amount),
                 Some(row.amount),
             )),
-            (Some(r), Some(no)) if r.state == RefundState::Succeeded => {
-                refunds_seen.insert(no);
+            (Some(r), Some(_)) if r.state == RefundState::Succeeded => {
                 out.refunds_matched += 1;
                 out.refunds_matched_fen = add(out.refunds_matched_fen, row.amount);
             }
