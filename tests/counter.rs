@@ -397,7 +397,7 @@ async fn every_screen_in_chinese_has_no_english_or_raw_data() -> Result<(), Erro
     look("detail").await?;
     s.click("[data-testid=detail-close]").await?;
     s.click("[data-testid=open-manager]").await?;
-    for tab in ["reports", "shift", "payments", "audit", "users"] {
+    for tab in ["reports", "shift", "payments", "recon", "audit", "users"] {
         s.click(&format!("[data-testid=tab-{tab}]")).await?;
         tokio::time::sleep(Duration::from_millis(600)).await;
         look(tab).await?;

@@ -14,7 +14,24 @@ use paydesk_core::people::Action;
 use paydesk_sandbox::{AmountOverride, BillFaults, ExtraCharge, Faults, RefundAmountOverride, SandboxOptions};
 
 async fn recon_rig() -> Rig {
+    clear_of_midnight().await;
     rig_with(SandboxOptions { bills_ready_same_day: true, ..fast_sandbox() }, |_| {}).await
+}
+
+/// These tests pay and reconcile "today" within seconds; near the channel's midnight the day
+/// would change under them (and a refund's first five minutes belong to the day before, by
+/// design). Within a minute before Beijing midnight or six after it, wait until the day is clear.
+async fn clear_of_midnight() {
+    let now = paydesk_core::ledger::now_ms();
+    let (start, end) = paydesk_core::engine::recon::day_bounds(day_of(now));
+    let wait = if now < start + 6 * 60_000 {
+        start + 6 * 60_000 - now
+    } else if now > end - 60_000 {
+        end + 6 * 60_000 - now
+    } else {
+        0
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(wait.max(0) as u64)).await;
 }
 
 fn code_of(channel: &str, ending: &str) -> String {
@@ -144,6 +161,7 @@ async fn a_charge_the_ledger_holds_failed_is_found_and_becomes_paid_late() {
 #[tokio::test]
 async fn fees_off_the_contracted_rate_are_differences() {
     // The contract says 0.6 %; the bill charges 1 % on WeChat Pay.
+    clear_of_midnight().await;
     let rig = rig_with(SandboxOptions { bills_ready_same_day: true, ..fast_sandbox() }, |c| {
         c.reconciliation.fee_rate_bp = [("wechat".to_string(), 60), ("alipay".to_string(), 60)].into();
     })
@@ -318,6 +336,7 @@ async fn a_channel_without_a_statement_is_swept_by_queries() {
 #[tokio::test]
 async fn no_bill_yet_and_a_broken_bill_record_nothing() {
     // T+1, as the wallets: today's bill does not exist yet.
+    clear_of_midnight().await;
     let rig = rig_with(fast_sandbox(), |_| {}).await;
     pay(&rig, "wechat", "5.00", "00").await;
     for channel in ["alipay", "wechat"] {

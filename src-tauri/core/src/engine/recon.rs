@@ -639,14 +639,16 @@ impl Cashier {
                 .collect(),
             run_by: by.to_string(),
         };
+        // The schedule and the command line are not people: the log names them in the detail.
+        let person = !matches!(by, "schedule" | "cli");
         let note = AuditNote {
-            user: Some(by.to_string()),
+            user: person.then(|| by.to_string()),
             role: None,
             action: "reconciled",
             target: None,
             reason: None,
             detail: json!({
-                "channel": channel, "day": day.to_string(), "source": record.source.as_str(),
+                "channel": channel, "day": day.to_string(), "source": record.source.as_str(), "by": by,
                 "rows": outcome.rows, "matched": outcome.matched, "differences": outcome.differences.len(),
             }),
         };
@@ -680,7 +682,13 @@ impl Cashier {
             unresolved: r.unresolved,
             waiting: r.waiting,
             match_permille: permille(r.matched, r.unresolved),
-            run_by: r.run_by.clone(),
+            run_by: match (r.run_by.as_str(), lang) {
+                ("schedule", Lang::Zh) => "每日自动对账".to_string(),
+                ("schedule", Lang::En) => "morning schedule".to_string(),
+                ("cli", Lang::Zh) => "命令行".to_string(),
+                ("cli", Lang::En) => "command line".to_string(),
+                (who, _) => who.to_string(),
+            },
             at_text: super::view::local_time(r.at, "%Y-%m-%d %H:%M"),
         }
     }

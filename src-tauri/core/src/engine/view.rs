@@ -533,6 +533,19 @@ pub fn audit_detail(action: &str, detail: &serde_json::Value, lang: Lang) -> Str
                 Lang::En => format!("{} unfinished", a.len()),
             }),
             "for" => text.map(|f| format!("{} {}", lang.pick("用于", "for"), crate::people::action_text(&f, lang))),
+            // Reconciliation runs and resolutions.
+            "day" => text.map(|d| format!("{} {d}", lang.pick("营业日", "day"))),
+            "differences" => value.as_u64().map(|n| match lang {
+                Lang::Zh => format!("差异 {n} 条"),
+                Lang::En => format!("{n} differences"),
+            }),
+            "by" => text.and_then(|b| match (b.as_str(), lang) {
+                ("schedule", Lang::Zh) => Some("每日自动对账".to_string()),
+                ("schedule", Lang::En) => Some("morning schedule".to_string()),
+                ("cli", Lang::Zh) => Some("命令行".to_string()),
+                ("cli", Lang::En) => Some("command line".to_string()),
+                _ => None,
+            }),
             _ => None,
         };
         parts.extend(part);

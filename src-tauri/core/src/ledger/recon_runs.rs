@@ -225,7 +225,11 @@ impl Ledger {
                 ])?;
             }
         }
-        append_audit(&tx, now, &AuditNote { target: Some(format!("recon run {id}")), ..audit.clone() })?;
+        let mut note = audit.clone();
+        if let Some(fields) = note.detail.as_object_mut() {
+            fields.insert("run".into(), id.into());
+        }
+        append_audit(&tx, now, &note)?;
         let stored =
             tx.query_row(&format!("SELECT {RUN_COLUMNS} FROM recon_runs r WHERE r.id = ?1"), [id], run_from_row)?;
         tx.commit()?;
