@@ -4,6 +4,7 @@
 //! Needs a display (run under `xvfb-run`), `tauri-driver` on PATH, `WebKitWebDriver`, and the
 //! app built (`target/debug/paydesk`, or `PAYDESK_APP`). Each missing piece fails loudly.
 
+use fantoccini::error::NewSessionError;
 use fantoccini::{Client, ClientBuilder, Locator};
 use paydesk_core::config::{Config, Timing};
 use std::net::TcpListener;
@@ -166,7 +167,26 @@ impl Session {
         });
         let serde_json::Value::Object(caps) = caps else { unreachable!() };
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = ClientBuilder::rustls()?.capabilities(caps).connect(&format!("http://127.0.0.1:{port}")).await?;
+        // tauri-driver listens before WebKitWebDriver behind it is ready: a first session request
+        // can be cut off (seen once in a full run: `IncompleteMessage`). Asked again, briefly.
+        let mut tries = 0;
+        let client = loop {
+            match ClientBuilder::rustls()?.capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await
+            {
+                Ok(client) => break client,
+                Err(e)
+                    if tries < 3
+                        && matches!(
+                            e,
+                            NewSessionError::Failed(_) | NewSessionError::FailedC(_) | NewSessionError::Lost(_)
+                        ) =>
+                {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         Ok(Session { client, driver, home: home.to_path_buf() })
     }
 

@@ -368,3 +368,57 @@ async fn serve_that_cannot_listen_says_so_and_stops() {
         "{stderr}"
     );
 }
+
+/// `reconcile` from the command line: an imported statement in paydesk's CSV, for a channel that
+/// publishes none. Exit status 1 while a difference waits for a person, 0 once resolved; bad input
+/// is 2 and records nothing.
+#[tokio::test]
+async fn reconcile_imports_a_statement_and_resolves_from_the_command_line() {
+    let (_sandbox, dir, config) = setup().await;
+    let paid =
+        cli(&config, &["--json", "charge", "--channel", "abc", "--amount", "12.34", "--code", &alipay_code("10")])
+            .await;
+    let id = stdout_json(&paid)["id"].as_str().unwrap().to_string();
+    let day = paydesk_core::engine::recon::day_of(paydesk_core::ledger::now_ms()).to_string();
+    // The statement lists our payment at another amount.
+    let file = dir.path().join("statement.csv");
+    std::fs::write(&file, format!("trade_no,order_no,type,amount,fee,time,refund_no\nT1,{id},pay,12.35,,,\n")).unwrap();
+    let file = file.to_string_lossy().to_string();
+    let run = cli(&config, &["--json", "reconcile", "run", "--channel", "abc", "--day", &day, "--file", &file]).await;
+    assert_eq!(run.status.code(), Some(1), "{}", String::from_utf8_lossy(&run.stderr));
+    let report = stdout_json(&run);
+    assert_eq!(report["run"]["source"], "import");
+    let difference = &report["differences"][0];
+    assert_eq!(
+        (difference["kind"].as_str(), difference["order_no"].as_str()),
+        (Some("amount_differs"), Some(id.as_str()))
+    );
+    let difference_id = difference["id"].as_i64().unwrap().to_string();
+
+    let shown = cli(&config, &["reconcile", "list"]).await;
+    assert_eq!(shown.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&shown.stdout).contains(&day));
+    // Resolving takes a manager's PIN, and a reason.
+    let added =
+        cli_env(&config, &["user", "add", "--name", "王店长", "--role", "manager"], &[("PAYDESK_NEW_PIN", "864213")]);
+    assert_eq!(added.await.status.code(), Some(0));
+    let resolve = ["--user", "王店长", "reconcile", "resolve", difference_id.as_str(), "--reason", "渠道已核实"];
+    let done = cli_env(&config, &resolve, &[("PAYDESK_PIN", "864213")]).await;
+    assert_eq!(done.status.code(), Some(0), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(String::from_utf8_lossy(&done.stdout).contains("follow_up"));
+    let again = cli_env(&config, &resolve, &[("PAYDESK_PIN", "864213")]).await;
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("已经处理过"));
+
+    // Not a statement, or a day that is not one: refused, nothing recorded.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "hello\n").unwrap();
+    let bad = bad.to_string_lossy().to_string();
+    let refused = cli(&config, &["reconcile", "run", "--channel", "abc", "--day", &day, "--file", &bad]).await;
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("对账单无法读取"));
+    let bad_day = cli(&config, &["reconcile", "run", "--day", "2026-13-01"]).await;
+    assert_eq!(bad_day.status.code(), Some(2));
+    let runs = cli(&config, &["--json", "reconcile", "list", "--from", &day, "--to", &day]).await;
+    assert_eq!(stdout_json(&runs).as_array().map(Vec::len), Some(1), "only the good run was recorded");
+}
