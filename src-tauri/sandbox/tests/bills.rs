@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use common::{barcode, client, code, get, post_raw, start};
-use md5::Digest as _;
 use paydesk_sandbox::{
     demo_keys, AmountOverride, BillFaults, ExtraCharge, FeeRates, Sandbox, SandboxOptions, ALIPAY_APP_ID,
     ALIPAY_SELLER_ID, WECHAT_API_KEY, WECHAT_APPID, WECHAT_MCH_ID,
@@ -225,13 +224,7 @@ fn row_of<'a>(rows: &'a [BTreeMap<String, String>], kind: &str, no: &str) -> Vec
 // ---------------------------------------------------------------- WeChat: the merchant's client
 
 fn wx_sign(fields: &BTreeMap<String, String>, key: &str) -> String {
-    let mut text: String = fields
-        .iter()
-        .filter(|(k, v)| k.as_str() != "sign" && !v.is_empty())
-        .map(|(k, v)| format!("{k}={v}&"))
-        .collect();
-    text.push_str(&format!("key={key}"));
-    hex::encode_upper(md5::Md5::digest(text.as_bytes()))
+    common::wechat_sign(fields, "MD5", key)
 }
 
 fn wx_request(fields: &[(&str, &str)]) -> BTreeMap<String, String> {

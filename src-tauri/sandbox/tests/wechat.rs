@@ -11,8 +11,6 @@ use std::time::{Duration, Instant};
 
 use common::receiver::{wait_for, Receiver};
 use common::{charged, client, client_with_timeout, refunded, start, start_default};
-use hmac::Mac as _;
-use md5::Digest as _;
 use paydesk_sandbox::{
     demo_keys, Forge, NotifyCause, NotifyFormat, NotifyRequest, Sandbox, SandboxOptions, WECHAT_API_KEY, WECHAT_APPID,
     WECHAT_MCH_ID, WECHAT_NOTIFY_ACK,
@@ -29,22 +27,8 @@ const REFUNDQUERY: &str = "/pay/refundquery";
 
 // ---------------------------------------------------------------- the merchant's client
 
-/// `k=v&…&key=<key>` over the non-empty fields but `sign`, sorted; uppercase hex MD5 or HMAC-SHA256.
 fn sign(fields: &BTreeMap<String, String>, sign_type: &str, key: &str) -> String {
-    let mut text: String = fields
-        .iter()
-        .filter(|(k, v)| k.as_str() != "sign" && !v.is_empty())
-        .map(|(k, v)| format!("{k}={v}&"))
-        .collect();
-    text.push_str(&format!("key={key}"));
-    match sign_type {
-        "HMAC-SHA256" => {
-            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("hmac key");
-            mac.update(text.as_bytes());
-            hex::encode_upper(mac.finalize().into_bytes())
-        }
-        _ => hex::encode_upper(md5::Md5::digest(text.as_bytes())),
-    }
+    common::wechat_sign(fields, sign_type, key)
 }
 
 fn to_map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

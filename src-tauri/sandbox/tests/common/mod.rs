@@ -157,3 +157,24 @@ pub fn charged(sb: &Sandbox, order_no: &str) -> Vec<i64> {
 pub fn refunded(sb: &Sandbox, order_no: &str) -> Vec<i64> {
     sb.truth().refunds.iter().filter(|r| r.order_no == order_no).map(|r| r.amount_fen).collect()
 }
+
+/// WeChat Pay v2's signature as the merchant's client makes it: `k=v&…&key=<key>` over the
+/// non-empty fields but `sign`, sorted; uppercase hex MD5 or HMAC-SHA256.
+pub fn wechat_sign(fields: &std::collections::BTreeMap<String, String>, sign_type: &str, key: &str) -> String {
+    use hmac::Mac;
+    use md5::Digest;
+    let mut text: String = fields
+        .iter()
+        .filter(|(k, v)| k.as_str() != "sign" && !v.is_empty())
+        .map(|(k, v)| format!("{k}={v}&"))
+        .collect();
+    text.push_str(&format!("key={key}"));
+    match sign_type {
+        "HMAC-SHA256" => {
+            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("hmac key");
+            mac.update(text.as_bytes());
+            hex::encode_upper(mac.finalize().into_bytes())
+        }
+        _ => hex::encode_upper(md5::Md5::digest(text.as_bytes())),
+    }
+}
