@@ -523,6 +523,11 @@ async fn manager_reconciles_a_day_and_resolves_the_difference() -> Result<(), Er
     s.wait_text("[data-testid=recon-resolution]", "账单显示已扣款", Duration::from_secs(10)).await?;
     s.wait_for(&format!("{row}[data-unresolved='0']"), Duration::from_secs(10)).await?;
     s.screenshot("manager-reconciliation-resolved.png").await?;
+    // The same run in English: every text from the core follows the language.
+    s.click("[data-testid=lang-toggle]").await?;
+    s.wait_text("[data-testid=recon-detail]", "Charged, not paid in the ledger", Duration::from_secs(10)).await?;
+    s.wait_text("[data-testid=recon-resolution]", "Record paid (late)", Duration::from_secs(10)).await?;
+    s.screenshot("manager-reconciliation-en.png").await?;
     let ledger = Ledger::open(&home.path().join("ledger.db"))?;
     let now = ledger.payment(&p.id)?;
     assert_eq!((now.state, now.late), (State::Paid, true), "paid, late: {now:?}");

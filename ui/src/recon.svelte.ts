@@ -38,6 +38,13 @@ export class ReconState {
     }
   }
 
+  /** The month and the open run again (the window's language changed). */
+  async reload(): Promise<void> {
+    const open = this.detail?.run.id;
+    await this.load();
+    if (open !== undefined) await this.open(open);
+  }
+
   moveMonth(delta: number): Promise<void> {
     this.month = shiftMonth(this.month, delta);
     this.detail = null;

@@ -145,6 +145,15 @@ describe('reconciliation state', () => {
     expect(cancelled.detail?.run.id).toBe(4);
   });
 
+  it('reads the month and the open run again (a language change)', async () => {
+    const r = new ReconState(deps());
+    r.detail = run(3);
+    reconApi.run.mockResolvedValue(run(3));
+    await r.reload();
+    expect(reconApi.month).toHaveBeenCalledTimes(1);
+    expect(reconApi.run).toHaveBeenCalledWith(3);
+  });
+
   it("draws the core's per mille as it is", () => {
     expect([barPercent(null), barPercent(0), barPercent(995), barPercent(1000)]).toEqual([0, 4, 100, 100]);
     expect(barPercent(666)).toBe(67);

@@ -36,7 +36,7 @@ pub struct UiError {
 }
 
 impl UiError {
-    fn new(code: &str, err: &impl Localized, lang: Lang) -> UiError {
+    pub fn new(code: &str, err: &impl Localized, lang: Lang) -> UiError {
         UiError { code: code.into(), message: err.message(lang) }
     }
 
@@ -55,7 +55,7 @@ pub fn ready(state: &AppState) -> UiResult<&Ready> {
     }
 }
 
-fn cashier(state: &AppState) -> UiResult<&Cashier> {
+pub fn cashier(state: &AppState) -> UiResult<&Cashier> {
     ready(state).map(|r| &r.cashier)
 }
 

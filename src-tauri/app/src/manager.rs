@@ -2,7 +2,7 @@
 //! payment detail and refunds, shifts with X/Z reports, reports, export and the audit log.
 //! Each is a thin call into the core; protected ones check the manager's PIN there.
 
-use crate::commands::{ready, UiError, UiResult};
+use crate::commands::{cashier, UiError, UiResult};
 use crate::AppState;
 use paydesk_core::engine::export::ExportKind;
 use paydesk_core::engine::reports::{DayReport, RangeReport, ShiftInfo, ShiftReport};
@@ -20,10 +20,6 @@ use tauri::State;
 pub struct ApprovalArg {
     user_id: i64,
     pin: String,
-}
-
-fn cashier(state: &AppState) -> UiResult<&Cashier> {
-    ready(state).map(|r| &r.cashier)
 }
 
 fn people_error(c: &Cashier, e: PeopleError) -> UiError {

@@ -574,9 +574,9 @@ async fn reconcile(cashier: &Cashier, out: &Output, who: &Who<'_>, which: ReconC
             let source = match (&file, &channel) {
                 (None, _) => StatementSource::Channel,
                 (Some(_), None) => return out.error("channel", "--file needs --channel"),
-                (Some(path), Some(_)) => match std::fs::read(path) {
-                    Ok(bytes) => StatementSource::Import(bytes),
-                    Err(e) => return out.error("file", &format!("{}: {e}", path.display())),
+                (Some(path), Some(_)) => match StatementSource::from_file(path) {
+                    Ok(source) => source,
+                    Err(e) => return out.error(e.code(), &e.message(lang)),
                 },
             };
             let mut status = PAID;

@@ -41,6 +41,15 @@ pub enum StatementSource {
     Import(Vec<u8>),
 }
 
+impl StatementSource {
+    /// A statement file a manager picked; a file that cannot be read is said so, in words.
+    pub fn from_file(path: &std::path::Path) -> Result<StatementSource, ReconError> {
+        std::fs::read(path)
+            .map(StatementSource::Import)
+            .map_err(|e| ReconError::File(format!("{}: {e}", path.display())))
+    }
+}
+
 /// How much later than the channel the ledger may record a refund's success (its answer's time
 /// on the wire, a retry): see `record_run`.
 const REFUND_CLOCK_SLACK_MS: i64 = 5 * 60_000;
@@ -65,7 +74,7 @@ pub enum ReconError {
     Statement(StatementError),
     #[error("{0}")]
     Ledger(LedgerError),
-    #[error("cannot keep the statement file: {0}")]
+    #[error("cannot read or keep the statement file: {0}")]
     File(String),
     #[error("not a date: {0}")]
     Date(String),
@@ -109,8 +118,8 @@ impl Localized for ReconError {
             (ReconError::Statement(e), Lang::Zh) => format!("对账单无法读取，未做任何更改：{e}"),
             (ReconError::Statement(e), Lang::En) => format!("The statement cannot be read; nothing changed: {e}"),
             (ReconError::Ledger(e), _) => e.message(lang),
-            (ReconError::File(why), Lang::Zh) => format!("无法保存对账单文件：{why}"),
-            (ReconError::File(why), Lang::En) => format!("Cannot keep the statement file: {why}"),
+            (ReconError::File(why), Lang::Zh) => format!("无法读取或保存对账单文件：{why}"),
+            (ReconError::File(why), Lang::En) => format!("Cannot read or keep the statement file: {why}"),
             (ReconError::Date(d), Lang::Zh) => format!("日期格式不正确：{d}（应为 2026-11-22）"),
             (ReconError::Date(d), Lang::En) => format!("Not a date: {d} (use 2026-11-22)"),
         }
@@ -337,12 +346,20 @@ fn action_text(action: &str, lang: Lang) -> &'static str {
 fn source_text(source: &str, lang: Lang) -> &'static str {
     match (source, lang) {
         ("download", Lang::Zh) => "渠道账单",
-        ("download", Lang::En) => "channel bill",
+        ("download", Lang::En) => "Channel bill",
         ("import", Lang::Zh) => "导入的对账单",
-        ("import", Lang::En) => "imported statement",
+        ("import", Lang::En) => "Imported statement",
         (_, Lang::Zh) => "逐笔查询",
-        (_, Lang::En) => "query sweep",
+        (_, Lang::En) => "Query sweep",
     }
+}
+
+/// The same run shows the charge given back in full (a refund row of the same order and amount
+/// the ledger does not have): no money is owed either way, a person looks at it.
+fn given_back(d: &ReconDifference, run: &[ReconDifference]) -> bool {
+    run.iter().any(|o| {
+        Kind::parse(&o.kind) == Some(Kind::RefundNotInLedger) && o.order_no == d.order_no && o.channel == d.channel
+    })
 }
 
 /// `[start, end)` of the channel's business day `day`, in ms since the epoch.
@@ -682,13 +699,7 @@ impl Cashier {
             unresolved: r.unresolved,
             waiting: r.waiting,
             match_permille: permille(r.matched, r.unresolved),
-            run_by: match (r.run_by.as_str(), lang) {
-                ("schedule", Lang::Zh) => "每日自动对账".to_string(),
-                ("schedule", Lang::En) => "morning schedule".to_string(),
-                ("cli", Lang::Zh) => "命令行".to_string(),
-                ("cli", Lang::En) => "command line".to_string(),
-                (who, _) => who.to_string(),
-            },
+            run_by: super::view::run_by_text(&r.run_by, lang).map_or_else(|| r.run_by.clone(), str::to_string),
             at_text: super::view::local_time(r.at, "%Y-%m-%d %H:%M"),
         }
     }
@@ -700,7 +711,8 @@ impl Cashier {
             .iter()
             .map(|d| {
                 let (kind_text, explain) = kind_text(&d.kind, lang);
-                let proposed = (d.resolution.is_none() && !d.waiting).then(|| self.resolution_for(d).as_str());
+                let proposed = (d.resolution.is_none() && !d.waiting)
+                    .then(|| self.resolution_for(d, &report.differences).as_str());
                 DifferenceView {
                     id: d.id,
                     kind: d.kind.clone(),
@@ -775,11 +787,12 @@ impl Cashier {
     }
 
     /// What resolving this difference would do (the manager's screen shows it before the PIN).
-    pub fn resolution_for(&self, d: &ReconDifference) -> Resolution {
+    /// `run` is every difference of its run (read once by the caller).
+    pub fn resolution_for(&self, d: &ReconDifference, run: &[ReconDifference]) -> Resolution {
         let kind = Kind::parse(&d.kind);
         match kind {
             Some(Kind::ChargedNotPaid) => match self.inner.ledger.payment(&d.order_no) {
-                Ok(p) if p.state != State::Paid && p.state != State::Reversed && !self.given_back(d) => {
+                Ok(p) if p.state != State::Paid && p.state != State::Reversed && !given_back(d, run) => {
                     Resolution::MarkedPaid
                 }
                 _ => Resolution::FollowUp,
@@ -790,15 +803,6 @@ impl Cashier {
             },
             _ => Resolution::FollowUp,
         }
-    }
-
-    /// The same run shows the charge given back in full (a refund row of the same order and
-    /// amount the ledger does not have): no money is owed either way, a person looks at it.
-    fn given_back(&self, d: &ReconDifference) -> bool {
-        let Ok(all) = self.inner.ledger.recon_differences(d.run_id) else { return false };
-        all.iter().any(|o| {
-            Kind::parse(&o.kind) == Some(Kind::RefundNotInLedger) && o.order_no == d.order_no && o.channel == d.channel
-        })
     }
 
     /// A manager acts on a difference, with a reason. Charged but not paid: the payment becomes
@@ -823,7 +827,7 @@ impl Cashier {
             return Err(ManageError::NotForceable("awaiting_next_bill"));
         }
         let run = ledger.recon_run(d.run_id)?;
-        let action = self.resolution_for(&d);
+        let action = self.resolution_for(&d, &ledger.recon_differences(d.run_id)?);
         let evidence = json!({
             "difference": d.id, "kind": d.kind, "run": run.id, "day": run.day,
             "statement_sha256": run.file_sha256, "decided_by": approval.by(), "reason": reason,
@@ -928,10 +932,12 @@ impl Cashier {
         done
     }
 
-    /// [`Cashier::reconcile_due_days`] now and then every 15 minutes, until the runtime stops.
+    /// [`Cashier::reconcile_due_days`] every 15 minutes, the first two minutes after start (start-up
+    /// and the first recovery sweep come first), until the runtime stops.
     pub fn spawn_reconcile_schedule(&self) -> tokio::task::JoinHandle<()> {
         let cashier = self.clone();
         tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(120)).await;
             loop {
                 let tick = cashier.clone();
                 if let Err(e) = tokio::spawn(async move { tick.reconcile_due_days().await }).await {

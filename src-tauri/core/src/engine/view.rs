@@ -496,6 +496,16 @@ pub fn audit_target(target: &str, lang: Lang) -> String {
     }
 }
 
+/// Who started a reconciliation run when it was not a person: the morning schedule or the
+/// command line, in words. None: a person's name, shown as it is.
+pub fn run_by_text(by: &str, lang: Lang) -> Option<&'static str> {
+    match by {
+        "schedule" => Some(lang.pick("每日自动对账", "morning schedule")),
+        "cli" => Some(lang.pick("命令行", "command line")),
+        _ => None,
+    }
+}
+
 /// An audit entry's detail for a person: the known fields in words, amounts as yuan; never the
 /// raw JSON (the ledger keeps it).
 pub fn audit_detail(action: &str, detail: &serde_json::Value, lang: Lang) -> String {
@@ -539,13 +549,7 @@ pub fn audit_detail(action: &str, detail: &serde_json::Value, lang: Lang) -> Str
                 Lang::Zh => format!("差异 {n} 条"),
                 Lang::En => format!("{n} differences"),
             }),
-            "by" => text.and_then(|b| match (b.as_str(), lang) {
-                ("schedule", Lang::Zh) => Some("每日自动对账".to_string()),
-                ("schedule", Lang::En) => Some("morning schedule".to_string()),
-                ("cli", Lang::Zh) => Some("命令行".to_string()),
-                ("cli", Lang::En) => Some("command line".to_string()),
-                _ => None,
-            }),
+            "by" => text.and_then(|b| run_by_text(&b, lang)).map(str::to_string),
             _ => None,
         };
         parts.extend(part);
