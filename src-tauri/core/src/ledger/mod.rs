@@ -14,6 +14,7 @@ mod reports;
 mod schema;
 mod shifts;
 mod status;
+pub mod sync;
 
 pub use audit::{AuditEntry, AuditFilter, AuditNote};
 pub use charges::{Admitted, Charge, ChargeRecord, ChargeRefused, ChargeState, NewCharge, Origin, Tender};

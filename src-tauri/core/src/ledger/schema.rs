@@ -338,6 +338,52 @@ BEGIN SELECT RAISE(ABORT, 'a resolution never changes'); END;
 CREATE TRIGGER recon_resolutions_no_delete BEFORE DELETE ON recon_resolutions
 BEGIN SELECT RAISE(ABORT, 'a resolution never changes'); END;
 "#),
+    // 9: chains. Which till these books are (a random install id, made once with the ledger and
+    // never changed: a copied config with a fresh ledger is told apart from the till it came
+    // from), and the outbox: every write of a row the chain's server mirrors appends its key here
+    // in the same transaction, so the uploader finds what changed without touching the payment
+    // path. Append-only tables (payment_events, audit_log) need no outbox: their seq is the cursor.
+    // Rows a till held before this migration are queued once, so its whole history is sent.
+    sql(r#"
+CREATE TABLE till_identity (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    install_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+INSERT INTO till_identity (id, install_id, created_at)
+VALUES (1, lower(hex(randomblob(16))), strftime('%s', 'now') * 1000);
+CREATE TRIGGER till_identity_no_update BEFORE UPDATE ON till_identity
+BEGIN SELECT RAISE(ABORT, 'a till''s identity never changes'); END;
+CREATE TRIGGER till_identity_no_delete BEFORE DELETE ON till_identity
+BEGIN SELECT RAISE(ABORT, 'a till''s identity never changes'); END;
+
+CREATE TABLE sync_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    tbl TEXT NOT NULL CHECK (tbl IN ('payments', 'refunds', 'charges', 'shifts')),
+    key TEXT NOT NULL
+) STRICT;
+INSERT INTO sync_outbox (tbl, key) SELECT 'shifts', CAST(id AS TEXT) FROM shifts ORDER BY id;
+INSERT INTO sync_outbox (tbl, key) SELECT 'charges', id FROM charges ORDER BY created_at, id;
+INSERT INTO sync_outbox (tbl, key) SELECT 'payments', id FROM payments ORDER BY created_at, id;
+INSERT INTO sync_outbox (tbl, key) SELECT 'refunds', id FROM refunds ORDER BY created_at, id;
+-- Only the columns the server holds: leases and re-check times change often and stay local.
+CREATE TRIGGER payments_to_outbox AFTER INSERT ON payments
+BEGIN INSERT INTO sync_outbox (tbl, key) VALUES ('payments', NEW.id); END;
+CREATE TRIGGER payments_change_to_outbox AFTER UPDATE OF state, abandoned_at, alert_ack_at ON payments
+BEGIN INSERT INTO sync_outbox (tbl, key) VALUES ('payments', NEW.id); END;
+CREATE TRIGGER refunds_to_outbox AFTER INSERT ON refunds
+BEGIN INSERT INTO sync_outbox (tbl, key) VALUES ('refunds', NEW.id); END;
+CREATE TRIGGER refunds_change_to_outbox AFTER UPDATE OF state ON refunds
+BEGIN INSERT INTO sync_outbox (tbl, key) VALUES ('refunds', NEW.id); END;
+CREATE TRIGGER charges_to_outbox AFTER INSERT ON charges
+BEGIN INSERT INTO sync_outbox (tbl, key) VALUES ('charges', NEW.id); END;
+CREATE TRIGGER charges_change_to_outbox AFTER UPDATE ON charges
+BEGIN INSERT INTO sync_outbox (tbl, key) VALUES ('charges', NEW.id); END;
+CREATE TRIGGER shifts_to_outbox AFTER INSERT ON shifts
+BEGIN INSERT INTO sync_outbox (tbl, key) VALUES ('shifts', CAST(NEW.id AS TEXT)); END;
+CREATE TRIGGER shifts_change_to_outbox AFTER UPDATE ON shifts
+BEGIN INSERT INTO sync_outbox (tbl, key) VALUES ('shifts', CAST(NEW.id AS TEXT)); END;
+"#),
 ];
 
 /// The states CHECK of `payments` gains `lapsed`. SQLite cannot alter a CHECK; widening one (no
