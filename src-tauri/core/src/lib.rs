@@ -6,6 +6,7 @@ pub mod engine;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod hq;
 pub mod i18n;
 pub mod ledger;
 pub mod listener;

@@ -1,6 +1,12 @@
 //! Text that comes from outside (an ordering system, a config, a person) and is shown on a screen
 //! or a receipt: it may hold nothing that is not seen.
 
+/// An instant as local wall-clock text in a chrono `format`.
+pub fn local_time(ms: i64, format: &str) -> String {
+    use chrono::{Local, TimeZone};
+    Local.timestamp_millis_opt(ms).earliest().map(|t| t.format(format).to_string()).unwrap_or_default()
+}
+
 /// No control characters and no invisible format characters (Unicode category Cf: bidirectional
 /// overrides and isolates, zero-width characters, the byte-order mark, tags…). A right-to-left
 /// override would show `¥21` for `¥12`, or another order number than the one stored.

@@ -103,6 +103,7 @@ mod lakala_direct;
 mod money;
 mod notify;
 mod paysvc;
+pub mod postgres;
 mod server;
 mod sign;
 mod state;

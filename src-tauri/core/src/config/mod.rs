@@ -11,9 +11,11 @@ use std::time::Duration;
 mod channels;
 mod front;
 mod scanners;
+mod sync;
 pub use channels::*;
 pub use front::*;
 pub use scanners::*;
+pub use sync::*;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,6 +58,9 @@ pub struct Config {
     /// The customer display (second screen); its welcome and logo are also the kiosk's.
     #[serde(default)]
     pub display: CustomerDisplay,
+    /// The chain's server this till sends its ledger to; off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncConfig>,
     /// Present only in the demo profile: the app starts the bundled sandbox.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub demo: Option<Demo>,
@@ -419,6 +424,9 @@ impl Config {
             notify.validate()?;
         }
         self.scanners.validate()?;
+        if let Some(sync) = &self.sync {
+            sync.validate()?;
+        }
         front::validate(self.terminal_api.as_ref(), &self.kiosk, &self.display, &self.counter)?;
         if self.channel_ids().is_empty() {
             return Err(invalid("channels", "configure at least one channel / 至少配置一个收款渠道"));
@@ -637,6 +645,7 @@ impl Config {
             kiosk: Kiosk { products: demo_products(), ..Kiosk::default() },
             display: CustomerDisplay::default(),
             counter: Counter::default(),
+            sync: None,
             demo: Some(Demo { sandbox_port: port, auto_pay_ms: 8_000 }),
             dir: PathBuf::new(),
         };

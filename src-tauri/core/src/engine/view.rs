@@ -6,7 +6,6 @@ use crate::channel::Display;
 use crate::i18n::Lang;
 use crate::ledger::{Flow, Payment, State, Status};
 use crate::money::Fen;
-use chrono::{Local, TimeZone};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -133,10 +132,7 @@ impl PaymentView {
     }
 }
 
-/// An instant as local wall-clock text in a chrono `format`.
-pub fn local_time(ms: i64, format: &str) -> String {
-    Local.timestamp_millis_opt(ms).earliest().map(|t| t.format(format).to_string()).unwrap_or_default()
-}
+pub use crate::text::local_time;
 
 /// The wallets a QR payment can be paid with: the tender the clerk picked, else what the channel
 /// serves (abc's cashier and the page-pay service are Alipay's). A desk page lists its own.

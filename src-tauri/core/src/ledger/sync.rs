@@ -354,9 +354,31 @@ impl OutboxReader {
         })
     }
 
+    /// Where the ledger ends: its newest outbox entry (pruned or not), event and audit entry.
+    pub fn end(&self) -> Result<SyncCursor, LedgerError> {
+        let max = |sql: &str| -> Result<i64, LedgerError> {
+            Ok(self.conn.query_row(sql, [], |r| r.get::<_, Option<i64>>(0)).optional()?.flatten().unwrap_or(0))
+        };
+        Ok(SyncCursor {
+            outbox: max("SELECT seq FROM sqlite_sequence WHERE name = 'sync_outbox'")?,
+            events: max("SELECT max(seq) FROM payment_events")?,
+            audit: max("SELECT max(seq) FROM audit_log")?,
+        })
+    }
+
     /// Forgets outbox entries the server holds (its cursor), a short write off the payment path.
     pub fn prune(&self, upto: i64) -> Result<usize, LedgerError> {
         Ok(self.conn.execute("DELETE FROM sync_outbox WHERE seq <= ?1", [upto])?)
+    }
+
+    /// The append-only row numbered `seq` (an event or an audit entry), if the ledger has it.
+    pub fn row_at(&self, table: &MirroredTable, seq: i64) -> Result<Option<Row>, LedgerError> {
+        let select = format!(
+            "SELECT {} FROM {} WHERE seq = ?1",
+            table.column_names().collect::<Vec<_>>().join(", "),
+            table.name
+        );
+        Ok(self.conn.query_row(&select, [seq], |r| read_row(table, r)).optional()?)
     }
 
     /// Every row of `table`, keyed by its first column: what the server's copy is compared with.

@@ -127,6 +127,21 @@ impl Writer {
             .unwrap();
     }
 
+    /// The payment's events as the ledger writes them: `created`, then its move to its state.
+    pub fn events(&self, p: &GenPayment) {
+        let mut insert = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO payment_events (payment_id, at, kind, from_state, to_state, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .unwrap();
+        insert.execute(params![p.id, p.created_at, "created", None::<String>, "created", "{}"]).unwrap();
+        if p.state != "created" {
+            let at = p.settled_at.unwrap_or(p.created_at);
+            insert.execute(params![p.id, at, "transition", "created", p.state, r#"{"note":"gen"}"#]).unwrap();
+        }
+    }
+
     pub fn refund(&self, r: &GenRefund) {
         self.conn
             .prepare_cached(

@@ -4,6 +4,8 @@
 //! Exit status: 0 paid (or done), 1 failed, closed or reversed, 2 bad input or config,
 //! 3 unknown (not final yet).
 
+mod hq;
+
 use clap::{Parser, Subcommand};
 use paydesk_core::channel::paysvc::HostedForm;
 use paydesk_core::channel::Display;
@@ -120,6 +122,11 @@ enum Command {
     /// the config's notify receiver and terminal API. For an integration PC or a back office; not
     /// beside the app on the same config (both would listen on the same ports).
     Serve,
+    /// The chain's server (`[sync]`): push this till's ledger, check it, and the chain's reports.
+    Hq {
+        #[command(subcommand)]
+        which: hq::HqCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -220,6 +227,18 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> u8 {
     let config_path = cli.config.clone().unwrap_or_else(config::default_config_path);
+    if let Command::Hq { which } = cli.command {
+        let lang = match cli.lang.as_deref().map(Lang::parse) {
+            None => None,
+            Some(Some(l)) => Some(l),
+            Some(None) => {
+                eprintln!("--lang must be zh or en");
+                return BAD_INPUT;
+            }
+        };
+        let ctx = hq::Context { config_path: &config_path, ledger: cli.ledger.as_deref(), lang, json: cli.json };
+        return hq::run(ctx, which).await;
+    }
     let config = match Config::load(&config_path) {
         Ok(c) => c,
         Err(e) => {
@@ -322,6 +341,7 @@ async fn run(cli: Cli) -> u8 {
         Command::Reconcile { which } => reconcile(&cashier, &out, &who, which).await,
         Command::List { day } => list(&cashier, &out, day.as_deref()),
         Command::Serve => serve(&cashier, &out).await,
+        Command::Hq { .. } => BAD_INPUT, // handled above: it needs no cashier
         Command::Recover => {
             let s = cashier.recover().await;
             if out.json {
@@ -370,6 +390,8 @@ async fn serve(cashier: &Cashier, out: &Output) -> u8 {
     };
     let _recovery = cashier.spawn_recovery();
     let _reconciliation = cashier.spawn_reconcile_schedule();
+    let _upload =
+        paydesk_core::hq::upload::Uploader::from_config(cashier.config(), cashier.ledger().path()).map(|u| u.spawn());
     let every_s = cashier.config().timing.recovery_interval_ms as f64 / 1000.0;
     if out.json {
         let addr = |a: Option<std::net::SocketAddr>| a.map(|a| a.to_string());
