@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 packages=(libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev build-essential pkg-config
   file libudev-dev libclang-dev fonts-noto-cjk)
 if [[ "${1:-}" == "--test" ]]; then
-  # Window tests under Xvfb through WebKitWebDriver; screenshots; pty pairs; a reference decoder.
-  packages+=(xvfb xauth webkit2gtk-driver imagemagick xdotool socat zbar-tools)
+  # Window tests under Xvfb through WebKitWebDriver; screenshots; pty pairs; a reference decoder;
+  # a real PostgreSQL for the chain tests (each starts its own cluster) and openssl for its certificates.
+  packages+=(xvfb xauth webkit2gtk-driver imagemagick xdotool socat zbar-tools postgresql openssl)
 fi
 
 missing=()

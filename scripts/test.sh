@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, the core and the sandbox (unit, contract against the sandbox over
 # loopback HTTP, bad input, disk faults, CLI, crash and recovery, Alipay's and WeChat Pay's own client
-# libraries against the sandbox and against our requests, and a short chaos run), each fuzz
+# libraries against the sandbox and against our requests, tills uploading to a real PostgreSQL,
+# and a short chaos run), each fuzz
 # target briefly, the UI's unit tests, and the end-to-end tests of the real window under Xvfb.
 # Installs what it needs first.
 set -euo pipefail

@@ -112,6 +112,10 @@ fn main() {
                     let scanners = tauri::async_runtime::block_on(async {
                         let _recovery = cashier.spawn_recovery();
                         let _reconciliation = cashier.spawn_reconcile_schedule();
+                        // The chain's copy (`[sync]`): its own task and ledger connection, off the payment path.
+                        let _upload =
+                            paydesk_core::hq::upload::Uploader::from_config(cashier.config(), cashier.ledger().path())
+                                .map(|u| u.spawn());
                         boot::start_notify_receiver(&cashier).await;
                         boot::start_terminal_api(&cashier).await;
                         let hub = ScanHub::new(cashier.clone());

@@ -183,6 +183,19 @@ async fn a_till_ledger_reaches_the_server_whole_once_and_moves_forward() {
         .get(0);
     assert_eq!(state, "paid");
 
+    // A new (or restored) server lacks rows the till already pruned from its outbox: it gets them all.
+    chain.pg.create_database("rebuilt").unwrap();
+    let rebuilt = Server { url: chain.pg.url(OWNER, "rebuilt"), ..chain.owner() };
+    schema::migrate(&mut rebuilt.connect().await.unwrap()).await.unwrap();
+    let mut moved = till.config.clone();
+    moved.sync.as_mut().unwrap().url = chain.pg.url(OWNER, "rebuilt");
+    moved.sync.as_mut().unwrap().password_file = Some(chain.dir.path().join("owner.pass"));
+    Uploader::from_config(&moved, &till.ledger).unwrap().push_until_caught_up().await.unwrap();
+    let reader = OutboxReader::open(&till.ledger).unwrap();
+    for t in compare(&rebuilt.connect().await.unwrap(), &till.till_id(), &reader).await.unwrap() {
+        assert!(t.equal(), "{t:?}");
+    }
+
     // The server keeps a till's record: events never change, nothing is deleted.
     assert!(chain.pg.psql("chain", "UPDATE paydesk.payment_events SET kind = 'x'").is_err());
     assert!(chain.pg.psql("chain", "DELETE FROM paydesk.payments").is_err());

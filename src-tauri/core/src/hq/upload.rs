@@ -444,6 +444,17 @@ impl Uploader {
             .await?
         };
         same_history(&client, &till, cursor, ours_event, ours_audit).await?;
+        // A server behind what this till pruned (a new server, or one restored from a backup)
+        // gets every row again: nothing the till holds is left out of the chain's copy.
+        let r = reader.clone();
+        let requeued = blocking(move || {
+            let mut r = lock(&r);
+            if cursor.outbox < r.pruned_to()? { r.requeue_all().map(Some) } else { Ok(None) }.map_err(HqError::from)
+        })
+        .await?;
+        if let Some(n) = requeued {
+            tracing::warn!(till = %till.till_id, rows = n, "the chain's server lacks rows this till had pruned: sending every row again");
+        }
         let mut pruned = 0;
         loop {
             let (r, from, limit) = (reader.clone(), cursor, self.batch);

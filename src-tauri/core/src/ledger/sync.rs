@@ -366,6 +366,31 @@ impl OutboxReader {
         })
     }
 
+    /// The outbox entries up to this one were pruned (the server held them then).
+    pub fn pruned_to(&self) -> Result<i64, LedgerError> {
+        let first: Option<i64> = self.conn.query_row("SELECT min(seq) FROM sync_outbox", [], |r| r.get(0))?;
+        match first {
+            Some(seq) => Ok(seq - 1),
+            None => Ok(self.end()?.outbox),
+        }
+    }
+
+    /// Queues every mirrored row again: for a server that lacks rows this till already pruned
+    /// (a new server, or one restored from a backup). The new entries carry higher versions, so
+    /// the server takes them over what it may hold.
+    pub fn requeue_all(&mut self) -> Result<usize, LedgerError> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        for (table, key) in [("shifts", "CAST(id AS TEXT)"), ("charges", "id"), ("payments", "id"), ("refunds", "id")] {
+            n += tx.execute(
+                &format!("INSERT INTO sync_outbox (tbl, key) SELECT '{table}', {key} FROM {table} ORDER BY rowid"),
+                [],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
     /// Forgets outbox entries the server holds (its cursor), a short write off the payment path.
     pub fn prune(&self, upto: i64) -> Result<usize, LedgerError> {
         Ok(self.conn.execute("DELETE FROM sync_outbox WHERE seq <= ?1", [upto])?)
