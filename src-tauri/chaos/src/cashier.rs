@@ -37,6 +37,9 @@ pub fn open(config_path: &Path) -> Result<(Cashier, i64), String> {
 pub async fn serve(config_path: &Path) -> Result<(), String> {
     let (cashier, manager) = open(config_path)?;
     let _recovery = cashier.spawn_recovery();
+    // With `--sync` the till uploads as the app does, and is SIGKILLed mid-batch with the rest.
+    let _upload =
+        paydesk_core::hq::upload::Uploader::from_config(cashier.config(), cashier.ledger().path()).map(|u| u.spawn());
     say(json!({ "event": "ready" }));
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? {

@@ -51,6 +51,10 @@ enum Command {
         /// Print every event of every job.
         #[arg(long)]
         verbose: bool,
+        /// The tills also upload to a real PostgreSQL (Debian's), stopped for 3 s every 20 s;
+        /// the run ends by comparing every till's ledger with its rows there.
+        #[arg(long)]
+        sync: bool,
     },
     /// Print the plan of a seed (jobs, kills, fault phases) without running it.
     Plan {
@@ -88,9 +92,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     runtime.block_on(async move {
         match cli.command {
-            Command::Run { size: Size { seed, payments, kills }, lanes, dir, json, verbose } => {
-                campaign(run::Options { seed, payments, kills, lanes, dir: dir.unwrap_or_default(), verbose }, json)
-                    .await
+            Command::Run { size: Size { seed, payments, kills }, lanes, dir, json, verbose, sync } => {
+                let opts = run::Options { seed, payments, kills, lanes, dir: dir.unwrap_or_default(), verbose, sync };
+                campaign(opts, json).await
             }
             Command::Verify { dir } => verify(&dir),
             Command::Plan { size: Size { seed, payments, kills } } => {

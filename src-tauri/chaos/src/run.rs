@@ -8,7 +8,7 @@
 use crate::cashier::{self, MANAGER, MANAGER_PIN};
 use crate::plan::{FaultPhase, Job, Kill, Pay, Plan};
 use chrono::NaiveDate;
-use paydesk_core::config::{Config, DemoKeys, Timing};
+use paydesk_core::config::{Config, DemoKeys, SyncConfig, Timing};
 use paydesk_core::engine::recon::{day_of, ReconError, StatementSource};
 use paydesk_core::ledger::{ChannelCharge, ChannelRefund, Ledger, Mismatch};
 use paydesk_core::money::Fen;
@@ -34,6 +34,8 @@ pub struct Options {
     pub dir: PathBuf,
     /// Print a line per job.
     pub verbose: bool,
+    /// The tills also upload to a chain's real PostgreSQL, stopped and started during the run.
+    pub sync: bool,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -80,6 +82,11 @@ pub struct Report {
     pub recon_runs: usize,
     pub recon_rows: usize,
     pub recon_differences: Vec<String>,
+    /// With `--sync`: how often the chain's server was stopped mid-run, the rows compared at the
+    /// end, and every row where a till's ledger and the server's copy differ.
+    pub sync_outages: usize,
+    pub sync_rows: usize,
+    pub sync_differences: Vec<String>,
     pub seconds: f64,
 }
 
@@ -90,12 +97,19 @@ impl Report {
             && self.unsettled.is_none()
             && self.mismatches.is_empty()
             && self.recon_differences.is_empty()
+            && self.sync_differences.is_empty()
     }
 }
 
 /// The demo profile pointed at the sandbox, with test timings and 1 s request timeouts; Lakala
 /// through the merchant backend of seeds 000/001 instead of direct when `lakala_backend`.
-fn write_config(dir: &Path, port: u16, terminal: &str, lakala_backend: bool) -> Result<PathBuf, String> {
+fn write_config(
+    dir: &Path,
+    port: u16,
+    terminal: &str,
+    lakala_backend: bool,
+    sync: Option<&SyncConfig>,
+) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let path = dir.join("config.toml");
     let mut c = Config::demo(port);
@@ -103,6 +117,7 @@ fn write_config(dir: &Path, port: u16, terminal: &str, lakala_backend: bool) -> 
     c.terminal_api = None;
     c.terminal.code = terminal.into();
     c.timing = Timing::quick();
+    c.sync = sync.cloned();
     let ch = &mut c.channels;
     if let Some(abc) = ch.abc.as_mut() {
         (abc.request_timeout_ms, abc.connect_timeout_ms) = (1_000, 500);
@@ -258,10 +273,10 @@ struct Lane {
 impl Lane {
     /// Odd tills reach Lakala through the seeds' merchant backend (payment codes by its legacy
     /// micropay), even ones directly.
-    fn new(root: &Path, k: usize, port: u16) -> Result<Lane, String> {
+    fn new(root: &Path, k: usize, port: u16, sync: Option<&SyncConfig>) -> Result<Lane, String> {
         let terminal = format!("K{k:02}");
         let dir = root.join(format!("lane-{k}"));
-        let config = write_config(&dir, port, &terminal, k % 2 == 1)?;
+        let config = write_config(&dir, port, &terminal, k % 2 == 1, sync)?;
         let loaded = Config::load(&config).map_err(|e| e.to_string())?;
         let cashier = paydesk_core::engine::Cashier::open(loaded, &config, None).map_err(|e| e.to_string())?;
         if cashier.people().first_run().map_err(|e| e.to_string())? {
@@ -314,8 +329,12 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         .map_err(|e| format!("sandbox: {e}"))?,
     );
     let lanes_n = opts.lanes.max(1);
-    let lanes: Vec<Lane> =
-        (0..lanes_n).map(|k| Lane::new(&opts.dir, k, sandbox.addr().port())).collect::<Result<_, _>>()?;
+    let chain = if opts.sync { Some(Arc::new(ChainServer::start(&opts.dir).await?)) } else { None };
+    let sync = chain.as_ref().map(|c| c.sync.clone());
+    let lanes: Vec<Lane> = (0..lanes_n)
+        .map(|k| Lane::new(&opts.dir, k, sandbox.addr().port(), sync.as_ref()))
+        .collect::<Result<_, _>>()?;
+    let outages = chain.clone().map(|c| c.outages_while_running());
     let plan = Arc::new(Plan::new(opts.seed, opts.payments, opts.kills));
     let mut report = Report {
         seed: opts.seed,
@@ -346,6 +365,10 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         report.restarts += lane.restarts;
         report.crashes.extend(lane.crashes);
         report.hung.extend(lane.hung);
+    }
+    if let Some((stop, task)) = outages {
+        stop.store(true, Ordering::SeqCst);
+        report.sync_outages = task.await.map_err(|e| e.to_string())??;
     }
 
     // Customers still on their way pay first (some long after their page lapsed).
@@ -382,6 +405,9 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     for lane in &lanes {
         let ledger = Ledger::open(&lane.dir.join("ledger.db")).map_err(|e| e.to_string())?;
         tally(&ledger, &mut report)?;
+    }
+    if let Some(chain) = &chain {
+        chain.compare_lanes(&lanes, &mut report).await?;
     }
     report.sandbox_charges = truth.charges.len();
     report.sandbox_refunds = truth.refunds.len();
@@ -688,9 +714,121 @@ pub fn summary(r: &Report) -> String {
     for d in &r.recon_differences {
         s += &format!("  {d}\n");
     }
+    if r.sync_rows > 0 || !r.sync_differences.is_empty() {
+        s += &format!(
+            "chain server: {} outages; every till's ledger against the server: {} rows compared, {} differences\n",
+            r.sync_outages,
+            r.sync_rows,
+            r.sync_differences.len()
+        );
+        for d in &r.sync_differences {
+            s += &format!("  {d}\n");
+        }
+    }
     s += &format!("mismatches: {}\n", r.mismatches.len());
     for m in &r.mismatches {
         s += &format!("  {m}\n");
     }
     s
+}
+
+/// The chain's server of a `--sync` run: a real PostgreSQL (Debian's), the tills uploading to it
+/// from their cashier processes, SIGKILLed with them.
+struct ChainServer {
+    pg: paydesk_sandbox::postgres::Postgres,
+    owner: paydesk_core::hq::Server,
+    sync: SyncConfig,
+}
+
+impl ChainServer {
+    async fn start(dir: &Path) -> Result<ChainServer, String> {
+        use paydesk_sandbox::postgres::{Postgres, OWNER};
+        let pg = tokio::task::spawn_blocking(Postgres::start)
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("PostgreSQL: {e}"))?;
+        pg.create_database("chain").map_err(|e| e.to_string())?;
+        let pass = dir.join("chain-owner.pass");
+        pg.write_password_file(&pass, pg.owner_password()).map_err(|e| e.to_string())?;
+        let owner = paydesk_core::hq::Server {
+            url: pg.url(OWNER, "chain"),
+            password_file: Some(pass.clone()),
+            tls: paydesk_core::config::SyncTls::Verify,
+            ca_file: Some(pg.ca_file()),
+        };
+        let mut client = owner.connect().await.map_err(|e| e.to_string())?;
+        paydesk_core::hq::schema::migrate(&mut client).await.map_err(|e| e.to_string())?;
+        let sync = SyncConfig {
+            url: owner.url.clone(),
+            store: "CHAOS".into(),
+            password_file: Some(pass),
+            tls: paydesk_core::config::SyncTls::Verify,
+            ca_file: Some(pg.ca_file()),
+            interval_ms: 200,
+            batch: 300,
+            chain_reports: false,
+        };
+        Ok(ChainServer { pg, owner, sync })
+    }
+
+    /// Stops the server for 3 s every 20 s until told to stop; returns how many times.
+    fn outages_while_running(
+        self: Arc<Self>,
+    ) -> (Arc<std::sync::atomic::AtomicBool>, tokio::task::JoinHandle<Result<usize, String>>) {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let task = tokio::spawn(async move {
+            let mut outages = 0;
+            loop {
+                for _ in 0..200 {
+                    if flag.load(Ordering::SeqCst) {
+                        return Ok(outages);
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                let chain = self.clone();
+                tokio::task::spawn_blocking(move || chain.pg.stop())
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
+                outages += 1;
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                let chain = self.clone();
+                tokio::task::spawn_blocking(move || chain.pg.start_again())
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
+            }
+        });
+        (stop, task)
+    }
+
+    /// Every till sends what is left (as its next start would), then its ledger is compared
+    /// with the server's rows of that till, row by row.
+    async fn compare_lanes(&self, lanes: &[Lane], report: &mut Report) -> Result<(), String> {
+        let client = self.owner.connect().await.map_err(|e| e.to_string())?;
+        for lane in lanes {
+            let config = Config::load(&lane.config).map_err(|e| e.to_string())?;
+            let ledger = lane.dir.join("ledger.db");
+            let up = paydesk_core::hq::upload::Uploader::from_config(&config, &ledger).ok_or("no [sync]")?;
+            up.push_until_caught_up().await.map_err(|e| format!("{}: push: {e}", lane.terminal))?;
+            let reader = paydesk_core::ledger::sync::OutboxReader::open(&ledger).map_err(|e| e.to_string())?;
+            let till = self.sync.till_id(&lane.terminal);
+            for t in paydesk_core::hq::upload::compare(&client, &till, &reader).await.map_err(|e| e.to_string())? {
+                report.sync_rows += t.local;
+                if !t.equal() {
+                    report.sync_differences.push(format!(
+                        "{till} {}: {} local, {} on the server; missing {:?}, extra {:?}, differ {:?}",
+                        t.table,
+                        t.local,
+                        t.server,
+                        t.missing.iter().take(5).collect::<Vec<_>>(),
+                        t.extra.iter().take(5).collect::<Vec<_>>(),
+                        t.differ.iter().take(5).collect::<Vec<_>>()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
 }

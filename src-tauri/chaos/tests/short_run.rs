@@ -1,6 +1,7 @@
 //! The short chaos run CI makes (fixed seed): 300 payments, 20 SIGKILLs, random faults; the
-//! ledger must agree with the sandbox, and reconciling every day finds nothing to act on. Then the
-//! check itself is shown to catch a disagreement.
+//! ledger must agree with the sandbox, and reconciling every day finds nothing to act on. The
+//! tills upload to a real PostgreSQL that is stopped now and then, and every till's ledger must
+//! equal its rows there. Then the check itself is shown to catch a disagreement.
 
 use std::process::Command;
 
@@ -10,7 +11,7 @@ const CHAOS: &str = env!("CARGO_BIN_EXE_paydesk-chaos");
 fn three_hundred_payments_and_twenty_kills_leave_the_ledger_equal_to_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(CHAOS)
-        .args(["run", "--seed", "20261122", "--payments", "300", "--kills", "20", "--json", "--dir"])
+        .args(["run", "--seed", "20261122", "--payments", "300", "--kills", "20", "--sync", "--json", "--dir"])
         .arg(dir.path())
         .output()
         .expect("the harness runs");
@@ -39,6 +40,9 @@ fn three_hundred_payments_and_twenty_kills_leave_the_ledger_equal_to_the_sandbox
     assert_eq!(report["recon_differences"], serde_json::json!([]), "{report}");
     assert!(report["recon_runs"].as_u64().unwrap() >= 6, "{report}");
     assert!(report["recon_rows"].as_u64().unwrap() > 50, "{report}");
+    // The chain's copy: every till's ledger row for row on the server, after kills mid-upload.
+    assert_eq!(report["sync_differences"], serde_json::json!([]), "{report}");
+    assert!(report["sync_rows"].as_u64().unwrap() > 600, "{report}");
 
     // The same run re-checked agrees; a truth with a charge made twice, or with a paid order the
     // channel never charged, does not.
