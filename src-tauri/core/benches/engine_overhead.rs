@@ -2,7 +2,10 @@
 //! synchronous=FULL, send, record `paid`, notify) minus the time on the wire, with the sandbox
 //! answering at once. Real SQLite file in the system temp folder, real HTTP on loopback.
 //!
-//! `cargo bench -p paydesk-core --bench engine_overhead [-- PAYMENTS]` (default 2000).
+//! `cargo bench -p paydesk-core --bench engine_overhead [-- PAYMENTS] [--sync]` (default 2000).
+//! `--sync`: the till also uploads to a chain's PostgreSQL (Debian's, on loopback) while it takes
+//! the payments, with the default interval_ms (1 s): what the uploader costs the payment path. The server's own
+//! disk flushes are off (a chain's server is another machine; here it shares the till's disk).
 
 #[path = "support.rs"]
 mod support;
@@ -15,15 +18,20 @@ use std::time::Instant;
 
 fn main() {
     let n: usize = std::env::args().filter_map(|a| a.parse().ok()).next().unwrap_or(2000);
+    let sync = std::env::args().any(|a| a == "--sync");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    rt.block_on(run(n));
+    rt.block_on(run(n, sync));
 }
 
-async fn run(n: usize) {
+async fn run(n: usize, sync: bool) {
     let sandbox = Sandbox::start(SandboxOptions::default()).await.expect("sandbox");
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = support::demo_config(sandbox.addr().port(), dir.path());
+    let mut config = support::demo_config(sandbox.addr().port(), dir.path());
     let ledger = Arc::new(Ledger::open(&dir.path().join("ledger.db")).expect("ledger"));
+    let chain = sync.then(|| chain_server(dir.path(), &mut config));
+    let upload = chain
+        .as_ref()
+        .map(|_| paydesk_core::hq::upload::Uploader::from_config(&config, ledger.path()).expect("[sync]").spawn());
     let channels = paydesk_core::channel::from_config(&config).expect("channels");
     let cashier = Cashier::new(config, ledger, channels);
 
@@ -51,8 +59,50 @@ async fn run(n: usize) {
             overhead.push(elapsed.saturating_sub(settled.http_time));
         }
     }
-    println!("engine overhead per barcode payment, {n} payments, ledger in {}", dir.path().display());
+    if let Some(task) = upload {
+        task.abort();
+    }
+    let with = if sync { " while uploading to the chain's PostgreSQL" } else { "" };
+    println!("engine overhead per barcode payment{with}, {n} payments, ledger in {}", dir.path().display());
     support::report("whole payment", total);
     support::report("HTTP round trip", wire);
     support::report("engine overhead (whole - HTTP)", overhead);
+}
+
+/// A chain's PostgreSQL on loopback, migrated, and `[sync]` pointing at it.
+fn chain_server(
+    dir: &std::path::Path,
+    config: &mut paydesk_core::config::Config,
+) -> paydesk_sandbox::postgres::Postgres {
+    use paydesk_core::config::{SyncConfig, SyncTls};
+    use paydesk_sandbox::postgres::{Postgres, OWNER};
+    let pg = Postgres::start().expect("PostgreSQL (apt-get install postgresql)");
+    pg.create_database("chain").expect("database");
+    // The chain's server runs on its own machine: its disk flushes are not the till's.
+    pg.psql("postgres", "ALTER SYSTEM SET fsync = off").expect("fsync off");
+    pg.psql("postgres", "SELECT pg_reload_conf()").expect("reload");
+    let pass = dir.join("owner.pass");
+    pg.write_password_file(&pass, pg.owner_password()).expect("password file");
+    let sync = SyncConfig {
+        url: pg.url(OWNER, "chain"),
+        store: "BENCH".into(),
+        password_file: Some(pass),
+        tls: SyncTls::Verify,
+        ca_file: Some(pg.ca_file()),
+        interval_ms: 1000,
+        batch: 2000,
+        chain_reports: false,
+    };
+    let server = paydesk_core::hq::Server::from_config(&sync, |p| p.to_path_buf());
+    let rt = tokio::runtime::Handle::current();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            rt.block_on(async {
+                let mut client = server.connect().await.expect("connect");
+                paydesk_core::hq::schema::migrate(&mut client).await.expect("migrate");
+            })
+        });
+    });
+    config.sync = Some(sync);
+    pg
 }

@@ -368,7 +368,8 @@ pub struct Uploader {
     status: SharedStatus,
 }
 
-/// Outbox entries the server holds are pruned once this many have piled up.
+/// Outbox entries the server holds are pruned once this many have piled up: pruning is a write,
+/// and a write waits for (and makes wait) the payment path's writes, so it is rare.
 const PRUNE_EVERY: i64 = 5_000;
 
 impl Uploader {
@@ -455,7 +456,7 @@ impl Uploader {
         if let Some(n) = requeued {
             tracing::warn!(till = %till.till_id, rows = n, "the chain's server lacks rows this till had pruned: sending every row again");
         }
-        let mut pruned = 0;
+        let mut pruned = reader.lock().unwrap_or_else(|p| p.into_inner()).pruned_to().unwrap_or(0);
         loop {
             let (r, from, limit) = (reader.clone(), cursor, self.batch);
             let batch = blocking(move || lock(&r).read_batch(from, limit).map_err(HqError::from)).await?;
@@ -476,7 +477,7 @@ impl Uploader {
                 0
             };
             self.status.lock().unwrap_or_else(|p| p.into_inner()).sent(batch.row_count(), backlog, &batch);
-            if cursor.outbox - pruned >= PRUNE_EVERY || (!batch.more && cursor.outbox > pruned) {
+            if cursor.outbox - pruned >= PRUNE_EVERY {
                 let (r, upto) = (reader.clone(), cursor.outbox);
                 // Pruning is housekeeping: a busy ledger only delays it to the next batch.
                 match blocking(move || lock(&r).prune(upto).map_err(HqError::from)).await {
