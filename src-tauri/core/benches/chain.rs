@@ -197,7 +197,7 @@ async fn lag(pg: &Postgres, dir: &Path, n: usize) {
     }
     task.abort();
     println!(
-        "steady-state lag, interval_ms = 1000, a payment every 250 ms (commit in the ledger → paid row on the server):"
+        "steady-state lag, interval_ms = 1000, a payment every 0.1–1.1 s (commit in the ledger → paid row on the server):"
     );
     support::report("lag", lags);
 }

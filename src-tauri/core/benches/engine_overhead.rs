@@ -6,6 +6,7 @@
 //! `--sync`: the till also uploads to a chain's PostgreSQL (Debian's, on loopback) while it takes
 //! the payments, with the default interval_ms (1 s): what the uploader costs the payment path. The server's own
 //! disk flushes are off (a chain's server is another machine; here it shares the till's disk).
+//! `--no-outbox`: the chain's outbox triggers dropped from the bench's ledger, to see what they cost.
 
 #[path = "support.rs"]
 mod support;
@@ -19,15 +20,23 @@ use std::time::Instant;
 fn main() {
     let n: usize = std::env::args().filter_map(|a| a.parse().ok()).next().unwrap_or(2000);
     let sync = std::env::args().any(|a| a == "--sync");
+    let no_outbox = std::env::args().any(|a| a == "--no-outbox");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    rt.block_on(run(n, sync));
+    rt.block_on(run(n, sync, no_outbox));
 }
 
-async fn run(n: usize, sync: bool) {
+async fn run(n: usize, sync: bool, no_outbox: bool) {
     let sandbox = Sandbox::start(SandboxOptions::default()).await.expect("sandbox");
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = support::demo_config(sandbox.addr().port(), dir.path());
     let ledger = Arc::new(Ledger::open(&dir.path().join("ledger.db")).expect("ledger"));
+    if no_outbox {
+        let conn = rusqlite::Connection::open(ledger.path()).expect("ledger file");
+        for t in ["payments", "refunds", "charges", "shifts"] {
+            conn.execute_batch(&format!("DROP TRIGGER {t}_to_outbox; DROP TRIGGER {t}_change_to_outbox;"))
+                .expect("drop trigger");
+        }
+    }
     let chain = sync.then(|| chain_server(dir.path(), &mut config));
     let upload = chain
         .as_ref()
@@ -62,7 +71,11 @@ async fn run(n: usize, sync: bool) {
     if let Some(task) = upload {
         task.abort();
     }
-    let with = if sync { " while uploading to the chain's PostgreSQL" } else { "" };
+    let with = match (sync, no_outbox) {
+        (true, _) => " while uploading to the chain's PostgreSQL",
+        (false, true) => " without the outbox triggers",
+        _ => "",
+    };
     println!("engine overhead per barcode payment{with}, {n} payments, ledger in {}", dir.path().display());
     support::report("whole payment", total);
     support::report("HTTP round trip", wire);

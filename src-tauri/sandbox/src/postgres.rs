@@ -27,7 +27,10 @@ impl Postgres {
             Error::new(ErrorKind::NotFound, "PostgreSQL is not installed (apt-get install postgresql)")
         })?;
         let as_root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false);
-        let dir = std::env::temp_dir().join(format!("paydesk-pg-{}-{}", std::process::id(), fastrand::u64(..)));
+        // As root the cluster belongs to `postgres`, who must reach its folder: /tmp, not a
+        // TMPDIR under root's home.
+        let base = if as_root { PathBuf::from("/tmp") } else { std::env::temp_dir() };
+        let dir = base.join(format!("paydesk-pg-{}-{}", std::process::id(), fastrand::u64(..)));
         std::fs::create_dir_all(&dir)?;
         let pg = Postgres { dir, bin, port: free_port()?, as_root };
         pg.init()?;
