@@ -448,15 +448,16 @@ impl Uploader {
         // A server behind what this till pruned (a new server, or one restored from a backup)
         // gets every row again: nothing the till holds is left out of the chain's copy.
         let r = reader.clone();
-        let requeued = blocking(move || {
+        let (requeued, mut pruned) = blocking(move || {
             let mut r = lock(&r);
-            if cursor.outbox < r.pruned_to()? { r.requeue_all().map(Some) } else { Ok(None) }.map_err(HqError::from)
+            let pruned = r.pruned_to()?;
+            let requeued = if cursor.outbox < pruned { Some(r.requeue_all()?) } else { None };
+            Ok((requeued, pruned))
         })
         .await?;
         if let Some(n) = requeued {
             tracing::warn!(till = %till.till_id, rows = n, "the chain's server lacks rows this till had pruned: sending every row again");
         }
-        let mut pruned = reader.lock().unwrap_or_else(|p| p.into_inner()).pruned_to().unwrap_or(0);
         loop {
             let (r, from, limit) = (reader.clone(), cursor, self.batch);
             let batch = blocking(move || lock(&r).read_batch(from, limit).map_err(HqError::from)).await?;
