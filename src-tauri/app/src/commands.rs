@@ -21,6 +21,8 @@ pub struct Ready {
     pub demo: Option<Demo>,
     pub scanners: ScannerService,
     pub config_path: PathBuf,
+    /// The chain upload's state (`[sync]`), for the manager screen's status line.
+    pub sync: Option<paydesk_core::hq::status::SharedStatus>,
 }
 
 #[derive(Clone, Serialize)]
@@ -135,6 +137,8 @@ pub struct Bootstrap {
     display: DisplayInfo,
     /// `[counter]`: the clerk window's behaviour (how long "paid" stays).
     counter: paydesk_core::config::Counter,
+    /// `[sync] chain_reports`: managers see the Chain tab.
+    chain_reports: bool,
 }
 
 #[derive(Serialize)]
@@ -222,6 +226,7 @@ pub fn bootstrap_of(app: &AppHandle, r: &Ready) -> UiResult<Bootstrap> {
         charge: crate::front::charge_on_screen(c),
         display: DisplayInfo { enabled: c.config().display.enabled },
         counter: c.config().counter.clone(),
+        chain_reports: c.chain_reports(),
     })
 }
 

@@ -4,6 +4,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod boot;
+mod chain;
 mod commands;
 mod customer;
 mod front;
@@ -109,18 +110,19 @@ fn main() {
                     // Listen first, so the first recovery sweep's updates reach the window.
                     forward_updates(app.handle().clone(), cashier.clone());
                     // Inside the async runtime: the engine spawns its tasks onto it.
-                    let scanners = tauri::async_runtime::block_on(async {
+                    let (scanners, sync) = tauri::async_runtime::block_on(async {
                         let _recovery = cashier.spawn_recovery();
                         let _reconciliation = cashier.spawn_reconcile_schedule();
                         // The chain's copy (`[sync]`): its own task and ledger connection, off the payment path.
-                        let _upload =
-                            paydesk_core::hq::upload::Uploader::from_config(cashier.config(), cashier.ledger().path())
-                                .map(|u| u.spawn());
+                        let uploader =
+                            paydesk_core::hq::upload::Uploader::from_config(cashier.config(), cashier.ledger().path());
+                        let sync = uploader.as_ref().map(|u| u.status());
+                        let _upload = uploader.map(|u| u.spawn());
                         boot::start_notify_receiver(&cashier).await;
                         boot::start_terminal_api(&cashier).await;
                         let hub = ScanHub::new(cashier.clone());
                         let dir = booted.config_path.parent().map(Into::into).unwrap_or_default();
-                        ScannerService::start(hub, cashier.config().scanners.clone(), dir)
+                        (ScannerService::start(hub, cashier.config().scanners.clone(), dir), sync)
                     });
                     scanners::forward(app.handle(), &scanners);
                     let demo = booted.sandbox.map(|s| {
@@ -129,7 +131,7 @@ fn main() {
                         app.manage(s);
                         Demo { sandbox_url: url }
                     });
-                    let ready = Ready { cashier, demo, scanners, config_path: booted.config_path };
+                    let ready = Ready { cashier, demo, scanners, config_path: booted.config_path, sync };
                     let config = ready.cashier.config();
                     maximize = config.counter.start_maximized;
                     if config.kiosk.enabled {
@@ -188,6 +190,9 @@ fn main() {
             recon::recon_run,
             recon::reconcile_now,
             recon::resolve_difference,
+            chain::sync_status,
+            chain::chain_report,
+            chain::export_chain_csv,
             front::cancel_charge,
             front::kiosk_quote,
             front::kiosk_order,

@@ -26,7 +26,7 @@ fn people_error(c: &Cashier, e: PeopleError) -> UiError {
     UiError::plain(e.code(), e.message(c.lang()))
 }
 
-fn manage_error(c: &Cashier, e: ManageError) -> UiError {
+pub fn manage_error(c: &Cashier, e: ManageError) -> UiError {
     UiError::plain(e.code(), e.message(c.lang()))
 }
 
@@ -281,8 +281,28 @@ pub async fn range_report(state: State<'_, AppState>, from: String, to: String) 
 
 #[derive(Serialize)]
 pub struct Exported {
-    path: String,
-    rows: usize,
+    pub path: String,
+    pub rows: usize,
+}
+
+/// The folder a manager picked for an export; it must exist (the picker only offers existing
+/// ones). None: the exports folder beside the ledger.
+pub fn export_dir(c: &Cashier, dir: Option<String>) -> UiResult<Option<std::path::PathBuf>> {
+    match dir.filter(|d| !d.is_empty()).map(std::path::PathBuf::from) {
+        Some(d) if d.is_absolute() && d.is_dir() => Ok(Some(d)),
+        Some(d) => {
+            let message = match c.lang() {
+                paydesk_core::i18n::Lang::Zh => format!("找不到文件夹 {}", d.display()),
+                paydesk_core::i18n::Lang::En => format!("No folder {}", d.display()),
+            };
+            Err(UiError::plain("dir", message))
+        }
+        None => Ok(None),
+    }
+}
+
+pub fn export_kind(kind: &str) -> UiResult<ExportKind> {
+    ExportKind::parse(kind).ok_or_else(|| UiError::plain("kind", "payments / refunds"))
 }
 
 #[tauri::command]
@@ -294,19 +314,8 @@ pub async fn export_csv(
     dir: Option<String>,
 ) -> UiResult<Exported> {
     let c = cashier(&state)?.clone();
-    let kind = ExportKind::parse(&kind).ok_or_else(|| UiError::plain("kind", "payments / refunds"))?;
-    // A folder the manager picked; it must exist (the picker only offers existing ones).
-    let dir = match dir.filter(|d| !d.is_empty()).map(std::path::PathBuf::from) {
-        Some(d) if d.is_absolute() && d.is_dir() => Some(d),
-        Some(d) => {
-            let message = match c.lang() {
-                paydesk_core::i18n::Lang::Zh => format!("找不到文件夹 {}", d.display()),
-                paydesk_core::i18n::Lang::En => format!("No folder {}", d.display()),
-            };
-            return Err(UiError::plain("dir", message));
-        }
-        None => None,
-    };
+    let kind = export_kind(&kind)?;
+    let dir = export_dir(&c, dir)?;
     let cashier = c.clone();
     let (path, rows) =
         tauri::async_runtime::spawn_blocking(move || cashier.export_csv(kind, &from, &to, dir.as_deref()))

@@ -7,6 +7,8 @@ mod common;
 use common::ledger_gen::{generate, Writer};
 use common::{config_for, write_config, CLI};
 use paydesk_core::config::{Config, SyncConfig, SyncTls};
+use paydesk_core::engine::export::ExportKind;
+use paydesk_core::engine::Cashier;
 use paydesk_core::hq::report::{self, By};
 use paydesk_core::hq::status::Phase;
 use paydesk_core::hq::upload::{compare, Uploader};
@@ -423,6 +425,45 @@ async fn chain_reports_agree_with_each_tills_own_reports() {
     let tills = report::tills(&client).await.unwrap();
     assert_eq!(tills.iter().map(|t| t.till_id.as_str()).collect::<Vec<_>>(), ["SH001/T01", "SH002/T01"]);
     assert!(tills.iter().all(|t| t.synced_to.is_some()));
+
+    // The manager's window on till A: the same money, named; every till's unresolved rows; the
+    // chain's CSV holds both tills' payments, each under its till id.
+    let cashier = Cashier::open(a.config.clone(), &a.config_path, Some(&a.ledger)).unwrap();
+    let view = cashier.chain_view("2026-01-01", "2026-01-02").await.unwrap();
+    assert_eq!((view.count, view.net.fen), (by_store.total.paid_count, by_store.total.net.0));
+    assert_eq!(view.by_store.len(), 2);
+    assert_eq!(view.by_till.iter().map(|g| g.net.fen).sum::<i64>(), view.net.fen);
+    assert_eq!(view.daily.iter().map(|d| d.date.as_str()).collect::<Vec<_>>(), ["2026-01-01", "2026-01-02"]);
+    assert!(view.by_channel.iter().all(|g| !g.name.is_empty()));
+    assert_eq!(view.unresolved.iter().filter(|u| u.what == "payment").count(), local_open.min(200));
+    assert_eq!(view.tills.len(), 2);
+    assert!(view.tills.iter().all(|t| t.synced_text.starts_with("已同步至") && !t.quiet), "{:?}", view.tills);
+    let out = tempfile::tempdir().unwrap();
+    let (file, rows) =
+        cashier.export_chain_csv(ExportKind::Payments, "2026-01-01", "2026-01-02", Some(out.path())).await.unwrap();
+    let local_rows: usize = [&a, &b]
+        .iter()
+        .map(|t| {
+            let (_, n) = Cashier::open(t.config.clone(), &t.config_path, Some(&t.ledger))
+                .unwrap()
+                .export_csv(ExportKind::Payments, "2026-01-01", "2026-01-02", Some(out.path().join("x.csv").as_path()))
+                .unwrap();
+            n
+        })
+        .sum();
+    assert_eq!(rows, local_rows, "every till's payments of the range, once");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text.lines().count(), rows + 1, "a heading and one line per payment");
+    assert!(text.contains("SH002/T01") && text.contains("SH001/T01"));
+    let (_, refunds) =
+        cashier.export_chain_csv(ExportKind::Refunds, "2026-01-01", "2026-01-02", Some(out.path())).await.unwrap();
+    assert!(refunds > 0);
+    // A till whose chain reports are off shows none.
+    let mut off = b.config.clone();
+    off.sync.as_mut().unwrap().chain_reports = false;
+    let plain = Cashier::open(off, &b.config_path, Some(&b.ledger)).unwrap();
+    let err = plain.chain_view("2026-01-01", "2026-01-01").await.unwrap_err();
+    assert_eq!(err.code(), "chain_off");
 
     // The same from the command line, as the chain's office runs it (no till config).
     let out = std::process::Command::new(CLI)

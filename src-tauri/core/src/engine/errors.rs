@@ -104,6 +104,11 @@ pub enum ManageError {
     Date(String),
     #[error("a range is 1 to 366 days, from before to")]
     Range,
+    /// This till shows no chain figures (`[sync] chain_reports` is off, or there is no `[sync]`).
+    #[error("chain reports are off on this till")]
+    ChainOff,
+    #[error("{0}")]
+    Chain(crate::hq::HqError),
 }
 
 impl From<LedgerError> for ManageError {
@@ -135,6 +140,8 @@ impl ManageError {
             ManageError::NotForceable(_) => "not_forceable",
             ManageError::Unresolved(_) => "unresolved",
             ManageError::Date(_) | ManageError::Range => "date",
+            ManageError::ChainOff => "chain_off",
+            ManageError::Chain(_) => "chain",
         }
     }
 }
@@ -173,6 +180,13 @@ impl Localized for ManageError {
             ManageError::Range => lang
                 .pick("日期范围须为 1 到 366 天，且开始不晚于结束", "A range is 1 to 366 days, start before end")
                 .into(),
+            ManageError::ChainOff => lang
+                .pick(
+                    "本收银台未开启连锁报表（配置 [sync] chain_reports = true）",
+                    "Chain reports are off on this till ([sync] chain_reports = true)",
+                )
+                .into(),
+            ManageError::Chain(e) => e.message(lang),
         }
     }
 }

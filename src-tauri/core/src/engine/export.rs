@@ -2,11 +2,12 @@
 //! spreadsheet programs read the Chinese right), and a Z/X report as a printable HTML page.
 
 use super::errors::ManageError;
+use super::reports::parse_date;
 use super::reports::{instant_text, ShiftReport};
 use super::view::local_time;
 use super::Cashier;
 use crate::i18n::Lang;
-use crate::ledger::{DayRange, LedgerError, State, Status};
+use crate::ledger::{DayRange, LedgerError, Payment, Refund, State, Status};
 use crate::money::Fen;
 use chrono::NaiveDate;
 use html_escape::encode_text as esc;
@@ -28,7 +29,7 @@ impl ExportKind {
         }
     }
 
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             ExportKind::Payments => "payments",
             ExportKind::Refunds => "refunds",
@@ -36,7 +37,7 @@ impl ExportKind {
     }
 }
 
-const PAGE: usize = 2000;
+pub(super) const PAGE: usize = 2000;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR at the start) is
@@ -91,10 +92,147 @@ fn io(e: impl std::fmt::Display) -> ManageError {
     ManageError::Ledger(LedgerError::Sqlite(format!("writing the export: {e}")))
 }
 
+/// A CSV being written: beside its target under a `.partial` name, renamed when complete, so a
+/// half-written export never has the real name.
+pub(super) struct CsvFile {
+    w: csv::Writer<std::io::BufWriter<std::fs::File>>,
+    partial: PathBuf,
+    path: PathBuf,
+}
+
+impl CsvFile {
+    pub(super) fn create(path: PathBuf) -> Result<CsvFile, ManageError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::private_file::create_dir(dir).map_err(io)?;
+        }
+        let partial = path.with_extension("csv.partial");
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&partial).map_err(io)?);
+        file.write_all(BOM).map_err(io)?;
+        Ok(CsvFile { w: csv::Writer::from_writer(file), partial, path })
+    }
+
+    pub(super) fn row<I: AsRef<[u8]>>(&mut self, record: impl IntoIterator<Item = I>) -> Result<(), ManageError> {
+        self.w.write_record(record).map_err(io)
+    }
+
+    pub(super) fn finish(self) -> Result<PathBuf, ManageError> {
+        let file = self.w.into_inner().map_err(io)?;
+        file.into_inner().map_err(io)?.sync_all().map_err(io)?;
+        std::fs::rename(&self.partial, &self.path).map_err(io)?;
+        Ok(self.path)
+    }
+}
+
+/// The business days `from` to `to` (inclusive) as dates and as `[start, end)` in ms.
+pub(super) fn export_range(
+    from: &str,
+    to: &str,
+    cutoff: u32,
+) -> Result<(NaiveDate, NaiveDate, (i64, i64)), ManageError> {
+    let (first, last) = (parse_date(from)?, parse_date(to)?);
+    if last < first || (last - first).num_days() >= super::reports::MAX_RANGE_DAYS {
+        return Err(ManageError::Range);
+    }
+    Ok((first, last, (DayRange::of(first, cutoff).from_ms, DayRange::of(last, cutoff).to_ms)))
+}
+
+pub(super) fn payment_head(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::Zh => &[
+            "订单号",
+            "创建时间",
+            "支付时间",
+            "终端",
+            "收银员",
+            "渠道",
+            "付款方式",
+            "金额（元）",
+            "已退款（元）",
+            "净额（元）",
+            "状态",
+            "渠道交易号",
+            "付款码（掩码）",
+            "商品",
+            "失败原因",
+        ],
+        Lang::En => &[
+            "order",
+            "created",
+            "paid",
+            "terminal",
+            "clerk",
+            "channel",
+            "wallet",
+            "amount (yuan)",
+            "refunded (yuan)",
+            "net (yuan)",
+            "status",
+            "channel trade no",
+            "payment code (masked)",
+            "subject",
+            "failure",
+        ],
+    }
+}
+
+pub(super) fn refund_head(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::Zh => &[
+            "退款单号",
+            "原订单号",
+            "申请时间",
+            "完成时间",
+            "退款金额（元）",
+            "状态",
+            "原因",
+            "批准人",
+            "渠道退款号",
+            "失败原因",
+        ],
+        Lang::En => &[
+            "refund",
+            "order",
+            "asked",
+            "settled",
+            "amount (yuan)",
+            "state",
+            "reason",
+            "approved by",
+            "channel refund no",
+            "failure",
+        ],
+    }
+}
+
+pub(super) fn refund_record(r: &Refund, lang: Lang) -> [String; 10] {
+    [
+        long_number(&r.id),
+        long_number(&r.payment_id),
+        stamp(Some(r.created_at)),
+        stamp(r.settled_at),
+        r.amount.yuan_text(),
+        r.state.label(lang).to_string(),
+        cell(&r.reason),
+        cell(r.approved_by.as_deref().unwrap_or("")),
+        long_number(r.channel_refund_no.as_deref().unwrap_or_default()),
+        cell(r.failure_message.as_deref().unwrap_or("")),
+    ]
+}
+
 impl Cashier {
     /// Where exports go by default: `exports/` beside the ledger.
     pub fn exports_dir(&self) -> PathBuf {
         self.ledger().path().parent().unwrap_or(Path::new(".")).join("exports")
+    }
+
+    /// Where an export named `name` is written: `out` (a file, or a folder to write the usual
+    /// name into, such as a USB stick the manager picked), else the exports folder.
+    pub(super) fn export_path(&self, name: &str, out: Option<&Path>) -> PathBuf {
+        match out {
+            Some(p) if p.is_dir() => p.join(name),
+            Some(p) => p.to_path_buf(),
+            None => self.exports_dir().join(name),
+        }
     }
 
     /// Writes the `kind` rows started in business days `from` to `to` (inclusive) to `out` (a
@@ -107,156 +245,58 @@ impl Cashier {
         to: &str,
         out: Option<&Path>,
     ) -> Result<(PathBuf, usize), ManageError> {
-        let parse = |d: &str| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| ManageError::Date(d.into()));
-        let (first, last) = (parse(from)?, parse(to)?);
-        if last < first || (last - first).num_days() >= super::reports::MAX_RANGE_DAYS {
-            return Err(ManageError::Range);
-        }
-        let cutoff = self.config().business_day.cutoff_hour;
-        let (start, end) = (DayRange::of(first, cutoff).from_ms, DayRange::of(last, cutoff).to_ms);
-        let name = format!("{}_{first}_{last}.csv", kind.as_str());
-        // `out` may be a folder the manager picked (a USB stick): the file gets its usual name there.
-        let path = match out {
-            Some(p) if p.is_dir() => p.join(name),
-            Some(p) => p.to_path_buf(),
-            None => self.exports_dir().join(name),
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            crate::private_file::create_dir(dir).map_err(io)?;
-        }
-        // Written beside the target and renamed: a half-written export never has the real name.
-        let partial = path.with_extension("csv.partial");
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&partial).map_err(io)?);
-        file.write_all(BOM).map_err(io)?;
-        let mut w = csv::Writer::from_writer(file);
+        let (first, last, (start, end)) = export_range(from, to, self.config().business_day.cutoff_hour)?;
+        let mut file = CsvFile::create(self.export_path(&format!("{}_{first}_{last}.csv", kind.as_str()), out))?;
         let rows = match kind {
-            ExportKind::Payments => self.write_payments(&mut w, start, end)?,
-            ExportKind::Refunds => self.write_refunds(&mut w, start, end)?,
+            ExportKind::Payments => self.write_payments(&mut file, start, end)?,
+            ExportKind::Refunds => self.write_refunds(&mut file, start, end)?,
         };
-        let file = w.into_inner().map_err(io)?;
-        file.into_inner().map_err(io)?.sync_all().map_err(io)?;
-        std::fs::rename(&partial, &path).map_err(io)?;
-        Ok((path, rows))
+        Ok((file.finish()?, rows))
     }
 
-    fn write_payments<W: Write>(&self, w: &mut csv::Writer<W>, start: i64, end: i64) -> Result<usize, ManageError> {
+    /// A payment's CSV row; `terminal` is the till's own code, or the chain-wide till id.
+    pub(super) fn payment_record(&self, p: &Payment, refunded: Fen, terminal: &str) -> [String; 15] {
         let lang = self.lang();
-        let head: &[&str] = match lang {
-            Lang::Zh => &[
-                "订单号",
-                "创建时间",
-                "支付时间",
-                "终端",
-                "收银员",
-                "渠道",
-                "付款方式",
-                "金额（元）",
-                "已退款（元）",
-                "净额（元）",
-                "状态",
-                "渠道交易号",
-                "付款码（掩码）",
-                "商品",
-                "失败原因",
-            ],
-            Lang::En => &[
-                "order",
-                "created",
-                "paid",
-                "terminal",
-                "clerk",
-                "channel",
-                "wallet",
-                "amount (yuan)",
-                "refunded (yuan)",
-                "net (yuan)",
-                "status",
-                "channel trade no",
-                "payment code (masked)",
-                "subject",
-                "failure",
-            ],
-        };
-        w.write_record(head).map_err(io)?;
+        let paid = p.state == State::Paid;
+        let refunded = if paid { refunded } else { Fen::ZERO };
+        let net = if paid { Fen(p.amount.0 - refunded.0) } else { Fen::ZERO };
+        [
+            long_number(&p.id),
+            stamp(Some(p.created_at)),
+            stamp(p.paid_at.filter(|_| paid)),
+            long_number(terminal),
+            cell(p.clerk.as_deref().unwrap_or("")),
+            self.channel(&p.channel).map_or(p.channel.clone(), |c| c.name(lang).to_string()),
+            p.wallet.clone().unwrap_or_default(),
+            p.amount.yuan_text(),
+            refunded.yuan_text(),
+            net.yuan_text(),
+            Status::of_payment(p, refunded).label(lang).to_string(),
+            long_number(p.channel_trade_no.as_deref().unwrap_or_default()),
+            p.code_masked.clone().unwrap_or_default(),
+            cell(&p.subject),
+            cell(p.failure_message.as_deref().unwrap_or("")),
+        ]
+    }
+
+    fn write_payments(&self, file: &mut CsvFile, start: i64, end: i64) -> Result<usize, ManageError> {
+        file.row(payment_head(self.lang()))?;
         let page = |after: Option<(i64, &str)>| self.ledger().payments_page(start, end, after, PAGE);
         walk(
             page,
             |p| (p.created_at, p.id.clone()),
             |p| {
-                let paid = p.state == State::Paid;
-                let refunded = if paid { self.ledger().refunded(&p.id)? } else { Fen::ZERO };
-                let net = if paid { Fen(p.amount.0 - refunded.0) } else { Fen::ZERO };
-                w.write_record([
-                    long_number(&p.id),
-                    stamp(Some(p.created_at)),
-                    stamp(p.paid_at.filter(|_| paid)),
-                    long_number(&p.terminal),
-                    cell(p.clerk.as_deref().unwrap_or("")),
-                    self.channel(&p.channel).map_or(p.channel.clone(), |c| c.name(lang).to_string()),
-                    p.wallet.clone().unwrap_or_default(),
-                    p.amount.yuan_text(),
-                    refunded.yuan_text(),
-                    net.yuan_text(),
-                    Status::of_payment(p, refunded).label(lang).to_string(),
-                    long_number(p.channel_trade_no.as_deref().unwrap_or_default()),
-                    p.code_masked.clone().unwrap_or_default(),
-                    cell(&p.subject),
-                    cell(p.failure_message.as_deref().unwrap_or("")),
-                ])
-                .map_err(io)
+                let refunded = if p.state == State::Paid { self.ledger().refunded(&p.id)? } else { Fen::ZERO };
+                file.row(self.payment_record(p, refunded, &p.terminal))
             },
         )
     }
 
-    fn write_refunds<W: Write>(&self, w: &mut csv::Writer<W>, start: i64, end: i64) -> Result<usize, ManageError> {
+    fn write_refunds(&self, file: &mut CsvFile, start: i64, end: i64) -> Result<usize, ManageError> {
         let lang = self.lang();
-        let head: &[&str] = match lang {
-            Lang::Zh => &[
-                "退款单号",
-                "原订单号",
-                "申请时间",
-                "完成时间",
-                "退款金额（元）",
-                "状态",
-                "原因",
-                "批准人",
-                "渠道退款号",
-                "失败原因",
-            ],
-            Lang::En => &[
-                "refund",
-                "order",
-                "asked",
-                "settled",
-                "amount (yuan)",
-                "state",
-                "reason",
-                "approved by",
-                "channel refund no",
-                "failure",
-            ],
-        };
-        w.write_record(head).map_err(io)?;
+        file.row(refund_head(lang))?;
         let page = |after: Option<(i64, &str)>| self.ledger().refunds_page(start, end, after, PAGE);
-        walk(
-            page,
-            |r| (r.created_at, r.id.clone()),
-            |r| {
-                w.write_record([
-                    long_number(&r.id),
-                    long_number(&r.payment_id),
-                    stamp(Some(r.created_at)),
-                    stamp(r.settled_at),
-                    r.amount.yuan_text(),
-                    r.state.label(lang).to_string(),
-                    cell(&r.reason),
-                    cell(r.approved_by.as_deref().unwrap_or("")),
-                    long_number(r.channel_refund_no.as_deref().unwrap_or_default()),
-                    cell(r.failure_message.as_deref().unwrap_or("")),
-                ])
-                .map_err(io)
-            },
-        )
+        walk(page, |r| (r.created_at, r.id.clone()), |r| file.row(refund_record(r, lang)))
     }
 
     /// A shift report as a complete printable page (A4 or an 80 mm receipt printer).

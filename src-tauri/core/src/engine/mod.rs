@@ -6,6 +6,7 @@
 //! closed locally; a payment that turns out paid after the clerk gave up is kept, flagged late
 //! and alerted.
 
+pub mod chain;
 pub mod charges;
 pub mod decide;
 mod driver;

@@ -235,7 +235,7 @@ pub struct ShiftReport {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum GroupKind {
+pub(super) enum GroupKind {
     Channel,
     Wallet,
     Clerk,
@@ -251,7 +251,7 @@ pub fn instant_text(ms: i64) -> String {
     }
 }
 
-fn parse_date(text: &str) -> Result<NaiveDate, ManageError> {
+pub(super) fn parse_date(text: &str) -> Result<NaiveDate, ManageError> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| ManageError::Date(text.into()))
 }
 
@@ -260,7 +260,7 @@ impl Cashier {
         self.inner.config.business_day.cutoff_hour
     }
 
-    fn group_name(&self, kind: GroupKind, key: &str, lang: Lang) -> String {
+    pub(super) fn group_name(&self, kind: GroupKind, key: &str, lang: Lang) -> String {
         match kind {
             GroupKind::Channel => self.channel(key).map_or(key, |c| c.name(lang)).to_string(),
             GroupKind::Wallet if key.is_empty() => lang.pick("顾客在页面上选择", "Chosen on the page").into(),

@@ -66,8 +66,8 @@ impl Localized for HqError {
             (HqError::Offline(why), Lang::En) => {
                 format!("The chain's server cannot be reached ({why}); payments go on and are sent once it is back")
             }
-            (HqError::Server(why), Lang::Zh) => format!("总部数据库拒绝了上传：{why}"),
-            (HqError::Server(why), Lang::En) => format!("The chain's server refused the upload: {why}"),
+            (HqError::Server(why), Lang::Zh) => format!("总部数据库拒绝了请求：{why}"),
+            (HqError::Server(why), Lang::En) => format!("The chain's server refused: {why}"),
             (HqError::Schema { found, needed }, Lang::Zh) => format!(
                 "总部数据库结构版本为 {found}，本版本需要 {needed}：请总部执行 paydesk-cli hq migrate"
             ),

@@ -8,7 +8,7 @@
 //! server, so a chain's report and a till's report of the same day agree to the fen.
 
 use super::HqError;
-use crate::ledger::DayRange;
+use crate::ledger::{DayRange, Flow, Payment, Refund, RefundState, State};
 use crate::money::Fen;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -223,4 +223,109 @@ pub async fn tills(client: &impl GenericClient) -> Result<Vec<TillRow>, HqError>
             last_upload_s_ago: r.get(4),
         })
         .collect())
+}
+
+/// A page of the chain's payments started in `[start, end)`, with each one's refunded sum, for
+/// the chain's CSV export; the next page starts after `after`'s `(created_at, till_id, id)`.
+/// The columns a till does not send (leases, QR payloads, re-query plans) read as empty: the
+/// export does not show them.
+pub async fn payments_page(
+    client: &impl GenericClient,
+    (start, end): (i64, i64),
+    after: Option<&(i64, String, String)>,
+    limit: i64,
+) -> Result<Vec<(String, Payment, Fen)>, HqError> {
+    let (at, till, id) = after.cloned().unwrap_or((i64::MIN, String::new(), String::new()));
+    let rows = client
+        .query(
+            "SELECT p.till_id, p.id, p.terminal, p.channel, p.flow, p.amount_fen, p.subject, p.merchant, p.wallet, \
+                    p.code_masked, p.state, p.late, p.alert_ack_at, p.abandoned_at, p.channel_trade_no, \
+                    p.failure_code, p.failure_message, p.clerk, p.charge_id, p.created_at, p.updated_at, p.paid_at, \
+                    coalesce((SELECT sum(r.amount_fen) FROM paydesk.refunds r WHERE r.till_id = p.till_id \
+                              AND r.payment_id = p.id AND r.state = 'succeeded'), 0)::bigint \
+             FROM paydesk.payments p \
+             WHERE p.created_at >= $1 AND p.created_at < $2 AND (p.created_at, p.till_id, p.id) > ($3, $4, $5) \
+             ORDER BY p.created_at, p.till_id, p.id LIMIT $6",
+            &[&start, &end, &at, &till, &id, &limit],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let state: String = r.get(10);
+            let flow: String = r.get(4);
+            let payment = Payment {
+                id: r.get(1),
+                terminal: r.get(2),
+                channel: r.get(3),
+                flow: Flow::parse(&flow).ok_or_else(|| HqError::Server(format!("payment flow {flow}")))?,
+                amount: Fen(r.get(5)),
+                subject: r.get(6),
+                merchant: r.get(7),
+                wallet: r.get(8),
+                code_masked: r.get(9),
+                state: State::parse(&state).ok_or_else(|| HqError::Server(format!("payment state {state}")))?,
+                late: r.get::<_, i64>(11) != 0,
+                alert_ack_at: r.get(12),
+                abandoned_at: r.get(13),
+                acknowledged: false,
+                lease_until: 0,
+                channel_trade_no: r.get(14),
+                qr_payload: None,
+                failure_code: r.get(15),
+                failure_message: r.get(16),
+                created_at: r.get(19),
+                updated_at: r.get(20),
+                paid_at: r.get(21),
+                deadline_at: 0,
+                horizon_at: 0,
+                clerk: r.get(17),
+                charge_id: r.get(18),
+                recheck_at: None,
+                recheck_every_ms: None,
+                watch_until: None,
+            };
+            Ok((r.get(0), payment, Fen(r.get(22))))
+        })
+        .collect()
+}
+
+/// A page of the chain's refunds asked in `[start, end)`, as [`payments_page`].
+pub async fn refunds_page(
+    client: &impl GenericClient,
+    (start, end): (i64, i64),
+    after: Option<&(i64, String, String)>,
+    limit: i64,
+) -> Result<Vec<(String, Refund)>, HqError> {
+    let (at, till, id) = after.cloned().unwrap_or((i64::MIN, String::new(), String::new()));
+    let rows = client
+        .query(
+            "SELECT till_id, id, payment_id, amount_fen, reason, state, channel_refund_no, failure_code, \
+                    failure_message, approved_by, created_at, updated_at, settled_at \
+             FROM paydesk.refunds \
+             WHERE created_at >= $1 AND created_at < $2 AND (created_at, till_id, id) > ($3, $4, $5) \
+             ORDER BY created_at, till_id, id LIMIT $6",
+            &[&start, &end, &at, &till, &id, &limit],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let state: String = r.get(5);
+            let refund = Refund {
+                id: r.get(1),
+                payment_id: r.get(2),
+                amount: Fen(r.get(3)),
+                reason: r.get(4),
+                state: RefundState::parse(&state).ok_or_else(|| HqError::Server(format!("refund state {state}")))?,
+                channel_refund_no: r.get(6),
+                failure_code: r.get(7),
+                failure_message: r.get(8),
+                approved_by: r.get(9),
+                created_at: r.get(10),
+                updated_at: r.get(11),
+                settled_at: r.get(12),
+                lease_until: 0,
+            };
+            Ok((r.get(0), refund))
+        })
+        .collect()
 }

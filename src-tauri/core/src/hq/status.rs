@@ -146,6 +146,14 @@ pub struct SyncView {
     pub problem: Option<String>,
 }
 
+/// "3 分钟前" / "3 min ago": how long ago something last happened.
+pub fn ago(ms: i64, lang: Lang) -> String {
+    match lang {
+        Lang::Zh => format!("{}前", duration(ms, lang)),
+        Lang::En => format!("{} ago", duration(ms, lang)),
+    }
+}
+
 /// "2 小时" / "2 hours", rounded down to the largest whole unit.
 fn duration(ms: i64, lang: Lang) -> String {
     let (n, zh, en) = match ms / 1000 {
