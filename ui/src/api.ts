@@ -100,6 +100,8 @@ export interface Bootstrap {
   display: { enabled: boolean };
   /** `[counter]`: how long "paid" stays (0: until a key); whether the window opens maximised */
   counter?: { paid_close_seconds: number; start_maximized: boolean };
+  /** `[sync] chain_reports`: managers on this till see the Chain tab */
+  chainReports?: boolean;
 }
 
 // ---------------------------------------------------------------- people and approvals

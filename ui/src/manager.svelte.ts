@@ -17,9 +17,15 @@ import { newPinProblem, pinFromText } from './pin';
 import { isDateString } from './reports';
 import { reportsApi } from './reportsApi';
 import { ReconState } from './recon.svelte';
+import { ChainState, SyncLine } from './chain.svelte';
 
-export type ManagerTab = 'reports' | 'shift' | 'payments' | 'recon' | 'audit' | 'users';
-export const MANAGER_TABS: readonly ManagerTab[] = ['reports', 'shift', 'payments', 'recon', 'audit', 'users'];
+export type ManagerTab = 'reports' | 'shift' | 'payments' | 'recon' | 'chain' | 'audit' | 'users';
+export const MANAGER_TABS: readonly ManagerTab[] = ['reports', 'shift', 'payments', 'recon', 'chain', 'audit', 'users'];
+
+/** The tabs this till shows: the Chain tab only where `[sync] chain_reports` is on. */
+export function managerTabs(chainReports: boolean): ManagerTab[] {
+  return MANAGER_TABS.filter((t) => t !== 'chain' || chainReports);
+}
 
 /** The actions of the audit log (the filter's choices). */
 export const AUDIT_ACTIONS = [
@@ -339,12 +345,15 @@ export class ManagerArea {
   readonly users: UsersState;
   readonly payments: DayPayments;
   readonly recon: ReconState;
+  readonly chain: ChainState;
+  readonly sync = new SyncLine();
 
   constructor(deps: ManagerDeps, onUsers: (users: UserInfo[]) => void) {
     this.audit = new AuditState(deps);
     this.users = new UsersState(deps, onUsers);
     this.payments = new DayPayments(deps);
     this.recon = new ReconState(deps);
+    this.chain = new ChainState(deps);
   }
 
   show(tab: ManagerTab): void {
@@ -352,5 +361,6 @@ export class ManagerArea {
     if (tab === 'audit' && this.audit.entries.length === 0 && !this.audit.loading) void this.audit.load();
     if (tab === 'users') void this.users.load();
     if (tab === 'recon') void this.recon.load();
+    if (tab === 'chain') void this.chain.load();
   }
 }

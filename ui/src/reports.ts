@@ -4,7 +4,7 @@
 // with a decimal point (for chart ticks and tooltips), and the one subtraction is of two fen
 // integers.
 
-import type { DayPoint, DayReport, Group, GroupKey, HourPoint, Money, ShiftReport } from './reportsApi';
+import type { AnyGroupKey, DayPoint, DayReport, Group, GroupKey, HourPoint, Money, ShiftReport } from './reportsApi';
 
 // ---------------------------------------------------------------- money text
 
@@ -137,7 +137,7 @@ export function rangeProblem(from: string, to: string): RangeProblem | null {
 export const GROUP_KEYS: readonly GroupKey[] = ['byChannel', 'byWallet', 'byClerk', 'byTerminal'];
 
 /** The rows of one breakdown table, as the core ordered them. */
-export function groupRows(b: { [K in GroupKey]: Group[] }, key: GroupKey): Group[] {
+export function groupRows(b: Partial<Record<AnyGroupKey, Group[]>>, key: AnyGroupKey): Group[] {
   return b[key] ?? [];
 }
 

@@ -47,6 +47,11 @@ export interface Breakdown {
 }
 
 export type GroupKey = 'byChannel' | 'byWallet' | 'byClerk' | 'byTerminal';
+/** A breakdown table of a till's reports or of the chain's (by store, by till). */
+export type AnyGroupKey = GroupKey | 'byStore' | 'byTill';
+
+/** The totals every report shows above its tables. */
+export type TotalsFigures = Pick<Breakdown, 'count' | 'gross' | 'refundCount' | 'refunds' | 'net' | 'averageTicket'>;
 
 /** One hour of a business day (24 points from the cut-off hour; label "04:00"). */
 export interface HourPoint {

@@ -430,11 +430,11 @@ async fn chain_reports_agree_with_each_tills_own_reports() {
     // chain's CSV holds both tills' payments, each under its till id.
     let cashier = Cashier::open(a.config.clone(), &a.config_path, Some(&a.ledger)).unwrap();
     let view = cashier.chain_view("2026-01-01", "2026-01-02").await.unwrap();
-    assert_eq!((view.count, view.net.fen), (by_store.total.paid_count, by_store.total.net.0));
-    assert_eq!(view.by_store.len(), 2);
-    assert_eq!(view.by_till.iter().map(|g| g.net.fen).sum::<i64>(), view.net.fen);
+    assert_eq!((view.totals.count, view.totals.net.fen), (by_store.total.paid_count, by_store.total.net.0));
+    assert_eq!(view.totals.by_store.len(), 2);
+    assert_eq!(view.totals.by_till.iter().map(|g| g.net.fen).sum::<i64>(), view.totals.net.fen);
     assert_eq!(view.daily.iter().map(|d| d.date.as_str()).collect::<Vec<_>>(), ["2026-01-01", "2026-01-02"]);
-    assert!(view.by_channel.iter().all(|g| !g.name.is_empty()));
+    assert!(view.totals.by_channel.iter().all(|g| !g.name.is_empty()));
     assert_eq!(view.unresolved.iter().filter(|u| u.what == "payment").count(), local_open.min(200));
     assert_eq!(view.tills.len(), 2);
     assert!(view.tills.iter().all(|t| t.synced_text.starts_with("已同步至") && !t.quiet), "{:?}", view.tills);

@@ -10,7 +10,7 @@ use super::Cashier;
 use crate::hq::report::{self, By, ChainReport, ChainRow};
 use crate::hq::{HqError, Server};
 use crate::i18n::Lang;
-use crate::ledger::{now_ms, RefundState, State, Status};
+use crate::ledger::{now_ms, RefundState, State, Status, Tally};
 use crate::money::Fen;
 use crate::text::local_time;
 use serde::Serialize;
@@ -24,20 +24,29 @@ const UNRESOLVED_SHOWN: i64 = 200;
 pub struct ChainView {
     pub from: String,
     pub to: String,
-    pub count: i64,
-    pub gross: Money,
-    pub refund_count: i64,
-    pub refunds: Money,
-    pub net: Money,
-    pub by_store: Vec<GroupView>,
-    pub by_till: Vec<GroupView>,
-    pub by_channel: Vec<GroupView>,
-    pub by_wallet: Vec<GroupView>,
+    pub totals: ChainTotals,
     pub daily: Vec<DayPoint>,
     pub unresolved: Vec<ChainUnresolvedView>,
     pub tills: Vec<TillView>,
     /// When the server was read ("2026-12-04 10:42:05").
     pub read_at_text: String,
+}
+
+/// The range's money, as the till's own `BreakdownView` with the chain's groupings.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainTotals {
+    pub count: i64,
+    pub gross: Money,
+    pub refund_count: i64,
+    pub refunds: Money,
+    pub net: Money,
+    /// gross / count, rounded down to the fen (0 when there is no sale).
+    pub average_ticket: Money,
+    pub by_store: Vec<GroupView>,
+    pub by_till: Vec<GroupView>,
+    pub by_channel: Vec<GroupView>,
+    pub by_wallet: Vec<GroupView>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -109,15 +118,20 @@ impl Cashier {
         Ok(ChainView {
             from: first.to_string(),
             to: last.to_string(),
-            count: t.paid_count,
-            gross: t.paid.into(),
-            refund_count: t.refund_count,
-            refunds: t.refunded.into(),
-            net: t.net.into(),
-            by_store: self.chain_groups(&store, None, lang),
-            by_till: self.chain_groups(&till, None, lang),
-            by_channel: self.chain_groups(&channel, Some(GroupKind::Channel), lang),
-            by_wallet: self.chain_groups(&wallet, Some(GroupKind::Wallet), lang),
+            totals: ChainTotals {
+                count: t.paid_count,
+                gross: t.paid.into(),
+                refund_count: t.refund_count,
+                refunds: t.refunded.into(),
+                net: t.net.into(),
+                average_ticket: Tally { count: t.paid_count, gross: t.paid, refund_count: 0, refunds: Fen::ZERO }
+                    .average_ticket()
+                    .into(),
+                by_store: self.chain_groups(&store, None, lang),
+                by_till: self.chain_groups(&till, None, lang),
+                by_channel: self.chain_groups(&channel, Some(GroupKind::Channel), lang),
+                by_wallet: self.chain_groups(&wallet, Some(GroupKind::Wallet), lang),
+            },
             daily: day
                 .rows
                 .iter()

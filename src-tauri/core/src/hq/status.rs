@@ -134,6 +134,7 @@ impl SyncStatus {
 
 /// What the window shows of the sync.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SyncView {
     pub till_id: String,
     pub server: String,
