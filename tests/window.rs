@@ -534,3 +534,146 @@ async fn manager_reconciles_a_day_and_resolves_the_difference() -> Result<(), Er
     s.close().await;
     Ok(())
 }
+
+/// A chain of two tills on a real PostgreSQL: the window's till (SH001) takes a payment and
+/// uploads it by itself; another till (SH002, a cashier of the core in this process) uploads its
+/// own. The manager header says how far the upload reaches; the Chain tab shows both tills'
+/// money, in Chinese and English, and fits the screens stores use; with the server stopped the
+/// header says offline and the tab says why, and payments go on.
+#[tokio::test(flavor = "multi_thread")]
+async fn chain_tab_shows_every_till_and_the_upload_line() -> Result<(), Error> {
+    use paydesk_core::config::{Config, SyncConfig, SyncTls};
+    use paydesk_core::hq::{schema, Server};
+    use paydesk_sandbox::postgres::{Postgres, OWNER};
+
+    let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+    let pg = Postgres::start()?;
+    pg.create_database("chain")?;
+    let keys = tempfile::tempdir()?;
+    let (owner_pass, till_pass) = (keys.path().join("owner.pass"), keys.path().join("till.pass"));
+    pg.write_password_file(&owner_pass, pg.owner_password())?;
+    pg.write_password_file(&till_pass, "e2e-till-secret")?;
+    let owner = Server {
+        url: pg.url(OWNER, "chain"),
+        password_file: Some(owner_pass),
+        tls: SyncTls::Verify,
+        ca_file: Some(pg.ca_file()),
+    };
+    schema::migrate(&mut owner.connect().await?).await?;
+    pg.psql("chain", "CREATE ROLE e2e_till LOGIN PASSWORD 'e2e-till-secret' IN ROLE paydesk_till")?;
+    let sync = |store: &str| SyncConfig {
+        url: pg.url("e2e_till", "chain"),
+        store: store.into(),
+        password_file: Some(till_pass.clone()),
+        tls: SyncTls::Verify,
+        ca_file: Some(pg.ca_file()),
+        interval_ms: 500,
+        batch: 500,
+        chain_reports: true,
+    };
+
+    // The other till: its own folder and ledger, a 12.34 sale, uploaded.
+    let other = tempfile::tempdir()?;
+    let mut other_config = config_for(&sandbox.base_url());
+    other_config.terminal.code = "T09".into();
+    other_config.sync = Some(sync("SH002"));
+    write_config(other.path(), &other_config)?;
+    let other_path = other.path().join("config.toml");
+    let cashier = paydesk_core::engine::Cashier::open(Config::load(&other_path)?, &other_path, None)?;
+    let sale = cashier.start_barcode(&paydesk_core::engine::BarcodeRequest {
+        channel: "alipay",
+        amount_text: "12.34",
+        code: "280000000000000010",
+        source: "test",
+        subject: None,
+        charge: None,
+    })?;
+    assert_eq!(cashier.wait_settled(&sale.id).await?.payment.state, State::Paid);
+    paydesk_core::hq::upload::Uploader::from_config(cashier.config(), cashier.ledger().path())
+        .ok_or("the other till has [sync]")?
+        .push_until_caught_up()
+        .await?;
+
+    // The window's till: a 20.00 sale.
+    let home = tempfile::tempdir()?;
+    let mut config = config_for(&sandbox.base_url());
+    config.sync = Some(sync("SH001"));
+    write_config(home.path(), &config)?;
+    let s = Session::start(home.path(), "chain").await?;
+    s.keypad("20.00").await?;
+    s.click("[data-testid=action-scan]").await?;
+    s.wait_for("[data-testid=scan-overlay]", Duration::from_secs(10)).await?;
+    s.wedge("280000000000000010\u{E007}").await?;
+    s.wait_for("[data-testid=result-success]", SETTLE).await?;
+    s.click("[data-testid=result-done]").await?;
+
+    s.click("[data-testid=open-manager]").await?;
+    s.wait_text("[data-testid=sync-status]", "已同步至", Duration::from_secs(20)).await?;
+    s.click("[data-testid=tab-chain]").await?;
+    // Both tills' money: 20.00 + 12.34 (the window's upload may take a moment: refresh until in).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while s.attr("[data-testid=chain-totals]", "data-net-fen").await?.as_deref() != Some("3234") {
+        assert!(std::time::Instant::now() < deadline, "the chain's net is both tills' sales");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        s.click("[data-testid=chain-refresh]").await?;
+    }
+    s.wait_for("[data-testid=chain-chart] canvas", Duration::from_secs(10)).await?;
+    s.wait_for("[data-testid=chain-tills] [data-till='SH001/E2E01']", Duration::from_secs(10)).await?;
+    s.wait_for("[data-testid=chain-tills] [data-till='SH002/T09']", Duration::from_secs(10)).await?;
+    let stores = s.wait_text("[data-group=byStore]", "SH002", Duration::from_secs(10)).await?;
+    assert!(stores.contains("SH001") && stores.contains("12.34") && stores.contains("20.00"), "{stores}");
+    s.screenshot("chain-tab.png").await?;
+    assert_chain_fits(&s).await?;
+
+    // The chain's CSV: both tills' payments.
+    s.click("[data-testid=chain-export-payments]").await?;
+    s.wait_for("[data-testid=chain-export-path]", Duration::from_secs(10)).await?;
+    assert_eq!(s.attr("[data-testid=chain-export-path]", "data-rows").await?.as_deref(), Some("2"));
+
+    // In English: the names come from the core in the new language.
+    s.click("[data-testid=manager-close]").await?;
+    s.click("[data-testid=lang-toggle]").await?;
+    s.click("[data-testid=open-manager]").await?;
+    s.click("[data-testid=tab-chain]").await?;
+    s.wait_text("[data-testid=chain-tills]", "Synced to", Duration::from_secs(20)).await?;
+    s.wait_text("[data-testid=sync-status]", "Synced to", Duration::from_secs(20)).await?;
+    s.screenshot("chain-tab-en.png").await?;
+    assert_chain_fits(&s).await?;
+    s.click("[data-testid=manager-close]").await?;
+    s.click("[data-testid=lang-toggle]").await?;
+
+    // The server goes away: the header says offline, the tab says why; a payment still goes through.
+    pg.stop()?;
+    s.keypad("3.00").await?;
+    s.click("[data-testid=action-scan]").await?;
+    s.wait_for("[data-testid=scan-overlay]", Duration::from_secs(10)).await?;
+    s.wedge("280000000000000010\u{E007}").await?;
+    s.wait_for("[data-testid=result-success]", SETTLE).await?;
+    s.click("[data-testid=result-done]").await?;
+    s.click("[data-testid=open-manager]").await?;
+    s.wait_text("[data-testid=sync-status]", "离线", Duration::from_secs(20)).await?;
+    s.click("[data-testid=tab-chain]").await?;
+    s.wait_text("[data-testid=chain-error]", "总部数据库", Duration::from_secs(20)).await?;
+    s.screenshot("chain-offline.png").await?;
+    // Back on: the window's till sends what it took meanwhile.
+    pg.start_again()?;
+    s.wait_text("[data-testid=sync-status]", "已同步至", Duration::from_secs(90)).await?;
+    let client = owner.connect().await?;
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM paydesk.payments WHERE till_id = 'SH001/E2E01' AND state = 'paid'", &[])
+        .await?
+        .get(0);
+    assert_eq!(n, 2, "the sale taken offline reached the chain");
+    s.close().await;
+    Ok(())
+}
+
+/// The Chain tab and each of its tables fit the window: nothing to scroll sideways to read a net.
+async fn assert_chain_fits(s: &Session) -> Result<(), Error> {
+    let js = "const all = [document.querySelector('[data-testid=chain]'), \
+                ...document.querySelectorAll('[data-testid=chain] .table-wrap')]; \
+              return all.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.dataset.group || 'tab');";
+    let cut = s.client.execute(js, vec![]).await?;
+    assert_eq!(cut, serde_json::json!([]), "cut off on the right");
+    Ok(())
+}

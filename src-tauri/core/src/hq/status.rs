@@ -107,9 +107,10 @@ impl SyncStatus {
             (Phase::Uploading, Lang::En) => format!("Catching up: {waiting} rows to send"),
             (Phase::Offline, lang) => {
                 let gone = self.offline_since.map_or(0, |s| (now - s).max(0));
-                match lang {
-                    Lang::Zh => format!("离线 {}", duration(gone, lang)),
-                    Lang::En => format!("Offline for {}", duration(gone, lang)),
+                match (duration(gone, lang), lang) {
+                    (None, lang) => lang.pick("刚刚离线", "Offline just now").into(),
+                    (Some(d), Lang::Zh) => format!("离线 {d}"),
+                    (Some(d), Lang::En) => format!("Offline for {d}"),
                 }
             }
             (Phase::Stopped, Lang::Zh) => "上传已停止，需要处理".into(),
@@ -147,26 +148,27 @@ pub struct SyncView {
     pub problem: Option<String>,
 }
 
-/// "3 分钟前" / "3 min ago": how long ago something last happened.
+/// "3 分钟前" / "3 min ago": how long ago something last happened ("刚刚" under a minute).
 pub fn ago(ms: i64, lang: Lang) -> String {
-    match lang {
-        Lang::Zh => format!("{}前", duration(ms, lang)),
-        Lang::En => format!("{} ago", duration(ms, lang)),
+    match (duration(ms, lang), lang) {
+        (None, lang) => lang.pick("刚刚", "just now").into(),
+        (Some(d), Lang::Zh) => format!("{d}前"),
+        (Some(d), Lang::En) => format!("{d} ago"),
     }
 }
 
-/// "2 小时" / "2 hours", rounded down to the largest whole unit.
-fn duration(ms: i64, lang: Lang) -> String {
+/// "2 小时" / "2 h", rounded down to the largest whole unit; none under a minute.
+fn duration(ms: i64, lang: Lang) -> Option<String> {
     let (n, zh, en) = match ms / 1000 {
-        s if s < 60 => (s, "秒", "s"),
+        s if s < 60 => return None,
         s if s < 3600 => (s / 60, "分钟", "min"),
         s if s < 86_400 => (s / 3600, "小时", "h"),
         s => (s / 86_400, "天", "d"),
     };
-    match lang {
+    Some(match lang {
         Lang::Zh => format!("{n} {zh}"),
         Lang::En => format!("{n} {en}"),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -183,6 +185,13 @@ mod tests {
         assert_eq!(s.label(Lang::Zh, now), "离线 1 小时");
         assert_eq!(s.label(Lang::Zh, now + 10_000), "离线 2 小时");
         assert_eq!(s.label(Lang::En, now + 10_000), "Offline for 2 h");
+        s.failed(HqError::Offline("connection refused".into()), now);
+        assert_eq!(s.label(Lang::Zh, now + 10_000), "离线 2 小时", "offline since the first failure");
+        let mut fresh = SyncStatus::new("SH001/T01", "hq:5432/chain", false);
+        fresh.failed(HqError::Offline("connection refused".into()), now);
+        assert_eq!(fresh.label(Lang::Zh, now + 5_000), "刚刚离线");
+        assert_eq!(ago(5_000, Lang::En), "just now");
+        assert_eq!(ago(180_000, Lang::Zh), "3 分钟前");
         s.failed(HqError::TakenTill { till: "SH001/T01".into(), other: "ab".into() }, now);
         assert_eq!(s.phase, Phase::Stopped);
         assert!(s.view(Lang::Zh, now).problem.unwrap().contains("复制"));
