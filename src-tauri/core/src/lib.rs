@@ -15,6 +15,7 @@ pub mod notify;
 pub mod orderno;
 pub mod paycode;
 pub mod people;
+pub mod print;
 pub mod private_file;
 pub mod qr;
 pub mod recon;

@@ -10,10 +10,12 @@ use std::time::Duration;
 
 mod channels;
 mod front;
+mod printer;
 mod scanners;
 mod sync;
 pub use channels::*;
 pub use front::*;
+pub use printer::*;
 pub use scanners::*;
 pub use sync::*;
 
@@ -61,6 +63,9 @@ pub struct Config {
     /// The chain's server this till sends its ledger to; off when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync: Option<SyncConfig>,
+    /// The receipt printer; off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub printer: Option<PrinterConfig>,
     /// Present only in the demo profile: the app starts the bundled sandbox.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub demo: Option<Demo>,
@@ -427,6 +432,9 @@ impl Config {
         if let Some(sync) = &self.sync {
             sync.validate()?;
         }
+        if let Some(printer) = &self.printer {
+            printer.validate()?;
+        }
         front::validate(self.terminal_api.as_ref(), &self.kiosk, &self.display, &self.counter)?;
         if self.channel_ids().is_empty() {
             return Err(invalid("channels", "configure at least one channel / 至少配置一个收款渠道"));
@@ -646,6 +654,7 @@ impl Config {
             display: CustomerDisplay::default(),
             counter: Counter::default(),
             sync: None,
+            printer: None,
             demo: Some(Demo { sandbox_port: port, auto_pay_ms: 8_000 }),
             dir: PathBuf::new(),
         };

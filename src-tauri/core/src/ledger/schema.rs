@@ -384,6 +384,26 @@ BEGIN INSERT INTO sync_outbox (tbl, key) VALUES ('shifts', CAST(NEW.id AS TEXT))
 CREATE TRIGGER shifts_change_to_outbox AFTER UPDATE ON shifts
 BEGIN INSERT INTO sync_outbox (tbl, key) VALUES ('shifts', CAST(NEW.id AS TEXT)); END;
 "#),
+    // 10: print jobs. A slip waiting for the printer, being printed, printed, failed (with the
+    // failure's code, shown in the reader's language) or dismissed by a person. The slip itself is
+    // made from the books when it prints: a job holds only what to print. Not mirrored to the
+    // chain: a till's printer is its own business.
+    sql(r#"
+CREATE TABLE print_jobs (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL CHECK (kind IN ('receipt', 'reprint', 'refund', 'x', 'z', 'test', 'drawer')),
+    target      TEXT,                           -- the payment, refund or shift it prints
+    state       TEXT NOT NULL CHECK (state IN ('pending', 'printing', 'printed', 'failed', 'dismissed')),
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    error       TEXT,                           -- the last failure's code (print::PrintError::code)
+    detail      TEXT,                           -- what the transport said, for support
+    by_user     TEXT,                           -- who asked for it (none for an automatic receipt)
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX print_jobs_open ON print_jobs (state, id) WHERE state IN ('pending', 'printing', 'failed');
+CREATE UNIQUE INDEX print_jobs_one_receipt ON print_jobs (target) WHERE kind = 'receipt';
+"#),
 ];
 
 /// The states CHECK of `payments` gains `lapsed`. SQLite cannot alter a CHECK; widening one (no
