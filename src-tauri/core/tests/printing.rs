@@ -154,7 +154,7 @@ fn printer(address: &str) -> PrinterConfig {
     PrinterConfig {
         paper_mm: 58,
         auto_print: true,
-        timeout_ms: 1000,
+        timeout_ms: 3000,
         header: "测试便利店".into(),
         footer: "谢谢惠顾".into(),
         drawer: Some(DrawerConfig { pin: 2, on_ms: 120, off_ms: 480, on_refund: true }),
