@@ -355,11 +355,7 @@ impl Cashier {
             h.push_str(&format!("<tr><td>{label}</td><td class=\"n\">{}</td></tr>", esc(&value)));
         }
         h.push_str("</table>");
-        for (label, groups) in [
-            (t("按渠道", "By channel"), &b.by_channel),
-            (t("按付款方式", "By wallet"), &b.by_wallet),
-            (t("按收银员", "By clerk"), &b.by_clerk),
-        ] {
+        for (label, groups) in super::reports::shift_groups(b, lang) {
             if groups.is_empty() {
                 continue;
             }

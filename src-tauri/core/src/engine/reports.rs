@@ -242,6 +242,15 @@ pub(super) enum GroupKind {
     Terminal,
 }
 
+/// A shift report's group tables, titled in `lang`, in the order every printout shows them.
+pub fn shift_groups(b: &BreakdownView, lang: crate::i18n::Lang) -> [(&'static str, &Vec<GroupView>); 3] {
+    [
+        (lang.pick("按渠道", "By channel"), &b.by_channel),
+        (lang.pick("按付款方式", "By wallet"), &b.by_wallet),
+        (lang.pick("按收银员", "By clerk"), &b.by_clerk),
+    ]
+}
+
 /// "2026-11-22 08:00" for a period's ends; the start of time reads as "—".
 pub fn instant_text(ms: i64) -> String {
     if ms <= 0 {

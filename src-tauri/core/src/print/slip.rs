@@ -149,16 +149,12 @@ pub fn report_slip(head: &Head, r: &ShiftReport, lang: Lang) -> Slip {
     lines.push(Line::Pair(t("退款", "Refunds"), format!("{} / {}", b.refund_count, yuan(&b.refunds.text))));
     lines.push(Line::Pair(t("净收入", "Net"), yuan(&b.net.text)));
     lines.push(Line::Pair(t("客单价", "Average ticket"), yuan(&b.average_ticket.text)));
-    for (label, groups) in [
-        (t("按渠道", "By channel"), &b.by_channel),
-        (t("按付款方式", "By wallet"), &b.by_wallet),
-        (t("按收银员", "By clerk"), &b.by_clerk),
-    ] {
+    for (label, groups) in crate::engine::reports::shift_groups(b, lang) {
         if groups.is_empty() {
             continue;
         }
         lines.push(Line::Rule);
-        lines.push(Line::Text(label));
+        lines.push(Line::Text(label.to_string()));
         for g in groups {
             lines.push(Line::Pair(
                 g.name.clone(),
