@@ -62,7 +62,8 @@ impl Localized for HqError {
         match (self, lang) {
             (HqError::Setup(why), Lang::Zh) => format!("总部数据库设置有误：{why}"),
             (HqError::Setup(why), Lang::En) => format!("Chain server setup: {why}"),
-            (HqError::Offline(why), Lang::Zh) => format!("连不上总部数据库（{why}），收款照常，恢复后自动补传"),
+            // The driver's reason is English and for support: it is in the log and the English text.
+            (HqError::Offline(_), Lang::Zh) => "连不上总部数据库，收款照常，恢复后自动补传".to_string(),
             (HqError::Offline(why), Lang::En) => {
                 format!("The chain's server cannot be reached ({why}); payments go on and are sent once it is back")
             }
