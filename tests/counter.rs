@@ -380,6 +380,7 @@ async fn every_screen_in_chinese_has_no_english_or_raw_data() -> Result<(), Erro
     };
     look("keypad").await?;
     s.keypad("20.00").await?;
+    s.wait_for("[data-testid=scan-ready]", Duration::from_secs(5)).await?;
     s.wedge("280000000000000010\u{E007}").await?;
     s.wait_for("[data-testid=result-success]", SETTLE).await?;
     look("paid").await?;
@@ -388,7 +389,9 @@ async fn every_screen_in_chinese_has_no_english_or_raw_data() -> Result<(), Erro
     s.click("[data-testid=action-qr]").await?;
     s.wait_for("[data-testid=qr-image]", SETTLE).await?;
     look("qr").await?;
-    s.wedge("\u{E00C}\u{E00C}").await?;
+    s.wedge("\u{E00C}").await?;
+    s.wait_for("[data-testid=cancel][data-asked=true]", Duration::from_secs(5)).await?;
+    s.wedge("\u{E00C}").await?;
     s.wait_for("[data-testid=result-done]", SETTLE).await?;
     look("qr-ended").await?;
     s.click("[data-testid=result-done]").await?;

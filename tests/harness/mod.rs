@@ -320,8 +320,18 @@ impl Session {
         Ok(())
     }
 
+    /// Waits until an element matches. A wait that runs out says for what and leaves a
+    /// screenshot of what the window showed instead.
     pub async fn wait_for(&self, css: &str, within: Duration) -> Result<fantoccini::elements::Element, Error> {
-        Ok(self.client.wait().at_most(within).every(Duration::from_millis(100)).for_element(Locator::Css(css)).await?)
+        match self.client.wait().at_most(within).every(Duration::from_millis(100)).for_element(Locator::Css(css)).await
+        {
+            Ok(element) => Ok(element),
+            Err(e) => {
+                let shot = format!("wait-timeout-{}.png", css.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
+                let shot = self.screenshot(&shot).await;
+                Err(format!("no {css} within {within:?}: {e} (screenshot: {shot:?})").into())
+            }
+        }
     }
 
     /// Clicks an element. While a screen is still moving in (a transition), the click point can
