@@ -30,6 +30,8 @@ pub enum Action {
     LeaveKiosk,
     /// Resolve a reconciliation difference (mark a charged payment paid, or follow one up).
     ResolveDifference,
+    /// Open the cash drawer without a sale (change, a float count).
+    OpenDrawer,
 }
 
 impl Action {
@@ -44,6 +46,7 @@ impl Action {
             Action::ManageUsers => "manage_users",
             Action::LeaveKiosk => "leave_kiosk",
             Action::ResolveDifference => "resolve_difference",
+            Action::OpenDrawer => "open_drawer",
         }
     }
 
@@ -480,6 +483,8 @@ pub fn action_text(action: &str, lang: Lang) -> String {
         "user_enabled" => ("启用用户", "User enabled"),
         "pin_reset" => ("重设 PIN", "PIN reset"),
         "user_unlocked" => ("解除锁定", "User unlocked"),
+        "drawer_opened" => ("打开钱箱", "Cash drawer opened"),
+        "receipt_reprinted" => ("补打小票", "Receipt reprinted"),
         other => return other.to_string(),
     };
     lang.pick(zh, en).to_string()

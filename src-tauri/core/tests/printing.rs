@@ -8,11 +8,11 @@ mod common;
 
 use common::rig_with;
 use paydesk_core::config::{DrawerConfig, PrinterConfig};
-use paydesk_core::ledger::State;
+use paydesk_core::ledger::{AuditFilter, Role, State};
 use paydesk_core::people::Action;
 use paydesk_core::print::decode::{decode, Decoded, Printed};
 use paydesk_core::print::encode::cells;
-use paydesk_core::print::{JobKind, PrintJobView, Printing};
+use paydesk_core::print::{JobKind, PrintError, PrintJobView, Printing};
 use serialport::{SerialPort, TTYPort};
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpListener;
@@ -248,8 +248,12 @@ async fn receipts_refund_slips_and_reports_print_whole_on_a_network_printer() {
     assert!(printing.queue(JobKind::Receipt, Some(&paid.id), None).expect("queue").is_none());
 
     // A copy from the payment's detail.
-    let copy = printing.queue(JobKind::Reprint, Some(&paid.id), Some("测试店长")).expect("queue").expect("job");
+    let copy = printing.reprint(&paid.id, "测试店长", Some(Role::Manager)).expect("queue").expect("job");
     assert_eq!(ended(&printing, copy).await.state, "printed");
+    let filter = AuditFilter { action: Some("receipt_reprinted".into()), limit: 5, ..Default::default() };
+    let logged = rig.cashier.ledger().audit_log(&filter).expect("audit");
+    assert_eq!(logged.len(), 1, "a copy of a receipt is in the audit log");
+    assert_eq!(logged[0].target.as_deref(), Some(paid.id.as_str()));
     let d = decode(&capture.slips()[1]);
     assert!(has_line(&d, "（补打）"), "{:#?}", d.texts());
     // The preview is the same bytes read back: it is what the printer got.
@@ -259,7 +263,8 @@ async fn receipts_refund_slips_and_reports_print_whole_on_a_network_printer() {
 
     // A refund: its slip opens the drawer (the full five-byte pulse) and says what went back.
     let refund = rig.cashier.refund(&rig.approve(Action::Refund), &paid.id, "2.34", "顾客退货").await.expect("refund");
-    let slip = printing.queue(JobKind::Refund, Some(&refund.id), Some("测试店长")).expect("queue").expect("job");
+    // Receipts print by themselves here, so the refund's slip does too.
+    let slip = printing.refunded(&refund).expect("a refund slip");
     assert_eq!(ended(&printing, slip).await.state, "printed");
     let bytes = capture.slips()[2].clone();
     assert!(bytes.windows(5).any(|w| w == [0x1B, 0x70, 0, 60, 240]), "drawer kick with its timing");
@@ -369,10 +374,14 @@ async fn a_serial_printer_prints_the_test_page_and_opens_the_drawer() {
     assert!(has_line(&d, "￥12.34"));
     assert_eq!(d.qr_codes(), vec!["paydesk"]);
 
-    let drawer = printing.queue(JobKind::Drawer, None, Some("测试店长")).expect("queue").expect("job");
+    // Opening the drawer without a sale needs a manager's approval for that, and is logged.
+    assert_eq!(printing.open_drawer(&rig.approve(Action::Refund)), Err(PrintError::Forbidden));
+    let drawer = printing.open_drawer(&rig.approve(Action::OpenDrawer)).expect("queue").expect("job");
     assert_eq!(ended(&printing, drawer).await.state, "printed");
     let d = decode(&capture.all()[test_bytes.len()..]);
     assert_eq!(d.printed, vec![Printed::Drawer { pin: 2, on_ms: 120, off_ms: 480 }]);
+    let filter = AuditFilter { action: Some("drawer_opened".into()), limit: 5, ..Default::default() };
+    assert_eq!(rig.cashier.ledger().audit_log(&filter).expect("audit").len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

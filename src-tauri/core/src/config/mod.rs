@@ -303,6 +303,38 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), ConfigError> {
         .map_err(|e| ConfigError::Write { path: path.display().to_string(), why: e.to_string() })
 }
 
+impl Config {
+    /// Rewrites one section of the config file (`None` removes it), keeping every other line and
+    /// comment as the store wrote it. The new file must load as a whole before it replaces the
+    /// old one, so a bad value changes nothing.
+    fn save_section(path: &Path, name: &str, value: Option<toml::Value>) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: path.display().to_string(), why: e.to_string() })?;
+        let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| ConfigError::Parse {
+            path: path.display().to_string(),
+            why: e.to_string(),
+        })?;
+        match value {
+            Some(value) => {
+                let section = toml::to_string(&toml::Table::from_iter([(name.to_string(), value)]))
+                    .map_err(|e| invalid(name, e.to_string()))?;
+                let fresh: toml_edit::DocumentMut =
+                    section.parse().map_err(|e: toml_edit::TomlError| invalid(name, e.to_string()))?;
+                if let Some(item) = fresh.get(name) {
+                    doc.insert(name, item.clone());
+                }
+            }
+            None => {
+                doc.remove(name);
+            }
+        }
+        let new_text = doc.to_string();
+        let config = Config::parse(&new_text, path)?;
+        write_atomically(path, &new_text)?;
+        Ok(config)
+    }
+}
+
 /// No wait in the config may exceed a day (keeps every deadline far from overflow).
 const MAX_WAIT_MS: u64 = 86_400_000;
 

@@ -155,6 +155,20 @@ impl PrinterConfig {
     }
 }
 
+impl super::Config {
+    /// Saves `[printer]` (or removes it: no printer) into the config file at `path`.
+    pub fn save_printer(path: &std::path::Path, printer: Option<&PrinterConfig>) -> Result<super::Config, ConfigError> {
+        let value = match printer {
+            Some(p) => {
+                p.validate()?;
+                Some(toml::Value::try_from(p).map_err(|e| invalid("printer", e.to_string()))?)
+            }
+            None => None,
+        };
+        super::Config::save_section(path, "printer", value)
+    }
+}
+
 fn parse_address(text: &str, baud: u32) -> Option<PrinterAddress> {
     let text = text.trim();
     if text.is_empty() || !crate::text::visible(text) {
@@ -177,6 +191,7 @@ fn parse_address(text: &str, baud: u32) -> Option<PrinterAddress> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     fn config(address: &str) -> PrinterConfig {
         let parsed: PrinterConfig = toml::from_str(&format!("address = {address:?}")).expect("parse");
@@ -201,6 +216,27 @@ mod tests {
             let e = config(bad).validate().expect_err(bad);
             assert!(e.to_string().contains("printer.address"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn saving_the_printer_keeps_the_rest_of_the_file_and_refuses_a_bad_one() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("config.toml");
+        let text = Config::demo(9).to_toml().expect("demo");
+        std::fs::write(&path, format!("# the store's own note\n{text}")).expect("write");
+        let mut p = PrinterConfig::new("tcp://127.0.0.1:9100".into());
+        p.footer = "谢谢惠顾".into();
+        p.drawer = Some(DrawerConfig { pin: 2, on_ms: 100, off_ms: 400, on_refund: true });
+        let saved = Config::save_printer(&path, Some(&p)).expect("save");
+        assert_eq!(saved.printer.as_ref(), Some(&p));
+        let written = std::fs::read_to_string(&path).expect("read");
+        assert!(written.starts_with("# the store's own note\n"), "{written}");
+        p.paper_mm = 76;
+        assert!(Config::save_printer(&path, Some(&p)).is_err());
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), written, "a bad one changes nothing");
+        let removed = Config::save_printer(&path, None).expect("remove");
+        assert_eq!(removed.printer, None);
+        assert!(!std::fs::read_to_string(&path).expect("read").contains("[printer"));
     }
 
     #[test]

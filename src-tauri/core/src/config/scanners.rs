@@ -165,26 +165,8 @@ impl Config {
     /// key stay as the operator wrote them), after checking the whole result still loads.
     pub fn save_scanners(path: &Path, scanners: &Scanners) -> Result<Config, ConfigError> {
         scanners.validate()?;
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::Read { path: path.display().to_string(), why: e.to_string() })?;
-        let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| ConfigError::Parse {
-            path: path.display().to_string(),
-            why: e.to_string(),
-        })?;
-        let section = toml::to_string(&toml::Table::from_iter([(
-            "scanners".to_string(),
-            toml::Value::try_from(scanners).map_err(|e| invalid("scanners", e.to_string()))?,
-        )]))
-        .map_err(|e| invalid("scanners", e.to_string()))?;
-        let fresh: toml_edit::DocumentMut =
-            section.parse().map_err(|e: toml_edit::TomlError| invalid("scanners", e.to_string()))?;
-        if let Some(item) = fresh.get("scanners") {
-            doc.insert("scanners", item.clone());
-        }
-        let new_text = doc.to_string();
-        let config = Config::parse(&new_text, path)?;
-        super::write_atomically(path, &new_text)?;
-        Ok(config)
+        let value = toml::Value::try_from(scanners).map_err(|e| invalid("scanners", e.to_string()))?;
+        Config::save_section(path, "scanners", Some(value))
     }
 }
 

@@ -506,9 +506,13 @@ pub fn run_by_text(by: &str, lang: Lang) -> Option<&'static str> {
 /// raw JSON (the ledger keeps it).
 pub fn audit_detail(action: &str, detail: &serde_json::Value, lang: Lang) -> String {
     if action == "settings_change" {
-        return lang
-            .pick("扫码设置已修改（已写入配置文件）", "Scanner settings changed (saved to the config file)")
-            .into();
+        let printer = detail.get("section").and_then(|s| s.as_str()) == Some("printer");
+        return if printer {
+            lang.pick("打印机设置已修改（已写入配置文件）", "Printer settings changed (saved to the config file)")
+        } else {
+            lang.pick("扫码设置已修改（已写入配置文件）", "Scanner settings changed (saved to the config file)")
+        }
+        .into();
     }
     let Some(fields) = detail.as_object() else { return String::new() };
     let mut parts = Vec::new();
@@ -714,6 +718,7 @@ mod tests {
         assert_eq!(detail, "金额 ¥12.34 · 退款单 R1");
         assert_eq!(audit_detail("force_outcome", &json!({ "outcome": "paid" }), Lang::Zh), "结果 已支付");
         assert!(!audit_detail("settings_change", &json!({ "wedge": { "min_length": 8 } }), Lang::Zh).contains('{'));
+        assert!(audit_detail("settings_change", &json!({ "section": "printer" }), Lang::Zh).starts_with("打印机"));
         assert_eq!(audit_target("shift 3 / Z 2", Lang::Zh), "第 3 班 · Z 报表 2 号");
         assert_eq!(audit_target("shift 4", Lang::Zh), "第 4 班");
         assert_eq!(audit_target("王店长", Lang::Zh), "王店长");

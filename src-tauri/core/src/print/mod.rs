@@ -53,6 +53,10 @@ pub enum PrintError {
     Interrupted,
     #[error("print queue: {0}")]
     Ledger(String),
+    #[error("this needs a manager's approval for it")]
+    Forbidden,
+    #[error("the printing task failed: {0}")]
+    Task(String),
 }
 
 impl PrintError {
@@ -73,15 +77,19 @@ impl PrintError {
             PrintError::Slip(_) => "slip",
             PrintError::Interrupted => "interrupted",
             PrintError::Ledger(_) => "ledger",
+            PrintError::Forbidden => "forbidden",
+            PrintError::Task(_) => "task",
         }
     }
 
     /// What the transport or the books said, for support (none for a printer's plain state).
     pub fn detail(&self) -> String {
         match self {
-            PrintError::Unreachable(d) | PrintError::Disconnected(d) | PrintError::Slip(d) | PrintError::Ledger(d) => {
-                d.clone()
-            }
+            PrintError::Unreachable(d)
+            | PrintError::Disconnected(d)
+            | PrintError::Slip(d)
+            | PrintError::Ledger(d)
+            | PrintError::Task(d) => d.clone(),
             _ => String::new(),
         }
     }
@@ -103,6 +111,8 @@ impl PrintError {
             "paper_out_while_printing" => PrintError::PaperOutWhilePrinting,
             "interrupted" => PrintError::Interrupted,
             "slip" => PrintError::Slip(d),
+            "forbidden" => PrintError::Forbidden,
+            "task" => PrintError::Task(d),
             _ => PrintError::Ledger(d),
         }
     }
@@ -151,6 +161,11 @@ impl Localized for PrintError {
                 "The app closed while this printed: if it did not come out, Retry",
             ),
             PrintError::Ledger(_) => ("打印队列读写失败", "The print queue could not be read or written"),
+            PrintError::Forbidden => ("需要店长授权", "This needs a manager's approval"),
+            PrintError::Task(_) => (
+                "打印程序出错：不确定是否已打出，如没有请点“重试”",
+                "The printing task failed: if the slip did not come out, Retry",
+            ),
         };
         let text = lang.pick(zh, en).to_string();
         match self {
@@ -187,6 +202,8 @@ mod tests {
             PrintError::Slip("x".into()),
             PrintError::Interrupted,
             PrintError::Ledger("x".into()),
+            PrintError::Forbidden,
+            PrintError::Task("x".into()),
         ];
         for e in all {
             assert_eq!(PrintError::from_code(e.code(), &e.detail()), e);

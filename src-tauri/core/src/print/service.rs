@@ -15,7 +15,8 @@ use super::PrintError;
 use crate::config::PrinterConfig;
 use crate::engine::{Cashier, Update};
 use crate::i18n::{Lang, Localized};
-use crate::ledger::{PrintJob, State};
+use crate::ledger::{AuditNote, PrintJob, Refund, RefundState, Role, State};
+use crate::people::{Action, Approval};
 use serde::Serialize;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -170,6 +171,45 @@ impl Printing {
         Ok(id)
     }
 
+    /// A copy of a paid payment's receipt, asked for by `user` (a signed-in clerk or manager):
+    /// written to the audit log, since a second receipt is a money document.
+    pub fn reprint(&self, payment_id: &str, user: &str, role: Option<Role>) -> Result<Option<i64>, PrintError> {
+        let id = self.queue(JobKind::Reprint, Some(payment_id), Some(user))?;
+        let note = AuditNote {
+            target: Some(payment_id.to_string()),
+            ..AuditNote::by(user, role, "receipt_reprinted", serde_json::json!({ "job": id }))
+        };
+        self.inner.cashier.ledger().audit(&note)?;
+        Ok(id)
+    }
+
+    /// Opens the cash drawer with no sale: a manager's approval, and a line in the audit log.
+    pub fn open_drawer(&self, approval: &Approval) -> Result<Option<i64>, PrintError> {
+        approval.check(Action::OpenDrawer).map_err(|_| PrintError::Forbidden)?;
+        let id = self.queue(JobKind::Drawer, None, Some(approval.by()))?;
+        self.inner.cashier.ledger().audit(&approval.note(
+            "drawer_opened",
+            None,
+            None,
+            serde_json::json!({ "job": id }),
+        ))?;
+        Ok(id)
+    }
+
+    /// After a refund at this till: its slip, when receipts print by themselves and the money
+    /// went back (a refund still waiting prints from the payment's detail once it is decided).
+    /// The job's id, if one was queued.
+    pub fn refunded(&self, refund: &Refund) -> Option<i64> {
+        let wanted = self.config().is_some_and(|c| c.auto_print);
+        if !wanted || refund.state != RefundState::Succeeded {
+            return None;
+        }
+        self.queue(JobKind::Refund, Some(&refund.id), None)
+            .inspect_err(|e| tracing::warn!(refund = %refund.id, error = %e, "refund slip not queued"))
+            .ok()
+            .flatten()
+    }
+
     pub fn retry(&self, id: i64) -> Result<bool, PrintError> {
         let done = self.inner.cashier.ledger().retry_print_job(id)?;
         self.touched();
@@ -213,7 +253,7 @@ impl Printing {
         let timeout = Duration::from_millis(config.timeout_ms);
         tokio::task::spawn_blocking(move || ask_state(&addr, timeout))
             .await
-            .map_err(|e| PrintError::Ledger(e.to_string()))?
+            .map_err(|e| PrintError::Task(e.to_string()))?
     }
 
     fn touched(&self) {
@@ -310,7 +350,7 @@ impl Printing {
         // Each step has its deadline; this one covers a device write the kernel never returns from.
         match tokio::time::timeout(timeout * 8, sending).await {
             Ok(Ok(result)) => result.map(|_| ()),
-            Ok(Err(e)) => Err(PrintError::Ledger(e.to_string())),
+            Ok(Err(e)) => Err(PrintError::Task(e.to_string())),
             Err(_) => Err(PrintError::Timeout),
         }
     }
