@@ -23,6 +23,7 @@ pub struct Ready {
     pub config_path: PathBuf,
     /// The chain upload's state (`[sync]`), for the manager screen's status line.
     pub sync: Option<paydesk_core::hq::status::SharedStatus>,
+    pub printing: paydesk_core::print::Printing,
 }
 
 #[derive(Clone, Serialize)]

@@ -9,6 +9,7 @@ mod commands;
 mod customer;
 mod front;
 mod manager;
+mod printing;
 mod recon;
 mod scanners;
 mod single;
@@ -110,7 +111,7 @@ fn main() {
                     // Listen first, so the first recovery sweep's updates reach the window.
                     forward_updates(app.handle().clone(), cashier.clone());
                     // Inside the async runtime: the engine spawns its tasks onto it.
-                    let (scanners, sync) = tauri::async_runtime::block_on(async {
+                    let (scanners, sync, printing) = tauri::async_runtime::block_on(async {
                         let _recovery = cashier.spawn_recovery();
                         let _reconciliation = cashier.spawn_reconcile_schedule();
                         // The chain's copy (`[sync]`): its own task and ledger connection, off the payment path.
@@ -122,16 +123,19 @@ fn main() {
                         boot::start_terminal_api(&cashier).await;
                         let hub = ScanHub::new(cashier.clone());
                         let dir = booted.config_path.parent().map(Into::into).unwrap_or_default();
-                        (ScannerService::start(hub, cashier.config().scanners.clone(), dir), sync)
+                        // The print queue's worker: receipts never wait on the payment, nor it on them.
+                        let printing = paydesk_core::print::Printing::start(cashier.clone());
+                        (ScannerService::start(hub, cashier.config().scanners.clone(), dir), sync, printing)
                     });
                     scanners::forward(app.handle(), &scanners);
+                    printing::forward(app.handle(), &printing);
                     let demo = booted.sandbox.map(|s| {
                         let url = s.base_url();
                         // The sandbox runs for the life of the app.
                         app.manage(s);
                         Demo { sandbox_url: url }
                     });
-                    let ready = Ready { cashier, demo, scanners, config_path: booted.config_path, sync };
+                    let ready = Ready { cashier, demo, scanners, config_path: booted.config_path, sync, printing };
                     let config = ready.cashier.config();
                     maximize = config.counter.start_maximized;
                     if config.kiosk.enabled {
@@ -193,6 +197,16 @@ fn main() {
             chain::sync_status,
             chain::chain_report,
             chain::export_chain_csv,
+            printing::print_jobs,
+            printing::print_preview,
+            printing::print_slip,
+            printing::print_receipt,
+            printing::print_retry,
+            printing::print_dismiss,
+            printing::open_drawer,
+            printing::printer_settings,
+            printing::save_printer_settings,
+            printing::printer_check,
             front::cancel_charge,
             front::kiosk_quote,
             front::kiosk_order,

@@ -168,9 +168,11 @@ pub async fn refund(
     amount_text: String,
     reason: String,
 ) -> UiResult<PaymentDetail> {
-    let c = cashier(&state)?;
+    let r = crate::commands::ready(&state)?;
+    let c = &r.cashier;
     let a = approve(c, approval, Action::Refund).await?;
-    c.refund(&a, &payment_id, &amount_text, &reason).await.map_err(|e| manage_error(c, e))?;
+    let refund = c.refund(&a, &payment_id, &amount_text, &reason).await.map_err(|e| manage_error(c, e))?;
+    r.printing.refunded(&refund);
     c.payment_detail(&payment_id).map_err(|e| manage_error(c, e))
 }
 

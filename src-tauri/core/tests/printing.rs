@@ -8,7 +8,7 @@ mod common;
 
 use common::rig_with;
 use paydesk_core::config::{DrawerConfig, PrinterConfig};
-use paydesk_core::ledger::{AuditFilter, Role, State};
+use paydesk_core::ledger::{AuditFilter, State};
 use paydesk_core::people::Action;
 use paydesk_core::print::decode::{decode, Decoded, Printed};
 use paydesk_core::print::encode::cells;
@@ -248,7 +248,7 @@ async fn receipts_refund_slips_and_reports_print_whole_on_a_network_printer() {
     assert!(printing.queue(JobKind::Receipt, Some(&paid.id), None).expect("queue").is_none());
 
     // A copy from the payment's detail.
-    let copy = printing.reprint(&paid.id, "测试店长", Some(Role::Manager)).expect("queue").expect("job");
+    let copy = printing.print_receipt(&paid.id).expect("queue").expect("job");
     assert_eq!(ended(&printing, copy).await.state, "printed");
     let filter = AuditFilter { action: Some("receipt_reprinted".into()), limit: 5, ..Default::default() };
     let logged = rig.cashier.ledger().audit_log(&filter).expect("audit");

@@ -195,3 +195,33 @@ async fn a_scan_read_by_the_window_pays_the_amount_on_its_keypad() {
     assert!(matches!(e.outcome, ScanOutcome::NotWaiting), "{e:?}");
     assert_eq!(payments(&rig), 1);
 }
+
+/// A receipt's QR (the bare order number) from any scanner names its payment and touches
+/// nothing armed; an order number this till does not have, or one dressed as a payment code, is
+/// no receipt.
+#[tokio::test]
+async fn a_scanned_receipt_names_its_payment_and_leaves_the_armed_one_alone() {
+    let rig = rig().await;
+    let paid = rig.barcode("12.34", "10").await.payment;
+    let hub = ScanHub::new(rig.cashier.clone());
+    hub.arm("abc", "5.00", None).unwrap();
+    for source in [ScanSource::Camera, ScanSource::Serial] {
+        // Each source once, past the dedupe window of the same code.
+        hub.set_dedupe_window(0);
+        let e = hub.submit(Scan::now(format!("{}\r\n", paid.id).trim(), source));
+        match &e.outcome {
+            ScanOutcome::Receipt { payment_id } => assert_eq!(payment_id, &paid.id),
+            other => panic!("{source:?}: {other:?}"),
+        }
+        assert_eq!(e.code_shown, paid.id, "an order number is no secret: shown whole");
+        assert!(e.message.contains(&paid.id), "{}", e.message);
+        assert_eq!(hub.armed().map(|a| a.amount_text).as_deref(), Some("5.00"), "the waiting payment still waits");
+    }
+    let json = serde_json::to_value(hub.submit(Scan::now(&paid.id, ScanSource::Wedge)).outcome).unwrap();
+    assert_eq!(json, serde_json::json!({ "kind": "receipt", "paymentId": paid.id }));
+    for not_a_receipt in ["T0999999999999999999", "280000000000000010x", "T01'; DROP TABLE payments;--"] {
+        let e = hub.submit(Scan::now(not_a_receipt, ScanSource::Wedge));
+        assert!(!matches!(e.outcome, ScanOutcome::Receipt { .. }), "{not_a_receipt}: {e:?}");
+    }
+    assert_eq!(payments(&rig), 1);
+}

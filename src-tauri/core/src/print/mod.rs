@@ -18,7 +18,8 @@ pub mod slip;
 pub mod status;
 pub mod transport;
 
-pub use service::{JobKind, Preview, PrintJobView, Printing};
+pub use service::{JobKind, Preview, PrintJobView, PrinterCheck, Printing};
+pub use transport::usb_printers;
 
 use crate::i18n::{Lang, Localized};
 

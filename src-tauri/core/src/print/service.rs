@@ -15,7 +15,7 @@ use super::PrintError;
 use crate::config::PrinterConfig;
 use crate::engine::{Cashier, Update};
 use crate::i18n::{Lang, Localized};
-use crate::ledger::{AuditNote, PrintJob, Refund, RefundState, Role, State};
+use crate::ledger::{AuditNote, PrintJob, Refund, RefundState, State};
 use crate::people::{Action, Approval};
 use serde::Serialize;
 use std::sync::{Arc, RwLock};
@@ -110,7 +110,16 @@ pub struct Preview {
     pub paper_mm: u32,
     #[serde(flatten)]
     pub decoded: Decoded,
+    /// Each QR code of `decoded`, in order, drawn as SVG for the screen.
+    pub qr_svgs: Vec<String>,
     pub bytes: usize,
+}
+
+/// The printer's state as the settings show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrinterCheck {
+    pub ready: bool,
+    pub text: String,
 }
 
 #[derive(Clone)]
@@ -171,13 +180,20 @@ impl Printing {
         Ok(id)
     }
 
-    /// A copy of a paid payment's receipt, asked for by `user` (a signed-in clerk or manager):
-    /// written to the audit log, since a second receipt is a money document.
-    pub fn reprint(&self, payment_id: &str, user: &str, role: Option<Role>) -> Result<Option<i64>, PrintError> {
-        let id = self.queue(JobKind::Reprint, Some(payment_id), Some(user))?;
+    /// A paid payment's receipt asked for from its detail, by whoever is signed in: the
+    /// receipt, when none was queued yet; otherwise a copy, written to the audit log, since a
+    /// second receipt is a money document.
+    pub fn print_receipt(&self, payment_id: &str) -> Result<Option<i64>, PrintError> {
+        let people = self.inner.cashier.people();
+        let user = people.clerk().map_err(|_| PrintError::Forbidden)?.unwrap_or_else(|| "-".into());
+        if let Some(id) = self.queue(JobKind::Receipt, Some(payment_id), Some(&user))? {
+            return Ok(Some(id));
+        }
+        let id = self.queue(JobKind::Reprint, Some(payment_id), Some(&user))?;
+        let role = people.session().map(|s| s.role);
         let note = AuditNote {
             target: Some(payment_id.to_string()),
-            ..AuditNote::by(user, role, "receipt_reprinted", serde_json::json!({ "job": id }))
+            ..AuditNote::by(&user, role, "receipt_reprinted", serde_json::json!({ "job": id }))
         };
         self.inner.cashier.ledger().audit(&note)?;
         Ok(id)
@@ -238,12 +254,9 @@ impl Printing {
     pub fn preview(&self, kind: JobKind, target: Option<&str>) -> Result<Preview, PrintError> {
         let config = self.config().unwrap_or_else(|| PrinterConfig::new(String::new()));
         let bytes = self.bytes(&config, kind, target)?;
-        Ok(Preview {
-            columns: config.columns(),
-            paper_mm: config.paper_mm,
-            decoded: decode(&bytes),
-            bytes: bytes.len(),
-        })
+        let decoded = decode(&bytes);
+        let qr_svgs = decoded.qr_codes().into_iter().map(|d| crate::qr::svg(d).unwrap_or_default()).collect();
+        Ok(Preview { columns: config.columns(), paper_mm: config.paper_mm, decoded, qr_svgs, bytes: bytes.len() })
     }
 
     /// The printer's state now (paper, cover, online); none for a printer that cannot say.
@@ -254,6 +267,31 @@ impl Printing {
         tokio::task::spawn_blocking(move || ask_state(&addr, timeout))
             .await
             .map_err(|e| PrintError::Task(e.to_string()))?
+    }
+
+    /// The printer's state in the reader's language, for the settings' "check" button.
+    pub async fn check_view(&self) -> PrinterCheck {
+        let lang = self.inner.cashier.lang();
+        match self.check().await {
+            Ok(Some(state)) => match state.blocking() {
+                Some(e) => PrinterCheck { ready: false, text: e.message(lang) },
+                None if state.paper_near_end => PrinterCheck {
+                    ready: true,
+                    text: lang.pick("打印机就绪，纸快用完了", "The printer is ready; its paper is running low").into(),
+                },
+                None => PrinterCheck { ready: true, text: lang.pick("打印机就绪", "The printer is ready").into() },
+            },
+            Ok(None) => PrinterCheck {
+                ready: true,
+                text: lang
+                    .pick(
+                        "此连接方式读不到打印机状态：请打印测试页确认",
+                        "This connection cannot read the printer's state: print a test page to be sure",
+                    )
+                    .into(),
+            },
+            Err(e) => PrinterCheck { ready: false, text: e.message(lang) },
+        }
     }
 
     fn touched(&self) {

@@ -153,3 +153,17 @@ fn write_error(e: std::io::Error) -> PrintError {
         _ => PrintError::Disconnected(e.to_string()),
     }
 }
+
+/// The USB printers the kernel's printer class driver offers (`/dev/usb/lp0`…), for the settings.
+pub fn usb_printers() -> Vec<String> {
+    let mut found: Vec<String> = std::fs::read_dir("/dev/usb")
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with("lp"))
+                .map(|e| e.path().display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}

@@ -118,6 +118,12 @@ pub enum ScanOutcome {
     /// A payment was waiting but the code cannot pay it (not a payment code, wrong wallet…);
     /// the payment still waits. `code` is the error code.
     Rejected { code: String },
+    /// A receipt's QR code (its order number), this till's payment: the window opens it, ready
+    /// for a refund. Nothing armed is touched.
+    Receipt {
+        #[serde(rename = "paymentId")]
+        payment_id: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -255,8 +261,9 @@ impl ScanHub {
         let (outcome, refusal) = self.decide(&scan, arm);
         let read = paycode::classify(&scan.code, &self.cashier.config().payment_codes);
         let message = refusal.unwrap_or_else(|| describe(&read, &outcome, lang));
-        let code_shown = match read {
-            Ok(ScannedCode::Product { code, .. }) => code,
+        let code_shown = match (&outcome, read) {
+            (ScanOutcome::Receipt { payment_id }, _) => payment_id.clone(),
+            (_, Ok(ScannedCode::Product { code, .. })) => code,
             _ => paycode::mask(&scan.code),
         };
         let event = ScanEvent { source: scan.source, code_shown, at_ms: scan.at_ms, outcome, message };
@@ -274,6 +281,9 @@ impl ScanHub {
         let mut state = self.lock();
         if !state.dedupe.admit(&scan.code, scan.at_ms) {
             return (ScanOutcome::Duplicate, None);
+        }
+        if let Some(payment_id) = receipt_of(&self.cashier, &scan.code) {
+            return (ScanOutcome::Receipt { payment_id }, None);
         }
         let armed = match arm {
             Some(Ok(armed)) => armed,
@@ -305,6 +315,19 @@ impl ScanHub {
     }
 }
 
+/// The payment a receipt's QR names: the order number alone, of a payment in this ledger. A
+/// payment code never reads as one (order numbers start with a letter; codes are digits).
+fn receipt_of(cashier: &Cashier, code: &str) -> Option<String> {
+    let id = code.trim();
+    let looks_like_order = (8..=64).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_alphabetic())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !looks_like_order || is_payment_code(cashier, id) {
+        return None;
+    }
+    cashier.ledger().payment(id).ok().map(|p| p.id)
+}
+
 fn is_payment_code(cashier: &Cashier, code: &str) -> bool {
     matches!(paycode::classify(code, &cashier.config().payment_codes), Ok(ScannedCode::Payment { .. }))
 }
@@ -315,6 +338,7 @@ fn kind(outcome: &ScanOutcome) -> &'static str {
         ScanOutcome::NotWaiting => "not_waiting",
         ScanOutcome::Duplicate => "duplicate",
         ScanOutcome::Rejected { .. } => "rejected",
+        ScanOutcome::Receipt { .. } => "receipt",
     }
 }
 
@@ -323,6 +347,10 @@ fn describe(read: &Result<ScannedCode, paycode::CodeError>, outcome: &ScanOutcom
     match outcome {
         ScanOutcome::Charging { payment } => payment.message.clone(),
         ScanOutcome::Duplicate => lang.pick("重复扫码，已忽略", "Same code again; ignored").into(),
+        ScanOutcome::Receipt { payment_id } => match lang {
+            Lang::Zh => format!("扫到小票：订单 {payment_id}"),
+            Lang::En => format!("Read a receipt: order {payment_id}"),
+        },
         ScanOutcome::Rejected { .. } | ScanOutcome::NotWaiting => match read {
             Ok(ScannedCode::Payment { wallet, .. }) => match lang {
                 Lang::Zh => format!(
