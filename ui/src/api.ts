@@ -257,7 +257,9 @@ export type ScanOutcome =
   /** the same code again within the dedupe window: ignore silently */
   | { kind: 'duplicate' }
   /** armed, but this code cannot pay: show `message` in the scan overlay, which stays armed */
-  | { kind: 'rejected'; code: string };
+  | { kind: 'rejected'; code: string }
+  /** a receipt's QR (its order number, which is in this ledger): open that payment */
+  | { kind: 'receipt'; paymentId: string };
 
 export interface ScanEvent {
   source: ScanSource;

@@ -534,6 +534,7 @@ export class KioskState {
         return;
       case 'not_waiting': // a scan with nothing armed (or already paying): nothing for the customer
       case 'duplicate':
+      case 'receipt': // a receipt held to the kiosk's scanner: refunds are the counter's
         return;
     }
   }

@@ -36,6 +36,8 @@ export class PaymentDetailState {
   forceReason = $state('');
   /** the reason typed for each refund a manager resolves */
   resolveReasons = $state<Record<string, string>>({});
+  /** opened by a scanned receipt for a manager: the refund amount takes the focus once loaded */
+  focusRefund = $state(false);
 
   constructor(
     readonly id: string,

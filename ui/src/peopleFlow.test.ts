@@ -3,7 +3,7 @@
 // Screens are rendered with Svelte's server renderer.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { render } from 'svelte/server';
-import type { Bootstrap } from './api';
+import type { Bootstrap, ScanEvent } from './api';
 
 vi.mock('./api', async (importOriginal) => (await import('./testApiMock')).mockApiModule(await importOriginal()));
 vi.mock('./sounds', () => ({ playSound: vi.fn() }));
@@ -459,5 +459,35 @@ describe('a payment’s detail', () => {
     expect(html).not.toContain('李收银'); // clerks cannot approve
     app.approvals.cancel();
     expect(await pending).toBeNull();
+  });
+
+  it('a scanned receipt opens its payment, ready for a refund for a manager; a clerk only sees it', async () => {
+    const receipt = (paymentId: string): ScanEvent => ({
+      source: 'serial',
+      codeShown: paymentId,
+      atMs: 0,
+      outcome: { kind: 'receipt', paymentId },
+      message: `扫到小票：订单 ${paymentId}`,
+    });
+    const m = await ready(signedIn({ session: sessionFixture(managerUser) }));
+    api.paymentDetail.mockResolvedValueOnce(detailFixture());
+    m.handleScanEvent(receipt('T0012511221403250001'));
+    await settle();
+    expect(m.detail?.id).toBe('T0012511221403250001');
+    expect(m.detail?.focusRefund).toBe(true);
+
+    const c = await ready(signedIn());
+    api.paymentDetail.mockResolvedValueOnce(detailFixture());
+    c.handleScanEvent(receipt('T0012511221403250001'));
+    await settle();
+    expect(c.detail?.id).toBe('T0012511221403250001');
+    expect(c.detail?.focusRefund).toBe(false);
+
+    // over a payment being taken nothing opens: the notice names the receipt
+    const busy = await ready(signedIn({ session: sessionFixture(managerUser) }));
+    busy.active = {} as typeof busy.active;
+    busy.handleScanEvent(receipt('T0012511221403250001'));
+    expect(busy.detail).toBeNull();
+    expect(busy.notice).toBe('扫到小票：订单 T0012511221403250001');
   });
 });

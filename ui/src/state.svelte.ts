@@ -857,7 +857,23 @@ export class AppState {
         return;
       case 'duplicate':
         return;
+      case 'receipt':
+        this.openReceipt(outcome.paymentId, ev.message);
+        return;
     }
+  }
+
+  /** A receipt's QR was scanned: its payment opens, ready for a refund when a manager is signed in
+   * (or no one signs in, and the refund asks for the manager's PIN). Over a payment under way or a
+   * scan, only the notice shows: nothing the clerk is doing is covered. */
+  private openReceipt(paymentId: string, message: string): void {
+    this.openPayment(paymentId);
+    const d = this.detail;
+    if (!d || d.id !== paymentId) {
+      this.showNotice(message);
+      return;
+    }
+    d.focusRefund = this.people.session?.role === 'manager' || !this.people.info.signInRequired;
   }
 
   // ---------------------------------------------------------------- scanner settings
