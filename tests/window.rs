@@ -359,6 +359,38 @@ async fn serial_camera_and_wedge_scanners_and_their_settings() -> Result<(), Err
     Ok(())
 }
 
+/// A receipt's QR is its order number: scanned by the wedge while a manager is signed in, the
+/// payment opens with the refund amount (what is left) ready; the clerk types no order number.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scanned_receipt_opens_its_payment_ready_for_a_refund() -> Result<(), Error> {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+    let home = tempfile::tempdir()?;
+    write_config(home.path(), &config_for(&sandbox.base_url()))?;
+    let s = Session::start(home.path(), "manager").await?;
+    s.keypad("20.00").await?;
+    s.click("[data-testid=action-scan]").await?;
+    s.wait_for("[data-testid=scan-overlay]", Duration::from_secs(10)).await?;
+    s.wedge("280000000000000010\u{E007}").await?;
+    s.wait_for("[data-testid=result-success]", SETTLE).await?;
+    s.click("[data-testid=result-done]").await?;
+    let p = only_payment(home.path());
+
+    // the receipt's QR, read by the scanner on the main screen
+    s.wedge(&format!("{}\u{E007}", p.id)).await?;
+    s.wait_for(&format!("[data-testid=payment-detail][data-id='{}']", p.id), Duration::from_secs(10)).await?;
+    s.wait_text("[data-testid=detail-refundable]", "20.00", Duration::from_secs(10)).await?;
+    let focused = s
+        .client
+        .execute("const e = document.activeElement; return [e && e.dataset.testid, e && e.value]", vec![])
+        .await?;
+    assert_eq!(focused, serde_json::json!(["refund-amount", "20.00"]), "the refund amount is ready");
+    s.screenshot("receipt-scan-opens-refund.png").await?;
+    assert_eq!(only_payment(home.path()).state, State::Paid, "a scanned receipt changes nothing");
+    assert!(sandbox.truth().refunds.is_empty());
+    s.close().await;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn manager_refund_needs_the_pin_and_the_reports_show_it() -> Result<(), Error> {
     let sandbox = Sandbox::start(SandboxOptions::default()).await?;
