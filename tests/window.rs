@@ -9,6 +9,18 @@ use std::time::Duration;
 
 const SETTLE: Duration = Duration::from_secs(30);
 
+/// A sale as a clerk makes it: the amount, "scan customer code", the wedge types the sandbox's
+/// paying code, and Done on the success screen.
+async fn wedge_sale(s: &Session, amount: &str) -> Result<(), Error> {
+    s.keypad(amount).await?;
+    s.click("[data-testid=action-scan]").await?;
+    s.wait_for("[data-testid=scan-overlay]", Duration::from_secs(10)).await?;
+    s.wedge("280000000000000010\u{E007}").await?;
+    s.wait_for("[data-testid=result-success]", SETTLE).await?;
+    s.click("[data-testid=result-done]").await?;
+    Ok(())
+}
+
 fn only_payment(home: &std::path::Path) -> paydesk_core::ledger::Payment {
     let ledger = Ledger::open(&home.join("ledger.db")).expect("ledger");
     let mut all = ledger.payments_created_between(0, i64::MAX, 10).expect("payments");
@@ -367,12 +379,7 @@ async fn a_scanned_receipt_opens_its_payment_ready_for_a_refund() -> Result<(), 
     let home = tempfile::tempdir()?;
     write_config(home.path(), &config_for(&sandbox.base_url()))?;
     let s = Session::start(home.path(), "manager").await?;
-    s.keypad("20.00").await?;
-    s.click("[data-testid=action-scan]").await?;
-    s.wait_for("[data-testid=scan-overlay]", Duration::from_secs(10)).await?;
-    s.wedge("280000000000000010\u{E007}").await?;
-    s.wait_for("[data-testid=result-success]", SETTLE).await?;
-    s.click("[data-testid=result-done]").await?;
+    wedge_sale(&s, "20.00").await?;
     let p = only_payment(home.path());
 
     // the receipt's QR, read by the scanner on the main screen
@@ -402,12 +409,7 @@ async fn manager_refund_needs_the_pin_and_the_reports_show_it() -> Result<(), Er
     let who =
         s.client.execute("return document.querySelector('[data-testid=session-user]').textContent", vec![]).await?;
     assert!(who.as_str().unwrap_or_default().contains(MANAGER.0), "the header names who is signed in: {who}");
-    s.keypad("20.00").await?;
-    s.click("[data-testid=action-scan]").await?;
-    s.wait_for("[data-testid=scan-overlay]", Duration::from_secs(10)).await?;
-    s.wedge("280000000000000010\u{E007}").await?;
-    s.wait_for("[data-testid=result-success]", SETTLE).await?;
-    s.click("[data-testid=result-done]").await?;
+    wedge_sale(&s, "20.00").await?;
     let p = only_payment(home.path());
     assert_eq!(p.clerk.as_deref(), Some(MANAGER.0), "the payment names who took it");
 
@@ -632,12 +634,7 @@ async fn chain_tab_shows_every_till_and_the_upload_line() -> Result<(), Error> {
     config.sync = Some(sync("SH001"));
     write_config(home.path(), &config)?;
     let s = Session::start(home.path(), "chain").await?;
-    s.keypad("20.00").await?;
-    s.click("[data-testid=action-scan]").await?;
-    s.wait_for("[data-testid=scan-overlay]", Duration::from_secs(10)).await?;
-    s.wedge("280000000000000010\u{E007}").await?;
-    s.wait_for("[data-testid=result-success]", SETTLE).await?;
-    s.click("[data-testid=result-done]").await?;
+    wedge_sale(&s, "20.00").await?;
 
     s.click("[data-testid=open-manager]").await?;
     s.wait_text("[data-testid=sync-status]", "已同步至", Duration::from_secs(20)).await?;
@@ -676,12 +673,7 @@ async fn chain_tab_shows_every_till_and_the_upload_line() -> Result<(), Error> {
 
     // The server goes away: the header says offline, the tab says why; a payment still goes through.
     pg.stop()?;
-    s.keypad("3.00").await?;
-    s.click("[data-testid=action-scan]").await?;
-    s.wait_for("[data-testid=scan-overlay]", Duration::from_secs(10)).await?;
-    s.wedge("280000000000000010\u{E007}").await?;
-    s.wait_for("[data-testid=result-success]", SETTLE).await?;
-    s.click("[data-testid=result-done]").await?;
+    wedge_sale(&s, "3.00").await?;
     s.click("[data-testid=open-manager]").await?;
     s.wait_text("[data-testid=sync-status]", "离线", Duration::from_secs(20)).await?;
     s.click("[data-testid=tab-chain]").await?;

@@ -4,7 +4,7 @@
 //! `paydesk_core::print`, which makes every slip and text.
 
 use crate::commands::{ready, UiError, UiResult};
-use crate::manager::{approve, ApprovalArg};
+use crate::manager::{approve, audit_settings_saved, ApprovalArg};
 use crate::AppState;
 use paydesk_core::config::{Config, PrinterConfig};
 use paydesk_core::i18n::Localized;
@@ -146,17 +146,7 @@ pub async fn save_printer_settings(
     let config = Config::save_printer(&r.config_path, printer.as_ref())
         .map_err(|e| UiError::plain("config", e.message(lang)))?;
     tracing::info!(path = %r.config_path.display(), "printer settings saved");
-    let mut detail = serde_json::to_value(&printer).unwrap_or_default();
-    match detail.as_object_mut() {
-        Some(fields) => {
-            fields.insert("section".into(), "printer".into());
-        }
-        None => detail = serde_json::json!({ "section": "printer", "removed": true }),
-    }
-    let note = a.note("settings_change", Some("printer".into()), None, detail);
-    if let Err(e) = r.cashier.ledger().audit(&note) {
-        tracing::error!(error = %e, "the settings change could not be written to the audit log");
-    }
+    audit_settings_saved(&r.cashier, &a, "printer", serde_json::to_value(&printer).unwrap_or_default());
     r.printing.apply(config.printer.clone());
     settings_view(config.printer).await
 }

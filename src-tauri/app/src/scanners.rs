@@ -145,11 +145,8 @@ pub async fn save_scanner_settings(
     let config =
         Config::save_scanners(&r.config_path, &settings).map_err(|e| UiError::plain("config", e.message(lang)))?;
     tracing::info!(path = %r.config_path.display(), "scanner settings saved");
-    let note =
-        a.note("settings_change", Some("scanners".into()), None, serde_json::to_value(&settings).unwrap_or_default());
-    if let Err(e) = r.cashier.ledger().audit(&note) {
-        tracing::error!(error = %e, "the settings change could not be written to the audit log");
-    }
+    let saved = serde_json::to_value(&settings).unwrap_or_default();
+    crate::manager::audit_settings_saved(&r.cashier, &a, "scanners", saved);
     let service = r.scanners.clone();
     tauri::async_runtime::spawn_blocking(move || {
         service.apply(config.scanners);

@@ -483,6 +483,12 @@ fn our_words(note: &str, lang: Lang) -> Option<String> {
 
 /// An audit entry's target for a person ("shift 3 / Z 2" is the ledger's: 第 3 班 · Z 2 号).
 pub fn audit_target(target: &str, lang: Lang) -> String {
+    // a settings change names its config section
+    match target {
+        "scanners" => return lang.pick("扫码设置", "scanner settings").into(),
+        "printer" => return lang.pick("打印机设置", "printer settings").into(),
+        _ => {}
+    }
     let numbers: Vec<&str> = target.split(|c: char| !c.is_ascii_digit()).filter(|n| !n.is_empty()).collect();
     match (target.starts_with("shift "), numbers.as_slice(), lang) {
         (true, [shift, z], Lang::Zh) => format!("第 {shift} 班 · Z 报表 {z} 号"),
@@ -722,5 +728,7 @@ mod tests {
         assert_eq!(audit_target("shift 3 / Z 2", Lang::Zh), "第 3 班 · Z 报表 2 号");
         assert_eq!(audit_target("shift 4", Lang::Zh), "第 4 班");
         assert_eq!(audit_target("王店长", Lang::Zh), "王店长");
+        assert_eq!(audit_target("printer", Lang::Zh), "打印机设置", "no config key in the Chinese log");
+        assert_eq!(audit_target("scanners", Lang::Zh), "扫码设置");
     }
 }
