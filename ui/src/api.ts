@@ -3,6 +3,7 @@
 
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type { PrintJobView } from './printApi';
 import type { BasketItem, ChargeView, DisplayBootstrap, KioskInfo, Quote } from './charges';
 
 export type Lang = 'zh' | 'en';
@@ -102,6 +103,10 @@ export interface Bootstrap {
   counter?: { paid_close_seconds: number; start_maximized: boolean };
   /** `[sync] chain_reports`: managers on this till see the Chain tab */
   chainReports?: boolean;
+  /** a receipt printer is set up (`[printer]`) */
+  printer?: boolean;
+  /** print jobs not over yet: a failed one stays listed until printed or dismissed */
+  printJobs?: PrintJobView[];
 }
 
 // ---------------------------------------------------------------- people and approvals
@@ -497,6 +502,8 @@ export interface CoreEvents {
   onCharge(charge: ChargeView): void;
   /** the clerk switched the language (for the customer display) */
   onLanguage(event: LanguageEvent): void;
+  /** the print queue changed: the open jobs (waiting, printing, failed), oldest first */
+  onPrintJobs(jobs: PrintJobView[]): void;
 }
 
 /** The `language` event's payload. */
@@ -522,6 +529,7 @@ export async function subscribe(h: Partial<CoreEvents>): Promise<UnlistenFn> {
     await on<CameraPreview>('camera-preview', h.onCameraPreview);
     await on<ChargeView>('charge-update', h.onCharge);
     await on<LanguageEvent>('language', h.onLanguage);
+    await on<PrintJobView[]>('print-jobs', h.onPrintJobs);
   } catch (e) {
     all();
     throw new CoreUnreachable(e);

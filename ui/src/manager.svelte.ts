@@ -18,9 +18,19 @@ import { isDateString } from './reports';
 import { reportsApi } from './reportsApi';
 import { ReconState } from './recon.svelte';
 import { ChainState, SyncLine } from './chain.svelte';
+import type { PrinterSettings } from './printing.svelte';
 
-export type ManagerTab = 'reports' | 'shift' | 'payments' | 'recon' | 'chain' | 'audit' | 'users';
-export const MANAGER_TABS: readonly ManagerTab[] = ['reports', 'shift', 'payments', 'recon', 'chain', 'audit', 'users'];
+export type ManagerTab = 'reports' | 'shift' | 'payments' | 'recon' | 'chain' | 'audit' | 'users' | 'printer';
+export const MANAGER_TABS: readonly ManagerTab[] = [
+  'reports',
+  'shift',
+  'payments',
+  'recon',
+  'chain',
+  'audit',
+  'users',
+  'printer',
+];
 
 /** The tabs this till shows: the Chain tab only where `[sync] chain_reports` is on. */
 export function managerTabs(chainReports: boolean): ManagerTab[] {
@@ -43,6 +53,8 @@ export const AUDIT_ACTIONS = [
   'first_manager',
   'reconciled',
   'difference_resolved',
+  'receipt_reprinted',
+  'drawer_opened',
 ] as const;
 
 export const AUDIT_PAGE = 100;
@@ -348,7 +360,12 @@ export class ManagerArea {
   readonly chain: ChainState;
   readonly sync = new SyncLine();
 
-  constructor(deps: ManagerDeps, onUsers: (users: UserInfo[]) => void) {
+  constructor(
+    deps: ManagerDeps,
+    onUsers: (users: UserInfo[]) => void,
+    /** the Printer tab (it shares the window's print queue) */
+    readonly printer: PrinterSettings,
+  ) {
     this.audit = new AuditState(deps);
     this.users = new UsersState(deps, onUsers);
     this.payments = new DayPayments(deps);
@@ -362,5 +379,6 @@ export class ManagerArea {
     if (tab === 'users') void this.users.load();
     if (tab === 'recon') void this.recon.load();
     if (tab === 'chain') void this.chain.load();
+    if (tab === 'printer') void this.printer.load();
   }
 }

@@ -11,10 +11,13 @@ const api = vi.hoisted(() => ({
   changeUser: vi.fn(),
 }));
 const reportsApi = vi.hoisted(() => ({ dayReport: vi.fn() }));
+const printApi = vi.hoisted(() => ({ settings: vi.fn() }));
+vi.mock('./printApi', async (importOriginal) => ({ ...(await importOriginal<typeof import('./printApi')>()), printApi }));
 vi.mock('./api', async (importOriginal) => ({ ...(await importOriginal<typeof import('./api')>()), api }));
 vi.mock('./reportsApi', async (importOriginal) => ({ ...(await importOriginal<typeof import('./reportsApi')>()), reportsApi }));
 
 import { AUDIT_PAGE, AuditState, DayPayments, ManagerArea, UsersState, auditQuery, dayEndMs, dayStartMs } from './manager.svelte';
+import { PrinterSettings, PrintQueue } from './printing.svelte';
 import { auditFixture, clerkUser, managerUser, paymentFixture } from './testFixtures';
 
 const approval: Approval = { userId: 1, pin: '1234' };
@@ -201,16 +204,23 @@ describe('payments of a day', () => {
     expect(api.searchPayments).toHaveBeenCalledTimes(1);
   });
 
-  it('the area opens the audit log and the users when their tab is shown', async () => {
+  it('the area opens the audit log, the users and the printer when their tab is shown', async () => {
     api.auditLog.mockResolvedValue([]);
     api.users.mockResolvedValue([managerUser]);
+    printApi.settings.mockResolvedValue({ printer: null, ports: [], usb: [] });
     const onUsers = vi.fn();
-    const m = new ManagerArea(deps(), onUsers);
+    const printDeps = { ...deps(), t: (k: string) => k, showNotice: vi.fn() };
+    const m = new ManagerArea(deps(), onUsers, new PrinterSettings(printDeps, new PrintQueue(printDeps)));
     m.show('audit');
     m.show('users');
     await new Promise((r) => setTimeout(r, 0));
     expect(m.tab).toBe('users');
     expect(api.auditLog).toHaveBeenCalledTimes(1);
     expect(onUsers).toHaveBeenCalledWith([managerUser]);
+    expect(printApi.settings).not.toHaveBeenCalled();
+    m.show('printer');
+    await new Promise((r) => setTimeout(r, 0));
+    expect(printApi.settings).toHaveBeenCalledTimes(1);
+    expect(m.printer.form?.connection).toBe('none');
   });
 });

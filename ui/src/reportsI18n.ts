@@ -112,7 +112,9 @@ const zh = {
   closeReasonPlaceholder: '例如：已与通道核对，次日跟进',
   closedOk: '已交班，Z 报表第 {n} 号。',
 
-  zPrint: '打印',
+  zPrint: '打印整页',
+  slipPrint: '小票机打印',
+  slipPreview: '小票预览',
   printing: '正在打印…',
   printFallback: '无法直接打印，报表显示如下。',
   closePreview: '关闭',
@@ -236,7 +238,9 @@ const en: Record<ReportKey, string> = {
   closeReasonPlaceholder: 'e.g. checked with the channel, follow up tomorrow',
   closedOk: 'Shift closed, Z report no. {n}.',
 
-  zPrint: 'Print',
+  zPrint: 'Print the page',
+  slipPrint: 'Print on the receipt printer',
+  slipPreview: 'Slip preview',
   printing: 'Printing…',
   printFallback: 'Printing is not available here; the report is shown below.',
   closePreview: 'Close',

@@ -55,6 +55,7 @@ import { IdleTimer, type IdleConfig } from './idle';
 import { ManagerArea, type ManagerTab } from './manager.svelte';
 import { PaymentDetailState } from './paymentDetail.svelte';
 import { People } from './people.svelte';
+import { PrinterSettings, PrintQueue } from './printing.svelte';
 
 export interface ScanSession {
   /** the amount as the core formatted it (check_amount) */
@@ -141,6 +142,13 @@ export class AppState {
   });
   /** Runs a protected call with a manager's approval (see `WithApproval` in api.ts). */
   readonly withApproval = this.approvals.withApproval;
+  /** the receipt printer's queue, its failed slips and the slip preview */
+  readonly printing = new PrintQueue({
+    withApproval: this.withApproval,
+    t: (k, vars) => this.t(k, vars),
+    errorText: (e) => this.errorText(e),
+    showNotice: (text) => this.showNotice(text),
+  });
   /** the idle lock (App.svelte feeds it `idleConfig`) */
   readonly idle = new IdleTimer(() => void this.people.lock());
 
@@ -307,6 +315,7 @@ export class AppState {
             if (this.scan) this.preview = p;
           },
           onCharge: (c) => this.applyCharge(c),
+          onPrintJobs: (jobs) => this.printing.take(jobs),
         });
       }
       const b = await api.bootstrap();
@@ -334,6 +343,8 @@ export class AppState {
     if (b.scannerState) this.applyScannerState(b.scannerState);
     this.people.apply(b.people);
     this.charge = chargeFromBoot(this.charge, b.charge);
+    this.printing.printer = b.printer ?? false;
+    this.printing.take(b.printJobs ?? []);
   }
 
   /**
@@ -1000,9 +1011,11 @@ export class AppState {
   /** The manager area (F10): open to everyone signed in; what is protected inside asks for a PIN. */
   openManager(tab: ManagerTab = 'reports'): void {
     if (!this.canOpenManager) return;
+    const deps = { withApproval: this.withApproval, t: (k: MessageKey) => this.t(k), errorText: (e: unknown) => this.errorText(e) };
     const m = new ManagerArea(
-      { withApproval: this.withApproval, t: (k) => this.t(k), errorText: (e) => this.errorText(e) },
+      deps,
       (users) => (this.people.info = { ...this.people.info, users }),
+      new PrinterSettings({ ...deps, t: (k, vars) => this.t(k, vars), showNotice: (text) => this.showNotice(text) }, this.printing),
     );
     this.manager = m;
     m.show(tab);
@@ -1135,6 +1148,14 @@ export class AppState {
       if (key === 'Escape') {
         e.preventDefault();
         this.closeScan();
+      }
+      return;
+    }
+    if (this.printing.preview) {
+      // the preview sits over the detail or the manager area: Esc closes it first
+      if (key === 'Escape') {
+        e.preventDefault();
+        this.printing.closePreview();
       }
       return;
     }

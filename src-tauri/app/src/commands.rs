@@ -140,6 +140,10 @@ pub struct Bootstrap {
     counter: paydesk_core::config::Counter,
     /// `[sync] chain_reports`: managers see the Chain tab.
     chain_reports: bool,
+    /// A receipt printer is set up (`[printer]`): the window offers to print.
+    printer: bool,
+    /// Print jobs not over yet (a failed one stays until printed or dismissed, across restarts).
+    print_jobs: Vec<paydesk_core::print::PrintJobView>,
 }
 
 #[derive(Serialize)]
@@ -228,6 +232,11 @@ pub fn bootstrap_of(app: &AppHandle, r: &Ready) -> UiResult<Bootstrap> {
         display: DisplayInfo { enabled: c.config().display.enabled },
         counter: c.config().counter.clone(),
         chain_reports: c.chain_reports(),
+        printer: r.printing.config().is_some(),
+        print_jobs: r.printing.jobs().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "print queue: cannot read it for the window");
+            Vec::new()
+        }),
     })
 }
 
