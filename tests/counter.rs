@@ -351,6 +351,8 @@ async fn every_screen_in_chinese_has_no_english_or_raw_data() -> Result<(), Erro
         "YYYY",
         "MM",
         "DD",
+        "IP",
+        "USB",
     ];
     let sandbox = Sandbox::start(SandboxOptions::default()).await?;
     let screen = Screen::start(1366, 768).await?;
@@ -399,8 +401,14 @@ async fn every_screen_in_chinese_has_no_english_or_raw_data() -> Result<(), Erro
     s.wait_for("[data-testid=detail-event]", Duration::from_secs(10)).await?;
     look("detail").await?;
     s.click("[data-testid=detail-close]").await?;
+    s.click("[data-testid=payment-row][data-state=paid]").await?;
+    s.click("[data-testid=detail-preview-receipt]").await?;
+    s.wait_for("[data-testid=slip-qr]", Duration::from_secs(10)).await?;
+    look("slip-preview").await?;
+    s.click("[data-testid=slip-close]").await?;
+    s.click("[data-testid=detail-close]").await?;
     s.click("[data-testid=open-manager]").await?;
-    for tab in ["reports", "shift", "payments", "recon", "audit", "users"] {
+    for tab in ["reports", "shift", "payments", "recon", "audit", "users", "printer"] {
         s.click(&format!("[data-testid=tab-{tab}]")).await?;
         tokio::time::sleep(Duration::from_millis(600)).await;
         look(tab).await?;

@@ -398,6 +398,198 @@ async fn a_scanned_receipt_opens_its_payment_ready_for_a_refund() -> Result<(), 
     Ok(())
 }
 
+/// A network receipt printer on loopback that keeps every byte it is sent, one slip a connection,
+/// and answers each status request (`DLE EOT n`) with "ready" (the status requests are not kept).
+struct TcpPrinter {
+    slips: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+}
+
+impl TcpPrinter {
+    fn listen(port: u16) -> std::io::Result<TcpPrinter> {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        let slips = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = slips.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let slip = TcpPrinter::serve(&mut conn);
+                if !slip.is_empty() {
+                    kept.lock().unwrap_or_else(|p| p.into_inner()).push(slip);
+                }
+            }
+        });
+        Ok(TcpPrinter { slips })
+    }
+
+    /// One connection until the cashier hangs up: the slip's bytes.
+    fn serve(conn: &mut std::net::TcpStream) -> Vec<u8> {
+        use std::io::{Read, Write};
+        let (mut got, mut slip, mut at) = (Vec::new(), Vec::new(), 0);
+        let mut buf = [0u8; 4096];
+        loop {
+            match conn.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+            while at < got.len() {
+                if got[at] == 0x10 && at + 2 >= got.len() {
+                    break; // maybe a status request cut in two: wait for the rest
+                }
+                if got[at] == 0x10 && got[at + 1] == 0x04 {
+                    // bits 1 and 4 set, nothing else: online, cover shut, paper in
+                    let _ = conn.write_all(&[0x12]);
+                    at += 3;
+                    continue;
+                }
+                slip.push(got[at]);
+                at += 1;
+            }
+        }
+        slip.extend_from_slice(&got[at.min(got.len())..]);
+        slip
+    }
+
+    /// Waits for the `n`th slip and reads it back (text, QR, cut).
+    async fn slip(&self, n: usize) -> Result<paydesk_core::print::decode::Decoded, Error> {
+        let deadline = std::time::Instant::now() + SETTLE;
+        loop {
+            if let Some(bytes) = self.slips.lock().unwrap_or_else(|p| p.into_inner()).get(n - 1) {
+                return Ok(paydesk_core::print::decode::decode(bytes));
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!("the printer got no slip {n}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The slip preview's lines as the window shows them.
+async fn preview_lines(s: &Session) -> Result<Vec<String>, Error> {
+    let v = s
+        .client
+        .execute("return [...document.querySelectorAll('[data-testid=slip-line]')].map(e => e.textContent)", vec![])
+        .await?;
+    Ok(serde_json::from_value(v)?)
+}
+
+/// The receipt prints by itself after a sale; with the printer off, the window says so and the
+/// payment stands. Retry prints it once the printer is back, and the preview in the payment's
+/// detail shows the same lines and QR the printer got. Printing it again is a marked copy, audited.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_receipt_prints_on_retry_and_the_preview_is_what_printed() -> Result<(), Error> {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+    let home = tempfile::tempdir()?;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.local_addr()?.port()
+    };
+    let mut config = config_for(&sandbox.base_url());
+    let mut printer = paydesk_core::config::PrinterConfig::new(format!("tcp://127.0.0.1:{port}"));
+    printer.paper_mm = 58;
+    printer.auto_print = true;
+    printer.timeout_ms = 1000;
+    printer.footer = "谢谢惠顾".into();
+    config.printer = Some(printer);
+    write_config(home.path(), &config)?;
+    let s = Session::start(home.path(), "printer").await?;
+
+    // The printer is off: the sale is paid, and the failed receipt is shown with what to do.
+    wedge_sale(&s, "20.00").await?;
+    let p = only_payment(home.path());
+    s.wait_for("[data-testid=print-failed][data-kind=receipt][data-error=unreachable]", SETTLE).await?;
+    s.wait_text("[data-testid=print-failed-text]", "打印机", Duration::from_secs(5)).await?;
+    s.screenshot("print-failed-banner.png").await?;
+    assert_eq!(only_payment(home.path()).state, State::Paid, "a failed print leaves the payment as it is");
+
+    // The printer is back: Retry prints the receipt, and the banner goes.
+    let printer = TcpPrinter::listen(port)?;
+    s.click("[data-testid=print-retry]").await?;
+    let printed = printer.slip(1).await?;
+    s.wait_gone("[data-testid=print-failed]", SETTLE).await?;
+    let texts = printed.texts();
+    assert!(texts.iter().any(|t| t.contains(&p.id)), "the order number: {texts:?}");
+    assert!(texts.iter().any(|t| t.contains("￥20.00")), "the amount with the full-width yuan sign: {texts:?}");
+    assert!(texts.iter().any(|t| t.contains("谢谢惠顾")), "the footer: {texts:?}");
+    assert_eq!(printed.qr_codes(), vec![p.id.as_str()], "the QR is the order number");
+    assert!(printed.printed.iter().any(|b| matches!(b, paydesk_core::print::decode::Printed::Cut)));
+
+    // The preview of its receipt, from the payment's detail: the lines the printer got.
+    s.click(&format!("[data-testid=payment-row][data-id='{}']", p.id)).await?;
+    s.click("[data-testid=detail-preview-receipt]").await?;
+    s.wait_for("[data-testid=slip-qr]", Duration::from_secs(10)).await?;
+    assert_eq!(s.attr("[data-testid=slip-paper-roll]", "data-columns").await?.as_deref(), Some("32"));
+    assert_eq!(s.attr("[data-testid=slip-qr]", "data-data").await?.as_deref(), Some(p.id.as_str()));
+    let shown = preview_lines(&s).await?;
+    assert_eq!(shown, texts.iter().map(|t| t.to_string()).collect::<Vec<_>>(), "the preview is the printed slip");
+    s.screenshot("slip-preview-receipt.png").await?;
+
+    // Print from the preview: a second receipt of a payment is a copy, marked and audited.
+    s.click("[data-testid=slip-print]").await?;
+    let copy = printer.slip(2).await?;
+    assert!(copy.texts().iter().any(|t| t.contains("补打")), "the copy says it is one: {:?}", copy.texts());
+    s.wait_gone("[data-testid=slip-preview]", Duration::from_secs(10)).await?;
+    let ledger = Ledger::open(&home.path().join("ledger.db"))?;
+    let reprints =
+        ledger.audit_log(&AuditFilter { action: Some("receipt_reprinted".into()), limit: 5, ..Default::default() })?;
+    assert_eq!(reprints.len(), 1, "{reprints:?}");
+    s.close().await;
+    Ok(())
+}
+
+/// A manager sets the printer up on the Printer tab (network, a drawer), saves with the PIN, checks
+/// it and prints the test page; the drawer opens only with the PIN and is audited.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_printer_tab_sets_up_a_network_printer_and_prints_the_test_page() -> Result<(), Error> {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+    let home = tempfile::tempdir()?;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.local_addr()?.port()
+    };
+    let printer = TcpPrinter::listen(port)?;
+    write_config(home.path(), &config_for(&sandbox.base_url()))?;
+    let s = Session::start(home.path(), "printer-tab").await?;
+    s.click("[data-testid=open-manager]").await?;
+    s.click("[data-testid=tab-printer]").await?;
+    s.click("[data-testid=printer-conn-tcp]").await?;
+    s.type_into("[data-testid=printer-host]", &format!("127.0.0.1:{port}")).await?;
+    s.type_into("[data-testid=printer-footer]", "欢迎再来").await?;
+    s.click("[data-testid=printer-drawer]").await?;
+    s.wait_for("[data-testid=printer-save-first]", Duration::from_secs(5)).await?;
+    s.click("[data-testid=printer-save]").await?;
+    s.approve(MANAGER.0, MANAGER.1).await?;
+    s.wait_for("[data-testid=printer-saved]", Duration::from_secs(10)).await?;
+    let saved = paydesk_core::config::Config::load(&home.path().join("config.toml"))?;
+    let p = saved.printer.ok_or("no [printer] saved")?;
+    assert_eq!(p.address, format!("tcp://127.0.0.1:{port}"));
+    assert_eq!((p.footer.as_str(), p.paper_mm, p.auto_print), ("欢迎再来", 80, true));
+    assert!(p.drawer.is_some(), "the drawer is saved");
+
+    s.click("[data-testid=printer-check]").await?;
+    s.wait_text("[data-testid=printer-check-result][data-ready=true]", "打印机就绪", Duration::from_secs(10)).await?;
+    s.click("[data-testid=printer-test]").await?;
+    let test = printer.slip(1).await?;
+    assert!(test.texts().iter().any(|t| t.contains('￥')), "the test page has the yuan sign: {:?}", test.texts());
+    assert_eq!(test.qr_codes(), vec!["paydesk"]);
+    s.screenshot("printer-tab-saved.png").await?;
+
+    s.click("[data-testid=printer-open-drawer]").await?;
+    s.approve(MANAGER.0, MANAGER.1).await?;
+    let kick = printer.slip(2).await?;
+    assert!(
+        kick.printed.iter().any(|b| matches!(b, paydesk_core::print::decode::Printed::Drawer { pin: 2, .. })),
+        "a drawer kick on pin 2: {:?}",
+        kick.printed
+    );
+    let ledger = Ledger::open(&home.path().join("ledger.db"))?;
+    let opened =
+        ledger.audit_log(&AuditFilter { action: Some("drawer_opened".into()), limit: 5, ..Default::default() })?;
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    s.close().await;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn manager_refund_needs_the_pin_and_the_reports_show_it() -> Result<(), Error> {
     let sandbox = Sandbox::start(SandboxOptions::default()).await?;

@@ -122,12 +122,10 @@ impl PrintError {
 impl Localized for PrintError {
     fn message(&self, lang: Lang) -> String {
         let (zh, en) = match self {
-            PrintError::NotSetUp => {
-                (
-                    "未设置打印机：请在「管理」的「打印机」页填写打印机地址",
-                    "No printer is set up: enter its address on the Printer tab of the Manager area",
-                )
-            }
+            PrintError::NotSetUp => (
+                "未设置打印机：请在「管理」的「打印机」页填写打印机地址",
+                "No printer is set up: enter its address on the Printer tab of the Manager area",
+            ),
             PrintError::NoDrawer => ("未设置钱箱", "No cash drawer is set up"),
             PrintError::Unreachable(_) => (
                 "连不上打印机：请检查电源、网线或数据线和地址",
