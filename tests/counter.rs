@@ -461,3 +461,54 @@ async fn a_refund_shows_everywhere_by_one_name_and_the_prompt_says_what() -> Res
     }
     Ok(())
 }
+
+/// On the smallest screen, in English: a receipt that did not print (the printer is off) shows
+/// its Retry over the counter without pushing the keypad or the tender buttons off, and the
+/// receipt's preview and the Printer tab have their buttons on screen.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_receipt_and_the_printer_screens_fit_1024x768_in_english() -> Result<(), Error> {
+    let size = (1024, 768);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    // (`_sandbox` and `_screen` are held to the end: the window's X server and channels live with them)
+    let Till { s, _sandbox, _screen, .. } = till(size, Lang::En, "print-1024-en", |c| {
+        let mut p = paydesk_core::config::PrinterConfig::new(format!("tcp://127.0.0.1:{closed}"));
+        p.auto_print = true;
+        p.paper_mm = 58;
+        c.printer = Some(p);
+    })
+    .await?;
+    s.keypad("20.00").await?;
+    s.wait_for("[data-testid=scan-ready]", Duration::from_secs(5)).await?;
+    s.wedge("280000000000000010\u{E007}").await?;
+    s.wait_for("[data-testid=result-success]", SETTLE).await?;
+    s.click("[data-testid=result-done]").await?;
+    s.wait_text("[data-testid=print-failed-text]", "Cannot reach the printer", SETTLE).await?;
+    let mut parts = COUNTER_PARTS.to_vec();
+    parts.extend(["[data-testid=print-retry]", "[data-testid=print-dismiss]"]);
+    assert_parts_fit(&s, size, &parts).await?;
+    s.screenshot("print-1024-en-failed.png").await?;
+
+    s.click("[data-testid=payment-row][data-state=paid]").await?;
+    s.click("[data-testid=detail-preview-receipt]").await?;
+    s.wait_for("[data-testid=slip-qr]", Duration::from_secs(10)).await?;
+    assert_parts_fit(&s, size, &["[data-testid=slip-print]", "[data-testid=slip-close]", "[data-testid=slip-paper]"])
+        .await?;
+    s.screenshot("print-1024-en-preview.png").await?;
+    s.wedge("\u{E00C}").await?; // Esc closes the preview, and only the preview
+    s.wait_gone("[data-testid=slip-preview]", Duration::from_secs(5)).await?;
+    assert!(s.present("[data-testid=payment-detail]").await, "the detail stays open under it");
+    s.click("[data-testid=detail-close]").await?;
+
+    s.click("[data-testid=open-manager]").await?;
+    s.click("[data-testid=tab-printer]").await?;
+    s.wait_for("[data-testid=printer-host]", Duration::from_secs(10)).await?;
+    assert_parts_fit(
+        &s,
+        size,
+        &["[data-testid=printer-save]", "[data-testid=printer-conn-serial]", "[data-testid=manager-close]"],
+    )
+    .await?;
+    s.screenshot("print-1024-en-tab.png").await?;
+    s.close().await;
+    Ok(())
+}

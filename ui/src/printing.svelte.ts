@@ -35,6 +35,9 @@ export interface PreviewSession {
   error: string | null;
 }
 
+/** How many failed slips the counter shows one by one; more are counted, with Retry all. */
+export const SHOWN_FAILED = 2;
+
 export class PrintQueue {
   /** jobs waiting, printing or failed, oldest first */
   jobs = $state.raw<PrintJobView[]>([]);
@@ -44,6 +47,8 @@ export class PrintQueue {
   /** a job id whose Retry or Dismiss is on its way */
   acting = $state<number | null>(null);
   readonly failed = $derived(this.jobs.filter((j) => j.state === 'failed'));
+  /** the failed slips shown one by one at the counter (newest first); the rest are counted */
+  readonly shownFailed = $derived(this.failed.slice(-SHOWN_FAILED).reverse());
 
   constructor(private readonly deps: PrintingDeps) {}
 
@@ -57,6 +62,16 @@ export class PrintQueue {
 
   async dismiss(id: number): Promise<void> {
     await this.act(id, () => printApi.dismiss(id));
+  }
+
+  /** Every failed slip again (the printer is back after a day's worth of failures). */
+  async retryAll(): Promise<void> {
+    const ids = this.failed.map((j) => j.id);
+    if (ids.length === 0) return;
+    await this.act(ids[0], async () => {
+      for (const id of ids) await printApi.retry(id);
+      return true;
+    });
   }
 
   private async act(id: number, call: () => Promise<boolean>): Promise<void> {

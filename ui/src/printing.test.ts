@@ -258,3 +258,17 @@ describe('the Printer tab', () => {
     expect(d.showNotice).toHaveBeenCalledWith('drawerOpening');
   });
 });
+
+describe('many failed slips', () => {
+  it('shows the two newest at the counter and retries them all at once', async () => {
+    const d = deps();
+    const q = new PrintQueue(d);
+    q.take([1, 2, 3, 4].map((id) => job({ id, state: 'failed' })));
+    expect(q.shownFailed.map((j) => j.id)).toEqual([4, 3]);
+    printApi.retry.mockResolvedValue(true);
+    printApi.jobs.mockResolvedValue([]);
+    await q.retryAll();
+    expect(printApi.retry.mock.calls.map((c) => c[0])).toEqual([1, 2, 3, 4]);
+    expect(q.failed).toEqual([]);
+  });
+});
