@@ -260,6 +260,9 @@ async fn receipts_refund_slips_and_reports_print_whole_on_a_network_printer() {
     let preview = printing.preview(JobKind::Reprint, Some(&paid.id)).expect("preview");
     assert_eq!(preview.columns, 32);
     assert_eq!(preview.decoded, d);
+    // The window asks for the receipt's preview: with a receipt printed, it shows the copy that
+    // printing it would give.
+    assert_eq!(printing.preview(JobKind::Receipt, Some(&paid.id)).expect("preview").decoded, d);
 
     // A refund: its slip opens the drawer (the full five-byte pulse) and says what went back.
     let refund = rig.cashier.refund(&rig.approve(Action::Refund), &paid.id, "2.34", "顾客退货").await.expect("refund");

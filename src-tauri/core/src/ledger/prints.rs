@@ -59,6 +59,16 @@ impl Ledger {
         Ok((added == 1).then(|| conn.last_insert_rowid()))
     }
 
+    /// Whether the payment's receipt was queued already (printed, failed or dismissed): what it
+    /// prints next is a copy.
+    pub fn has_receipt_job(&self, payment_id: &str) -> Result<bool, LedgerError> {
+        let found = self
+            .conn()
+            .query_row("SELECT 1 FROM print_jobs WHERE kind = 'receipt' AND target = ?1", [payment_id], |_| Ok(()))
+            .optional()?;
+        Ok(found.is_some())
+    }
+
     /// Takes the oldest pending job for printing.
     pub fn claim_print_job(&self) -> Result<Option<PrintJob>, LedgerError> {
         let conn = self.conn();

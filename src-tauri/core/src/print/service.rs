@@ -250,9 +250,16 @@ impl Printing {
     }
 
     /// The slip as it would print now, read back from its bytes. Without a printer, as an 80 mm
-    /// one would print it.
+    /// one would print it. A receipt already queued once previews as the copy `print_receipt`
+    /// would print next.
     pub fn preview(&self, kind: JobKind, target: Option<&str>) -> Result<Preview, PrintError> {
         let config = self.config().unwrap_or_else(|| PrinterConfig::new(String::new()));
+        let kind = match (kind, target) {
+            (JobKind::Receipt, Some(payment)) if self.inner.cashier.ledger().has_receipt_job(payment)? => {
+                JobKind::Reprint
+            }
+            _ => kind,
+        };
         let bytes = self.bytes(&config, kind, target)?;
         let decoded = decode(&bytes);
         let qr_svgs = decoded.qr_codes().into_iter().map(|d| crate::qr::svg(d).unwrap_or_default()).collect();
