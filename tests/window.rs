@@ -590,6 +590,39 @@ async fn the_printer_tab_sets_up_a_network_printer_and_prints_the_test_page() ->
     Ok(())
 }
 
+/// The ledger's check runs once the window is up. A ledger whose payments table is damaged
+/// opens (its first pages are whole), then fails the check: the window says so in the clerk's
+/// language and offers nothing, and the file is left exactly as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ledger_that_fails_its_check_is_refused_in_the_window_and_left_as_it_is() -> Result<(), Error> {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+    let home = tempfile::tempdir()?;
+    write_config(home.path(), &config_for(&sandbox.base_url()))?;
+    let s = Session::start(home.path(), "ledger-damaged").await?;
+    wedge_sale(&s, "20.00").await?;
+    s.close().await;
+
+    let path = home.path().join("ledger.db");
+    let root: i64 = {
+        Ledger::open(&path)?.checkpoint()?;
+        let conn = rusqlite::Connection::open(&path)?;
+        conn.query_row("SELECT rootpage FROM sqlite_master WHERE name = 'payments'", [], |r| r.get(0))?
+    };
+    let _ = std::fs::remove_file(home.path().join("ledger.db-wal"));
+    let mut bytes = std::fs::read(&path)?;
+    let (page, root) = (4096, root as usize);
+    bytes[(root - 1) * page + 8..root * page].fill(0xA5);
+    std::fs::write(&path, &bytes)?;
+
+    let s = Session::launch(home.path(), "ledger-damaged-again").await?;
+    s.wait_text("[data-testid=error-message]", "账本文件已损坏", SETTLE).await?;
+    assert!(!s.present("[data-testid=action-scan]").await, "no payment can be started");
+    s.screenshot("ledger-damaged.png").await?;
+    s.close().await;
+    assert_eq!(std::fs::read(&path)?, bytes, "never written, repaired or recreated");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn manager_refund_needs_the_pin_and_the_reports_show_it() -> Result<(), Error> {
     let sandbox = Sandbox::start(SandboxOptions::default()).await?;

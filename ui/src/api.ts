@@ -103,6 +103,8 @@ export interface Bootstrap {
   counter?: { paid_close_seconds: number; start_maximized: boolean };
   /** `[sync] chain_reports`: managers on this till see the Chain tab */
   chainReports?: boolean;
+  /** the ledger's start-up integrity check: payments wait while it is `checking` */
+  ledgerCheck?: LedgerCheckView;
   /** a receipt printer is set up (`[printer]`) */
   printer?: boolean;
   /** print jobs not over yet: a failed one stays listed until printed or dismissed */
@@ -504,6 +506,15 @@ export interface CoreEvents {
   onLanguage(event: LanguageEvent): void;
   /** the print queue changed: the open jobs (waiting, printing, failed), oldest first */
   onPrintJobs(jobs: PrintJobView[]): void;
+  /** the ledger's start-up check ended */
+  onLedgerCheck(check: LedgerCheckView): void;
+}
+
+/** The ledger's start-up integrity check (`ledger-check` event, `Bootstrap.ledgerCheck`). */
+export interface LedgerCheckView {
+  state: 'checking' | 'intact' | 'damaged';
+  /** for a damaged ledger: what is wrong and what to do */
+  message: string | null;
 }
 
 /** The `language` event's payload. */
@@ -530,6 +541,7 @@ export async function subscribe(h: Partial<CoreEvents>): Promise<UnlistenFn> {
     await on<ChargeView>('charge-update', h.onCharge);
     await on<LanguageEvent>('language', h.onLanguage);
     await on<PrintJobView[]>('print-jobs', h.onPrintJobs);
+    await on<LedgerCheckView>('ledger-check', h.onLedgerCheck);
   } catch (e) {
     all();
     throw new CoreUnreachable(e);

@@ -337,6 +337,7 @@ const zh = {
   addUserSubmit: '添加…',
   userAdded: '已添加 {name}',
 
+  ledgerChecking: '正在检查账本，稍候即可收款…',
   printQueued: '已送去打印',
   printFailedTitle: '小票没有打印出来',
   printRetry: '重试',
@@ -743,6 +744,7 @@ const en: Record<MessageKey, string> = {
   addUserSubmit: 'Add…',
   userAdded: '{name} added',
 
+  ledgerChecking: 'Checking the ledger; payments can be taken in a moment…',
   printQueued: 'Sent to the printer',
   printFailedTitle: 'A slip did not print',
   printRetry: 'Retry',

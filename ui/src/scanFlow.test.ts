@@ -16,6 +16,7 @@ import ScanOverlay from './components/ScanOverlay.svelte';
 import PaymentOverlay from './components/PaymentOverlay.svelte';
 import Header from './components/Header.svelte';
 import SettingsModal from './components/SettingsModal.svelte';
+import AmountEntry from './components/AmountEntry.svelte';
 import {
   bootFixture,
   clerkUser,
@@ -867,5 +868,30 @@ describe('Esc and Cancel', () => {
     s.handleScanEvent(scanEvent({ source: 'serial', outcome: charging({ id: 'T2' }) }));
     s.applyUpdate(payment({ id: 'T2', state: 'failed', status: 'failed', phase: 'done', final: true, message: '余额不足' }));
     expect(render(PaymentOverlay).body).toContain('result-failure');
+  });
+});
+
+describe("the ledger's start-up check", () => {
+  it('says the ledger is being checked, then takes payments once it passed', async () => {
+    const s = await ready(boot({ ledgerCheck: { state: 'checking', message: null } }));
+    expect(s.ledgerCheck).toBe('checking');
+    fire().onLedgerCheck({ state: 'intact', message: null });
+    expect(s.ledgerCheck).toBe('intact');
+    expect(s.status).toBe('ready');
+  });
+
+  it('the counter shows it while checking (the shared app, as the screen reads it)', async () => {
+    await ready(boot(), app);
+    app.ledgerCheck = 'checking';
+    expect(render(AmountEntry).body).toContain('data-testid="ledger-checking"');
+    app.ledgerCheck = 'intact';
+    expect(render(AmountEntry).body).not.toContain('data-testid="ledger-checking"');
+  });
+
+  it('a ledger that fails it leaves only the reason on screen', async () => {
+    const s = await ready(boot({ ledgerCheck: { state: 'checking', message: null } }));
+    fire().onLedgerCheck({ state: 'damaged', message: '账本文件已损坏（…），请联系技术支持，切勿删除该文件。' });
+    expect(s.status).toBe('unreachable');
+    expect(s.fatalDetail).toContain('账本文件已损坏');
   });
 });

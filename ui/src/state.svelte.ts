@@ -8,6 +8,7 @@ import {
   onSignedOut,
   subscribe,
   type Bootstrap,
+  type LedgerCheckView,
   type CameraPreview,
   type Channel,
   type Lang,
@@ -113,6 +114,8 @@ export class AppState {
   preview = $state<CameraPreview | null>(null);
   /** the scanner settings screen, when open */
   settings = $state<SettingsSession | null>(null);
+  /** the ledger's start-up integrity check: payments wait while `checking` */
+  ledgerCheck = $state<LedgerCheckView['state']>('intact');
 
   /** the method picked per channel (code), for the session */
   methodCodes = $state<Record<string, string>>({});
@@ -316,6 +319,7 @@ export class AppState {
           },
           onCharge: (c) => this.applyCharge(c),
           onPrintJobs: (jobs) => this.printing.take(jobs),
+          onLedgerCheck: (c) => this.applyLedgerCheck(c),
         });
       }
       const b = await api.bootstrap();
@@ -343,8 +347,18 @@ export class AppState {
     if (b.scannerState) this.applyScannerState(b.scannerState);
     this.people.apply(b.people);
     this.charge = chargeFromBoot(this.charge, b.charge);
+    if (b.ledgerCheck) this.applyLedgerCheck(b.ledgerCheck);
     this.printing.printer = b.printer ?? false;
     this.printing.take(b.printJobs ?? []);
+  }
+
+  /** A damaged ledger is refused as at start: the window shows what is wrong and nothing else. */
+  private applyLedgerCheck(c: LedgerCheckView): void {
+    this.ledgerCheck = c.state;
+    if (c.state === 'damaged') {
+      this.status = 'unreachable';
+      this.fatalDetail = c.message;
+    }
   }
 
   /**

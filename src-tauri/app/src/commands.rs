@@ -3,7 +3,7 @@
 
 use crate::boot::BootError;
 use paydesk_core::config::Scanners;
-use paydesk_core::engine::{Cashier, PaymentView};
+use paydesk_core::engine::{Cashier, LedgerCheck, PaymentView};
 use paydesk_core::i18n::{Lang, Localized};
 use paydesk_core::scan::service::{ScannerService, ScannerStates};
 use serde::Serialize;
@@ -140,6 +140,8 @@ pub struct Bootstrap {
     counter: paydesk_core::config::Counter,
     /// `[sync] chain_reports`: managers see the Chain tab.
     chain_reports: bool,
+    /// The start-up integrity check: `checking` until it has passed (payments wait).
+    ledger_check: LedgerCheckView,
     /// A receipt printer is set up (`[printer]`): the window offers to print.
     printer: bool,
     /// Print jobs not over yet (a failed one stays until printed or dismissed, across restarts).
@@ -232,12 +234,40 @@ pub fn bootstrap_of(app: &AppHandle, r: &Ready) -> UiResult<Bootstrap> {
         display: DisplayInfo { enabled: c.config().display.enabled },
         counter: c.config().counter.clone(),
         chain_reports: c.chain_reports(),
+        ledger_check: LedgerCheckView::of(&c.ledger_check(), lang),
         printer: r.printing.config().is_some(),
         print_jobs: r.printing.jobs().unwrap_or_else(|e| {
             tracing::warn!(error = %e, "print queue: cannot read it for the window");
             Vec::new()
         }),
     })
+}
+
+/// The ledger's start-up check as the window shows it (`ledger-check` event, `Bootstrap.ledgerCheck`).
+#[derive(Clone, Serialize)]
+pub struct LedgerCheckView {
+    /// `checking`, `intact` or `damaged`.
+    state: &'static str,
+    /// What is wrong and what to do, for a damaged ledger.
+    message: Option<String>,
+}
+
+impl LedgerCheckView {
+    fn of(check: &LedgerCheck, lang: Lang) -> LedgerCheckView {
+        let message = check.writable().err().filter(|_| matches!(check, LedgerCheck::Damaged(_)));
+        LedgerCheckView { state: check.as_str(), message: message.map(|e| e.message(lang)) }
+    }
+}
+
+/// Runs the ledger's integrity check beside the window and tells it the outcome.
+pub fn check_ledger(app: &AppHandle, cashier: &Cashier) {
+    let (app, cashier) = (app.clone(), cashier.clone());
+    tauri::async_runtime::spawn(async move {
+        let outcome = cashier.check_ledger().await;
+        if let Err(e) = app.emit("ledger-check", LedgerCheckView::of(&outcome, cashier.lang())) {
+            tracing::warn!(error = %e, "cannot tell the window the ledger check's outcome");
+        }
+    });
 }
 
 /// The late-payment alert line: amount, time, and what to do.
@@ -251,7 +281,14 @@ pub async fn bootstrap(app: AppHandle, state: State<'_, AppState>) -> UiResult<B
     static FIRST: std::sync::Once = std::sync::Once::new();
     // The UI calls this once it is drawn: the start-up benchmark times the app by this line.
     FIRST.call_once(|| tracing::info!("clerk window ready"));
-    bootstrap_of(&app, ready(&state)?)
+    let r = ready(&state)?;
+    // A ledger that failed its check is refused as at start: the window says what to do.
+    if let Err(e) = r.cashier.ledger_check().writable() {
+        if !matches!(e, paydesk_core::ledger::LedgerError::Checking) {
+            return Err(UiError::plain("ledger", e.message(r.cashier.lang())));
+        }
+    }
+    bootstrap_of(&app, r)
 }
 
 #[tauri::command]

@@ -118,7 +118,15 @@ fn main() {
                         let uploader =
                             paydesk_core::hq::upload::Uploader::from_config(cashier.config(), cashier.ledger().path());
                         let sync = uploader.as_ref().map(|u| u.status());
-                        let _upload = uploader.map(|u| u.spawn());
+                        if let Some(uploader) = uploader {
+                            // The chain gets a copy of a ledger that passed its check, or nothing.
+                            let checked = cashier.clone();
+                            tokio::spawn(async move {
+                                if checked.ledger_checked().await {
+                                    uploader.spawn();
+                                }
+                            });
+                        }
                         boot::start_notify_receiver(&cashier).await;
                         boot::start_terminal_api(&cashier).await;
                         let hub = ScanHub::new(cashier.clone());
@@ -135,6 +143,7 @@ fn main() {
                         app.manage(s);
                         Demo { sandbox_url: url }
                     });
+                    commands::check_ledger(app.handle(), &cashier);
                     let ready = Ready { cashier, demo, scanners, config_path: booted.config_path, sync, printing };
                     let config = ready.cashier.config();
                     maximize = config.counter.start_maximized;

@@ -193,3 +193,55 @@ async fn a_damaged_ledger_is_reported_at_start_and_left_as_it_is() {
     assert_eq!(sandbox.truth().charges.len(), 3, "nothing was sent");
     assert_eq!(std::fs::read(&path).unwrap(), bytes, "never recreated or repaired behind the operator's back");
 }
+
+fn barcode<'a>(amount: &'a str, code: &'a str) -> BarcodeRequest<'a> {
+    BarcodeRequest { channel: "abc", amount_text: amount, code, source: "test", subject: None, charge: None }
+}
+
+/// The window's start: the ledger opens unchecked and the check runs beside it. Until it has
+/// passed no payment is recorded or sent; an intact ledger then takes payments, and a damaged one
+/// is refused for good, never written to (not even by the recovery sweep).
+#[tokio::test]
+async fn the_check_beside_the_window_holds_payments_until_it_passes() {
+    let sandbox = Sandbox::start(fast_sandbox()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_for(&sandbox.base_url());
+    let config_path = dir.path().join("config.toml");
+
+    let cashier = Cashier::open_unchecked(config.clone(), &config_path, None).expect("opens");
+    assert_eq!(cashier.ledger_check().as_str(), "checking");
+    let e = cashier.start_barcode(&barcode("8.00", &alipay_code("00"))).expect_err("held while checking");
+    assert!(matches!(e, CheckoutError::Ledger(LedgerError::Checking)), "{e:?}");
+    assert!(e.message(Lang::Zh).contains("正在检查账本"), "{}", e.message(Lang::Zh));
+    assert!(sandbox.truth().charges.is_empty(), "nothing was sent");
+    assert_eq!(cashier.check_ledger().await.as_str(), "intact");
+    let p = cashier.start_barcode(&barcode("8.00", &alipay_code("00"))).expect("taken once checked");
+    assert_eq!(cashier.wait_settled(&p.id).await.expect("settles").payment.state, State::Paid);
+    drop(cashier);
+
+    // Damage the payments table's page (opening the file reads the schema and the profile, not
+    // the payments), then start as the window does.
+    let path = dir.path().join("ledger.db");
+    let root: i64 = {
+        Ledger::open(&path).unwrap().checkpoint().unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.query_row("SELECT rootpage FROM sqlite_master WHERE name = 'payments'", [], |r| r.get(0)).unwrap()
+    };
+    let _ = std::fs::remove_file(dir.path().join("ledger.db-wal"));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let page = 4096;
+    let root = root as usize;
+    for b in &mut bytes[(root - 1) * page + 8..root * page] {
+        *b = 0xA5;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let cashier = Cashier::open_unchecked(config, &config_path, None).expect("opens: the damage is further in");
+    let _recovery = cashier.spawn_recovery();
+    assert_eq!(cashier.check_ledger().await.as_str(), "damaged");
+    let e = cashier.start_barcode(&barcode("9.00", &alipay_code("03"))).expect_err("refused");
+    assert!(matches!(e, CheckoutError::Ledger(LedgerError::Corrupt(_))), "{e:?}");
+    assert!(e.message(Lang::Zh).contains("账本文件已损坏"), "{}", e.message(Lang::Zh));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(sandbox.truth().charges.len(), 1, "nothing more was sent");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "never written, repaired or recreated");
+}

@@ -400,7 +400,7 @@ async fn what_cannot_print_is_refused_at_once_and_a_crash_mid_print_is_listed() 
     let id = ledger.add_print_job("test", None, None).expect("add").expect("id");
     assert_eq!(ledger.claim_print_job().expect("claim").map(|j| j.id), Some(id));
     let printing = Printing::start(rig.cashier.clone());
-    let job = printing.job(id).expect("read").expect("job");
+    let job = ended(&printing, id).await;
     assert_eq!((job.state.as_str(), job.error.as_deref()), ("failed", Some("interrupted")));
     assert!(job.error_text.as_deref().is_some_and(|t| t.contains("重试")));
 

@@ -119,6 +119,7 @@ impl Cashier {
     /// Records a charge (or finds the one made for the same external order id) and tells the
     /// screen. Nothing is sent to a channel: the screen collects it.
     pub fn create_charge(&self, req: &ChargeRequest<'_>) -> Result<Admitted, ChargeError> {
+        self.inner.writable().map_err(ChargeError::Ledger)?;
         req.amount.payable(self.inner.config.ceiling()).map_err(ChargeError::Amount)?;
         if let Some(ext) = req.external_id {
             let n = ext.chars().count();

@@ -39,6 +39,7 @@ impl Cashier {
         reason: &str,
     ) -> Result<Refund, ManageError> {
         approval.check(Action::Refund)?;
+        self.inner.writable()?;
         let reason = reason_of(reason)?;
         // Bounded by what is left to refund (checked by the ledger), not by today's ceiling: a
         // payment taken under a higher ceiling must still refund in full.
@@ -80,6 +81,7 @@ impl Cashier {
         reason: &str,
     ) -> Result<Payment, ManageError> {
         approval.check(Action::ForceOutcome)?;
+        self.inner.writable()?;
         let reason = reason_of(reason)?;
         let p = self.inner.ledger.payment(payment_id)?;
         if !self.can_force(&p) {
@@ -123,6 +125,7 @@ impl Cashier {
         reason: &str,
     ) -> Result<Refund, ManageError> {
         approval.check(Action::ResolveRefund)?;
+        self.inner.writable()?;
         let reason = reason_of(reason)?;
         let r = self.inner.ledger.refund(refund_id)?;
         if !self.can_resolve_refund(&r) {
@@ -147,6 +150,7 @@ impl Cashier {
 
     /// Opens a shift on this terminal, by whoever is signed in.
     pub fn open_shift(&self, opening_cash_text: Option<&str>) -> Result<Shift, ManageError> {
+        self.inner.writable()?;
         let by = self.inner.people.clerk()?.unwrap_or_else(|| "-".into());
         let cash = match opening_cash_text.map(str::trim).filter(|t| !t.is_empty()) {
             None => None,
@@ -172,6 +176,7 @@ impl Cashier {
     /// manager's `reason`, which the Z and the audit log keep.
     pub fn close_shift(&self, approval: &Approval, reason: Option<&str>) -> Result<ShiftFigures, ManageError> {
         approval.check(Action::CloseShift)?;
+        self.inner.writable()?;
         let unresolved = self.unresolved()?;
         let reason = match reason.map(str::trim).filter(|r| !r.is_empty()) {
             Some(r) => Some(reason_of(r)?.to_string()),

@@ -13,6 +13,7 @@ mod driver;
 mod errors;
 pub mod export;
 mod failpoint;
+mod integrity;
 pub mod manage;
 mod notice;
 pub mod recon;
@@ -21,6 +22,7 @@ pub mod view;
 
 pub use charges::{BasketItem, ChargeError, ChargeRequest};
 pub use errors::{CheckoutError, ManageError};
+pub use integrity::LedgerCheck;
 pub use notice::NoticeTaken;
 pub use view::{ChargeView, PaymentView, Phase};
 
@@ -112,6 +114,8 @@ struct Inner {
     lease_margin_ms: i64,
     /// Which notify hints may still make a query.
     hints: Mutex<notice::HintLimiter>,
+    /// The start-up integrity check (`integrity.rs`): nothing moves money until it has passed.
+    check: watch::Sender<LedgerCheck>,
 }
 
 impl Cashier {
@@ -136,6 +140,7 @@ impl Cashier {
                 people,
                 lease_margin_ms,
                 hints: Mutex::new(notice::HintLimiter::new()),
+                check: watch::Sender::new(LedgerCheck::Intact),
             }),
         }
     }
@@ -147,14 +152,39 @@ impl Cashier {
         config_path: &std::path::Path,
         ledger_override: Option<&std::path::Path>,
     ) -> Result<Cashier, CheckoutError> {
+        Cashier::open_with(config, config_path, ledger_override, true)
+    }
+
+    /// As [`Cashier::open`], leaving the integrity check to [`Cashier::check_ledger`], run once the
+    /// window is up: until it has passed, nothing that moves money is written (`integrity.rs`).
+    pub fn open_unchecked(
+        config: Config,
+        config_path: &std::path::Path,
+        ledger_override: Option<&std::path::Path>,
+    ) -> Result<Cashier, CheckoutError> {
+        Cashier::open_with(config, config_path, ledger_override, false)
+    }
+
+    fn open_with(
+        config: Config,
+        config_path: &std::path::Path,
+        ledger_override: Option<&std::path::Path>,
+        check_now: bool,
+    ) -> Result<Cashier, CheckoutError> {
         let path = ledger_override.map(|p| p.to_path_buf()).unwrap_or_else(|| config.ledger_path(config_path));
         let ledger = Arc::new(Ledger::open(&path).map_err(CheckoutError::Ledger)?);
         // A damaged ledger is reported, never silently recreated or written to.
-        ledger.check_integrity().map_err(CheckoutError::Ledger)?;
+        if check_now {
+            ledger.check_integrity().map_err(CheckoutError::Ledger)?;
+        }
         let profile = if config.demo.is_some() { LedgerProfile::Demo } else { LedgerProfile::Store };
         ledger.claim_profile(profile).map_err(CheckoutError::Ledger)?;
         let channels = channel::from_config(&config).map_err(|e| CheckoutError::ChannelSetup(e.to_string()))?;
-        Ok(Cashier::new(config, ledger, channels))
+        let cashier = Cashier::new(config, ledger, channels);
+        if !check_now {
+            cashier.inner.check.send_replace(LedgerCheck::Checking);
+        }
+        Ok(cashier)
     }
 
     pub fn config(&self) -> &Config {
@@ -384,6 +414,7 @@ impl Cashier {
         &self,
         mut new: NewPayment,
     ) -> Result<(Payment, watch::Receiver<bool>, watch::Sender<bool>, Arc<AtomicU64>), CheckoutError> {
+        self.inner.writable().map_err(CheckoutError::Ledger)?;
         let mut live = self.inner.live.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((id, _)) = live.iter().find(|(_, l)| l.on_counter) {
             return Err(CheckoutError::CounterBusy(id.clone()));
@@ -501,6 +532,11 @@ impl Cashier {
         let inner = self.inner.clone();
         tokio::spawn(async move {
             let every = Timing::ms(inner.config.timing.recovery_interval_ms);
+            // A sweep writes what the channels say: only into a ledger that passed its check.
+            if !inner.checked().await {
+                tracing::error!("no recovery sweeps: the ledger did not pass its check");
+                return;
+            }
             loop {
                 // Each sweep in its own task: a panic in one is logged, and the next runs anyway.
                 let sweep = inner.clone();

@@ -88,6 +88,10 @@ impl HintLimiter {
 
 impl Inner {
     pub(super) async fn take_notify(&self, channel: &str, authorization: Option<&str>, body: &[u8]) -> NoticeTaken {
+        // Not yet (the start-up check) or never (a damaged ledger): the channel sends it again.
+        if let Err(e) = self.writable() {
+            return NoticeTaken::Retry(e.to_string());
+        }
         let Some(ch) = self.channels.get(channel).cloned() else {
             return NoticeTaken::Refused(format!("no channel {channel} is configured"));
         };

@@ -416,6 +416,7 @@ impl Cashier {
         source: StatementSource,
         by: &str,
     ) -> Result<ReconReport, ReconError> {
+        self.inner.writable().map_err(ReconError::Ledger)?;
         let ch = self.channel(channel).cloned().ok_or_else(|| ReconError::UnknownChannel(channel.to_string()))?;
         let record = match source {
             StatementSource::Import(bytes) => self.read_file(channel, day, Source::Import, bytes, None)?,
@@ -817,6 +818,7 @@ impl Cashier {
         reason: &str,
     ) -> Result<ReconDifference, ManageError> {
         approval.check(Action::ResolveDifference)?;
+        self.inner.writable()?;
         let reason = super::manage::reason_of(reason)?;
         let ledger = &self.inner.ledger;
         let d = ledger.recon_difference(difference_id)?;
@@ -938,6 +940,9 @@ impl Cashier {
         let cashier = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(std::time::Duration::from_secs(120)).await;
+            if !cashier.ledger_checked().await {
+                return;
+            }
             loop {
                 let tick = cashier.clone();
                 if let Err(e) = tokio::spawn(async move { tick.reconcile_due_days().await }).await {

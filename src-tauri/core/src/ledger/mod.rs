@@ -150,6 +150,9 @@ pub enum LedgerError {
     ReadOnly,
     #[error("the ledger file is damaged: {0}")]
     Corrupt(String),
+    /// The start-up integrity check is still reading the file: nothing is written until it is done.
+    #[error("the ledger is being checked")]
+    Checking,
     #[error("the ledger was written by a newer paydesk (schema {found}, this build knows {known})")]
     NewerSchema { found: i64, known: i64 },
     #[error("a payment with this number already exists")]
@@ -192,6 +195,10 @@ impl Localized for LedgerError {
             }
             (LedgerError::Corrupt(why), Lang::En) => {
                 format!("The ledger file is damaged ({why}). Contact support; do not delete the file.")
+            }
+            (LedgerError::Checking, Lang::Zh) => "正在检查账本（启动时的完整性检查），请稍候再收款。".into(),
+            (LedgerError::Checking, Lang::En) => {
+                "The ledger is being checked (the start-up integrity check); take the payment in a moment.".into()
             }
             (LedgerError::NewerSchema { .. }, Lang::Zh) => "账本由更新版本的 paydesk 写入，请升级本程序。".into(),
             (LedgerError::NewerSchema { .. }, Lang::En) => {
@@ -317,14 +324,14 @@ impl Ledger {
 
     /// `PRAGMA quick_check`: a damaged file is reported, never silently recreated.
     pub fn check_integrity(&self) -> Result<(), LedgerError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare("PRAGMA quick_check")?;
-        let rows: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-        if rows.len() == 1 && rows[0] == "ok" {
-            Ok(())
-        } else {
-            Err(LedgerError::Corrupt(rows.join("; ")))
-        }
+        quick_check(&self.conn())
+    }
+
+    /// The same check on a read-only connection of its own, so that it can run beside the
+    /// window (seconds on a big ledger) without holding the ledger's connection.
+    pub fn check_file(path: &Path) -> Result<(), LedgerError> {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        quick_check(&conn)
     }
 
     /// Copies the write-ahead log into the database file without waiting for readers.
@@ -428,6 +435,16 @@ fn migrate(conn: &mut Connection) -> Result<(), LedgerError> {
 /// Milliseconds since the epoch, UTC: the ledger's clock.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+fn quick_check(conn: &Connection) -> Result<(), LedgerError> {
+    let mut stmt = conn.prepare("PRAGMA quick_check")?;
+    let rows: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    if rows.len() == 1 && rows[0] == "ok" {
+        Ok(())
+    } else {
+        Err(LedgerError::Corrupt(rows.join("; ")))
+    }
 }
 
 #[cfg(test)]

@@ -136,13 +136,10 @@ struct Inner {
 }
 
 impl Printing {
-    /// Starts the worker and the automatic receipts on the current runtime; jobs a previous run
-    /// was printing are failed as interrupted first.
+    /// Starts the worker and the automatic receipts on the current runtime; once the ledger has
+    /// passed its check, jobs a previous run was printing are failed as interrupted first.
     pub fn start(cashier: Cashier) -> Printing {
         let config = cashier.config().printer.clone();
-        if let Err(e) = cashier.ledger().interrupt_print_jobs(PrintError::Interrupted.code()) {
-            tracing::error!(error = %e, "print queue: could not mark interrupted jobs");
-        }
         let (changed, _) = watch::channel(0);
         let printing =
             Printing { inner: Arc::new(Inner { cashier, config: RwLock::new(config), wake: Notify::new(), changed }) };
@@ -171,6 +168,7 @@ impl Printing {
         let Some(config) = self.config() else {
             return Err(PrintError::NotSetUp);
         };
+        self.inner.cashier.ledger_check().writable()?;
         if kind.needs_target() != target.is_some() {
             return Err(PrintError::Slip(format!("{}: target", kind.as_str())));
         }
@@ -354,6 +352,15 @@ impl Printing {
     }
 
     async fn work(self) {
+        // The queue lives in the ledger: nothing is printed (nor a job marked) before it passed
+        // its start-up check.
+        if !self.inner.cashier.ledger_checked().await {
+            return;
+        }
+        if let Err(e) = self.inner.cashier.ledger().interrupt_print_jobs(PrintError::Interrupted.code()) {
+            tracing::error!(error = %e, "print queue: could not mark interrupted jobs");
+        }
+        self.touched();
         loop {
             let job = match self.inner.cashier.ledger().claim_print_job() {
                 Ok(job) => job,
