@@ -24,30 +24,9 @@ const DAY_MS: i64 = 86_400_000;
 /// Paid payments in the shift a Z is made of.
 const SHIFT: usize = 5_000;
 
-/// Payments one a day's 1/1000th apart, ending a day ago; unresolved ones only in the last day
-/// (recovery resolves older ones).
 fn build(path: &Path, n: usize) {
     let started = Instant::now();
-    drop(Ledger::open(path).expect("schema"));
-    let step = 86_400;
-    let start = now_ms() - DAY_MS - n as i64 * step;
-    let w = ledger_gen::Writer::open(path);
-    let cut = now_ms() - 2 * DAY_MS;
-    ledger_gen::generate(
-        1,
-        start,
-        step,
-        n,
-        |p| {
-            let mut p = p.clone();
-            if p.settled_at.is_none() && p.created_at < cut {
-                (p.state, p.settled_at) = ("failed", Some(p.created_at + 1));
-            }
-            w.payment(&p)
-        },
-        |r| w.refund(r),
-    );
-    w.commit();
+    ledger_gen::build_history(path, n);
     println!("built a ledger of {n} payments in {:.0} s", started.elapsed().as_secs_f64());
 }
 
