@@ -33,6 +33,8 @@ if ! cargo install --list | grep -q "^tauri-driver v2.1.0"; then
   cargo install tauri-driver --locked --version 2.1.0
 fi
 cargo build -p paydesk-app
+# The Debian package of that build, for tests/install.rs (dpkg -i, start it, upgrade it).
+scripts/deb.sh --debug
 cargo test -p paydesk-e2e --no-run
 xvfb-run -a -s "-screen 0 1280x800x24" cargo test -p paydesk-e2e -- --test-threads=1
 echo

@@ -129,11 +129,15 @@ impl Session {
     }
 
     pub async fn launch_on(home: &Path, name: &str, screen: Option<&Screen>) -> Result<Session, Error> {
+        Session::launch_app(&app_binary(), home, name, screen).await
+    }
+
+    /// `launch_on` with a given app binary (an installed one).
+    pub async fn launch_app(app: &Path, home: &Path, name: &str, screen: Option<&Screen>) -> Result<Session, Error> {
         assert!(
             screen.is_some() || std::env::var_os("DISPLAY").is_some(),
             "no DISPLAY: run the window tests under xvfb-run"
         );
-        let app = app_binary();
         let port = free_port();
         let native = free_port();
         let log = std::fs::File::create(artefacts().join(format!("{name}-driver.log")))?;
