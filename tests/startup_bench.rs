@@ -14,49 +14,12 @@
 #[path = "../src-tauri/core/tests/common/ledger_gen.rs"]
 mod ledger_gen;
 
-use std::collections::HashMap;
+use paydesk_e2e::procmem;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn children_of(root: u32) -> Vec<u32> {
-    let mut parent: HashMap<u32, u32> = HashMap::new();
-    if let Ok(dir) = std::fs::read_dir("/proc") {
-        for entry in dir.flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-            // The command name is in parentheses and may hold spaces: read after the last ')'.
-            let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-            if let Some(ppid) = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
-                parent.insert(pid, ppid);
-            }
-        }
-    }
-    let mut tree = vec![root];
-    let mut i = 0;
-    while i < tree.len() {
-        let p = tree[i];
-        tree.extend(parent.iter().filter(|(_, pp)| **pp == p).map(|(c, _)| *c));
-        i += 1;
-    }
-    tree
-}
-
-/// (PSS kB, RSS kB, name) of one process.
-fn memory(pid: u32) -> Option<(u64, u64, String)> {
-    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    let field = |name: &str| {
-        rollup
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim().to_string();
-    Some((field("Pss:"), field("Rss:"), name))
-}
 
 /// A started app and what it logged: when the window became ready and the ledger checked.
 struct Launch {
@@ -171,7 +134,7 @@ fn main() {
         let (ready, checked) = (launched.ready, launched.checked);
         std::thread::sleep(Duration::from_secs(2));
         let mut by_name: Vec<(u64, u64, String)> =
-            children_of(launched.child.id()).into_iter().filter_map(memory).collect();
+            procmem::children_of(launched.child.id()).into_iter().filter_map(procmem::memory).collect();
         by_name.sort_by_key(|m| std::cmp::Reverse(m.0));
         let pss: u64 = by_name.iter().map(|m| m.0).sum();
         let rss: u64 = by_name.iter().map(|m| m.1).sum();

@@ -4,6 +4,8 @@
 //! Needs a display (run under `xvfb-run`), `tauri-driver` on PATH, `WebKitWebDriver`, and the
 //! app built (`target/debug/paydesk`, or `PAYDESK_APP`). Each missing piece fails loudly.
 
+pub mod procmem;
+
 use fantoccini::error::NewSessionError;
 use fantoccini::{Client, ClientBuilder, Locator};
 use paydesk_core::config::{Config, Timing};

@@ -8,9 +8,11 @@ mod chain;
 mod commands;
 mod customer;
 mod front;
+mod malloc;
 mod manager;
 mod printing;
 mod recon;
+mod render;
 mod scanners;
 mod single;
 
@@ -53,6 +55,7 @@ fn forward_updates(app: AppHandle, cashier: Cashier) {
 }
 
 fn main() {
+    let rendering = render::choose();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -60,6 +63,8 @@ fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
+    rendering.log();
+    malloc::return_big_blocks();
 
     // One window per data folder (see single.rs).
     let data_dir = boot::config_path().parent().map(std::path::Path::to_path_buf).unwrap_or_default();
