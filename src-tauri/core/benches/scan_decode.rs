@@ -3,13 +3,15 @@
 //! 2. Decode rate on the kept test images (assets/scan-images), next to `zbarimg` (Debian
 //!    zbar-tools) run on the same files in the same run, with the time ratio.
 //! 3. Serial scanner latency: terminator byte written to a real pty → scan delivered (median, p99).
+//! 4. Decode rate on ZXing's blackbox photos of QR codes and Code 128 labels (228 images, made
+//!    by `scripts/blackbox.sh` into target/blackbox), per pass, next to `zbarimg` on the same files.
 
 #[path = "../tests/support/scan_images.rs"]
 mod scan_images;
 
 use paydesk_core::config::{SerialSettings, Terminator};
 use paydesk_core::scan::camera::load_frame;
-use paydesk_core::scan::decode::{decode, with_rqrr, with_rxing, GrayFrame};
+use paydesk_core::scan::decode::{decode, read, GrayFrame, ALL_PASSES};
 use paydesk_core::scan::serial::{SerialScanner, SerialState};
 use serialport::SerialPort;
 use std::collections::BTreeMap;
@@ -40,7 +42,7 @@ fn placed(frame: &GrayFrame, w: u32, h: u32) -> GrayFrame {
 
 fn time_pass(
     frames: &[GrayFrame],
-    pass: fn(&GrayFrame) -> Option<paydesk_core::scan::decode::Decoded>,
+    pass: impl Fn(&GrayFrame) -> Option<paydesk_core::scan::decode::Decoded>,
 ) -> (Duration, Duration, Duration) {
     let mut times = Vec::new();
     for _ in 0..3 {
@@ -67,13 +69,17 @@ fn decode_times(samples: &[(scan_images::Sample, GrayFrame)]) {
     for (label, frames) in
         [("640×480 all", &vga), ("640×480 no code", &empty_vga), ("1280×720 all", &hd), ("1280×720 no code", &empty_hd)]
     {
-        for (pass, f) in [
-            ("rxing (every frame)", with_rxing as fn(&GrayFrame) -> _),
-            ("rqrr (second pass)", with_rqrr),
-            ("both (thorough)", decode),
-        ] {
-            let (p50, p95, max) = time_pass(frames, f);
-            println!("| {label} ({}) | {pass} | {} | {} | {} |", frames.len(), ms(p50), ms(p95), ms(max));
+        let (p50, p95, max) = time_pass(frames, decode);
+        println!(
+            "| {label} ({}) | all passes (a still image) | {} | {} | {} |",
+            frames.len(),
+            ms(p50),
+            ms(p95),
+            ms(max)
+        );
+        for pass in ALL_PASSES {
+            let (p50, p95, max) = time_pass(frames, |f| read(f, pass));
+            println!("| {label} ({}) | {pass:?} | {} | {} | {} |", frames.len(), ms(p50), ms(p95), ms(max));
         }
     }
 }
@@ -199,7 +205,114 @@ fn main() {
             (s, f)
         })
         .collect();
-    decode_times(&samples);
-    rates(&samples);
-    serial_latency();
+    let only_blackbox = std::env::args().any(|a| a == "blackbox");
+    if !only_blackbox {
+        decode_times(&samples);
+        rates(&samples);
+        serial_latency();
+    }
+    blackbox();
+}
+
+/// Whether a decoder's text is the expected one: exactly, or without the expected file's last
+/// line break (ZXing's files end in one or not).
+fn same_text(got: &str, want: &str) -> bool {
+    got == want || want.strip_suffix('\n').is_some_and(|w| got == w || w.strip_suffix('\r') == Some(got))
+}
+
+/// zbarimg's reading of a file, all symbols (each printed with a line break after it).
+fn zbar_reads(path: &std::path::Path, want: &str) -> bool {
+    let Ok(out) = Command::new("zbarimg").args(["-q", "--raw"]).arg(path).output() else { return false };
+    let out = String::from_utf8_lossy(&out.stdout);
+    let want_line = format!("{}\n", want.strip_suffix('\n').unwrap_or(want));
+    out == want || out.starts_with(&want_line) || out.contains(&format!("\n{want_line}"))
+}
+
+fn blackbox() {
+    let dir = std::env::var_os("PAYDESK_BLACKBOX")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/blackbox"));
+    println!("\n## 4. ZXing's blackbox photos ({}): each pass, all passes, zbarimg", dir.display());
+    let Ok(folders) = std::fs::read_dir(&dir) else {
+        return println!("not there: make it with scripts/blackbox.sh (ZXING_GIT=<a zxing git dir> offline)");
+    };
+    let mut folders: Vec<_> = folders.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    folders.sort();
+    let zbar = Command::new("zbarimg").arg("--version").output().is_ok();
+    // per folder: images, zbar, all passes, per pass
+    let mut table: Vec<(String, usize, usize, usize, Vec<usize>)> = Vec::new();
+    let mut reads_by: Vec<(String, Vec<bool>)> = Vec::new();
+    let mut wrong = 0;
+    let mut zbar_only = Vec::new();
+    let mut missed = Vec::new();
+    for folder in folders {
+        let name = folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut images: Vec<_> =
+            std::fs::read_dir(&folder).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_else(|_| Vec::new());
+        images
+            .retain(|p| p.extension().is_some_and(|e| ["png", "jpg", "jpeg", "gif"].contains(&&*e.to_string_lossy())));
+        images.sort();
+        let mut row = (name.clone(), 0, 0, 0, vec![0; ALL_PASSES.len()]);
+        for image in images {
+            let want = ["txt", "bin"].iter().find_map(|e| std::fs::read(image.with_extension(e)).ok());
+            let Some(want) = want.map(|b| String::from_utf8_lossy(&b).into_owned()) else { continue };
+            let Ok(frame) = load_frame(&image) else { continue };
+            row.1 += 1;
+            let z = zbar && zbar_reads(&image, &want);
+            row.2 += usize::from(z);
+            let mut by_pass = Vec::new();
+            for (i, pass) in ALL_PASSES.iter().enumerate() {
+                let got = read(&frame, *pass);
+                let ok = got.as_ref().is_some_and(|d| same_text(&d.text, &want));
+                wrong += usize::from(got.is_some() && !ok);
+                row.4[i] += usize::from(ok);
+                by_pass.push(ok);
+            }
+            let any = by_pass.iter().any(|b| *b);
+            row.3 += usize::from(any);
+            let label = format!("{name}/{}", image.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
+            if z && !any {
+                zbar_only.push(label.clone());
+            }
+            if !any {
+                missed.push(label.clone());
+            }
+            reads_by.push((label, by_pass));
+        }
+        table.push(row);
+    }
+    let passes: Vec<String> = ALL_PASSES.iter().map(|p| format!("{p:?}")).collect();
+    println!("| folder | images | zbarimg | paydesk, all passes | {} |", passes.join(" | "));
+    println!("|---|---|---|---|{}", "---|".repeat(passes.len()));
+    let mut total = (0, 0, 0, vec![0; ALL_PASSES.len()]);
+    for (name, n, z, any, per) in &table {
+        let cells: Vec<String> = per.iter().map(|c| c.to_string()).collect();
+        println!("| {name} | {n} | {z} | {any} | {} |", cells.join(" | "));
+        total.0 += n;
+        total.1 += z;
+        total.2 += any;
+        for (t, c) in total.3.iter_mut().zip(per) {
+            *t += c;
+        }
+    }
+    let cells: Vec<String> = total.3.iter().map(|c| c.to_string()).collect();
+    println!("| all | {} | {} | {} | {} |", total.0, total.1, total.2, cells.join(" | "));
+    if total.1 > 0 {
+        println!("paydesk / zbarimg: {:.3} ({} / {})", total.2 as f64 / total.1 as f64, total.2, total.1);
+    }
+    // What each pass adds to the ones before it, in the order `decode` tries them.
+    let mut seen = vec![false; reads_by.len()];
+    for (i, pass) in passes.iter().enumerate() {
+        let mut added = Vec::new();
+        for (k, (label, by)) in reads_by.iter().enumerate() {
+            if by[i] && !seen[k] {
+                seen[k] = true;
+                added.push(label.as_str());
+            }
+        }
+        println!("{pass} adds {}: {}", added.len(), added.join(" "));
+    }
+    println!("wrong texts (a read that is not the expected text): {wrong}");
+    println!("zbarimg reads, paydesk does not ({}): {}", zbar_only.len(), zbar_only.join(" "));
+    println!("paydesk misses ({}): {}", missed.len(), missed.join(" "));
 }
