@@ -113,7 +113,8 @@ pub const ALL_PASSES: [Pass; 6] = [Pass::Local, Pass::Global, Pass::Margin, Pass
 /// The first code found in the frame by any pass, cheapest first: the thorough read of a still
 /// image.
 pub fn decode(frame: &GrayFrame) -> Option<Decoded> {
-    ALL_PASSES.iter().find_map(|p| read(frame, *p))
+    let print = fingerprint(frame);
+    ALL_PASSES.iter().find_map(|p| read_known(frame, print, *p))
 }
 
 /// Frames (by [`fingerprint`]) that made a pass panic, newest last: a frame seen again (image
@@ -134,7 +135,11 @@ pub fn fingerprint(frame: &GrayFrame) -> u64 {
 /// One pass over the frame. A pass that panics is a frame without a code, never a dead scanner,
 /// and that frame is not given to that pass again.
 pub fn read(frame: &GrayFrame, pass: Pass) -> Option<Decoded> {
-    let print = fingerprint(frame);
+    read_known(frame, fingerprint(frame), pass)
+}
+
+/// [`read`] of a frame whose fingerprint is already known (one per frame, however many passes).
+fn read_known(frame: &GrayFrame, print: u64, pass: Pass) -> Option<Decoded> {
     let panicked = PANICKED.lock().unwrap_or_else(|p| p.into_inner()).contains(&(print, pass));
     if panicked {
         return None;
@@ -163,7 +168,8 @@ pub fn read(frame: &GrayFrame, pass: Pass) -> Option<Decoded> {
 }
 
 pub fn with_rxing(frame: &GrayFrame) -> Option<Decoded> {
-    read(frame, Pass::Local).or_else(|| read(frame, Pass::Global))
+    let print = fingerprint(frame);
+    read_known(frame, print, Pass::Local).or_else(|| read_known(frame, print, Pass::Global))
 }
 
 pub fn with_rqrr(frame: &GrayFrame) -> Option<Decoded> {
