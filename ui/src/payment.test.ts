@@ -52,6 +52,26 @@ describe('payment helpers', () => {
     expect(mergeView(paid, late)).toBe(late);
   });
 
+  it('never takes a payment back to an earlier phase', () => {
+    const waiting = view({});
+    const checking = view({ state: 'unknown', phase: 'checking' });
+    const cancelling = view({ phase: 'cancelling' });
+    const notConfirmed = view({ phase: 'not_confirmed' });
+    // cancel_payment's answer (cancelling) arriving after the driver's "not confirmed"
+    expect(mergeView(notConfirmed, cancelling)).toBe(notConfirmed);
+    expect(mergeView(notConfirmed, waiting)).toBe(notConfirmed);
+    expect(mergeView(cancelling, waiting)).toBe(cancelling);
+    expect(mergeView(cancelling, notConfirmed)).toBe(notConfirmed);
+    // waiting and checking alternate while the core asks the channel
+    expect(mergeView(waiting, checking)).toBe(checking);
+    expect(mergeView(checking, waiting)).toBe(waiting);
+    // a newer view of the same phase replaces the older (a new message, a new deadline)
+    const later = view({ message: '正在查询' });
+    expect(mergeView(waiting, later)).toBe(later);
+    // another payment's view is never compared
+    expect(mergeView(notConfirmed, view({ id: 'T2', phase: 'waiting' })).id).toBe('T2');
+  });
+
   it('counts seconds left and the bar fraction', () => {
     expect(secondsLeft(61_000, 1_000)).toBe(60);
     expect(secondsLeft(61_000, 1_001)).toBe(60);

@@ -12,13 +12,35 @@ export function resultKind(v: Pick<PaymentView, 'final' | 'state' | 'phase'>): R
   return null;
 }
 
+/** How far a payment has got, as the person at the counter sees it. The core only moves a payment
+ * forward through these (waiting and checking alternate while it asks the channel; cancelling is
+ * never taken back; a payment left "not confirmed" stays so until it is final). */
+function progress(v: Pick<PaymentView, 'final' | 'phase'>): number {
+  if (v.final) return 4;
+  switch (v.phase) {
+    case 'sending':
+      return 0;
+    case 'waiting':
+    case 'checking':
+      return 1;
+    case 'cancelling':
+      return 2;
+    case 'not_confirmed':
+      return 3;
+    case 'done':
+      return 4;
+  }
+}
+
 /**
  * The view to keep when another one for the same payment arrives. Events and command replies travel
- * separately and may arrive out of order; a final view is never replaced by a non-final one (the
- * core moves a settled payment on only to "paid", which is final too).
+ * separately and may arrive out of order: `cancel_payment`'s answer, read before the driver gave up
+ * on a channel that cannot close, can land after the driver's "not confirmed" event. A view that is
+ * behind the one on screen is dropped, so the screen never goes back (to "cancelling…" forever). A
+ * final view replaces a final one (a lapsed order paid late).
  */
 export function mergeView(prev: PaymentView | undefined, next: PaymentView): PaymentView {
-  if (prev && prev.id === next.id && prev.final && !next.final) return prev;
+  if (prev && prev.id === next.id && progress(next) < progress(prev)) return prev;
   return next;
 }
 
