@@ -411,12 +411,23 @@ impl Session {
     /// A PNG of the current window, after two animation frames (WebKit's snapshot otherwise
     /// can show the screen as it was before the last change).
     pub async fn screenshot(&self, file: &str) -> Result<PathBuf, Error> {
+        // A 1-pixel, all but transparent dot in the corner keeps the page painting until the
+        // picture is taken: painted on the CPU, WebKitWebDriver's screenshot waits for the next
+        // paint, and a still screen (no clock ticking) never paints again.
         let painted = "const done = arguments[arguments.length - 1]; \
+                       const dot = document.createElement('div'); dot.id = '__e2e_paint'; \
+                       dot.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;z-index:2147483647;pointer-events:none'; \
+                       document.body.appendChild(dot); let n = 0; \
+                       const tick = () => { if (!dot.isConnected) return; n ^= 1; \
+                         dot.style.background = n ? 'rgba(0,0,0,0.004)' : 'rgba(0,0,0,0.008)'; requestAnimationFrame(tick); }; \
+                       tick(); \
                        requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => done(true), 50)));";
         if let Err(e) = self.client.execute_async(painted, vec![]).await {
             eprintln!("no animation frame before {file}: {e}");
         }
-        let png = self.client.screenshot().await?;
+        let png = self.client.screenshot().await;
+        let _ = self.client.execute("document.getElementById('__e2e_paint')?.remove()", vec![]).await;
+        let png = png?;
         let path = artefacts().join(file);
         std::fs::write(&path, png)?;
         Ok(path)

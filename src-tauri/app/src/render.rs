@@ -1,9 +1,11 @@
-//! How WebKitGTK draws the window. `PAYDESK_GPU=0` paints it on the CPU: WebKit's GPU
-//! compositing costs the web process about 95 MiB here (GL surfaces and Mesa's driver mapped into
-//! it, measured on the memory bench), and a cashier's flat screens do not need it. It is not the
-//! default yet: with it the customer display's window test hangs under WebKitWebDriver
-//! (tests/front.rs), which is not understood. A WEBKIT_* variable set by the user is never
-//! overridden.
+//! How WebKitGTK draws the window. By default it is painted on the CPU: WebKit's GPU compositing
+//! costs the web process about 95 MiB here (GL surfaces and Mesa's driver mapped into it, measured
+//! by the start-up bench), and a cashier's flat screens, with no 3D and few animations, do not need
+//! it. `PAYDESK_GPU=1` gives WebKit its choice back (a kiosk with heavy pictures on a real GPU).
+//! A WEBKIT_* variable set by the user is never overridden.
+//!
+//! Painted on the CPU, WebKitWebDriver's screenshot waits for the page's next paint, which a still
+//! screen never makes: the tests' harness keeps a dot ticking while it takes one.
 
 const SOFTWARE: [&str; 2] = ["WEBKIT_DISABLE_COMPOSITING_MODE", "WEBKIT_DISABLE_DMABUF_RENDERER"];
 
@@ -16,7 +18,7 @@ pub enum Rendering {
 /// run first thing in `main`, before any thread exists (setting the environment is not
 /// thread-safe).
 pub fn choose() -> Rendering {
-    if std::env::var_os("PAYDESK_GPU").is_none_or(|v| v != "0") {
+    if std::env::var_os("PAYDESK_GPU").is_some_and(|v| v == "1") {
         return Rendering::WebKitsChoice;
     }
     for name in SOFTWARE {
@@ -30,8 +32,10 @@ pub fn choose() -> Rendering {
 impl Rendering {
     pub fn log(&self) {
         match self {
-            Rendering::Software => tracing::info!("the window is painted on the CPU (PAYDESK_GPU=0)"),
-            Rendering::WebKitsChoice => tracing::debug!("the window is drawn as WebKit chooses"),
+            Rendering::Software => {
+                tracing::debug!("the window is painted on the CPU (PAYDESK_GPU=1 gives WebKit its choice)")
+            }
+            Rendering::WebKitsChoice => tracing::info!("the window is drawn as WebKit chooses (PAYDESK_GPU=1)"),
         }
     }
 }
