@@ -1,8 +1,8 @@
 //! The camera scanner: a capture thread takes frames from a [`FrameSource`] (a real camera
 //! through nokhwa, or image files), keeps only the newest one for each decoder (so a slow decode
 //! skips frames instead of queueing them), and publishes a small JPEG preview for the window.
-//! Two decode threads: rxing on every frame it can take, rqrr (slow, sometimes very) at most
-//! every [`decode::SECOND_PASS_EVERY`], so a stuck second pass never stops the first. Codes go to
+//! Two decode threads: the cheap pass on every frame it can take, the costlier ones in turn at
+//! most every [`decode::SECOND_PASS_EVERY`], so a slow or stuck pass never stops the first. Codes go to
 //! the scan stream, which counts a code held in view once.
 
 use super::decode::{self, GrayFrame};
@@ -234,13 +234,20 @@ impl CameraWorker {
         let (s, sl, st) = (stop.clone(), slots.clone(), stats.clone());
         let capture = move || capture_loop(&settings, &base_dir, &s, &sl, &st, &preview_tx, &state_tx);
         let (s, sl, st, out) = (stop.clone(), slots.clone(), stats.clone(), sink.clone());
-        let first = move || decode_loop(&s, &sl[0], &st, Duration::ZERO, decode::with_rxing, &*out);
+        let every_frame = |f: &GrayFrame| decode::read(f, decode::CAMERA_EVERY_FRAME);
+        let first = move || decode_loop(&s, &sl[0], &st, Duration::ZERO, every_frame, &*out);
         let (s, sl, st, out) = (stop.clone(), slots.clone(), stats.clone(), sink);
-        let second = move || decode_loop(&s, &sl[1], &st, decode::SECOND_PASS_EVERY, decode::with_rqrr, &*out);
+        let mut turn = 0;
+        let in_turn = move |f: &GrayFrame| {
+            let pass = decode::CAMERA_IN_TURN[turn % decode::CAMERA_IN_TURN.len()];
+            turn += 1;
+            decode::read(f, pass)
+        };
+        let second = move || decode_loop(&s, &sl[1], &st, decode::SECOND_PASS_EVERY, in_turn, &*out);
         let bodies: [(&str, ThreadBody); 3] = [
             ("camera-capture", Box::new(capture)),
-            ("camera-rxing", Box::new(first)),
-            ("camera-rqrr", Box::new(second)),
+            ("camera-every-frame", Box::new(first)),
+            ("camera-in-turn", Box::new(second)),
         ];
         for (name, body) in bodies {
             match std::thread::Builder::new().name(name.into()).spawn(body) {
@@ -335,7 +342,7 @@ fn decode_loop(
     slot: &Slot,
     stats: &CameraStats,
     at_most_every: Duration,
-    read: fn(&GrayFrame) -> Option<decode::Decoded>,
+    mut read: impl FnMut(&GrayFrame) -> Option<decode::Decoded>,
     sink: &(dyn Fn(Scan) + Send + Sync),
 ) {
     loop {
