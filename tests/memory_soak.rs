@@ -1,6 +1,7 @@
 //! Memory over a day at the counter: payments taken through the real window of the release build
 //! (keypad, a wedge scan of the sandbox's paying code, Done), and every `--every` payments the
-//! reports with both charts, the shift tab and a language switch there and back. After each round
+//! reports with both charts, the shift tab and a language switch there and back (and a check
+//! that the counter still lists only the day's newest payments). After each round
 //! it prints the PSS of all the app's processes (the app and its WebKit processes). It fails when
 //! the memory after the warm-up grows by more than `--limit` percent.
 //!
@@ -9,6 +10,7 @@
 //! `tauri-driver`; with `cargo build --release -p paydesk-floor` it first measures the floor: a
 //! minimal Tauri window (one static page) on the same screen.
 
+use paydesk_core::engine::COUNTER_ROWS;
 use paydesk_e2e::{config_for, procmem, workspace, write_config, Error, Session};
 use paydesk_sandbox::{Sandbox, SandboxOptions};
 use std::path::PathBuf;
@@ -98,6 +100,18 @@ async fn sale(s: &Session, amount: &str, n: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// The counter lists the day's newest payments only, however busy the day.
+async fn counter_list_is_capped(s: &Session, done: usize) -> Result<(), Error> {
+    let rows =
+        s.client.find_all(fantoccini::Locator::Css("[data-testid=today-list] [data-testid=payment-row]")).await?;
+    if rows.len() > COUNTER_ROWS || (done > COUNTER_ROWS && !s.present("[data-testid=today-more]").await) {
+        return Err(
+            format!("after {done} payments the counter lists {} rows (at most {COUNTER_ROWS})", rows.len()).into()
+        );
+    }
+    Ok(())
+}
+
 /// The manager's look at the day: both charts, the shift, then back to the counter, and the
 /// language switched to English and back.
 async fn look_around(s: &Session) -> Result<(), Error> {
@@ -155,6 +169,7 @@ async fn main() -> Result<(), Error> {
             let fen = 100 + (i * 7919) % 9900;
             sale(&s, &format!("{}.{:02}", fen / 100, fen % 100), i).await?;
             if i % a.every == 0 || i == a.payments {
+                counter_list_is_capped(&s, i).await?;
                 look_around(&s).await?;
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 curve.push((i, sample(i)));

@@ -8,7 +8,7 @@ use chrono::{Duration, NaiveDate};
 use common::config_for;
 use common::ledger_gen::{generate, GenPayment, GenRefund, Writer};
 use paydesk_core::engine::reports::BreakdownView;
-use paydesk_core::engine::Cashier;
+use paydesk_core::engine::{Cashier, COUNTER_ROWS};
 use paydesk_core::ledger::{local_ms, DayRange, Ledger};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -145,7 +145,15 @@ fn day_hour_and_range_totals_match_the_generated_ledger_for_two_cutoffs() {
                 "{day} cutoff {cutoff}"
             );
             let started = payments.iter().filter(|p| p.created_at >= span.from_ms && p.created_at < span.to_ms);
-            assert_eq!(r.started, started.count() as i64);
+            let mut newest: Vec<i64> = started.clone().map(|p| p.created_at).collect();
+            assert_eq!(r.started, newest.len() as i64);
+            // The counter's list: the newest COUNTER_ROWS of the day, newest first; its count, all.
+            newest.sort_unstable_by(|a, b| b.cmp(a));
+            newest.truncate(COUNTER_ROWS);
+            let (listed, totals) = cashier.day(span, COUNTER_ROWS).unwrap();
+            assert!(newest.len() == COUNTER_ROWS, "a day of the test ledger has more than the counter lists");
+            assert_eq!(listed.iter().map(|p| p.created_at).collect::<Vec<_>>(), newest);
+            assert_eq!(totals.count, r.started);
             // 24 hours from the cut-off, each its own sum.
             assert_eq!(r.hourly.len(), 24);
             assert_eq!(r.hourly[0].hour, cutoff);

@@ -40,6 +40,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 
+/// How many of the day's newest payments the counter lists (the totals count them all; the
+/// manager's payment list finds the rest). The window reads the list again after every sale: a
+/// busy day's thousand rows, each read and drawn again, grew the window by the hour.
+pub const COUNTER_ROWS: usize = 100;
+
 /// What the engine tells the screen.
 #[derive(Debug, Clone)]
 pub enum Update {
@@ -572,12 +577,14 @@ impl Cashier {
     }
 
     /// This business day's payments (newest first) and totals.
+    /// The counter's list: today's newest [`COUNTER_ROWS`] payments, and the totals of all of them.
     pub fn today(&self) -> Result<(Vec<Payment>, Totals), LedgerError> {
-        self.day(DayRange::containing(now_ms(), self.inner.config.business_day.cutoff_hour))
+        self.day(DayRange::containing(now_ms(), self.inner.config.business_day.cutoff_hour), COUNTER_ROWS)
     }
 
-    pub fn day(&self, range: DayRange) -> Result<(Vec<Payment>, Totals), LedgerError> {
-        let payments = self.inner.ledger.payments_created_between(range.from_ms, range.to_ms, 1000)?;
+    /// The newest `rows` payments of a day, and the totals of all its payments.
+    pub fn day(&self, range: DayRange, rows: usize) -> Result<(Vec<Payment>, Totals), LedgerError> {
+        let payments = self.inner.ledger.payments_created_between(range.from_ms, range.to_ms, rows)?;
         let totals = self.inner.ledger.totals(&range)?;
         Ok((payments, totals))
     }

@@ -694,7 +694,7 @@ fn list(cashier: &Cashier, out: &Output, day: Option<&str>) -> u8 {
             Err(_) => return out.error("day", "--day must be YYYY-MM-DD"),
         },
     };
-    match cashier.day(range) {
+    match cashier.day(range, 1000) {
         Ok((payments, totals)) => {
             if out.json {
                 println!(
