@@ -68,6 +68,13 @@ impl Drop for Screen {
     }
 }
 
+impl Drop for Session {
+    /// A session dropped without `close` (a failed test) leaves nothing running either.
+    fn drop(&mut self) {
+        self.end_driver_group();
+    }
+}
+
 impl Screen {
     pub async fn start(width: u32, height: u32) -> Result<Screen, Error> {
         for n in 90..190u32 {
@@ -154,6 +161,9 @@ impl Session {
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))
             .kill_on_drop(true)
+            // A group of its own, so that closing the session ends WebKitWebDriver (and the app)
+            // behind it too: killing tauri-driver alone left them running.
+            .process_group(0)
             .spawn()
             .map_err(|e| {
                 format!(
@@ -439,8 +449,16 @@ impl Session {
 
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
+        self.end_driver_group();
         let _ = self.driver.start_kill();
         let _ = self.driver.wait().await;
+    }
+
+    /// Ends tauri-driver's process group: WebKitWebDriver and whatever it started.
+    fn end_driver_group(&self) {
+        if let Some(pid) = self.driver.id() {
+            let _ = std::process::Command::new("kill").args(["-TERM", "--", &format!("-{pid}")]).status();
+        }
     }
 }
 
