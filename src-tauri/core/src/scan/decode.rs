@@ -7,11 +7,12 @@
 //! What each pass earns, on ZXing's 228 blackbox photos of QR codes and Code 128 labels
 //! (`benches/scan_decode.rs` section 4; zbarimg reads 193): Local 210; then Global adds 2,
 //! Margin 1, Harder 2, Enlarged 2 (217, 1.12× zbarimg); rqrr adds none there and panicked on one
-//! photo. It is still the camera's second pass, untouched by this measurement; whether it earns
-//! that place on live frames is not measured yet. Only QR and Code 128 are looked for: with retail formats (EAN, UPC) and
+//! photo. It is kept only as the last pass of a still image and of the camera's turns (about once
+//! a second, ~5 ms on 720p): the one decoder not derived from ZXing, at little cost there. Only QR and Code 128 are looked for: with retail formats (EAN, UPC) and
 //! "try harder" on, rxing read a phantom product code from a frame of stripes.
 
 use rxing::{BarcodeFormat, DecodeHints};
+use std::cell::OnceCell;
 use std::collections::{HashSet, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
@@ -119,8 +120,8 @@ pub const ALL_PASSES: [Pass; 6] = [Pass::Local, Pass::Global, Pass::Margin, Pass
 /// The first code found in the frame by any pass, cheapest first: the thorough read of a still
 /// image.
 pub fn decode(frame: &GrayFrame) -> Option<Decoded> {
-    let print = fingerprint(frame);
-    ALL_PASSES.iter().find_map(|p| read_known(frame, print, *p))
+    let print = OnceCell::new();
+    ALL_PASSES.iter().find_map(|p| read_known(frame, &print, *p))
 }
 
 /// Frames (by [`fingerprint`]) that made a pass panic, newest last: a frame seen again (image
@@ -130,7 +131,7 @@ const PANICKED_KEPT: usize = 64;
 
 /// A cheap fingerprint of a frame: its size and every 61st pixel (about 15,000 of a 720p frame;
 /// a few microseconds). Two live frames are never this alike; a replayed one is.
-pub fn fingerprint(frame: &GrayFrame) -> u64 {
+fn fingerprint(frame: &GrayFrame) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (frame.width, frame.height).hash(&mut h);
@@ -141,14 +142,18 @@ pub fn fingerprint(frame: &GrayFrame) -> u64 {
 /// One pass over the frame. A pass that panics is a frame without a code, never a dead scanner,
 /// and that frame is not given to that pass again.
 pub fn read(frame: &GrayFrame, pass: Pass) -> Option<Decoded> {
-    read_known(frame, fingerprint(frame), pass)
+    read_known(frame, &OnceCell::new(), pass)
 }
 
-/// [`read`] of a frame whose fingerprint is already known (one per frame, however many passes).
-fn read_known(frame: &GrayFrame, print: u64, pass: Pass) -> Option<Decoded> {
-    let panicked = PANICKED.lock().unwrap_or_else(|p| p.into_inner()).contains(&(print, pass));
-    if panicked {
-        return None;
+/// [`read`] with the frame's fingerprint worked out at most once however many passes read it, and
+/// only once some frame has panicked a pass (never, on the camera's every-frame path, until then).
+fn read_known(frame: &GrayFrame, print: &OnceCell<u64>, pass: Pass) -> Option<Decoded> {
+    let any_panicked = !PANICKED.lock().unwrap_or_else(|p| p.into_inner()).is_empty();
+    if any_panicked {
+        let print = *print.get_or_init(|| fingerprint(frame));
+        if PANICKED.lock().unwrap_or_else(|p| p.into_inner()).contains(&(print, pass)) {
+            return None;
+        }
     }
     let found = catch_unwind(AssertUnwindSafe(|| match pass {
         Pass::Local => rxing_read(frame, Binarizer::Local, false),
@@ -168,6 +173,7 @@ fn read_known(frame: &GrayFrame, print: u64, pass: Pass) -> Option<Decoded> {
         Ok(_) => None,
         Err(_) => {
             tracing::warn!(?frame, ?pass, "a decoder panicked on a frame; frame skipped, and not given to it again");
+            let print = *print.get_or_init(|| fingerprint(frame));
             let mut kept = PANICKED.lock().unwrap_or_else(|p| p.into_inner());
             if kept.len() >= PANICKED_KEPT {
                 kept.pop_front();
