@@ -7,6 +7,10 @@
 //! the payments, with the default interval_ms (1 s): what the uploader costs the payment path. The server's own
 //! disk flushes are off (a chain's server is another machine; here it shares the till's disk).
 //! `--no-outbox`: the chain's outbox triggers dropped from the bench's ledger, to see what they cost.
+//!
+//! It also times this disk's flush alone (no SQLite, no engine) in the ledger's folder: each
+//! payment waits for two (`created` before sending, the answer after), so on a machine whose
+//! flush is slow that figure, not the engine's work, sets the floor of the overhead.
 
 #[path = "support.rs"]
 mod support;
@@ -89,6 +93,28 @@ async fn run(n: usize, sync: bool, no_outbox: bool) {
     if let (Some(from), Some(to)) = (cpu_from, process_cpu_ms()) {
         println!("process CPU time per payment (engine, SQLite and the sandbox): {:.3} ms", (to - from) / n as f64);
     }
+    support::report("this disk's flush alone (fsync)", disk_flushes(dir.path(), 300));
+}
+
+/// `count` flushes of a few pages rewritten in place (as a reused WAL is), each after a short
+/// pause, as a payment's flushes come between HTTP round trips. On a VM the pause lets the
+/// virtual CPU idle, and waking it for the disk's answer is much of what a flush costs.
+fn disk_flushes(dir: &std::path::Path, count: usize) -> Vec<std::time::Duration> {
+    use std::io::{Seek, SeekFrom, Write};
+    let path = dir.join("flush-probe");
+    let mut file = std::fs::File::create(&path).expect("probe file");
+    let pages = vec![0x5a_u8; 8 * 4096];
+    file.write_all(&pages).and_then(|_| file.sync_all()).expect("probe file");
+    let mut took = Vec::with_capacity(count);
+    for _ in 0..count {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        file.seek(SeekFrom::Start(0)).and_then(|_| file.write_all(&pages)).expect("probe write");
+        let started = Instant::now();
+        file.sync_all().expect("fsync");
+        took.push(started.elapsed());
+    }
+    let _ = std::fs::remove_file(path);
+    took
 }
 
 /// User + system CPU time of this process so far, in milliseconds (Linux: /proc/self/stat, in

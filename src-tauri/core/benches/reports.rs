@@ -12,7 +12,6 @@ mod ledger_gen;
 mod support;
 
 use chrono::{Duration as Days, NaiveDate};
-use paydesk_core::config::Config;
 use paydesk_core::engine::Cashier;
 use paydesk_core::ledger::{now_ms, DayRange, Ledger};
 use paydesk_core::people::Action;
@@ -53,11 +52,9 @@ fn main() {
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!("ledger: {n} payments, {:.0} MiB", size as f64 / 1048576.0);
 
-    let mut config = Config::demo(9);
-    config.demo = None;
+    // No call is made, but the channels that sign need their key files to be built.
+    let mut config = support::demo_config(9, dir.path());
     config.terminal.code = "T01".into();
-    // No call is made: lakala's key files are not needed.
-    config.channels.lakala = None;
     let channels = paydesk_core::channel::from_config(&config).expect("channels");
     let ledger = Arc::new(Ledger::open(&path).expect("ledger"));
     let t = Instant::now();

@@ -163,10 +163,17 @@ pub(super) fn append_event(
     to: Option<State>,
     detail: &Value,
 ) -> rusqlite::Result<()> {
-    conn.execute(
+    let mut insert = conn.prepare_cached(
         "INSERT INTO payment_events (payment_id, at, kind, from_state, to_state, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![payment_id, at, kind, from.map(State::as_str), to.map(State::as_str), detail.to_string()],
     )?;
+    insert.execute(params![
+        payment_id,
+        at,
+        kind,
+        from.map(State::as_str),
+        to.map(State::as_str),
+        detail.to_string()
+    ])?;
     Ok(())
 }
 
@@ -178,34 +185,36 @@ impl Ledger {
         if let Some(charge) = &p.charge {
             super::charges::open_charge_in(&tx, charge)?;
         }
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO payments (id, terminal, channel, flow, amount_fen, subject, wallet, code_masked, state, \
              created_at, updated_at, deadline_at, horizon_at, merchant, lease_until, clerk, charge_id) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created', ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-            params![
-                p.id,
-                p.terminal,
-                p.channel,
-                p.flow.as_str(),
-                p.amount.0,
-                p.subject,
-                p.wallet,
-                p.code_masked,
-                p.created_at,
-                p.deadline_at,
-                p.horizon_at,
-                p.merchant,
-                p.lease_until,
-                p.clerk,
-                p.charge
-            ],
-        )?;
+        )?
+        .execute(params![
+            p.id,
+            p.terminal,
+            p.channel,
+            p.flow.as_str(),
+            p.amount.0,
+            p.subject,
+            p.wallet,
+            p.code_masked,
+            p.created_at,
+            p.deadline_at,
+            p.horizon_at,
+            p.merchant,
+            p.lease_until,
+            p.clerk,
+            p.charge
+        ])?;
         let detail = serde_json::json!({
             "amount_fen": p.amount.0, "channel": p.channel, "flow": p.flow.as_str(), "code": p.code_masked,
             "source": p.source, "clerk": p.clerk, "charge": p.charge,
         });
         append_event(&tx, &p.id, p.created_at, "created", None, Some(State::Created), &detail)?;
-        let row = tx.query_row(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"), [&p.id], payment_from_row)?;
+        let row = tx
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"))?
+            .query_row([&p.id], payment_from_row)?;
         tx.commit()?;
         Ok(row)
     }
@@ -224,7 +233,7 @@ impl Ledger {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let before: Option<String> =
-            tx.query_row("SELECT state FROM payments WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+            tx.prepare_cached("SELECT state FROM payments WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
         let Some(before) = before.as_deref().and_then(State::parse) else {
             return Err(LedgerError::NotFound(id.into()));
         };
@@ -238,8 +247,9 @@ impl Ledger {
         let paid_at = if to == State::Paid { Some(change.paid_at.unwrap_or(now)) } else { None };
         let settled_at = if to.is_final() { Some(settle_clock(&tx)?) } else { None };
         let watch = change.watch.filter(|_| to == State::Lapsed);
-        let updated = tx.execute(
-            "UPDATE payments SET state = ?2, updated_at = ?3, \
+        let updated = tx
+            .prepare_cached(
+                "UPDATE payments SET state = ?2, updated_at = ?3, \
                  channel_trade_no = COALESCE(?4, channel_trade_no), \
                  paid_at = COALESCE(?5, paid_at), \
                  failure_code = COALESCE(?6, failure_code), \
@@ -252,7 +262,8 @@ impl Ledger {
                                 THEN 1 ELSE acknowledged END, \
                  recheck_at = ?12, recheck_every_ms = ?13, watch_until = COALESCE(?14, watch_until) \
              WHERE id = ?1 AND state = ?9 AND (?11 = 0 OR lease_until <= ?3)",
-            params![
+            )?
+            .execute(params![
                 id,
                 to.as_str(),
                 now,
@@ -267,8 +278,7 @@ impl Ledger {
                 watch.map(|w| now.saturating_add(w.every_ms)),
                 watch.map(|w| w.every_ms),
                 watch.map(|w| w.until)
-            ],
-        )?;
+            ])?;
         if updated != 1 {
             return Ok(None);
         }
@@ -276,7 +286,9 @@ impl Ledger {
         if let Some(note) = &change.audit {
             append_audit(&tx, now, note)?;
         }
-        let row = tx.query_row(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"), [id], payment_from_row)?;
+        let row = tx
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"))?
+            .query_row([id], payment_from_row)?;
         tx.commit()?;
         Ok(Some(row))
     }
@@ -302,22 +314,22 @@ impl Ledger {
     /// Extends the lease of a payment this process drives.
     pub fn renew_lease(&self, id: &str, until: i64) -> Result<(), LedgerError> {
         let conn = self.conn();
-        conn.execute(
+        conn.prepare_cached(
             "UPDATE payments SET lease_until = ?2 WHERE id = ?1 AND lease_until < ?2 \
              AND state IN ('created', 'pending', 'unknown')",
-            params![id, until],
-        )?;
+        )?
+        .execute(params![id, until])?;
         Ok(())
     }
 
     /// This process stops driving an unfinished payment: recovery may take it at once.
     pub fn release_lease(&self, id: &str) -> Result<(), LedgerError> {
         let conn = self.conn();
-        conn.execute(
+        conn.prepare_cached(
             "UPDATE payments SET lease_until = 0 WHERE id = ?1 AND lease_until > 0 \
              AND state IN ('created', 'pending', 'unknown')",
-            [id],
-        )?;
+        )?
+        .execute([id])?;
         Ok(())
     }
 
@@ -356,9 +368,8 @@ impl Ledger {
 
     pub fn payment(&self, id: &str) -> Result<Payment, LedgerError> {
         let conn = self.conn();
-        conn.query_row(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"), [id], payment_from_row)
-            .optional()?
-            .ok_or_else(|| LedgerError::NotFound(id.into()))
+        let mut by_id = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"))?;
+        by_id.query_row([id], payment_from_row).optional()?.ok_or_else(|| LedgerError::NotFound(id.into()))
     }
 
     /// Every payment not yet final, oldest first: what recovery must resolve.

@@ -253,11 +253,11 @@ impl Ledger {
 
     /// What succeeded refunds of the payment gave back.
     pub fn refunded(&self, payment_id: &str) -> Result<Fen, LedgerError> {
-        let given: i64 = self.conn().query_row(
+        let conn = self.conn();
+        let mut sum = conn.prepare_cached(
             "SELECT COALESCE(SUM(amount_fen), 0) FROM refunds WHERE payment_id = ?1 AND state = 'succeeded'",
-            [payment_id],
-            |r| r.get(0),
         )?;
+        let given: i64 = sum.query_row([payment_id], |r| r.get(0))?;
         Ok(Fen(given))
     }
 

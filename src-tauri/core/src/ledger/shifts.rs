@@ -41,7 +41,7 @@ fn shift_from_row(r: &Row<'_>) -> rusqlite::Result<Shift> {
 
 /// The end of the last closed shift on any terminal (0 before the first Z).
 fn last_close(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT COALESCE(MAX(closed_at), 0) FROM shifts", [], |r| r.get(0))
+    conn.prepare_cached("SELECT COALESCE(MAX(closed_at), 0) FROM shifts")?.query_row([], |r| r.get(0))
 }
 
 /// The time to stamp a settlement with: now, but never at or before the last Z (a clock that
