@@ -3,9 +3,9 @@
 //! till and its CSV export. Thin calls into the core, which reads the chain's server and makes
 //! every figure and text shown.
 
-use crate::commands::{cashier, ready, UiResult};
-use crate::manager::{export_dir, export_kind, manage_error, Exported};
-use crate::AppState;
+use crate::manager::{export_dir, export_kind, Exported};
+use crate::state::{cashier, ready, AppState};
+use crate::ui_error::{manage_error, UiResult};
 use paydesk_core::engine::chain::ChainView;
 use paydesk_core::hq::status::SyncView;
 use tauri::State;

@@ -1,66 +1,16 @@
 //! The commands the web UI calls (docs/ui-contract.md). Each one is a thin call into the core;
 //! errors come back as `{code, message}` with the message already in the UI's language.
 
-use crate::boot::BootError;
+use crate::approval::{approve, ApprovalArg};
+use crate::state::{cashier, ready, AppState, Ready};
+use crate::ui_error::{UiError, UiResult};
 use paydesk_core::config::Scanners;
 use paydesk_core::engine::{Cashier, LedgerCheck, PaymentView};
 use paydesk_core::i18n::{Lang, Localized};
-use paydesk_core::scan::service::{ScannerService, ScannerStates};
+use paydesk_core::people::Action;
+use paydesk_core::scan::service::ScannerStates;
 use serde::Serialize;
-use std::path::PathBuf;
 use tauri::{AppHandle, Emitter, Manager, State};
-
-/// What the window is running on: a cashier, or the reason it could not start.
-pub enum AppState {
-    Ready(Box<Ready>),
-    Failed(BootError),
-}
-
-pub struct Ready {
-    pub cashier: Cashier,
-    pub demo: Option<Demo>,
-    pub scanners: ScannerService,
-    pub config_path: PathBuf,
-    /// The chain upload's state (`[sync]`), for the manager screen's status line.
-    pub sync: Option<paydesk_core::hq::status::SharedStatus>,
-    pub printing: paydesk_core::print::Printing,
-}
-
-#[derive(Clone, Serialize)]
-pub struct Demo {
-    #[serde(rename = "sandboxUrl")]
-    pub sandbox_url: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct UiError {
-    code: String,
-    message: String,
-}
-
-impl UiError {
-    pub fn new(code: &str, err: &impl Localized, lang: Lang) -> UiError {
-        UiError { code: code.into(), message: err.message(lang) }
-    }
-
-    /// An error whose message is already in the window's language.
-    pub fn plain(code: &str, message: impl Into<String>) -> UiError {
-        UiError { code: code.into(), message: message.into() }
-    }
-}
-
-pub type UiResult<T> = Result<T, UiError>;
-
-pub fn ready(state: &AppState) -> UiResult<&Ready> {
-    match state {
-        AppState::Ready(r) => Ok(r),
-        AppState::Failed(e) => Err(UiError { code: "startup".into(), message: format!("{}\n{}", e.zh, e.en) }),
-    }
-}
-
-pub fn cashier(state: &AppState) -> UiResult<&Cashier> {
-    ready(state).map(|r| &r.cashier)
-}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -295,7 +245,7 @@ pub async fn bootstrap(app: AppHandle, state: State<'_, AppState>) -> UiResult<B
 pub async fn set_language(app: AppHandle, state: State<'_, AppState>, lang: String) -> UiResult<Bootstrap> {
     let c = cashier(&state)?;
     let Some(lang) = Lang::parse(&lang) else {
-        return Err(UiError { code: "lang".into(), message: format!("不支持的语言 / unknown language: {lang}") });
+        return Err(UiError::plain("lang", format!("不支持的语言 / unknown language: {lang}")));
     };
     c.set_lang(lang);
     // The customer display follows the clerk's language.
@@ -385,4 +335,18 @@ pub async fn ack_alert(state: State<'_, AppState>, id: String) -> UiResult<()> {
     let c = cashier(&state)?;
     c.acknowledge_alert(&id).map_err(|e| UiError::new("ledger", &e, c.lang()))?;
     Ok(())
+}
+
+/// Leaving kiosk mode (a manager's PIN) gives the clerk's window back: its bootstrap.
+#[tauri::command]
+pub async fn leave_kiosk(app: AppHandle, state: State<'_, AppState>, approval: ApprovalArg) -> UiResult<Bootstrap> {
+    let r = ready(&state)?;
+    let a = approve(&r.cashier, approval, Action::LeaveKiosk).await?;
+    let note = a.note("leave_kiosk", None, None, serde_json::json!({}));
+    if let Err(e) = r.cashier.ledger().audit(&note) {
+        tracing::error!(error = %e, "leaving kiosk mode could not be written to the audit log");
+    }
+    crate::front::apply_kiosk(&app, r, false);
+    tracing::info!(by = a.by(), "kiosk mode left");
+    bootstrap_of(&app, r)
 }

@@ -2,13 +2,12 @@
 //! charges pushed by the terminal API or made at the kiosk, kiosk mode (full screen, leaving needs
 //! a manager's PIN), and the customer display in a second window.
 
-use crate::commands::{ready, Ready, UiError, UiResult};
-use crate::AppState;
+use crate::state::{ready, AppState, Ready};
+use crate::ui_error::{charge_error, UiError, UiResult};
 use base64::Engine;
-use paydesk_core::engine::{BasketItem, Cashier, ChargeError, ChargeView, PaymentView};
-use paydesk_core::i18n::{Lang, Localized};
+use paydesk_core::engine::{BasketItem, Cashier, ChargeView, PaymentView};
+use paydesk_core::i18n::Lang;
 use paydesk_core::ledger::{Role, Tender};
-use paydesk_core::people::Action;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tauri::{AppHandle, Manager, PhysicalPosition, PhysicalSize, State, WebviewUrl, WebviewWindowBuilder};
@@ -31,10 +30,6 @@ impl KioskMode {
     fn set(&self, on: bool) {
         self.0.store(on, Ordering::SeqCst)
     }
-}
-
-fn charge_error(c: &Cashier, e: ChargeError) -> UiError {
-    UiError::plain(e.code(), e.message(c.lang()))
 }
 
 /// The open charge the screen collects now, if any.
@@ -74,9 +69,7 @@ fn kiosk_channel(c: &Cashier) -> Option<String> {
     let first = kiosk.tenders.first().copied().unwrap_or(Tender::Qr);
     c.channels()
         .values()
-        .find(|ch| {
-            ch.capabilities().display == paydesk_core::channel::Display::Qr && first.offered_by(ch.capabilities())
-        })
+        .find(|ch| ch.capabilities().display == paydesk_core::channel::Display::Qr && ch.capabilities().takes(first))
         .map(|ch| ch.id().to_string())
 }
 
@@ -86,7 +79,7 @@ pub fn kiosk_info(c: &Cashier) -> Option<KioskInfo> {
     let channel = kiosk_channel(c)?;
     let caps = c.channel(&channel)?.capabilities();
     // Only the tenders the channel can take.
-    let tenders = kiosk.tenders.iter().copied().filter(|t| t.offered_by(caps)).collect();
+    let tenders = kiosk.tenders.iter().copied().filter(|t| caps.takes(*t)).collect();
     Some(KioskInfo {
         welcome: welcome(c, lang),
         logo_data_url: logo_data_url(c),
@@ -286,23 +279,6 @@ pub async fn kiosk_order(
     }
     let record = c.kiosk_order(&items).map_err(|e| charge_error(c, e))?;
     Ok(c.charge_view(&record))
-}
-
-#[tauri::command]
-pub async fn leave_kiosk(
-    app: AppHandle,
-    state: State<'_, AppState>,
-    approval: crate::manager::ApprovalArg,
-) -> UiResult<crate::commands::Bootstrap> {
-    let r = ready(&state)?;
-    let a = crate::manager::approve(&r.cashier, approval, Action::LeaveKiosk).await?;
-    let note = a.note("leave_kiosk", None, None, serde_json::json!({}));
-    if let Err(e) = r.cashier.ledger().audit(&note) {
-        tracing::error!(error = %e, "leaving kiosk mode could not be written to the audit log");
-    }
-    apply_kiosk(&app, r, false);
-    tracing::info!(by = a.by(), "kiosk mode left");
-    crate::commands::bootstrap_of(&app, r)
 }
 
 #[derive(Serialize)]

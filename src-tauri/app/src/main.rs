@@ -3,6 +3,7 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod approval;
 mod boot;
 mod chain;
 mod commands;
@@ -15,12 +16,13 @@ mod recon;
 mod render;
 mod scanners;
 mod single;
+mod state;
+mod ui_error;
 
-pub use commands::AppState;
-use commands::{Demo, Ready};
 use paydesk_core::engine::{Cashier, Update};
 use paydesk_core::scan::service::ScannerService;
 use paydesk_core::scan::ScanHub;
+use state::{AppState, Demo, Ready};
 use tauri::{AppHandle, Emitter, Manager};
 
 /// Forwards the engine's updates to the window: `payment-update` and `payment-alert`.
@@ -224,7 +226,7 @@ fn main() {
             front::cancel_charge,
             front::kiosk_quote,
             front::kiosk_order,
-            front::leave_kiosk,
+            commands::leave_kiosk,
             front::display_bootstrap,
         ])
         .run(tauri::generate_context!("../../tauri.conf.json"));

@@ -2,64 +2,17 @@
 //! payment detail and refunds, shifts with X/Z reports, reports, export and the audit log.
 //! Each is a thin call into the core; protected ones check the manager's PIN there.
 
-use crate::commands::{cashier, UiError, UiResult};
-use crate::AppState;
+use crate::approval::{approve, checking_pin, ApprovalArg};
+use crate::state::{cashier, ready, AppState};
+use crate::ui_error::{manage_error, people_error, UiError, UiResult};
 use paydesk_core::engine::export::ExportKind;
 use paydesk_core::engine::reports::{DayReport, RangeReport, ShiftInfo, ShiftReport};
 use paydesk_core::engine::view::{local_time, PaymentDetail, PaymentView};
-use paydesk_core::engine::{Cashier, ManageError};
-use paydesk_core::i18n::Localized;
+use paydesk_core::engine::Cashier;
 use paydesk_core::ledger::{AuditFilter, Role};
-use paydesk_core::people::{action_text, Action, Approval, PeopleError, Session};
-use serde::{Deserialize, Serialize};
+use paydesk_core::people::{action_text, Action, Session};
+use serde::Serialize;
 use tauri::State;
-
-/// A manager's PIN for one protected call.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ApprovalArg {
-    user_id: i64,
-    pin: String,
-}
-
-fn people_error(c: &Cashier, e: PeopleError) -> UiError {
-    UiError::plain(e.code(), e.message(c.lang()))
-}
-
-pub fn manage_error(c: &Cashier, e: ManageError) -> UiError {
-    UiError::plain(e.code(), e.message(c.lang()))
-}
-
-/// Runs a PIN check off the async runtime's threads: argon2 takes tens of milliseconds.
-async fn checking_pin<T: Send + 'static>(
-    c: &Cashier,
-    check: impl FnOnce(&Cashier) -> Result<T, PeopleError> + Send + 'static,
-) -> UiResult<T> {
-    let cashier = c.clone();
-    tauri::async_runtime::spawn_blocking(move || check(&cashier))
-        .await
-        .map_err(|e| UiError::plain("pin", e.to_string()))?
-        .map_err(|e| people_error(c, e))
-}
-
-pub async fn approve(c: &Cashier, arg: ApprovalArg, action: Action) -> UiResult<Approval> {
-    checking_pin(c, move |c| c.people().approve(arg.user_id, &arg.pin, action)).await
-}
-
-/// A settings section saved with a manager's approval, into the audit log: the section names
-/// itself (target and `section`), the detail is what was saved (null: the section was removed).
-/// The file is already written, so a failed audit write is logged, not the save undone.
-pub fn audit_settings_saved(c: &Cashier, a: &Approval, section: &str, saved: serde_json::Value) {
-    let mut detail = match saved {
-        serde_json::Value::Object(fields) => fields,
-        _ => serde_json::Map::from_iter([("removed".to_string(), true.into())]),
-    };
-    detail.insert("section".into(), section.into());
-    let note = a.note("settings_change", Some(section.into()), None, detail.into());
-    if let Err(e) = c.ledger().audit(&note) {
-        tracing::error!(error = %e, section, "the settings change could not be written to the audit log");
-    }
-}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -183,7 +136,7 @@ pub async fn refund(
     amount_text: String,
     reason: String,
 ) -> UiResult<PaymentDetail> {
-    let r = crate::commands::ready(&state)?;
+    let r = ready(&state)?;
     let c = &r.cashier;
     let a = approve(c, approval, Action::Refund).await?;
     let refund = c.refund(&a, &payment_id, &amount_text, &reason).await.map_err(|e| manage_error(c, e))?;

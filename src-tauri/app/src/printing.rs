@@ -3,9 +3,9 @@
 //! the X / Z and test slips, the drawer, and the `[printer]` settings. Thin calls into
 //! `paydesk_core::print`, which makes every slip and text.
 
-use crate::commands::{ready, UiError, UiResult};
-use crate::manager::{approve, audit_settings_saved, ApprovalArg};
-use crate::AppState;
+use crate::approval::{approve, audit_settings_saved, ApprovalArg};
+use crate::state::{ready, AppState};
+use crate::ui_error::{UiError, UiResult};
 use paydesk_core::config::{Config, PrinterConfig};
 use paydesk_core::i18n::Localized;
 use paydesk_core::people::Action;
@@ -40,7 +40,7 @@ fn printing(state: &AppState) -> UiResult<&Printing> {
 
 fn print_error(state: &AppState, e: PrintError) -> UiError {
     let lang = ready(state).map(|r| r.cashier.lang()).unwrap_or_default();
-    UiError::plain(e.code(), e.message(lang))
+    UiError::new(e.code(), &e, lang)
 }
 
 fn kind(text: &str) -> UiResult<JobKind> {

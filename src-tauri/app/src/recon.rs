@@ -3,9 +3,9 @@
 //! statement file the manager picked), and a manager's resolution of a difference. Thin calls
 //! into the core, which makes every figure and text shown.
 
-use crate::commands::{cashier, UiError, UiResult};
-use crate::manager::{approve, ApprovalArg};
-use crate::AppState;
+use crate::approval::{approve, ApprovalArg};
+use crate::state::{cashier, AppState};
+use crate::ui_error::{UiError, UiResult};
 use paydesk_core::engine::recon::{parse_day, MonthView, ReconError, RunDetailView, StatementSource};
 use paydesk_core::engine::Cashier;
 use paydesk_core::people::Action;

@@ -1,7 +1,9 @@
 //! The scanners, for the window: the scan stream's events, the scanners' states and the camera
 //! preview forwarded as events; the settings commands (saved into the config file).
 
-use crate::commands::{ready, AppState, UiError, UiResult};
+use crate::approval::{approve, audit_settings_saved, ApprovalArg};
+use crate::state::{ready, AppState};
+use crate::ui_error::{UiError, UiResult};
 use base64::Engine;
 use paydesk_core::config::{Config, Scanners};
 use paydesk_core::i18n::Localized;
@@ -136,17 +138,17 @@ pub async fn scanner_settings(state: State<'_, AppState>) -> UiResult<ScannerSet
 #[tauri::command]
 pub async fn save_scanner_settings(
     state: State<'_, AppState>,
-    approval: crate::manager::ApprovalArg,
+    approval: ApprovalArg,
     settings: Scanners,
 ) -> UiResult<ScannerSettingsView> {
     let r = ready(&state)?;
     let lang = r.cashier.lang();
-    let a = crate::manager::approve(&r.cashier, approval, paydesk_core::people::Action::ChangeSettings).await?;
+    let a = approve(&r.cashier, approval, paydesk_core::people::Action::ChangeSettings).await?;
     let config =
         Config::save_scanners(&r.config_path, &settings).map_err(|e| UiError::plain("config", e.message(lang)))?;
     tracing::info!(path = %r.config_path.display(), "scanner settings saved");
     let saved = serde_json::to_value(&settings).unwrap_or_default();
-    crate::manager::audit_settings_saved(&r.cashier, &a, "scanners", saved);
+    audit_settings_saved(&r.cashier, &a, "scanners", saved);
     let service = r.scanners.clone();
     tauri::async_runtime::spawn_blocking(move || {
         service.apply(config.scanners);

@@ -6,9 +6,9 @@
 //! lock that user for `lockout_minutes` (sign-in and approvals alike).
 
 use crate::config;
-use crate::engine::view::local_time;
 use crate::i18n::{Lang, Localized};
 use crate::ledger::{now_ms, AuditNote, Ledger, LedgerError, LedgerProfile, PinClaim, Role, UserRow};
+use crate::text::local_time;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use serde::Serialize;

@@ -24,8 +24,8 @@ const AUDIT_BODY_LIMIT: usize = 4096;
 /// peer): it is not read into memory, and the answer counts as lost (unknown, then queried).
 const MAX_REPLY_BYTES: usize = 1 << 20;
 
-/// A statement (a day's bill) is bigger: it is read up to the size its reader accepts.
-const MAX_STATEMENT_BYTES: usize = crate::recon::bills::MAX_ENTRY_BYTES as usize;
+/// A statement (a day's bill) is bigger.
+const MAX_STATEMENT_BYTES: usize = super::MAX_STATEMENT_BYTES as usize;
 
 /// A statement download may take longer than a payment call's timeout allows.
 const STATEMENT_TIMEOUT: Duration = Duration::from_secs(120);

@@ -11,13 +11,17 @@ pub mod wechat;
 
 use crate::config::{ChannelZone, Config};
 use crate::i18n::Lang;
-use crate::ledger::Flow;
+use crate::ledger::{Flow, Tender};
 use crate::money::Fen;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The largest statement (a day's bill) taken from a channel, downloaded or unpacked from its zip:
+/// 64 MiB (a busy store's day is a few MiB). The statement readers (`recon::bills`) hold to it too.
+pub const MAX_STATEMENT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// What a channel can do; the engine and the UI never offer the rest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +44,16 @@ pub struct Capabilities {
     pub methods: Vec<Method>,
     /// How the customer is shown a QR/page payment.
     pub display: Display,
+}
+
+impl Capabilities {
+    /// Whether the channel takes this tender (its QR flow, or a customer's payment code).
+    pub fn takes(&self, tender: Tender) -> bool {
+        match tender {
+            Tender::Qr => self.qr,
+            Tender::Code => self.barcode,
+        }
+    }
 }
 
 /// A tender a channel offers for QR payments (`ALIPAY`, `WECHAT`, …).

@@ -132,7 +132,7 @@ impl Cashier {
         }
         if let Some(id) = req.channel {
             let ch = self.channel(id).ok_or_else(|| ChargeError::UnknownChannel(id.into()))?;
-            if let Some(t) = req.tender.filter(|t| !t.offered_by(ch.capabilities())) {
+            if let Some(t) = req.tender.filter(|t| !ch.capabilities().takes(*t)) {
                 return Err(ChargeError::NotOffered { channel: id.into(), tender: t.as_str() });
             }
         }

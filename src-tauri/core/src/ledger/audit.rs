@@ -1,7 +1,7 @@
 //! The audit log: who did what, when and why. Append-only (triggers refuse updates and deletes);
 //! a row is written in the same transaction as the change it explains.
 
-use super::people::Role;
+use super::Role;
 use super::{Ledger, LedgerError};
 use rusqlite::{params, Connection, Row};
 use serde::Serialize;

@@ -2,7 +2,7 @@
 //! the payment attempts that collect it. The charge's state is kept by triggers (migration 3) in
 //! the same transaction as each attempt's change, so it can never disagree with its payments.
 
-use super::payments::payment_from_row;
+use super::payments::{payment_from_row, NewPayment, Payment};
 use super::{now_ms, Ledger, LedgerError, State};
 use crate::money::Fen;
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
@@ -88,14 +88,6 @@ impl Tender {
 
     fn parse(s: &str) -> Option<Tender> {
         [Tender::Qr, Tender::Code].into_iter().find(|t| t.as_str() == s)
-    }
-
-    /// Whether a channel with these capabilities takes this tender.
-    pub fn offered_by(self, caps: &crate::channel::Capabilities) -> bool {
-        match self {
-            Tender::Qr => caps.qr,
-            Tender::Code => caps.barcode,
-        }
     }
 }
 
@@ -212,7 +204,7 @@ fn charge_in(conn: &rusqlite::Connection, id: &str) -> Result<Charge, LedgerErro
 
 /// The charge, if a new attempt may start for it: open (no attempt under way, not paid, not
 /// cancelled). Runs inside the transaction that inserts the attempt.
-pub(super) fn open_charge_in(conn: &rusqlite::Connection, charge_id: &str) -> Result<Charge, LedgerError> {
+fn open_charge_in(conn: &rusqlite::Connection, charge_id: &str) -> Result<Charge, LedgerError> {
     let c = charge_in(conn, charge_id)?;
     if c.state != ChargeState::Open {
         return Err(LedgerError::Charge(ChargeRefused::NotOpen { id: c.id, state: c.state.as_str() }));
@@ -245,6 +237,20 @@ fn records_in(conn: &rusqlite::Connection, charges: Vec<Charge>) -> Result<Vec<C
 }
 
 impl Ledger {
+    /// Commits a `created` row and its first event. Nothing may be sent before this returns Ok.
+    /// A charge's attempt is admitted only while the charge is open, in the same transaction:
+    /// that is why the insert lives here, above `payments` (charges are made of payments).
+    pub fn insert_payment(&self, p: &NewPayment) -> Result<Payment, LedgerError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(charge) = &p.charge {
+            open_charge_in(&tx, charge)?;
+        }
+        let row = super::payments::insert_in(&tx, p)?;
+        tx.commit()?;
+        Ok(row)
+    }
+
     /// Records a new charge, or returns the one made for the same external order id. Refused when
     /// that id was used for a different request, or when `max_open` charges are unfinished.
     pub fn insert_charge(&self, new: &NewCharge, max_open: u32) -> Result<Admitted, LedgerError> {

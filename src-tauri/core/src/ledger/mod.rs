@@ -20,7 +20,7 @@ pub mod sync;
 pub use audit::{AuditEntry, AuditFilter, AuditNote};
 pub use charges::{Admitted, Charge, ChargeRecord, ChargeRefused, ChargeState, NewCharge, Origin, Tender};
 pub use payments::{Change, Event, NewPayment, Payment, Watch};
-pub use people::{PinClaim, PinMiss, Role, UserChange, UserRow};
+pub use people::{PinClaim, PinMiss, UserChange, UserRow};
 pub use prints::PrintJob;
 pub use profile::LedgerProfile;
 pub use recon_runs::{NewReconDifference, NewReconRun, ReconDifference, ReconResolution, ReconRun};
@@ -33,10 +33,35 @@ pub use status::Status;
 use crate::i18n::{Lang, Localized};
 use crate::money::Fen;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
+
+/// Who a user is at the till: what they may do, and what the audit log says they were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Clerk,
+    Manager,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Clerk => "clerk",
+            Role::Manager => "manager",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "clerk" => Some(Role::Clerk),
+            "manager" => Some(Role::Manager),
+            _ => None,
+        }
+    }
+}
 
 /// The ledger's vocabulary of payment states (ARCHITECTURE.md section 3).
 ///

@@ -177,48 +177,43 @@ pub(super) fn append_event(
     Ok(())
 }
 
-impl Ledger {
-    /// Commits a `created` row and its first event. Nothing may be sent before this returns Ok.
-    pub fn insert_payment(&self, p: &NewPayment) -> Result<Payment, LedgerError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(charge) = &p.charge {
-            super::charges::open_charge_in(&tx, charge)?;
-        }
-        tx.prepare_cached(
-            "INSERT INTO payments (id, terminal, channel, flow, amount_fen, subject, wallet, code_masked, state, \
+/// Inserts a `created` row and its first event inside the caller's transaction
+/// ([`Ledger::insert_payment`], which checks a charge's attempt first).
+pub(super) fn insert_in(tx: &rusqlite::Connection, p: &NewPayment) -> Result<Payment, LedgerError> {
+    tx.prepare_cached(
+        "INSERT INTO payments (id, terminal, channel, flow, amount_fen, subject, wallet, code_masked, state, \
              created_at, updated_at, deadline_at, horizon_at, merchant, lease_until, clerk, charge_id) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created', ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        )?
-        .execute(params![
-            p.id,
-            p.terminal,
-            p.channel,
-            p.flow.as_str(),
-            p.amount.0,
-            p.subject,
-            p.wallet,
-            p.code_masked,
-            p.created_at,
-            p.deadline_at,
-            p.horizon_at,
-            p.merchant,
-            p.lease_until,
-            p.clerk,
-            p.charge
-        ])?;
-        let detail = serde_json::json!({
-            "amount_fen": p.amount.0, "channel": p.channel, "flow": p.flow.as_str(), "code": p.code_masked,
-            "source": p.source, "clerk": p.clerk, "charge": p.charge,
-        });
-        append_event(&tx, &p.id, p.created_at, "created", None, Some(State::Created), &detail)?;
-        let row = tx
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"))?
-            .query_row([&p.id], payment_from_row)?;
-        tx.commit()?;
-        Ok(row)
-    }
+    )?
+    .execute(params![
+        p.id,
+        p.terminal,
+        p.channel,
+        p.flow.as_str(),
+        p.amount.0,
+        p.subject,
+        p.wallet,
+        p.code_masked,
+        p.created_at,
+        p.deadline_at,
+        p.horizon_at,
+        p.merchant,
+        p.lease_until,
+        p.clerk,
+        p.charge
+    ])?;
+    let detail = serde_json::json!({
+        "amount_fen": p.amount.0, "channel": p.channel, "flow": p.flow.as_str(), "code": p.code_masked,
+        "source": p.source, "clerk": p.clerk, "charge": p.charge,
+    });
+    append_event(tx, &p.id, p.created_at, "created", None, Some(State::Created), &detail)?;
+    let row = tx
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"))?
+        .query_row([&p.id], payment_from_row)?;
+    Ok(row)
+}
 
+impl Ledger {
     /// Moves a payment to `to` if it is still in a state `to` may come from; otherwise changes
     /// nothing and returns `None` (another path — a poll, a notify, a second process — won).
     /// A payment that turns `paid` after the clerk stopped waiting, or after the ledger had it

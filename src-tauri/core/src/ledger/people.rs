@@ -2,33 +2,8 @@
 //! `people` module makes and checks.
 
 use super::audit::{append_audit, AuditNote};
-use super::{now_ms, Ledger, LedgerError};
+use super::{now_ms, Ledger, LedgerError, Role};
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Clerk,
-    Manager,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Clerk => "clerk",
-            Role::Manager => "manager",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "clerk" => Some(Role::Clerk),
-            "manager" => Some(Role::Manager),
-            _ => None,
-        }
-    }
-}
 
 /// A user as stored. `pin_hash` is a PHC string; it never leaves the core.
 #[derive(Clone, PartialEq, Eq)]

@@ -17,8 +17,8 @@ use crate::money::Fen;
 use std::borrow::Cow;
 use std::io::Read;
 
-/// The largest zip entry unpacked: 64 MiB (a busy store's day is a few MiB).
-pub const MAX_ENTRY_BYTES: u64 = 64 * 1024 * 1024;
+/// The largest zip entry unpacked: as large as a statement downloaded.
+pub const MAX_ENTRY_BYTES: u64 = crate::channel::MAX_STATEMENT_BYTES;
 /// The most rows a statement may have.
 pub const MAX_ROWS: usize = 2_000_000;
 
