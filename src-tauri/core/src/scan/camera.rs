@@ -6,12 +6,12 @@
 //! the scan stream, which counts a code held in view once.
 
 use super::decode::{self, GrayFrame};
-use super::{Scan, ScanSource};
+use super::{sleep_unless_stopped, Scan, ScanSource};
 use crate::config::CameraSettings;
 use crate::ledger::now_ms;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -188,16 +188,6 @@ pub enum CameraState {
     Off,
 }
 
-/// Frame counts, for the settings screen and the benchmark.
-#[derive(Debug, Default)]
-pub struct CameraStats {
-    pub captured: AtomicU64,
-    pub decoded: AtomicU64,
-    /// Frames replaced by a newer one before the decoder got to them.
-    pub skipped: AtomicU64,
-    pub codes: AtomicU64,
-}
-
 type ThreadBody = Box<dyn FnOnce() + Send>;
 
 /// The newest frame not yet taken by one decoder.
@@ -214,7 +204,6 @@ pub struct CameraWorker {
     threads: Vec<JoinHandle<()>>,
     preview: watch::Receiver<Option<Arc<Preview>>>,
     state: watch::Receiver<CameraState>,
-    pub stats: Arc<CameraStats>,
 }
 
 impl CameraWorker {
@@ -227,23 +216,22 @@ impl CameraWorker {
         let stop = Arc::new(AtomicBool::new(false));
         let slots = Arc::new([Slot::default(), Slot::default()]);
         let sink: Arc<dyn Fn(Scan) + Send + Sync> = Arc::new(sink);
-        let stats = Arc::new(CameraStats::default());
         let (preview_tx, preview) = watch::channel(None);
         let (state_tx, state) = watch::channel(CameraState::Starting);
         let mut threads = Vec::new();
-        let (s, sl, st) = (stop.clone(), slots.clone(), stats.clone());
-        let capture = move || capture_loop(&settings, &base_dir, &s, &sl, &st, &preview_tx, &state_tx);
-        let (s, sl, st, out) = (stop.clone(), slots.clone(), stats.clone(), sink.clone());
+        let (s, sl) = (stop.clone(), slots.clone());
+        let capture = move || capture_loop(&settings, &base_dir, &s, &sl, &preview_tx, &state_tx);
+        let (s, sl, out) = (stop.clone(), slots.clone(), sink.clone());
         let every_frame = |f: &GrayFrame| decode::read(f, decode::CAMERA_EVERY_FRAME);
-        let first = move || decode_loop(&s, &sl[0], &st, Duration::ZERO, every_frame, &*out);
-        let (s, sl, st, out) = (stop.clone(), slots.clone(), stats.clone(), sink);
+        let first = move || decode_loop(&s, &sl[0], Duration::ZERO, every_frame, &*out);
+        let (s, sl, out) = (stop.clone(), slots.clone(), sink);
         let mut turn = 0;
         let in_turn = move |f: &GrayFrame| {
             let pass = decode::CAMERA_IN_TURN[turn % decode::CAMERA_IN_TURN.len()];
             turn += 1;
             decode::read(f, pass)
         };
-        let second = move || decode_loop(&s, &sl[1], &st, decode::SECOND_PASS_EVERY, in_turn, &*out);
+        let second = move || decode_loop(&s, &sl[1], decode::SECOND_PASS_EVERY, in_turn, &*out);
         let bodies: [(&str, ThreadBody); 3] = [
             ("camera-capture", Box::new(capture)),
             ("camera-every-frame", Box::new(first)),
@@ -255,7 +243,7 @@ impl CameraWorker {
                 Err(e) => tracing::error!(error = %e, "cannot start the {name} thread"),
             }
         }
-        CameraWorker { stop, slots, threads, preview, state, stats }
+        CameraWorker { stop, slots, threads, preview, state }
     }
 
     pub fn preview(&self) -> watch::Receiver<Option<Arc<Preview>>> {
@@ -284,7 +272,6 @@ fn capture_loop(
     base_dir: &Path,
     stop: &AtomicBool,
     slots: &[Slot; 2],
-    stats: &CameraStats,
     preview: &watch::Sender<Option<Arc<Preview>>>,
     state: &watch::Sender<CameraState>,
 ) {
@@ -302,7 +289,6 @@ fn capture_loop(
                         Ok(f) => f,
                         Err(e) => break Some(e),
                     };
-                    stats.captured.fetch_add(1, Ordering::Relaxed);
                     if last_preview.is_none_or(|t| t.elapsed() >= PREVIEW_EVERY) {
                         last_preview = Some(Instant::now());
                         if let Some(p) = preview_of(&frame) {
@@ -317,10 +303,8 @@ fn capture_loop(
                             slots[1].ready.notify_one();
                         }
                     }
-                    let mut newest = slots[0].frame.lock().unwrap_or_else(|p| p.into_inner());
-                    if newest.replace(frame).is_some() {
-                        stats.skipped.fetch_add(1, Ordering::Relaxed);
-                    }
+                    // A frame the decoder has not taken yet is replaced: a slow decode skips frames.
+                    *slots[0].frame.lock().unwrap_or_else(|p| p.into_inner()) = Some(frame);
                     slots[0].ready.notify_one();
                 }
             }
@@ -329,9 +313,8 @@ fn capture_loop(
         let Some(reason) = failure else { break };
         tracing::warn!(%reason, "camera scanner: no frames; trying again");
         state.send_replace(CameraState::Failed { reason });
-        let until = Instant::now() + REOPEN_AFTER;
-        while Instant::now() < until && !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(50));
+        if sleep_unless_stopped(REOPEN_AFTER, stop) {
+            break;
         }
     }
     state.send_replace(CameraState::Off);
@@ -340,7 +323,6 @@ fn capture_loop(
 fn decode_loop(
     stop: &AtomicBool,
     slot: &Slot,
-    stats: &CameraStats,
     at_most_every: Duration,
     mut read: impl FnMut(&GrayFrame) -> Option<decode::Decoded>,
     sink: &(dyn Fn(Scan) + Send + Sync),
@@ -364,10 +346,8 @@ fn decode_loop(
             }
         };
         if let Some(d) = read(&frame) {
-            stats.codes.fetch_add(1, Ordering::Relaxed);
             sink(Scan { code: d.text, source: ScanSource::Camera, at_ms: now_ms() });
         }
-        stats.decoded.fetch_add(1, Ordering::Relaxed);
         // Clear what came in meanwhile so the next read is of a frame that is due, not stale.
         let rest = at_most_every.saturating_sub(started.elapsed());
         if !rest.is_zero() {

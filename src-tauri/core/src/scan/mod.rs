@@ -13,7 +13,9 @@ use crate::i18n::{Lang, Localized};
 use crate::ledger::now_ms;
 use crate::paycode::{self, ScannedCode};
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -313,6 +315,23 @@ impl ScanHub {
             Err(e) => (ScanOutcome::Rejected { code: e.code().into() }, Some(e.message(self.cashier.lang()))),
         }
     }
+}
+
+/// How often a source thread waiting out a pause looks at its stop flag: a stopped scanner's
+/// thread ends (and the worker's drop returns) within this.
+const STOP_TICK: Duration = Duration::from_millis(50);
+
+/// Sleeps `d` on a source thread (a reconnect's backoff, a camera's reopen), waking every
+/// [`STOP_TICK`] to look at `stop`; true when the thread was stopped.
+pub(crate) fn sleep_unless_stopped(d: Duration, stop: &AtomicBool) -> bool {
+    let until = Instant::now() + d;
+    while Instant::now() < until {
+        if stop.load(Ordering::Relaxed) {
+            return true;
+        }
+        std::thread::sleep(STOP_TICK.min(until.saturating_duration_since(Instant::now())));
+    }
+    stop.load(Ordering::Relaxed)
 }
 
 /// The payment a receipt's QR names: the order number alone, of a payment in this ledger. A

@@ -5,7 +5,7 @@
 //! control and non-ASCII bytes are dropped with a log line (never their content: it may be a
 //! payment code).
 
-use super::{Scan, ScanSource};
+use super::{sleep_unless_stopped, Scan, ScanSource};
 use crate::config::{Parity, SerialSettings, Terminator};
 use crate::ledger::now_ms;
 use serde::Serialize;
@@ -211,17 +211,6 @@ fn open(s: &SerialSettings) -> Result<Box<dyn serialport::SerialPort>, serialpor
         .flow_control(serialport::FlowControl::None)
         .timeout(READ_TICK)
         .open()
-}
-
-fn sleep_unless_stopped(d: Duration, stop: &AtomicBool) -> bool {
-    let until = Instant::now() + d;
-    while Instant::now() < until {
-        if stop.load(Ordering::Relaxed) {
-            return true;
-        }
-        std::thread::sleep(READ_TICK.min(until.saturating_duration_since(Instant::now())));
-    }
-    stop.load(Ordering::Relaxed)
 }
 
 fn run(s: &SerialSettings, sink: &dyn Fn(Scan), state: &watch::Sender<SerialState>, stop: &AtomicBool) {
