@@ -304,11 +304,7 @@ async fn run(cli: Cli) -> u8 {
                     if out.json {
                         println!("{}", serde_json::to_string(&r).unwrap_or_default());
                     } else {
-                        let state = match (r.state, lang) {
-                            (RefundState::Succeeded, Lang::Zh) => "退款成功".to_string(),
-                            (RefundState::Succeeded, Lang::En) => "refunded".to_string(),
-                            (s, _) => s.as_str().to_string(),
-                        };
+                        let state = r.state.label(lang);
                         println!("{} ¥{} {} {}", r.id, r.amount, state, r.failure_message.unwrap_or_default());
                     }
                     match r.state {
