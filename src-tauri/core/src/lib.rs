@@ -2,6 +2,7 @@
 
 pub mod channel;
 pub mod config;
+pub mod days;
 pub mod engine;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

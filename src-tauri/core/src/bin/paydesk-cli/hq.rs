@@ -5,6 +5,7 @@
 use super::{Output, BAD_INPUT, NOT_PAID as FAILED, PAID};
 use clap::{Args, Subcommand};
 use paydesk_core::config::{Config, SyncTls};
+use paydesk_core::days::{self, SpanError};
 use paydesk_core::hq::report::{self, By};
 use paydesk_core::hq::upload::{compare, same_history, Till, Uploader};
 use paydesk_core::hq::{schema, HqError, Server};
@@ -158,16 +159,18 @@ pub async fn run(ctx: Context<'_>, which: HqCommand) -> u8 {
             if cutoff > 23 {
                 return out.error("cutoff_hour", "--cutoff-hour 0–23");
             }
-            let parse = |d: &str| chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok();
-            let (Some(first), Some(last)) = (parse(&from), parse(to.as_deref().unwrap_or(&from))) else {
-                return out.error("day", lang.pick("日期格式应为 YYYY-MM-DD", "dates are YYYY-MM-DD"));
+            let (first, last) = match days::parse_span(&from, to.as_deref().unwrap_or(&from)) {
+                Ok(span) => span,
+                Err(SpanError::NotADay(_)) => {
+                    return out.error("day", lang.pick("日期格式应为 YYYY-MM-DD", "dates are YYYY-MM-DD"))
+                }
+                Err(SpanError::OutOfRange) => {
+                    return out.error("range", lang.pick("日期范围应为 1 到 366 天", "the range is 1 to 366 days"))
+                }
             };
             let Some(by) = By::parse(&by) else {
                 return out.error("by", "--by store | till | channel | wallet | day");
             };
-            if last < first || (last - first).num_days() >= 366 {
-                return out.error("range", lang.pick("日期范围应为 1 到 366 天", "the range is 1 to 366 days"));
-            }
             let client = match server.connect().await {
                 Ok(c) => c,
                 Err(e) => return failed(e),

@@ -538,7 +538,7 @@ async fn reconcile(cashier: &Cashier, out: &Output, who: &Who<'_>, which: ReconC
     let lang = out.lang;
     let day_arg = |text: Option<&str>, default: chrono::NaiveDate| match text {
         None => Ok(default),
-        Some(d) => paydesk_core::engine::recon::parse_day(d).map_err(|_| d.to_string()),
+        Some(d) => paydesk_core::days::parse_day(d).ok_or_else(|| d.to_string()),
     };
     let today = day_of(paydesk_core::ledger::now_ms());
     let print = |r: &ReconReport| {
@@ -685,9 +685,9 @@ fn list(cashier: &Cashier, out: &Output, day: Option<&str>) -> u8 {
     let cutoff = cashier.config().business_day.cutoff_hour;
     let range = match day {
         None => DayRange::containing(paydesk_core::ledger::now_ms(), cutoff),
-        Some(d) => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
-            Ok(day) => DayRange::of(day, cutoff),
-            Err(_) => return out.error("day", "--day must be YYYY-MM-DD"),
+        Some(d) => match paydesk_core::days::parse_day(d) {
+            Some(day) => DayRange::of(day, cutoff),
+            None => return out.error("day", "--day must be YYYY-MM-DD"),
         },
     };
     match cashier.day(range, 1000) {
