@@ -1,7 +1,7 @@
 //! The payment engine: starts barcode and QR payments, drives each to a final state, resolves
 //! every unfinished payment at start-up and every minute, and refunds.
 //!
-//! Rules it keeps (ARCHITECTURE.md section 3): the `created` row is committed before any
+//! Rules it keeps (ARCHITECTURE.md, `engine`): the `created` row is committed before any
 //! request; every state change is a guarded transition; unknown is never failed; nothing is
 //! closed locally; a payment that turns out paid after the clerk gave up is kept, flagged late
 //! and alerted.

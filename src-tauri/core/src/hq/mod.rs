@@ -6,8 +6,9 @@
 //! the same transaction as its rows. No sync protocol of our own, no merging.
 //!
 //! Invariants: nothing here runs on the payment path (the uploader has its own connection to the
-//! ledger file and its own task); this module never writes the ledger except to prune outbox
-//! entries the server already holds; it never logs the password.
+//! ledger file and its own task); this module never writes the ledger except its outbox (prune
+//! the entries the server already holds; queue every row again when the server lost them); it
+//! never logs the password.
 
 pub mod report;
 pub mod schema;

@@ -63,7 +63,7 @@ impl Role {
     }
 }
 
-/// The ledger's vocabulary of payment states (ARCHITECTURE.md section 3).
+/// The ledger's vocabulary of payment states.
 ///
 /// Three kinds: *open* (`created`, `pending`, `unknown`: in flight, driven or recovered until
 /// resolved), *final* (`paid`, `failed`, `closed`, `reversed`: the channel said so), and

@@ -2,7 +2,8 @@
 //! path: its own SQLite connection (WAL readers never wait for the writer), rows found through
 //! the outbox (migration 9) and the append-only tables' own sequence numbers.
 //!
-//! This module only reads rows and their cursors; it never talks to the server (`hq` does).
+//! This module reads rows and their cursors, and writes only the outbox (`prune`,
+//! `requeue_all`); it never talks to the server (`hq` does).
 
 use super::{now_ms, LedgerError};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
