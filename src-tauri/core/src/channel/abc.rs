@@ -19,28 +19,14 @@
 use super::http::{excerpt, not_encoded, HttpClient, Transport};
 use super::{
     channel_time_ms, is_clear, page_or_refusal, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome,
-    Failure, Order, PayOutcome, RefundOutcome, Reply, ISO_LOCAL,
+    Exchanged, Failure, Order, PayOutcome, RefundOutcome, Reply, ISO_LOCAL,
 };
 use crate::config::{AbcConfig, ChannelSection, ChannelZone};
 use crate::i18n::Lang;
 use crate::money::{yuan_json, Fen};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::time::Duration;
-
-/// What one exchange gave: the parsed reply, its audit record, the time on the wire.
-struct Exchanged {
-    read: Read,
-    audit: Value,
-    elapsed: Duration,
-}
-
-impl Exchanged {
-    fn into_reply<T>(self, outcome: impl FnOnce(Read) -> T) -> Reply<T> {
-        Reply { audit: self.audit, elapsed: self.elapsed, outcome: outcome(self.read) }
-    }
-}
 
 /// Error codes after which nothing was charged and a retry with the same data cannot succeed.
 pub const DEFINITIVE_FAILURES: &[&str] = &[
@@ -235,23 +221,25 @@ impl AbcChannel {
         request: reqwest::RequestBuilder,
         body: Option<&str>,
         secret: Option<&str>,
-    ) -> Exchanged {
-        let ex = self.http.exchange(call, request, body, secret).await;
-        Exchanged { read: read(ex.transport), audit: ex.audit, elapsed: ex.elapsed }
+    ) -> Exchanged<Read> {
+        Exchanged::new(self.http.exchange(call, request, body, secret).await, read)
     }
 
-    async fn post_create(&self, call: &str, path: &str, body: &CreateBody<'_>, secret: Option<&str>) -> Exchanged {
+    async fn post_create(
+        &self,
+        call: &str,
+        path: &str,
+        body: &CreateBody<'_>,
+        secret: Option<&str>,
+    ) -> Exchanged<Read> {
         self.post_json(call, path, body, secret).await
     }
 
     /// Posts a body serialized straight to text, so amounts stay the exact raw numbers.
-    async fn post_json(&self, call: &str, path: &str, body: &impl Serialize, secret: Option<&str>) -> Exchanged {
+    async fn post_json(&self, call: &str, path: &str, body: &impl Serialize, secret: Option<&str>) -> Exchanged<Read> {
         let text = match serde_json::to_string(body) {
             Ok(t) => t,
-            Err(e) => {
-                let ex = not_encoded(call, e);
-                return Exchanged { read: read(ex.transport), audit: ex.audit, elapsed: ex.elapsed };
-            }
+            Err(e) => return Exchanged::new(not_encoded(call, e), read),
         };
         let request = self.http.post(path).header("Content-Type", "application/json").body(text.clone());
         self.exchange(call, request, Some(&text), secret).await
@@ -410,8 +398,6 @@ pub(crate) fn refund_outcome(read: Read, order: &Order<'_>, amount: Fen) -> Refu
         )),
     }
 }
-
-/// A call that is not sent at all; `why` goes to the audit.
 
 #[async_trait]
 impl Channel for AbcChannel {

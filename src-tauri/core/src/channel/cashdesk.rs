@@ -11,8 +11,8 @@
 
 use super::http::{Answer, HttpClient, Transport};
 use super::{
-    channel_time_ms, no_page, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display, Failure,
-    Notice, Order, PayOutcome, Reply, SPACED_LOCAL,
+    channel_time_ms, no_page, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display, Exchanged,
+    Failure, Notice, Order, PayOutcome, Reply, SPACED_LOCAL,
 };
 use crate::config::{CashdeskConfig, ChannelSection, Config, Secret, SignScheme};
 use crate::i18n::Lang;
@@ -447,10 +447,7 @@ impl Channel for CashdeskChannel {
     }
 
     fn name(&self, lang: Lang) -> &'static str {
-        match lang {
-            Lang::Zh => "收银台",
-            Lang::En => "Cashier desk",
-        }
+        lang.pick("收银台", "Cashier desk")
     }
 
     fn capabilities(&self) -> &Capabilities {
@@ -526,7 +523,7 @@ impl Channel for CashdeskChannel {
         let path = format!("/api/cashier-desk/out-trade-no/query-pay-result/{}", order.id);
         let request = self.http.get(&path).query(&fields);
         let ex = self.http.exchange("query", request, None, None).await;
-        Reply { outcome: self.query_outcome(read(ex.transport)), audit: ex.audit, elapsed: ex.elapsed }
+        Exchanged::new(ex, read).into_reply(|r| self.query_outcome(r))
     }
 
     /// Signed with the app key over its fields as the desk wrote them (numbers as their text);

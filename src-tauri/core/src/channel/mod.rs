@@ -179,6 +179,27 @@ pub struct Reply<T> {
     pub elapsed: Duration,
 }
 
+/// One exchange's reply as its channel read it (`R`, the channel's own reading: a wire format,
+/// a signature, an envelope), kept with the exchange's audit record and time on the wire until
+/// the channel makes an outcome of it. Every channel's calls end so.
+pub(crate) struct Exchanged<R> {
+    pub read: R,
+    pub audit: Value,
+    pub elapsed: Duration,
+}
+
+impl<R> Exchanged<R> {
+    /// `ex`'s reply, read by the channel's `read`.
+    pub(crate) fn new(ex: http::Exchange, read: impl FnOnce(http::Transport) -> R) -> Exchanged<R> {
+        Exchanged { read: read(ex.transport), audit: ex.audit, elapsed: ex.elapsed }
+    }
+
+    /// The outcome the channel makes of its reading, with the audit record and timing kept.
+    pub(crate) fn into_reply<T>(self, outcome: impl FnOnce(R) -> T) -> Reply<T> {
+        Reply { outcome: outcome(self.read), audit: self.audit, elapsed: self.elapsed }
+    }
+}
+
 #[async_trait]
 pub trait Channel: Send + Sync {
     fn id(&self) -> &'static str;

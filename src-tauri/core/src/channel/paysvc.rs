@@ -10,8 +10,8 @@
 
 use super::http::{excerpt, HttpClient, Transport};
 use super::{
-    channel_time_ms, no_page, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display, Failure,
-    Order, PayOutcome, Reply, ISO_LOCAL,
+    channel_time_ms, no_page, unsupported, Capabilities, Channel, ChannelSetupError, CreateOutcome, Display, Exchanged,
+    Failure, Order, PayOutcome, Reply, ISO_LOCAL,
 };
 use crate::config::{ChannelSection, PaysvcConfig};
 use crate::i18n::Lang;
@@ -278,10 +278,7 @@ impl Channel for PaysvcChannel {
     }
 
     fn name(&self, lang: Lang) -> &'static str {
-        match lang {
-            Lang::Zh => "支付宝网页支付",
-            Lang::En => "Alipay page pay",
-        }
+        lang.pick("支付宝网页支付", "Alipay page pay")
     }
 
     fn capabilities(&self) -> &Capabilities {
@@ -313,13 +310,13 @@ impl Channel for PaysvcChannel {
         };
         let request = self.http.post("/api/pay/create").header("Content-Type", "application/json").body(text.clone());
         let ex = self.http.exchange("create", request, Some(&text), None).await;
-        Reply { outcome: self.created(read(ex.transport)), audit: ex.audit, elapsed: ex.elapsed }
+        Exchanged::new(ex, read).into_reply(|r| self.created(r))
     }
 
     async fn query(&self, order: &Order<'_>) -> Reply<PayOutcome> {
         let ex =
             self.http.exchange("status", self.http.get(&format!("/api/pay/status/{}", order.id)), None, None).await;
-        Reply { outcome: self.status_outcome(read(ex.transport), order), audit: ex.audit, elapsed: ex.elapsed }
+        Exchanged::new(ex, read).into_reply(|r| self.status_outcome(r, order))
     }
 }
 

@@ -30,8 +30,8 @@ pub mod sign;
 
 use super::http::{not_encoded, Answer, HttpClient, Transport};
 use super::{
-    channel_time_ms, page_or_refusal, CancelOutcome, Capabilities, Channel, ChannelSetupError, CreateOutcome, Failure,
-    Notice, Order, PayOutcome, RefundOutcome, Reply, StatementOutcome, SPACED_LOCAL,
+    channel_time_ms, page_or_refusal, CancelOutcome, Capabilities, Channel, ChannelSetupError, CreateOutcome,
+    Exchanged, Failure, Notice, Order, PayOutcome, RefundOutcome, Reply, StatementOutcome, SPACED_LOCAL,
 };
 use crate::config::{AlipayConfig, AlipayKeys, ChannelZone, Config};
 use crate::i18n::Lang;
@@ -40,7 +40,6 @@ use crate::money::Fen;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::Value;
 use sign::{AlipayVerifier, AppSigner};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -492,13 +491,6 @@ struct BillBiz<'a> {
     bill_date: String,
 }
 
-/// One exchange's result: the reply read, the audit record, the time on the wire.
-struct Exchanged {
-    read: Read,
-    audit: Value,
-    elapsed: Duration,
-}
-
 impl AlipayChannel {
     pub fn new(config: &AlipayConfig, whole: &Config) -> Result<AlipayChannel, ChannelSetupError> {
         let setup = |why: String| ChannelSetupError { channel: "alipay".into(), why };
@@ -580,17 +572,16 @@ impl AlipayChannel {
     }
 
     /// Signs, sends, verifies and reads one call. `secret` (a payment code) is masked in the audit.
-    async fn call<B: Serialize + Sync>(&self, method: &str, biz: &B, notify: bool, secret: Option<&str>) -> Exchanged {
+    async fn call<B: Serialize + Sync>(
+        &self,
+        method: &str,
+        biz: &B,
+        notify: bool,
+        secret: Option<&str>,
+    ) -> Exchanged<Read> {
         let biz_content = match serde_json::to_string(biz) {
             Ok(text) => text,
-            Err(e) => {
-                let ex = not_encoded(method, e);
-                return Exchanged {
-                    read: read(ex.transport, method, &self.keys),
-                    audit: ex.audit,
-                    elapsed: ex.elapsed,
-                };
-            }
+            Err(e) => return Exchanged::new(not_encoded(method, e), |t| read(t, method, &self.keys)),
         };
         let params = self.signed_params(method, &biz_content, notify);
         let query: String = url::form_urlencoded::Serializer::new(String::new())
@@ -605,7 +596,7 @@ impl AlipayChannel {
             .body(form);
         // The audit keeps the business fields; the common ones (and the token) are not news.
         let ex = self.http.exchange(method, request, Some(&biz_content), secret).await;
-        Exchanged { read: read(ex.transport, method, &self.keys), audit: ex.audit, elapsed: ex.elapsed }
+        Exchanged::new(ex, |t| read(t, method, &self.keys))
     }
 
     fn subject<'a>(&'a self, order: &Order<'a>) -> &'a str {
@@ -614,12 +605,6 @@ impl AlipayChannel {
         } else {
             order.subject
         }
-    }
-}
-
-impl Exchanged {
-    fn into_reply<T>(self, outcome: impl FnOnce(Read) -> T) -> Reply<T> {
-        Reply { outcome: outcome(self.read), audit: self.audit, elapsed: self.elapsed }
     }
 }
 

@@ -18,11 +18,11 @@
 
 pub mod sign;
 
-use super::http::{excerpt, not_encoded, Exchange, HttpClient, Transport};
+use super::http::{excerpt, not_encoded, HttpClient, Transport};
 use super::{
     channel_time_ms, channel_time_text, is_clear, page_or_refusal, unsupported, CancelOutcome, Capabilities, Channel,
-    ChannelSetupError, CreateOutcome, Display, Failure, Method, Notice, Order, PayOutcome, RefundOutcome, Reply,
-    COMPACT_LOCAL,
+    ChannelSetupError, CreateOutcome, Display, Exchanged, Failure, Method, Notice, Order, PayOutcome, RefundOutcome,
+    Reply, COMPACT_LOCAL,
 };
 use crate::config::{
     AmountText, ChannelZone, Config, LakalaConfig, LakalaMode, LAKALA_METHODS, LAKALA_PREORDER_METHODS,
@@ -269,13 +269,10 @@ impl LakalaChannel {
     }
 
     /// Posts `body` (the whole JSON body: direct calls have already been wrapped) and reads it.
-    async fn post(&self, call: &str, path: &str, body: &Value, secret: Option<&str>) -> (Got, Exchange) {
+    async fn post(&self, call: &str, path: &str, body: &Value, secret: Option<&str>) -> Exchanged<Got> {
         let text = match serde_json::to_string(body) {
             Ok(t) => t,
-            Err(e) => {
-                let why = format!("cannot encode request: {e}");
-                return (Got::NotSent(why), not_encoded(call, e));
-            }
+            Err(e) => return Exchanged::new(not_encoded(call, e), |t| self.read(&t)),
         };
         let mut request = self.http.post(path).header("Content-Type", "application/json");
         request = match (&self.direct, &self.config.token) {
@@ -284,11 +281,11 @@ impl LakalaChannel {
             (None, None) => request,
         };
         let ex = self.http.exchange(call, request.body(text.clone()), Some(&text), secret).await;
-        (self.read(&ex.transport), ex)
+        Exchanged::new(ex, |t| self.read(&t))
     }
 
     /// A direct call: the v3 envelope around `req_data`.
-    async fn post_direct(&self, call: &str, path: &str, req_data: Value, secret: Option<&str>) -> (Got, Exchange) {
+    async fn post_direct(&self, call: &str, path: &str, req_data: Value, secret: Option<&str>) -> Exchanged<Got> {
         let req_time = self.wall_clock(crate::ledger::now_ms());
         let body = json!({ "req_time": req_time, "version": "3.0", "req_data": req_data });
         self.post(call, path, &body, secret).await
@@ -528,10 +525,6 @@ impl LakalaChannel {
         }
     }
 
-    fn reply<T>(ex: Exchange, outcome: T) -> Reply<T> {
-        Reply { outcome, audit: ex.audit, elapsed: ex.elapsed }
-    }
-
     /// Backend mode's barcode payment: seed 000's legacy micropay. The seed contradicts itself on
     /// following it up (§1.2 "usually no separate query, the notify tells"; §2.1's front-end polls
     /// the status). Our reading: poll the backend's one query call (`counter/query`) with our order
@@ -542,9 +535,8 @@ impl LakalaChannel {
             "merchant_no": order.merchant, "term_no": self.config.term_no,
             "total_fee": self.legacy_fee(order.amount), "auth_code": code, "out_trade_no": order.id,
         }});
-        let (got, ex) = self.post("legacy_micropay", "/api/v1/payment/lakala/micropay", &body, Some(code)).await;
-        let outcome = self.legacy_pay_outcome(got, order);
-        Self::reply(ex, outcome)
+        let ex = self.post("legacy_micropay", "/api/v1/payment/lakala/micropay", &body, Some(code)).await;
+        ex.into_reply(|got| self.legacy_pay_outcome(got, order))
     }
 
     /// A verified notify's time is within `notify_max_age_seconds` of ours, and its nonce was not
@@ -611,10 +603,7 @@ impl Channel for LakalaChannel {
     }
 
     fn name(&self, lang: Lang) -> &'static str {
-        match lang {
-            Lang::Zh => "拉卡拉",
-            Lang::En => "Lakala",
-        }
+        lang.pick("拉卡拉", "Lakala")
     }
 
     fn capabilities(&self) -> &Capabilities {
@@ -637,9 +626,8 @@ impl Channel for LakalaChannel {
         if let Some(url) = &self.config.notify_url {
             req["notify_url"] = json!(url);
         }
-        let (got, ex) = self.post_direct("micropay", "/api/v3/labs/trans/micropay", req, Some(code)).await;
-        let outcome = self.pay_outcome(got, order);
-        Self::reply(ex, outcome)
+        let ex = self.post_direct("micropay", "/api/v3/labs/trans/micropay", req, Some(code)).await;
+        ex.into_reply(|got| self.pay_outcome(got, order))
     }
 
     /// The counter page's `order_efficient_time` is the screen's deadline rounded up to the next
@@ -670,7 +658,7 @@ impl Channel for LakalaChannel {
         let flag = |on: bool| json!(u8::from(on));
         let (cancel, refund, repeat) =
             (flag(self.config.support_cancel), flag(self.config.support_refund), flag(self.config.support_repeat_pay));
-        let (got, ex, ok) = match (&self.direct, self.config.uses_counter()) {
+        let (ex, ok) = match (&self.direct, self.config.uses_counter()) {
             (None, true) => {
                 let mut body = json!({
                     "out_order_no": order.id, "total_amount": order.amount.0, "order_info": subject,
@@ -678,8 +666,7 @@ impl Channel for LakalaChannel {
                     "support_cancel": cancel, "support_refund": refund, "support_repeat_pay": repeat,
                 });
                 optional(&mut body);
-                let (got, ex) = self.post("counter_create", "/api/v1/payment/lakala/counter/create", &body, None).await;
-                (got, ex, COUNTER_OK)
+                (self.post("counter_create", "/api/v1/payment/lakala/counter/create", &body, None).await, COUNTER_OK)
             }
             // Seed 000's legacy aggregated QR: `req_data` with the seed's fields, `qr_code` back.
             (None, false) => {
@@ -687,8 +674,7 @@ impl Channel for LakalaChannel {
                     "merchant_no": order.merchant, "term_no": self.config.term_no,
                     "total_fee": self.legacy_fee(order.amount), "out_trade_no": order.id,
                 }});
-                let (got, ex) = self.post("legacy_preorder", "/api/v1/payment/lakala/preorder", &body, None).await;
-                (got, ex, COUNTER_OK)
+                (self.post("legacy_preorder", "/api/v1/payment/lakala/preorder", &body, None).await, COUNTER_OK)
             }
             (Some(_), true) => {
                 let mut req = json!({
@@ -699,8 +685,7 @@ impl Channel for LakalaChannel {
                 });
                 optional(&mut req);
                 let path = "/api/v3/ccss/counter/order/special_create";
-                let (got, ex) = self.post_direct("counter_create", path, req, None).await;
-                (got, ex, COUNTER_OK)
+                (self.post_direct("counter_create", path, req, None).await, COUNTER_OK)
             }
             (Some(_), false) => {
                 let mut req = json!({
@@ -711,17 +696,15 @@ impl Channel for LakalaChannel {
                 if let Some(url) = &self.config.notify_url {
                     req["notify_url"] = json!(url);
                 }
-                let (got, ex) = self.post_direct("preorder", "/api/v3/labs/trans/preorder", req, None).await;
-                (got, ex, LABS_OK)
+                (self.post_direct("preorder", "/api/v3/labs/trans/preorder", req, None).await, LABS_OK)
             }
         };
-        let outcome = self.created(got, order, ok);
-        Self::reply(ex, outcome)
+        ex.into_reply(|got| self.created(got, order, ok))
     }
 
     async fn query(&self, order: &Order<'_>) -> Reply<PayOutcome> {
         let counter = self.counter_for(order);
-        let (got, ex) = match (&self.direct, counter) {
+        let ex = match (&self.direct, counter) {
             (None, _) => {
                 let body = json!({ "out_order_no": order.id });
                 self.post("counter_query", "/api/v1/payment/lakala/counter/query", &body, None).await
@@ -736,12 +719,13 @@ impl Channel for LakalaChannel {
                 self.post_direct("tradequery", "/api/v3/labs/query/tradequery", req, None).await
             }
         };
-        let outcome = if counter || self.direct.is_none() {
-            self.counter_query_outcome(got, order)
-        } else {
-            self.labs_query_outcome(got, order)
-        };
-        Self::reply(ex, outcome)
+        ex.into_reply(|got| {
+            if counter || self.direct.is_none() {
+                self.counter_query_outcome(got, order)
+            } else {
+                self.labs_query_outcome(got, order)
+            }
+        })
     }
 
     async fn cancel(&self, order: &Order<'_>) -> Reply<CancelOutcome> {
@@ -753,34 +737,29 @@ impl Channel for LakalaChannel {
             "out_trade_no": format!("{}C", order.id), "origin_out_trade_no": order.id,
             "location_info": self.location(),
         });
-        let (got, ex) = self.post_direct("revoked", "/api/v3/labs/relation/revoked", req, None).await;
-        let outcome = Self::cancel_outcome(got, order);
-        Self::reply(ex, outcome)
+        let ex = self.post_direct("revoked", "/api/v3/labs/relation/revoked", req, None).await;
+        ex.into_reply(|got| Self::cancel_outcome(got, order))
     }
 
     async fn close(&self, order: &Order<'_>) -> Reply<PayOutcome> {
-        let (got, ex, ok) = match (&self.direct, self.counter_for(order)) {
+        let (ex, ok) = match (&self.direct, self.counter_for(order)) {
             (None, _) => {
                 let body = json!({ "out_order_no": order.id });
-                let (got, ex) = self.post("counter_close", "/api/v1/payment/lakala/counter/close", &body, None).await;
-                (got, ex, COUNTER_OK)
+                (self.post("counter_close", "/api/v1/payment/lakala/counter/close", &body, None).await, COUNTER_OK)
             }
             (Some(_), true) => {
                 let req = json!({ "out_order_no": order.id, "merchant_no": order.merchant });
-                let (got, ex) = self.post_direct("counter_close", "/api/v3/ccss/counter/order/close", req, None).await;
-                (got, ex, COUNTER_OK)
+                (self.post_direct("counter_close", "/api/v3/ccss/counter/order/close", req, None).await, COUNTER_OK)
             }
             (Some(_), false) => {
                 let req = json!({
                     "merchant_no": order.merchant, "term_no": self.config.term_no,
                     "origin_out_trade_no": order.id, "location_info": self.location(),
                 });
-                let (got, ex) = self.post_direct("close", "/api/v3/labs/relation/close", req, None).await;
-                (got, ex, LABS_OK)
+                (self.post_direct("close", "/api/v3/labs/relation/close", req, None).await, LABS_OK)
             }
         };
-        let outcome = self.close_outcome(got, ok);
-        Self::reply(ex, outcome)
+        ex.into_reply(|got| self.close_outcome(got, ok))
     }
 
     async fn refund(&self, order: &Order<'_>, refund_id: &str, amount: Fen, reason: &str) -> Reply<RefundOutcome> {
@@ -792,9 +771,8 @@ impl Channel for LakalaChannel {
             "origin_out_trade_no": order.id, "refund_amount": amount.0.to_string(),
             "refund_reason": reason, "location_info": self.location(),
         });
-        let (got, ex) = self.post_direct("refund", "/api/v3/labs/relation/refund", req, None).await;
-        let outcome = self.refund_outcome(got, refund_id);
-        Self::reply(ex, outcome)
+        let ex = self.post_direct("refund", "/api/v3/labs/relation/refund", req, None).await;
+        ex.into_reply(|got| self.refund_outcome(got, refund_id))
     }
 
     /// Direct: signed by Lakala, recent, and not seen before; a verified "paid" that names the

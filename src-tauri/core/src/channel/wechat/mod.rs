@@ -31,7 +31,8 @@ pub mod xml;
 use super::http::{Answer, HttpClient, Tls, Transport};
 use super::{
     channel_time_ms, channel_time_text, page_or_refusal, CancelOutcome, Capabilities, Channel, ChannelSetupError,
-    CreateOutcome, Failure, Notice, Order, PayOutcome, RefundOutcome, Reply, StatementOutcome, COMPACT_LOCAL,
+    CreateOutcome, Exchanged, Failure, Notice, Order, PayOutcome, RefundOutcome, Reply, StatementOutcome,
+    COMPACT_LOCAL,
 };
 use crate::config::{ChannelZone, Config, WechatConfig, WechatSignType};
 use crate::i18n::Lang;
@@ -480,13 +481,13 @@ impl WechatChannel {
     }
 
     /// Signs, sends and reads one call. `secret` (a payment code) is masked in the audit.
-    async fn call(&self, path: &str, mut fields: Fields, secret: Option<&str>) -> (Read, serde_json::Value, Duration) {
+    async fn call(&self, path: &str, mut fields: Fields, secret: Option<&str>) -> Exchanged<Read> {
         let sign = xml::sign(&fields, &self.check.key, self.check.sign_type);
         fields.insert("sign".into(), sign);
         let body = xml::write(&fields);
         let request = self.http.post(path).header("Content-Type", "text/xml; charset=utf-8").body(body.clone());
         let ex = self.http.exchange(path, request, Some(&body), secret).await;
-        (read(ex.transport, &self.check), ex.audit, ex.elapsed)
+        Exchanged::new(ex, |t| read(t, &self.check))
     }
 
     /// The fields of a new order (micropay, unifiedorder), then `more`.
@@ -520,10 +521,6 @@ impl WechatChannel {
     }
 }
 
-fn reply<T>((read, audit, elapsed): (Read, serde_json::Value, Duration), outcome: impl FnOnce(Read) -> T) -> Reply<T> {
-    Reply { outcome: outcome(read), audit, elapsed }
-}
-
 #[async_trait]
 impl Channel for WechatChannel {
     fn id(&self) -> &'static str {
@@ -555,7 +552,7 @@ impl Channel for WechatChannel {
         let total = order.amount.0.to_string();
         let fields = self.order_fields(order, &total, &[("auth_code", code)]);
         let ex = self.call("/pay/micropay", fields, Some(code)).await;
-        reply(ex, |read| pay_outcome(read, order, self.zone(), &self.pay_failures))
+        ex.into_reply(|read| pay_outcome(read, order, self.zone(), &self.pay_failures))
     }
 
     async fn create_qr(&self, order: &Order<'_>, expires_at_ms: i64) -> Reply<CreateOutcome> {
@@ -570,25 +567,25 @@ impl Channel for WechatChannel {
             &[("notify_url", notify), ("trade_type", "NATIVE"), ("product_id", order.id), ("time_expire", &expire)],
         );
         let ex = self.call("/pay/unifiedorder", fields, None).await;
-        reply(ex, |read| created(read, order))
+        ex.into_reply(|read| created(read, order))
     }
 
     async fn query(&self, order: &Order<'_>) -> Reply<PayOutcome> {
         let fields = self.fields(&[("out_trade_no", order.id)]);
         let ex = self.call("/pay/orderquery", fields, None).await;
-        reply(ex, |read| query_outcome(read, order, self.zone()))
+        ex.into_reply(|read| query_outcome(read, order, self.zone()))
     }
 
     async fn cancel(&self, order: &Order<'_>) -> Reply<CancelOutcome> {
         let fields = self.fields(&[("out_trade_no", order.id)]);
         let ex = self.call("/secapi/pay/reverse", fields, None).await;
-        reply(ex, reverse_outcome)
+        ex.into_reply(reverse_outcome)
     }
 
     async fn close(&self, order: &Order<'_>) -> Reply<PayOutcome> {
         let fields = self.fields(&[("out_trade_no", order.id)]);
         let ex = self.call("/pay/closeorder", fields, None).await;
-        reply(ex, close_outcome)
+        ex.into_reply(close_outcome)
     }
 
     async fn statement(&self, day: chrono::NaiveDate) -> Reply<StatementOutcome> {
@@ -605,21 +602,21 @@ impl Channel for WechatChannel {
             ("refund_fee_type", "CNY"),
             ("refund_desc", reason.trim()),
         ]);
-        let (read, audit, elapsed) = self.call("/secapi/pay/refund", fields, None).await;
-        let first = match refund_outcome(read, order, amount) {
-            Ok(Some(done)) => return Reply { outcome: done, audit, elapsed },
+        let ex = self.call("/secapi/pay/refund", fields, None).await;
+        let first = match refund_outcome(ex.read, order, amount) {
+            Ok(Some(done)) => return Reply { outcome: done, audit: ex.audit, elapsed: ex.elapsed },
             Ok(None) => None,
             Err(why) => Some(why),
         };
         let asked = self.fields(&[("out_refund_no", refund_id)]);
-        let (q_read, q_audit, q_elapsed) = self.call("/pay/refundquery", asked, None).await;
-        let outcome = match (refund_query_outcome(q_read, refund_id, amount), first) {
+        let q = self.call("/pay/refundquery", asked, None).await;
+        let outcome = match (refund_query_outcome(q.read, refund_id, amount), first) {
             // The refund's answer was lost and the query does not know it: unknown, re-sent later.
             (RefundOutcome::Unknown(q), Some(why)) => RefundOutcome::Unknown(format!("{why}; {q}")),
             (outcome, _) => outcome,
         };
-        let audit = serde_json::json!({ "refund": audit, "refund_query": q_audit });
-        Reply { outcome, audit, elapsed: elapsed + q_elapsed }
+        let audit = serde_json::json!({ "refund": ex.audit, "refund_query": q.audit });
+        Reply { outcome, audit, elapsed: ex.elapsed + q.elapsed }
     }
 
     fn read_notify(&self, _authorization: Option<&str>, body: &[u8]) -> Notice {
