@@ -27,26 +27,20 @@ pub struct Channels {
 impl Channels {
     /// The configured sections by channel id, in a fixed order (the order tenders are offered).
     pub fn sections(&self) -> Vec<(&'static str, &dyn ChannelSection)> {
-        let mut out: Vec<(&'static str, &dyn ChannelSection)> = Vec::new();
-        if let Some(c) = &self.abc {
-            out.push(("abc", c));
+        fn section<S: ChannelSection>(s: &Option<S>) -> Option<&dyn ChannelSection> {
+            s.as_ref().map(|s| s as &dyn ChannelSection)
         }
-        if let Some(c) = &self.lakala {
-            out.push(("lakala", c));
-        }
-        if let Some(c) = &self.cashdesk {
-            out.push(("cashdesk", c));
-        }
-        if let Some(c) = &self.paysvc {
-            out.push(("paysvc", c));
-        }
-        if let Some(c) = &self.alipay {
-            out.push(("alipay", c));
-        }
-        if let Some(c) = &self.wechat {
-            out.push(("wechat", c));
-        }
-        out
+        [
+            ("abc", section(&self.abc)),
+            ("lakala", section(&self.lakala)),
+            ("cashdesk", section(&self.cashdesk)),
+            ("paysvc", section(&self.paysvc)),
+            ("alipay", section(&self.alipay)),
+            ("wechat", section(&self.wechat)),
+        ]
+        .into_iter()
+        .filter_map(|(id, s)| Some((id, s?)))
+        .collect()
     }
 }
 
@@ -256,8 +250,7 @@ impl ChannelSection for AbcConfig {
     }
     fn validate_own(&self, key: &str) -> Result<(), ConfigError> {
         required(key, "merchant_id", &self.merchant_id)?;
-        required(key, "goods_name", &self.goods_name)?;
-        within_a_day(key, "barcode_deadline_ms", self.barcode_deadline_ms)
+        required(key, "goods_name", &self.goods_name)
     }
 }
 
@@ -473,7 +466,6 @@ impl ChannelSection for LakalaConfig {
                 return Err(invalid(&format!("{key}.methods"), format!("{m} is not one of {}", codes.join(", "))));
             }
         }
-        within_a_day(key, "barcode_deadline_ms", self.barcode_deadline_ms)?;
         if !(1..=86_400).contains(&self.notify_max_age_seconds) {
             return Err(invalid(&format!("{key}.notify_max_age_seconds"), "1–86400 / 1 到 86400 秒"));
         }
@@ -805,7 +797,6 @@ impl ChannelSection for AlipayConfig {
         required(key, "app_id", &self.app_id)?;
         required(key, "subject", &self.subject)?;
         self.keys().map_err(|why| invalid(&format!("{key}.alipay_public_key"), why))?;
-        within_a_day(key, "barcode_deadline_ms", self.barcode_deadline_ms)?;
         watch_window(key, self.lapse_watch_ms)
     }
 }
@@ -938,7 +929,6 @@ impl ChannelSection for WechatConfig {
         if self.spbill_create_ip.parse::<IpAddr>().is_err() {
             return Err(invalid(&format!("{key}.spbill_create_ip"), "an IP address / IP 地址"));
         }
-        within_a_day(key, "barcode_deadline_ms", self.barcode_deadline_ms)?;
         within_a_day(key, "min_qr_expiry_ms", Some(self.min_qr_expiry_ms))?;
         watch_window(key, self.lapse_watch_ms)
     }
@@ -946,14 +936,15 @@ impl ChannelSection for WechatConfig {
 
 // ---------------------------------------------------------------------------------------------
 
-/// A whole section: the shared HTTP keys, then the channel's own.
+/// A whole section: the shared HTTP keys, the channel's own, then its barcode deadline.
 pub(super) fn validate_section(key: &str, section: &dyn ChannelSection) -> Result<(), ConfigError> {
     let http = section.http();
     validate_http(key, &http)?;
     if http.connect_timeout_ms > MAX_WAIT_MS || http.request_timeout_ms > MAX_WAIT_MS {
         return Err(invalid(&format!("{key}.request_timeout_ms"), "at most 86400000 / 最多 86400000 毫秒"));
     }
-    section.validate_own(key)
+    section.validate_own(key)?;
+    within_a_day(key, "barcode_deadline_ms", section.barcode_deadline_ms())
 }
 
 /// `https://`, or `http://` to loopback, or `http://` with `allow_insecure_http`.

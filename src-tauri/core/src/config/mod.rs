@@ -879,6 +879,10 @@ merchant_id = "103881636900016"
             (GOOD.replace("https://pay.example.com", "http://pay.example.com"), "channels.abc.base_url"),
             (GOOD.replace("https://pay.example.com", "not a url"), "channels.abc.base_url"),
             (GOOD.replace("103881636900016", " "), "channels.abc.merchant_id"),
+            (
+                GOOD.replace("[channels.abc]", "[channels.abc]\nbarcode_deadline_ms = 0"),
+                "channels.abc.barcode_deadline_ms",
+            ),
             (format!("{GOOD}\n[timing]\nqr_poll_interval_ms = 0\n"), "timing.qr_poll_interval_ms"),
             (format!("{GOOD}\n[timing]\nlate_horizon_ms = 0\n"), "timing.late_horizon_ms"),
             (format!("{GOOD}\n[timing]\nlate_horizon_ms = 30000\n"), "timing.late_horizon_ms"),
