@@ -302,10 +302,33 @@ fn bearer(app: &App, headers: &HeaderMap) -> Result<(), Box<Response>> {
     Err(Box::new(json_response(StatusCode::UNAUTHORIZED, &refusal)))
 }
 
-/// The request's JSON object, after the token check.
-fn accept(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, Box<Response>> {
+/// Where a backend call's own fields are.
+#[derive(Clone, Copy)]
+enum Family {
+    /// The counter calls: at the top of the request.
+    Counter,
+    /// Seed 000's legacy scan calls: in `req_data`, with the sandbox's merchant and terminal.
+    Legacy,
+}
+
+/// The token check, the request's JSON object, then the call's own fields read by `read`; an
+/// error is the whole reply.
+fn accept<T>(
+    app: &App,
+    headers: &HeaderMap,
+    body: &[u8],
+    family: Family,
+    read: impl FnOnce(&Fields) -> Result<T, Bad>,
+) -> Result<T, Box<Response>> {
     bearer(app, headers)?;
-    parse_object(body).map_err(|msg| Box::new(param_error(app, &msg)))
+    let refuse = |msg: Bad| Box::new(param_error(app, &msg));
+    let map = parse_object(body).map_err(refuse)?;
+    let top = Fields::new(&map);
+    let fields = match family {
+        Family::Counter => Ok(top),
+        Family::Legacy => top.object("req_data", "req_data.").and_then(|f| check_merchant(app, &f, true).map(|()| f)),
+    };
+    fields.and_then(|f| read(&f)).map_err(refuse)
 }
 
 fn status_word(order: &Order) -> &'static str {
@@ -320,20 +343,14 @@ fn status_word(order: &Order) -> &'static str {
 // ---------------------------------------------------------------- counter
 
 async fn counter_create(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let map = match accept(&app, &headers, &body) {
-        Ok(m) => m,
-        Err(resp) => return *resp,
+    let read = |f: &Fields| {
+        let input = read_counter(f, |f| f.fen_number("total_amount"), f.opt_str("payment_method")?)?;
+        f.opt_str("vpos_id")?;
+        Ok(input)
     };
-    let f = Fields::new(&map);
-    let input = match f
-        .opt_str("payment_method")
-        .and_then(|method| read_counter(&f, |f| f.fen_number("total_amount"), method))
-        .and_then(|input| {
-            f.opt_str("vpos_id")?;
-            Ok(input)
-        }) {
+    let input = match accept(&app, &headers, &body, Family::Counter, read) {
         Ok(input) => input,
-        Err(msg) => return param_error(&app, &msg),
+        Err(resp) => return *resp,
     };
     let order = match create_counter(&app, &input, API_BACKEND_COUNTER) {
         Ok(order) => order,
@@ -358,13 +375,9 @@ async fn counter_create(State(app): State<Arc<App>>, headers: HeaderMap, body: B
 }
 
 async fn counter_query(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let map = match accept(&app, &headers, &body) {
-        Ok(m) => m,
+    let out_order_no = match accept(&app, &headers, &body, Family::Counter, |f| Ok(f.str("out_order_no")?.to_owned())) {
+        Ok(no) => no,
         Err(resp) => return *resp,
-    };
-    let out_order_no = match Fields::new(&map).str("out_order_no") {
-        Ok(no) => no.to_owned(),
-        Err(msg) => return param_error(&app, &msg),
     };
     let Some(order) = query_of(&app, &out_order_no, &[API_BACKEND_COUNTER, API_BACKEND_LEGACY]) else {
         return reply(&app, ORDER_NOT_EXIST, "订单不存在", None);
@@ -382,13 +395,9 @@ async fn counter_query(State(app): State<Arc<App>>, headers: HeaderMap, body: By
 }
 
 async fn counter_close(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let map = match accept(&app, &headers, &body) {
-        Ok(m) => m,
+    let out_order_no = match accept(&app, &headers, &body, Family::Counter, |f| Ok(f.str("out_order_no")?.to_owned())) {
+        Ok(no) => no,
         Err(resp) => return *resp,
-    };
-    let out_order_no = match Fields::new(&map).str("out_order_no") {
-        Ok(no) => no.to_owned(),
-        Err(msg) => return param_error(&app, &msg),
     };
     match close_of(&app, &out_order_no, API_BACKEND_COUNTER) {
         Ok(_) => reply(&app, OK, "操作成功", None),
@@ -407,13 +416,6 @@ pub fn close_of(app: &App, order_no: &str, api: &str) -> Result<Order, crate::st
 
 // ---------------------------------------------------------------- legacy scan calls
 
-/// `{"req_data":{…}}` of the legacy calls, with the sandbox's merchant and terminal.
-fn legacy_fields<'a>(app: &App, map: &'a Map<String, Value>) -> Result<Fields<'a>, Bad> {
-    let f = Fields::new(map).object("req_data", "req_data.")?;
-    check_merchant(app, &f, true)?;
-    Ok(f)
-}
-
 fn legacy_fail(reason: FailReason) -> (&'static str, &'static str) {
     match reason {
         FailReason::InsufficientFunds => ("BBS11112", "余额不足"),
@@ -428,16 +430,12 @@ async fn legacy_micropay(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let map = match accept(&app, &headers, &body) {
-        Ok(m) => m,
-        Err(resp) => return *resp,
-    };
-    let read = legacy_fields(&app, &map).and_then(|f| {
+    let read = |f: &Fields| {
         Ok((f.order_no("out_trade_no")?.to_owned(), f.fen_string("total_fee")?, f.str("auth_code")?.to_owned()))
-    });
-    let (out_trade_no, amount_fen, auth_code) = match read {
+    };
+    let (out_trade_no, amount_fen, auth_code) = match accept(&app, &headers, &body, Family::Legacy, read) {
         Ok(v) => v,
-        Err(msg) => return param_error(&app, &msg),
+        Err(resp) => return *resp,
     };
     // Followed up by counter/query, so the whole scenario table applies.
     let scenario = scenario_of(&auth_code);
@@ -487,15 +485,10 @@ async fn legacy_micropay(
 }
 
 async fn legacy_preorder(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let map = match accept(&app, &headers, &body) {
-        Ok(m) => m,
-        Err(resp) => return *resp,
-    };
-    let read = legacy_fields(&app, &map)
-        .and_then(|f| Ok((f.order_no("out_trade_no")?.to_owned(), f.fen_string("total_fee")?)));
-    let (out_trade_no, amount_fen) = match read {
+    let read = |f: &Fields| Ok((f.order_no("out_trade_no")?.to_owned(), f.fen_string("total_fee")?));
+    let (out_trade_no, amount_fen) = match accept(&app, &headers, &body, Family::Legacy, read) {
         Ok(v) => v,
-        Err(msg) => return param_error(&app, &msg),
+        Err(resp) => return *resp,
     };
     if crate::state::declined_amount(amount_fen) {
         return reply(&app, "TRADE_NOT_ALLOWED", crate::state::DECLINED_MSG, None);

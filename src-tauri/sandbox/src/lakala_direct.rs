@@ -258,16 +258,39 @@ fn req_data(body: &[u8]) -> Result<Map<String, Value>, Bad> {
     }
 }
 
-/// Authenticates, then reads `req_data`; the error is the whole (signed) reply.
-fn accept(app: &App, headers: &HeaderMap, body: &[u8], param_code: &str) -> Result<Map<String, Value>, Box<Response>> {
-    authenticate(app, headers, body).map_err(|why| Box::new(refuse_signature(app, &why)))?;
-    req_data(body).map_err(|msg| Box::new(reply(app, param_code, &msg, None)))
+/// The two families of direct calls, which differ in their parameter-error code and in whose
+/// numbers a request must carry.
+#[derive(Clone, Copy)]
+enum Family {
+    /// `/api/v3/labs/…`: the merchant's and the terminal's.
+    Labs,
+    /// `/api/v3/ccss/…`: the merchant's.
+    Counter,
 }
 
-fn labs_fields<'a>(app: &App, data: &'a Map<String, Value>) -> Result<Fields<'a>, Bad> {
-    let f = Fields::new(data);
-    check_merchant(app, &f, true)?;
-    Ok(f)
+impl Family {
+    fn param_error(self) -> &'static str {
+        match self {
+            Family::Labs => PARAM_ERROR,
+            Family::Counter => COUNTER_PARAM_ERROR,
+        }
+    }
+}
+
+/// Authenticates, reads `req_data`, checks the merchant (and for labs calls the terminal), then
+/// reads the call's own fields with `read`; an error is the whole (signed) reply.
+fn accept<T>(
+    app: &App,
+    headers: &HeaderMap,
+    body: &[u8],
+    family: Family,
+    read: impl FnOnce(&Fields) -> Result<T, Bad>,
+) -> Result<T, Box<Response>> {
+    authenticate(app, headers, body).map_err(|why| Box::new(refuse_signature(app, &why)))?;
+    let refuse = |msg: Bad| Box::new(reply(app, family.param_error(), &msg, None));
+    let data = req_data(body).map_err(refuse)?;
+    let f = Fields::new(&data);
+    check_merchant(app, &f, matches!(family, Family::Labs)).and_then(|()| read(&f)).map_err(refuse)
 }
 
 fn location(f: &Fields) -> Result<(), Bad> {
@@ -339,15 +362,11 @@ async fn micropay(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let data = match accept(&app, &headers, &body, PARAM_ERROR) {
-        Ok(d) => d,
-        Err(resp) => return *resp,
-    };
-    let read = labs_fields(&app, &data).and_then(|f| Ok((labs_pay(&f)?, f.str("auth_code")?.to_owned())));
-    let (pay, auth_code) = match read {
-        Ok(v) => v,
-        Err(msg) => return reply(&app, PARAM_ERROR, &msg, None),
-    };
+    let (pay, auth_code) =
+        match accept(&app, &headers, &body, Family::Labs, |f| Ok((labs_pay(f)?, f.str("auth_code")?.to_owned()))) {
+            Ok(v) => v,
+            Err(resp) => return *resp,
+        };
     let scenario = scenario_of(&auth_code);
     let method = wallet_of(&auth_code).unwrap_or("ALIPAY");
     let outcome = app.store.with(|st, now| {
@@ -427,12 +446,8 @@ async fn micropay(
 }
 
 async fn preorder(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let data = match accept(&app, &headers, &body, PARAM_ERROR) {
-        Ok(d) => d,
-        Err(resp) => return *resp,
-    };
-    let read = labs_fields(&app, &data).and_then(|f| {
-        let pay = labs_pay(&f)?;
+    let read = |f: &Fields| {
+        let pay = labs_pay(f)?;
         let account_type = f.str("account_type")?;
         if !["ALIPAY", "WECHAT", "UQRCODEPAY"].contains(&account_type) {
             return Err(format!("不支持的account_type: {account_type}"));
@@ -441,10 +456,10 @@ async fn preorder(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) 
             return Err("trans_type必须是41".to_owned());
         }
         Ok((pay, account_type.to_owned()))
-    });
-    let (pay, account_type) = match read {
+    };
+    let (pay, account_type) = match accept(&app, &headers, &body, Family::Labs, read) {
         Ok(v) => v,
-        Err(msg) => return reply(&app, PARAM_ERROR, &msg, None),
+        Err(resp) => return *resp,
     };
     if crate::state::declined_amount(pay.amount_fen) {
         return reply(&app, "BBS19999", crate::state::DECLINED_MSG, None);
@@ -479,13 +494,9 @@ async fn preorder(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) 
 }
 
 async fn tradequery(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let data = match accept(&app, &headers, &body, PARAM_ERROR) {
-        Ok(d) => d,
-        Err(resp) => return *resp,
-    };
-    let out_trade_no = match labs_fields(&app, &data).and_then(|f| Ok(f.str("out_trade_no")?.to_owned())) {
+    let out_trade_no = match accept(&app, &headers, &body, Family::Labs, |f| Ok(f.str("out_trade_no")?.to_owned())) {
         Ok(no) => no,
-        Err(msg) => return reply(&app, PARAM_ERROR, &msg, None),
+        Err(resp) => return *resp,
     };
     let Some(order) = query_of(&app, &out_trade_no, &[API_LABS]) else {
         return reply(&app, NOT_FOUND, "交易不存在", None);
@@ -505,19 +516,15 @@ async fn tradequery(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
 }
 
 async fn revoked(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let data = match accept(&app, &headers, &body, PARAM_ERROR) {
-        Ok(d) => d,
-        Err(resp) => return *resp,
-    };
-    let read = labs_fields(&app, &data).and_then(|f| {
+    let read = |f: &Fields| {
         let revoke_no = f.order_no("out_trade_no")?.to_owned();
         let origin = f.str("origin_out_trade_no")?.to_owned();
-        location(&f)?;
+        location(f)?;
         Ok((revoke_no, origin))
-    });
-    let (revoke_no, origin) = match read {
+    };
+    let (revoke_no, origin) = match accept(&app, &headers, &body, Family::Labs, read) {
         Ok(v) => v,
-        Err(msg) => return reply(&app, PARAM_ERROR, &msg, None),
+        Err(resp) => return *resp,
     };
     let done = app.store.with(|st, now| match st.order(CHANNEL, &origin) {
         Some(o) if o.api == API_LABS => st.revoke(CHANNEL, &origin, &revoke_no, now),
@@ -542,18 +549,14 @@ async fn revoked(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -
 }
 
 async fn close(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let data = match accept(&app, &headers, &body, PARAM_ERROR) {
-        Ok(d) => d,
-        Err(resp) => return *resp,
-    };
-    let read = labs_fields(&app, &data).and_then(|f| {
+    let read = |f: &Fields| {
         let origin = f.str("origin_out_trade_no")?.to_owned();
-        location(&f)?;
+        location(f)?;
         Ok(origin)
-    });
-    let origin = match read {
+    };
+    let origin = match accept(&app, &headers, &body, Family::Labs, read) {
         Ok(v) => v,
-        Err(msg) => return reply(&app, PARAM_ERROR, &msg, None),
+        Err(resp) => return *resp,
     };
     match close_of(&app, &origin, API_LABS) {
         Ok(order) => {
@@ -566,21 +569,17 @@ async fn close(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> 
 }
 
 async fn refund(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let data = match accept(&app, &headers, &body, PARAM_ERROR) {
-        Ok(d) => d,
-        Err(resp) => return *resp,
-    };
-    let read = labs_fields(&app, &data).and_then(|f| {
+    let read = |f: &Fields| {
         let refund_no = f.order_no("out_trade_no")?.to_owned();
         let origin = f.str("origin_out_trade_no")?.to_owned();
         let amount = f.fen_string("refund_amount")?;
         f.opt_str("refund_reason")?;
-        location(&f)?;
+        location(f)?;
         Ok((refund_no, origin, amount))
-    });
-    let (refund_no, origin, amount_fen) = match read {
+    };
+    let (refund_no, origin, amount_fen) = match accept(&app, &headers, &body, Family::Labs, read) {
         Ok(v) => v,
-        Err(msg) => return reply(&app, PARAM_ERROR, &msg, None),
+        Err(resp) => return *resp,
     };
     use crate::state::{RefundRefusal, RefundScope};
     let result = app.store.with(|st, now| match st.order(CHANNEL, &origin) {
@@ -645,27 +644,17 @@ pub fn counter_status(order: &Order) -> i64 {
     }
 }
 
-fn counter_fields<'a>(app: &App, data: &'a Map<String, Value>) -> Result<Fields<'a>, Bad> {
-    let f = Fields::new(data);
-    check_merchant(app, &f, false)?;
-    Ok(f)
-}
-
 async fn counter_create(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let data = match accept(&app, &headers, &body, COUNTER_PARAM_ERROR) {
-        Ok(d) => d,
-        Err(resp) => return *resp,
-    };
-    let read = counter_fields(&app, &data).and_then(|f| {
+    let read = |f: &Fields| {
         let pay_mode = match f.opt_object("counter_param", "counter_param.")? {
             Some(param) => param.opt_str("pay_mode")?,
             None => None,
         };
-        read_counter(&f, |f| f.fen_number("total_amount"), pay_mode)
-    });
-    let input = match read {
+        read_counter(f, |f| f.fen_number("total_amount"), pay_mode)
+    };
+    let input = match accept(&app, &headers, &body, Family::Counter, read) {
         Ok(input) => input,
-        Err(msg) => return reply(&app, COUNTER_PARAM_ERROR, &msg, None),
+        Err(resp) => return *resp,
     };
     let order = match create_counter(&app, &input, API_CCSS) {
         Ok(order) => order,
@@ -691,13 +680,9 @@ async fn counter_create(State(app): State<Arc<App>>, headers: HeaderMap, body: B
 }
 
 async fn counter_query(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let data = match accept(&app, &headers, &body, COUNTER_PARAM_ERROR) {
-        Ok(d) => d,
-        Err(resp) => return *resp,
-    };
-    let out_order_no = match counter_fields(&app, &data).and_then(|f| Ok(f.str("out_order_no")?.to_owned())) {
+    let out_order_no = match accept(&app, &headers, &body, Family::Counter, |f| Ok(f.str("out_order_no")?.to_owned())) {
         Ok(no) => no,
-        Err(msg) => return reply(&app, COUNTER_PARAM_ERROR, &msg, None),
+        Err(resp) => return *resp,
     };
     let Some(order) = query_of(&app, &out_order_no, &[API_CCSS]) else {
         return reply(&app, ORDER_NOT_EXIST, "订单不存在", None);
@@ -729,13 +714,9 @@ async fn counter_query(State(app): State<Arc<App>>, headers: HeaderMap, body: By
 }
 
 async fn counter_close(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let data = match accept(&app, &headers, &body, COUNTER_PARAM_ERROR) {
-        Ok(d) => d,
-        Err(resp) => return *resp,
-    };
-    let out_order_no = match counter_fields(&app, &data).and_then(|f| Ok(f.str("out_order_no")?.to_owned())) {
+    let out_order_no = match accept(&app, &headers, &body, Family::Counter, |f| Ok(f.str("out_order_no")?.to_owned())) {
         Ok(no) => no,
-        Err(msg) => return reply(&app, COUNTER_PARAM_ERROR, &msg, None),
+        Err(resp) => return *resp,
     };
     match close_of(&app, &out_order_no, API_CCSS) {
         Ok(_) => reply(&app, COUNTER_OK, "操作成功", None),
