@@ -346,16 +346,13 @@ fn create_page(app: &App, body: &[u8], call: Call) -> Response {
     }
     let minute_ms = ms(app.store.rules.minute);
     let created = app.store.with(|st, now| {
-        if st.exists(CHANNEL, &input.order_no) {
-            return None;
-        }
-        let seq = st.next_seq();
-        let kind = OrderKind::Page { page: call.name().to_owned() };
-        let mut order = new_order(&input, kind, now, seq);
-        order.expires_ms = Some(now.saturating_add(input.expire_minutes.saturating_mul(minute_ms)));
-        order.return_url.clone_from(&input.return_url);
-        st.insert_page_order(order.clone());
-        Some(order)
+        st.create_page_order(CHANNEL, &input.order_no, |seq| {
+            let kind = OrderKind::Page { page: call.name().to_owned() };
+            let mut order = new_order(&input, kind, now, seq);
+            order.expires_ms = Some(now.saturating_add(input.expire_minutes.saturating_mul(minute_ms)));
+            order.return_url.clone_from(&input.return_url);
+            order
+        })
     });
     let Some(order) = created else {
         return param_error(Some(&input.order_no), "订单号重复");
@@ -441,12 +438,9 @@ async fn barcode(State(app): State<Arc<App>>, Extension(ctl): Extension<ConnCtl>
     // order, nothing charged.
     let scenario = if is_alipay_code(&auth_code) { Scenario::from_code(&auth_code) } else { Scenario::InvalidCode };
     let outcome = app.store.with(|st, now| {
-        if st.exists(CHANNEL, &input.order_no) {
-            return None;
-        }
-        let seq = st.next_seq();
-        let order = new_order(&input, OrderKind::Barcode { scenario }, now, seq);
-        Some(st.start_barcode(order, now))
+        st.create_barcode_order(CHANNEL, &input.order_no, now, |seq| {
+            new_order(&input, OrderKind::Barcode { scenario }, now, seq)
+        })
     });
     let (order, delivery) = match outcome {
         None => return param_error(Some(&input.order_no), "订单号重复"),

@@ -359,32 +359,29 @@ async fn unified_order(State(app): State<Arc<App>>, body: Bytes) -> Response {
         return error(&app, 4999, crate::state::DECLINED_MSG);
     }
     let created = app.store.with(|st, now| {
-        if st.exists(CHANNEL, &out_trade_no) {
-            return None;
-        }
-        let seq = st.next_seq();
-        let mut order = Order::new(
-            CHANNEL,
-            &out_trade_no,
-            &desk.app_id,
-            &order_title,
-            amount_fen,
-            OrderKind::Page { page: "unified".to_owned() },
-            (100 + seq).to_string(),
-            format!("{}2200{seq:016}", channel_stamp(now, "%Y%m%d")),
-            now,
-        );
-        order.api = "unified".to_owned();
-        order.method = Some("ali-pay".to_owned());
-        order.notify_url.clone_from(&desk.notify_url);
-        // Seed 002 names no expiry and no close call: an unpaid order stays payable, and a
-        // customer may pay long after the cashier stopped showing its page.
-        let token = format!("{:016X}{:016X}", fastrand::u64(..), seq);
-        order.extra.insert("token".to_owned(), token);
-        order.extra.insert("goodsDesc".to_owned(), goods_desc.clone());
-        order.extra.insert("thirdPartyUser".to_owned(), third_party_user.clone());
-        st.insert_page_order(order.clone());
-        Some(order)
+        st.create_page_order(CHANNEL, &out_trade_no, |seq| {
+            let mut order = Order::new(
+                CHANNEL,
+                &out_trade_no,
+                &desk.app_id,
+                &order_title,
+                amount_fen,
+                OrderKind::Page { page: "unified".to_owned() },
+                (100 + seq).to_string(),
+                format!("{}2200{seq:016}", channel_stamp(now, "%Y%m%d")),
+                now,
+            );
+            order.api = "unified".to_owned();
+            order.method = Some("ali-pay".to_owned());
+            order.notify_url.clone_from(&desk.notify_url);
+            // Seed 002 names no expiry and no close call: an unpaid order stays payable, and a
+            // customer may pay long after the cashier stopped showing its page.
+            let token = format!("{:016X}{:016X}", fastrand::u64(..), seq);
+            order.extra.insert("token".to_owned(), token);
+            order.extra.insert("goodsDesc".to_owned(), goods_desc.clone());
+            order.extra.insert("thirdPartyUser".to_owned(), third_party_user.clone());
+            order
+        })
     });
     let Some(order) = created else {
         return error(&app, DUPLICATE, "订单号重复");

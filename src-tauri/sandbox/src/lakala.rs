@@ -441,24 +441,22 @@ async fn legacy_micropay(
     let scenario = scenario_of(&auth_code);
     let method = wallet_of(&auth_code).unwrap_or("ALIPAY");
     let outcome = app.store.with(|st, now| {
-        if st.exists(CHANNEL, &out_trade_no) {
-            return None;
-        }
-        let seq = st.next_seq();
-        let mut order = Order::new(
-            CHANNEL,
-            &out_trade_no,
-            &app.lakala.merchant_no,
-            "聚合扫码",
-            amount_fen,
-            OrderKind::Barcode { scenario },
-            format!("{}{seq:010}", channel_stamp(now, "%Y%m%d")),
-            wallet_trade_no(method, now, seq),
-            now,
-        );
-        order.api = API_BACKEND_LEGACY.to_owned();
-        order.method = wallet_of(&auth_code).map(str::to_owned);
-        Some(st.start_barcode(order, now))
+        st.create_barcode_order(CHANNEL, &out_trade_no, now, |seq| {
+            let mut order = Order::new(
+                CHANNEL,
+                &out_trade_no,
+                &app.lakala.merchant_no,
+                "聚合扫码",
+                amount_fen,
+                OrderKind::Barcode { scenario },
+                format!("{}{seq:010}", channel_stamp(now, "%Y%m%d")),
+                wallet_trade_no(method, now, seq),
+                now,
+            );
+            order.api = API_BACKEND_LEGACY.to_owned();
+            order.method = wallet_of(&auth_code).map(str::to_owned);
+            order
+        })
     });
     let (order, delivery) = match outcome {
         None => return reply(&app, ORDER_EXISTS, "订单号重复", None),
@@ -495,25 +493,22 @@ async fn legacy_preorder(State(app): State<Arc<App>>, headers: HeaderMap, body: 
     }
     let lifetime = app.sandbox_minutes(DEFAULT_PAGE_MINUTES);
     let created = app.store.with(|st, now| {
-        if st.exists(CHANNEL, &out_trade_no) {
-            return None;
-        }
-        let seq = st.next_seq();
-        let mut order = Order::new(
-            CHANNEL,
-            &out_trade_no,
-            &app.lakala.merchant_no,
-            "聚合扫码",
-            amount_fen,
-            OrderKind::Page { page: "preorder".to_owned() },
-            format!("{}{seq:010}", channel_stamp(now, "%Y%m%d")),
-            wallet_trade_no("ALIPAY", now, seq),
-            now,
-        );
-        order.api = API_BACKEND_LEGACY.to_owned();
-        order.expires_ms = Some(now.saturating_add(lifetime));
-        st.insert_page_order(order.clone());
-        Some(order)
+        st.create_page_order(CHANNEL, &out_trade_no, |seq| {
+            let mut order = Order::new(
+                CHANNEL,
+                &out_trade_no,
+                &app.lakala.merchant_no,
+                "聚合扫码",
+                amount_fen,
+                OrderKind::Page { page: "preorder".to_owned() },
+                format!("{}{seq:010}", channel_stamp(now, "%Y%m%d")),
+                wallet_trade_no("ALIPAY", now, seq),
+                now,
+            );
+            order.api = API_BACKEND_LEGACY.to_owned();
+            order.expires_ms = Some(now.saturating_add(lifetime));
+            order
+        })
     });
     let Some(order) = created else {
         return reply(&app, ORDER_EXISTS, "订单号重复", None);

@@ -370,13 +370,11 @@ async fn micropay(
     let scenario = scenario_of(&auth_code);
     let method = wallet_of(&auth_code).unwrap_or("ALIPAY");
     let outcome = app.store.with(|st, now| {
-        if st.exists(CHANNEL, &pay.out_trade_no) {
-            return None;
-        }
-        let seq = st.next_seq();
-        let mut order = new_labs_order(&app, &pay, OrderKind::Barcode { scenario }, method, now, seq);
-        order.method = wallet_of(&auth_code).map(str::to_owned);
-        Some(st.start_barcode(order, now))
+        st.create_barcode_order(CHANNEL, &pay.out_trade_no, now, |seq| {
+            let mut order = new_labs_order(&app, &pay, OrderKind::Barcode { scenario }, method, now, seq);
+            order.method = wallet_of(&auth_code).map(str::to_owned);
+            order
+        })
     });
     let (order, delivery) = match outcome {
         None => return reply(&app, DUPLICATE, "商户订单号重复", None),
@@ -466,15 +464,12 @@ async fn preorder(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) 
     }
     let lifetime = app.sandbox_minutes(DEFAULT_PAGE_MINUTES);
     let created = app.store.with(|st, now| {
-        if st.exists(CHANNEL, &pay.out_trade_no) {
-            return None;
-        }
-        let seq = st.next_seq();
-        let kind = OrderKind::Page { page: "preorder".to_owned() };
-        let mut order = new_labs_order(&app, &pay, kind, &account_type, now, seq);
-        order.expires_ms = Some(now.saturating_add(lifetime));
-        st.insert_page_order(order.clone());
-        Some(order)
+        st.create_page_order(CHANNEL, &pay.out_trade_no, |seq| {
+            let kind = OrderKind::Page { page: "preorder".to_owned() };
+            let mut order = new_labs_order(&app, &pay, kind, &account_type, now, seq);
+            order.expires_ms = Some(now.saturating_add(lifetime));
+            order
+        })
     });
     let Some(order) = created else {
         return reply(&app, DUPLICATE, "商户订单号重复", None);

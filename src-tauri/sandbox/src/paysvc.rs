@@ -99,28 +99,25 @@ async fn create(State(app): State<Arc<App>>, body: Bytes) -> Response {
         return failed_to_create(crate::state::DECLINED_MSG);
     }
     let created = app.store.with(|st, now| {
-        if st.exists(CHANNEL, &order_no) {
-            return None;
-        }
-        let seq = st.next_seq();
-        let mut order = Order::new(
-            CHANNEL,
-            &order_no,
-            "支付服务",
-            &subject,
-            amount_fen,
-            OrderKind::Page { page: "page-pay".to_owned() },
-            seq.to_string(),
-            format!("{}2200{seq:016}", channel_stamp(now, "%Y%m%d")),
-            now,
-        );
-        order.api = "page-pay".to_owned();
-        order.method = Some("ALIPAY".to_owned());
-        // Seed 003 names no expiry and no close: the order reads PENDING until the customer pays,
-        // however late.
-        order.extra.insert("orderId".to_owned(), order_id.to_string());
-        st.insert_page_order(order.clone());
-        Some(order)
+        st.create_page_order(CHANNEL, &order_no, |seq| {
+            let mut order = Order::new(
+                CHANNEL,
+                &order_no,
+                "支付服务",
+                &subject,
+                amount_fen,
+                OrderKind::Page { page: "page-pay".to_owned() },
+                seq.to_string(),
+                format!("{}2200{seq:016}", channel_stamp(now, "%Y%m%d")),
+                now,
+            );
+            order.api = "page-pay".to_owned();
+            order.method = Some("ALIPAY".to_owned());
+            // Seed 003 names no expiry and no close: the order reads PENDING until the customer pays,
+            // however late.
+            order.extra.insert("orderId".to_owned(), order_id.to_string());
+            order
+        })
     });
     let Some(order) = created else {
         return failed_to_create("订单号已存在");

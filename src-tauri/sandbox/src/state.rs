@@ -558,6 +558,40 @@ impl State {
         self.orders.insert(key(&order.channel, &order.order_no), order);
     }
 
+    /// A new order numbered `order_no` on `channel`, made by `make` from the next sequence number;
+    /// `None` when the channel already has an order of that number (the number is not used up).
+    fn new_order(&mut self, channel: &str, order_no: &str, make: impl FnOnce(u64) -> Order) -> Option<Order> {
+        if self.exists(channel, order_no) {
+            return None;
+        }
+        let seq = self.next_seq();
+        Some(make(seq))
+    }
+
+    /// Records a new page order (see [`State::new_order`]) and returns it; `None`: a duplicate.
+    pub fn create_page_order(
+        &mut self,
+        channel: &str,
+        order_no: &str,
+        make: impl FnOnce(u64) -> Order,
+    ) -> Option<Order> {
+        let order = self.new_order(channel, order_no, make)?;
+        self.insert_page_order(order.clone());
+        Some(order)
+    }
+
+    /// Starts a new barcode payment (see [`State::new_order`]); `None`: a duplicate.
+    pub fn create_barcode_order(
+        &mut self,
+        channel: &str,
+        order_no: &str,
+        now: i64,
+        make: impl FnOnce(u64) -> Order,
+    ) -> Option<BarcodeOutcome> {
+        let order = self.new_order(channel, order_no, make)?;
+        Some(self.start_barcode(order, now))
+    }
+
     /// Closes a pending order (the merchant's close call). A paid order is refused;
     /// one already closed or failed is answered as it stands.
     pub fn close_order(
