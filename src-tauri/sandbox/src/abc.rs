@@ -17,9 +17,7 @@ use serde_json::value::RawValue;
 use crate::faults;
 use crate::money::{format_yuan, parse_yuan, Yuan};
 use crate::server::ConnCtl;
-use crate::state::{
-    channel_stamp, ms, BarcodeOutcome, FailReason, Order, OrderKind, OrderStatus, RefundRefusal, Scenario,
-};
+use crate::state::{channel_stamp, ms, FailReason, Order, OrderKind, OrderStatus, RefundRefusal, Scenario};
 use crate::{json_response, App};
 
 pub const CHANNEL: &str = "abc";
@@ -442,18 +440,11 @@ async fn barcode(State(app): State<Arc<App>>, Extension(ctl): Extension<ConnCtl>
             new_order(&input, OrderKind::Barcode { scenario }, now, seq)
         })
     });
-    let (order, delivery) = match outcome {
-        None => return param_error(Some(&input.order_no), "订单号重复"),
-        Some(BarcodeOutcome::Hang) => return faults::hang(&app, &ctl, "abc barcode", &input.order_no).await,
-        Some(BarcodeOutcome::Done { order, delivery }) => (order, delivery),
+    let outcome = outcome.ok_or_else(|| param_error(Some(&input.order_no), "订单号重复"));
+    let (order, delivery) = match faults::started(&app, &ctl, "abc barcode", &input.order_no, outcome).await {
+        Ok(started) => started,
+        Err(resp) => return resp,
     };
-    tracing::info!(
-        order_no = %order.order_no,
-        amount = %format_yuan(order.amount_fen),
-        status = ?order.status,
-        ?delivery,
-        "abc barcode"
-    );
     let resp = json_response(StatusCode::OK, &barcode_reply(&order));
     faults::deliver(delivery, &ctl, resp).await
 }

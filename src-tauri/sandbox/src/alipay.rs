@@ -42,8 +42,8 @@ use crate::money::{format_yuan, parse_yuan};
 use crate::server::ConnCtl;
 use crate::sign;
 use crate::state::{
-    channel_stamp, declined_amount, BarcodeOutcome, CloseReason, CloseRefusal, Delivery, FailReason, Order, OrderKind,
-    OrderStatus, RefundRefusal, RefundScope, Scenario, DECLINED_MSG,
+    channel_stamp, declined_amount, CloseReason, CloseRefusal, Delivery, FailReason, Order, OrderKind, OrderStatus,
+    RefundRefusal, RefundScope, Scenario, DECLINED_MSG,
 };
 use crate::wire::{parse_object, Bad, Fields};
 use crate::{json_bytes, json_response, App, SandboxOptions};
@@ -526,18 +526,11 @@ async fn pay(app: &App, ctl: &ConnCtl, f: &Fields<'_>) -> Response {
         }
         Ok(st.start_barcode(order, now))
     });
-    let (order, delivery) = match outcome {
-        Err(answer) => return signed(app, Method::Pay, answer),
-        Ok(BarcodeOutcome::Hang) => return faults::hang(app, ctl, "alipay trade.pay", &input.no).await,
-        Ok(BarcodeOutcome::Done { order, delivery }) => (order, delivery),
+    let outcome = outcome.map_err(|answer| signed(app, Method::Pay, answer));
+    let (order, delivery) = match faults::started(app, ctl, "alipay trade.pay", &input.no, outcome).await {
+        Ok(started) => started,
+        Err(resp) => return resp,
     };
-    tracing::info!(
-        order_no = %order.order_no,
-        amount = %format_yuan(order.amount_fen),
-        status = ?order.status,
-        ?delivery,
-        "alipay trade.pay"
-    );
     match delivery {
         // Scenario 95 on Alipay: charged, and the gateway says it does not know (signed, HTTP 200).
         Delivery::ServerError => signed(app, Method::Pay, unknown_error()),

@@ -11,8 +11,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use crate::money::format_yuan;
 use crate::server::ConnCtl;
-use crate::state::Delivery;
+use crate::state::{BarcodeOutcome, Delivery, Order};
 use crate::App;
 
 /// The faults switched on (`GET`/`POST /admin/faults`). Percentages are 0–100.
@@ -166,6 +167,31 @@ pub async fn hang(app: &App, ctl: &ConnCtl, call: &str, order_no: &str) -> Respo
     tokio::time::sleep(app.hang).await;
     ctl.drop_connection();
     StatusCode::GATEWAY_TIMEOUT.into_response()
+}
+
+/// A barcode payment as started: its order and how its reply goes (logged as `call`), or the
+/// response instead: the channel's refusal (`outcome`'s error), or for scenario 94 the dropped
+/// connection once it has hung.
+pub async fn started(
+    app: &App,
+    ctl: &ConnCtl,
+    call: &str,
+    order_no: &str,
+    outcome: Result<BarcodeOutcome, Response>,
+) -> Result<(Box<Order>, Delivery), Response> {
+    match outcome? {
+        BarcodeOutcome::Hang => Err(hang(app, ctl, call, order_no).await),
+        BarcodeOutcome::Done { order, delivery } => {
+            tracing::info!(
+                order_no = %order.order_no,
+                amount = %format_yuan(order.amount_fen),
+                status = ?order.status,
+                ?delivery,
+                "{call}"
+            );
+            Ok((order, delivery))
+        }
+    }
 }
 
 /// How a barcode scenario's unsigned reply reaches the client (normal, dropped, 500, garbled).

@@ -23,7 +23,7 @@ use serde_json::{json, Map, Value};
 use crate::faults;
 use crate::money::format_yuan;
 use crate::server::ConnCtl;
-use crate::state::{channel_stamp, BarcodeOutcome, FailReason, Order, OrderKind, OrderStatus, Scenario};
+use crate::state::{channel_stamp, FailReason, Order, OrderKind, OrderStatus, Scenario};
 use crate::wire::{parse_object, Bad, Fields};
 use crate::{json_response, App};
 
@@ -458,12 +458,11 @@ async fn legacy_micropay(
             order
         })
     });
-    let (order, delivery) = match outcome {
-        None => return reply(&app, ORDER_EXISTS, "订单号重复", None),
-        Some(BarcodeOutcome::Hang) => return faults::hang(&app, &ctl, "lakala legacy micropay", &out_trade_no).await,
-        Some(BarcodeOutcome::Done { order, delivery }) => (order, delivery),
+    let outcome = outcome.ok_or_else(|| reply(&app, ORDER_EXISTS, "订单号重复", None));
+    let (order, delivery) = match faults::started(&app, &ctl, "lakala legacy micropay", &out_trade_no, outcome).await {
+        Ok(started) => started,
+        Err(resp) => return resp,
     };
-    tracing::info!(order_no = %order.order_no, status = ?order.status, ?delivery, "lakala legacy micropay");
     let resp = match (order.status, order.fail) {
         (OrderStatus::Paid, _) => reply(
             &app,

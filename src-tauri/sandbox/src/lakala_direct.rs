@@ -24,7 +24,7 @@ use crate::lakala::{
 use crate::money::format_yuan;
 use crate::server::ConnCtl;
 use crate::sign;
-use crate::state::{BarcodeOutcome, CloseReason, CloseRefusal, Delivery, FailReason, Order, OrderKind, OrderStatus};
+use crate::state::{CloseReason, CloseRefusal, Delivery, FailReason, Order, OrderKind, OrderStatus};
 use crate::wire::{parse_object, Bad, Fields};
 use crate::{App, SandboxOptions};
 
@@ -376,20 +376,12 @@ async fn micropay(
             order
         })
     });
-    let (order, delivery) = match outcome {
-        None => return reply(&app, DUPLICATE, "商户订单号重复", None),
-        Some(BarcodeOutcome::Hang) => {
-            return crate::faults::hang(&app, &ctl, "lakala micropay", &pay.out_trade_no).await
-        }
-        Some(BarcodeOutcome::Done { order, delivery }) => (order, delivery),
-    };
-    tracing::info!(
-        order_no = %order.order_no,
-        amount = %format_yuan(order.amount_fen),
-        status = ?order.status,
-        ?delivery,
-        "lakala micropay"
-    );
+    let outcome = outcome.ok_or_else(|| reply(&app, DUPLICATE, "商户订单号重复", None));
+    let (order, delivery) =
+        match crate::faults::started(&app, &ctl, "lakala micropay", &pay.out_trade_no, outcome).await {
+            Ok(started) => started,
+            Err(resp) => return resp,
+        };
     let account_type = order.method.clone().unwrap_or_default();
     let value = match (order.status, order.fail) {
         (OrderStatus::Paid, _) => envelope(

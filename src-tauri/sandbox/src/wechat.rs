@@ -37,8 +37,8 @@ use crate::money::{format_yuan, parse_fen};
 use crate::server::ConnCtl;
 use crate::sign::{self, WechatSignType};
 use crate::state::{
-    channel_stamp, declined_amount, BarcodeOutcome, CloseReason, CloseRefusal, Delivery, FailReason, Order, OrderKind,
-    OrderStatus, RefundFate, RefundRefusal, RefundScope, Scenario,
+    channel_stamp, declined_amount, CloseReason, CloseRefusal, Delivery, FailReason, Order, OrderKind, OrderStatus,
+    RefundFate, RefundRefusal, RefundScope, Scenario,
 };
 use crate::wire::valid_order_no;
 use crate::{App, SandboxOptions};
@@ -448,18 +448,11 @@ async fn micropay(State(app): State<Arc<App>>, Extension(ctl): Extension<ConnCtl
         }
         Ok(st.start_barcode(order, now))
     });
-    let (order, delivery) = match outcome {
-        Err(refusal) => return reply(&app, req.ty, refusal),
-        Ok(BarcodeOutcome::Hang) => return faults::hang(&app, &ctl, "wechat micropay", no).await,
-        Ok(BarcodeOutcome::Done { order, delivery }) => (order, delivery),
+    let outcome = outcome.map_err(|refusal| reply(&app, req.ty, refusal));
+    let (order, delivery) = match faults::started(&app, &ctl, "wechat micropay", no, outcome).await {
+        Ok(started) => started,
+        Err(resp) => return resp,
     };
-    tracing::info!(
-        order_no = %order.order_no,
-        amount = %format_yuan(order.amount_fen),
-        status = ?order.status,
-        ?delivery,
-        "wechat micropay"
-    );
     let answer = match (order.status, order.fail) {
         (OrderStatus::Paid, _) => Outcome::Success(paid_fields(&order, order.amount_fen, "MICROPAY")),
         (OrderStatus::Pending, _) => fail("USERPAYING", "需要用户输入支付密码"),
