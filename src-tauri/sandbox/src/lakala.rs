@@ -416,6 +416,31 @@ pub fn close_of(app: &App, order_no: &str, api: &str) -> Result<Order, crate::st
 
 // ---------------------------------------------------------------- legacy scan calls
 
+/// An order of seed 000's legacy calls (micropay, the aggregated QR); `wallet` makes its trade number.
+fn legacy_order(
+    app: &App,
+    out_trade_no: &str,
+    amount_fen: i64,
+    kind: OrderKind,
+    wallet: &str,
+    now: i64,
+    seq: u64,
+) -> Order {
+    let mut order = Order::new(
+        CHANNEL,
+        out_trade_no,
+        &app.lakala.merchant_no,
+        "聚合扫码",
+        amount_fen,
+        kind,
+        format!("{}{seq:010}", channel_stamp(now, "%Y%m%d")),
+        wallet_trade_no(wallet, now, seq),
+        now,
+    );
+    order.api = API_BACKEND_LEGACY.to_owned();
+    order
+}
+
 fn legacy_fail(reason: FailReason) -> (&'static str, &'static str) {
     match reason {
         FailReason::InsufficientFunds => ("BBS11112", "余额不足"),
@@ -442,18 +467,8 @@ async fn legacy_micropay(
     let method = wallet_of(&auth_code).unwrap_or("ALIPAY");
     let outcome = app.store.with(|st, now| {
         st.create_barcode_order(CHANNEL, &out_trade_no, now, |seq| {
-            let mut order = Order::new(
-                CHANNEL,
-                &out_trade_no,
-                &app.lakala.merchant_no,
-                "聚合扫码",
-                amount_fen,
-                OrderKind::Barcode { scenario },
-                format!("{}{seq:010}", channel_stamp(now, "%Y%m%d")),
-                wallet_trade_no(method, now, seq),
-                now,
-            );
-            order.api = API_BACKEND_LEGACY.to_owned();
+            let kind = OrderKind::Barcode { scenario };
+            let mut order = legacy_order(&app, &out_trade_no, amount_fen, kind, method, now, seq);
             order.method = wallet_of(&auth_code).map(str::to_owned);
             order
         })
@@ -493,18 +508,8 @@ async fn legacy_preorder(State(app): State<Arc<App>>, headers: HeaderMap, body: 
     let lifetime = app.sandbox_minutes(DEFAULT_PAGE_MINUTES);
     let created = app.store.with(|st, now| {
         st.create_page_order(CHANNEL, &out_trade_no, |seq| {
-            let mut order = Order::new(
-                CHANNEL,
-                &out_trade_no,
-                &app.lakala.merchant_no,
-                "聚合扫码",
-                amount_fen,
-                OrderKind::Page { page: "preorder".to_owned() },
-                format!("{}{seq:010}", channel_stamp(now, "%Y%m%d")),
-                wallet_trade_no("ALIPAY", now, seq),
-                now,
-            );
-            order.api = API_BACKEND_LEGACY.to_owned();
+            let kind = OrderKind::Page { page: "preorder".to_owned() };
+            let mut order = legacy_order(&app, &out_trade_no, amount_fen, kind, "ALIPAY", now, seq);
             order.expires_ms = Some(now.saturating_add(lifetime));
             order
         })
