@@ -447,7 +447,10 @@ impl Channel for CashdeskChannel {
     }
 
     fn name(&self, lang: Lang) -> &'static str {
-        lang.pick("收银台", "Cashier desk")
+        match lang {
+            Lang::Zh => "收银台",
+            Lang::En => "Cashier desk",
+        }
     }
 
     fn capabilities(&self) -> &Capabilities {

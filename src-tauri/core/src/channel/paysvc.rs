@@ -278,7 +278,10 @@ impl Channel for PaysvcChannel {
     }
 
     fn name(&self, lang: Lang) -> &'static str {
-        lang.pick("支付宝网页支付", "Alipay page pay")
+        match lang {
+            Lang::Zh => "支付宝网页支付",
+            Lang::En => "Alipay page pay",
+        }
     }
 
     fn capabilities(&self) -> &Capabilities {

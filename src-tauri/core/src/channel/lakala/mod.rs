@@ -603,7 +603,10 @@ impl Channel for LakalaChannel {
     }
 
     fn name(&self, lang: Lang) -> &'static str {
-        lang.pick("拉卡拉", "Lakala")
+        match lang {
+            Lang::Zh => "拉卡拉",
+            Lang::En => "Lakala",
+        }
     }
 
     fn capabilities(&self) -> &Capabilities {
