@@ -5,12 +5,12 @@
 
 use super::errors::ManageError;
 use super::export::{export_range, payment_head, refund_head, refund_record, CsvFile, ExportKind, PAGE};
-use super::reports::{instant_text, parse_date, DayPoint, GroupKind, GroupView, Money, MAX_RANGE_DAYS};
+use super::reports::{instant_text, state_text, DayPoint, GroupKind, GroupView, Money};
 use super::Cashier;
 use crate::hq::report::{self, By, ChainReport, ChainRow};
 use crate::hq::{HqError, Server};
 use crate::i18n::Lang;
-use crate::ledger::{now_ms, RefundState, State, Status, Tally};
+use crate::ledger::{now_ms, Tally};
 use crate::money::Fen;
 use crate::text::local_time;
 use serde::Serialize;
@@ -95,11 +95,7 @@ impl Cashier {
 
     /// The chain's business days `from` to `to` (inclusive).
     pub async fn chain_view(&self, from: &str, to: &str) -> Result<ChainView, ManageError> {
-        let (first, last) = (parse_date(from)?, parse_date(to)?);
-        let days = (last - first).num_days() + 1;
-        if !(1..=MAX_RANGE_DAYS).contains(&days) {
-            return Err(ManageError::Range);
-        }
+        let (first, last) = crate::days::parse_span(from, to)?;
         let client = self.chain_server()?.connect().await.map_err(ManageError::Chain)?;
         let cutoff = self.config().business_day.cutoff_hour;
         let totals = |by| report::totals(&client, first, last, cutoff, by);
@@ -145,22 +141,16 @@ impl Cashier {
                 .collect(),
             unresolved: unresolved
                 .into_iter()
-                .map(|u| {
-                    let state_text = match u.kind {
-                        "refund" => RefundState::parse(&u.state).map(|s| s.label(lang)),
-                        _ => State::parse(&u.state).map(|s| Status::of(s, Fen::ZERO, Fen::ZERO).label(lang)),
-                    };
-                    ChainUnresolvedView {
-                        till_id: u.till_id,
-                        what: u.kind.into(),
-                        state_text: state_text.map_or(u.state.clone(), str::to_string),
-                        state: u.state,
-                        channel_name: self.channel(&u.channel).map_or(u.channel.clone(), |c| c.name(lang).into()),
-                        id: u.id,
-                        payment_id: u.payment_id,
-                        amount: u.amount.into(),
-                        time_text: instant_text(u.created_at),
-                    }
+                .map(|u| ChainUnresolvedView {
+                    till_id: u.till_id,
+                    what: u.kind.into(),
+                    state_text: state_text(u.kind, &u.state, lang),
+                    state: u.state,
+                    channel_name: self.channel(&u.channel).map_or(u.channel.clone(), |c| c.name(lang).into()),
+                    id: u.id,
+                    payment_id: u.payment_id,
+                    amount: u.amount.into(),
+                    time_text: instant_text(u.created_at),
                 })
                 .collect(),
             tills: tills

@@ -117,6 +117,15 @@ impl From<LedgerError> for ManageError {
     }
 }
 
+impl From<crate::days::SpanError> for ManageError {
+    fn from(e: crate::days::SpanError) -> Self {
+        match e {
+            crate::days::SpanError::NotADay(text) => ManageError::Date(text),
+            crate::days::SpanError::OutOfRange => ManageError::Range,
+        }
+    }
+}
+
 impl From<PeopleError> for ManageError {
     fn from(e: PeopleError) -> Self {
         ManageError::People(e)

@@ -2,7 +2,6 @@
 //! spreadsheet programs read the Chinese right), and a Z/X report as a printable HTML page.
 
 use super::errors::ManageError;
-use super::reports::parse_date;
 use super::reports::{instant_text, ShiftReport};
 use super::view::local_time;
 use super::Cashier;
@@ -129,10 +128,7 @@ pub(super) fn export_range(
     to: &str,
     cutoff: u32,
 ) -> Result<(NaiveDate, NaiveDate, (i64, i64)), ManageError> {
-    let (first, last) = (parse_date(from)?, parse_date(to)?);
-    if last < first || (last - first).num_days() >= super::reports::MAX_RANGE_DAYS {
-        return Err(ManageError::Range);
-    }
+    let (first, last) = crate::days::parse_span(from, to)?;
     Ok((first, last, (DayRange::of(first, cutoff).from_ms, DayRange::of(last, cutoff).to_ms)))
 }
 

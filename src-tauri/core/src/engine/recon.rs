@@ -373,7 +373,7 @@ pub fn day_bounds(day: NaiveDate) -> (i64, i64) {
 
 /// A business day typed `YYYY-MM-DD`.
 pub fn parse_day(text: &str) -> Result<NaiveDate, ReconError> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| ReconError::Date(text.to_string()))
+    crate::days::parse_day(text).ok_or_else(|| ReconError::Date(text.to_string()))
 }
 
 /// The channel's business day containing `ms`.

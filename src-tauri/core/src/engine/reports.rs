@@ -12,9 +12,6 @@ use crate::paycode;
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-/// The longest range report, in days.
-pub const MAX_RANGE_DAYS: i64 = 366;
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Money {
     pub fen: i64,
@@ -199,7 +196,7 @@ impl From<&Shift> for ShiftInfo {
 }
 
 /// An unfinished payment's or refund's state, named as everywhere else.
-fn state_text(what: &str, state: &str, lang: Lang) -> String {
+pub(super) fn state_text(what: &str, state: &str, lang: Lang) -> String {
     let named = match what {
         "refund" => crate::ledger::RefundState::parse(state).map(|s| s.label(lang)),
         _ => crate::ledger::State::parse(state).map(|s| s.label(lang)),
@@ -260,8 +257,8 @@ pub fn instant_text(ms: i64) -> String {
     }
 }
 
-pub(super) fn parse_date(text: &str) -> Result<NaiveDate, ManageError> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| ManageError::Date(text.into()))
+fn parse_date(text: &str) -> Result<NaiveDate, ManageError> {
+    crate::days::parse_day(text).ok_or_else(|| ManageError::Date(text.into()))
 }
 
 impl Cashier {
@@ -371,11 +368,8 @@ impl Cashier {
 
     /// Business days `from` to `to`, inclusive, with one point per day.
     pub fn range_report(&self, from: &str, to: &str) -> Result<RangeReport, ManageError> {
-        let (first, last) = (parse_date(from)?, parse_date(to)?);
+        let (first, last) = crate::days::parse_span(from, to)?;
         let days = (last - first).num_days() + 1;
-        if !(1..=MAX_RANGE_DAYS).contains(&days) {
-            return Err(ManageError::Range);
-        }
         let dates: Vec<NaiveDate> = (0..days).map(|i| first + Duration::days(i)).collect();
         let mut bounds: Vec<i64> = dates.iter().map(|d| DayRange::of(*d, self.cutoff()).from_ms).collect();
         let end = DayRange::of(last, self.cutoff()).to_ms;
