@@ -1,5 +1,5 @@
 // Which charge the screen follows (docs/ui-contract.md, "Charges"). Pure helpers shared by the
-// clerk window (state.svelte.ts) and the customer display (display.ts). Nothing here touches money:
+// clerk window (chargeFlow.svelte.ts) and the customer display (display.ts). Nothing here touches money:
 // the charge's amount is the core's `amountText`, shown as it is.
 
 import type { Channel } from './api';

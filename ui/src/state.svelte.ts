@@ -1,6 +1,8 @@
-// The application state (Svelte 5 runes) and the actions the screens call. Everything about money
-// and payment state comes from the core: this file only stores what the core sent and forwards what
-// the clerk did.
+// The clerk window's state (Svelte 5 runes): it composes the flows, each in a module of its own
+// (amount entry, tender, charge, scan, QR payment, the payment on screen, scanner settings, today's
+// list, alerts, notice, keys), starts up, follows the core's events and opens the manager's screens.
+// Everything about money and payment state comes from the core: the flows only store what the core
+// sent and forward what the clerk did. The screens read the flows' state here, flat.
 
 import {
   api,
@@ -9,125 +11,46 @@ import {
   subscribe,
   type Bootstrap,
   type LedgerCheckView,
-  type CameraPreview,
-  type Channel,
   type Lang,
-  type OwnScanSource,
-  type PaymentAlert,
-  type PaymentView,
-  type ScanEvent,
-  type ScannerSettingsView,
-  type ScannerStates,
-  type Scanners,
-  type TenderMethod,
-  type Today,
 } from './api';
-import type { ChargeView, KioskInfo, Tender } from './charges';
-import { canDismiss, chargeFromBoot, enterAction, nextCharge, openCharge as toCollect, preferredChannel } from './chargeFlow';
-import { amountKeyFromEvent, editAmount, type AmountKey } from './amountEdit';
-import { KeypadArm, wishKey, type Want } from './keypadArm';
+import type { KioskInfo } from './charges';
+import { enterAction } from './chargeFlow';
 import { translate, type MessageKey } from './i18n';
-import { mergeView, rememberView, resultKind } from './payment';
-import { playSound } from './sounds';
-import {
-  hasMethodPicker,
-  loadTender,
-  nextChannel,
-  pickChannel,
-  pickMethod,
-  saveTender,
-  sessionStore,
-  showsTenderBar,
-} from './tender';
-import {
-  FIELD_LABELS,
-  formFromScanners,
-  isOwnSource,
-  scannersFromForm,
-  scannerStatus,
-  scanSound,
-  wedgeConfig,
-  type NumberField,
-  type ScannerForm,
-} from './scanners';
-import { maskEcho, WedgeCapture } from './wedgeCapture';
+import { resultKind } from './payment';
 import { Approvals } from './approval.svelte';
 import { IdleTimer, type IdleConfig } from './idle';
 import { ManagerArea, type ManagerTab } from './manager.svelte';
 import { PaymentDetailState } from './paymentDetail.svelte';
 import { People } from './people.svelte';
 import { PrinterSettings, PrintQueue } from './printing.svelte';
-
-export interface ScanSession {
-  /** the amount as the core formatted it (check_amount) */
-  amountText: string;
-  /** the amount as the clerk typed it: what was sent to arm_scan */
-  typed: string;
-  manual: string;
-  echo: string;
-  busy: boolean;
-  error: string | null;
-}
-
-/** The scanner settings screen. */
-export interface SettingsSession {
-  /** null until the settings are read */
-  form: ScannerForm | null;
-  ports: ScannerSettingsView['ports'];
-  cameras: ScannerSettingsView['cameras'];
-  busy: null | 'load' | 'refresh' | 'save';
-  /** the core's message (save refused, read failed) or the UI's own (not a whole number) */
-  error: string | null;
-  /** the field that is not a whole number */
-  invalid: NumberField | null;
-}
+import { Notice } from './notice.svelte';
+import { Alerts } from './alerts.svelte';
+import { TodayList } from './today.svelte';
+import { TenderSelection } from './tender.svelte';
+import { ChargeFollow } from './chargeFlow.svelte';
+import { ActivePayment } from './payment.svelte';
+import { AmountEntry } from './amountEntry.svelte';
+import { ScanFlow } from './scan.svelte';
+import { ScannerSettings } from './scannerSettings.svelte';
+import { startQrPayment } from './qrPayment';
+import { counterKeydown } from './counterKeys';
 
 const TODAY_REFRESH_MS = 30_000;
-/** a waiting payment is cancelled by a second Esc (or Cancel) within this long of the first */
-export const CANCEL_CONFIRM_MS = 3_000;
-const NOTICE_MS = 6_000;
-const CACHE_LIMIT = 100;
 
 export class AppState {
   lang = $state<Lang>('zh');
   status = $state<'starting' | 'ready' | 'unreachable'>('starting');
   fatalDetail = $state<string | null>(null);
   boot = $state<Bootstrap | null>(null);
-  channelId = $state('');
-  amount = $state('');
-  amountError = $state<string | null>(null);
+  /** a command started from the keypad (the amount's check, a QR) or the language switch */
   busy = $state<null | 'check' | 'qr' | 'lang'>(null);
-  scan = $state<ScanSession | null>(null);
-  active = $state<PaymentView | null>(null);
-  activeError = $state<string | null>(null);
-  cancelBusy = $state(false);
-  today = $state<Today | null>(null);
-  todayError = $state(false);
-  alerts = $state<PaymentAlert[]>([]);
-  notice = $state<string | null>(null);
   now = $state(Date.now());
-  /** `[scanners]` as the core last sent it (bootstrap, settings) */
-  scanners = $state<Scanners | null>(null);
-  /** live state of the serial scanner and the camera (`scanner-state` events) */
-  scannerState = $state<ScannerStates | null>(null);
-  /** the latest camera frame while the scan overlay is open */
-  preview = $state<CameraPreview | null>(null);
-  /** the scanner settings screen, when open */
-  settings = $state<SettingsSession | null>(null);
   /** the ledger's start-up integrity check: payments wait while `checking` */
   ledgerCheck = $state<LedgerCheckView['state']>('intact');
-
-  /** the method picked per channel (code), for the session */
-  methodCodes = $state<Record<string, string>>({});
   /** the manager area, when open */
   manager = $state<ManagerArea | null>(null);
   /** the payment detail, when open (over the main screen or the manager area) */
   detail = $state<PaymentDetailState | null>(null);
-  /** the charge followed (`Bootstrap.charge`, then `charge-update`); a final one stays until its
-   * payment's result is dismissed */
-  charge = $state.raw<ChargeView | null>(null);
-  /** `cancel_charge` is on its way */
-  chargeBusy = $state(false);
 
   /** who is signed in; the sign-in screen */
   readonly people = new People({
@@ -155,96 +78,77 @@ export class AppState {
   /** the idle lock (App.svelte feeds it `idleConfig`) */
   readonly idle = new IdleTimer(() => void this.people.lock());
 
-  /** kiosk mode: only the kiosk screens show (no header, sign-in, settings, manager area, idle lock) */
-  kiosk: KioskInfo | null = $derived(this.boot?.kiosk ?? null);
-  /**
-   * The clerk window reads scans: its wedge capture, and the serial scanner's and camera's `scan`
-   * events. The one rule: never in kiosk mode, where the kiosk reads its own (and the clerk's
-   * notices and payment overlay must not show to the customer).
-   */
-  readsScans: boolean = $derived(this.kiosk === null);
-  /** the charge to collect now: the amount is locked to it and the tender actions pass it */
-  openCharge: ChargeView | null = $derived(toCollect(this.charge));
-  /** what the amount display shows: the charge's amount (the core's text), else what was typed */
-  amountShown: string = $derived(this.openCharge ? this.openCharge.amountText : this.amount);
-  /** the charge's preferred tender (Enter starts it), or null */
-  preferredTender: Tender | null = $derived(this.openCharge?.tender ?? null);
+  // ---------------------------------------------------------------- the flows
 
-  channel: Channel | null = $derived(
-    this.boot?.channels.find((c) => c.id === this.channelId) ?? this.boot?.channels[0] ?? null,
-  );
-  /** the tender a QR payment on the selected channel uses; null when the channel has no choice */
-  method: TenderMethod | null = $derived(pickMethod(this.channel, this.methodCodes[this.channel?.id ?? '']));
-  /** the method picker is shown (the selected channel does QR and offers methods) */
-  methodPicker: boolean = $derived(hasMethodPicker(this.channel));
-  /** the tender bar is shown (more than one channel, or a method to pick) */
-  tenderBar: boolean = $derived(showsTenderBar(this.boot?.channels ?? [], this.channel));
-  /** the clerk cannot change the tender now (a check, a payment, the scan overlay or the settings are under way) */
-  tenderLocked: boolean = $derived(
-    this.busy !== null || this.scan !== null || this.active !== null || this.settings !== null,
-  );
-  /** a payment, the scan overlay or an amount check is under way: the idle lock waits */
-  private idleBusy: boolean = $derived(
-    this.busy !== null || this.scan !== null || (this.active !== null && resultKind(this.active) === null),
-  );
-  /** what Enter starts on the selected channel: the scan, or the QR a charge prefers */
-  enterAction: 'scan' | 'qr' = $derived(enterAction(this.channel, this.preferredTender));
-  /** what the idle lock runs on: signing in is required, someone is signed in, nothing under way
-   * (never in kiosk mode: the kiosk resets itself) */
-  idleConfig: IdleConfig = $derived({
-    enabled: this.kiosk === null && this.people.info.signInRequired && this.people.session !== null,
-    busy: this.idleBusy,
-    timeoutMs: this.people.info.idleLockMs,
+  readonly notices: Notice = new Notice();
+  readonly alertList: Alerts = new Alerts({
+    arrived: () => void this.refreshToday(),
+    ackFailed: (e) => this.showNotice(this.errorText(e)),
   });
-  /** the keypad armed the scan: the next payment code pays the amount on screen */
-  keypadArmed = $state(false);
-  /** App.svelte tells `keypadArm` whenever this changes */
-  keypadWantKey: string = $derived.by(() => {
-    const w = this.keypadWant;
-    return w === null ? '' : w === 'hands-off' ? 'hands-off' : wishKey(w);
+  readonly todayList: TodayList = new TodayList({
+    // nobody signed in: the core would refuse (`signed_out`); read it once someone signs in.
+    // The kiosk shows no list.
+    skip: () => this.signInShown || this.kiosk !== null,
+    read: (t) => this.payment.takeToday(t),
   });
-  /** how long the keypad waits for the amount to be still before arming: longer than the gaps
-   * between a wedge scanner's keys, so what a wedge types is never armed */
-  keypadArmDelayMs: number = $derived(Math.max(250, 3 * (this.scanners?.wedge.max_gap_ms ?? 50)));
-  /** the header's scanner pill: null when neither the serial scanner nor the camera is enabled */
-  scannerPill = $derived(
-    scannerStatus((k, v) => this.t(k, v), this.scanners, this.scannerState, this.scan !== null),
-  );
-
-  /** latest view of each payment seen (events and command replies), to order out-of-order arrivals */
-  private views = new Map<string, PaymentView>();
-  /** when the current countdown of a payment started: [deadlineAtMs, startMs] */
-  private countdowns = new Map<string, [number, number]>();
-  private sounded = new Set<string>();
-  private noticeTimer: number | undefined;
-  private todayInFlight = false;
-  private todayAgain = false;
-  private unlisten: (() => void) | null = null;
-  private timers: number[] = [];
-  /** the "paid" screen's way back to the keypad (`[counter] paid_close_seconds`) */
-  private paidCloseTimer: number | undefined;
-  /** the first Esc (or Cancel) on a payment under way asks for a second one until then */
-  cancelArmedUntil = $state<number | null>(null);
-  /** the payments the clerk cancelled on purpose: their end is "cancelled", not a failure */
-  private cancelledByClerk = new Set<string>();
-  /** when "paid" goes back to the keypad by itself (for its countdown), or null */
-  paidCloseAtMs = $state<number | null>(null);
-  /** the charge whose preferred channel was selected (once per charge) */
-  private preselectedFor: string | null = null;
-  /** the charge selected its own channel: the clerk's choice comes back when it ends */
-  private channelByCharge = false;
-
-  readonly capture = new WedgeCapture({
-    isOff: () => !this.readsScans,
-    isScanMode: () => this.scan !== null && this.active === null,
-    onEntry: (v) => {
-      if (this.scan) {
-        this.scan.manual = v.manual;
-        this.scan.echo = v.echo;
-      }
+  readonly tender: TenderSelection = new TenderSelection({
+    channels: () => this.boot?.channels ?? [],
+    defaultChannel: () => this.boot?.defaultChannel ?? '',
+    locked: () => this.tenderLocked,
+    changed: () => (this.amountError = null), // it was about the other tender's attempt
+  });
+  readonly chargeFlow: ChargeFollow = new ChargeFollow({
+    kiosk: () => this.kiosk !== null,
+    paymentShown: () => this.active !== null,
+    tenderLocked: () => this.tenderLocked,
+    channels: () => this.boot?.channels ?? [],
+    preferChannel: (id) => {
+      if (this.tender.preferForCharge(id)) this.amountError = null;
     },
-    onScan: (code) => void this.submitCode(code, 'wedge'),
-    onManualSubmit: (text) => void this.submitCode(text, 'manual'),
+    restoreChannel: () => this.tender.backFromCharge(),
+    say: (text) => (this.amountError = text),
+    errorText: (e) => this.errorText(e),
+  });
+  readonly payment: ActivePayment = new ActivePayment({
+    tick: (nowMs) => (this.now = nowMs),
+    ended: () => void this.refreshToday(),
+    updated: (id) => {
+      // the detail on screen shows this payment: read its history and refunds again
+      if (this.detail?.id === id && this.detail.busy === null) void this.detail.load();
+    },
+    paidCloseSeconds: () => this.boot?.counter?.paid_close_seconds ?? 0,
+    kiosk: () => this.kiosk !== null,
+    covered: () => this.covered,
+    finished: (kind) => {
+      this.entry.afterPayment(kind);
+      // a charge that ended with this payment goes now; one still open stays for another try
+      this.chargeFlow.settle();
+      void this.refreshToday();
+    },
+    errorText: (e) => this.errorText(e),
+  });
+  readonly entry: AmountEntry = new AmountEntry({
+    locked: () => this.busy !== null || this.scan !== null || this.active !== null || this.covered,
+    // the kiosk arms its own scans; the overlay, a payment or a command under way own the arming
+    handsOff: () =>
+      this.status !== 'ready' || this.kiosk !== null || this.scan !== null || this.active !== null || this.busy !== null,
+    blocked: () => this.covered || this.settings !== null || this.chargeBusy,
+    channel: () => this.channel,
+    charge: () => this.openCharge,
+    scanners: () => this.scanners,
+  });
+  readonly scanning: ScanFlow = new ScanFlow({
+    t: (k, vars) => this.t(k, vars),
+    errorText: (e) => this.errorText(e),
+    showNotice: (text) => this.showNotice(text),
+    readsScans: () => this.readsScans,
+    ready: () => this.status === 'ready',
+    paymentShown: () => this.active !== null,
+    showPayment: (v) => this.payment.show(v),
+    pinTyped: () => this.signInShown || this.approvals.prompt !== null,
+    settingsOpen: () => this.settings !== null,
+    keypadWant: () => this.keypadWant,
+    keypadArm: this.entry.arm,
     snapshot: () => {
       const amount = this.amount;
       const pin = this.people.form.pin;
@@ -255,21 +159,131 @@ export class AppState {
         if (this.approvals.prompt && promptPin !== undefined) this.approvals.prompt.pin = promptPin;
       };
     },
-    onPassiveScan: (code) => void this.passiveScan(code),
+    openReceipt: (paymentId, message) => this.openReceipt(paymentId, message),
+    closed: () => this.chargeFlow.settle(),
+  });
+  readonly scannerSettings: ScannerSettings = new ScannerSettings({
+    t: (k, vars) => this.t(k, vars),
+    errorText: (e) => this.errorText(e),
+    withApproval: this.withApproval,
+    canOpen: () => this.canOpenSettings,
+    scanners: () => this.scanners,
+    took: (v) => this.scanning.takeView(v),
+    tookState: (st) => this.scanning.takeState(st),
+    closed: () => this.chargeFlow.settle(),
   });
 
-  readonly keypadArm = new KeypadArm({
-    arm: (w) => api.armScan(w.channel, w.amountText, w.charge),
-    disarm: () => api.disarmScan(),
-    want: () => this.keypadWant,
-    onArmed: (armed) => (this.keypadArmed = armed),
+  // ---------------------------------------------------------------- the flows' state, flat for the screens
+
+  get amount() { return this.entry.amount; }
+  set amount(v) { this.entry.amount = v; }
+  get amountError() { return this.entry.error; }
+  set amountError(v) { this.entry.error = v; }
+  get amountShown() { return this.entry.shown; }
+  get keypadArmed() { return this.entry.armed; }
+  /** What the keypad would arm now (see keypadArm.ts). */
+  get keypadWant() { return this.entry.want; }
+  get keypadWantKey() { return this.entry.wantKey; }
+  get keypadArmDelayMs() { return this.entry.armDelayMs; }
+  readonly keypadArm = this.entry.arm;
+  readonly press = this.entry.press;
+
+  get channelId() { return this.tender.channelId; }
+  set channelId(v) { this.tender.channelId = v; }
+  get methodCodes() { return this.tender.methodCodes; }
+  set methodCodes(v) { this.tender.methodCodes = v; }
+  get channel() { return this.tender.channel; }
+  get method() { return this.tender.method; }
+  get methodPicker() { return this.tender.methodPicker; }
+  get tenderBar() { return this.tender.tenderBar; }
+  readonly setChannel = this.tender.setChannel;
+  readonly selectMethod = this.tender.selectMethod;
+  readonly methodsOf = this.tender.methodsOf;
+
+  get charge() { return this.chargeFlow.charge; }
+  set charge(v) { this.chargeFlow.charge = v; }
+  get chargeBusy() { return this.chargeFlow.busy; }
+  get openCharge() { return this.chargeFlow.open; }
+  readonly applyCharge = this.chargeFlow.apply;
+  readonly cancelCharge = this.chargeFlow.cancel;
+
+  get active() { return this.payment.view; }
+  set active(v) { this.payment.view = v; }
+  get activeError() { return this.payment.error; }
+  get cancelBusy() { return this.payment.cancelBusy; }
+  get cancelArmedUntil() { return this.payment.cancelArmedUntil; }
+  set cancelArmedUntil(v) { this.payment.cancelArmedUntil = v; }
+  get paidCloseAtMs() { return this.payment.paidCloseAtMs; }
+  readonly applyUpdate = this.payment.update;
+  readonly requestCancel = this.payment.requestCancel;
+  readonly cancelledOnPurpose = this.payment.cancelledOnPurpose;
+  readonly finishPayment = this.payment.finish;
+  readonly countdownStart = this.payment.countdownStart;
+
+  get scan() { return this.scanning.session; }
+  set scan(v) { this.scanning.session = v; }
+  get preview() { return this.scanning.preview; }
+  set preview(v) { this.scanning.preview = v; }
+  get scanners() { return this.scanning.scanners; }
+  get scannerState() { return this.scanning.scannerState; }
+  get scannerPill() { return this.scanning.pill; }
+  readonly capture = this.scanning.capture;
+  readonly closeScan = this.scanning.close;
+  readonly manualInput = this.scanning.manualInput;
+  readonly submitManual = this.scanning.submitManual;
+  readonly submitCode = this.scanning.submitCode;
+  readonly passiveScan = this.scanning.passiveScan;
+  readonly handleScanEvent = this.scanning.handleScanEvent;
+
+  get settings() { return this.scannerSettings.session; }
+  set settings(v) { this.scannerSettings.session = v; }
+  readonly openSettings = this.scannerSettings.open;
+  readonly refreshSettings = this.scannerSettings.refresh;
+  readonly saveSettings = this.scannerSettings.save;
+  readonly closeSettings = this.scannerSettings.close;
+
+  get today() { return this.todayList.today; }
+  set today(v) { this.todayList.today = v; }
+  get todayError() { return this.todayList.error; }
+  readonly refreshToday = this.todayList.refresh;
+
+  get alerts() { return this.alertList.list; }
+  readonly dismissAlert = this.alertList.dismiss;
+
+  get notice() { return this.notices.text; }
+  readonly showNotice = this.notices.show;
+  readonly dismissNotice = this.notices.dismiss;
+
+  // ---------------------------------------------------------------- what the screens derive
+
+  /** kiosk mode: only the kiosk screens show (no header, sign-in, settings, manager area, idle lock) */
+  kiosk: KioskInfo | null = $derived(this.boot?.kiosk ?? null);
+  /**
+   * The clerk window reads scans: its wedge capture, and the serial scanner's and camera's `scan`
+   * events. The one rule: never in kiosk mode, where the kiosk reads its own (and the clerk's
+   * notices and payment overlay must not show to the customer).
+   */
+  readsScans: boolean = $derived(this.kiosk === null);
+  /** the clerk cannot change the tender now (a check, a payment, the scan overlay or the settings are under way) */
+  tenderLocked: boolean = $derived(
+    this.busy !== null || this.scan !== null || this.active !== null || this.settings !== null,
+  );
+  /** a payment, the scan overlay or an amount check is under way: the idle lock waits */
+  private idleBusy: boolean = $derived(
+    this.busy !== null || this.scan !== null || (this.active !== null && resultKind(this.active) === null),
+  );
+  /** what Enter starts on the selected channel: the scan, or the QR a charge prefers */
+  enterAction: 'scan' | 'qr' = $derived(enterAction(this.channel, this.chargeFlow.preferredTender));
+  /** what the idle lock runs on: signing in is required, someone is signed in, nothing under way
+   * (never in kiosk mode: the kiosk resets itself) */
+  idleConfig: IdleConfig = $derived({
+    enabled: this.kiosk === null && this.people.info.signInRequired && this.people.session !== null,
+    busy: this.idleBusy,
+    timeoutMs: this.people.info.idleLockMs,
   });
 
-  constructor() {
-    const saved = loadTender(sessionStore());
-    this.channelId = saved.channel;
-    this.methodCodes = saved.methods;
-  }
+  private unlisten: (() => void) | null = null;
+  private timers: number[] = [];
 
   t = (key: MessageKey, vars?: Record<string, string | number>): string => translate(this.lang, key, vars);
 
@@ -310,13 +324,10 @@ export class AppState {
       if (!this.unlisten) {
         this.unlisten = await subscribe({
           onUpdate: (v) => this.applyUpdate(v),
-          onAlert: (a) => this.addAlert(a),
-          onScan: (ev) => this.onScanEvent(ev),
-          onScannerState: (st) => this.applyScannerState(st),
-          onCameraPreview: (p) => {
-            // frames only matter while the overlay that shows them is open
-            if (this.scan) this.preview = p;
-          },
+          onAlert: (a) => this.alertList.add(a),
+          onScan: (ev) => this.scanning.onScanEvent(ev),
+          onScannerState: (st) => this.scanning.takeState(st),
+          onCameraPreview: (p) => this.scanning.takePreview(p),
           onCharge: (c) => this.applyCharge(c),
           onPrintJobs: (jobs) => this.printing.take(jobs),
           onLedgerCheck: (c) => this.applyLedgerCheck(c),
@@ -325,8 +336,8 @@ export class AppState {
       const b = await api.bootstrap();
       this.applyBoot(b);
       this.status = 'ready';
-      if (b.active) this.showPayment(b.active);
-      this.settleCharge();
+      if (b.active) this.payment.show(b.active);
+      this.chargeFlow.settle();
       if (!this.signInShown) void this.refreshToday();
     } catch (e) {
       this.status = 'unreachable';
@@ -336,20 +347,21 @@ export class AppState {
 
   private applyBoot(b: Bootstrap): void {
     this.boot = b;
-    for (const alert of b.alerts ?? []) {
-      if (!this.alerts.some((x) => x.id === alert.id)) this.alerts = [...this.alerts, alert];
-    }
-    this.lang = b.lang;
-    document.documentElement.lang = b.lang === 'zh' ? 'zh-CN' : 'en';
-    // keep the clerk's channel (also across a reload) while the core still offers it
-    this.channelId = pickChannel(b.channels, this.channelId, b.defaultChannel);
-    if (b.scanners) this.applyScanners(b.scanners);
-    if (b.scannerState) this.applyScannerState(b.scannerState);
+    this.alertList.takeBoot(b.alerts ?? []);
+    this.setLang(b.lang);
+    this.tender.takeChannels(b.channels, b.defaultChannel);
+    if (b.scanners) this.scanning.takeScanners(b.scanners);
+    if (b.scannerState) this.scanning.takeState(b.scannerState);
     this.people.apply(b.people);
-    this.charge = chargeFromBoot(this.charge, b.charge);
+    this.chargeFlow.takeBoot(b.charge);
     if (b.ledgerCheck) this.applyLedgerCheck(b.ledgerCheck);
     this.printing.printer = b.printer ?? false;
     this.printing.take(b.printJobs ?? []);
+  }
+
+  private setLang(lang: Lang): void {
+    this.lang = lang;
+    document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
   }
 
   /** A damaged ledger is refused as at start: the window shows what is wrong and nothing else. */
@@ -369,39 +381,23 @@ export class AppState {
     const leftKiosk = this.kiosk !== null && !b.kiosk;
     if (leftKiosk) {
       // what the kiosk had on its screen is not the clerk's
-      this.scan = null;
-      this.preview = null;
-      this.capture.reset();
-      this.active = null;
-      this.activeError = null;
+      this.scanning.clear();
+      this.payment.drop();
       this.amountError = null;
     }
     this.applyBoot(b);
     if (b.active) {
-      if (this.active?.id === b.active.id || leftKiosk || !this.active) this.showPayment(b.active);
+      if (this.active?.id === b.active.id || leftKiosk || !this.active) this.payment.show(b.active);
       else this.applyUpdate(b.active);
     }
-    this.settleCharge();
+    this.chargeFlow.settle();
     void this.refreshToday();
-  }
-
-  /** Takes `[scanners]` from the core: the wedge thresholds go to the detector at once. */
-  private applyScanners(s: Scanners): void {
-    this.scanners = s;
-    // (in kiosk mode this capture is off, see `readsScans`; its thresholds stay current for after)
-    this.capture.sync(wedgeConfig(s));
-  }
-
-  private applyScannerState(st: ScannerStates): void {
-    this.scannerState = st;
-    if (st.camera.state !== 'running') this.preview = null;
   }
 
   async toggleLanguage(): Promise<void> {
     const next: Lang = this.lang === 'zh' ? 'en' : 'zh';
     if (this.status !== 'ready') {
-      this.lang = next;
-      document.documentElement.lang = next === 'zh' ? 'zh-CN' : 'en';
+      this.setLang(next);
       return;
     }
     if (this.busy) return;
@@ -413,7 +409,7 @@ export class AppState {
       this.amountError = null; // written in the old language
       this.applyBoot(b);
       if (b.active) this.applyUpdate(b.active);
-      this.settleCharge();
+      this.chargeFlow.settle();
       void this.refreshToday();
       // the core's texts on the manager screens (states, history, actions) in the new language
       if (this.detail?.busy === null) void this.detail.load();
@@ -425,240 +421,7 @@ export class AppState {
     }
   }
 
-  // ---------------------------------------------------------------- events
-
-  applyUpdate(v: PaymentView): void {
-    const prev = this.views.get(v.id);
-    const kept = mergeView(prev, v);
-    this.remember(kept);
-    if (this.active && this.active.id === kept.id) this.setActive(kept);
-    if (kept.final && kept !== prev) void this.refreshToday();
-    // the detail on screen shows this payment: read its history and refunds again
-    if (this.detail?.id === kept.id && this.detail.busy === null) void this.detail.load();
-  }
-
-  /** A `charge-update` or `cancel_charge`'s answer. */
-  applyCharge(c: ChargeView): void {
-    const next = nextCharge(this.charge, c);
-    if (next === this.charge) return;
-    this.charge = next;
-    this.settleCharge();
-  }
-
-  /**
-   * After the charge changed or a payment result was dismissed: a final charge goes once no payment
-   * is on screen (its result shows as for any payment); a new charge selects its preferred channel
-   * once the tender is free to change.
-   */
-  private settleCharge(): void {
-    // the kiosk screens follow the charge themselves (a final one stays until the next)
-    if (this.kiosk) return;
-    if (this.charge?.final && !this.active) this.charge = null;
-    const c = this.openCharge;
-    if (!c) {
-      if (this.channelByCharge && !this.tenderLocked) {
-        // the charge chose the channel: the clerk's own choice comes back
-        this.channelByCharge = false;
-        const channels = this.boot?.channels ?? [];
-        this.channelId = pickChannel(channels, loadTender(sessionStore()).channel, this.boot?.defaultChannel ?? '');
-      }
-      if (!this.charge) this.preselectedFor = null;
-      return;
-    }
-    if (this.preselectedFor === c.id || this.tenderLocked) return;
-    this.preselectedFor = c.id;
-    const id = preferredChannel(this.boot?.channels ?? [], c);
-    if (id && id !== this.channelId) {
-      // not remembered for the session: the preference is the charge's, not the clerk's
-      this.channelId = id;
-      this.channelByCharge = true;
-      this.amountError = null;
-    }
-  }
-
-  /** "Dismiss" on the charge banner (after its confirm step): the core cancels the charge and
-   * its attempt, if any. */
-  async cancelCharge(): Promise<void> {
-    const c = this.openCharge;
-    if (!c || !canDismiss(c) || this.chargeBusy) return;
-    this.chargeBusy = true;
-    this.amountError = null;
-    try {
-      this.applyCharge(await api.cancelCharge(c.id));
-    } catch (e) {
-      this.amountError = this.errorText(e);
-    } finally {
-      this.chargeBusy = false;
-    }
-  }
-
-  private remember(v: PaymentView): void {
-    // a fresh view restarts its countdown from the real time, not the last 250 ms tick
-    this.now = Date.now();
-    rememberView(this.views, v, CACHE_LIMIT);
-  }
-
-  private setActive(v: PaymentView): void {
-    if (v.deadlineAtMs !== null) {
-      const cd = this.countdowns.get(v.id);
-      if (!cd) {
-        // first deadline of this payment: its wait started when the payment was created
-        this.countdowns.set(v.id, [v.deadlineAtMs, Math.min(v.createdAtMs, Date.now())]);
-      } else if (cd[0] !== v.deadlineAtMs) {
-        // a countdown restart: the new wait starts now
-        this.countdowns.set(v.id, [v.deadlineAtMs, Date.now()]);
-      }
-    }
-    this.active = v;
-    const kind = resultKind(v);
-    if (kind) {
-      const key = `${v.id}:${kind}`;
-      if (!this.sounded.has(key)) {
-        this.sounded.add(key);
-        playSound(kind === 'success' ? 'success' : 'failure');
-        if (kind === 'success') this.closePaidLater(v.id);
-      }
-    }
-  }
-
-  /** "Paid" goes back to the keypad by itself after `[counter] paid_close_seconds` (0: on a key
-   * only), unless the clerk is doing something else over it by then. */
-  private closePaidLater(id: string): void {
-    const seconds = this.boot?.counter?.paid_close_seconds ?? 0;
-    window.clearTimeout(this.paidCloseTimer);
-    this.paidCloseAtMs = null;
-    if (seconds <= 0 || this.kiosk) return;
-    this.paidCloseAtMs = Date.now() + seconds * 1000;
-    this.paidCloseTimer = window.setTimeout(() => {
-      const a = this.active;
-      if (a?.id === id && resultKind(a) === 'success' && !this.covered) this.finishPayment();
-    }, seconds * 1000);
-  }
-
-  /** Start of the countdown shown for the active payment (ms), for the progress bar. */
-  countdownStart(v: PaymentView): number {
-    const cd = this.countdowns.get(v.id);
-    return cd && cd[0] === v.deadlineAtMs ? cd[1] : v.createdAtMs;
-  }
-
-  /** Opens the payment overlay for a view a command returned (or bootstrap's `active`). */
-  private showPayment(v: PaymentView): void {
-    const kept = mergeView(this.views.get(v.id), v);
-    this.remember(kept);
-    this.activeError = null;
-    this.setActive(kept);
-    if (kept.final) void this.refreshToday();
-  }
-
-  private addAlert(a: PaymentAlert): void {
-    this.alerts = [...this.alerts.filter((x) => !(x.id === a.id && x.message === a.message)), a];
-    playSound('failure');
-    void this.refreshToday();
-  }
-
-  /** Dismissing is acknowledging: the core records it and stops showing the alert. */
-  dismissAlert(index: number): void {
-    const alert = this.alerts[index];
-    this.alerts = this.alerts.filter((_, i) => i !== index);
-    if (alert) {
-      api.ackAlert(alert.id).catch((e) => this.showNotice(this.errorText(e)));
-    }
-  }
-
-  showNotice(text: string): void {
-    this.notice = text;
-    window.clearTimeout(this.noticeTimer);
-    this.noticeTimer = window.setTimeout(() => (this.notice = null), NOTICE_MS);
-  }
-
-  dismissNotice(): void {
-    window.clearTimeout(this.noticeTimer);
-    this.notice = null;
-  }
-
-  async refreshToday(): Promise<void> {
-    // nobody signed in: the core would refuse (`signed_out`); read it once someone signs in.
-    // The kiosk shows no list.
-    if (this.signInShown || this.kiosk) return;
-    if (this.todayInFlight) {
-      this.todayAgain = true;
-      return;
-    }
-    this.todayInFlight = true;
-    try {
-      do {
-        this.todayAgain = false;
-        try {
-          const t = await api.today();
-          this.today = t;
-          this.todayError = false;
-          // re-localized message of a final active payment (e.g. after a language switch)
-          const a = this.active;
-          if (a?.final) {
-            const row = t.payments.find((p) => p.id === a.id);
-            if (row?.final) this.setActive(row);
-          }
-        } catch {
-          this.todayError = true;
-        }
-      } while (this.todayAgain);
-    } finally {
-      this.todayInFlight = false;
-    }
-  }
-
-  // ---------------------------------------------------------------- amount entry
-
-  press(key: AmountKey): void {
-    // a charge's amount is the core's: the keypad is locked to it
-    if (this.busy || this.scan || this.active || this.covered || this.openCharge) return;
-    this.amount = editAmount(this.amount, key);
-    this.amountError = null;
-  }
-
-  // ---------------------------------------------------------------- tender
-
-  setChannel(id: string): void {
-    if (this.tenderLocked || id === this.channelId) return;
-    if (!this.boot?.channels.some((c) => c.id === id)) return;
-    this.channelId = id;
-    this.channelByCharge = false; // the clerk chose
-    this.amountError = null; // it was about the other channel's attempt
-    this.rememberTender();
-  }
-
-  /** F3: the next channel, wrapping round. */
-  cycleChannel(): void {
-    const channels = this.boot?.channels ?? [];
-    if (channels.length < 2 || !this.channel) return;
-    this.setChannel(nextChannel(channels, this.channel.id));
-  }
-
-  /** F4: the selected channel's next QR method (支付宝 → 微信 → 银联 …), wrapping round. */
-  cycleMethod(): void {
-    const methods = this.channel?.methods ?? [];
-    if (methods.length < 2 || this.tenderLocked) return;
-    const at = methods.findIndex((m) => m.code === this.method?.code);
-    this.selectMethod(methods[(at + 1) % methods.length].code);
-  }
-
-  selectMethod(code: string): void {
-    const ch = this.channel;
-    if (this.tenderLocked || !ch || !ch.methods.some((m) => m.code === code)) return;
-    if (this.method?.code === code) return;
-    this.methodCodes = { ...this.methodCodes, [ch.id]: code };
-    this.amountError = null;
-    this.rememberTender();
-  }
-
-  /** The QR tenders of a channel (to name a payment's `wallet`). */
-  methodsOf(channelId: string): TenderMethod[] {
-    return this.boot?.channels.find((c) => c.id === channelId)?.methods ?? [];
-  }
-
-  private rememberTender(): void {
-    saveTender(sessionStore(), { channel: this.channelId, methods: { ...this.methodCodes } });
-  }
+  // ---------------------------------------------------------------- starting a payment
 
   /** The sign-in screen shows (never in kiosk mode: the core treats the kiosk as the operator). */
   get signInShown(): boolean {
@@ -684,207 +447,51 @@ export class AppState {
     );
   }
 
-  /** What the keypad would arm now (see keypadArm.ts). */
-  get keypadWant(): Want {
-    // the kiosk arms its own scans; the overlay, a payment or a command under way own the arming
-    if (this.status !== 'ready' || this.kiosk || this.scan || this.active || this.busy) return 'hands-off';
-    const ch = this.channel;
-    if (this.covered || this.settings || this.chargeBusy || !ch?.barcode) return null;
-    const charge = this.openCharge;
-    if (charge) return charge.state === 'cancelling' ? null : { channel: ch.id, amountText: '', charge: charge.id };
-    return this.amount === '' ? null : { channel: ch.id, amountText: this.amount, charge: null };
-  }
-
-  async openScan(): Promise<void> {
-    if (!this.canStart || !this.channel) return;
-    if (!this.channel.barcode) {
+  /** F1 (or Enter): the scan overlay, armed for the amount on screen or the open charge. */
+  openScan = async (): Promise<void> => {
+    const channel = this.channel;
+    if (!this.canStart || !channel) return;
+    if (!channel.barcode) {
       // Enter / F1 on a channel without payment codes (the button is hidden)
       this.showNotice(this.t('channelNoBarcode'));
       return;
     }
-    const channel = this.channel.id;
     const charge = this.openCharge;
-    this.busy = 'check';
-    this.amountError = null;
-    // a charge's amount comes from the charge: nothing typed is checked or sent
-    const typed = charge ? '' : this.amount;
-    try {
-      let amountText: string;
-      if (charge) {
-        // the next payment code from any source pays the charge
-        await this.keypadArm.exclusive(() => api.armScan(channel, '', charge.id));
-        amountText = charge.amountText;
-      } else {
-        amountText = (await api.checkAmount(typed)).amountText;
-        // from now on the next payment code from any source (wedge, serial, camera, typed) pays it
-        await this.keypadArm.exclusive(() => api.armScan(channel, typed));
-      }
-      // a code from the serial scanner or the camera may already have started the payment
-      if (this.active) return;
-      this.capture.reset();
-      this.preview = null;
-      this.scan = { amountText, typed, manual: '', echo: '', busy: false, error: null };
-    } catch (e) {
-      this.amountError = this.errorText(e);
-    } finally {
-      this.busy = null;
-      this.settleCharge();
-    }
-  }
+    const amount = this.amount;
+    await this.starting(() => this.scanning.open(channel.id, charge, amount));
+  };
 
-  async startQr(): Promise<void> {
-    if (!this.canStart || !this.channel) return;
-    if (!this.channel.qr) {
+  /** F2 (or Enter for a charge that prefers it): a QR payment of the amount or the open charge. */
+  startQr = async (): Promise<void> => {
+    const channel = this.channel;
+    if (!this.canStart || !channel) return;
+    if (!channel.qr) {
       this.showNotice(this.t('channelNoQr'));
       return;
     }
-    const channel = this.channel.id;
-    const method = this.method?.code ?? null;
-    const charge = this.openCharge;
+    const start = {
+      channel: channel.id,
+      method: this.method?.code ?? null,
+      charge: this.openCharge?.id ?? null,
+      typed: this.amount,
+    };
+    await this.starting(async () => {
+      const v = await startQrPayment(start, this.keypadArm, () => (this.busy = 'qr'));
+      this.payment.show(v);
+    });
+  };
+
+  /** A start checks the amount first; what goes wrong is said under the amount. */
+  private async starting(run: () => Promise<void>): Promise<void> {
     this.busy = 'check';
     this.amountError = null;
-    const typed = this.amount;
     try {
-      // the keypad armed this amount for a payment code: a QR sale takes it back first
-      await this.keypadArm.release();
-      let v: PaymentView;
-      if (charge) {
-        // the amount comes from the charge
-        this.busy = 'qr';
-        v = await api.startQr(channel, '', method, charge.id);
-      } else {
-        await api.checkAmount(typed);
-        this.busy = 'qr';
-        v = await api.startQr(channel, typed, method);
-      }
-      this.showPayment(v);
+      await run();
     } catch (e) {
       this.amountError = this.errorText(e);
     } finally {
       this.busy = null;
-      this.settleCharge();
-    }
-  }
-
-  // ---------------------------------------------------------------- scan overlay
-
-  /** Closes the overlay without a payment (Esc, Back): the core stops waiting for a code. */
-  closeScan(): void {
-    if (!this.scan || this.scan.busy) return;
-    this.scan = null;
-    this.preview = null;
-    this.capture.reset();
-    this.keypadArm.exclusive(() => api.disarmScan()).catch((e) => this.showNotice(this.errorText(e)));
-    this.settleCharge();
-  }
-
-  /** The manual field changed by itself (paste, on-screen keyboard). */
-  manualInput(text: string): void {
-    if (!this.scan) return;
-    this.capture.setManual(text);
-    this.scan.manual = text;
-    this.scan.echo = '';
-  }
-
-  submitManual(): void {
-    const text = this.scan?.manual.trim() ?? '';
-    if (text !== '') void this.submitCode(text, 'manual');
-  }
-
-  /** A code scanned by the wedge or typed by the clerk in the scan overlay: the core decides. */
-  async submitCode(code: string, source: OwnScanSource): Promise<void> {
-    const s = this.scan;
-    if (!s || s.busy || this.active) return;
-    s.busy = true;
-    s.error = null;
-    let ev: ScanEvent;
-    try {
-      ev = await api.submitScan(code, source);
-    } catch (e) {
-      if (this.scan === s) {
-        s.busy = false;
-        s.error = this.errorText(e);
-        s.manual = '';
-        s.echo = '';
-        this.capture.reset();
-      }
-      return;
-    }
-    if (this.scan === s) s.busy = false;
-    // a code from the serial scanner or the camera paid while this one was on its way
-    if (ev.outcome.kind === 'not_waiting' && this.scan === null && this.active) return;
-    this.handleScanEvent(ev);
-  }
-
-  /** The wedge read a whole code outside the scan overlay (what it typed is already undone). */
-  async passiveScan(code: string): Promise<void> {
-    if (!this.readsScans) return;
-    if (this.signInShown || this.approvals.prompt) {
-      // a PIN is being typed: what was read is undone and goes nowhere
-      this.showNotice(this.t('wedgeScanIgnored', { n: [...code].length, code: maskEcho(code) }));
-      return;
-    }
-    if (this.settings) {
-      // keys typed into the settings go nowhere: say what was read (a test of the scanner), no more
-      this.showNotice(this.t('wedgeScanInSettings', { n: [...code].length, code: maskEcho(code) }));
-      return;
-    }
-    if (this.status !== 'ready') return;
-    // the amount on the keypad (what the wedge typed there is already undone) is what this code pays
-    const want = this.keypadWant;
-    try {
-      const keypad = want && want !== 'hands-off' ? want : null;
-      this.handleScanEvent(await (keypad ? api.submitScan(code, 'wedge', keypad) : api.submitScan(code, 'wedge')));
-    } catch (e) {
-      this.showNotice(this.errorText(e));
-    }
-  }
-
-  /** A `scan` event: the UI's own scans (wedge, manual) came back as submit_scan's answer already;
-   * in kiosk mode the kiosk follows them (`readsScans`). */
-  onScanEvent(ev: ScanEvent): void {
-    if (!this.readsScans || isOwnSource(ev.source)) return;
-    this.handleScanEvent(ev);
-  }
-
-  /** What a scan became, from submit_scan's answer or a `scan` event of the serial scanner / camera. */
-  handleScanEvent(ev: ScanEvent): void {
-    const sound = scanSound(ev, this.scanners);
-    if (sound) playSound(sound);
-    const outcome = ev.outcome;
-    switch (outcome.kind) {
-      case 'charging':
-        // the core disarmed itself: the payment is on its way
-        if (this.scan) {
-          this.scan = null;
-          this.capture.reset();
-        }
-        this.preview = null;
-        this.showPayment(outcome.payment);
-        return;
-      case 'rejected': {
-        const s = this.scan;
-        if (!s || this.active) {
-          this.showNotice(ev.message);
-          return;
-        }
-        // the overlay stays open and armed; the clerk's own code is cleared for the next try
-        s.error = ev.message;
-        if (isOwnSource(ev.source)) {
-          s.manual = '';
-          s.echo = '';
-          this.capture.reset();
-        }
-        return;
-      }
-      case 'not_waiting':
-        this.showNotice(ev.message || this.t('passiveScanNotice'));
-        return;
-      case 'duplicate':
-        return;
-      case 'receipt':
-        this.openReceipt(outcome.paymentId, ev.message);
-        return;
+      this.chargeFlow.settle();
     }
   }
 
@@ -899,97 +506,6 @@ export class AppState {
       return;
     }
     d.focusRefund = this.people.session?.role === 'manager' || !this.people.info.signInRequired;
-  }
-
-  // ---------------------------------------------------------------- scanner settings
-
-  get canOpenSettings(): boolean {
-    return this.status === 'ready' && !this.busy && !this.scan && !this.active && !this.settings && !this.covered;
-  }
-
-  /** Opens the settings screen and reads the settings, ports and cameras from the core. */
-  async openSettings(): Promise<void> {
-    if (!this.canOpenSettings) return;
-    this.settings = { form: null, ports: [], cameras: [], busy: 'load', error: null, invalid: null };
-    // read back: the state holds a (reactive) proxy of the object assigned
-    const session = this.settings;
-    const fallback = this.scanners;
-    try {
-      const v = await api.scannerSettings();
-      if (this.settings !== session) return;
-      this.takeScannerView(v);
-      session.form = formFromScanners(v.settings, v.ports, v.cameras);
-    } catch (e) {
-      if (this.settings !== session) return;
-      session.error = this.errorText(e);
-      // still editable with the settings bootstrap sent (no port or camera list)
-      if (fallback) session.form = formFromScanners(fallback);
-    } finally {
-      if (this.settings === session) session.busy = null;
-    }
-  }
-
-  /** Looks for serial ports and cameras again; the form keeps what was typed. */
-  async refreshSettings(): Promise<void> {
-    const session = this.settings;
-    if (!session || session.busy) return;
-    session.busy = 'refresh';
-    try {
-      const v = await api.scannerSettings();
-      if (this.settings !== session) return;
-      this.applyScannerState({ serial: v.serial, camera: v.camera });
-      session.ports = v.ports;
-      session.cameras = v.cameras;
-      session.form ??= formFromScanners(v.settings, v.ports, v.cameras);
-      session.error = null;
-    } catch (e) {
-      if (this.settings === session) session.error = this.errorText(e);
-    } finally {
-      if (this.settings === session) session.busy = null;
-    }
-  }
-
-  /** Checks the numbers are whole, asks for a manager's approval and sends the settings; the core
-   * checks the approval and the ranges and saves. */
-  async saveSettings(): Promise<void> {
-    const session = this.settings;
-    if (!session?.form || session.busy) return;
-    const r = scannersFromForm(session.form);
-    if (!r.ok) {
-      session.invalid = r.field;
-      session.error = this.t('settingsNotInteger', { field: this.t(FIELD_LABELS[r.field]) });
-      return;
-    }
-    session.busy = 'save';
-    session.error = null;
-    session.invalid = null;
-    try {
-      const v = await this.withApproval('settings', (approval) => api.saveScannerSettings(approval, r.settings));
-      if (!v) return; // the manager's prompt was cancelled: the form stays as typed
-      this.applyScanners(v.settings);
-      this.applyScannerState({ serial: v.serial, camera: v.camera });
-      if (this.settings === session) this.settings = null;
-    } catch (e) {
-      // nothing was changed: keep the form as typed
-      if (this.settings === session) session.error = this.errorText(e);
-    } finally {
-      if (this.settings === session) session.busy = null;
-    }
-  }
-
-  closeSettings(): void {
-    if (!this.settings || this.settings.busy === 'save') return;
-    this.settings = null;
-    this.settleCharge();
-  }
-
-  private takeScannerView(v: ScannerSettingsView): void {
-    this.applyScanners(v.settings);
-    this.applyScannerState({ serial: v.serial, camera: v.camera });
-    if (this.settings) {
-      this.settings.ports = v.ports;
-      this.settings.cameras = v.cameras;
-    }
   }
 
   // ---------------------------------------------------------------- people
@@ -1009,14 +525,16 @@ export class AppState {
     this.settings = null;
     if (this.scan) {
       // the core stops waiting for a code (it may have already; nothing to tell the clerk)
-      this.scan = null;
-      this.preview = null;
-      this.capture.reset();
+      this.scanning.clear();
       api.disarmScan().catch(() => undefined);
     }
   }
 
-  // ---------------------------------------------------------------- manager area, payment detail
+  // ---------------------------------------------------------------- scanner settings, manager area, payment detail
+
+  get canOpenSettings(): boolean {
+    return this.status === 'ready' && !this.busy && !this.scan && !this.active && !this.settings && !this.covered;
+  }
 
   get canOpenManager(): boolean {
     return this.canOpenSettings && (this.people.session !== null || !this.people.info.signInRequired);
@@ -1063,186 +581,9 @@ export class AppState {
     this.detail = null;
   }
 
-  // ---------------------------------------------------------------- payment overlay
-
-  /** Esc or Cancel on a payment under way: the first press asks ("press again to cancel"), a
-   * second within CANCEL_CONFIRM_MS cancels; one stray key never drops a customer's payment. */
-  requestCancel(): void {
-    const a = this.active;
-    if (!a || a.final || a.phase === 'cancelling' || a.phase === 'not_confirmed' || this.cancelBusy) return;
-    const now = Date.now();
-    if (this.cancelArmedUntil !== null && now < this.cancelArmedUntil) {
-      this.cancelArmedUntil = null;
-      void this.cancel();
-      return;
-    }
-    this.now = now;
-    this.cancelArmedUntil = now + CANCEL_CONFIRM_MS;
-  }
-
-  /** The clerk cancelled this payment on purpose (its end shows as cancelled, not failed). */
-  cancelledOnPurpose(id: string): boolean {
-    return this.cancelledByClerk.has(id);
-  }
-
-  async cancel(): Promise<void> {
-    const a = this.active;
-    if (!a || a.final || a.phase === 'cancelling' || a.phase === 'not_confirmed' || this.cancelBusy) return;
-    this.cancelledByClerk.add(a.id);
-    this.cancelArmedUntil = null;
-    this.cancelBusy = true;
-    this.activeError = null;
-    try {
-      const v = await api.cancelPayment(a.id);
-      this.applyUpdate(v);
-    } catch (e) {
-      this.activeError = this.errorText(e);
-    } finally {
-      this.cancelBusy = false;
-    }
-  }
-
-  /** Leaves a result screen. The amount is cleared after success and after "not confirmed" (so the
-   * clerk does not charge the same sale again); after a failure it stays for another try. */
-  finishPayment(): void {
-    const a = this.active;
-    if (!a) return;
-    const kind = resultKind(a);
-    if (!kind) return;
-    if (kind === 'success' || kind === 'not_confirmed') this.amount = '';
-    window.clearTimeout(this.paidCloseTimer);
-    this.paidCloseAtMs = null;
-    this.cancelledByClerk.delete(a.id);
-    this.active = null;
-    this.activeError = null;
-    this.amountError = null;
-    // a charge that ended with this payment goes now; one still open stays for another try
-    this.settleCharge();
-    void this.refreshToday();
-  }
-
   // ---------------------------------------------------------------- keyboard (bubble phase)
 
-  onKeydown = (e: KeyboardEvent): void => {
-    if (this.status !== 'ready' || e.defaultPrevented || e.isComposing) return;
-    if (this.kiosk) {
-      // the kiosk screens take their own keys; no clerk shortcut (F1–F3, F9, F10, Enter, digits)
-      // acts. The PIN prompt (leaving kiosk mode) still gets its keys.
-      if (this.approvals.prompt) this.approvals.onKeydown(e);
-      return;
-    }
-    // the sign-in screen and the PIN prompt take every key: nothing behind them acts
-    if (this.people.screen) {
-      this.people.onKeydown(e);
-      return;
-    }
-    if (this.approvals.prompt) {
-      this.approvals.onKeydown(e);
-      return;
-    }
-    const key = e.key;
-    if (this.active) {
-      const kind = resultKind(this.active);
-      const amountKey = kind === 'success' && !e.ctrlKey && !e.metaKey && !e.altKey ? amountKeyFromEvent(e) : null;
-      if (kind && (key === 'Enter' || key === 'Escape')) {
-        e.preventDefault();
-        this.finishPayment();
-      } else if (amountKey && amountKey !== 'back' && amountKey !== 'clear') {
-        // the next sale's first digit closes "paid" and is typed
-        e.preventDefault();
-        this.finishPayment();
-        this.press(amountKey);
-      } else if (!kind && key === 'Escape') {
-        e.preventDefault();
-        this.requestCancel();
-      }
-      return;
-    }
-    if (this.scan) {
-      if (key === 'Escape') {
-        e.preventDefault();
-        this.closeScan();
-      }
-      return;
-    }
-    if (this.printing.preview) {
-      // the preview sits over the detail or the manager area: Esc closes it first
-      if (key === 'Escape') {
-        e.preventDefault();
-        this.printing.closePreview();
-      }
-      return;
-    }
-    if (this.detail) {
-      if (key === 'Escape') {
-        e.preventDefault();
-        this.closeDetail();
-      }
-      return;
-    }
-    if (this.settings) {
-      // the settings' own fields take every other key
-      if (key === 'Escape') {
-        e.preventDefault();
-        this.closeSettings();
-      }
-      return;
-    }
-    if (this.manager) {
-      if (key === 'Escape') {
-        e.preventDefault();
-        this.closeManager();
-      }
-      return;
-    }
-    if (key === 'Escape') {
-      this.amountError = null;
-      this.dismissNotice();
-      return;
-    }
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
-    if (key === 'F1' || key === 'F2') {
-      e.preventDefault();
-      void (key === 'F1' ? this.openScan() : this.startQr());
-      return;
-    }
-    if (key === 'F3') {
-      e.preventDefault();
-      this.cycleChannel();
-      return;
-    }
-    if (key === 'F4') {
-      e.preventDefault();
-      this.cycleMethod();
-      return;
-    }
-    if (key === 'F9') {
-      e.preventDefault();
-      void this.openSettings();
-      return;
-    }
-    if (key === 'F10') {
-      e.preventDefault();
-      this.openManager();
-      return;
-    }
-    const target = e.target as Element | null;
-    const tag = target?.tagName ?? '';
-    if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT') return;
-    if (key === 'Enter') {
-      // a button reached with Tab is activated by Enter as usual
-      if (tag === 'BUTTON' || tag === 'A') return;
-      e.preventDefault();
-      // a charge's preferred tender: the clerk just presses Enter
-      void (this.enterAction === 'qr' ? this.startQr() : this.openScan());
-      return;
-    }
-    const amountKey = amountKeyFromEvent(e);
-    if (amountKey) {
-      e.preventDefault();
-      this.press(amountKey);
-    }
-  };
+  onKeydown = (e: KeyboardEvent): void => counterKeydown(this, e);
 }
 
 export const app = new AppState();

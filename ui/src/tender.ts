@@ -1,5 +1,5 @@
 // The clerk's tender choice: which channel takes the next payment and, for a QR payment, which
-// tender (method) the channel offers. Pure helpers; the state lives in state.svelte.ts. Nothing here
+// tender (method) the channel offers. Pure helpers; the state lives in tender.svelte.ts. Nothing here
 // touches money: the core decides what a channel and a method can do.
 
 import type { Channel, TenderMethod } from './api';
