@@ -6,9 +6,9 @@
 import {
   api,
   isCoreError,
-  subscribe,
   type Bootstrap,
   type CameraPreview,
+  type CoreEvents,
   type Lang,
   type OwnScanSource,
   type PaymentView,
@@ -51,7 +51,6 @@ import { kt, type KioskKey } from './kioskI18n';
 import { rememberView, secondsLeft, showsCountdown } from './payment';
 import { isOwnSource, scanSound, wedgeConfig } from './scanners';
 import { playSound } from './sounds';
-import type { AppState } from './state.svelte';
 import { WedgeCapture } from './wedgeCapture';
 
 /** Pressing the hidden top-left corner this long opens the manager's PIN prompt. */
@@ -59,13 +58,18 @@ export const EXIT_HOLD_MS = 3_000;
 const TICK_MS = 250;
 const VIEW_CACHE = 50;
 
+/** The core's events the kiosk follows. */
+export type KioskEvents = Pick<CoreEvents, 'onUpdate' | 'onCharge' | 'onScan' | 'onCameraPreview'>;
+
 /** What the kiosk needs of the application around it (the clerk window's AppState, or a test's). */
 export interface KioskHost {
   lang(): Lang;
   boot(): Bootstrap | null;
-  /** the charge the app already follows (it subscribed before the kiosk did), if any */
+  /** the charge the app already follows (it subscribed before the kiosk mounted), if any */
   charge(): ChargeView | null;
   scanners(): Scanners | null;
+  /** the core's events, heard through the app's one subscription; returns the end of following */
+  follow(events: KioskEvents): () => void;
   /** the manager's PIN prompt (approval.svelte.ts) */
   withApproval: WithApproval;
   promptOpen(): boolean;
@@ -75,27 +79,6 @@ export interface KioskHost {
   toggleLanguage(): Promise<void>;
   /** `leave_kiosk`'s answer: the app shows the clerk window */
   left(b: Bootstrap): void;
-}
-
-/** The kiosk on the real application. */
-export function kioskHost(app: AppState): KioskHost {
-  return {
-    lang: () => app.lang,
-    boot: () => app.boot,
-    charge: () => app.charge,
-    scanners: () => app.scanners,
-    withApproval: app.withApproval,
-    promptOpen: () => app.approvals.prompt !== null,
-    snapshot: () => {
-      const p = app.approvals.prompt;
-      const pin = p?.pin;
-      return () => {
-        if (p && pin !== undefined && app.approvals.prompt === p) p.pin = pin;
-      };
-    },
-    toggleLanguage: () => app.toggleLanguage(),
-    left: (b) => app.applyBootstrap(b),
-  };
 }
 
 /** Holding a press for `ms` fires once; letting go earlier does nothing. */
@@ -227,10 +210,8 @@ export class KioskState {
 
   // ---------------------------------------------------------------- start-up
 
-  /** Subscribes to the core's events, installs the keys and the clocks; returns the teardown. */
+  /** Follows the core's events, installs the keys and the clocks; returns the teardown. */
   mount(target: Pick<Window, 'addEventListener' | 'removeEventListener'> = window): () => void {
-    let unlisten: (() => void) | null = null;
-    let gone = false;
     const onKey = (e: Event) => this.onKeydown(e as KeyboardEvent);
     const onTouch = () => this.activity();
     target.addEventListener('keydown', onKey, { capture: true });
@@ -240,38 +221,24 @@ export class KioskState {
     // what the app knows already: the bootstrap, and the charge it followed since
     const b = this.host.boot();
     if (b) this.takeBoot(b);
-    this.takeAppCharge();
-    void subscribe({
+    const followed = this.host.charge();
+    if (followed) this.handleCharge(followed);
+    const unfollow = this.host.follow({
       onUpdate: (v) => this.handlePayment(v),
       onCharge: (c) => this.handleCharge(c),
       onScan: (ev) => this.onScanEvent(ev),
       onCameraPreview: (p) => {
         if (this.model?.step === 'armed') this.preview = p;
       },
-    })
-      .then((un) => {
-        if (gone) un();
-        else unlisten = un;
-      })
-      .catch(() => undefined) // the app shows a lost core itself
-      .finally(() => {
-        // a change while the kiosk was not listening yet: the app heard it
-        if (!gone) this.takeAppCharge();
-      });
+    });
     return () => {
-      gone = true;
-      unlisten?.();
+      unfollow();
       clearInterval(timer);
       target.removeEventListener('keydown', onKey, { capture: true });
       target.removeEventListener('pointerdown', onTouch, { capture: true });
       target.removeEventListener('touchstart', onTouch, { capture: true });
       this.exitPress.cancel();
     };
-  }
-
-  private takeAppCharge(): void {
-    const c = this.host.charge();
-    if (c) this.handleCharge(c);
   }
 
   /** A bootstrap (start, language switch): its payment and charge, the wedge thresholds. */

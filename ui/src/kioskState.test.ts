@@ -27,8 +27,8 @@ vi.mock('@tauri-apps/api/event', () => ({
 }));
 vi.mock('./sounds', () => ({ playSound: mocks.playSound }));
 
-import { AppState, app } from './state.svelte';
-import { EXIT_HOLD_MS, KioskState, kioskHost } from './kiosk.svelte';
+import { AppState, app, kioskHost } from './state.svelte';
+import { EXIT_HOLD_MS, KioskState } from './kiosk.svelte';
 import Kiosk from './components/kiosk/Kiosk.svelte';
 import KioskStart from './components/kiosk/KioskStart.svelte';
 import KioskPay from './components/kiosk/KioskPay.svelte';
@@ -162,8 +162,8 @@ describe('mounting', () => {
     const { a, k, target, teardown } = await kioskOn();
     expect(k.screen).toBe('start');
     for (const ev of ['payment-update', 'charge-update', 'scan', 'camera-preview']) {
-      // the app's own listener and the kiosk's
-      expect(mocks.listeners.get(ev)?.size, ev).toBe(2);
+      // the app's one listener: the kiosk follows the core's events through it
+      expect(mocks.listeners.get(ev)?.size, ev).toBe(1);
     }
     expect(target.added).toEqual(expect.arrayContaining(['keydown', 'pointerdown', 'touchstart']));
     expect(target.addEventListener).toHaveBeenCalledWith('keydown', expect.any(Function), { capture: true });
@@ -173,6 +173,10 @@ describe('mounting', () => {
     teardown();
     expect(a.capture.enabled).toBe(true);
     expect(mocks.listeners.get('charge-update')?.size).toBe(1);
+    // unmounted, the kiosk hears nothing more; the app still follows the charge
+    emit('charge-update', charge({ id: 'CH0007', origin: 'api' }));
+    expect(k.screen).toBe('start');
+    expect(a.charge?.id).toBe('CH0007');
   });
 
   it('goes to the pay screen for the bootstrap’s charge, with the attempt it is paying', async () => {

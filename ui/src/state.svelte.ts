@@ -23,6 +23,7 @@ import { ManagerArea, type ManagerTab } from './manager.svelte';
 import { PaymentDetailState } from './paymentDetail.svelte';
 import { People } from './people.svelte';
 import { PrinterSettings, PrintQueue } from './printing.svelte';
+import type { KioskEvents, KioskHost } from './kiosk.svelte';
 import { Notice } from './notice.svelte';
 import { Alerts } from './alerts.svelte';
 import { TodayList } from './today.svelte';
@@ -284,6 +285,8 @@ export class AppState {
 
   private unlisten: (() => void) | null = null;
   private timers: number[] = [];
+  /** who hears the core's events through the app's one subscription (the kiosk) */
+  private followers = new Set<KioskEvents>();
 
   t = (key: MessageKey, vars?: Record<string, string | number>): string => translate(this.lang, key, vars);
 
@@ -323,12 +326,24 @@ export class AppState {
     try {
       if (!this.unlisten) {
         this.unlisten = await subscribe({
-          onUpdate: (v) => this.applyUpdate(v),
+          onUpdate: (v) => {
+            this.applyUpdate(v);
+            for (const f of this.followers) f.onUpdate(v);
+          },
           onAlert: (a) => this.alertList.add(a),
-          onScan: (ev) => this.scanning.onScanEvent(ev),
+          onScan: (ev) => {
+            this.scanning.onScanEvent(ev);
+            for (const f of this.followers) f.onScan(ev);
+          },
           onScannerState: (st) => this.scanning.takeState(st),
-          onCameraPreview: (p) => this.scanning.takePreview(p),
-          onCharge: (c) => this.applyCharge(c),
+          onCameraPreview: (p) => {
+            this.scanning.takePreview(p);
+            for (const f of this.followers) f.onCameraPreview(p);
+          },
+          onCharge: (c) => {
+            this.applyCharge(c);
+            for (const f of this.followers) f.onCharge(c);
+          },
           onPrintJobs: (jobs) => this.printing.take(jobs),
           onLedgerCheck: (c) => this.applyLedgerCheck(c),
         });
@@ -343,6 +358,13 @@ export class AppState {
       this.status = 'unreachable';
       this.fatalDetail = isCoreError(e) ? e.message : null;
     }
+  }
+
+  /** The kiosk follows the core's events through this subscription (one per event, not two);
+   * returns the end of following. */
+  follow(events: KioskEvents): () => void {
+    this.followers.add(events);
+    return () => this.followers.delete(events);
   }
 
   private applyBoot(b: Bootstrap): void {
@@ -587,3 +609,25 @@ export class AppState {
 }
 
 export const app = new AppState();
+
+/** The kiosk on the real application: it hears the core's events through the app's subscription. */
+export function kioskHost(app: AppState): KioskHost {
+  return {
+    lang: () => app.lang,
+    boot: () => app.boot,
+    charge: () => app.charge,
+    scanners: () => app.scanners,
+    follow: (events) => app.follow(events),
+    withApproval: app.withApproval,
+    promptOpen: () => app.approvals.prompt !== null,
+    snapshot: () => {
+      const p = app.approvals.prompt;
+      const pin = p?.pin;
+      return () => {
+        if (p && pin !== undefined && app.approvals.prompt === p) p.pin = pin;
+      };
+    },
+    toggleLanguage: () => app.toggleLanguage(),
+    left: (b) => app.applyBootstrap(b),
+  };
+}
