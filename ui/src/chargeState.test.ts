@@ -18,27 +18,19 @@ import {
   chargeFixture,
   clerkUser,
   fakeKey,
+  lakalaChannel,
   managerUser,
   paidFixture,
   paymentFixture,
   peopleFixture,
   signInPeople,
+  stubBrowser,
   todayFixture,
 } from './testFixtures';
 import { apiMock as api, coreEvents, resetApiMock } from './testApiMock';
 
-const lakala: Channel = {
-  id: 'lakala',
-  name: '拉卡拉',
-  barcode: true,
-  qr: true,
-  canCancel: true,
-  methods: [
-    { code: 'ALIPAY', name: '支付宝' },
-    { code: 'WECHAT', name: '微信支付' },
-  ],
-  display: 'qr',
-};
+/** lakala with two methods (no UnionPay QR) */
+const lakala: Channel = { ...lakalaChannel, methods: lakalaChannel.methods.slice(0, 2) };
 
 const kioskInfo: KioskInfo = {
   welcome: '欢迎光临',
@@ -94,9 +86,7 @@ async function readyApp(b: Bootstrap = boot()): Promise<AppState> {
 
 beforeEach(() => {
   store = new Map();
-  vi.stubGlobal('sessionStorage', { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => store.set(k, v) });
-  vi.stubGlobal('document', { documentElement: { lang: '' }, activeElement: null });
-  vi.stubGlobal('window', { setTimeout, clearTimeout, setInterval, clearInterval });
+  stubBrowser({ getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => store.set(k, v) });
   resetApiMock();
   api.today.mockResolvedValue(todayFixture());
   api.users.mockResolvedValue([managerUser, clerkUser]);

@@ -1,35 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import type { PaymentView } from './api';
 import { fractionLeft, mergeView, needsAttention, resultKind, secondsLeft, showsCountdown } from './payment';
+import { paymentFixture } from './testFixtures';
 
+/** A payment code payment waiting for the customer to confirm on the phone. */
 function view(p: Partial<PaymentView>): PaymentView {
-  return {
-    id: 'T0012511221403250001',
+  return paymentFixture({
     channel: 'demo',
-    flow: 'barcode',
-    amountFen: 1234,
-    amountText: '12.34',
-    state: 'pending',
-    status: 'pending',
-    statusText: '等待付款',
-    refundedText: '0.00',
     phase: 'waiting',
     phaseText: '等待顾客付款',
-    final: false,
-    late: false,
-    wallet: 'alipay',
     codeMasked: '2801**********2345',
-    qrSvg: null,
-    qrPayload: null,
-    display: 'qr',
     deadlineAtMs: 61_000,
     message: '请顾客在手机上确认付款',
     customerMessage: '请顾客在手机上确认付款',
-    failureCode: null,
     createdAtMs: 1_000,
-    timeText: '14:03:25',
     ...p,
-  };
+  });
 }
 
 describe('payment helpers', () => {

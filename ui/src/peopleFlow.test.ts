@@ -28,6 +28,7 @@ import {
   refundFixture,
   sessionFixture,
   signInPeople,
+  stubBrowser,
   todayFixture,
   wedgeScanInto,
 } from './testFixtures';
@@ -59,11 +60,7 @@ async function approve(s: AppState) {
 }
 
 beforeEach(() => {
-  vi.stubGlobal('sessionStorage', { getItem: () => null, setItem: () => undefined });
-  vi.stubGlobal('document', { documentElement: { lang: '' }, activeElement: null });
-  vi.stubGlobal('window', { setTimeout, clearTimeout, setInterval, clearInterval });
-  vi.stubGlobal('HTMLInputElement', class {});
-  vi.stubGlobal('HTMLTextAreaElement', class {});
+  stubBrowser();
   resetApiMock();
   api.today.mockResolvedValue(todayFixture());
   api.users.mockResolvedValue([managerUser, clerkUser]);

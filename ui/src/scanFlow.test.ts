@@ -3,7 +3,7 @@
 // the scanner settings screen. Screens are rendered with Svelte's server renderer.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { render } from 'svelte/server';
-import type { Bootstrap, CoreEvents, PaymentView, ScanEvent, ScannerSettingsView, Scanners, Today } from './api';
+import type { Bootstrap, CoreEvents, PaymentView, ScanEvent, ScannerSettingsView, Scanners } from './api';
 import type { KioskInfo } from './charges';
 
 const mocks = vi.hoisted(() => ({ playSound: vi.fn() }));
@@ -25,6 +25,8 @@ import {
   paidFixture,
   paymentFixture,
   scannersFixture,
+  stubBrowser,
+  todayFixture,
   wedgeScanInto,
 } from './testFixtures';
 import { apiMock as api, coreEvents, resetApiMock } from './testApiMock';
@@ -59,11 +61,6 @@ function view(s: Scanners, p: Partial<ScannerSettingsView> = {}): ScannerSetting
   };
 }
 
-const emptyToday: Today = {
-  payments: [],
-  attention: [],
-  totals: { count: 0, paidCount: 0, paidText: '0.00', refundedText: '0.00', netText: '0.00' },
-};
 
 const key = fakeKey;
 const wedgeScan = wedgeScanInto;
@@ -102,14 +99,10 @@ const fire = () => {
 };
 
 beforeEach(() => {
-  vi.stubGlobal('sessionStorage', { getItem: () => null, setItem: () => undefined });
-  vi.stubGlobal('document', { documentElement: { lang: '' }, activeElement: null });
-  vi.stubGlobal('window', { setTimeout, clearTimeout, setInterval, clearInterval });
-  vi.stubGlobal('HTMLInputElement', class {});
-  vi.stubGlobal('HTMLTextAreaElement', class {});
+  stubBrowser();
   resetApiMock();
   mocks.playSound.mockReset();
-  api.today.mockResolvedValue(emptyToday);
+  api.today.mockResolvedValue(todayFixture());
   api.users.mockResolvedValue([managerUser, clerkUser]);
 });
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { Channel } from './api';
 import {
   hasMethodPicker,
   loadTender,
@@ -10,32 +9,12 @@ import {
   saveTender,
   showsTenderBar,
 } from './tender';
+import { abcChannel, lakalaChannel, memoryStore, paysvcChannel } from './testFixtures';
 
-const abc: Channel = { id: 'abc', name: '农行支付宝', barcode: true, qr: true, canCancel: true, methods: [], display: 'qr' };
-const lakala: Channel = {
-  id: 'lakala',
-  name: '拉卡拉',
-  barcode: true,
-  qr: true,
-  canCancel: true,
-  methods: [
-    { code: 'ALIPAY', name: '支付宝' },
-    { code: 'WECHAT', name: '微信支付' },
-    { code: 'UQRCODEPAY', name: '银联二维码' },
-  ],
-  display: 'qr',
-};
-const paysvc: Channel = { id: 'paysvc', name: '支付宝网页支付', barcode: false, qr: true, canCancel: false, methods: [], display: 'customer_window' };
+const abc = abcChannel;
+const lakala = lakalaChannel;
+const paysvc = paysvcChannel;
 const all = [abc, lakala, paysvc];
-
-function memoryStore() {
-  const data = new Map<string, string>();
-  return {
-    data,
-    getItem: (k: string) => data.get(k) ?? null,
-    setItem: (k: string, v: string) => void data.set(k, v),
-  };
-}
 
 describe('tender helpers', () => {
   it('keeps the wanted channel while it is offered, else the default, else the first', () => {

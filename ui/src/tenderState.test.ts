@@ -3,7 +3,7 @@
 // components are rendered with Svelte's server renderer (no DOM needed).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { render } from 'svelte/server';
-import type { Bootstrap, Channel, PaymentView, Today } from './api';
+import type { Bootstrap, Channel, PaymentView } from './api';
 
 vi.mock('./api', async (importOriginal) => (await import('./testApiMock')).mockApiModule(await importOriginal()));
 
@@ -11,82 +11,35 @@ import { AppState, app } from './state.svelte';
 import AmountEntry from './components/AmountEntry.svelte';
 import PaymentOverlay from './components/PaymentOverlay.svelte';
 import TodayList from './components/TodayList.svelte';
-import { bootFixture } from './testFixtures';
+import { abcChannel, bootFixture, lakalaChannel, memoryStore, paymentFixture, paysvcChannel, stubBrowser, todayFixture } from './testFixtures';
 import { apiMock as mocks, resetApiMock } from './testApiMock';
 
-const abc: Channel = { id: 'abc', name: '农行支付宝', barcode: true, qr: true, canCancel: true, methods: [], display: 'qr' };
-const lakala: Channel = {
-  id: 'lakala',
-  name: '拉卡拉',
-  barcode: true,
-  qr: true,
-  canCancel: true,
-  methods: [
-    { code: 'ALIPAY', name: '支付宝' },
-    { code: 'WECHAT', name: '微信支付' },
-    { code: 'UQRCODEPAY', name: '银联二维码' },
-  ],
-  display: 'qr',
-};
+const abc = abcChannel;
+const lakala = lakalaChannel;
 const cashdesk: Channel = { id: 'cashdesk', name: '收银台', barcode: false, qr: true, canCancel: true, methods: [], display: 'qr' };
-const paysvc: Channel = {
-  id: 'paysvc',
-  name: '支付宝网页支付',
-  barcode: false,
-  qr: true,
-  canCancel: false,
-  methods: [],
-  display: 'customer_window',
-};
+const paysvc = paysvcChannel;
 const scanOnly: Channel = { id: 'scanonly', name: '只扫码', barcode: true, qr: false, canCancel: true, methods: [], display: 'qr' };
 
 function boot(channels: Channel[], p: Partial<Bootstrap> = {}): Bootstrap {
   return bootFixture({ channels, defaultChannel: channels[0]?.id ?? '', ...p });
 }
 
+/** A QR payment through lakala, waiting for the customer's WeChat. */
 function view(p: Partial<PaymentView> = {}): PaymentView {
-  return {
-    id: 'T0012511221403250001',
+  return paymentFixture({
     channel: 'lakala',
     flow: 'qr',
-    amountFen: 1234,
-    amountText: '12.34',
-    state: 'pending',
-    status: 'pending',
-    statusText: '等待付款',
-    refundedText: '0.00',
     phase: 'waiting',
     phaseText: '等待顾客付款',
-    final: false,
-    late: false,
     wallet: 'WECHAT',
     codeMasked: null,
     qrSvg: '<svg data-qr="1"></svg>',
     qrPayload: 'https://qr.example/abc',
-    display: 'qr',
     deadlineAtMs: Date.now() + 60_000,
     message: '请顾客用微信扫描二维码付款',
     customerMessage: '请顾客用微信扫描二维码付款',
-    failureCode: null,
-    createdAtMs: Date.now(),
-    timeText: '14:03:25',
     ...p,
-  };
-}
-
-const emptyToday: Today = {
-  payments: [],
-  attention: [],
-  totals: { count: 0, paidCount: 0, paidText: '0.00', refundedText: '0.00', netText: '0.00' },
-};
-
-function memoryStore() {
-  const data = new Map<string, string>();
-  return {
-    data,
-    getItem: (k: string) => data.get(k) ?? null,
-    setItem: (k: string, v: string) => void data.set(k, v),
-  };
+  });
 }
 
 function keydown(key: string, target: { tagName: string } | null = null) {
@@ -115,12 +68,10 @@ let store: ReturnType<typeof memoryStore>;
 
 beforeEach(() => {
   store = memoryStore();
-  vi.stubGlobal('sessionStorage', store);
-  vi.stubGlobal('document', { documentElement: { lang: '' } });
-  vi.stubGlobal('window', { setTimeout, clearTimeout, setInterval, clearInterval });
+  stubBrowser(store);
   vi.stubGlobal('Audio', undefined);
   resetApiMock();
-  mocks.today.mockResolvedValue(emptyToday);
+  mocks.today.mockResolvedValue(todayFixture());
 });
 
 afterEach(() => {
@@ -376,7 +327,7 @@ describe('rendering', () => {
   it('names a QR payment by the method picked in the today list', async () => {
     await readyApp(boot([lakala, paysvc]));
     app.today = {
-      ...emptyToday,
+      ...todayFixture(),
       payments: [
         view({ id: 'A1', wallet: 'UQRCODEPAY', final: true, state: 'paid', phase: 'done' }),
         view({ id: 'A2', channel: 'paysvc', wallet: null, display: 'customer_window', final: true, state: 'paid', phase: 'done' }),

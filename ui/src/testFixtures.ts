@@ -1,5 +1,7 @@
 // Test-only fixtures shared by the unit tests: the core's default `[scanners]` settings, a
-// bootstrap, payments, people and what the manager screens read.
+// bootstrap, channels, payments, people and what the manager screens read; the browser stubbed for
+// the tests that run the AppState.
+import { vi } from 'vitest';
 import type {
   AuditEntry,
   Bootstrap,
@@ -43,6 +45,32 @@ export const abcChannel: Channel = {
   canCancel: true,
   methods: [],
   display: 'qr',
+};
+
+/** A channel with three QR methods to pick from (支付宝 → 微信 → 银联). */
+export const lakalaChannel: Channel = {
+  id: 'lakala',
+  name: '拉卡拉',
+  barcode: true,
+  qr: true,
+  canCancel: true,
+  methods: [
+    { code: 'ALIPAY', name: '支付宝' },
+    { code: 'WECHAT', name: '微信支付' },
+    { code: 'UQRCODEPAY', name: '银联二维码' },
+  ],
+  display: 'qr',
+};
+
+/** A channel whose payment opens a page in the customer's window (no QR on the clerk's screen). */
+export const paysvcChannel: Channel = {
+  id: 'paysvc',
+  name: '支付宝网页支付',
+  barcode: false,
+  qr: true,
+  canCancel: false,
+  methods: [],
+  display: 'customer_window',
 };
 
 export const managerUser: UserInfo = { id: 1, name: '王店长', role: 'manager', locked: false };
@@ -273,4 +301,25 @@ export function chargeFixture(p: Partial<ChargeView> = {}): ChargeView {
 /** A kiosk order's charge (origin `kiosk`, no external order). */
 export function kioskChargeFixture(p: Partial<ChargeView> = {}): ChargeView {
   return chargeFixture({ origin: 'kiosk', externalOrderId: null, amountFen: 3600, amountText: '36.00', stateText: '待支付', ...p });
+}
+
+/** A session store that keeps what is set (`data` holds it). */
+export function memoryStore() {
+  const data = new Map<string, string>();
+  return {
+    data,
+    getItem: (k: string) => data.get(k) ?? null,
+    setItem: (k: string, v: string) => void data.set(k, v),
+  };
+}
+
+/** What the AppState touches of the browser, stubbed for the tests that run it in node: the session
+ * store (by default one that keeps nothing), the document, the window's timers (those installed
+ * now: fake ones when the test uses them) and the text-field classes the wedge capture checks. */
+export function stubBrowser(session: Pick<Storage, 'getItem' | 'setItem'> = { getItem: () => null, setItem: () => undefined }): void {
+  vi.stubGlobal('sessionStorage', session);
+  vi.stubGlobal('document', { documentElement: { lang: '' }, activeElement: null });
+  vi.stubGlobal('window', { setTimeout, clearTimeout, setInterval, clearInterval });
+  vi.stubGlobal('HTMLInputElement', class {});
+  vi.stubGlobal('HTMLTextAreaElement', class {});
 }
