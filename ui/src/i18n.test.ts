@@ -22,6 +22,13 @@ describe('i18n dictionaries', () => {
     }
   });
 
+  it('picks the English word by the number', () => {
+    expect(translate('en', 'totalsCount', { n: 1 })).toBe('1 payment');
+    expect(translate('en', 'totalsCount', { n: 0 })).toBe('0 payments');
+    expect(translate('en', 'totalsCount', { n: 12 })).toBe('12 payments');
+    expect(translate('zh', 'totalsCount', { n: 1 })).toBe('共 1 笔');
+  });
+
   it('fills placeholders and names wallets', () => {
     expect(translate('zh', 'secondsLeft', { s: 42 })).toBe('剩余 42 秒');
     expect(translate('en', 'ceiling', { ceiling: '50000.00' })).toBe('Limit per payment ¥50000.00');

@@ -500,7 +500,7 @@ const en: Record<MessageKey, string> = {
   retryHint: 'Press Enter to go back; try another code or show a QR instead',
 
   todayTitle: "Today's payments",
-  totalsCount: '{n} payments',
+  totalsCount: '{n} {n:payment|payments}',
   totalsPaid: 'Paid',
   totalsNet: 'Net',
   todayEmpty: 'No payments yet today',
@@ -751,8 +751,8 @@ const en: Record<MessageKey, string> = {
   printFailedTitle: 'A slip did not print',
   printRetry: 'Retry',
   printDismiss: 'Dismiss',
-  printAttempts: '{n} tries',
-  printFailedMore: '{n} more slips did not print',
+  printAttempts: '{n} {n:try|tries}',
+  printFailedMore: '{n} more {n:slip|slips} did not print',
   printRetryAll: 'Retry all',
   slip_receipt: 'Receipt',
   slip_reprint: 'Receipt copy',
@@ -767,7 +767,7 @@ const en: Record<MessageKey, string> = {
   previewNoPrinter: 'No printer is set up at this till, so this is a preview only: set one up on the Printer tab of the Manager area',
   previewCut: 'cut',
   previewDrawer: 'drawer opens',
-  previewUnknown: '{n} printer commands cannot be shown',
+  previewUnknown: '{n} printer {n:command|commands} cannot be shown',
   detailPrintReceipt: 'Print receipt',
   detailPreviewReceipt: 'Receipt preview',
   detailRefundSlip: 'Refund slip',
@@ -816,11 +816,20 @@ const en: Record<MessageKey, string> = {
 
 export const dictionaries: Record<Lang, Record<MessageKey, string>> = { zh, en };
 
-/** Fills in a text's `{name}` placeholders (every dictionary's texts: this one, reports', the kiosk's). */
+/**
+ * Fills in a text's `{name}` placeholders (every dictionary's texts: this one, reports', the
+ * kiosk's). `{name:one|other}` picks a word by the number: "1 payment", "2 payments" (English
+ * only needs it; Chinese nouns do not change).
+ */
 export function fillVars(text: string, vars?: Record<string, string | number>): string {
   let s = text;
   if (vars) {
-    for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(String(v));
+    for (const [k, v] of Object.entries(vars)) {
+      s = s.replace(new RegExp(`\\{${k}:([^|{}]*)\\|([^{}]*)\\}`, 'g'), (_, one: string, other: string) =>
+        v === 1 ? one : other,
+      );
+      s = s.split(`{${k}}`).join(String(v));
+    }
   }
   return s;
 }

@@ -81,7 +81,7 @@ const en: Record<ReconKey, string> = {
   detailTitle: '{channel}, {day}',
   detailMeta: 'Run {id} · {source} · {at} · {by}',
   file: 'Statement file: {name} (SHA-256 {hash}…)',
-  otherTills: '{n} more rows belong to other tills of the same merchant account; each checks its own.',
+  otherTills: '{n} more {n:row belongs|rows belong} to other tills of the same merchant account; each checks its own.',
   noDifferences: "No differences: the ledger and the channel's record agree.",
   order: 'Order',
   refundNo: 'Refund',
