@@ -82,16 +82,32 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The file's lines before its test module, comments blanked, numbered from 1.
+/// The file's lines before its test module, comments blanked, numbered from 1. A grouped import
+/// that rustfmt spread over several lines (`use crate::x::{` … `};`) is joined into its first.
 fn code_lines(file: &Path) -> Vec<(usize, String)> {
     let text = std::fs::read_to_string(file).unwrap_or_default();
-    let mut out = Vec::new();
+    let mut out: Vec<(usize, String)> = Vec::new();
+    let mut open_group = 0i32;
     for (i, line) in text.lines().enumerate() {
         if line.trim_start().starts_with("#[cfg(test)]") {
             break;
         }
         let code = line.split("//").next().unwrap_or("");
-        out.push((i + 1, code.to_string()));
+        let depth = code.matches('{').count() as i32 - code.matches('}').count() as i32;
+        match out.last_mut() {
+            Some((_, joined)) if open_group > 0 => {
+                joined.push(' ');
+                joined.push_str(code.trim());
+                open_group += depth;
+            }
+            _ => {
+                let starts_use = code.trim_start().trim_start_matches("pub(crate) ").trim_start_matches("pub ");
+                if starts_use.starts_with("use ") && depth > 0 {
+                    open_group = depth;
+                }
+                out.push((i + 1, code.to_string()));
+            }
+        }
     }
     out
 }
@@ -134,10 +150,17 @@ fn paths_on(line: &str, here: &ModPath) -> Vec<ModPath> {
             let seg: String = line[j..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
             if seg.is_empty() {
                 if line[j..].starts_with('{') {
-                    let close = line[j..].find('}').map_or(line.len(), |c| j + c);
-                    for item in line[j + 1..close].split(',') {
+                    let close = matching_brace(line, j);
+                    for item in split_top_level(&line[j + 1..close]) {
                         let mut p = path.clone();
-                        p.extend(item.trim().split("::").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
+                        let names = item.split("::").map(str::trim);
+                        p.extend(
+                            names
+                                .take_while(|s| {
+                                    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                                })
+                                .map(str::to_string),
+                        );
                         found.push(p);
                     }
                     j = close;
@@ -158,6 +181,43 @@ fn paths_on(line: &str, here: &ModPath) -> Vec<ModPath> {
         i = j.max(i + 1);
     }
     found
+}
+
+/// Where the `{` at `open` closes (the line's end if it does not).
+fn matching_brace(line: &str, open: usize) -> usize {
+    let mut depth = 0;
+    for (k, c) in line[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return open + k;
+                }
+            }
+            _ => {}
+        }
+    }
+    line.len()
+}
+
+/// A group's items (`a, b::{c, d}, e`), split at its own commas only; a nested group stays whole
+/// (its module is what counts).
+fn split_top_level(group: &str) -> Vec<&str> {
+    let (mut items, mut depth, mut from) = (Vec::new(), 0, 0);
+    for (k, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(&group[from..k]);
+                from = k + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&group[from..]);
+    items
 }
 
 /// The module a path lands in: its longest module prefix, then through one re-export.
@@ -272,7 +332,9 @@ fn a_circle_is_found() {
     std::fs::create_dir_all(src.join("ledger")).unwrap();
     std::fs::write(src.join("lib.rs"), "pub mod ledger;\npub mod engine;\n").unwrap();
     std::fs::write(src.join("ledger/mod.rs"), "mod charges;\npub use charges::{Charge, Tender};\n").unwrap();
-    std::fs::write(src.join("ledger/charges.rs"), "use crate::engine::Cashier;\n").unwrap();
+    // A group spread over lines, as rustfmt writes a long one.
+    std::fs::write(src.join("ledger/charges.rs"), "use crate::{\n    money::Fen,\n    engine::{Cashier, Inner},\n};\n")
+        .unwrap();
     std::fs::write(src.join("engine.rs"), "use crate::ledger::Tender;\n#[cfg(test)]\nmod tests { use crate::x; }\n")
         .unwrap();
     let arrows = sibling_arrows(&src);
