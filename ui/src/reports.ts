@@ -1,8 +1,8 @@
 // Pure helpers of the reports and shift screens: yuan text of fen for chart axes, date strings,
 // chart data, the day-vs-last-week sentence, printing the core's HTML. No money is computed here:
 // amounts shown are the core's `Money.text`; `fenText` only writes an integer fen number's digits
-// with a decimal point (for chart ticks and tooltips), and the one subtraction is of two fen
-// integers.
+// with a decimal point (for chart ticks and tooltips); the day-vs-last-week change is the core's
+// `netChange`.
 
 import type { AnyGroupKey, DayPoint, DayReport, Group, GroupKey, HourPoint, Money, ShiftReport } from './reportsApi';
 

@@ -1,6 +1,6 @@
 // Types and calls for reports, export and shifts (docs/ui-contract.md, "Managers", issue 5).
 // Money arrives as `Money { fen, text }`: the UI shows `text`; `fen` only feeds the charts (as an
-// integer) and the integer subtraction of the day-vs-last-week sentence.
+// integer) and the sign of the day-vs-last-week sentence (the core computes the change).
 // Every command goes through api.ts's `call`: a failed command rejects with the core's
 // `{ code, message }` (message already localized), anything else (no Tauri IPC) with
 // `CoreUnreachable`; `errorText` turns both into one line for the screen. A `signed_out` rejection
