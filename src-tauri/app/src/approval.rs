@@ -30,17 +30,10 @@ pub async fn approve(c: &Cashier, arg: ApprovalArg, action: Action) -> UiResult<
     checking_pin(c, move |c| c.people().approve(arg.user_id, &arg.pin, action)).await
 }
 
-/// A settings section saved with a manager's approval, into the audit log: the section names
-/// itself (target and `section`), the detail is what was saved (null: the section was removed).
-/// The file is already written, so a failed audit write is logged, not the save undone.
+/// A settings section saved with a manager's approval, into the audit log (`People`). The file is
+/// already written, so a failed audit write is logged, not the save undone.
 pub fn audit_settings_saved(c: &Cashier, a: &Approval, section: &str, saved: serde_json::Value) {
-    let mut detail = match saved {
-        serde_json::Value::Object(fields) => fields,
-        _ => serde_json::Map::from_iter([("removed".to_string(), true.into())]),
-    };
-    detail.insert("section".into(), section.into());
-    let note = a.note("settings_change", Some(section.into()), None, detail.into());
-    if let Err(e) = c.ledger().audit(&note) {
+    if let Err(e) = c.people().audit_settings_saved(a, section, saved) {
         tracing::error!(error = %e, section, "the settings change could not be written to the audit log");
     }
 }

@@ -110,26 +110,12 @@ pub struct Alert {
     pub message: String,
 }
 
-/// The sandbox's scenarios (CHANNELS.md), by the last two digits of a payment code: Alipay codes
-/// (28…), and a few WeChat codes (13…), which go to the WeChat Pay channel whatever is selected.
+/// The demo's sample payment codes, as the sandbox defines them, labelled in the clerk's language.
 fn sample_codes(lang: Lang) -> Vec<SampleCode> {
-    [
-        ("280000000000000010", "立即成功", "paid at once"),
-        ("280000000000000082", "顾客确认后成功", "customer confirms, then paid"),
-        ("280000000000000090", "顾客一直未确认", "customer never confirms"),
-        ("280000000000000091", "余额不足", "insufficient funds"),
-        ("280000000000000092", "付款码无效", "invalid payment code"),
-        ("280000000000000093", "扣款后断线", "charged, connection dropped"),
-        ("280000000000000095", "扣款后渠道出错", "charged, channel error 500"),
-        ("280000000000000096", "回复乱码", "garbled reply, charged"),
-        ("280000000000000097", "顾客取消", "customer cancels in the wallet"),
-        ("130000000000000010", "微信·立即成功", "WeChat · paid at once"),
-        ("130000000000000083", "微信·输入密码后成功", "WeChat · password, then paid"),
-        ("130000000000000091", "微信·余额不足", "WeChat · insufficient funds"),
-    ]
-    .into_iter()
-    .map(|(code, zh, en)| SampleCode { code: code.into(), label: lang.pick(zh, en).into() })
-    .collect()
+    paydesk_sandbox::SAMPLE_CODES
+        .iter()
+        .map(|s| SampleCode { code: s.code.into(), label: lang.pick(s.zh, s.en).into() })
+        .collect()
 }
 
 pub fn bootstrap_of(app: &AppHandle, r: &Ready) -> UiResult<Bootstrap> {
@@ -145,7 +131,7 @@ pub fn bootstrap_of(app: &AppHandle, r: &Ready) -> UiResult<Bootstrap> {
                 name: ch.name(lang).into(),
                 barcode: caps.barcode,
                 qr: caps.qr,
-                can_cancel: caps.cancel || caps.close,
+                can_cancel: caps.can_cancel(),
                 methods: caps
                     .methods
                     .iter()
@@ -342,8 +328,7 @@ pub async fn ack_alert(state: State<'_, AppState>, id: String) -> UiResult<()> {
 pub async fn leave_kiosk(app: AppHandle, state: State<'_, AppState>, approval: ApprovalArg) -> UiResult<Bootstrap> {
     let r = ready(&state)?;
     let a = approve(&r.cashier, approval, Action::LeaveKiosk).await?;
-    let note = a.note("leave_kiosk", None, None, serde_json::json!({}));
-    if let Err(e) = r.cashier.ledger().audit(&note) {
+    if let Err(e) = r.cashier.people().audit_kiosk_left(&a) {
         tracing::error!(error = %e, "leaving kiosk mode could not be written to the audit log");
     }
     crate::front::apply_kiosk(&app, r, false);

@@ -59,55 +59,33 @@ pub struct KioskInfo {
     products: Vec<KioskProduct>,
 }
 
-/// The channel kiosk payments use: the configured one, else the first that shows its own QR
-/// and offers the first tender.
-fn kiosk_channel(c: &Cashier) -> Option<String> {
-    let kiosk = &c.config().kiosk;
-    if let Some(id) = &kiosk.channel {
-        return Some(id.clone());
-    }
-    let first = kiosk.tenders.first().copied().unwrap_or(Tender::Qr);
-    c.channels()
-        .values()
-        .find(|ch| ch.capabilities().display == paydesk_core::channel::Display::Qr && ch.capabilities().takes(first))
-        .map(|ch| ch.id().to_string())
-}
-
 pub fn kiosk_info(c: &Cashier) -> Option<KioskInfo> {
     let kiosk = &c.config().kiosk;
     let lang = c.lang();
-    let channel = kiosk_channel(c)?;
-    let caps = c.channel(&channel)?.capabilities();
-    // Only the tenders the channel can take.
-    let tenders = kiosk.tenders.iter().copied().filter(|t| caps.takes(*t)).collect();
+    let channel = c.kiosk_channel()?;
+    let tenders = c.kiosk_tenders(channel.as_ref());
     Some(KioskInfo {
-        welcome: welcome(c, lang),
+        welcome: c.config().display.welcome(lang).to_string(),
         logo_data_url: logo_data_url(c),
         idle_reset_seconds: kiosk.idle_reset_seconds,
         paid_reset_seconds: kiosk.paid_reset_seconds,
         tenders,
-        channel,
+        channel: channel.id().to_string(),
         method: kiosk.method.clone(),
         products: kiosk
             .products
             .iter()
             .filter_map(|p| {
                 let price = p.price_fen()?;
-                let name = if lang == Lang::En && !p.name_en.is_empty() { &p.name_en } else { &p.name_zh };
                 Some(KioskProduct {
                     id: p.id.clone(),
-                    name: name.clone(),
+                    name: p.name(lang).to_string(),
                     price_fen: price.0,
                     price_text: price.yuan_text(),
                 })
             })
             .collect(),
     })
-}
-
-fn welcome(c: &Cashier, lang: Lang) -> String {
-    let d = &c.config().display;
-    lang.pick(&d.welcome_zh, &d.welcome_en).to_string()
 }
 
 /// The configured logo (or the bundled one) as a data URL, read once: every bootstrap of the
@@ -297,7 +275,7 @@ pub async fn display_bootstrap(state: State<'_, AppState>) -> UiResult<DisplayBo
     let c = &ready(&state)?.cashier;
     Ok(DisplayBootstrap {
         lang: c.lang(),
-        welcome: welcome(c, c.lang()),
+        welcome: c.config().display.welcome(c.lang()).to_string(),
         logo_data_url: logo_data_url(c),
         terminal_name: c.config().terminal.name.clone(),
         active: c.on_counter().map(|p| c.view(&p)),

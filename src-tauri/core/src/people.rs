@@ -413,6 +413,29 @@ impl People {
 }
 
 impl People {
+    /// A settings section saved with a manager's approval, into the audit log: the section names
+    /// itself (target and `section`), the detail is what was saved (not an object: removed).
+    pub fn audit_settings_saved(
+        &self,
+        approval: &Approval,
+        section: &str,
+        saved: serde_json::Value,
+    ) -> Result<(), PeopleError> {
+        approval.check(Action::ChangeSettings)?;
+        let mut detail = match saved {
+            serde_json::Value::Object(fields) => fields,
+            _ => serde_json::Map::from_iter([("removed".to_string(), true.into())]),
+        };
+        detail.insert("section".into(), section.into());
+        Ok(self.ledger.audit(&approval.note("settings_change", Some(section.into()), None, detail.into()))?)
+    }
+
+    /// Kiosk mode left with a manager's approval, into the audit log.
+    pub fn audit_kiosk_left(&self, approval: &Approval) -> Result<(), PeopleError> {
+        approval.check(Action::LeaveKiosk)?;
+        Ok(self.ledger.audit(&approval.note("leave_kiosk", None, None, json!({})))?)
+    }
+
     /// Disables (or enables again) a user: a disabled one cannot sign in or approve, and their
     /// name stays on what they did. The last active manager cannot be disabled. A user disabled
     /// while signed in here is signed out.

@@ -167,6 +167,38 @@ async fn every_protected_action_needs_a_manager_approval_for_that_action() {
     assert!(rig.sandbox.truth().refunds.is_empty());
 }
 
+/// Settings saved and kiosk mode left are audited under the manager who approved them, and only
+/// with an approval for that action.
+#[tokio::test]
+async fn a_settings_change_and_leaving_the_kiosk_are_audited_with_their_approval() {
+    let rig = rig().await;
+    let people = rig.cashier.people();
+    let settings = rig.approve(Action::ChangeSettings);
+    people.audit_settings_saved(&settings, "printer", serde_json::json!({ "enabled": true })).unwrap();
+    people.audit_settings_saved(&settings, "scanners", serde_json::Value::Null).unwrap();
+    let f = AuditFilter { action: Some("settings_change".into()), limit: 10, ..Default::default() };
+    let mut rows = rig.cashier.ledger().audit_log(&f).unwrap();
+    rows.sort_by_key(|r| r.target.clone());
+    let shown: Vec<_> = rows.iter().map(|r| (r.target.as_deref(), r.detail.clone())).collect();
+    assert_eq!(
+        shown,
+        [
+            (Some("printer"), serde_json::json!({ "enabled": true, "section": "printer" })),
+            (Some("scanners"), serde_json::json!({ "removed": true, "section": "scanners" })),
+        ]
+    );
+    assert!(rows.iter().all(|r| r.user.as_deref() == Some(MANAGER)), "{rows:?}");
+    people.audit_kiosk_left(&rig.approve(Action::LeaveKiosk)).unwrap();
+    assert_eq!(audit_actions(&rig, "leave_kiosk"), 1);
+    // An approval given for something else writes nothing.
+    assert_eq!(people.audit_kiosk_left(&settings), Err(PeopleError::Forbidden));
+    assert_eq!(
+        people.audit_settings_saved(&rig.approve(Action::LeaveKiosk), "printer", serde_json::json!({})),
+        Err(PeopleError::Forbidden)
+    );
+    assert_eq!((audit_actions(&rig, "leave_kiosk"), audit_actions(&rig, "settings_change")), (1, 2));
+}
+
 /// A payment left `unknown` by a process that stopped (no lease), which the channel never saw.
 fn stuck_payment(rig: &Rig, id: &str) -> String {
     let now = paydesk_core::ledger::now_ms();

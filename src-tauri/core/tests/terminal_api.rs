@@ -7,7 +7,7 @@ mod common;
 use common::{alipay_code, fast_sandbox, rig_with, Rig};
 use paydesk_core::config::TerminalApi;
 use paydesk_core::engine::BasketItem;
-use paydesk_core::ledger::State;
+use paydesk_core::ledger::{State, Tender};
 use paydesk_core::scan::{Scan, ScanHub, ScanOutcome, ScanSource};
 use serde_json::{json, Value};
 
@@ -323,6 +323,31 @@ async fn a_listener_beyond_loopback_needs_the_explicit_setting() {
     let mut config = api.rig.cashier.config().clone();
     config.terminal_api = Some(TerminalApi { listen: "192.168.1.20:8787".into(), ..TerminalApi::default() });
     assert!(config.validate().is_err());
+}
+
+/// The kiosk's channel: the configured one, else the first by id that shows its own QR and takes
+/// the first tender; the screen offers only the tenders that channel takes.
+#[tokio::test]
+async fn the_kiosk_pays_on_its_channel_with_the_tenders_it_takes() {
+    let pick = |channel: Option<&str>, tenders: Vec<Tender>| {
+        let channel = channel.map(String::from);
+        async move {
+            let rig = rig_with(fast_sandbox(), |c| {
+                c.kiosk.channel = channel;
+                c.kiosk.tenders = tenders;
+            })
+            .await;
+            let chosen = rig.cashier.kiosk_channel();
+            chosen.map(|ch| (ch.id(), rig.cashier.kiosk_tenders(ch.as_ref())))
+        }
+    };
+    // Not configured: abc, the first channel by id that draws a QR and takes both.
+    assert_eq!(pick(None, vec![Tender::Qr, Tender::Code]).await, Some(("abc", vec![Tender::Qr, Tender::Code])));
+    // The desk takes no payment code: the kiosk offers only its QR.
+    assert_eq!(pick(Some("cashdesk"), vec![Tender::Code, Tender::Qr]).await, Some(("cashdesk", vec![Tender::Qr])));
+    // paysvc opens a window of its own rather than showing a QR, but configured it is used.
+    assert_eq!(pick(Some("paysvc"), vec![Tender::Qr]).await, Some(("paysvc", vec![Tender::Qr])));
+    assert_eq!(pick(Some("nope"), vec![Tender::Qr]).await, None);
 }
 
 #[tokio::test]

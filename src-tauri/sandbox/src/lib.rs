@@ -131,7 +131,7 @@ pub use faults::{Faults, Injected};
 pub use money::{format_yuan, parse_yuan};
 pub use notify::{Forge, NotifyAttempt, NotifyCause, NotifyFormat, NotifyRecord, NotifyRequest};
 pub use sign::{alipay_cert_sn, alipay_root_cert_sn, demo_keys, SignScheme};
-pub use state::{channel_stamp, Charge, RefundRecord, Truth};
+pub use state::{channel_stamp, Charge, RefundRecord, SampleCode, Scenario, Truth, SAMPLE_CODES};
 pub use wechat::NOTIFY_ACK as WECHAT_NOTIFY_ACK;
 
 /// The lakala backend's Bearer token the sandbox expects by default.

@@ -148,6 +148,46 @@ pub enum Scenario {
     PayingThenCancelled,
 }
 
+/// A payment code the demo offers the clerk, with the scenario it runs and what that does.
+#[derive(Clone, Copy, Debug)]
+pub struct SampleCode {
+    pub code: &'static str,
+    pub scenario: Scenario,
+    pub zh: &'static str,
+    pub en: &'static str,
+}
+
+/// The demo's sample payment codes: Alipay codes (28…), and a few WeChat codes (13…), which the
+/// cashier sends to the WeChat Pay channel whatever channel is selected.
+pub const SAMPLE_CODES: &[SampleCode] = &[
+    sample("280000000000000010", Scenario::PayNow, "立即成功", "paid at once"),
+    sample(
+        "280000000000000082",
+        Scenario::PayingThenPaid { pending_queries: 3 },
+        "顾客确认后成功",
+        "customer confirms, then paid",
+    ),
+    sample("280000000000000090", Scenario::PayingForever, "顾客一直未确认", "customer never confirms"),
+    sample("280000000000000091", Scenario::InsufficientFunds, "余额不足", "insufficient funds"),
+    sample("280000000000000092", Scenario::InvalidCode, "付款码无效", "invalid payment code"),
+    sample("280000000000000093", Scenario::DropAfterCharge, "扣款后断线", "charged, connection dropped"),
+    sample("280000000000000095", Scenario::ServerErrorAfterCharge, "扣款后渠道出错", "charged, channel error 500"),
+    sample("280000000000000096", Scenario::GarbleAfterCharge, "回复乱码", "garbled reply, charged"),
+    sample("280000000000000097", Scenario::PayingThenCancelled, "顾客取消", "customer cancels in the wallet"),
+    sample("130000000000000010", Scenario::PayNow, "微信·立即成功", "WeChat · paid at once"),
+    sample(
+        "130000000000000083",
+        Scenario::PayingThenPaid { pending_queries: 4 },
+        "微信·输入密码后成功",
+        "WeChat · password, then paid",
+    ),
+    sample("130000000000000091", Scenario::InsufficientFunds, "微信·余额不足", "WeChat · insufficient funds"),
+];
+
+const fn sample(code: &'static str, scenario: Scenario, zh: &'static str, en: &'static str) -> SampleCode {
+    SampleCode { code, scenario, zh, en }
+}
+
 impl Scenario {
     /// The scenario of a payment code (by its last two digits).
     pub fn from_code(code: &str) -> Scenario {
@@ -937,6 +977,15 @@ fn save(path: &Path, state: &State) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_sample_code_runs_the_scenario_it_names() {
+        for s in SAMPLE_CODES {
+            assert_eq!(Scenario::from_code(s.code), s.scenario, "{}", s.code);
+            assert!(s.code.len() == 18 && s.code.bytes().all(|b| b.is_ascii_digit()), "{}", s.code);
+            assert!(s.code.starts_with("28") == !s.zh.starts_with("微信"), "{}: wallet and label disagree", s.code);
+        }
+    }
 
     #[test]
     fn scenarios_follow_the_table() {

@@ -54,6 +54,12 @@ impl Capabilities {
             Tender::Code => self.barcode,
         }
     }
+
+    /// Whether a payment under way can be stopped at the channel: a payment-code payment
+    /// cancelled or reversed, or an unpaid QR order closed.
+    pub fn can_cancel(&self) -> bool {
+        self.cancel || self.close
+    }
 }
 
 /// A tender a channel offers for QR payments (`ALIPAY`, `WECHAT`, …).

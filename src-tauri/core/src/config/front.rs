@@ -2,6 +2,7 @@
 //! kiosk mode (`[kiosk]`) and the customer display (`[display]`).
 
 use super::{invalid, ConfigError};
+use crate::i18n::Lang;
 use crate::ledger::Tender;
 use crate::money::Fen;
 use serde::{Deserialize, Serialize};
@@ -86,6 +87,15 @@ pub struct Product {
 impl Product {
     pub fn price_fen(&self) -> Option<Fen> {
         Fen::parse_yuan_wire(&self.price).ok().filter(|f| f.0 > 0)
+    }
+
+    /// The product's name in the language asked; English falls back to the Chinese name.
+    pub fn name(&self, lang: Lang) -> &str {
+        if lang == Lang::En && !self.name_en.is_empty() {
+            &self.name_en
+        } else {
+            &self.name_zh
+        }
     }
 }
 
@@ -184,6 +194,11 @@ impl Default for CustomerDisplay {
 }
 
 impl CustomerDisplay {
+    /// The greeting in the language asked.
+    pub fn welcome(&self, lang: Lang) -> &str {
+        lang.pick(&self.welcome_zh, &self.welcome_en)
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         if self.welcome_zh.chars().count() > 60
             || self.welcome_en.chars().count() > 60

@@ -4,10 +4,12 @@
 //! while one is under way and any attempt once one is paid, so a charge is paid at most once.
 
 use super::{Cashier, CheckoutError, Update};
+use crate::channel::{Channel, Display};
 use crate::config::Product;
 use crate::i18n::{Lang, Localized};
 use crate::ledger::{Admitted, ChargeRecord, ChargeRefused, LedgerError, NewCharge, Origin, Tender};
 use crate::money::{AmountError, Fen};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What the caller asks to collect.
@@ -224,6 +226,23 @@ impl Cashier {
         self.charge_due(id).map(|_| ())
     }
 
+    /// The channel kiosk payments use: `[kiosk] channel`, else the first channel (by id) that
+    /// shows its own QR and takes the first of the kiosk's tenders. None when there is none.
+    pub fn kiosk_channel(&self) -> Option<&Arc<dyn Channel>> {
+        let kiosk = &self.inner.config.kiosk;
+        if let Some(id) = &kiosk.channel {
+            return self.channel(id);
+        }
+        let first = kiosk.tenders.first().copied().unwrap_or(Tender::Qr);
+        self.channels().values().find(|ch| ch.capabilities().display == Display::Qr && ch.capabilities().takes(first))
+    }
+
+    /// The kiosk's tenders that its channel takes, in the configured order.
+    pub fn kiosk_tenders(&self, channel: &dyn Channel) -> Vec<Tender> {
+        let caps = channel.capabilities();
+        self.inner.config.kiosk.tenders.iter().copied().filter(|t| caps.takes(*t)).collect()
+    }
+
     /// The kiosk basket's total and its one-line description, added up from the menu's prices.
     pub fn quote(&self, items: &[BasketItem]) -> Result<(Fen, String), ChargeError> {
         let menu = &self.inner.config.kiosk.products;
@@ -242,9 +261,7 @@ impl Cashier {
             let price = product.price_fen().ok_or_else(|| ChargeError::UnknownProduct(item.id.clone()))?;
             // Saturating: an absurd basket ends above the ceiling, which refuses it below.
             total = total.saturating_add(price.0.saturating_mul(i64::from(item.qty)));
-            let name =
-                if lang == Lang::En && !product.name_en.is_empty() { &product.name_en } else { &product.name_zh };
-            lines.push(format!("{name}×{}", item.qty));
+            lines.push(format!("{}×{}", product.name(lang), item.qty));
         }
         let total = Fen(total).payable(self.inner.config.ceiling()).map_err(ChargeError::Amount)?;
         let mut subject = lines.join(", ");
