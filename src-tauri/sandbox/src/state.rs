@@ -983,7 +983,9 @@ mod tests {
         for s in SAMPLE_CODES {
             assert_eq!(Scenario::from_code(s.code), s.scenario, "{}", s.code);
             assert!(s.code.len() == 18 && s.code.bytes().all(|b| b.is_ascii_digit()), "{}", s.code);
-            assert!(s.code.starts_with("28") == !s.zh.starts_with("微信"), "{}: wallet and label disagree", s.code);
+            let wechat = s.code.starts_with("13");
+            assert_eq!(wechat, s.zh.starts_with("微信"), "{}: wallet and label disagree", s.code);
+            assert!(wechat || s.code.starts_with("28"), "{}: neither Alipay nor WeChat", s.code);
         }
     }
 
