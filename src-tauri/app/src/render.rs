@@ -27,8 +27,14 @@ pub struct Choice {
 pub fn choose() -> Choice {
     let asked = |name: &str| std::env::var_os(name).is_some_and(|v| v == "1");
     let choice = Choice { gpu: asked("PAYDESK_GPU"), jit: asked("PAYDESK_JIT") };
-    let unless_asked = [(choice.gpu, &SOFTWARE[..]), (choice.jit, &NO_JIT[..])];
-    for (name, value) in unless_asked.into_iter().filter(|(asked, _)| !asked).flat_map(|(_, vars)| vars) {
+    let mut defaults = Vec::new();
+    if !choice.gpu {
+        defaults.extend(SOFTWARE);
+    }
+    if !choice.jit {
+        defaults.extend(NO_JIT);
+    }
+    for (name, value) in defaults {
         if std::env::var_os(name).is_none() {
             std::env::set_var(name, value);
         }
